@@ -1,0 +1,298 @@
+// Package coins holds the community-currency rules: minting ("creation") by administrators with
+// a target-date window and a monthly limit per recipient, and customers sending coins to each
+// other, at once or pending their signature.
+package coins
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"coffer/ent"
+	"coffer/ent/account"
+	"coffer/ent/customer"
+	"coffer/ent/transaction"
+	"coffer/ent/user"
+	"coffer/graph/apperr"
+	"coffer/graph/gid"
+	"coffer/graph/iban"
+	"coffer/graph/identity"
+	"coffer/graph/ledger"
+)
+
+// Service applies the rules.
+type Service struct {
+	Ledger *ledger.Ledger
+	// MonthlyLimitMinor caps the creations per recipient and calendar month of their target date.
+	MonthlyLimitMinor int64
+}
+
+// Recipient names a customer in exactly one way.
+type Recipient struct {
+	Email, Username, PublicKey, IBAN string
+}
+
+// Resolve finds the main account of the customer r names.
+// client must be the transaction's own client when called inside one.
+func (s *Service) Resolve(ctx context.Context, client *ent.Client, r Recipient) (*ent.Account, error) {
+	given := 0
+	for _, v := range []string{r.Email, r.Username, r.PublicKey, r.IBAN} {
+		if v != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return nil, apperr.Field("recipient", "give exactly one of email, username, publicKey, iban")
+	}
+	q := client.Account.Query().Where(account.KindEQ(account.KindMAIN), account.ClosedAtIsNil())
+	switch {
+	case r.Username != "":
+		if identity.IsInstitutional(r.Username) {
+			return nil, apperr.New(apperr.Forbidden, "institutional users cannot receive coins")
+		}
+		q.Where(account.HasOwnerWith(customer.HasUserWith(user.Username(identity.NormalizeUsername(r.Username)))))
+	case r.Email != "":
+		email, ok := identity.NormalizeEmail(r.Email)
+		if !ok {
+			return nil, apperr.Field("recipient", "not a valid e-mail address")
+		}
+		institutional, err := client.User.Query().Where(user.Email(email), user.RoleNEQ(user.RoleCUSTOMER)).Exist(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if institutional {
+			return nil, apperr.New(apperr.Forbidden, "institutional users cannot receive coins")
+		}
+		q.Where(account.HasOwnerWith(customer.HasUserWith(user.Email(email))))
+	case r.PublicKey != "":
+		key, err := ParsePublicKey(r.PublicKey)
+		if err != nil {
+			return nil, apperr.Field("recipient", "publicKey must be 64 hexadecimal characters")
+		}
+		q.Where(account.HasOwnerWith(customer.PublicKey(key)))
+	default:
+		norm, err := iban.Normalize(r.IBAN)
+		if err != nil {
+			return nil, apperr.Field("recipient", "iban: "+err.Error())
+		}
+		q.Where(account.Iban(norm), account.OwnerIDNotNil())
+	}
+	acc, err := q.Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, apperr.New(apperr.NotFound, "recipient not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("coins: resolve recipient: %w", err)
+	}
+	return acc, nil
+}
+
+// ParsePublicKey decodes a hex Ed25519 public key.
+func ParsePublicKey(s string) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("coins: public key must be %d bytes of hex", ed25519.PublicKeySize)
+	}
+	return b, nil
+}
+
+// Mint is createCoins' input.
+type Mint struct {
+	Recipient   Recipient
+	AmountMinor int64
+	TargetDate  time.Time
+	Memo        string
+	Key         *ledger.Key
+}
+
+// CheckTargetDate enforces the creation window: the current or the two previous calendar months
+// (UTC) of now.
+func CheckTargetDate(target, now time.Time) error {
+	target, now = target.UTC(), now.UTC()
+	first := time.Date(now.Year(), now.Month()-2, 1, 0, 0, 0, 0, time.UTC)
+	end := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	if target.Before(first) || !target.Before(end) {
+		return apperr.Field("targetDate", "must lie in the current or the two previous months")
+	}
+	return nil
+}
+
+// Create mints coins from the issuer to a customer (administrators only).
+func (s *Service) Create(ctx context.Context, admin *identity.Viewer, m Mint) (*ent.Transaction, error) {
+	issuer, err := s.Ledger.Issuer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Ledger.Run(ctx, admin.UserID, m.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+		if m.AmountMinor <= 0 {
+			return nil, apperr.Field("amount", "must be positive")
+		}
+		if err := CheckTargetDate(m.TargetDate, s.Ledger.Now()); err != nil {
+			return nil, err
+		}
+		to, err := s.Resolve(ctx, tx.Client(), m.Recipient)
+		if err != nil {
+			return nil, err
+		}
+		// The recipient's row lock serializes creations to them, so two concurrent creations
+		// cannot both pass the monthly check.
+		if s.Ledger.Dialect == dialect.Postgres {
+			if _, err := tx.Account.Query().Where(account.ID(to.ID)).ForUpdate().Only(ctx); err != nil {
+				return nil, err
+			}
+		}
+		t := m.TargetDate.UTC()
+		monthStart := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		var sums []struct{ Sum int64 }
+		err = tx.Transaction.Query().
+			Where(transaction.CreditAccountID(to.ID), transaction.KindEQ(transaction.KindCREATION),
+				transaction.StatusNEQ(transaction.StatusVOIDED),
+				transaction.TargetDateGTE(monthStart), transaction.TargetDateLT(monthStart.AddDate(0, 1, 0))).
+			Aggregate(ent.As(ent.Sum(transaction.FieldAmount), "sum")).
+			Scan(ctx, &sums)
+		if err != nil {
+			return nil, fmt.Errorf("coins: monthly sum: %w", err)
+		}
+		already := int64(0)
+		if len(sums) == 1 {
+			already = sums[0].Sum
+		}
+		if already > s.MonthlyLimitMinor-m.AmountMinor {
+			return nil, apperr.New(apperr.PreconditionFailed, "the monthly creation limit of %s for this recipient would be exceeded (%s already created for %s)",
+				s.Ledger.Currency.Format(s.MonthlyLimitMinor), s.Ledger.Currency.Format(already), monthStart.Format("2006-01"))
+		}
+		return s.Ledger.Transfer(ctx, tx, ledger.Move{
+			Kind: transaction.KindCREATION, DebitID: issuer, CreditID: to.ID, AmountMinor: m.AmountMinor,
+			Memo: m.Memo, TargetDate: &t, InitiatorID: admin.UserID, Key: m.Key,
+		})
+	})
+}
+
+// Send is sendCoins' input.
+type Send struct {
+	Recipient   Recipient
+	AmountMinor int64
+	Memo        string
+	// AutoSign posts at once; otherwise the transfer waits, funds reserved, for confirmation.
+	AutoSign bool
+	Key      *ledger.Key
+}
+
+// Send moves coins from the viewer's main account to another customer's.
+func (s *Service) Send(ctx context.Context, v *identity.Viewer, in Send) (*ent.Transaction, error) {
+	return s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+		if in.AmountMinor <= 0 {
+			return nil, apperr.Field("amount", "must be positive")
+		}
+		to, err := s.Resolve(ctx, tx.Client(), in.Recipient)
+		if err != nil {
+			return nil, err
+		}
+		from, err := MainAccount(ctx, tx.Client(), v.CustomerID)
+		if err != nil {
+			return nil, err
+		}
+		if to.ID == from.ID {
+			return nil, apperr.Field("recipient", "you cannot send coins to yourself")
+		}
+		return s.Ledger.Transfer(ctx, tx, ledger.Move{
+			Kind: transaction.KindTRANSFER, DebitID: from.ID, CreditID: to.ID, AmountMinor: in.AmountMinor,
+			Memo: in.Memo, InitiatorID: v.UserID, Pending: !in.AutoSign, Key: in.Key,
+		})
+	})
+}
+
+// MainAccount returns a customer's main account.
+func MainAccount(ctx context.Context, client *ent.Client, customerID int) (*ent.Account, error) {
+	acc, err := client.Account.Query().
+		Where(account.OwnerID(customerID), account.KindEQ(account.KindMAIN)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, apperr.New(apperr.PreconditionFailed, "the customer has no main account")
+	}
+	return acc, err
+}
+
+// SigningPayload is what a customer with a public key signs to confirm a pending transaction.
+func SigningPayload(txn *ent.Transaction, c interface{ Format(int64) string }, currency string) string {
+	return strings.Join([]string{
+		"coffer-transaction-v1", gid.Encode(txn.ID), currency, c.Format(txn.Amount),
+		strconv.Itoa(txn.DebitAccountID), strconv.Itoa(txn.CreditAccountID),
+	}, "|")
+}
+
+// ownPending loads a transaction the viewer sent; another's is NOT_FOUND, as a missing one.
+func (s *Service) ownPending(ctx context.Context, client *ent.Client, v *identity.Viewer, txnID int) (*ent.Transaction, error) {
+	txn, err := client.Transaction.Query().
+		Where(transaction.ID(txnID), transaction.HasDebitAccountWith(account.OwnerID(v.CustomerID))).
+		Only(ctx)
+	if ent.IsNotFound(err) || v.CustomerID == 0 {
+		return nil, apperr.New(apperr.NotFound, "transaction not found")
+	}
+	return txn, err
+}
+
+// Confirm posts a pending transaction the viewer sent. When the viewer has registered a public
+// key, signature must be its Ed25519 signature (hex) of the SigningPayload.
+func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, txnID int, signature string) (*ent.Transaction, error) {
+	txn, err := s.ownPending(ctx, s.Ledger.Client, v, txnID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Ledger.Client.Customer.Get(ctx, v.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	if txn.Status != transaction.StatusPENDING {
+		return nil, apperr.New(apperr.PreconditionFailed, "the transaction is no longer pending")
+	}
+	if c.PublicKey != nil {
+		sig, err := hex.DecodeString(signature)
+		payload := SigningPayload(txn, s.Ledger.Currency, s.Ledger.Currency.Code)
+		if signature == "" || err != nil || len(sig) != ed25519.SignatureSize ||
+			!ed25519.Verify(ed25519.PublicKey(*c.PublicKey), []byte(payload), sig) {
+			return nil, apperr.Field("signature", "must be the hex Ed25519 signature of the transaction's signingPayload")
+		}
+	}
+	var posted *ent.Transaction
+	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
+		posted, err = s.Ledger.Post(ctx, tx, txn.ID)
+		return err
+	})
+	return posted, err
+}
+
+// Cancel voids a pending transaction the viewer sent, releasing the reserved funds.
+func (s *Service) Cancel(ctx context.Context, v *identity.Viewer, txnID int) (*ent.Transaction, error) {
+	txn, err := s.ownPending(ctx, s.Ledger.Client, v, txnID)
+	if err != nil {
+		return nil, err
+	}
+	var voided *ent.Transaction
+	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
+		voided, err = s.Ledger.Void(ctx, tx, txn.ID)
+		return err
+	})
+	return voided, err
+}
+
+// SetPublicKey registers the viewer's Ed25519 public key (hex).
+func (s *Service) SetPublicKey(ctx context.Context, v *identity.Viewer, publicKey string) (*ent.Customer, error) {
+	key, err := ParsePublicKey(publicKey)
+	if err != nil {
+		return nil, apperr.Field("publicKey", "must be 64 hexadecimal characters (32 bytes)")
+	}
+	taken, err := s.Ledger.Client.Customer.Query().Where(customer.PublicKey(key), customer.IDNEQ(v.CustomerID)).Exist(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if taken {
+		return nil, apperr.ConflictOn("publicKey", "this public key belongs to another customer")
+	}
+	return s.Ledger.Client.Customer.UpdateOneID(v.CustomerID).SetPublicKey(key).Save(ctx)
+}

@@ -1,0 +1,120 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"coffer/ent"
+	"coffer/ent/session"
+	"coffer/ent/user"
+)
+
+// tokenBytes is the entropy of a session token: 256 bits.
+const tokenBytes = 32
+
+// touchEvery bounds how often a session's last-seen time is written: not on every request.
+const touchEvery = time.Minute
+
+// NewToken returns a fresh random token and the hash that is stored for it.
+func NewToken() (token string, hash []byte, err error) {
+	b := make([]byte, tokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("identity: random token: %w", err)
+	}
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token), nil
+}
+
+// HashToken is how a token is stored and looked up.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// Session is what a successful login yields.
+type Session struct {
+	Token     string
+	User      *ent.User
+	ExpiresAt time.Time
+}
+
+func (s *Service) startSession(ctx context.Context, u *ent.User) (*Session, error) {
+	token, hash, err := NewToken()
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	expires := now.Add(s.SessionMaxAge)
+	_, err = s.Client.Session.Create().
+		SetTokenHash(hash).
+		SetUserID(u.ID).
+		SetCreatedAt(now).
+		SetLastSeenAt(now).
+		SetExpiresAt(expires).
+		Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("identity: create session: %w", err)
+	}
+	return &Session{Token: token, User: u, ExpiresAt: expires}, nil
+}
+
+// Authenticate resolves a session token to its viewer; nil when the token is unknown, revoked,
+// expired, idle for too long, or its user may no longer log in.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Viewer, error) {
+	if token == "" || len(token) > 128 {
+		return nil, nil
+	}
+	sess, err := s.Client.Session.Query().
+		Where(session.TokenHash(HashToken(token))).
+		WithUser(func(q *ent.UserQuery) { q.WithCustomer() }).
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: session lookup: %w", err)
+	}
+	now := s.Now()
+	u := sess.Edges.User
+	switch {
+	case sess.RevokedAt != nil, !now.Before(sess.ExpiresAt), now.Sub(sess.LastSeenAt) > s.SessionIdle:
+		return nil, nil
+	case u.Status == user.StatusDISABLED, u.Status == user.StatusLOCKED:
+		return nil, nil
+	}
+	if now.Sub(sess.LastSeenAt) > touchEvery {
+		if err := s.Client.Session.UpdateOneID(sess.ID).SetLastSeenAt(now).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("identity: touch session: %w", err)
+		}
+	}
+	v := &Viewer{UserID: u.ID, Username: u.Username, Role: u.Role, SessionID: sess.ID}
+	if u.Edges.Customer != nil {
+		v.CustomerID = u.Edges.Customer.ID
+	}
+	return v, nil
+}
+
+// SessionActive reports whether the session still authenticates (long-lived WebSocket
+// connections re-check it).
+func (s *Service) SessionActive(ctx context.Context, sessionID int) (bool, error) {
+	return s.Client.Session.Query().
+		Where(session.ID(sessionID), session.RevokedAtIsNil(), session.ExpiresAtGT(s.Now())).
+		Exist(ctx)
+}
+
+// Logout revokes the viewer's current session only.
+func (s *Service) Logout(ctx context.Context, v *Viewer) error {
+	return s.Client.Session.UpdateOneID(v.SessionID).SetRevokedAt(s.Now()).Exec(ctx)
+}
+
+// revokeSessions revokes every session of userID except keep (0 keeps none).
+func (s *Service) revokeSessions(ctx context.Context, client *ent.Client, userID, keep int) error {
+	return client.Session.Update().
+		Where(session.UserID(userID), session.RevokedAtIsNil(), session.IDNEQ(keep)).
+		SetRevokedAt(s.Now()).
+		Exec(ctx)
+}

@@ -1,0 +1,84 @@
+package identity
+
+import (
+	"context"
+	"time"
+
+	"coffer/ent"
+
+	"coffer/ent/user"
+	"coffer/graph/apperr"
+)
+
+// Viewer is the authenticated user of a request.
+type Viewer struct {
+	UserID    int
+	Username  string
+	Role      user.Role
+	SessionID int
+	// CustomerID is 0 for staff and administrators.
+	CustomerID int
+}
+
+// IsAdmin reports whether the viewer administers the bank.
+func (v *Viewer) IsAdmin() bool { return v != nil && v.Role == user.RoleADMIN }
+
+// IsStaff reports whether the viewer may use the people registry.
+func (v *Viewer) IsStaff() bool {
+	return v != nil && (v.Role == user.RoleSTAFF || v.Role == user.RoleADMIN)
+}
+
+type viewerKey struct{}
+
+// WithViewer returns ctx carrying v.
+func WithViewer(ctx context.Context, v *Viewer) context.Context {
+	return context.WithValue(ctx, viewerKey{}, v)
+}
+
+// ViewerFrom returns the viewer of ctx, or nil.
+func ViewerFrom(ctx context.Context) *Viewer {
+	v, _ := ctx.Value(viewerKey{}).(*Viewer)
+	return v
+}
+
+// Require returns the viewer, or UNAUTHENTICATED.
+func Require(ctx context.Context) (*Viewer, error) {
+	v := ViewerFrom(ctx)
+	if v == nil {
+		return nil, apperr.New(apperr.Unauthenticated, "authentication required")
+	}
+	return v, nil
+}
+
+// RequireAdmin returns the viewer if they are an administrator.
+func RequireAdmin(ctx context.Context) (*Viewer, error) {
+	v, err := Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !v.IsAdmin() {
+		return nil, apperr.New(apperr.Forbidden, "administrators only")
+	}
+	return v, nil
+}
+
+// RequireCustomer returns the viewer if they are a customer.
+func RequireCustomer(ctx context.Context) (*Viewer, error) {
+	v, err := Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if v.CustomerID == 0 {
+		return nil, apperr.New(apperr.Forbidden, "customers only")
+	}
+	return v, nil
+}
+
+// EffectiveStatus is the status a client sees: a temporary lockout after failed logins shows as
+// LOCKED until it ends.
+func EffectiveStatus(u *ent.User, now time.Time) user.Status {
+	if u.Status == user.StatusACTIVE && u.LockedUntil != nil && now.Before(*u.LockedUntil) {
+		return user.StatusLOCKED
+	}
+	return u.Status
+}

@@ -1,0 +1,385 @@
+// Package ledger is coffer's double-entry ledger. Every movement of money is a transaction from
+// one account to another; posting it writes two entries that sum to zero and changes both
+// balances in the same database transaction. A pending transaction first reserves the amount on
+// the debit account, and is later posted or voided.
+//
+// Locking: a posting updates the two account rows in id order (so two transfers never wait on each
+// other in a cycle), and the debit is a conditional UPDATE that only succeeds while the account
+// stays within its limit. The database, not Go, decides whether the money is there, so no lost
+// update is possible under any concurrency; CHECK constraints on the accounts table back this up.
+// Account.version rises by one per entry, and the entry stores the version it produced.
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+
+	"coffer/ent"
+	"coffer/ent/account"
+	"coffer/ent/entry"
+	"coffer/ent/transaction"
+	"coffer/graph/apperr"
+	"coffer/graph/money"
+	"coffer/graph/store"
+)
+
+// MaxIdempotencyKeyLen bounds idempotency keys (API.md: at most 64 characters).
+const MaxIdempotencyKeyLen = 64
+
+// Ledger posts movements between accounts.
+type Ledger struct {
+	Client   *ent.Client
+	Dialect  string
+	Currency money.Currency
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+	// OnCommit, when set, is told the accounts a committed movement changed (the live-balance
+	// fan-out listens here). It runs after the commit, never inside the transaction.
+	OnCommit func(accountIDs []int)
+
+	issuerMu sync.Mutex
+	issuerID int
+}
+
+// New returns a ledger over client.
+func New(client *ent.Client, dialect string, currency money.Currency) *Ledger {
+	return &Ledger{Client: client, Dialect: dialect, Currency: currency, Now: time.Now}
+}
+
+// Move is a request to move money.
+type Move struct {
+	Kind        transaction.Kind
+	DebitID     int
+	CreditID    int
+	AmountMinor int64
+	Memo        string
+	TargetDate  *time.Time
+	InitiatorID int
+	// Pending reserves the amount instead of posting it.
+	Pending bool
+	Key     *Key
+}
+
+// Key identifies a request for idempotency: the same key and the same fingerprint from the same
+// initiator return the first result; the same key with another fingerprint is a conflict.
+type Key struct {
+	Value       string
+	Fingerprint []byte
+}
+
+// NewKey validates an idempotency key and fingerprints the request it came with. A nil or empty
+// value gives a nil key (no idempotency).
+func NewKey(value *string, op string, parts ...string) (*Key, error) {
+	if value == nil || *value == "" {
+		return nil, nil
+	}
+	if len(*value) > MaxIdempotencyKeyLen {
+		return nil, apperr.Field("idempotencyKey", fmt.Sprintf("at most %d characters", MaxIdempotencyKeyLen))
+	}
+	h := sha256.New()
+	h.Write([]byte(op))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return &Key{Value: *value, Fingerprint: h.Sum(nil)}, nil
+}
+
+// Run executes one money-moving operation: fn runs in a database transaction and returns the
+// ledger transaction it created. With a key, a retry returns the first result instead of running
+// fn again (also when two retries race), and a different request under the same key is CONFLICT.
+func (l *Ledger) Run(ctx context.Context, initiatorID int, key *Key, fn func(tx *Tx) (*ent.Transaction, error)) (*ent.Transaction, error) {
+	for attempt := 0; ; attempt++ {
+		if key != nil {
+			prev, err := l.Client.Transaction.Query().
+				Where(transaction.InitiatorID(initiatorID), transaction.IdempotencyKey(key.Value)).
+				Only(ctx)
+			switch {
+			case err == nil:
+				if string(prev.RequestHash) != string(key.Fingerprint) {
+					return nil, apperr.ConflictOn("idempotencyKey", "this idempotency key was used for a different request")
+				}
+				return prev, nil
+			case !ent.IsNotFound(err):
+				return nil, fmt.Errorf("ledger: idempotency lookup: %w", err)
+			}
+		}
+		changed := make([]int, 0, 2)
+		txn, err := store.InTx(ctx, l.Client, func(tx *ent.Tx) (*ent.Transaction, error) {
+			return fn(withChanges(tx, &changed))
+		})
+		if err == nil {
+			l.notify(changed)
+			return txn, nil
+		}
+		// A concurrent request with the same key won the insert: read its result.
+		if key != nil && attempt == 0 && store.IsUniqueViolation(err) {
+			continue
+		}
+		return nil, err
+	}
+}
+
+// Apply runs fn in a database transaction for operations that change accounts but are not covered
+// by Run (posting or voiding an existing pending transaction), and notifies after the commit.
+func (l *Ledger) Apply(ctx context.Context, fn func(tx *Tx) error) error {
+	changed := make([]int, 0, 2)
+	_, err := store.InTx(ctx, l.Client, func(tx *ent.Tx) (struct{}, error) {
+		return struct{}{}, fn(withChanges(tx, &changed))
+	})
+	if err == nil {
+		l.notify(changed)
+	}
+	return err
+}
+
+func (l *Ledger) notify(accountIDs []int) {
+	if l.OnCommit != nil && len(accountIDs) > 0 {
+		l.OnCommit(accountIDs)
+	}
+}
+
+// Tx is a database transaction that remembers which accounts it changed, so that they are
+// announced once it commits. It embeds *ent.Tx for the caller's own reads and writes.
+type Tx struct {
+	*ent.Tx
+	changed *[]int
+}
+
+func withChanges(tx *ent.Tx, changed *[]int) *Tx { return &Tx{Tx: tx, changed: changed} }
+
+func (tx *Tx) touch(accountIDs ...int) { *tx.changed = append(*tx.changed, accountIDs...) }
+
+// Transfer records m in tx: posted at once, or reserved when m.Pending.
+func (l *Ledger) Transfer(ctx context.Context, tx *Tx, m Move) (*ent.Transaction, error) {
+	if m.AmountMinor <= 0 {
+		return nil, apperr.Field("amount", "must be positive")
+	}
+	if m.DebitID == m.CreditID {
+		return nil, apperr.Field("recipient", "cannot move money to the same account")
+	}
+	now := l.Now()
+	status := transaction.StatusPOSTED
+	if m.Pending {
+		status = transaction.StatusPENDING
+	}
+	create := tx.Transaction.Create().
+		SetKind(m.Kind).
+		SetStatus(status).
+		SetAmount(m.AmountMinor).
+		SetMemo(m.Memo).
+		SetDebitAccountID(m.DebitID).
+		SetCreditAccountID(m.CreditID).
+		SetCreatedAt(now).
+		SetNillableTargetDate(m.TargetDate)
+	if !m.Pending {
+		create.SetPostedAt(now)
+	}
+	if m.InitiatorID != 0 {
+		create.SetInitiatorID(m.InitiatorID)
+	}
+	if m.Key != nil {
+		create.SetIdempotencyKey(m.Key.Value).SetRequestHash(m.Key.Fingerprint)
+	}
+	txn, err := create.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: insert transaction: %w", err)
+	}
+	if m.Pending {
+		if err := l.reserve(ctx, tx, m.DebitID, m.AmountMinor); err != nil {
+			return nil, err
+		}
+		return txn, nil
+	}
+	if err := l.post(ctx, tx, txn, false); err != nil {
+		return nil, err
+	}
+	return txn, nil
+}
+
+// Post books a pending transaction. Anything but a pending one is PRECONDITION_FAILED.
+func (l *Ledger) Post(ctx context.Context, tx *Tx, txnID int) (*ent.Transaction, error) {
+	txn, err := l.settle(ctx, tx, txnID, transaction.StatusPOSTED)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.post(ctx, tx, txn, true); err != nil {
+		return nil, err
+	}
+	return txn, nil
+}
+
+// Void cancels a pending transaction and releases its reservation.
+func (l *Ledger) Void(ctx context.Context, tx *Tx, txnID int) (*ent.Transaction, error) {
+	txn, err := l.settle(ctx, tx, txnID, transaction.StatusVOIDED)
+	if err != nil {
+		return nil, err
+	}
+	n, err := l.exec(ctx, tx, entsql.Dialect(l.Dialect).Update(account.Table).
+		Add(account.FieldReserved, -txn.Amount).
+		Where(entsql.And(entsql.EQ(account.FieldID, txn.DebitAccountID), entsql.GTE(account.FieldReserved, txn.Amount))))
+	if err != nil {
+		return nil, err
+	}
+	if n != 1 {
+		return nil, fmt.Errorf("ledger: transaction %d: reservation missing on account %d", txn.ID, txn.DebitAccountID)
+	}
+	tx.touch(txn.DebitAccountID)
+	return txn, nil
+}
+
+// settle moves a pending transaction to its final status. The conditional update takes the
+// transaction's row lock, so of two racing settlements exactly one proceeds.
+func (l *Ledger) settle(ctx context.Context, tx *Tx, txnID int, to transaction.Status) (*ent.Transaction, error) {
+	now := l.Now()
+	upd := tx.Transaction.Update().
+		Where(transaction.ID(txnID), transaction.StatusEQ(transaction.StatusPENDING)).
+		SetStatus(to)
+	if to == transaction.StatusPOSTED {
+		upd.SetPostedAt(now)
+	} else {
+		upd.SetVoidedAt(now)
+	}
+	n, err := upd.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: settle %d: %w", txnID, err)
+	}
+	if n == 0 {
+		return nil, apperr.New(apperr.PreconditionFailed, "the transaction is no longer pending")
+	}
+	return tx.Transaction.Get(ctx, txnID)
+}
+
+func (l *Ledger) reserve(ctx context.Context, tx *Tx, accountID int, amountMinor int64) error {
+	n, err := l.exec(ctx, tx, entsql.Dialect(l.Dialect).Update(account.Table).
+		Add(account.FieldReserved, amountMinor).
+		Where(entsql.And(entsql.EQ(account.FieldID, accountID), entsql.IsNull(account.FieldClosedAt), withinLimit(amountMinor))))
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return apperr.New(apperr.InsufficientFunds, "insufficient funds")
+	}
+	tx.touch(accountID)
+	return nil
+}
+
+// withinLimit holds when debiting amountMinor keeps the account within its debit limit, counting
+// the amounts already reserved.
+func withinLimit(amountMinor int64) *entsql.Predicate {
+	return entsql.P(func(b *entsql.Builder) {
+		b.WriteString("(allow_negative OR balance - reserved + debit_limit >= ").Arg(amountMinor).WriteString(")")
+	})
+}
+
+type leg struct {
+	accountID      int
+	counterpartyID int
+	amountMinor    int64 // signed
+	balanceAfter   int64
+	version        int64
+}
+
+// post writes both entries of txn and changes both balances. fromReserve says the debit was
+// reserved when the transaction was created.
+func (l *Ledger) post(ctx context.Context, tx *Tx, txn *ent.Transaction, fromReserve bool) error {
+	legs := []*leg{
+		{accountID: txn.DebitAccountID, counterpartyID: txn.CreditAccountID, amountMinor: -txn.Amount},
+		{accountID: txn.CreditAccountID, counterpartyID: txn.DebitAccountID, amountMinor: txn.Amount},
+	}
+	// Id order: two postings that touch the same two accounts lock them in the same order.
+	ordered := []*leg{legs[0], legs[1]}
+	sort.Slice(ordered, func(i, j int) bool { return ordered[i].accountID < ordered[j].accountID })
+	for _, lg := range ordered {
+		upd := entsql.Dialect(l.Dialect).Update(account.Table).
+			Add(account.FieldBalance, lg.amountMinor).
+			Add(account.FieldVersion, 1)
+		where := entsql.EQ(account.FieldID, lg.accountID)
+		switch {
+		case lg.amountMinor < 0 && fromReserve:
+			upd.Add(account.FieldReserved, lg.amountMinor)
+			where = entsql.And(where, entsql.GTE(account.FieldReserved, -lg.amountMinor))
+		case lg.amountMinor < 0:
+			where = entsql.And(where, entsql.IsNull(account.FieldClosedAt), withinLimit(-lg.amountMinor))
+		default:
+			where = entsql.And(where, entsql.IsNull(account.FieldClosedAt))
+		}
+		found, err := l.queryRow(ctx, tx, upd.Where(where).Returning(account.FieldBalance, account.FieldVersion),
+			&lg.balanceAfter, &lg.version)
+		if err != nil {
+			return err
+		}
+		if !found {
+			if lg.amountMinor < 0 && !fromReserve {
+				return apperr.New(apperr.InsufficientFunds, "insufficient funds")
+			}
+			return apperr.New(apperr.PreconditionFailed, "the account is closed")
+		}
+	}
+	// Booked after the row locks are held, so booking times follow version order per account.
+	bookedAt := l.Now()
+	creates := make([]*ent.EntryCreate, len(legs))
+	for i, lg := range legs {
+		creates[i] = tx.Entry.Create().
+			SetAccountID(lg.accountID).
+			SetTransactionID(txn.ID).
+			SetCounterpartyAccountID(lg.counterpartyID).
+			SetType(entryType(txn.Kind, lg.amountMinor)).
+			SetAmount(lg.amountMinor).
+			SetMemo(txn.Memo).
+			SetBalanceAfter(lg.balanceAfter).
+			SetVersion(lg.version).
+			SetBookedAt(bookedAt)
+	}
+	if err := tx.Entry.CreateBulk(creates...).Exec(ctx); err != nil {
+		return fmt.Errorf("ledger: insert entries: %w", err)
+	}
+	tx.touch(legs[0].accountID, legs[1].accountID)
+	return nil
+}
+
+func entryType(kind transaction.Kind, amountMinor int64) entry.Type {
+	switch {
+	case amountMinor < 0:
+		return entry.TypeSEND
+	case kind == transaction.KindCREATION:
+		return entry.TypeCREATION
+	default:
+		return entry.TypeRECEIVE
+	}
+}
+
+func (l *Ledger) exec(ctx context.Context, tx *Tx, q entsql.Querier) (int64, error) {
+	query, args := q.Query()
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+func (l *Ledger) queryRow(ctx context.Context, tx *Tx, q entsql.Querier, dest ...any) (bool, error) {
+	query, args := q.Query()
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return false, fmt.Errorf("ledger: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, rows.Err()
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return false, fmt.Errorf("ledger: scan: %w", err)
+	}
+	return true, rows.Close()
+}
+
+// ErrNoIssuer is returned before the issuer account exists.
+var ErrNoIssuer = errors.New("ledger: issuer account missing")

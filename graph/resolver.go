@@ -1,0 +1,136 @@
+// Package graph holds coffer's GraphQL resolvers. They stay thin: read the viewer, call the
+// domain package that owns the rule, map the result.
+package graph
+
+import (
+	"context"
+	"strings"
+
+	"coffer/ent"
+	"coffer/ent/account"
+	"coffer/graph/apperr"
+	"coffer/graph/coins"
+	"coffer/graph/identity"
+	"coffer/graph/ledger"
+	"coffer/graph/model"
+	"coffer/graph/money"
+)
+
+// Resolver is the root of the resolvers: the services they apply.
+type Resolver struct {
+	Client   *ent.Client
+	Currency money.Currency
+	Ledger   *ledger.Ledger
+	Identity *identity.Service
+	Coins    *coins.Service
+}
+
+// money renders minor units as the API's Money.
+func (r *Resolver) money(amountMinor int64) *model.Money {
+	return &model.Money{Amount: r.Currency.Format(amountMinor), Currency: r.Currency.Code}
+}
+
+// positiveAmount parses a positive input amount (Decimal or "CUR:value"), naming field on error.
+func (r *Resolver) positiveAmount(field, s string) (int64, error) {
+	v, err := r.Currency.ParsePositive(s)
+	if err != nil {
+		return 0, apperr.Field(field, err.Error())
+	}
+	return v, nil
+}
+
+// maxPageSize bounds every connection page.
+const maxPageSize = 100
+
+// defaultPageSize applies when a client gives neither first nor last.
+const defaultPageSize = 50
+
+// pageArgs applies the page-size bounds to first/last.
+func pageArgs(first, last *int) (*int, *int, error) {
+	f := apperr.Fields{}
+	if first != nil && (*first < 0 || *first > maxPageSize) {
+		f.Add("first", "must be between 0 and 100")
+	}
+	if last != nil && (*last < 0 || *last > maxPageSize) {
+		f.Add("last", "must be between 0 and 100")
+	}
+	if err := f.Err(); err != nil {
+		return nil, nil, err
+	}
+	if first == nil && last == nil {
+		n := defaultPageSize
+		first = &n
+	}
+	return first, last, nil
+}
+
+var errNotFound = apperr.New(apperr.NotFound, "not found")
+
+// canSee is the one authorization rule for objects reached by ID: administrators see everything,
+// others only their own. What a viewer may not see is NOT_FOUND, exactly as what does not exist.
+func (r *Resolver) canSee(ctx context.Context, v *identity.Viewer, node any) (bool, error) {
+	if v.IsAdmin() {
+		return true, nil
+	}
+	switch n := node.(type) {
+	case *ent.User:
+		return n.ID == v.UserID, nil
+	case *ent.Customer:
+		return v.CustomerID != 0 && n.ID == v.CustomerID, nil
+	case *ent.Account:
+		return ownsAccount(v, n), nil
+	case *ent.Entry:
+		acc, err := n.Account(ctx)
+		if err != nil {
+			return false, err
+		}
+		return ownsAccount(v, acc), nil
+	case *ent.Transaction:
+		return r.isParty(ctx, v, n)
+	}
+	return false, nil
+}
+
+func ownsAccount(v *identity.Viewer, a *ent.Account) bool {
+	return v.CustomerID != 0 && a.OwnerID != nil && *a.OwnerID == v.CustomerID
+}
+
+// isParty reports whether one of the transaction's accounts belongs to the viewer.
+func (r *Resolver) isParty(ctx context.Context, v *identity.Viewer, t *ent.Transaction) (bool, error) {
+	if v.CustomerID == 0 {
+		return false, nil
+	}
+	accs, err := r.Client.Account.Query().Where(account.IDIn(t.DebitAccountID, t.CreditAccountID)).All(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range accs {
+		if ownsAccount(v, a) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// visibleNode loads a node by id and applies canSee.
+func (r *Resolver) visibleNode(ctx context.Context, id int) (ent.Noder, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := r.Client.Noder(ctx, id)
+	switch {
+	case ent.IsNotFound(err), err != nil && strings.Contains(err.Error(), "cannot resolve table"):
+		return nil, errNotFound
+	case err != nil:
+		return nil, err
+	}
+	ok, err := r.canSee(ctx, v, n)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errNotFound
+	}
+	return n, nil
+}

@@ -1,0 +1,155 @@
+// Package store opens coffer's database: PostgreSQL when the URL says so, otherwise an embedded
+// SQLite file, and brings its schema up to date.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/lib/pq"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"coffer/ent"
+)
+
+// DB is an open store.
+type DB struct {
+	Client  *ent.Client
+	SQL     *sql.DB
+	Dialect string
+	// URL is the PostgreSQL URL, for LISTEN connections; empty on SQLite.
+	URL string
+}
+
+// Options bound the connection pool.
+type Options struct {
+	MaxOpenConns int
+}
+
+// IsPostgres reports whether url names a PostgreSQL server.
+func IsPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// DefaultSQLitePath is where the embedded store lives when no DATABASE_URL is given.
+const DefaultSQLitePath = "data/coffer.db"
+
+// Open opens url (a postgres:// URL, or a SQLite file path; empty means DefaultSQLitePath) and
+// migrates the schema.
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	db, err := open(url, opts)
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.SQL.PingContext(pingCtx); err != nil {
+		db.SQL.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	if err := db.Client.Schema.Create(ctx); err != nil {
+		db.SQL.Close()
+		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	return db, nil
+}
+
+func open(url string, opts Options) (*DB, error) {
+	if IsPostgres(url) {
+		sqlDB, err := sql.Open("postgres", url)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		maxOpen := opts.MaxOpenConns
+		if maxOpen <= 0 {
+			maxOpen = 32
+		}
+		sqlDB.SetMaxOpenConns(maxOpen)
+		sqlDB.SetMaxIdleConns(maxOpen)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		drv := entsql.OpenDB(dialect.Postgres, sqlDB)
+		return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sqlDB, Dialect: dialect.Postgres, URL: url}, nil
+	}
+	path := url
+	if path == "" {
+		path = DefaultSQLitePath
+	}
+	path = strings.TrimPrefix(strings.TrimPrefix(path, "sqlite://"), "file:")
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", dir, err)
+		}
+	}
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+	sqlDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	// One connection: SQLite has one writer, and immediate transactions queue on it instead of
+	// failing with SQLITE_BUSY.
+	sqlDB.SetMaxOpenConns(1)
+	drv := entsql.OpenDB(dialect.SQLite, sqlDB)
+	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sqlDB, Dialect: dialect.SQLite}, nil
+}
+
+// Close closes the client and its pool.
+func (db *DB) Close() error { return db.Client.Close() }
+
+// InTx runs fn in a database transaction: committed when fn returns nil, rolled back otherwise
+// (and on panic, which is re-raised).
+func InTx[T any](ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) (T, error)) (result T, err error) {
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		return result, fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			_ = tx.Rollback()
+			panic(v)
+		}
+	}()
+	result, err = fn(tx)
+	if err != nil {
+		_ = tx.Rollback()
+		return result, err
+	}
+	if err := tx.Commit(); err != nil {
+		return result, fmt.Errorf("commit: %w", err)
+	}
+	return result, nil
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation (on either store).
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	if ent.IsConstraintError(err) && strings.Contains(strings.ToLower(err.Error()), "unique") {
+		return true
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return pqErr.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// IsCheckViolation reports whether err is a CHECK-constraint violation (on either store).
+func IsCheckViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return pqErr.Code == "23514"
+	}
+	return strings.Contains(err.Error(), "CHECK constraint failed")
+}

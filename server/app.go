@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+
+	"coffer/graph"
+	"coffer/graph/coins"
+	"coffer/graph/generated"
+	"coffer/graph/identity"
+	"coffer/graph/ledger"
+	"coffer/graph/money"
+	"coffer/graph/store"
+	"coffer/graph/transport"
+)
+
+// app is the wired server: store, services and the GraphQL handler.
+type app struct {
+	cfg      Config
+	db       *store.DB
+	identity *identity.Service
+	gql      *handler.Server
+}
+
+func newApp(ctx context.Context, cfg Config) (*app, error) {
+	currency := money.Currency{Code: cfg.Currency, Scale: cfg.CurrencyScale}
+	if err := currency.Validate(); err != nil {
+		return nil, fmt.Errorf("BANK_CURRENCY/BANK_CURRENCY_SCALE: %w", err)
+	}
+	limitMinor, err := currency.ParseDecimal(fmt.Sprint(cfg.CreationMonthlyLimit))
+	if err != nil {
+		return nil, fmt.Errorf("CREATION_MONTHLY_LIMIT: %w", err)
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	l := ledger.New(db.Client, db.Dialect, currency)
+	if _, err := l.Issuer(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	ids := identity.NewService(db.Client, l, identity.NewHasher(0))
+	if cfg.AdminPassword != "" {
+		if err := ids.BootstrapAdmin(ctx, cfg.AdminPassword); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("bootstrap admin: %w", err)
+		}
+	}
+	resolver := &graph.Resolver{
+		Client: db.Client, Currency: currency, Ledger: l, Identity: ids,
+		Coins: &coins.Service{Ledger: l, MonthlyLimitMinor: limitMinor},
+	}
+	gql := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
+	gql.AddTransport(gqltransport.Options{})
+	gql.AddTransport(gqltransport.POST{})
+	gql.Use(extension.Introspection{})
+	gql.SetErrorPresenter(graph.ErrorPresenter)
+	return &app{cfg: cfg, db: db, identity: ids, gql: gql}, nil
+}
+
+func (a *app) Close() { a.db.Close() }
+
+// Handler routes the API, the Playground and the health checks.
+func (a *app) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/query", a.graphqlHandler())
+	pg := playground.Handler("coffer", "/query")
+	mux.Handle("GET /{$}", pg)
+	mux.Handle("GET /playground", pg)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.db.SQL.PingContext(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	return securityHeaders(mux)
+}
+
+// graphqlHandler authenticates the request, bounds its body and protects cookie sessions from
+// cross-site requests before gqlgen sees it.
+func (a *app) graphqlHandler() http.Handler {
+	csrf := http.NewCrossOriginProtection()
+	for _, o := range a.cfg.AllowedOrigins {
+		_ = csrf.AddTrustedOrigin(o)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+		ctx := transport.With(r.Context(), w, clientAddr(r), !a.cfg.Dev)
+		token, fromCookie := bearerToken(r)
+		if fromCookie {
+			// A browser sends cookies on cross-site requests too: only same-origin (or allowed)
+			// requests may use them.
+			if err := csrf.Check(r); err != nil {
+				http.Error(w, "cross-origin request refused", http.StatusForbidden)
+				return
+			}
+		}
+		if token != "" {
+			v, err := a.identity.Authenticate(ctx, token)
+			if err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]any{"errors": []map[string]any{{
+					"message": "internal error", "extensions": map[string]string{"code": "INTERNAL"}}}})
+				return
+			}
+			if v != nil {
+				ctx = identity.WithViewer(ctx, v)
+			}
+		}
+		a.gql.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// bearerToken reads the session token from the Authorization header, else the session cookie.
+func bearerToken(r *http.Request) (token string, fromCookie bool) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t), false
+		}
+		return "", false
+	}
+	if c, err := r.Cookie(transport.CookieName); err == nil {
+		return c.Value, true
+	}
+	return "", false
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		if r.URL.Path != "/" && r.URL.Path != "/playground" {
+			h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+		}
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

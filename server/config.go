@@ -1,0 +1,86 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the server's configuration: every setting is an environment variable and a flag of
+// the same meaning (the flag wins); --help lists them with their defaults.
+type Config struct {
+	Addr                 string
+	DatabaseURL          string
+	AdminPassword        string
+	Currency             string
+	CurrencyScale        int
+	OutboxFile           string
+	SMTPURL              string
+	SMSWebhookURL        string
+	CodeTTL              time.Duration
+	CreationMonthlyLimit int64
+	Dev                  bool
+	AuthRateLimit        int
+	AllowedOrigins       []string
+	MaxBodyBytes         int64
+}
+
+// parseConfig reads the environment, then the flags.
+func parseConfig(args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("coffer", flag.ContinueOnError)
+	str := func(p *string, name, env, def, usage string) {
+		if v := getenv(env); v != "" {
+			def = v
+		}
+		fs.StringVar(p, name, def, usage+" ("+env+")")
+	}
+	var scale, rate, limit, ttl, dev, origins, body string
+	str(&c.Addr, "addr", "ADDR", "127.0.0.1:8080", "listen address")
+	str(&c.DatabaseURL, "database-url", "DATABASE_URL", "", "postgres:// URL; empty: embedded SQLite file under ./data/")
+	str(&c.AdminPassword, "admin-password", "ADMIN_PASSWORD", "", "creates or updates the administrator 'admin' at start-up")
+	str(&c.Currency, "bank-currency", "BANK_CURRENCY", "EUR", "the bank's currency code")
+	str(&scale, "bank-currency-scale", "BANK_CURRENCY_SCALE", "2", "fractional digits of the currency")
+	str(&c.OutboxFile, "outbox-file", "OUTBOX_FILE", "", "append every code sent, one JSON object a line")
+	str(&c.SMTPURL, "smtp-url", "SMTP_URL", "", "smtp://user:pass@host:port for e-mail")
+	str(&c.SMSWebhookURL, "sms-webhook-url", "SMS_WEBHOOK_URL", "", "URL that receives SMS as a JSON POST")
+	str(&ttl, "code-ttl", "CODE_TTL", "10m", "lifetime of one-time codes")
+	str(&limit, "creation-monthly-limit", "CREATION_MONTHLY_LIMIT", "1000", "coins mintable per recipient and month")
+	str(&dev, "dev", "DEV", "", "1 for development mode (cookies without Secure)")
+	str(&rate, "auth-rate-limit", "AUTH_RATE_LIMIT", "60", "authentication operations per minute per client address; 0 turns it off")
+	str(&origins, "allowed-origins", "ALLOWED_ORIGINS", "", "comma-separated origins allowed for CORS and WebSockets")
+	str(&body, "max-body-bytes", "MAX_BODY_BYTES", "262144", "largest accepted request body")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var err error
+	if c.CurrencyScale, err = strconv.Atoi(scale); err != nil {
+		return c, fmt.Errorf("BANK_CURRENCY_SCALE: %w", err)
+	}
+	if c.AuthRateLimit, err = strconv.Atoi(rate); err != nil || c.AuthRateLimit < 0 {
+		return c, fmt.Errorf("AUTH_RATE_LIMIT: not a count: %q", rate)
+	}
+	if c.CodeTTL, err = time.ParseDuration(ttl); err != nil || c.CodeTTL <= 0 {
+		return c, fmt.Errorf("CODE_TTL: not a duration: %q", ttl)
+	}
+	if c.MaxBodyBytes, err = strconv.ParseInt(body, 10, 64); err != nil || c.MaxBodyBytes <= 0 {
+		return c, fmt.Errorf("MAX_BODY_BYTES: not a size: %q", body)
+	}
+	// The limit is in the currency's units ("1000" coins), checked exactly by the money package later.
+	c.CreationMonthlyLimit, err = strconv.ParseInt(limit, 10, 64)
+	if err != nil || c.CreationMonthlyLimit < 0 {
+		return c, fmt.Errorf("CREATION_MONTHLY_LIMIT: not a whole amount: %q", limit)
+	}
+	c.Dev = dev == "1" || strings.EqualFold(dev, "true")
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		}
+	}
+	return c, nil
+}
+
+func envOrEmpty(name string) string { return os.Getenv(name) }
