@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -30,8 +31,14 @@ type Config struct {
 
 // parseConfig reads the environment, then the flags.
 func parseConfig(args []string, getenv func(string) string) (Config, error) {
+	return parseConfigTo(args, getenv, os.Stderr)
+}
+
+// parseConfigTo is parseConfig with the usage text written to out.
+func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("coffer", flag.ContinueOnError)
+	fs.SetOutput(out)
 	str := func(p *string, name, env, def, usage string) {
 		if v := getenv(env); v != "" {
 			def = v

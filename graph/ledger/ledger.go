@@ -96,6 +96,10 @@ func NewKey(value *string, op string, parts ...string) (*Key, error) {
 // ledger transaction it created. With a key, a retry returns the first result instead of running
 // fn again (also when two retries race), and a different request under the same key is CONFLICT.
 func (l *Ledger) Run(ctx context.Context, initiatorID int, key *Key, fn func(tx *Tx) (*ent.Transaction, error)) (*ent.Transaction, error) {
+	// Keys are unique per initiator; without one the database could not tell two requests apart.
+	if key != nil && initiatorID == 0 {
+		return nil, errors.New("ledger: an idempotency key needs an initiator")
+	}
 	for attempt := 0; ; attempt++ {
 		if key != nil {
 			prev, err := l.Client.Transaction.Query().
