@@ -125,6 +125,10 @@ func (r *Resolver) visibleNode(ctx context.Context, id int) (ent.Noder, error) {
 	case err != nil:
 		return nil, err
 	}
+	// The node was loaded with only the columns the query selected; authorization needs the row.
+	if n, err = r.fullNode(ctx, n); err != nil {
+		return nil, err
+	}
 	ok, err := r.canSee(ctx, v, n)
 	if err != nil {
 		return nil, err
@@ -133,4 +137,21 @@ func (r *Resolver) visibleNode(ctx context.Context, id int) (ent.Noder, error) {
 		return nil, errNotFound
 	}
 	return n, nil
+}
+
+// fullNode reloads a node with all its columns.
+func (r *Resolver) fullNode(ctx context.Context, n ent.Noder) (ent.Noder, error) {
+	switch n := n.(type) {
+	case *ent.User:
+		return r.Client.User.Get(ctx, n.ID)
+	case *ent.Customer:
+		return r.Client.Customer.Get(ctx, n.ID)
+	case *ent.Account:
+		return r.Client.Account.Get(ctx, n.ID)
+	case *ent.Entry:
+		return r.Client.Entry.Get(ctx, n.ID)
+	case *ent.Transaction:
+		return r.Client.Transaction.Get(ctx, n.ID)
+	}
+	return nil, errNotFound
 }

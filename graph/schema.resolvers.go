@@ -136,10 +136,11 @@ func (r *customerResolver) Balance(ctx context.Context, obj *ent.Customer) (*mod
 
 // PublicKey is the resolver for the publicKey field.
 func (r *customerResolver) PublicKey(ctx context.Context, obj *ent.Customer) (*string, error) {
-	if obj.PublicKey == nil {
+	key := coins.PublicKeyOf(obj)
+	if key == nil {
 		return nil, nil
 	}
-	s := hex.EncodeToString(*obj.PublicKey)
+	s := hex.EncodeToString(key)
 	return &s, nil
 }
 
@@ -419,7 +420,12 @@ func (r *transactionResolver) SigningPayload(ctx context.Context, obj *ent.Trans
 
 // Status is the resolver for the status field.
 func (r *userResolver) Status(ctx context.Context, obj *ent.User) (user.Status, error) {
-	return identity.EffectiveStatus(obj, r.Identity.Now()), nil
+	// locked_until is not a GraphQL field, so field collection may not have loaded it.
+	u, err := r.Client.User.Query().Where(user.ID(obj.ID)).Select(user.FieldStatus, user.FieldLockedUntil).Only(ctx)
+	if err != nil {
+		return "", err
+	}
+	return identity.EffectiveStatus(u, r.Identity.Now()), nil
 }
 
 // Customer is the resolver for the customer field.

@@ -7,6 +7,7 @@ import (
 	"coffer/ent"
 	"coffer/ent/account"
 	"coffer/ent/customer"
+	"coffer/graph/coins"
 	"coffer/graph/model"
 )
 
@@ -56,8 +57,8 @@ func (r *Resolver) counterparty(ctx context.Context, e *ent.Entry) (*model.Count
 	if c := acc.Edges.Owner; c != nil {
 		if u := c.Edges.User; u != nil && u.Email != nil {
 			cp.Email = u.Email
-		} else if c.PublicKey != nil {
-			k := hex.EncodeToString(*c.PublicKey)
+		} else if key := coins.PublicKeyOf(c); key != nil {
+			k := hex.EncodeToString(key)
 			cp.PublicKey = &k
 		}
 	}

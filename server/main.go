@@ -12,9 +12,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 )
+
+var setDefaultLogger sync.Once
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -36,7 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	slog.SetDefault(logger)
+	// The process-wide default is set once: tests run several servers in one process.
+	setDefaultLogger.Do(func() { slog.SetDefault(logger) })
 
 	app, err := newApp(ctx, cfg)
 	if err != nil {

@@ -93,6 +93,15 @@ func (s *Service) Resolve(ctx context.Context, client *ent.Client, r Recipient) 
 	return acc, nil
 }
 
+// PublicKeyOf returns the customer's registered key, nil when none (ent scans a NULL key as an
+// empty slice, so emptiness is what counts).
+func PublicKeyOf(c *ent.Customer) []byte {
+	if c == nil || c.PublicKey == nil || len(*c.PublicKey) == 0 {
+		return nil
+	}
+	return *c.PublicKey
+}
+
 // ParsePublicKey decodes a hex Ed25519 public key.
 func ParsePublicKey(s string) ([]byte, error) {
 	b, err := hex.DecodeString(s)
@@ -251,11 +260,11 @@ func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, txnID int, si
 	if txn.Status != transaction.StatusPENDING {
 		return nil, apperr.New(apperr.PreconditionFailed, "the transaction is no longer pending")
 	}
-	if c.PublicKey != nil {
+	if key := PublicKeyOf(c); key != nil {
 		sig, err := hex.DecodeString(signature)
 		payload := SigningPayload(txn, s.Ledger.Currency, s.Ledger.Currency.Code)
 		if signature == "" || err != nil || len(sig) != ed25519.SignatureSize ||
-			!ed25519.Verify(ed25519.PublicKey(*c.PublicKey), []byte(payload), sig) {
+			!ed25519.Verify(ed25519.PublicKey(key), []byte(payload), sig) {
 			return nil, apperr.Field("signature", "must be the hex Ed25519 signature of the transaction's signingPayload")
 		}
 	}

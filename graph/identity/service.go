@@ -12,6 +12,7 @@ import (
 	"coffer/ent"
 	"coffer/ent/account"
 	"coffer/ent/customer"
+	"coffer/ent/session"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/iban"
@@ -304,7 +305,14 @@ func (s *Service) DeleteCustomer(ctx context.Context, username string) error {
 		if busy {
 			return struct{}{}, apperr.New(apperr.PreconditionFailed, "the customer's accounts are not empty")
 		}
+		// The foreign keys do not cascade: detach the accounts, then remove sessions, customer, user.
 		if _, err := tx.Account.Update().Where(account.OwnerID(c.ID)).ClearOwnerID().Save(ctx); err != nil {
+			return struct{}{}, err
+		}
+		if _, err := tx.Session.Delete().Where(session.UserID(c.UserID)).Exec(ctx); err != nil {
+			return struct{}{}, err
+		}
+		if err := tx.Customer.DeleteOneID(c.ID).Exec(ctx); err != nil {
 			return struct{}{}, err
 		}
 		return struct{}{}, tx.User.DeleteOneID(c.UserID).Exec(ctx)
