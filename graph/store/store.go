@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -55,11 +56,22 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		db.SQL.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
-	if err := db.Client.Schema.Create(ctx); err != nil {
+	if err := migrate(ctx, db.Client); err != nil {
 		db.SQL.Close()
 		return nil, fmt.Errorf("store: migrate: %w", err)
 	}
 	return db, nil
+}
+
+// migrateMu serializes migrations in this process: ent's Schema.Create rewrites package-level
+// table descriptors, so two concurrent migrations (several stores opened at once, as tests do)
+// race on them.
+var migrateMu sync.Mutex
+
+func migrate(ctx context.Context, client *ent.Client) error {
+	migrateMu.Lock()
+	defer migrateMu.Unlock()
+	return client.Schema.Create(ctx)
 }
 
 func open(url string, opts Options) (*DB, error) {
