@@ -525,3 +525,39 @@ func TestLogout_makesTokenAndCookieUnusable(t *testing.T) {
 		eaWantError(t, s.do(token, eaMeQuery, nil), "UNAUTHENTICATED")
 	})
 }
+
+// TestTransactionEntries_customerSeesOnlyOwnLine: each party of a transfer sees only their own line
+// of it (never the other side's balanceAfter); the admin sees both.
+func TestTransactionEntries_customerSeesOnlyOwnLine(t *testing.T) {
+	eaOnStores(t, func(t *testing.T, s *testServer) {
+		p := eaSetUpParties(t, s)
+		tests := []struct {
+			give      string
+			token     string
+			wantLines []string // "TYPE balanceAfter"
+		}{
+			{give: "ann", token: p.ann, wantLines: []string{"SEND 90.00"}},
+			{give: "ben", token: p.ben, wantLines: []string{"RECEIVE 10.00"}},
+			{give: "admin", token: p.admin, wantLines: []string{"SEND 90.00", "RECEIVE 10.00"}},
+		}
+		for _, tt := range tests {
+			var out struct {
+				Transaction struct {
+					Entries []struct {
+						Type         string
+						BalanceAfter struct{ Amount string }
+					}
+				}
+			}
+			s.mustDo(tt.token, `query($id: ID!) { transaction(id: $id) { entries { type balanceAfter { amount } } } }`,
+				map[string]any{"id": p.transfer}, &out)
+			got := []string{}
+			for _, e := range out.Transaction.Entries {
+				got = append(got, e.Type+" "+e.BalanceAfter.Amount)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.wantLines, ",") {
+				t.Errorf("%s sees lines %v, want %v", tt.give, got, tt.wantLines)
+			}
+		}
+	})
+}

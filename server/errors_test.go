@@ -911,3 +911,59 @@ func TestSetDebitLimit_allowsOverdraftUpToTheLimitOnly(t *testing.T) {
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, zoe, ben))
 	})
 }
+
+// TestDeleteCustomer_emptyAccounts_endsLoginKeepsHistory: deleting a customer whose accounts are
+// empty ends their login and sessions, frees nothing that moves money, and leaves the other party's
+// statement (with the deleted customer as counterparty) untouched.
+func TestDeleteCustomer_emptyAccounts_endsLoginKeepsHistory(t *testing.T) {
+	eaOnStores(t, func(t *testing.T, s *testServer) {
+		admin := s.admin()
+		gone := s.customer(admin, "gone")
+		stay := s.customer(admin, "stay")
+		s.mint(admin, "gone", "10")
+		if r := s.send(gone, "stay", "10", nil); len(r.Errors) > 0 {
+			t.Fatalf("send: %+v", r.Errors)
+		}
+		var del struct{ DeleteCustomer bool }
+		s.mustDo(admin, eaDeleteCustomerMutation, map[string]any{"u": "gone"}, &del)
+		if !del.DeleteCustomer {
+			t.Fatal("deleteCustomer = false, want true")
+		}
+		eaWantError(t, s.do("", eaLoginMutation, map[string]any{"l": "gone", "p": "gone-password"}), "UNAUTHENTICATED")
+		eaWantError(t, s.do(gone, eaMeQuery, nil), "UNAUTHENTICATED")
+		eaWantError(t, s.do(admin, eaDeleteCustomerMutation, map[string]any{"u": "gone"}), "NOT_FOUND")
+		eaWantError(t, s.send(stay, "gone", "1", nil), "NOT_FOUND")
+
+		var out struct {
+			Customers struct{ TotalCount int }
+		}
+		s.mustDo(admin, `{ customers(first: 1) { totalCount } }`, nil, &out)
+		if out.Customers.TotalCount != 1 {
+			t.Errorf("customers after the delete = %d, want 1", out.Customers.TotalCount)
+		}
+		if got := s.balance(stay); got != "10.00" {
+			t.Errorf("stay's balance = %s, want 10.00", got)
+		}
+		var st struct {
+			Me struct {
+				Customer struct {
+					Account struct {
+						Entries struct {
+							Edges []struct {
+								Node struct {
+									Type         string
+									Counterparty struct{ Name string }
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		s.mustDo(stay, `{ me { customer { account { entries(first: 5) { edges { node { type counterparty { name } } } } } } } }`, nil, &st)
+		edges := st.Me.Customer.Account.Entries.Edges
+		if len(edges) != 1 || edges[0].Node.Type != "RECEIVE" || edges[0].Node.Counterparty.Name != "Gone" {
+			t.Errorf("stay's statement after the delete = %+v, want one RECEIVE from Gone", edges)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"coffer/ent"
 	"coffer/ent/account"
 	"coffer/ent/transaction"
+	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/ledger"
 	"coffer/graph/money"
@@ -164,6 +165,52 @@ func TestPending_reserveThenPostOrVoid(t *testing.T) {
 			}
 			if a := get(t, l, from); a.Balance != 30 || a.Reserved != 0 || a.Version != 2 {
 				t.Fatalf("after void: %+v", a)
+			}
+		})
+	}
+}
+
+// TestRun_sameKeyRacing_movesMoneyOnce: ten concurrent requests with one idempotency key move the
+// money once and all get the same transaction; another input under the key is CONFLICT.
+func TestRun_sameKeyRacing_movesMoneyOnce(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st, func(t *testing.T) {
+			t.Parallel()
+			l := open(t, st)
+			from, to := openAccount(t, l, "from"), openAccount(t, l, "to")
+			fund(t, l, from, 100)
+			u, err := l.Client.User.Create().SetUsername("payer").SetPasswordHash("x").SetRole(user.RoleCUSTOMER).Save(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			value := "key-1"
+			key, _ := ledger.NewKey(&value, "test", "5")
+			ids := make([]int, 10)
+			var wg sync.WaitGroup
+			for i := range ids {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					txn, err := move(l, ledger.Move{Kind: transaction.KindTRANSFER, DebitID: from, CreditID: to, AmountMinor: 5, InitiatorID: u.ID, Key: key})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					ids[i] = txn.ID
+				}()
+			}
+			wg.Wait()
+			for _, id := range ids {
+				if id != ids[0] {
+					t.Fatalf("ids = %v, want one transaction", ids)
+				}
+			}
+			if a := get(t, l, from); a.Balance != 95 {
+				t.Fatalf("balance %d, want 95", a.Balance)
+			}
+			other, _ := ledger.NewKey(&value, "test", "6")
+			if _, err := move(l, ledger.Move{Kind: transaction.KindTRANSFER, DebitID: from, CreditID: to, AmountMinor: 6, InitiatorID: u.ID, Key: other}); !apperr.Is(err, apperr.Conflict) {
+				t.Fatalf("other input under the key: %v, want CONFLICT", err)
 			}
 		})
 	}
