@@ -415,7 +415,7 @@ func (r *transactionResolver) Entries(ctx context.Context, obj *ent.Transaction)
 
 // SigningPayload is the resolver for the signingPayload field.
 func (r *transactionResolver) SigningPayload(ctx context.Context, obj *ent.Transaction) (string, error) {
-	return coins.SigningPayload(obj, r.Currency, r.Currency.Code), nil
+	return coins.SigningPayload(obj, r.Currency), nil
 }
 
 // Status is the resolver for the status field.

@@ -89,5 +89,3 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	}
 	return c, nil
 }
-
-func envOrEmpty(name string) string { return os.Getenv(name) }

@@ -22,7 +22,7 @@ var setDefaultLogger sync.Once
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], envOrEmpty, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, nil); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
 		}

@@ -24,6 +24,7 @@ import (
 	"coffer/graph/iban"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
+	"coffer/graph/money"
 )
 
 // Service applies the rules.
@@ -228,9 +229,9 @@ func MainAccount(ctx context.Context, client *ent.Client, customerID int) (*ent.
 }
 
 // SigningPayload is what a customer with a public key signs to confirm a pending transaction.
-func SigningPayload(txn *ent.Transaction, c interface{ Format(int64) string }, currency string) string {
+func SigningPayload(txn *ent.Transaction, c money.Currency) string {
 	return strings.Join([]string{
-		"coffer-transaction-v1", gid.Encode(txn.ID), currency, c.Format(txn.Amount),
+		"coffer-transaction-v1", gid.Encode(txn.ID), c.Code, c.Format(txn.Amount),
 		strconv.Itoa(txn.DebitAccountID), strconv.Itoa(txn.CreditAccountID),
 	}, "|")
 }
@@ -262,7 +263,7 @@ func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, txnID int, si
 	}
 	if key := PublicKeyOf(c); key != nil {
 		sig, err := hex.DecodeString(signature)
-		payload := SigningPayload(txn, s.Ledger.Currency, s.Ledger.Currency.Code)
+		payload := SigningPayload(txn, s.Ledger.Currency)
 		if signature == "" || err != nil || len(sig) != ed25519.SignatureSize ||
 			!ed25519.Verify(ed25519.PublicKey(key), []byte(payload), sig) {
 			return nil, apperr.Field("signature", "must be the hex Ed25519 signature of the transaction's signingPayload")

@@ -384,6 +384,3 @@ func (l *Ledger) queryRow(ctx context.Context, tx *Tx, q entsql.Querier, dest ..
 	}
 	return true, rows.Close()
 }
-
-// ErrNoIssuer is returned before the issuer account exists.
-var ErrNoIssuer = errors.New("ledger: issuer account missing")
