@@ -4,9 +4,11 @@ package ent
 
 import (
 	"coffer/ent/account"
+	"coffer/ent/challenge"
 	"coffer/ent/customer"
 	"coffer/ent/entry"
 	"coffer/ent/session"
+	"coffer/ent/setting"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"context"
@@ -79,9 +81,11 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			account.Table:     account.ValidColumn,
+			challenge.Table:   challenge.ValidColumn,
 			customer.Table:    customer.ValidColumn,
 			entry.Table:       entry.ValidColumn,
 			session.Table:     session.ValidColumn,
+			setting.Table:     setting.ValidColumn,
 			transaction.Table: transaction.ValidColumn,
 			user.Table:        user.ValidColumn,
 		})

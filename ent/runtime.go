@@ -4,10 +4,12 @@ package ent
 
 import (
 	"coffer/ent/account"
+	"coffer/ent/challenge"
 	"coffer/ent/customer"
 	"coffer/ent/entry"
 	"coffer/ent/schema"
 	"coffer/ent/session"
+	"coffer/ent/setting"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"time"
@@ -63,6 +65,54 @@ func init() {
 	accountDescCreatedAt := accountFields[13].Descriptor()
 	// account.DefaultCreatedAt holds the default value on creation for the created_at field.
 	account.DefaultCreatedAt = accountDescCreatedAt.Default.(func() time.Time)
+	challengeFields := schema.Challenge{}.Fields()
+	_ = challengeFields
+	// challengeDescPublicID is the schema descriptor for public_id field.
+	challengeDescPublicID := challengeFields[0].Descriptor()
+	// challenge.PublicIDValidator is a validator for the "public_id" field. It is called by the builders before save.
+	challenge.PublicIDValidator = func() func(string) error {
+		validators := challengeDescPublicID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(public_id string) error {
+			for _, fn := range fns {
+				if err := fn(public_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// challengeDescSubject is the schema descriptor for subject field.
+	challengeDescSubject := challengeFields[2].Descriptor()
+	// challenge.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	challenge.SubjectValidator = func() func(string) error {
+		validators := challengeDescSubject.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(subject string) error {
+			for _, fn := range fns {
+				if err := fn(subject); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// challengeDescAttempts is the schema descriptor for attempts field.
+	challengeDescAttempts := challengeFields[5].Descriptor()
+	// challenge.DefaultAttempts holds the default value on creation for the attempts field.
+	challenge.DefaultAttempts = challengeDescAttempts.Default.(int)
+	// challenge.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
+	challenge.AttemptsValidator = challengeDescAttempts.Validators[0].(func(int) error)
+	// challengeDescCreatedAt is the schema descriptor for created_at field.
+	challengeDescCreatedAt := challengeFields[7].Descriptor()
+	// challenge.DefaultCreatedAt holds the default value on creation for the created_at field.
+	challenge.DefaultCreatedAt = challengeDescCreatedAt.Default.(func() time.Time)
 	customerFields := schema.Customer{}.Fields()
 	_ = customerFields
 	// customerDescName is the schema descriptor for name field.
@@ -129,6 +179,26 @@ func init() {
 	sessionDescLastSeenAt := sessionFields[3].Descriptor()
 	// session.DefaultLastSeenAt holds the default value on creation for the last_seen_at field.
 	session.DefaultLastSeenAt = sessionDescLastSeenAt.Default.(func() time.Time)
+	settingFields := schema.Setting{}.Fields()
+	_ = settingFields
+	// settingDescName is the schema descriptor for name field.
+	settingDescName := settingFields[0].Descriptor()
+	// setting.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	setting.NameValidator = func() func(string) error {
+		validators := settingDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	transactionFields := schema.Transaction{}.Fields()
 	_ = transactionFields
 	// transactionDescMemo is the schema descriptor for memo field.

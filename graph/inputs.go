@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"coffer/graph/coins"
+	"coffer/graph/delivery"
 	"coffer/graph/identity"
 	"coffer/graph/model"
 	"coffer/graph/transport"
@@ -33,4 +34,15 @@ func recipientKey(in *model.RecipientInput) string {
 func (r *Resolver) authPayload(ctx context.Context, s *identity.Session) *model.AuthPayload {
 	transport.SetSessionCookie(ctx, s.Token, s.ExpiresAt)
 	return &model.AuthPayload{Token: s.Token, User: s.User, ExpiresAt: s.ExpiresAt}
+}
+
+func contact(email, phone, ssn string) identity.Contact {
+	return identity.Contact{Email: email, Phone: phone, SocialSecurity: ssn}
+}
+
+func channelOf(m model.AuthenticationMode) delivery.Channel {
+	if m == model.AuthenticationModeMobile {
+		return delivery.ChannelSMS
+	}
+	return delivery.ChannelEmail
 }

@@ -23,6 +23,7 @@ type Resolver struct {
 	Ledger   *ledger.Ledger
 	Identity *identity.Service
 	Coins    *coins.Service
+	Limits   AuthLimits
 }
 
 // money renders minor units as the API's Money.

@@ -175,6 +175,9 @@ func (r *entryResolver) Counterparty(ctx context.Context, obj *ent.Entry) (*mode
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error) {
+	if err := r.throttle(ctx, "login", input.Login); err != nil {
+		return nil, err
+	}
 	res, err := r.Identity.Login(ctx, input.Login, input.Password)
 	if err != nil {
 		return nil, err
@@ -183,6 +186,135 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 		return &model.LoginPayload{Status: model.LoginStatusSecondFactorRequired, ChallengeID: &res.ChallengeID}, nil
 	}
 	return &model.LoginPayload{Status: model.LoginStatusAuthenticated, Auth: r.authPayload(ctx, res.Session)}, nil
+}
+
+// PreRegister is the resolver for the preRegister field.
+func (r *mutationResolver) PreRegister(ctx context.Context, input model.PreRegisterInput) (*model.OkPayload, error) {
+	if err := r.throttle(ctx, "preRegister", input.Email); err != nil {
+		return nil, err
+	}
+	err := r.Identity.PreRegister(ctx, contact(input.Email, input.PhoneNumber, input.SocialSecurity))
+	if err != nil {
+		return nil, err
+	}
+	return &model.OkPayload{Ok: true}, nil
+}
+
+// Register is the resolver for the register field.
+func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInput) (*model.AuthPayload, error) {
+	if err := r.throttle(ctx, "register", input.Email); err != nil {
+		return nil, err
+	}
+	s, err := r.Identity.Register(ctx, identity.Registration{
+		Contact:   contact(input.Email, input.PhoneNumber, input.SocialSecurity),
+		FirstName: input.FirstName, LastName: input.LastName, DateOfBirth: input.DateOfBirth,
+		Address: input.Address, City: input.City, State: input.State, PostCode: input.PostCode,
+		Password: input.Password, Code: input.VerificationCode, Username: deref(input.Username),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.authPayload(ctx, s), nil
+}
+
+// SelfRegister is the resolver for the selfRegister field.
+func (r *mutationResolver) SelfRegister(ctx context.Context, input model.SelfRegisterInput) (*model.SelfRegisterPayload, error) {
+	if err := r.throttle(ctx, "selfRegister", input.AccountNumber); err != nil {
+		return nil, err
+	}
+	id, err := r.Identity.SelfRegister(ctx, identity.SelfRegistration{
+		AccountNumber: input.AccountNumber, Mode: channelOf(input.AuthenticationMode),
+		Email: deref(input.Email), Mobile: deref(input.MobileNumber),
+		FirstName: deref(input.FirstName), MiddleName: deref(input.MiddleName), LastName: deref(input.LastName),
+		Password: input.Password, Username: input.Username,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &model.SelfRegisterPayload{RequestID: id}, nil
+}
+
+// ConfirmSelfRegistration is the resolver for the confirmSelfRegistration field.
+func (r *mutationResolver) ConfirmSelfRegistration(ctx context.Context, requestID string, authenticationToken string) (*model.SelfRegistrationPayload, error) {
+	if err := r.throttle(ctx, "confirmSelfRegistration", requestID); err != nil {
+		return nil, err
+	}
+	u, err := r.Identity.ConfirmSelfRegistration(ctx, requestID, authenticationToken)
+	if err != nil {
+		return nil, err
+	}
+	return &model.SelfRegistrationPayload{Ok: true, User: u}, nil
+}
+
+// ConfirmLogin is the resolver for the confirmLogin field.
+func (r *mutationResolver) ConfirmLogin(ctx context.Context, challengeID string, code string) (*model.AuthPayload, error) {
+	if err := r.throttle(ctx, "confirmLogin", challengeID); err != nil {
+		return nil, err
+	}
+	s, err := r.Identity.ConfirmLogin(ctx, challengeID, code)
+	if err != nil {
+		return nil, err
+	}
+	return r.authPayload(ctx, s), nil
+}
+
+// SetTwoFactor is the resolver for the setTwoFactor field.
+func (r *mutationResolver) SetTwoFactor(ctx context.Context, method user.TwoFactor) (*ent.User, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Identity.SetTwoFactor(ctx, v, method)
+}
+
+// RequestPasswordReset is the resolver for the requestPasswordReset field.
+func (r *mutationResolver) RequestPasswordReset(ctx context.Context, input model.RequestPasswordResetInput) (*model.OkPayload, error) {
+	if err := r.throttle(ctx, "requestPasswordReset", input.Email); err != nil {
+		return nil, err
+	}
+	if err := r.Identity.RequestPasswordReset(ctx, contact(input.Email, input.PhoneNumber, input.SocialSecurity)); err != nil {
+		return nil, err
+	}
+	return &model.OkPayload{Ok: true}, nil
+}
+
+// ResetPassword is the resolver for the resetPassword field.
+func (r *mutationResolver) ResetPassword(ctx context.Context, token string, newPassword string) (bool, error) {
+	if err := r.throttle(ctx, "resetPassword", token); err != nil {
+		return false, err
+	}
+	if err := r.Identity.ResetPassword(ctx, token, newPassword); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// CreateUser is the resolver for the createUser field.
+func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUserInput) (*ent.User, error) {
+	if _, err := identity.RequireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	return r.Identity.CreateUser(ctx, identity.NewUser{
+		Username: input.Username, Password: input.Password,
+		Email: deref(input.Email), Phone: deref(input.Phone), Role: input.Role,
+	})
+}
+
+// SetUserStatus is the resolver for the setUserStatus field.
+func (r *mutationResolver) SetUserStatus(ctx context.Context, username string, status user.Status) (*ent.User, error) {
+	v, err := identity.RequireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Identity.SetUserStatus(ctx, v, username, status)
+}
+
+// CleanupUnverifiedUsers is the resolver for the cleanupUnverifiedUsers field.
+func (r *mutationResolver) CleanupUnverifiedUsers(ctx context.Context) (int, error) {
+	if _, err := identity.RequireAdmin(ctx); err != nil {
+		return 0, err
+	}
+	return r.Identity.CleanupUnverified(ctx, r.Client)
 }
 
 // Logout is the resolver for the logout field.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -16,12 +17,17 @@ import (
 	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 
+	"coffer/ent"
 	"coffer/graph"
+	"coffer/graph/codes"
 	"coffer/graph/coins"
+	"coffer/graph/delivery"
 	"coffer/graph/generated"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
+	"coffer/graph/lookup"
 	"coffer/graph/money"
+	"coffer/graph/ratelimit"
 	"coffer/graph/store"
 	"coffer/graph/transport"
 )
@@ -52,7 +58,25 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	ids := identity.NewService(db.Client, l, identity.NewHasher(0))
+	key, stored, err := lookup.Load(ctx, db.Client, cfg.LookupKey)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if stored && !cfg.Dev {
+		slog.Warn("LOOKUP_KEY is not set: the look-up key is kept in the database, next to what it protects")
+	}
+	sender, err := delivery.New(delivery.Config{
+		SMTPURL: cfg.SMTPURL, SMSWebhookURL: cfg.SMSWebhookURL, OutboxFile: cfg.OutboxFile, From: cfg.SMTPFrom,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("delivery: %w", err)
+	}
+	codeService := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: cfg.CodeTTL, Now: time.Now}
+	ids := identity.NewService(db.Client, l, identity.NewHasher(0), codeService, key)
+	ids.SessionIdle, ids.SessionMaxAge = cfg.SessionIdleTimeout, cfg.SessionMaxAge
+	ids.MaxFailedLogins, ids.LockoutDuration = cfg.LoginMaxFailures, cfg.LoginLockout
 	if cfg.AdminPassword != "" {
 		if err := ids.BootstrapAdmin(ctx, cfg.AdminPassword); err != nil {
 			db.Close()
@@ -62,6 +86,10 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	resolver := &graph.Resolver{
 		Client: db.Client, Currency: currency, Ledger: l, Identity: ids,
 		Coins: &coins.Service{Ledger: l, MonthlyLimitMinor: limitMinor},
+		Limits: graph.AuthLimits{
+			PerAddress: ratelimit.New(cfg.AuthRateLimit, time.Minute),
+			PerAccount: ratelimit.New(cfg.AccountRateLimit, 15*time.Minute),
+		},
 	}
 	gql := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
 	gql.AddTransport(gqltransport.Options{})
@@ -72,6 +100,33 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 }
 
 func (a *app) Close() { a.db.Close() }
+
+// cleanupLockID is the advisory lock that lets one instance at a time run the hourly clean-up.
+const cleanupLockID = 0x636f66666572_01 // "coffer", job 1
+
+// cleanupHourly deletes unverified registrations every hour until ctx ends.
+func (a *app) cleanupHourly(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var n int
+		ran, err := store.Exclusive(ctx, a.db, cleanupLockID, func(c *ent.Client) (err error) {
+			n, err = a.identity.CleanupUnverified(ctx, c)
+			return err
+		})
+		switch {
+		case err != nil && ctx.Err() == nil:
+			slog.Error("cleanup of unverified registrations failed", "error", err)
+		case ran:
+			slog.Info("cleaned up unverified registrations", "count", n)
+		}
+	}
+}
 
 // Handler routes the API, the Playground and the health checks.
 func (a *app) Handler() http.Handler {

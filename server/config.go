@@ -27,6 +27,14 @@ type Config struct {
 	AuthRateLimit        int
 	AllowedOrigins       []string
 	MaxBodyBytes         int64
+	// Identity settings beyond the contract's list.
+	SMTPFrom           string
+	LookupKey          string
+	AccountRateLimit   int
+	LoginMaxFailures   int
+	LoginLockout       time.Duration
+	SessionIdleTimeout time.Duration
+	SessionMaxAge      time.Duration
 }
 
 // parseConfig reads the environment, then the flags.
@@ -46,6 +54,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 		fs.StringVar(p, name, def, usage+" ("+env+")")
 	}
 	var scale, rate, limit, ttl, dev, origins, body string
+	var accountRate, maxFailures, lockout, idle, maxAge string
 	str(&c.Addr, "addr", "ADDR", "127.0.0.1:8080", "listen address")
 	str(&c.DatabaseURL, "database-url", "DATABASE_URL", "", "postgres:// URL; empty: embedded SQLite file under ./data/")
 	str(&c.AdminPassword, "admin-password", "ADMIN_PASSWORD", "", "creates or updates the administrator 'admin' at start-up")
@@ -60,6 +69,13 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&rate, "auth-rate-limit", "AUTH_RATE_LIMIT", "60", "authentication operations per minute per client address; 0 turns it off")
 	str(&origins, "allowed-origins", "ALLOWED_ORIGINS", "", "comma-separated origins allowed for CORS and WebSockets")
 	str(&body, "max-body-bytes", "MAX_BODY_BYTES", "262144", "largest accepted request body")
+	str(&c.SMTPFrom, "smtp-from", "SMTP_FROM", "", "the From of e-mails (default coffer <no-reply@localhost>)")
+	str(&c.LookupKey, "lookup-key", "LOOKUP_KEY", "", "hex key (32+ bytes) for hashing social security and card numbers; empty: generated and kept in the database")
+	str(&accountRate, "auth-account-rate-limit", "AUTH_ACCOUNT_RATE_LIMIT", "30", "authentication operations per 15 minutes per account and operation; 0 turns it off")
+	str(&maxFailures, "login-max-failures", "LOGIN_MAX_FAILURES", "5", "consecutive failed logins that lock an account")
+	str(&lockout, "login-lockout", "LOGIN_LOCKOUT", "15m", "how long failed logins lock an account")
+	str(&idle, "session-idle-timeout", "SESSION_IDLE_TIMEOUT", "30m", "a session ends after this long without a request")
+	str(&maxAge, "session-max-age", "SESSION_MAX_AGE", "12h", "a session ends this long after login in any case")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -70,8 +86,22 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	if c.AuthRateLimit, err = strconv.Atoi(rate); err != nil || c.AuthRateLimit < 0 {
 		return c, fmt.Errorf("AUTH_RATE_LIMIT: not a count: %q", rate)
 	}
-	if c.CodeTTL, err = time.ParseDuration(ttl); err != nil || c.CodeTTL <= 0 {
-		return c, fmt.Errorf("CODE_TTL: not a duration: %q", ttl)
+	if c.AccountRateLimit, err = strconv.Atoi(accountRate); err != nil || c.AccountRateLimit < 0 {
+		return c, fmt.Errorf("AUTH_ACCOUNT_RATE_LIMIT: not a count: %q", accountRate)
+	}
+	if c.LoginMaxFailures, err = strconv.Atoi(maxFailures); err != nil || c.LoginMaxFailures < 1 {
+		return c, fmt.Errorf("LOGIN_MAX_FAILURES: not a positive count: %q", maxFailures)
+	}
+	for _, d := range []struct {
+		name, value string
+		dst         *time.Duration
+	}{
+		{"CODE_TTL", ttl, &c.CodeTTL}, {"LOGIN_LOCKOUT", lockout, &c.LoginLockout},
+		{"SESSION_IDLE_TIMEOUT", idle, &c.SessionIdleTimeout}, {"SESSION_MAX_AGE", maxAge, &c.SessionMaxAge},
+	} {
+		if *d.dst, err = time.ParseDuration(d.value); err != nil || *d.dst <= 0 {
+			return c, fmt.Errorf("%s: not a duration: %q", d.name, d.value)
+		}
 	}
 	if c.MaxBodyBytes, err = strconv.ParseInt(body, 10, 64); err != nil || c.MaxBodyBytes <= 0 {
 		return c, fmt.Errorf("MAX_BODY_BYTES: not a size: %q", body)

@@ -27,13 +27,17 @@ const adminPassword = "admin-password-1"
 type testServer struct {
 	t   testing.TB
 	URL string
+	// Outbox is the OUTBOX_FILE every code sent is written to.
+	Outbox string
 }
 
 // startServer boots the whole server on 127.0.0.1:0 over a fresh database of the given store.
 func startServer(t testing.TB, store string, env ...string) *testServer {
 	t.Helper()
 	vars := map[string]string{
-		"ADDR": "127.0.0.1:0", "ADMIN_PASSWORD": adminPassword, "DEV": "1", "AUTH_RATE_LIMIT": "0",
+		"ADDR": "127.0.0.1:0", "ADMIN_PASSWORD": adminPassword, "DEV": "1",
+		"AUTH_RATE_LIMIT": "0", "AUTH_ACCOUNT_RATE_LIMIT": "0",
+		"OUTBOX_FILE": filepath.Join(t.TempDir(), "outbox.jsonl"),
 	}
 	switch store {
 	case "postgres":
@@ -59,7 +63,7 @@ func startServer(t testing.TB, store string, env ...string) *testServer {
 				t.Errorf("server stopped with %v", err)
 			}
 		})
-		return &testServer{t: t, URL: "http://" + addr}
+		return &testServer{t: t, URL: "http://" + addr, Outbox: vars["OUTBOX_FILE"]}
 	case err := <-done:
 		cancel()
 		t.Fatalf("server did not start: %v", err)

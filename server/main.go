@@ -47,6 +47,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 		return err
 	}
 	defer app.Close()
+	jobs, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() { defer close(jobsDone); app.cleanupHourly(jobs) }()
+	defer func() { stopJobs(); <-jobsDone }()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -48,6 +48,38 @@ var (
 			},
 		},
 	}
+	// ChallengesColumns holds the columns for the "challenges" table.
+	ChallengesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "public_id", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"EMAIL_VERIFICATION", "LOGIN", "SELF_REGISTRATION", "PASSWORD_RESET", "PHONE_VERIFICATION", "CASHOUT_TAN"}},
+		{Name: "subject", Type: field.TypeString, Size: 300},
+		{Name: "user_id", Type: field.TypeInt, Nullable: true},
+		{Name: "code_hash", Type: field.TypeBytes},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "data", Type: field.TypeJSON, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+	}
+	// ChallengesTable holds the schema information for the "challenges" table.
+	ChallengesTable = &schema.Table{
+		Name:       "challenges",
+		Columns:    ChallengesColumns,
+		PrimaryKey: []*schema.Column{ChallengesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "challenge_purpose_subject",
+				Unique:  false,
+				Columns: []*schema.Column{ChallengesColumns[2], ChallengesColumns[3]},
+			},
+			{
+				Name:    "challenge_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ChallengesColumns[8]},
+			},
+		},
+	}
 	// CustomersColumns holds the columns for the "customers" table.
 	CustomersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -156,6 +188,18 @@ var (
 			},
 		},
 	}
+	// SettingsColumns holds the columns for the "settings" table.
+	SettingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "value", Type: field.TypeBytes},
+	}
+	// SettingsTable holds the schema information for the "settings" table.
+	SettingsTable = &schema.Table{
+		Name:       "settings",
+		Columns:    SettingsColumns,
+		PrimaryKey: []*schema.Column{SettingsColumns[0]},
+	}
 	// TransactionsColumns holds the columns for the "transactions" table.
 	TransactionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -244,9 +288,11 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AccountsTable,
+		ChallengesTable,
 		CustomersTable,
 		EntriesTable,
 		SessionsTable,
+		SettingsTable,
 		TransactionsTable,
 		UsersTable,
 	}
@@ -261,6 +307,9 @@ func init() {
 		"account_debit_limit":  "debit_limit >= 0",
 		"account_reserved":     "reserved >= 0",
 		"account_within_limit": "allow_negative OR balance - reserved + debit_limit >= 0",
+	}
+	ChallengesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(25769803776),
 	}
 	CustomersTable.ForeignKeys[0].RefTable = UsersTable
 	CustomersTable.Annotation = &entsql.Annotation{
@@ -278,6 +327,9 @@ func init() {
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
 	SessionsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(12884901888),
+	}
+	SettingsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(30064771072),
 	}
 	TransactionsTable.ForeignKeys[0].RefTable = AccountsTable
 	TransactionsTable.ForeignKeys[1].RefTable = AccountsTable

@@ -5,8 +5,8 @@ package identity
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"coffer/ent"
@@ -15,8 +15,11 @@ import (
 	"coffer/ent/session"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
+	"coffer/graph/codes"
 	"coffer/graph/iban"
 	"coffer/graph/ledger"
+	"coffer/graph/lookup"
+	"coffer/graph/ratelimit"
 	"coffer/graph/store"
 )
 
@@ -25,19 +28,26 @@ type Service struct {
 	Client *ent.Client
 	Ledger *ledger.Ledger
 	Hasher *Hasher
-	Now    func() time.Time
+	Codes  *codes.Service
+	// Key hashes social security numbers for look-up.
+	Key lookup.Key
+	Now func() time.Time
 	// SessionIdle ends a session after this long without a request; SessionMaxAge in any case.
 	SessionIdle   time.Duration
 	SessionMaxAge time.Duration
 	// MaxFailedLogins consecutive failures lock the account for LockoutDuration.
 	MaxFailedLogins int
 	LockoutDuration time.Duration
+	// unknownFailures counts failed logins for names nobody has, so that they "lock" like real
+	// accounts do and ACCOUNT_LOCKED does not tell who has an account.
+	unknownFailures *ratelimit.Limiter
+	unknownOnce     sync.Once
 }
 
 // NewService returns a service with the contract's defaults.
-func NewService(client *ent.Client, l *ledger.Ledger, h *Hasher) *Service {
+func NewService(client *ent.Client, l *ledger.Ledger, h *Hasher, c *codes.Service, key lookup.Key) *Service {
 	return &Service{
-		Client: client, Ledger: l, Hasher: h, Now: time.Now,
+		Client: client, Ledger: l, Hasher: h, Codes: c, Key: key, Now: time.Now,
 		SessionIdle: 30 * time.Minute, SessionMaxAge: 12 * time.Hour,
 		MaxFailedLogins: 5, LockoutDuration: 15 * time.Minute,
 	}
@@ -73,86 +83,6 @@ func (s *Service) BootstrapAdmin(ctx context.Context, password string) error {
 	}
 	return s.Client.User.UpdateOne(u).SetPasswordHash(hash).SetRole(user.RoleADMIN).
 		SetStatus(user.StatusACTIVE).SetFailedLogins(0).ClearLockedUntil().Exec(ctx)
-}
-
-// LoginResult is a completed login, or the challenge of its second step.
-type LoginResult struct {
-	Session     *Session
-	ChallengeID string
-}
-
-var errBadCredentials = apperr.New(apperr.Unauthenticated, "invalid login or password")
-
-// Login checks a username or e-mail and a password. Unknown users and wrong passwords get the
-// same answer after the same work (a dummy hash is verified), so the answer says nothing about
-// who has an account.
-func (s *Service) Login(ctx context.Context, login, password string) (*LoginResult, error) {
-	login = strings.ToLower(strings.TrimSpace(login))
-	if login == "" || len(login) > 254 || len(password) > maxPasswordLen*4 {
-		_, _ = s.Hasher.Verify(ctx, password, "")
-		return nil, errBadCredentials
-	}
-	q := s.Client.User.Query()
-	if strings.Contains(login, "@") {
-		q.Where(user.Email(login))
-	} else {
-		q.Where(user.Username(login))
-	}
-	u, err := q.Only(ctx)
-	if err != nil && !ent.IsNotFound(err) {
-		return nil, fmt.Errorf("identity: login lookup: %w", err)
-	}
-	hash := ""
-	if u != nil {
-		hash = u.PasswordHash
-	}
-	ok, err := s.Hasher.Verify(ctx, password, hash)
-	if err != nil {
-		return nil, err
-	}
-	if u == nil {
-		return nil, errBadCredentials
-	}
-	now := s.Now()
-	// A locked account answers the same whatever the password, or the lock would not stop guessing.
-	if u.Status == user.StatusLOCKED || (u.LockedUntil != nil && now.Before(*u.LockedUntil)) {
-		return nil, apperr.New(apperr.AccountLocked, "the account is locked")
-	}
-	if !ok {
-		if err := s.recordFailure(ctx, u); err != nil {
-			return nil, err
-		}
-		return nil, errBadCredentials
-	}
-	if u.Status == user.StatusDISABLED {
-		return nil, apperr.New(apperr.AccountDisabled, "the account is disabled")
-	}
-	if u.Status == user.StatusPENDING {
-		return nil, errBadCredentials
-	}
-	if u.FailedLogins != 0 || u.LockedUntil != nil {
-		if err := s.Client.User.UpdateOne(u).SetFailedLogins(0).ClearLockedUntil().Exec(ctx); err != nil {
-			return nil, fmt.Errorf("identity: reset failures: %w", err)
-		}
-	}
-	sess, err := s.startSession(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	return &LoginResult{Session: sess}, nil
-}
-
-// recordFailure counts a failed login atomically and locks the account at the threshold.
-func (s *Service) recordFailure(ctx context.Context, u *ent.User) error {
-	updated, err := s.Client.User.UpdateOneID(u.ID).AddFailedLogins(1).Save(ctx)
-	if err != nil {
-		return fmt.Errorf("identity: count failure: %w", err)
-	}
-	if updated.FailedLogins < s.MaxFailedLogins {
-		return nil
-	}
-	slog.InfoContext(ctx, "account locked after failed logins", "user_id", u.ID)
-	return s.Client.User.UpdateOneID(u.ID).SetFailedLogins(0).SetLockedUntil(s.Now().Add(s.LockoutDuration)).Exec(ctx)
 }
 
 // NewCustomer is createCustomer's input.
@@ -200,37 +130,74 @@ func (s *Service) CreateCustomer(ctx context.Context, in NewCustomer) (*ent.Cust
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.checkTaken(ctx, username, email, in.Phone, ibanNorm); err != nil {
+	rec := customerRecord{
+		uniques:  uniques{Username: username, Email: email, Phone: in.Phone, IBAN: ibanNorm},
+		password: in.Password, name: name, cashoutAddress: cashout,
+	}
+	return s.insertCustomer(ctx, rec, createCustomerFields)
+}
+
+// uniques are the values no two users, customers or accounts may share.
+type uniques struct {
+	Username, Email, Phone, IBAN string
+	SSNHash                      []byte
+}
+
+// uniqueFields names, per operation, the input field behind each unique value.
+type uniqueFields struct{ Username, Email, Phone, IBAN, SSN string }
+
+var createCustomerFields = uniqueFields{Username: "username", Email: "email", Phone: "phone", IBAN: "iban"}
+
+// customerRecord is a validated new customer with their login.
+type customerRecord struct {
+	uniques
+	password                       string
+	name, firstName, lastName      string
+	address, city, state, postCode string
+	dateOfBirth                    *time.Time
+	ssnLast4, cashoutAddress       string
+}
+
+// insertCustomer creates the user, the customer and the main account in one transaction.
+func (s *Service) insertCustomer(ctx context.Context, rec customerRecord, names uniqueFields) (*ent.Customer, error) {
+	if err := s.checkTaken(ctx, rec.uniques, names); err != nil {
 		return nil, err
 	}
-	hash, err := s.Hasher.Hash(ctx, in.Password)
+	hash, err := s.Hasher.Hash(ctx, rec.password)
 	if err != nil {
 		return nil, err
 	}
 	c, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.Customer, error) {
-		uc := tx.User.Create().SetUsername(username).SetPasswordHash(hash).
+		uc := tx.User.Create().SetUsername(rec.Username).SetPasswordHash(hash).
 			SetRole(user.RoleCUSTOMER).SetStatus(user.StatusACTIVE).SetCreatedAt(s.Now())
-		if email != "" {
-			uc.SetEmail(email)
+		if rec.Email != "" {
+			uc.SetEmail(rec.Email)
 		}
-		if in.Phone != "" {
-			uc.SetPhone(in.Phone)
+		if rec.Phone != "" {
+			uc.SetPhone(rec.Phone)
 		}
 		u, err := uc.Save(ctx)
 		if err != nil {
 			return nil, err
 		}
-		c, err := tx.Customer.Create().SetUserID(u.ID).SetName(name).SetCashoutAddress(cashout).
-			SetCreatedAt(s.Now()).Save(ctx)
+		cc := tx.Customer.Create().SetUserID(u.ID).SetName(rec.name).SetCashoutAddress(rec.cashoutAddress).
+			SetFirstName(rec.firstName).SetLastName(rec.lastName).SetAddress(rec.address).
+			SetCity(rec.city).SetState(rec.state).SetPostCode(rec.postCode).
+			SetNillableDateOfBirth(rec.dateOfBirth).SetSocialSecurityLast4(rec.ssnLast4).
+			SetCreatedAt(s.Now())
+		if rec.SSNHash != nil {
+			cc.SetSocialSecurityHash(rec.SSNHash)
+		}
+		c, err := cc.Save(ctx)
 		if err != nil {
 			return nil, err
 		}
-		_, err = s.Ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: name, IBAN: ibanNorm})
+		_, err = s.Ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: rec.name, IBAN: rec.IBAN})
 		return c, err
 	})
 	if store.IsUniqueViolation(err) {
 		// Lost a race with another creation: name the field as the pre-check would have.
-		if err := s.checkTaken(ctx, username, email, in.Phone, ibanNorm); err != nil {
+		if err := s.checkTaken(ctx, rec.uniques, names); err != nil {
 			return nil, err
 		}
 		return nil, apperr.New(apperr.Conflict, "already exists")
@@ -241,33 +208,32 @@ func (s *Service) CreateCustomer(ctx context.Context, in NewCustomer) (*ent.Cust
 	return c, nil
 }
 
-// checkTaken names, as CONFLICT, the first of the unique values already in use.
-func (s *Service) checkTaken(ctx context.Context, username, email, phone, ibanNorm string) error {
+// checkTaken names, as CONFLICT, every unique value already in use.
+func (s *Service) checkTaken(ctx context.Context, u uniques, names uniqueFields) error {
 	f := apperr.Fields{}
-	if n, err := s.Client.User.Query().Where(user.Username(username)).Exist(ctx); err != nil {
-		return err
-	} else if n {
-		f.Add("username", "already taken")
+	checks := []struct {
+		field string
+		skip  bool
+		exist func() (bool, error)
+	}{
+		{names.Username, u.Username == "", func() (bool, error) { return s.Client.User.Query().Where(user.Username(u.Username)).Exist(ctx) }},
+		{names.Email, u.Email == "", func() (bool, error) { return s.Client.User.Query().Where(user.Email(u.Email)).Exist(ctx) }},
+		{names.Phone, u.Phone == "", func() (bool, error) { return s.Client.User.Query().Where(user.Phone(u.Phone)).Exist(ctx) }},
+		{names.IBAN, u.IBAN == "", func() (bool, error) { return s.Client.Account.Query().Where(account.Iban(u.IBAN)).Exist(ctx) }},
+		{names.SSN, u.SSNHash == nil, func() (bool, error) {
+			return s.Client.Customer.Query().Where(customer.SocialSecurityHash(u.SSNHash)).Exist(ctx)
+		}},
 	}
-	if email != "" {
-		if n, err := s.Client.User.Query().Where(user.Email(email)).Exist(ctx); err != nil {
-			return err
-		} else if n {
-			f.Add("email", "already taken")
+	for _, c := range checks {
+		if c.skip {
+			continue
 		}
-	}
-	if phone != "" {
-		if n, err := s.Client.User.Query().Where(user.Phone(phone)).Exist(ctx); err != nil {
-			return err
-		} else if n {
-			f.Add("phone", "already taken")
+		taken, err := c.exist()
+		if err != nil {
+			return fmt.Errorf("identity: check %s: %w", c.field, err)
 		}
-	}
-	if ibanNorm != "" {
-		if n, err := s.Client.Account.Query().Where(account.Iban(ibanNorm)).Exist(ctx); err != nil {
-			return err
-		} else if n {
-			f.Add("iban", "already taken")
+		if taken {
+			f.Add(c.field, "already taken")
 		}
 	}
 	if len(f) == 0 {

@@ -7,6 +7,7 @@ import (
 	"coffer/ent"
 	"coffer/ent/entry"
 	"coffer/ent/transaction"
+	"coffer/ent/user"
 	"fmt"
 	"io"
 	"strconv"
@@ -79,6 +80,20 @@ type CreateCustomerInput struct {
 	Iban *string `json:"iban,omitempty"`
 }
 
+// A staff member or administrator.
+type CreateUserInput struct {
+	// The login name: 3 to 32 letters, digits, dots, dashes or underscores.
+	Username string `json:"username"`
+	// The password: 8 to 128 characters.
+	Password string `json:"password"`
+	// The e-mail address.
+	Email *string `json:"email,omitempty"`
+	// The phone number, E.164.
+	Phone *string `json:"phone,omitempty"`
+	// STAFF or ADMIN (customers are created with createCustomer).
+	Role user.Role `json:"role"`
+}
+
 // Restricts a statement.
 type EntryFilter struct {
 	// Only entries of this type.
@@ -115,6 +130,22 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
+// A plain acknowledgement.
+type OkPayload struct {
+	// Always true: failures are errors.
+	Ok bool `json:"ok"`
+}
+
+// The first step of registering: proves the e-mail address.
+type PreRegisterInput struct {
+	// The e-mail address the code is sent to.
+	Email string `json:"email"`
+	// The mobile phone number, E.164 (+34600111222).
+	PhoneNumber string `json:"phoneNumber"`
+	// The social security number: 4 to 20 letters, digits or dashes.
+	SocialSecurity string `json:"socialSecurity"`
+}
+
 // Names a customer in exactly one way.
 type RecipientInput struct {
 	// The customer's e-mail address.
@@ -125,6 +156,82 @@ type RecipientInput struct {
 	PublicKey *string `json:"publicKey,omitempty"`
 	// The IBAN of the customer's main account.
 	Iban *string `json:"iban,omitempty"`
+}
+
+// The second step of registering: creates the user, the customer and the main account.
+type RegisterInput struct {
+	// The given name.
+	FirstName string `json:"firstName"`
+	// The family name.
+	LastName string `json:"lastName"`
+	// The e-mail address given to preRegister.
+	Email string `json:"email"`
+	// The phone number given to preRegister.
+	PhoneNumber string `json:"phoneNumber"`
+	// The date of birth.
+	DateOfBirth time.Time `json:"dateOfBirth"`
+	// The social security number given to preRegister.
+	SocialSecurity string `json:"socialSecurity"`
+	// The street address.
+	Address string `json:"address"`
+	// The city.
+	City string `json:"city"`
+	// The state or province.
+	State string `json:"state"`
+	// The postal code.
+	PostCode string `json:"postCode"`
+	// The password: 8 to 128 characters, not the username or e-mail.
+	Password string `json:"password"`
+	// The code preRegister sent by e-mail.
+	VerificationCode string `json:"verificationCode"`
+	// The login name; derived from the e-mail address when absent.
+	Username *string `json:"username,omitempty"`
+}
+
+// What a password reset must match.
+type RequestPasswordResetInput struct {
+	// The user's e-mail address.
+	Email string `json:"email"`
+	// The user's phone number.
+	PhoneNumber string `json:"phoneNumber"`
+	// The customer's social security number.
+	SocialSecurity string `json:"socialSecurity"`
+}
+
+// Online access for a customer an administrator created.
+type SelfRegisterInput struct {
+	// The number of the customer's main account.
+	AccountNumber string `json:"accountNumber"`
+	// Where the one-time code goes: EMAIL or MOBILE.
+	AuthenticationMode AuthenticationMode `json:"authenticationMode"`
+	// The customer's e-mail address (required for EMAIL).
+	Email *string `json:"email,omitempty"`
+	// The given name, stored on confirmation when present.
+	FirstName *string `json:"firstName,omitempty"`
+	// The middle name, stored on confirmation when present.
+	MiddleName *string `json:"middleName,omitempty"`
+	// The family name, stored on confirmation when present.
+	LastName *string `json:"lastName,omitempty"`
+	// The customer's mobile number, E.164 (required for MOBILE).
+	MobileNumber *string `json:"mobileNumber,omitempty"`
+	// The new password: 8 to 128 characters, not the username or e-mail.
+	Password string `json:"password"`
+	// The new login name: 3 to 32 letters, digits, dots, dashes or underscores.
+	Username string `json:"username"`
+}
+
+// The answer to selfRegister.
+type SelfRegisterPayload struct {
+	// Send it back with the code to confirmSelfRegistration.
+	RequestID string `json:"requestId"`
+}
+
+// The answer to confirmSelfRegistration.
+type SelfRegistrationPayload struct {
+	// Always true: failures are errors.
+	Ok bool `json:"ok"`
+	// The user, now able to log in with the new username and password.
+	User *ent.User `json:"user"`
 }
 
 // Coins sent to another customer.
@@ -147,6 +254,64 @@ type TransactionFilter struct {
 	Status *transaction.Status `json:"status,omitempty"`
 	// Only transactions of this kind.
 	Kind *transaction.Kind `json:"kind,omitempty"`
+}
+
+// How a self-registration's one-time code travels.
+type AuthenticationMode string
+
+const (
+	// By e-mail.
+	AuthenticationModeEmail AuthenticationMode = "EMAIL"
+	// By SMS to the mobile number.
+	AuthenticationModeMobile AuthenticationMode = "MOBILE"
+)
+
+var AllAuthenticationMode = []AuthenticationMode{
+	AuthenticationModeEmail,
+	AuthenticationModeMobile,
+}
+
+func (e AuthenticationMode) IsValid() bool {
+	switch e {
+	case AuthenticationModeEmail, AuthenticationModeMobile:
+		return true
+	}
+	return false
+}
+
+func (e AuthenticationMode) String() string {
+	return string(e)
+}
+
+func (e *AuthenticationMode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AuthenticationMode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AuthenticationMode", str)
+	}
+	return nil
+}
+
+func (e AuthenticationMode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AuthenticationMode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AuthenticationMode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // How far a login got.

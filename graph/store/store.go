@@ -165,3 +165,32 @@ func IsCheckViolation(err error) bool {
 	}
 	return strings.Contains(err.Error(), "CHECK constraint failed")
 }
+
+// Exclusive runs fn in a transaction unless another holder of lockID (on any server instance
+// sharing the database) is running it now, and reports whether it ran. On PostgreSQL the lock is
+// a transaction-scoped advisory lock, released by the commit; SQLite has one process, and its one
+// connection already serializes.
+func Exclusive(ctx context.Context, db *DB, lockID int64, fn func(client *ent.Client) error) (bool, error) {
+	return InTx(ctx, db.Client, func(tx *ent.Tx) (bool, error) {
+		if db.Dialect == dialect.Postgres {
+			rows, err := tx.QueryContext(ctx, "SELECT pg_try_advisory_xact_lock($1)", lockID)
+			if err != nil {
+				return false, fmt.Errorf("advisory lock: %w", err)
+			}
+			var got bool
+			for rows.Next() {
+				if err := rows.Scan(&got); err != nil {
+					rows.Close()
+					return false, err
+				}
+			}
+			if err := rows.Close(); err != nil {
+				return false, err
+			}
+			if !got {
+				return false, nil
+			}
+		}
+		return true, fn(tx.Client())
+	})
+}

@@ -1,0 +1,252 @@
+// Package codes is the one mechanism behind every one-time code: e-mail verification, the login's
+// second step, registration OTPs, password-reset tokens, phone verification and cash-out TANs.
+//
+// A code is random (crypto/rand), bound to a purpose and a subject, stored only as a keyed hash,
+// expires after a TTL, survives at most MaxAttempts tries and works once. Starting a new challenge
+// for the same purpose and subject kills the previous one, so a subject has one live code at a time.
+package codes
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"coffer/ent"
+	"coffer/ent/challenge"
+	"coffer/graph/apperr"
+	"coffer/graph/delivery"
+	"coffer/graph/lookup"
+	"coffer/graph/store"
+)
+
+// MaxAttempts is how many tries a challenge survives, the right one included.
+const MaxAttempts = 5
+
+// Digits is the length of a code a person types.
+const Digits = 6
+
+// maxInputBytes bounds what a client may send as an id or a code.
+const maxInputBytes = 128
+
+// ErrInvalid is the answer to every failed check: wrong, expired, used, dead or unknown look alike.
+var ErrInvalid = apperr.New(apperr.InvalidCode, "the code is wrong, expired or already used")
+
+// Service issues and checks codes.
+type Service struct {
+	Client *ent.Client
+	Sender delivery.Sender
+	Key    lookup.Key
+	TTL    time.Duration
+	Now    func() time.Time
+}
+
+// Request is a challenge to start and the message that carries its code.
+type Request struct {
+	Purpose challenge.Purpose
+	Subject string // what the code proves, e.g. "email:ana@example.com"
+	UserID  int    // 0 when there is no user yet
+	Data    map[string]string
+
+	Kind    delivery.Kind
+	Channel delivery.Channel
+	To      string
+	// Username and Amount fill the message's template.
+	Username string
+	Amount   string
+	// Token makes the code a long link-style token (password reset) that carries the challenge's
+	// id, so that the token alone finds its challenge.
+	Token bool
+}
+
+// Start creates the challenge, then delivers its code outside any database transaction. It
+// returns the challenge's public id. A failed delivery kills the challenge and is returned.
+func (s *Service) Start(ctx context.Context, r Request) (string, error) {
+	publicID, err := randomID()
+	if err != nil {
+		return "", err
+	}
+	code, err := randomDigits(Digits)
+	if err != nil {
+		return "", err
+	}
+	now := s.Now()
+	_, err = store.InTx(ctx, s.Client, func(tx *ent.Tx) (struct{}, error) {
+		if _, err := tx.Challenge.Update().
+			Where(challenge.PurposeEQ(r.Purpose), challenge.Subject(r.Subject), challenge.UsedAtIsNil()).
+			SetUsedAt(now).Save(ctx); err != nil {
+			return struct{}{}, err
+		}
+		c := tx.Challenge.Create().SetPublicID(publicID).SetPurpose(r.Purpose).SetSubject(r.Subject).
+			SetCodeHash(s.hash(publicID, code)).SetCreatedAt(now).SetExpiresAt(now.Add(s.TTL))
+		if r.UserID != 0 {
+			c.SetUserID(r.UserID)
+		}
+		if r.Data != nil {
+			c.SetData(r.Data)
+		}
+		return struct{}{}, c.Exec(ctx)
+	})
+	if err != nil {
+		return "", fmt.Errorf("codes: start: %w", err)
+	}
+	sent := code
+	if r.Token {
+		sent = publicID + "." + code
+	}
+	subject, text, err := delivery.Render(r.Kind, delivery.TemplateData{Code: sent, TTL: s.TTL, Username: r.Username, Amount: r.Amount})
+	if err == nil {
+		err = s.Sender.Send(ctx, delivery.Message{Channel: r.Channel, To: r.To, Subject: subject, Text: text, Code: sent})
+	}
+	if err != nil {
+		// The person never got the code: nobody may use it.
+		if kerr := s.Client.Challenge.Update().Where(challenge.PublicID(publicID)).SetUsedAt(s.Now()).Exec(context.WithoutCancel(ctx)); kerr != nil {
+			err = fmt.Errorf("%w (and killing the challenge: %v)", err, kerr)
+		}
+		return "", fmt.Errorf("codes: deliver the code: %w", err)
+	}
+	return publicID, nil
+}
+
+// Verify checks code against the live challenge publicID of purpose, and uses it up. The try is
+// counted before the comparison and committed on its own, so that neither concurrent guesses nor
+// a caller's rolled-back transaction can win more than MaxAttempts tries.
+func (s *Service) Verify(ctx context.Context, purpose challenge.Purpose, publicID, code string) (*ent.Challenge, error) {
+	if publicID == "" || len(publicID) > maxInputBytes || len(code) > maxInputBytes {
+		return nil, ErrInvalid
+	}
+	now := s.Now()
+	n, err := s.Client.Challenge.Update().
+		Where(challenge.PublicID(publicID), challenge.PurposeEQ(purpose), challenge.UsedAtIsNil(),
+			challenge.AttemptsLT(MaxAttempts), challenge.ExpiresAtGT(now)).
+		AddAttempts(1).Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("codes: count try: %w", err)
+	}
+	if n == 0 {
+		return nil, ErrInvalid
+	}
+	c, err := s.Client.Challenge.Query().Where(challenge.PublicID(publicID)).Only(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("codes: read challenge: %w", err)
+	}
+	if !lookup.Equal(c.CodeHash, s.hash(publicID, code)) {
+		return nil, ErrInvalid
+	}
+	n, err = s.Client.Challenge.Update().Where(challenge.ID(c.ID), challenge.UsedAtIsNil()).SetUsedAt(now).Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("codes: use challenge: %w", err)
+	}
+	if n == 0 { // a concurrent try with the right code won
+		return nil, ErrInvalid
+	}
+	return c, nil
+}
+
+// VerifySubject is Verify for flows that name the subject rather than the challenge: the live
+// challenge of purpose and subject is the only one that can match.
+func (s *Service) VerifySubject(ctx context.Context, purpose challenge.Purpose, subject, code string) (*ent.Challenge, error) {
+	if len(subject) > 300 {
+		return nil, ErrInvalid
+	}
+	c, err := s.Client.Challenge.Query().
+		Where(challenge.PurposeEQ(purpose), challenge.Subject(subject), challenge.UsedAtIsNil()).
+		Order(ent.Desc(challenge.FieldID)).First(ctx)
+	if ent.IsNotFound(err) {
+		return nil, ErrInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("codes: find challenge: %w", err)
+	}
+	return s.Verify(ctx, purpose, c.PublicID, code)
+}
+
+// VerifyToken is Verify for a Token challenge: the token carries its challenge's id.
+func (s *Service) VerifyToken(ctx context.Context, purpose challenge.Purpose, token string) (*ent.Challenge, error) {
+	id, code, ok := splitToken(token)
+	if !ok {
+		return nil, ErrInvalid
+	}
+	return s.Verify(ctx, purpose, id, code)
+}
+
+// PeekToken returns the live challenge a token names without trying its code, so that a flow can
+// check the rest of its input before the token is used up. The token's id alone is a 128-bit
+// secret, so peeking tells a guesser nothing.
+func (s *Service) PeekToken(ctx context.Context, purpose challenge.Purpose, token string) (*ent.Challenge, error) {
+	id, _, ok := splitToken(token)
+	if !ok || len(id) > maxInputBytes {
+		return nil, ErrInvalid
+	}
+	c, err := s.Client.Challenge.Query().
+		Where(challenge.PublicID(id), challenge.PurposeEQ(purpose), challenge.UsedAtIsNil(),
+			challenge.AttemptsLT(MaxAttempts), challenge.ExpiresAtGT(s.Now()), challenge.UserIDNotNil()).
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, ErrInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("codes: peek: %w", err)
+	}
+	return c, nil
+}
+
+func splitToken(token string) (id, code string, ok bool) {
+	i := strings.LastIndexByte(token, '.')
+	if i <= 0 || i == len(token)-1 {
+		return "", "", false
+	}
+	return token[:i], token[i+1:], true
+}
+
+// Kill ends every live challenge of purpose and subject (e.g. an aborted cash-out's TAN).
+func (s *Service) Kill(ctx context.Context, purpose challenge.Purpose, subject string) error {
+	return s.Client.Challenge.Update().
+		Where(challenge.PurposeEQ(purpose), challenge.Subject(subject), challenge.UsedAtIsNil()).
+		SetUsedAt(s.Now()).Exec(ctx)
+}
+
+func (s *Service) hash(publicID, code string) []byte {
+	return s.Key.Hash("code", publicID+"\x00"+code)
+}
+
+// UnmatchedID returns an id shaped like a challenge's that no challenge has: the answer a flow
+// gives when it must not say that nothing matched.
+func UnmatchedID() (string, error) { return randomID() }
+
+// randomID is a challenge's public id: 128 random bits, URL-safe.
+func randomID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("codes: random id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// randomDigits returns n uniformly random decimal digits.
+func randomDigits(n int) (string, error) {
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
+	v, err := rand.Int(rand.Reader, limit)
+	if err != nil {
+		return "", fmt.Errorf("codes: random code: %w", err)
+	}
+	return fmt.Sprintf("%0*d", n, v), nil
+}
+
+// Purge deletes the challenges created before cutoff, all of them dead by then, and returns how
+// many of those of the purposes in unverified were never used: registrations nobody completed.
+func (s *Service) Purge(ctx context.Context, client *ent.Client, cutoff time.Time, unverified ...challenge.Purpose) (int, error) {
+	n, err := client.Challenge.Query().
+		Where(challenge.CreatedAtLT(cutoff), challenge.PurposeIn(unverified...), challenge.UsedAtIsNil()).
+		Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("codes: count unverified: %w", err)
+	}
+	if _, err := client.Challenge.Delete().Where(challenge.CreatedAtLT(cutoff)).Exec(ctx); err != nil {
+		return 0, fmt.Errorf("codes: purge: %w", err)
+	}
+	return n, nil
+}
