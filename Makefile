@@ -7,7 +7,8 @@ GENERATED := ent graph/generated graph/model graph/schema.resolvers.go
 .PHONY: run test generate check-generated lint bench
 
 run:
-	DEV=$${DEV:-1} ADMIN_PASSWORD="$(ADMIN_PASSWORD)" $(GO) run ./server
+	mkdir -p data
+	DEV=$${DEV:-1} OUTBOX_FILE=$${OUTBOX_FILE:-data/outbox.jsonl} ADMIN_PASSWORD="$(ADMIN_PASSWORD)" $(GO) run ./server
 
 # The Go tests start their own PostgreSQL cluster (graph/pgtest) unless TEST_DATABASE_URL is set;
 # a missing PostgreSQL fails them, it never skips them.

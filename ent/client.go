@@ -12,9 +12,13 @@ import (
 	"coffer/ent/migrate"
 
 	"coffer/ent/account"
+	"coffer/ent/bill"
+	"coffer/ent/card"
+	"coffer/ent/cashout"
 	"coffer/ent/challenge"
 	"coffer/ent/customer"
 	"coffer/ent/entry"
+	"coffer/ent/savingsgoal"
 	"coffer/ent/session"
 	"coffer/ent/setting"
 	"coffer/ent/transaction"
@@ -35,12 +39,20 @@ type Client struct {
 	Schema *migrate.Schema
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
+	// Bill is the client for interacting with the Bill builders.
+	Bill *BillClient
+	// Card is the client for interacting with the Card builders.
+	Card *CardClient
+	// Cashout is the client for interacting with the Cashout builders.
+	Cashout *CashoutClient
 	// Challenge is the client for interacting with the Challenge builders.
 	Challenge *ChallengeClient
 	// Customer is the client for interacting with the Customer builders.
 	Customer *CustomerClient
 	// Entry is the client for interacting with the Entry builders.
 	Entry *EntryClient
+	// SavingsGoal is the client for interacting with the SavingsGoal builders.
+	SavingsGoal *SavingsGoalClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
@@ -61,9 +73,13 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Account = NewAccountClient(c.config)
+	c.Bill = NewBillClient(c.config)
+	c.Card = NewCardClient(c.config)
+	c.Cashout = NewCashoutClient(c.config)
 	c.Challenge = NewChallengeClient(c.config)
 	c.Customer = NewCustomerClient(c.config)
 	c.Entry = NewEntryClient(c.config)
+	c.SavingsGoal = NewSavingsGoalClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Setting = NewSettingClient(c.config)
 	c.Transaction = NewTransactionClient(c.config)
@@ -161,9 +177,13 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:         ctx,
 		config:      cfg,
 		Account:     NewAccountClient(cfg),
+		Bill:        NewBillClient(cfg),
+		Card:        NewCardClient(cfg),
+		Cashout:     NewCashoutClient(cfg),
 		Challenge:   NewChallengeClient(cfg),
 		Customer:    NewCustomerClient(cfg),
 		Entry:       NewEntryClient(cfg),
+		SavingsGoal: NewSavingsGoalClient(cfg),
 		Session:     NewSessionClient(cfg),
 		Setting:     NewSettingClient(cfg),
 		Transaction: NewTransactionClient(cfg),
@@ -188,9 +208,13 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:         ctx,
 		config:      cfg,
 		Account:     NewAccountClient(cfg),
+		Bill:        NewBillClient(cfg),
+		Card:        NewCardClient(cfg),
+		Cashout:     NewCashoutClient(cfg),
 		Challenge:   NewChallengeClient(cfg),
 		Customer:    NewCustomerClient(cfg),
 		Entry:       NewEntryClient(cfg),
+		SavingsGoal: NewSavingsGoalClient(cfg),
 		Session:     NewSessionClient(cfg),
 		Setting:     NewSettingClient(cfg),
 		Transaction: NewTransactionClient(cfg),
@@ -224,8 +248,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Account, c.Challenge, c.Customer, c.Entry, c.Session, c.Setting,
-		c.Transaction, c.User,
+		c.Account, c.Bill, c.Card, c.Cashout, c.Challenge, c.Customer, c.Entry,
+		c.SavingsGoal, c.Session, c.Setting, c.Transaction, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -235,8 +259,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Account, c.Challenge, c.Customer, c.Entry, c.Session, c.Setting,
-		c.Transaction, c.User,
+		c.Account, c.Bill, c.Card, c.Cashout, c.Challenge, c.Customer, c.Entry,
+		c.SavingsGoal, c.Session, c.Setting, c.Transaction, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -247,12 +271,20 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *AccountMutation:
 		return c.Account.mutate(ctx, m)
+	case *BillMutation:
+		return c.Bill.mutate(ctx, m)
+	case *CardMutation:
+		return c.Card.mutate(ctx, m)
+	case *CashoutMutation:
+		return c.Cashout.mutate(ctx, m)
 	case *ChallengeMutation:
 		return c.Challenge.mutate(ctx, m)
 	case *CustomerMutation:
 		return c.Customer.mutate(ctx, m)
 	case *EntryMutation:
 		return c.Entry.mutate(ctx, m)
+	case *SavingsGoalMutation:
+		return c.SavingsGoal.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *SettingMutation:
@@ -428,6 +460,517 @@ func (c *AccountClient) mutate(ctx context.Context, m *AccountMutation) (Value, 
 		return (&AccountDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Account mutation op: %q", m.Op())
+	}
+}
+
+// BillClient is a client for the Bill schema.
+type BillClient struct {
+	config
+}
+
+// NewBillClient returns a client for the Bill from the given config.
+func NewBillClient(c config) *BillClient {
+	return &BillClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `bill.Hooks(f(g(h())))`.
+func (c *BillClient) Use(hooks ...Hook) {
+	c.hooks.Bill = append(c.hooks.Bill, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `bill.Intercept(f(g(h())))`.
+func (c *BillClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Bill = append(c.inters.Bill, interceptors...)
+}
+
+// Create returns a builder for creating a Bill entity.
+func (c *BillClient) Create() *BillCreate {
+	mutation := newBillMutation(c.config, OpCreate)
+	return &BillCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Bill entities.
+func (c *BillClient) CreateBulk(builders ...*BillCreate) *BillCreateBulk {
+	return &BillCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BillClient) MapCreateBulk(slice any, setFunc func(*BillCreate, int)) *BillCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BillCreateBulk{err: fmt.Errorf("calling to BillClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BillCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BillCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Bill.
+func (c *BillClient) Update() *BillUpdate {
+	mutation := newBillMutation(c.config, OpUpdate)
+	return &BillUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BillClient) UpdateOne(_m *Bill) *BillUpdateOne {
+	mutation := newBillMutation(c.config, OpUpdateOne, withBill(_m))
+	return &BillUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BillClient) UpdateOneID(id int) *BillUpdateOne {
+	mutation := newBillMutation(c.config, OpUpdateOne, withBillID(id))
+	return &BillUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Bill.
+func (c *BillClient) Delete() *BillDelete {
+	mutation := newBillMutation(c.config, OpDelete)
+	return &BillDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BillClient) DeleteOne(_m *Bill) *BillDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BillClient) DeleteOneID(id int) *BillDeleteOne {
+	builder := c.Delete().Where(bill.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BillDeleteOne{builder}
+}
+
+// Query returns a query builder for Bill.
+func (c *BillClient) Query() *BillQuery {
+	return &BillQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBill},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Bill entity by its id.
+func (c *BillClient) Get(ctx context.Context, id int) (*Bill, error) {
+	return c.Query().Where(bill.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BillClient) GetX(ctx context.Context, id int) *Bill {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCustomer queries the customer edge of a Bill.
+func (c *BillClient) QueryCustomer(_m *Bill) *CustomerQuery {
+	query := (&CustomerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(bill.Table, bill.FieldID, id),
+			sqlgraph.To(customer.Table, customer.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, bill.CustomerTable, bill.CustomerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPaidWith queries the paid_with edge of a Bill.
+func (c *BillClient) QueryPaidWith(_m *Bill) *CardQuery {
+	query := (&CardClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(bill.Table, bill.FieldID, id),
+			sqlgraph.To(card.Table, card.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, bill.PaidWithTable, bill.PaidWithColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryTransaction queries the transaction edge of a Bill.
+func (c *BillClient) QueryTransaction(_m *Bill) *TransactionQuery {
+	query := (&TransactionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(bill.Table, bill.FieldID, id),
+			sqlgraph.To(transaction.Table, transaction.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, bill.TransactionTable, bill.TransactionColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *BillClient) Hooks() []Hook {
+	return c.hooks.Bill
+}
+
+// Interceptors returns the client interceptors.
+func (c *BillClient) Interceptors() []Interceptor {
+	return c.inters.Bill
+}
+
+func (c *BillClient) mutate(ctx context.Context, m *BillMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BillCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BillUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BillUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BillDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Bill mutation op: %q", m.Op())
+	}
+}
+
+// CardClient is a client for the Card schema.
+type CardClient struct {
+	config
+}
+
+// NewCardClient returns a client for the Card from the given config.
+func NewCardClient(c config) *CardClient {
+	return &CardClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `card.Hooks(f(g(h())))`.
+func (c *CardClient) Use(hooks ...Hook) {
+	c.hooks.Card = append(c.hooks.Card, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `card.Intercept(f(g(h())))`.
+func (c *CardClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Card = append(c.inters.Card, interceptors...)
+}
+
+// Create returns a builder for creating a Card entity.
+func (c *CardClient) Create() *CardCreate {
+	mutation := newCardMutation(c.config, OpCreate)
+	return &CardCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Card entities.
+func (c *CardClient) CreateBulk(builders ...*CardCreate) *CardCreateBulk {
+	return &CardCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CardClient) MapCreateBulk(slice any, setFunc func(*CardCreate, int)) *CardCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CardCreateBulk{err: fmt.Errorf("calling to CardClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CardCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CardCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Card.
+func (c *CardClient) Update() *CardUpdate {
+	mutation := newCardMutation(c.config, OpUpdate)
+	return &CardUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CardClient) UpdateOne(_m *Card) *CardUpdateOne {
+	mutation := newCardMutation(c.config, OpUpdateOne, withCard(_m))
+	return &CardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CardClient) UpdateOneID(id int) *CardUpdateOne {
+	mutation := newCardMutation(c.config, OpUpdateOne, withCardID(id))
+	return &CardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Card.
+func (c *CardClient) Delete() *CardDelete {
+	mutation := newCardMutation(c.config, OpDelete)
+	return &CardDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CardClient) DeleteOne(_m *Card) *CardDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CardClient) DeleteOneID(id int) *CardDeleteOne {
+	builder := c.Delete().Where(card.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CardDeleteOne{builder}
+}
+
+// Query returns a query builder for Card.
+func (c *CardClient) Query() *CardQuery {
+	return &CardQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCard},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Card entity by its id.
+func (c *CardClient) Get(ctx context.Context, id int) (*Card, error) {
+	return c.Query().Where(card.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CardClient) GetX(ctx context.Context, id int) *Card {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCustomer queries the customer edge of a Card.
+func (c *CardClient) QueryCustomer(_m *Card) *CustomerQuery {
+	query := (&CustomerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(card.Table, card.FieldID, id),
+			sqlgraph.To(customer.Table, customer.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, card.CustomerTable, card.CustomerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAccount queries the account edge of a Card.
+func (c *CardClient) QueryAccount(_m *Card) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(card.Table, card.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, card.AccountTable, card.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CardClient) Hooks() []Hook {
+	return c.hooks.Card
+}
+
+// Interceptors returns the client interceptors.
+func (c *CardClient) Interceptors() []Interceptor {
+	return c.inters.Card
+}
+
+func (c *CardClient) mutate(ctx context.Context, m *CardMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CardCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CardUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CardUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CardDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Card mutation op: %q", m.Op())
+	}
+}
+
+// CashoutClient is a client for the Cashout schema.
+type CashoutClient struct {
+	config
+}
+
+// NewCashoutClient returns a client for the Cashout from the given config.
+func NewCashoutClient(c config) *CashoutClient {
+	return &CashoutClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `cashout.Hooks(f(g(h())))`.
+func (c *CashoutClient) Use(hooks ...Hook) {
+	c.hooks.Cashout = append(c.hooks.Cashout, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `cashout.Intercept(f(g(h())))`.
+func (c *CashoutClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Cashout = append(c.inters.Cashout, interceptors...)
+}
+
+// Create returns a builder for creating a Cashout entity.
+func (c *CashoutClient) Create() *CashoutCreate {
+	mutation := newCashoutMutation(c.config, OpCreate)
+	return &CashoutCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Cashout entities.
+func (c *CashoutClient) CreateBulk(builders ...*CashoutCreate) *CashoutCreateBulk {
+	return &CashoutCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CashoutClient) MapCreateBulk(slice any, setFunc func(*CashoutCreate, int)) *CashoutCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CashoutCreateBulk{err: fmt.Errorf("calling to CashoutClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CashoutCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CashoutCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Cashout.
+func (c *CashoutClient) Update() *CashoutUpdate {
+	mutation := newCashoutMutation(c.config, OpUpdate)
+	return &CashoutUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CashoutClient) UpdateOne(_m *Cashout) *CashoutUpdateOne {
+	mutation := newCashoutMutation(c.config, OpUpdateOne, withCashout(_m))
+	return &CashoutUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CashoutClient) UpdateOneID(id int) *CashoutUpdateOne {
+	mutation := newCashoutMutation(c.config, OpUpdateOne, withCashoutID(id))
+	return &CashoutUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Cashout.
+func (c *CashoutClient) Delete() *CashoutDelete {
+	mutation := newCashoutMutation(c.config, OpDelete)
+	return &CashoutDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CashoutClient) DeleteOne(_m *Cashout) *CashoutDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CashoutClient) DeleteOneID(id int) *CashoutDeleteOne {
+	builder := c.Delete().Where(cashout.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CashoutDeleteOne{builder}
+}
+
+// Query returns a query builder for Cashout.
+func (c *CashoutClient) Query() *CashoutQuery {
+	return &CashoutQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCashout},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Cashout entity by its id.
+func (c *CashoutClient) Get(ctx context.Context, id int) (*Cashout, error) {
+	return c.Query().Where(cashout.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CashoutClient) GetX(ctx context.Context, id int) *Cashout {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCustomer queries the customer edge of a Cashout.
+func (c *CashoutClient) QueryCustomer(_m *Cashout) *CustomerQuery {
+	query := (&CustomerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(cashout.Table, cashout.FieldID, id),
+			sqlgraph.To(customer.Table, customer.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, cashout.CustomerTable, cashout.CustomerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryTransaction queries the transaction edge of a Cashout.
+func (c *CashoutClient) QueryTransaction(_m *Cashout) *TransactionQuery {
+	query := (&TransactionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(cashout.Table, cashout.FieldID, id),
+			sqlgraph.To(transaction.Table, transaction.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, cashout.TransactionTable, cashout.TransactionColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CashoutClient) Hooks() []Hook {
+	return c.hooks.Cashout
+}
+
+// Interceptors returns the client interceptors.
+func (c *CashoutClient) Interceptors() []Interceptor {
+	return c.inters.Cashout
+}
+
+func (c *CashoutClient) mutate(ctx context.Context, m *CashoutMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CashoutCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CashoutUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CashoutUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CashoutDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Cashout mutation op: %q", m.Op())
 	}
 }
 
@@ -907,6 +1450,171 @@ func (c *EntryClient) mutate(ctx context.Context, m *EntryMutation) (Value, erro
 		return (&EntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Entry mutation op: %q", m.Op())
+	}
+}
+
+// SavingsGoalClient is a client for the SavingsGoal schema.
+type SavingsGoalClient struct {
+	config
+}
+
+// NewSavingsGoalClient returns a client for the SavingsGoal from the given config.
+func NewSavingsGoalClient(c config) *SavingsGoalClient {
+	return &SavingsGoalClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `savingsgoal.Hooks(f(g(h())))`.
+func (c *SavingsGoalClient) Use(hooks ...Hook) {
+	c.hooks.SavingsGoal = append(c.hooks.SavingsGoal, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `savingsgoal.Intercept(f(g(h())))`.
+func (c *SavingsGoalClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SavingsGoal = append(c.inters.SavingsGoal, interceptors...)
+}
+
+// Create returns a builder for creating a SavingsGoal entity.
+func (c *SavingsGoalClient) Create() *SavingsGoalCreate {
+	mutation := newSavingsGoalMutation(c.config, OpCreate)
+	return &SavingsGoalCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SavingsGoal entities.
+func (c *SavingsGoalClient) CreateBulk(builders ...*SavingsGoalCreate) *SavingsGoalCreateBulk {
+	return &SavingsGoalCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SavingsGoalClient) MapCreateBulk(slice any, setFunc func(*SavingsGoalCreate, int)) *SavingsGoalCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SavingsGoalCreateBulk{err: fmt.Errorf("calling to SavingsGoalClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SavingsGoalCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SavingsGoalCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SavingsGoal.
+func (c *SavingsGoalClient) Update() *SavingsGoalUpdate {
+	mutation := newSavingsGoalMutation(c.config, OpUpdate)
+	return &SavingsGoalUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SavingsGoalClient) UpdateOne(_m *SavingsGoal) *SavingsGoalUpdateOne {
+	mutation := newSavingsGoalMutation(c.config, OpUpdateOne, withSavingsGoal(_m))
+	return &SavingsGoalUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SavingsGoalClient) UpdateOneID(id int) *SavingsGoalUpdateOne {
+	mutation := newSavingsGoalMutation(c.config, OpUpdateOne, withSavingsGoalID(id))
+	return &SavingsGoalUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SavingsGoal.
+func (c *SavingsGoalClient) Delete() *SavingsGoalDelete {
+	mutation := newSavingsGoalMutation(c.config, OpDelete)
+	return &SavingsGoalDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SavingsGoalClient) DeleteOne(_m *SavingsGoal) *SavingsGoalDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SavingsGoalClient) DeleteOneID(id int) *SavingsGoalDeleteOne {
+	builder := c.Delete().Where(savingsgoal.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SavingsGoalDeleteOne{builder}
+}
+
+// Query returns a query builder for SavingsGoal.
+func (c *SavingsGoalClient) Query() *SavingsGoalQuery {
+	return &SavingsGoalQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSavingsGoal},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SavingsGoal entity by its id.
+func (c *SavingsGoalClient) Get(ctx context.Context, id int) (*SavingsGoal, error) {
+	return c.Query().Where(savingsgoal.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SavingsGoalClient) GetX(ctx context.Context, id int) *SavingsGoal {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryCustomer queries the customer edge of a SavingsGoal.
+func (c *SavingsGoalClient) QueryCustomer(_m *SavingsGoal) *CustomerQuery {
+	query := (&CustomerClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(savingsgoal.Table, savingsgoal.FieldID, id),
+			sqlgraph.To(customer.Table, customer.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, savingsgoal.CustomerTable, savingsgoal.CustomerColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryAccount queries the account edge of a SavingsGoal.
+func (c *SavingsGoalClient) QueryAccount(_m *SavingsGoal) *AccountQuery {
+	query := (&AccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(savingsgoal.Table, savingsgoal.FieldID, id),
+			sqlgraph.To(account.Table, account.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, savingsgoal.AccountTable, savingsgoal.AccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *SavingsGoalClient) Hooks() []Hook {
+	return c.hooks.SavingsGoal
+}
+
+// Interceptors returns the client interceptors.
+func (c *SavingsGoalClient) Interceptors() []Interceptor {
+	return c.inters.SavingsGoal
+}
+
+func (c *SavingsGoalClient) mutate(ctx context.Context, m *SavingsGoalMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SavingsGoalCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SavingsGoalUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SavingsGoalUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SavingsGoalDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SavingsGoal mutation op: %q", m.Op())
 	}
 }
 
@@ -1557,12 +2265,12 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Account, Challenge, Customer, Entry, Session, Setting, Transaction,
-		User []ent.Hook
+		Account, Bill, Card, Cashout, Challenge, Customer, Entry, SavingsGoal, Session,
+		Setting, Transaction, User []ent.Hook
 	}
 	inters struct {
-		Account, Challenge, Customer, Entry, Session, Setting, Transaction,
-		User []ent.Interceptor
+		Account, Bill, Card, Cashout, Challenge, Customer, Entry, SavingsGoal, Session,
+		Setting, Transaction, User []ent.Interceptor
 	}
 )
 

@@ -4,9 +4,13 @@ package ent
 
 import (
 	"coffer/ent/account"
+	"coffer/ent/bill"
+	"coffer/ent/card"
+	"coffer/ent/cashout"
 	"coffer/ent/challenge"
 	"coffer/ent/customer"
 	"coffer/ent/entry"
+	"coffer/ent/savingsgoal"
 	"coffer/ent/session"
 	"coffer/ent/setting"
 	"coffer/ent/transaction"
@@ -81,9 +85,13 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			account.Table:     account.ValidColumn,
+			bill.Table:        bill.ValidColumn,
+			card.Table:        card.ValidColumn,
+			cashout.Table:     cashout.ValidColumn,
 			challenge.Table:   challenge.ValidColumn,
 			customer.Table:    customer.ValidColumn,
 			entry.Table:       entry.ValidColumn,
+			savingsgoal.Table: savingsgoal.ValidColumn,
 			session.Table:     session.ValidColumn,
 			setting.Table:     setting.ValidColumn,
 			transaction.Table: transaction.ValidColumn,

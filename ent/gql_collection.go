@@ -4,8 +4,12 @@ package ent
 
 import (
 	"coffer/ent/account"
+	"coffer/ent/bill"
+	"coffer/ent/card"
+	"coffer/ent/cashout"
 	"coffer/ent/customer"
 	"coffer/ent/entry"
+	"coffer/ent/savingsgoal"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"context"
@@ -246,6 +250,452 @@ func newAccountPaginateArgs(rv map[string]any) *accountPaginateArgs {
 	}
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *BillQuery) CollectFields(ctx context.Context, satisfies ...string) (*BillQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *BillQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(bill.Columns))
+		selectedFields = []string{bill.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "customer":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CustomerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, customerImplementors)...); err != nil {
+				return err
+			}
+			_q.withCustomer = query
+			if _, ok := fieldSeen[bill.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, bill.FieldCustomerID)
+				fieldSeen[bill.FieldCustomerID] = struct{}{}
+			}
+
+		case "paidWith":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CardClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, cardImplementors)...); err != nil {
+				return err
+			}
+			_q.withPaidWith = query
+			if _, ok := fieldSeen[bill.FieldPaidWithCardID]; !ok {
+				selectedFields = append(selectedFields, bill.FieldPaidWithCardID)
+				fieldSeen[bill.FieldPaidWithCardID] = struct{}{}
+			}
+
+		case "transaction":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&TransactionClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, transactionImplementors)...); err != nil {
+				return err
+			}
+			_q.withTransaction = query
+			if _, ok := fieldSeen[bill.FieldTransactionID]; !ok {
+				selectedFields = append(selectedFields, bill.FieldTransactionID)
+				fieldSeen[bill.FieldTransactionID] = struct{}{}
+			}
+		case "customerID":
+			if _, ok := fieldSeen[bill.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, bill.FieldCustomerID)
+				fieldSeen[bill.FieldCustomerID] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[bill.FieldName]; !ok {
+				selectedFields = append(selectedFields, bill.FieldName)
+				fieldSeen[bill.FieldName] = struct{}{}
+			}
+		case "amount":
+			if _, ok := fieldSeen[bill.FieldAmount]; !ok {
+				selectedFields = append(selectedFields, bill.FieldAmount)
+				fieldSeen[bill.FieldAmount] = struct{}{}
+			}
+		case "dueDate":
+			if _, ok := fieldSeen[bill.FieldDueDate]; !ok {
+				selectedFields = append(selectedFields, bill.FieldDueDate)
+				fieldSeen[bill.FieldDueDate] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[bill.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, bill.FieldCreatedAt)
+				fieldSeen[bill.FieldCreatedAt] = struct{}{}
+			}
+		case "paidAt", "paid":
+			if _, ok := fieldSeen[bill.FieldPaidAt]; !ok {
+				selectedFields = append(selectedFields, bill.FieldPaidAt)
+				fieldSeen[bill.FieldPaidAt] = struct{}{}
+			}
+		case "paidWithCardID":
+			if _, ok := fieldSeen[bill.FieldPaidWithCardID]; !ok {
+				selectedFields = append(selectedFields, bill.FieldPaidWithCardID)
+				fieldSeen[bill.FieldPaidWithCardID] = struct{}{}
+			}
+		case "transactionID":
+			if _, ok := fieldSeen[bill.FieldTransactionID]; !ok {
+				selectedFields = append(selectedFields, bill.FieldTransactionID)
+				fieldSeen[bill.FieldTransactionID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type billPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []BillPaginateOption
+}
+
+func newBillPaginateArgs(rv map[string]any) *billPaginateArgs {
+	args := &billPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &BillOrder{Field: &BillOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithBillOrder(order))
+			}
+		case *BillOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithBillOrder(v))
+			}
+		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CardQuery) CollectFields(ctx context.Context, satisfies ...string) (*CardQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CardQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(card.Columns))
+		selectedFields = []string{card.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "customer":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CustomerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, customerImplementors)...); err != nil {
+				return err
+			}
+			_q.withCustomer = query
+			if _, ok := fieldSeen[card.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, card.FieldCustomerID)
+				fieldSeen[card.FieldCustomerID] = struct{}{}
+			}
+
+		case "account":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AccountClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, accountImplementors)...); err != nil {
+				return err
+			}
+			_q.withAccount = query
+			if _, ok := fieldSeen[card.FieldAccountID]; !ok {
+				selectedFields = append(selectedFields, card.FieldAccountID)
+				fieldSeen[card.FieldAccountID] = struct{}{}
+			}
+		case "customerID":
+			if _, ok := fieldSeen[card.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, card.FieldCustomerID)
+				fieldSeen[card.FieldCustomerID] = struct{}{}
+			}
+		case "balance", "history":
+			if _, ok := fieldSeen[card.FieldAccountID]; !ok {
+				selectedFields = append(selectedFields, card.FieldAccountID)
+				fieldSeen[card.FieldAccountID] = struct{}{}
+			}
+		case "last4":
+			if _, ok := fieldSeen[card.FieldLast4]; !ok {
+				selectedFields = append(selectedFields, card.FieldLast4)
+				fieldSeen[card.FieldLast4] = struct{}{}
+			}
+		case "expiresOn":
+			if _, ok := fieldSeen[card.FieldExpiresOn]; !ok {
+				selectedFields = append(selectedFields, card.FieldExpiresOn)
+				fieldSeen[card.FieldExpiresOn] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[card.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, card.FieldStatus)
+				fieldSeen[card.FieldStatus] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[card.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, card.FieldCreatedAt)
+				fieldSeen[card.FieldCreatedAt] = struct{}{}
+			}
+		case "closedAt":
+			if _, ok := fieldSeen[card.FieldClosedAt]; !ok {
+				selectedFields = append(selectedFields, card.FieldClosedAt)
+				fieldSeen[card.FieldClosedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type cardPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CardPaginateOption
+}
+
+func newCardPaginateArgs(rv map[string]any) *cardPaginateArgs {
+	args := &cardPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CashoutQuery) CollectFields(ctx context.Context, satisfies ...string) (*CashoutQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CashoutQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(cashout.Columns))
+		selectedFields = []string{cashout.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "customer":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CustomerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, customerImplementors)...); err != nil {
+				return err
+			}
+			_q.withCustomer = query
+			if _, ok := fieldSeen[cashout.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, cashout.FieldCustomerID)
+				fieldSeen[cashout.FieldCustomerID] = struct{}{}
+			}
+
+		case "transaction":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&TransactionClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, transactionImplementors)...); err != nil {
+				return err
+			}
+			_q.withTransaction = query
+			if _, ok := fieldSeen[cashout.FieldTransactionID]; !ok {
+				selectedFields = append(selectedFields, cashout.FieldTransactionID)
+				fieldSeen[cashout.FieldTransactionID] = struct{}{}
+			}
+		case "customerID":
+			if _, ok := fieldSeen[cashout.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, cashout.FieldCustomerID)
+				fieldSeen[cashout.FieldCustomerID] = struct{}{}
+			}
+		case "amount":
+			if _, ok := fieldSeen[cashout.FieldAmount]; !ok {
+				selectedFields = append(selectedFields, cashout.FieldAmount)
+				fieldSeen[cashout.FieldAmount] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[cashout.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, cashout.FieldStatus)
+				fieldSeen[cashout.FieldStatus] = struct{}{}
+			}
+		case "channel":
+			if _, ok := fieldSeen[cashout.FieldChannel]; !ok {
+				selectedFields = append(selectedFields, cashout.FieldChannel)
+				fieldSeen[cashout.FieldChannel] = struct{}{}
+			}
+		case "cashoutAddress":
+			if _, ok := fieldSeen[cashout.FieldCashoutAddress]; !ok {
+				selectedFields = append(selectedFields, cashout.FieldCashoutAddress)
+				fieldSeen[cashout.FieldCashoutAddress] = struct{}{}
+			}
+		case "transactionID":
+			if _, ok := fieldSeen[cashout.FieldTransactionID]; !ok {
+				selectedFields = append(selectedFields, cashout.FieldTransactionID)
+				fieldSeen[cashout.FieldTransactionID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[cashout.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, cashout.FieldCreatedAt)
+				fieldSeen[cashout.FieldCreatedAt] = struct{}{}
+			}
+		case "confirmedAt":
+			if _, ok := fieldSeen[cashout.FieldConfirmedAt]; !ok {
+				selectedFields = append(selectedFields, cashout.FieldConfirmedAt)
+				fieldSeen[cashout.FieldConfirmedAt] = struct{}{}
+			}
+		case "abortedAt":
+			if _, ok := fieldSeen[cashout.FieldAbortedAt]; !ok {
+				selectedFields = append(selectedFields, cashout.FieldAbortedAt)
+				fieldSeen[cashout.FieldAbortedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type cashoutPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CashoutPaginateOption
+}
+
+func newCashoutPaginateArgs(rv map[string]any) *cashoutPaginateArgs {
+	args := &cashoutPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &CashoutOrder{Field: &CashoutOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithCashoutOrder(order))
+			}
+		case *CashoutOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithCashoutOrder(v))
+			}
+		}
 	}
 	return args
 }
@@ -546,6 +996,125 @@ func newEntryPaginateArgs(rv map[string]any) *entryPaginateArgs {
 				args.opts = append(args.opts, WithEntryOrder(v))
 			}
 		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *SavingsGoalQuery) CollectFields(ctx context.Context, satisfies ...string) (*SavingsGoalQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *SavingsGoalQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(savingsgoal.Columns))
+		selectedFields = []string{savingsgoal.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "customer":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CustomerClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, customerImplementors)...); err != nil {
+				return err
+			}
+			_q.withCustomer = query
+			if _, ok := fieldSeen[savingsgoal.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, savingsgoal.FieldCustomerID)
+				fieldSeen[savingsgoal.FieldCustomerID] = struct{}{}
+			}
+
+		case "account":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AccountClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, accountImplementors)...); err != nil {
+				return err
+			}
+			_q.withAccount = query
+			if _, ok := fieldSeen[savingsgoal.FieldAccountID]; !ok {
+				selectedFields = append(selectedFields, savingsgoal.FieldAccountID)
+				fieldSeen[savingsgoal.FieldAccountID] = struct{}{}
+			}
+		case "customerID":
+			if _, ok := fieldSeen[savingsgoal.FieldCustomerID]; !ok {
+				selectedFields = append(selectedFields, savingsgoal.FieldCustomerID)
+				fieldSeen[savingsgoal.FieldCustomerID] = struct{}{}
+			}
+		case "accountID":
+			if _, ok := fieldSeen[savingsgoal.FieldAccountID]; !ok {
+				selectedFields = append(selectedFields, savingsgoal.FieldAccountID)
+				fieldSeen[savingsgoal.FieldAccountID] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[savingsgoal.FieldName]; !ok {
+				selectedFields = append(selectedFields, savingsgoal.FieldName)
+				fieldSeen[savingsgoal.FieldName] = struct{}{}
+			}
+		case "goal":
+			if _, ok := fieldSeen[savingsgoal.FieldGoal]; !ok {
+				selectedFields = append(selectedFields, savingsgoal.FieldGoal)
+				fieldSeen[savingsgoal.FieldGoal] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[savingsgoal.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, savingsgoal.FieldCreatedAt)
+				fieldSeen[savingsgoal.FieldCreatedAt] = struct{}{}
+			}
+		case "deletedAt":
+			if _, ok := fieldSeen[savingsgoal.FieldDeletedAt]; !ok {
+				selectedFields = append(selectedFields, savingsgoal.FieldDeletedAt)
+				fieldSeen[savingsgoal.FieldDeletedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type savingsgoalPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SavingsGoalPaginateOption
+}
+
+func newSavingsGoalPaginateArgs(rv map[string]any) *savingsgoalPaginateArgs {
+	args := &savingsgoalPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
 	}
 	return args
 }

@@ -4,9 +4,13 @@ package ent
 
 import (
 	"coffer/ent/account"
+	"coffer/ent/bill"
+	"coffer/ent/card"
+	"coffer/ent/cashout"
 	"coffer/ent/customer"
 	"coffer/ent/entry"
 	"coffer/ent/internal"
+	"coffer/ent/savingsgoal"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"context"
@@ -28,6 +32,21 @@ var accountImplementors = []string{"Account", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*Account) IsNode() {}
 
+var billImplementors = []string{"Bill", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Bill) IsNode() {}
+
+var cardImplementors = []string{"Card", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Card) IsNode() {}
+
+var cashoutImplementors = []string{"Cashout", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Cashout) IsNode() {}
+
 var customerImplementors = []string{"Customer", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -37,6 +56,11 @@ var entryImplementors = []string{"Entry", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Entry) IsNode() {}
+
+var savingsgoalImplementors = []string{"SavingsGoal", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*SavingsGoal) IsNode() {}
 
 var transactionImplementors = []string{"Transaction", "Node"}
 
@@ -134,6 +158,33 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			}
 		}
 		return query.Only(ctx)
+	case bill.Table:
+		query := c.Bill.Query().
+			Where(bill.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, billImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case card.Table:
+		query := c.Card.Query().
+			Where(card.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, cardImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case cashout.Table:
+		query := c.Cashout.Query().
+			Where(cashout.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, cashoutImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case customer.Table:
 		query := c.Customer.Query().
 			Where(customer.ID(id))
@@ -148,6 +199,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(entry.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, entryImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case savingsgoal.Table:
+		query := c.SavingsGoal.Query().
+			Where(savingsgoal.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, savingsgoalImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -259,6 +319,54 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 				*noder = node
 			}
 		}
+	case bill.Table:
+		query := c.Bill.Query().
+			Where(bill.IDIn(ids...))
+		query, err := query.CollectFields(ctx, billImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case card.Table:
+		query := c.Card.Query().
+			Where(card.IDIn(ids...))
+		query, err := query.CollectFields(ctx, cardImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case cashout.Table:
+		query := c.Cashout.Query().
+			Where(cashout.IDIn(ids...))
+		query, err := query.CollectFields(ctx, cashoutImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case customer.Table:
 		query := c.Customer.Query().
 			Where(customer.IDIn(ids...))
@@ -279,6 +387,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Entry.Query().
 			Where(entry.IDIn(ids...))
 		query, err := query.CollectFields(ctx, entryImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case savingsgoal.Table:
+		query := c.SavingsGoal.Query().
+			Where(savingsgoal.IDIn(ids...))
+		query, err := query.CollectFields(ctx, savingsgoalImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -4,8 +4,12 @@ package ent
 
 import (
 	"coffer/ent/account"
+	"coffer/ent/bill"
+	"coffer/ent/card"
+	"coffer/ent/cashout"
 	"coffer/ent/customer"
 	"coffer/ent/entry"
+	"coffer/ent/savingsgoal"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"context"
@@ -346,6 +350,847 @@ func (_m *Account) ToEdge(order *AccountOrder) *AccountEdge {
 		order = DefaultAccountOrder
 	}
 	return &AccountEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// BillEdge is the edge representation of Bill.
+type BillEdge struct {
+	Node   *Bill  `json:"node"`
+	Cursor Cursor `json:"cursor"`
+}
+
+// BillConnection is the connection containing edges to Bill.
+type BillConnection struct {
+	Edges      []*BillEdge `json:"edges"`
+	PageInfo   PageInfo    `json:"pageInfo"`
+	TotalCount int         `json:"totalCount"`
+}
+
+func (c *BillConnection) build(nodes []*Bill, pager *billPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Bill
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Bill {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Bill {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*BillEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &BillEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// BillPaginateOption enables pagination customization.
+type BillPaginateOption func(*billPager) error
+
+// WithBillOrder configures pagination ordering.
+func WithBillOrder(order *BillOrder) BillPaginateOption {
+	if order == nil {
+		order = DefaultBillOrder
+	}
+	o := *order
+	return func(pager *billPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultBillOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithBillFilter configures pagination filter.
+func WithBillFilter(filter func(*BillQuery) (*BillQuery, error)) BillPaginateOption {
+	return func(pager *billPager) error {
+		if filter == nil {
+			return errors.New("BillQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type billPager struct {
+	reverse bool
+	order   *BillOrder
+	filter  func(*BillQuery) (*BillQuery, error)
+}
+
+func newBillPager(opts []BillPaginateOption, reverse bool) (*billPager, error) {
+	pager := &billPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultBillOrder
+	}
+	return pager, nil
+}
+
+func (p *billPager) applyFilter(query *BillQuery) (*BillQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *billPager) toCursor(_m *Bill) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *billPager) applyCursors(query *BillQuery, after, before *Cursor) (*BillQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultBillOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *billPager) applyOrder(query *BillQuery) *BillQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultBillOrder.Field {
+		query = query.Order(DefaultBillOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *billPager) orderExpr(query *BillQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultBillOrder.Field {
+			b.Comma().Ident(DefaultBillOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Bill.
+func (_m *BillQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...BillPaginateOption,
+) (*BillConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newBillPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &BillConnection{Edges: []*BillEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// BillOrderFieldDueDate orders Bill by due_date.
+	BillOrderFieldDueDate = &BillOrderField{
+		Value: func(_m *Bill) (ent.Value, error) {
+			return _m.DueDate, nil
+		},
+		column: bill.FieldDueDate,
+		toTerm: bill.ByDueDate,
+		toCursor: func(_m *Bill) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.DueDate,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f BillOrderField) String() string {
+	var str string
+	switch f.column {
+	case BillOrderFieldDueDate.column:
+		str = "DUE_DATE"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f BillOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *BillOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("BillOrderField %T must be a string", v)
+	}
+	switch str {
+	case "DUE_DATE":
+		*f = *BillOrderFieldDueDate
+	default:
+		return fmt.Errorf("%s is not a valid BillOrderField", str)
+	}
+	return nil
+}
+
+// BillOrderField defines the ordering field of Bill.
+type BillOrderField struct {
+	// Value extracts the ordering value from the given Bill.
+	Value    func(*Bill) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) bill.OrderOption
+	toCursor func(*Bill) Cursor
+}
+
+// BillOrder defines the ordering of Bill.
+type BillOrder struct {
+	Direction OrderDirection  `json:"direction"`
+	Field     *BillOrderField `json:"field"`
+}
+
+// DefaultBillOrder is the default ordering of Bill.
+var DefaultBillOrder = &BillOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &BillOrderField{
+		Value: func(_m *Bill) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: bill.FieldID,
+		toTerm: bill.ByID,
+		toCursor: func(_m *Bill) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Bill into BillEdge.
+func (_m *Bill) ToEdge(order *BillOrder) *BillEdge {
+	if order == nil {
+		order = DefaultBillOrder
+	}
+	return &BillEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CardEdge is the edge representation of Card.
+type CardEdge struct {
+	Node   *Card  `json:"node"`
+	Cursor Cursor `json:"cursor"`
+}
+
+// CardConnection is the connection containing edges to Card.
+type CardConnection struct {
+	Edges      []*CardEdge `json:"edges"`
+	PageInfo   PageInfo    `json:"pageInfo"`
+	TotalCount int         `json:"totalCount"`
+}
+
+func (c *CardConnection) build(nodes []*Card, pager *cardPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Card
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Card {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Card {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CardEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CardEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CardPaginateOption enables pagination customization.
+type CardPaginateOption func(*cardPager) error
+
+// WithCardOrder configures pagination ordering.
+func WithCardOrder(order *CardOrder) CardPaginateOption {
+	if order == nil {
+		order = DefaultCardOrder
+	}
+	o := *order
+	return func(pager *cardPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCardOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCardFilter configures pagination filter.
+func WithCardFilter(filter func(*CardQuery) (*CardQuery, error)) CardPaginateOption {
+	return func(pager *cardPager) error {
+		if filter == nil {
+			return errors.New("CardQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type cardPager struct {
+	reverse bool
+	order   *CardOrder
+	filter  func(*CardQuery) (*CardQuery, error)
+}
+
+func newCardPager(opts []CardPaginateOption, reverse bool) (*cardPager, error) {
+	pager := &cardPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCardOrder
+	}
+	return pager, nil
+}
+
+func (p *cardPager) applyFilter(query *CardQuery) (*CardQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *cardPager) toCursor(_m *Card) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *cardPager) applyCursors(query *CardQuery, after, before *Cursor) (*CardQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCardOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *cardPager) applyOrder(query *CardQuery) *CardQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCardOrder.Field {
+		query = query.Order(DefaultCardOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *cardPager) orderExpr(query *CardQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCardOrder.Field {
+			b.Comma().Ident(DefaultCardOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Card.
+func (_m *CardQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CardPaginateOption,
+) (*CardConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCardPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CardConnection{Edges: []*CardEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// CardOrderField defines the ordering field of Card.
+type CardOrderField struct {
+	// Value extracts the ordering value from the given Card.
+	Value    func(*Card) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) card.OrderOption
+	toCursor func(*Card) Cursor
+}
+
+// CardOrder defines the ordering of Card.
+type CardOrder struct {
+	Direction OrderDirection  `json:"direction"`
+	Field     *CardOrderField `json:"field"`
+}
+
+// DefaultCardOrder is the default ordering of Card.
+var DefaultCardOrder = &CardOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CardOrderField{
+		Value: func(_m *Card) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: card.FieldID,
+		toTerm: card.ByID,
+		toCursor: func(_m *Card) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Card into CardEdge.
+func (_m *Card) ToEdge(order *CardOrder) *CardEdge {
+	if order == nil {
+		order = DefaultCardOrder
+	}
+	return &CardEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CashoutEdge is the edge representation of Cashout.
+type CashoutEdge struct {
+	Node   *Cashout `json:"node"`
+	Cursor Cursor   `json:"cursor"`
+}
+
+// CashoutConnection is the connection containing edges to Cashout.
+type CashoutConnection struct {
+	Edges      []*CashoutEdge `json:"edges"`
+	PageInfo   PageInfo       `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+func (c *CashoutConnection) build(nodes []*Cashout, pager *cashoutPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Cashout
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Cashout {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Cashout {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CashoutEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CashoutEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CashoutPaginateOption enables pagination customization.
+type CashoutPaginateOption func(*cashoutPager) error
+
+// WithCashoutOrder configures pagination ordering.
+func WithCashoutOrder(order *CashoutOrder) CashoutPaginateOption {
+	if order == nil {
+		order = DefaultCashoutOrder
+	}
+	o := *order
+	return func(pager *cashoutPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCashoutOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCashoutFilter configures pagination filter.
+func WithCashoutFilter(filter func(*CashoutQuery) (*CashoutQuery, error)) CashoutPaginateOption {
+	return func(pager *cashoutPager) error {
+		if filter == nil {
+			return errors.New("CashoutQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type cashoutPager struct {
+	reverse bool
+	order   *CashoutOrder
+	filter  func(*CashoutQuery) (*CashoutQuery, error)
+}
+
+func newCashoutPager(opts []CashoutPaginateOption, reverse bool) (*cashoutPager, error) {
+	pager := &cashoutPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCashoutOrder
+	}
+	return pager, nil
+}
+
+func (p *cashoutPager) applyFilter(query *CashoutQuery) (*CashoutQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *cashoutPager) toCursor(_m *Cashout) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *cashoutPager) applyCursors(query *CashoutQuery, after, before *Cursor) (*CashoutQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCashoutOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *cashoutPager) applyOrder(query *CashoutQuery) *CashoutQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCashoutOrder.Field {
+		query = query.Order(DefaultCashoutOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *cashoutPager) orderExpr(query *CashoutQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCashoutOrder.Field {
+			b.Comma().Ident(DefaultCashoutOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Cashout.
+func (_m *CashoutQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CashoutPaginateOption,
+) (*CashoutConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCashoutPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CashoutConnection{Edges: []*CashoutEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// CashoutOrderFieldCreatedAt orders Cashout by created_at.
+	CashoutOrderFieldCreatedAt = &CashoutOrderField{
+		Value: func(_m *Cashout) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: cashout.FieldCreatedAt,
+		toTerm: cashout.ByCreatedAt,
+		toCursor: func(_m *Cashout) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f CashoutOrderField) String() string {
+	var str string
+	switch f.column {
+	case CashoutOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f CashoutOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *CashoutOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("CashoutOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *CashoutOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid CashoutOrderField", str)
+	}
+	return nil
+}
+
+// CashoutOrderField defines the ordering field of Cashout.
+type CashoutOrderField struct {
+	// Value extracts the ordering value from the given Cashout.
+	Value    func(*Cashout) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) cashout.OrderOption
+	toCursor func(*Cashout) Cursor
+}
+
+// CashoutOrder defines the ordering of Cashout.
+type CashoutOrder struct {
+	Direction OrderDirection     `json:"direction"`
+	Field     *CashoutOrderField `json:"field"`
+}
+
+// DefaultCashoutOrder is the default ordering of Cashout.
+var DefaultCashoutOrder = &CashoutOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CashoutOrderField{
+		Value: func(_m *Cashout) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: cashout.FieldID,
+		toTerm: cashout.ByID,
+		toCursor: func(_m *Cashout) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Cashout into CashoutEdge.
+func (_m *Cashout) ToEdge(order *CashoutOrder) *CashoutEdge {
+	if order == nil {
+		order = DefaultCashoutOrder
+	}
+	return &CashoutEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -891,6 +1736,255 @@ func (_m *Entry) ToEdge(order *EntryOrder) *EntryEdge {
 		order = DefaultEntryOrder
 	}
 	return &EntryEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// SavingsGoalEdge is the edge representation of SavingsGoal.
+type SavingsGoalEdge struct {
+	Node   *SavingsGoal `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// SavingsGoalConnection is the connection containing edges to SavingsGoal.
+type SavingsGoalConnection struct {
+	Edges      []*SavingsGoalEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *SavingsGoalConnection) build(nodes []*SavingsGoal, pager *savingsgoalPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *SavingsGoal
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *SavingsGoal {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *SavingsGoal {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*SavingsGoalEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &SavingsGoalEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// SavingsGoalPaginateOption enables pagination customization.
+type SavingsGoalPaginateOption func(*savingsgoalPager) error
+
+// WithSavingsGoalOrder configures pagination ordering.
+func WithSavingsGoalOrder(order *SavingsGoalOrder) SavingsGoalPaginateOption {
+	if order == nil {
+		order = DefaultSavingsGoalOrder
+	}
+	o := *order
+	return func(pager *savingsgoalPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultSavingsGoalOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithSavingsGoalFilter configures pagination filter.
+func WithSavingsGoalFilter(filter func(*SavingsGoalQuery) (*SavingsGoalQuery, error)) SavingsGoalPaginateOption {
+	return func(pager *savingsgoalPager) error {
+		if filter == nil {
+			return errors.New("SavingsGoalQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type savingsgoalPager struct {
+	reverse bool
+	order   *SavingsGoalOrder
+	filter  func(*SavingsGoalQuery) (*SavingsGoalQuery, error)
+}
+
+func newSavingsGoalPager(opts []SavingsGoalPaginateOption, reverse bool) (*savingsgoalPager, error) {
+	pager := &savingsgoalPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultSavingsGoalOrder
+	}
+	return pager, nil
+}
+
+func (p *savingsgoalPager) applyFilter(query *SavingsGoalQuery) (*SavingsGoalQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *savingsgoalPager) toCursor(_m *SavingsGoal) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *savingsgoalPager) applyCursors(query *SavingsGoalQuery, after, before *Cursor) (*SavingsGoalQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultSavingsGoalOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *savingsgoalPager) applyOrder(query *SavingsGoalQuery) *SavingsGoalQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultSavingsGoalOrder.Field {
+		query = query.Order(DefaultSavingsGoalOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *savingsgoalPager) orderExpr(query *SavingsGoalQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultSavingsGoalOrder.Field {
+			b.Comma().Ident(DefaultSavingsGoalOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to SavingsGoal.
+func (_m *SavingsGoalQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...SavingsGoalPaginateOption,
+) (*SavingsGoalConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newSavingsGoalPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &SavingsGoalConnection{Edges: []*SavingsGoalEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// SavingsGoalOrderField defines the ordering field of SavingsGoal.
+type SavingsGoalOrderField struct {
+	// Value extracts the ordering value from the given SavingsGoal.
+	Value    func(*SavingsGoal) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) savingsgoal.OrderOption
+	toCursor func(*SavingsGoal) Cursor
+}
+
+// SavingsGoalOrder defines the ordering of SavingsGoal.
+type SavingsGoalOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *SavingsGoalOrderField `json:"field"`
+}
+
+// DefaultSavingsGoalOrder is the default ordering of SavingsGoal.
+var DefaultSavingsGoalOrder = &SavingsGoalOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &SavingsGoalOrderField{
+		Value: func(_m *SavingsGoal) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: savingsgoal.FieldID,
+		toTerm: savingsgoal.ByID,
+		toCursor: func(_m *SavingsGoal) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts SavingsGoal into SavingsGoalEdge.
+func (_m *SavingsGoal) ToEdge(order *SavingsGoalOrder) *SavingsGoalEdge {
+	if order == nil {
+		order = DefaultSavingsGoalOrder
+	}
+	return &SavingsGoalEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -4,9 +4,13 @@ package ent
 
 import (
 	"coffer/ent/account"
+	"coffer/ent/bill"
+	"coffer/ent/card"
+	"coffer/ent/cashout"
 	"coffer/ent/challenge"
 	"coffer/ent/customer"
 	"coffer/ent/entry"
+	"coffer/ent/savingsgoal"
 	"coffer/ent/schema"
 	"coffer/ent/session"
 	"coffer/ent/setting"
@@ -65,6 +69,72 @@ func init() {
 	accountDescCreatedAt := accountFields[13].Descriptor()
 	// account.DefaultCreatedAt holds the default value on creation for the created_at field.
 	account.DefaultCreatedAt = accountDescCreatedAt.Default.(func() time.Time)
+	billFields := schema.Bill{}.Fields()
+	_ = billFields
+	// billDescName is the schema descriptor for name field.
+	billDescName := billFields[1].Descriptor()
+	// bill.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	bill.NameValidator = func() func(string) error {
+		validators := billDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// billDescAmount is the schema descriptor for amount field.
+	billDescAmount := billFields[2].Descriptor()
+	// bill.AmountValidator is a validator for the "amount" field. It is called by the builders before save.
+	bill.AmountValidator = billDescAmount.Validators[0].(func(int64) error)
+	// billDescCreatedAt is the schema descriptor for created_at field.
+	billDescCreatedAt := billFields[4].Descriptor()
+	// bill.DefaultCreatedAt holds the default value on creation for the created_at field.
+	bill.DefaultCreatedAt = billDescCreatedAt.Default.(func() time.Time)
+	cardFields := schema.Card{}.Fields()
+	_ = cardFields
+	// cardDescLast4 is the schema descriptor for last4 field.
+	cardDescLast4 := cardFields[3].Descriptor()
+	// card.Last4Validator is a validator for the "last4" field. It is called by the builders before save.
+	card.Last4Validator = func() func(string) error {
+		validators := cardDescLast4.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(last4 string) error {
+			for _, fn := range fns {
+				if err := fn(last4); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// cardDescCreatedAt is the schema descriptor for created_at field.
+	cardDescCreatedAt := cardFields[6].Descriptor()
+	// card.DefaultCreatedAt holds the default value on creation for the created_at field.
+	card.DefaultCreatedAt = cardDescCreatedAt.Default.(func() time.Time)
+	cashoutFields := schema.Cashout{}.Fields()
+	_ = cashoutFields
+	// cashoutDescAmount is the schema descriptor for amount field.
+	cashoutDescAmount := cashoutFields[1].Descriptor()
+	// cashout.AmountValidator is a validator for the "amount" field. It is called by the builders before save.
+	cashout.AmountValidator = cashoutDescAmount.Validators[0].(func(int64) error)
+	// cashoutDescCashoutAddress is the schema descriptor for cashout_address field.
+	cashoutDescCashoutAddress := cashoutFields[4].Descriptor()
+	// cashout.CashoutAddressValidator is a validator for the "cashout_address" field. It is called by the builders before save.
+	cashout.CashoutAddressValidator = cashoutDescCashoutAddress.Validators[0].(func(string) error)
+	// cashoutDescCreatedAt is the schema descriptor for created_at field.
+	cashoutDescCreatedAt := cashoutFields[6].Descriptor()
+	// cashout.DefaultCreatedAt holds the default value on creation for the created_at field.
+	cashout.DefaultCreatedAt = cashoutDescCreatedAt.Default.(func() time.Time)
 	challengeFields := schema.Challenge{}.Fields()
 	_ = challengeFields
 	// challengeDescPublicID is the schema descriptor for public_id field.
@@ -169,6 +239,34 @@ func init() {
 	entryDescBookedAt := entryFields[8].Descriptor()
 	// entry.DefaultBookedAt holds the default value on creation for the booked_at field.
 	entry.DefaultBookedAt = entryDescBookedAt.Default.(func() time.Time)
+	savingsgoalFields := schema.SavingsGoal{}.Fields()
+	_ = savingsgoalFields
+	// savingsgoalDescName is the schema descriptor for name field.
+	savingsgoalDescName := savingsgoalFields[2].Descriptor()
+	// savingsgoal.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	savingsgoal.NameValidator = func() func(string) error {
+		validators := savingsgoalDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// savingsgoalDescGoal is the schema descriptor for goal field.
+	savingsgoalDescGoal := savingsgoalFields[3].Descriptor()
+	// savingsgoal.GoalValidator is a validator for the "goal" field. It is called by the builders before save.
+	savingsgoal.GoalValidator = savingsgoalDescGoal.Validators[0].(func(int64) error)
+	// savingsgoalDescCreatedAt is the schema descriptor for created_at field.
+	savingsgoalDescCreatedAt := savingsgoalFields[4].Descriptor()
+	// savingsgoal.DefaultCreatedAt holds the default value on creation for the created_at field.
+	savingsgoal.DefaultCreatedAt = savingsgoalDescCreatedAt.Default.(func() time.Time)
 	sessionFields := schema.Session{}.Fields()
 	_ = sessionFields
 	// sessionDescCreatedAt is the schema descriptor for created_at field.

@@ -16,12 +16,20 @@ type Tx struct {
 	config
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
+	// Bill is the client for interacting with the Bill builders.
+	Bill *BillClient
+	// Card is the client for interacting with the Card builders.
+	Card *CardClient
+	// Cashout is the client for interacting with the Cashout builders.
+	Cashout *CashoutClient
 	// Challenge is the client for interacting with the Challenge builders.
 	Challenge *ChallengeClient
 	// Customer is the client for interacting with the Customer builders.
 	Customer *CustomerClient
 	// Entry is the client for interacting with the Entry builders.
 	Entry *EntryClient
+	// SavingsGoal is the client for interacting with the SavingsGoal builders.
+	SavingsGoal *SavingsGoalClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
@@ -162,9 +170,13 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Account = NewAccountClient(tx.config)
+	tx.Bill = NewBillClient(tx.config)
+	tx.Card = NewCardClient(tx.config)
+	tx.Cashout = NewCashoutClient(tx.config)
 	tx.Challenge = NewChallengeClient(tx.config)
 	tx.Customer = NewCustomerClient(tx.config)
 	tx.Entry = NewEntryClient(tx.config)
+	tx.SavingsGoal = NewSavingsGoalClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.Transaction = NewTransactionClient(tx.config)

@@ -9,11 +9,13 @@ import (
 	"coffer/ent"
 	"coffer/ent/account"
 	"coffer/graph/apperr"
+	"coffer/graph/cashout"
 	"coffer/graph/coins"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/model"
 	"coffer/graph/money"
+	"coffer/graph/products"
 )
 
 // Resolver is the root of the resolvers: the services they apply.
@@ -23,6 +25,8 @@ type Resolver struct {
 	Ledger   *ledger.Ledger
 	Identity *identity.Service
 	Coins    *coins.Service
+	Products *products.Service
+	Cashouts *cashout.Service
 	Limits   AuthLimits
 }
 
@@ -88,6 +92,14 @@ func (r *Resolver) canSee(ctx context.Context, v *identity.Viewer, node any) (bo
 		return ownsAccount(v, acc), nil
 	case *ent.Transaction:
 		return r.isParty(ctx, v, n)
+	case *ent.Card:
+		return v.CustomerID != 0 && n.CustomerID == v.CustomerID, nil
+	case *ent.SavingsGoal:
+		return v.CustomerID != 0 && n.CustomerID == v.CustomerID && n.DeletedAt == nil, nil
+	case *ent.Bill:
+		return v.CustomerID != 0 && n.CustomerID == v.CustomerID, nil
+	case *ent.Cashout:
+		return v.CustomerID != 0 && n.CustomerID == v.CustomerID, nil
 	}
 	return false, nil
 }
@@ -153,6 +165,14 @@ func (r *Resolver) fullNode(ctx context.Context, n ent.Noder) (ent.Noder, error)
 		return r.Client.Entry.Get(ctx, n.ID)
 	case *ent.Transaction:
 		return r.Client.Transaction.Get(ctx, n.ID)
+	case *ent.Card:
+		return r.Client.Card.Get(ctx, n.ID)
+	case *ent.SavingsGoal:
+		return r.Client.SavingsGoal.Get(ctx, n.ID)
+	case *ent.Bill:
+		return r.Client.Bill.Get(ctx, n.ID)
+	case *ent.Cashout:
+		return r.Client.Cashout.Get(ctx, n.ID)
 	}
 	return nil, errNotFound
 }

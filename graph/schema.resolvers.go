@@ -8,15 +8,21 @@ package graph
 import (
 	"coffer/ent"
 	"coffer/ent/account"
+	"coffer/ent/card"
+	entcashout "coffer/ent/cashout"
 	"coffer/ent/entry"
+	"coffer/ent/savingsgoal"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
+	"coffer/graph/cardnum"
+	"coffer/graph/cashout"
 	"coffer/graph/coins"
 	"coffer/graph/generated"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/model"
+	"coffer/graph/products"
 	"coffer/graph/transport"
 	"context"
 	"encoding/hex"
@@ -97,6 +103,44 @@ func (r *accountResolver) PendingCount(ctx context.Context, obj *ent.Account) (i
 	return r.Ledger.PendingCount(ctx, obj.ID)
 }
 
+// Amount is the resolver for the amount field.
+func (r *billResolver) Amount(ctx context.Context, obj *ent.Bill) (*model.Money, error) {
+	return r.money(obj.Amount), nil
+}
+
+// Paid is the resolver for the paid field.
+func (r *billResolver) Paid(ctx context.Context, obj *ent.Bill) (bool, error) {
+	return obj.PaidAt != nil, nil
+}
+
+// MaskedNumber is the resolver for the maskedNumber field.
+func (r *cardResolver) MaskedNumber(ctx context.Context, obj *ent.Card) (string, error) {
+	return cardnum.Mask(obj.Last4), nil
+}
+
+// Balance is the resolver for the balance field.
+func (r *cardResolver) Balance(ctx context.Context, obj *ent.Card) (*model.Money, error) {
+	acc, err := r.Client.Account.Get(ctx, obj.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	return r.money(acc.Balance), nil
+}
+
+// History is the resolver for the history field.
+func (r *cardResolver) History(ctx context.Context, obj *ent.Card, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.EntryFilter, order *entgql.OrderDirection) (*ent.EntryConnection, error) {
+	acc, err := r.Client.Account.Get(ctx, obj.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Account().Entries(ctx, acc, first, after, last, before, filter, order)
+}
+
+// Amount is the resolver for the amount field.
+func (r *cashoutResolver) Amount(ctx context.Context, obj *ent.Cashout) (*model.Money, error) {
+	return r.money(obj.Amount), nil
+}
+
 // User is the resolver for the user field.
 func (r *customerResolver) User(ctx context.Context, obj *ent.Customer) (*ent.User, error) {
 	return obj.User(ctx)
@@ -132,6 +176,21 @@ func (r *customerResolver) Balance(ctx context.Context, obj *ent.Customer) (*mod
 		return nil, err
 	}
 	return r.money(acc.Balance), nil
+}
+
+// Cards is the resolver for the cards field.
+func (r *customerResolver) Cards(ctx context.Context, obj *ent.Customer) ([]*ent.Card, error) {
+	return r.Client.Card.Query().Where(card.CustomerID(obj.ID), card.StatusEQ(card.StatusACTIVE)).Order(ent.Asc(card.FieldID)).All(ctx)
+}
+
+// SavingsGoals is the resolver for the savingsGoals field.
+func (r *customerResolver) SavingsGoals(ctx context.Context, obj *ent.Customer) ([]*ent.SavingsGoal, error) {
+	return r.Client.SavingsGoal.Query().Where(savingsgoal.CustomerID(obj.ID), savingsgoal.DeletedAtIsNil()).Order(ent.Asc(savingsgoal.FieldID)).All(ctx)
+}
+
+// Bills is the resolver for the bills field.
+func (r *customerResolver) Bills(ctx context.Context, obj *ent.Customer, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error) {
+	return r.bills(ctx, obj.ID, first, after, last, before, paid)
 }
 
 // PublicKey is the resolver for the publicKey field.
@@ -422,6 +481,160 @@ func (r *mutationResolver) CancelTransaction(ctx context.Context, id int) (*ent.
 	return r.Coins.Cancel(ctx, v, id)
 }
 
+// CreateCard is the resolver for the createCard field.
+func (r *mutationResolver) CreateCard(ctx context.Context) (*model.CreateCardPayload, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, number, err := r.Products.CreateCard(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreateCardPayload{Card: c, Number: number}, nil
+}
+
+// FundCard is the resolver for the fundCard field.
+func (r *mutationResolver) FundCard(ctx context.Context, input model.CardMoveInput) (*ent.Transaction, error) {
+	return r.cardMove(ctx, "fundCard", input, r.Products.FundCard)
+}
+
+// DefundCard is the resolver for the defundCard field.
+func (r *mutationResolver) DefundCard(ctx context.Context, input model.CardMoveInput) (*ent.Transaction, error) {
+	return r.cardMove(ctx, "defundCard", input, r.Products.DefundCard)
+}
+
+// TransferBetweenCards is the resolver for the transferBetweenCards field.
+func (r *mutationResolver) TransferBetweenCards(ctx context.Context, input model.TransferBetweenCardsInput) (*ent.Transaction, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	amount, err := r.positiveAmount("amount", input.Amount)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ledger.NewKey(input.IdempotencyKey, "transferBetweenCards",
+		r.Products.CardFingerprint(input.FromCardNumber), r.Products.CardFingerprint(input.ToCardNumber), input.Amount)
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.TransferBetweenCards(ctx, v, products.CardTransfer{
+		FromNumber: input.FromCardNumber, ToNumber: input.ToCardNumber, AmountMinor: amount, Key: key,
+	})
+}
+
+// DeleteCard is the resolver for the deleteCard field.
+func (r *mutationResolver) DeleteCard(ctx context.Context, cardNumber string) (bool, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := r.Products.DeleteCard(ctx, v, cardNumber); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// CreateSavingsGoal is the resolver for the createSavingsGoal field.
+func (r *mutationResolver) CreateSavingsGoal(ctx context.Context, input model.CreateSavingsGoalInput) (*ent.SavingsGoal, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	goal, err := r.positiveAmount("goal", input.Goal)
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.CreateSavingsGoal(ctx, v, input.Name, goal)
+}
+
+// TopUpSavings is the resolver for the topUpSavings field.
+func (r *mutationResolver) TopUpSavings(ctx context.Context, input model.SavingsMoveInput) (*ent.Transaction, error) {
+	return r.savingsMove(ctx, "topUpSavings", input, r.Products.TopUpSavings)
+}
+
+// WithdrawSavings is the resolver for the withdrawSavings field.
+func (r *mutationResolver) WithdrawSavings(ctx context.Context, input model.SavingsMoveInput) (*ent.Transaction, error) {
+	return r.savingsMove(ctx, "withdrawSavings", input, r.Products.WithdrawSavings)
+}
+
+// DeleteSavingsGoal is the resolver for the deleteSavingsGoal field.
+func (r *mutationResolver) DeleteSavingsGoal(ctx context.Context, id int) (bool, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := r.Products.DeleteSavingsGoal(ctx, v, id); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// CreateBill is the resolver for the createBill field.
+func (r *mutationResolver) CreateBill(ctx context.Context, input model.CreateBillInput) (*ent.Bill, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	amount, err := r.positiveAmount("amount", input.Amount)
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.CreateBill(ctx, v, input.Name, amount, input.DueDate)
+}
+
+// PayBill is the resolver for the payBill field.
+func (r *mutationResolver) PayBill(ctx context.Context, input model.PayBillInput) (*ent.Bill, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ledger.NewKey(input.IdempotencyKey, "payBill", strconv.Itoa(input.BillID), r.Products.CardFingerprint(input.CardNumber))
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.PayBill(ctx, v, products.BillPayment{BillID: input.BillID, CardNumber: input.CardNumber, Key: key})
+}
+
+// CreateCashout is the resolver for the createCashout field.
+func (r *mutationResolver) CreateCashout(ctx context.Context, input model.CreateCashoutInput) (*ent.Cashout, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	amount, err := r.positiveAmount("amount", input.Amount)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ledger.NewKey(input.IdempotencyKey, "createCashout", input.Amount, string(input.Channel))
+	if err != nil {
+		return nil, err
+	}
+	return r.Cashouts.Create(ctx, v, cashout.Request{AmountMinor: amount, Channel: input.Channel, Key: key})
+}
+
+// ConfirmCashout is the resolver for the confirmCashout field.
+func (r *mutationResolver) ConfirmCashout(ctx context.Context, id int, tan string) (*ent.Cashout, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.throttle(ctx, "confirmCashout", strconv.Itoa(id)); err != nil {
+		return nil, err
+	}
+	return r.Cashouts.Confirm(ctx, v, id, tan)
+}
+
+// AbortCashout is the resolver for the abortCashout field.
+func (r *mutationResolver) AbortCashout(ctx context.Context, id int) (*ent.Cashout, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Cashouts.Abort(ctx, v, id)
+}
+
 // SetDebitLimit is the resolver for the setDebitLimit field.
 func (r *mutationResolver) SetDebitLimit(ctx context.Context, accountID int, limit string) (*ent.Account, error) {
 	if _, err := identity.RequireAdmin(ctx); err != nil {
@@ -513,6 +726,63 @@ func (r *queryResolver) Transactions(ctx context.Context, first *int, after *ent
 		}))
 }
 
+// Card is the resolver for the card field.
+func (r *queryResolver) Card(ctx context.Context, last4 string) (*ent.Card, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return products.CardByLast4(ctx, r.Client, v, last4)
+}
+
+// Cards is the resolver for the cards field.
+func (r *queryResolver) Cards(ctx context.Context) ([]*ent.Card, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Customer().Cards(ctx, &ent.Customer{ID: v.CustomerID})
+}
+
+// SavingsGoals is the resolver for the savingsGoals field.
+func (r *queryResolver) SavingsGoals(ctx context.Context) ([]*ent.SavingsGoal, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Customer().SavingsGoals(ctx, &ent.Customer{ID: v.CustomerID})
+}
+
+// Bills is the resolver for the bills field.
+func (r *queryResolver) Bills(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.bills(ctx, v.CustomerID, first, after, last, before, paid)
+}
+
+// Cashouts is the resolver for the cashouts field.
+func (r *queryResolver) Cashouts(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CashoutConnection, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	first, last, err = pageArgs(first, last)
+	if err != nil {
+		return nil, err
+	}
+	if !v.IsAdmin() && v.CustomerID == 0 {
+		return nil, apperr.New(apperr.Forbidden, "customers and administrators only")
+	}
+	q := r.Client.Cashout.Query()
+	if !v.IsAdmin() {
+		q.Where(entcashout.CustomerID(v.CustomerID))
+	}
+	return q.Paginate(ctx, after, first, before, last,
+		ent.WithCashoutOrder(&ent.CashoutOrder{Direction: entgql.OrderDirectionDesc, Field: ent.CashoutOrderFieldCreatedAt}))
+}
+
 // Transaction is the resolver for the transaction field.
 func (r *queryResolver) Transaction(ctx context.Context, id int) (*ent.Transaction, error) {
 	n, err := r.visibleNode(ctx, id)
@@ -524,6 +794,38 @@ func (r *queryResolver) Transaction(ctx context.Context, id int) (*ent.Transacti
 		return nil, errNotFound
 	}
 	return t, nil
+}
+
+// Goal is the resolver for the goal field.
+func (r *savingsGoalResolver) Goal(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error) {
+	return r.money(obj.Goal), nil
+}
+
+// Balance is the resolver for the balance field.
+func (r *savingsGoalResolver) Balance(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error) {
+	acc, err := r.Client.Account.Get(ctx, obj.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	return r.money(acc.Balance), nil
+}
+
+// Remain is the resolver for the remain field.
+func (r *savingsGoalResolver) Remain(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error) {
+	acc, err := r.Client.Account.Get(ctx, obj.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	return r.money(max(obj.Goal-acc.Balance, 0)), nil
+}
+
+// Reached is the resolver for the reached field.
+func (r *savingsGoalResolver) Reached(ctx context.Context, obj *ent.SavingsGoal) (bool, error) {
+	acc, err := r.Client.Account.Get(ctx, obj.AccountID)
+	if err != nil {
+		return false, err
+	}
+	return acc.Balance >= obj.Goal, nil
 }
 
 // Amount is the resolver for the amount field.
@@ -572,6 +874,15 @@ func (r *userResolver) Customer(ctx context.Context, obj *ent.User) (*ent.Custom
 // Account returns generated.AccountResolver implementation.
 func (r *Resolver) Account() generated.AccountResolver { return &accountResolver{r} }
 
+// Bill returns generated.BillResolver implementation.
+func (r *Resolver) Bill() generated.BillResolver { return &billResolver{r} }
+
+// Card returns generated.CardResolver implementation.
+func (r *Resolver) Card() generated.CardResolver { return &cardResolver{r} }
+
+// Cashout returns generated.CashoutResolver implementation.
+func (r *Resolver) Cashout() generated.CashoutResolver { return &cashoutResolver{r} }
+
 // Customer returns generated.CustomerResolver implementation.
 func (r *Resolver) Customer() generated.CustomerResolver { return &customerResolver{r} }
 
@@ -584,6 +895,9 @@ func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResol
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// SavingsGoal returns generated.SavingsGoalResolver implementation.
+func (r *Resolver) SavingsGoal() generated.SavingsGoalResolver { return &savingsGoalResolver{r} }
+
 // Transaction returns generated.TransactionResolver implementation.
 func (r *Resolver) Transaction() generated.TransactionResolver { return &transactionResolver{r} }
 
@@ -592,10 +906,14 @@ func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
 	accountResolver     struct{ *Resolver }
+	billResolver        struct{ *Resolver }
+	cardResolver        struct{ *Resolver }
+	cashoutResolver     struct{ *Resolver }
 	customerResolver    struct{ *Resolver }
 	entryResolver       struct{ *Resolver }
 	mutationResolver    struct{ *Resolver }
 	queryResolver       struct{ *Resolver }
+	savingsGoalResolver struct{ *Resolver }
 	transactionResolver struct{ *Resolver }
 	userResolver        struct{ *Resolver }
 )

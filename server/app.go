@@ -19,6 +19,8 @@ import (
 
 	"coffer/ent"
 	"coffer/graph"
+	"coffer/graph/cardnum"
+	"coffer/graph/cashout"
 	"coffer/graph/codes"
 	"coffer/graph/coins"
 	"coffer/graph/delivery"
@@ -27,6 +29,7 @@ import (
 	"coffer/graph/ledger"
 	"coffer/graph/lookup"
 	"coffer/graph/money"
+	"coffer/graph/products"
 	"coffer/graph/ratelimit"
 	"coffer/graph/store"
 	"coffer/graph/transport"
@@ -44,6 +47,9 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	currency := money.Currency{Code: cfg.Currency, Scale: cfg.CurrencyScale}
 	if err := currency.Validate(); err != nil {
 		return nil, fmt.Errorf("BANK_CURRENCY/BANK_CURRENCY_SCALE: %w", err)
+	}
+	if _, err := cardnum.Generate(cfg.CardPrefix, nil); err != nil {
+		return nil, fmt.Errorf("CARD_PREFIX: %w", err)
 	}
 	limitMinor, err := currency.ParseDecimal(fmt.Sprint(cfg.CreationMonthlyLimit))
 	if err != nil {
@@ -85,7 +91,9 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	}
 	resolver := &graph.Resolver{
 		Client: db.Client, Currency: currency, Ledger: l, Identity: ids,
-		Coins: &coins.Service{Ledger: l, MonthlyLimitMinor: limitMinor},
+		Coins:    &coins.Service{Ledger: l, MonthlyLimitMinor: limitMinor},
+		Products: &products.Service{Ledger: l, Key: key, CardPrefix: cfg.CardPrefix},
+		Cashouts: &cashout.Service{Ledger: l, Codes: codeService},
 		Limits: graph.AuthLimits{
 			PerAddress: ratelimit.New(cfg.AuthRateLimit, time.Minute),
 			PerAccount: ratelimit.New(cfg.AccountRateLimit, 15*time.Minute),

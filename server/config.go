@@ -29,6 +29,7 @@ type Config struct {
 	MaxBodyBytes         int64
 	// Identity settings beyond the contract's list.
 	SMTPFrom           string
+	CardPrefix         string
 	LookupKey          string
 	AccountRateLimit   int
 	LoginMaxFailures   int
@@ -69,6 +70,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&rate, "auth-rate-limit", "AUTH_RATE_LIMIT", "60", "authentication operations per minute per client address; 0 turns it off")
 	str(&origins, "allowed-origins", "ALLOWED_ORIGINS", "", "comma-separated origins allowed for CORS and WebSockets")
 	str(&body, "max-body-bytes", "MAX_BODY_BYTES", "262144", "largest accepted request body")
+	str(&c.CardPrefix, "card-prefix", "CARD_PREFIX", "400000", "the digits new card numbers start with (1 to 15)")
 	str(&c.SMTPFrom, "smtp-from", "SMTP_FROM", "", "the From of e-mails (default coffer <no-reply@localhost>)")
 	str(&c.LookupKey, "lookup-key", "LOOKUP_KEY", "", "hex key (32+ bytes) for hashing social security and card numbers; empty: generated and kept in the database")
 	str(&accountRate, "auth-account-rate-limit", "AUTH_ACCOUNT_RATE_LIMIT", "30", "authentication operations per 15 minutes per account and operation; 0 turns it off")

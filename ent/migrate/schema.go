@@ -48,6 +48,123 @@ var (
 			},
 		},
 	}
+	// BillsColumns holds the columns for the "bills" table.
+	BillsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "due_date", Type: field.TypeTime},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "customer_id", Type: field.TypeInt},
+		{Name: "paid_with_card_id", Type: field.TypeInt, Nullable: true},
+		{Name: "transaction_id", Type: field.TypeInt, Nullable: true},
+	}
+	// BillsTable holds the schema information for the "bills" table.
+	BillsTable = &schema.Table{
+		Name:       "bills",
+		Columns:    BillsColumns,
+		PrimaryKey: []*schema.Column{BillsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "bills_customers_customer",
+				Columns:    []*schema.Column{BillsColumns[6]},
+				RefColumns: []*schema.Column{CustomersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "bills_cards_paid_with",
+				Columns:    []*schema.Column{BillsColumns[7]},
+				RefColumns: []*schema.Column{CardsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "bills_transactions_transaction",
+				Columns:    []*schema.Column{BillsColumns[8]},
+				RefColumns: []*schema.Column{TransactionsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "bill_customer_id_due_date",
+				Unique:  false,
+				Columns: []*schema.Column{BillsColumns[6], BillsColumns[3]},
+			},
+		},
+	}
+	// CardsColumns holds the columns for the "cards" table.
+	CardsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "number_hash", Type: field.TypeBytes, Unique: true},
+		{Name: "last4", Type: field.TypeString, Size: 4},
+		{Name: "expires_on", Type: field.TypeTime},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "CLOSED"}, Default: "ACTIVE"},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "closed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "customer_id", Type: field.TypeInt},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// CardsTable holds the schema information for the "cards" table.
+	CardsTable = &schema.Table{
+		Name:       "cards",
+		Columns:    CardsColumns,
+		PrimaryKey: []*schema.Column{CardsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "cards_customers_customer",
+				Columns:    []*schema.Column{CardsColumns[7]},
+				RefColumns: []*schema.Column{CustomersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "cards_accounts_account",
+				Columns:    []*schema.Column{CardsColumns[8]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
+	// CashoutsColumns holds the columns for the "cashouts" table.
+	CashoutsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "CONFIRMED", "ABORTED"}, Default: "PENDING"},
+		{Name: "channel", Type: field.TypeEnum, Enums: []string{"EMAIL", "SMS"}},
+		{Name: "cashout_address", Type: field.TypeString, Size: 300},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "confirmed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "aborted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "customer_id", Type: field.TypeInt},
+		{Name: "transaction_id", Type: field.TypeInt},
+	}
+	// CashoutsTable holds the schema information for the "cashouts" table.
+	CashoutsTable = &schema.Table{
+		Name:       "cashouts",
+		Columns:    CashoutsColumns,
+		PrimaryKey: []*schema.Column{CashoutsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "cashouts_customers_customer",
+				Columns:    []*schema.Column{CashoutsColumns[8]},
+				RefColumns: []*schema.Column{CustomersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "cashouts_transactions_transaction",
+				Columns:    []*schema.Column{CashoutsColumns[9]},
+				RefColumns: []*schema.Column{TransactionsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "cashout_customer_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{CashoutsColumns[8], CashoutsColumns[5]},
+			},
+		},
+	}
 	// ChallengesColumns holds the columns for the "challenges" table.
 	ChallengesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -161,6 +278,36 @@ var (
 				Name:    "entry_account_id_booked_at",
 				Unique:  false,
 				Columns: []*schema.Column{EntriesColumns[7], EntriesColumns[6]},
+			},
+		},
+	}
+	// SavingsGoalsColumns holds the columns for the "savings_goals" table.
+	SavingsGoalsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "goal", Type: field.TypeInt64},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "customer_id", Type: field.TypeInt},
+		{Name: "account_id", Type: field.TypeInt},
+	}
+	// SavingsGoalsTable holds the schema information for the "savings_goals" table.
+	SavingsGoalsTable = &schema.Table{
+		Name:       "savings_goals",
+		Columns:    SavingsGoalsColumns,
+		PrimaryKey: []*schema.Column{SavingsGoalsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "savings_goals_customers_customer",
+				Columns:    []*schema.Column{SavingsGoalsColumns[5]},
+				RefColumns: []*schema.Column{CustomersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "savings_goals_accounts_account",
+				Columns:    []*schema.Column{SavingsGoalsColumns[6]},
+				RefColumns: []*schema.Column{AccountsColumns[0]},
+				OnDelete:   schema.NoAction,
 			},
 		},
 	}
@@ -288,9 +435,13 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AccountsTable,
+		BillsTable,
+		CardsTable,
+		CashoutsTable,
 		ChallengesTable,
 		CustomersTable,
 		EntriesTable,
+		SavingsGoalsTable,
 		SessionsTable,
 		SettingsTable,
 		TransactionsTable,
@@ -308,6 +459,28 @@ func init() {
 		"account_reserved":     "reserved >= 0",
 		"account_within_limit": "allow_negative OR balance - reserved + debit_limit >= 0",
 	}
+	BillsTable.ForeignKeys[0].RefTable = CustomersTable
+	BillsTable.ForeignKeys[1].RefTable = CardsTable
+	BillsTable.ForeignKeys[2].RefTable = TransactionsTable
+	BillsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(34359738368),
+	}
+	BillsTable.Annotation.Checks = map[string]string{
+		"bill_amount_positive": "amount > 0",
+	}
+	CardsTable.ForeignKeys[0].RefTable = CustomersTable
+	CardsTable.ForeignKeys[1].RefTable = AccountsTable
+	CardsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(38654705664),
+	}
+	CashoutsTable.ForeignKeys[0].RefTable = CustomersTable
+	CashoutsTable.ForeignKeys[1].RefTable = TransactionsTable
+	CashoutsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(42949672960),
+	}
+	CashoutsTable.Annotation.Checks = map[string]string{
+		"cashout_amount_positive": "amount > 0",
+	}
 	ChallengesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(25769803776),
 	}
@@ -323,6 +496,14 @@ func init() {
 	}
 	EntriesTable.Annotation.Checks = map[string]string{
 		"entry_amount_nonzero": "amount <> 0",
+	}
+	SavingsGoalsTable.ForeignKeys[0].RefTable = CustomersTable
+	SavingsGoalsTable.ForeignKeys[1].RefTable = AccountsTable
+	SavingsGoalsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(47244640256),
+	}
+	SavingsGoalsTable.Annotation.Checks = map[string]string{
+		"savings_goal_positive": "goal > 0",
 	}
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
 	SessionsTable.Annotation = &entsql.Annotation{

@@ -9,6 +9,15 @@ import (
 // Account is the predicate function for account builders.
 type Account func(*sql.Selector)
 
+// Bill is the predicate function for bill builders.
+type Bill func(*sql.Selector)
+
+// Card is the predicate function for card builders.
+type Card func(*sql.Selector)
+
+// Cashout is the predicate function for cashout builders.
+type Cashout func(*sql.Selector)
+
 // Challenge is the predicate function for challenge builders.
 type Challenge func(*sql.Selector)
 
@@ -17,6 +26,9 @@ type Customer func(*sql.Selector)
 
 // Entry is the predicate function for entry builders.
 type Entry func(*sql.Selector)
+
+// SavingsGoal is the predicate function for savingsgoal builders.
+type SavingsGoal func(*sql.Selector)
 
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)

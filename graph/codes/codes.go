@@ -202,6 +202,14 @@ func splitToken(token string) (id, code string, ok bool) {
 	return token[:i], token[i+1:], true
 }
 
+// Live reports whether purpose and subject have a live challenge (unused, unexpired, tries left).
+func (s *Service) Live(ctx context.Context, purpose challenge.Purpose, subject string) (bool, error) {
+	return s.Client.Challenge.Query().
+		Where(challenge.PurposeEQ(purpose), challenge.Subject(subject), challenge.UsedAtIsNil(),
+			challenge.AttemptsLT(MaxAttempts), challenge.ExpiresAtGT(s.Now())).
+		Exist(ctx)
+}
+
 // Kill ends every live challenge of purpose and subject (e.g. an aborted cash-out's TAN).
 func (s *Service) Kill(ctx context.Context, purpose challenge.Purpose, subject string) error {
 	return s.Client.Challenge.Update().

@@ -5,6 +5,7 @@ package model
 import (
 	"bytes"
 	"coffer/ent"
+	"coffer/ent/cashout"
 	"coffer/ent/entry"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
@@ -22,6 +23,16 @@ type AuthPayload struct {
 	User *ent.User `json:"user"`
 	// When the session ends at the latest.
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Money moved between the viewer's main account and one of their cards.
+type CardMoveInput struct {
+	// The card.
+	CardID int `json:"cardId"`
+	// How much, positive.
+	Amount string `json:"amount"`
+	// Retrying with the same key and input returns the first result.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // A password change.
@@ -46,6 +57,34 @@ type Counterparty struct {
 	PublicKey *string `json:"publicKey,omitempty"`
 	// The other party's IBAN, if any.
 	Iban *string `json:"iban,omitempty"`
+}
+
+// A new bill.
+type CreateBillInput struct {
+	// What it is for.
+	Name string `json:"name"`
+	// The amount due, positive.
+	Amount string `json:"amount"`
+	// When it is due.
+	DueDate time.Time `json:"dueDate"`
+}
+
+// The answer to createCard: the only time the full number is shown.
+type CreateCardPayload struct {
+	// The new card.
+	Card *ent.Card `json:"card"`
+	// The full 16-digit number. Store it now: it is never shown again.
+	Number string `json:"number"`
+}
+
+// A cash-out to the viewer's cashout address.
+type CreateCashoutInput struct {
+	// How much: a positive Decimal ("12.34") or the Taler form "EUR:12.34".
+	Amount string `json:"amount"`
+	// How the TAN is sent.
+	Channel cashout.Channel `json:"channel"`
+	// Retrying with the same key and input returns the first result.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // Coins minted to a customer.
@@ -78,6 +117,14 @@ type CreateCustomerInput struct {
 	CashoutAddress *string `json:"cashoutAddress,omitempty"`
 	// The main account's IBAN; a valid one is generated when absent.
 	Iban *string `json:"iban,omitempty"`
+}
+
+// A new savings goal.
+type CreateSavingsGoalInput struct {
+	// What it is for.
+	Name string `json:"name"`
+	// The target amount, positive.
+	Goal string `json:"goal"`
 }
 
 // A staff member or administrator.
@@ -134,6 +181,16 @@ type Money struct {
 type OkPayload struct {
 	// Always true: failures are errors.
 	Ok bool `json:"ok"`
+}
+
+// A bill paid with a card.
+type PayBillInput struct {
+	// The bill.
+	BillID int `json:"billId"`
+	// The number of the viewer's card that pays.
+	CardNumber string `json:"cardNumber"`
+	// Retrying with the same key and input returns the first result.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // The first step of registering: proves the e-mail address.
@@ -198,6 +255,18 @@ type RequestPasswordResetInput struct {
 	SocialSecurity string `json:"socialSecurity"`
 }
 
+// Money moved between one of the viewer's cards and one of their savings goals.
+type SavingsMoveInput struct {
+	// The goal.
+	SavingsGoalID int `json:"savingsGoalId"`
+	// The card.
+	CardID int `json:"cardId"`
+	// How much, positive.
+	Amount string `json:"amount"`
+	// Retrying with the same key and input returns the first result.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
 // Online access for a customer an administrator created.
 type SelfRegisterInput struct {
 	// The number of the customer's main account.
@@ -254,6 +323,18 @@ type TransactionFilter struct {
 	Status *transaction.Status `json:"status,omitempty"`
 	// Only transactions of this kind.
 	Kind *transaction.Kind `json:"kind,omitempty"`
+}
+
+// Money moved from one of the viewer's cards to any customer's card.
+type TransferBetweenCardsInput struct {
+	// The viewer's card the money leaves.
+	FromCardNumber string `json:"fromCardNumber"`
+	// The card the money goes to.
+	ToCardNumber string `json:"toCardNumber"`
+	// How much, positive.
+	Amount string `json:"amount"`
+	// Retrying with the same key and input returns the first result.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // How a self-registration's one-time code travels.

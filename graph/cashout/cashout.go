@@ -1,0 +1,191 @@
+// Package cashout pays money out of the bank to a customer's cashout address, confirmed by a TAN.
+// A cash-out is a pending ledger transaction from the customer's main account to the bank's
+// cash-out clearing account: creating it reserves the amount, the TAN posts it, aborting voids it.
+package cashout
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"coffer/ent"
+	"coffer/ent/cashout"
+	"coffer/ent/challenge"
+	"coffer/ent/customer"
+	"coffer/ent/transaction"
+	"coffer/graph/apperr"
+	"coffer/graph/codes"
+	"coffer/graph/coins"
+	"coffer/graph/delivery"
+	"coffer/graph/identity"
+	"coffer/graph/ledger"
+)
+
+// AccountCode is the bank's cash-out clearing account.
+const AccountCode = "cashouts"
+
+var errNotFound = apperr.New(apperr.NotFound, "cash-out not found")
+
+// Service applies the cash-out rules.
+type Service struct {
+	Ledger *ledger.Ledger
+	Codes  *codes.Service
+}
+
+// Request is createCashout's input.
+type Request struct {
+	AmountMinor int64
+	Channel     cashout.Channel
+	Key         *ledger.Key
+}
+
+func subject(id int) string { return "cashout:" + strconv.Itoa(id) }
+
+// Create reserves the amount for a cash-out to the viewer's cashout address and sends its TAN.
+// A retry under the same idempotency key returns the same cash-out, and sends a new TAN only when
+// the first one is no longer live.
+func (s *Service) Create(ctx context.Context, v *identity.Viewer, in Request) (*ent.Cashout, error) {
+	if identity.IsInstitutional(v.Username) {
+		return nil, apperr.New(apperr.Conflict, "the bank's own users cannot cash out")
+	}
+	if v.CustomerID == 0 {
+		return nil, apperr.New(apperr.Forbidden, "customers only")
+	}
+	if in.AmountMinor <= 0 {
+		return nil, apperr.Field("amount", "must be positive")
+	}
+	c, err := s.Ledger.Client.Customer.Query().Where(customer.ID(v.CustomerID)).WithUser().Only(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cashout: customer: %w", err)
+	}
+	if c.CashoutAddress == "" {
+		return nil, apperr.New(apperr.PreconditionFailed, "no cashout address is set for this customer")
+	}
+	msg := codes.Request{Purpose: challenge.PurposeCASHOUT_TAN, UserID: v.UserID, Kind: delivery.KindCashoutTAN, Username: v.Username}
+	u := c.Edges.User
+	switch {
+	case in.Channel == cashout.ChannelEMAIL && u.Email != nil:
+		msg.Channel, msg.To = delivery.ChannelEmail, *u.Email
+	case in.Channel == cashout.ChannelSMS && u.Phone != nil:
+		msg.Channel, msg.To = delivery.ChannelSMS, *u.Phone
+	default:
+		return nil, apperr.New(apperr.PreconditionFailed, "no address on file for the %s channel", in.Channel)
+	}
+	clearing, err := s.Ledger.EnsureSystemAccount(ctx, AccountCode, "Cash-outs", false)
+	if err != nil {
+		return nil, err
+	}
+	txn, err := s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+		main, err := coins.MainAccount(ctx, tx.Client(), v.CustomerID)
+		if err != nil {
+			return nil, err
+		}
+		txn, err := s.Ledger.Transfer(ctx, tx, ledger.Move{
+			Kind: transaction.KindCASHOUT, DebitID: main.ID, CreditID: clearing, AmountMinor: in.AmountMinor,
+			Memo: "Cash-out", InitiatorID: v.UserID, Pending: true, Key: in.Key,
+		})
+		if err != nil {
+			return nil, err
+		}
+		err = tx.Cashout.Create().SetCustomerID(v.CustomerID).SetAmount(in.AmountMinor).SetChannel(in.Channel).
+			SetCashoutAddress(c.CashoutAddress).SetTransactionID(txn.ID).SetCreatedAt(s.Ledger.Now()).Exec(ctx)
+		return txn, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	co, err := s.Ledger.Client.Cashout.Query().Where(cashout.TransactionID(txn.ID)).Only(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cashout: read back: %w", err)
+	}
+	if co.Status != cashout.StatusPENDING {
+		return co, nil
+	}
+	live, err := s.Codes.Live(ctx, challenge.PurposeCASHOUT_TAN, subject(co.ID))
+	if err != nil || live {
+		return co, err
+	}
+	msg.Subject = subject(co.ID)
+	msg.Amount = s.Ledger.Currency.Format(co.Amount) + " " + s.Ledger.Currency.Code
+	if _, err := s.Codes.Start(ctx, msg); err != nil {
+		// Nobody can confirm a cash-out whose TAN never arrived: release the money.
+		if _, aerr := s.abort(context.WithoutCancel(ctx), co); aerr != nil {
+			err = fmt.Errorf("%w (and aborting: %v)", err, aerr)
+		}
+		return nil, err
+	}
+	return co, nil
+}
+
+// Own returns one of the viewer's cash-outs; another's is NOT_FOUND, as a missing one.
+func Own(ctx context.Context, client *ent.Client, v *identity.Viewer, id int) (*ent.Cashout, error) {
+	co, err := client.Cashout.Query().Where(cashout.ID(id), cashout.CustomerID(v.CustomerID)).Only(ctx)
+	if ent.IsNotFound(err) || v.CustomerID == 0 {
+		return nil, errNotFound
+	}
+	return co, err
+}
+
+var errNotPending = apperr.New(apperr.PreconditionFailed, "the cash-out is no longer pending")
+
+// Confirm posts a pending cash-out with its TAN.
+func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, id int, tan string) (*ent.Cashout, error) {
+	co, err := Own(ctx, s.Ledger.Client, v, id)
+	if err != nil {
+		return nil, err
+	}
+	if co.Status != cashout.StatusPENDING {
+		return nil, errNotPending
+	}
+	if _, err := s.Codes.VerifySubject(ctx, challenge.PurposeCASHOUT_TAN, subject(co.ID), tan); err != nil {
+		return nil, err
+	}
+	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
+		if _, err := s.Ledger.Post(ctx, tx, co.TransactionID); err != nil {
+			return err
+		}
+		n, err := tx.Cashout.Update().Where(cashout.ID(co.ID), cashout.StatusEQ(cashout.StatusPENDING)).
+			SetStatus(cashout.StatusCONFIRMED).SetConfirmedAt(s.Ledger.Now()).Save(ctx)
+		if err == nil && n == 0 {
+			err = errNotPending
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Ledger.Client.Cashout.Get(ctx, co.ID)
+}
+
+// Abort voids a pending cash-out, releasing the money, and kills its TAN.
+func (s *Service) Abort(ctx context.Context, v *identity.Viewer, id int) (*ent.Cashout, error) {
+	co, err := Own(ctx, s.Ledger.Client, v, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.abort(ctx, co)
+}
+
+func (s *Service) abort(ctx context.Context, co *ent.Cashout) (*ent.Cashout, error) {
+	if co.Status != cashout.StatusPENDING {
+		return nil, errNotPending
+	}
+	err := s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
+		if _, err := s.Ledger.Void(ctx, tx, co.TransactionID); err != nil {
+			return err
+		}
+		n, err := tx.Cashout.Update().Where(cashout.ID(co.ID), cashout.StatusEQ(cashout.StatusPENDING)).
+			SetStatus(cashout.StatusABORTED).SetAbortedAt(s.Ledger.Now()).Save(ctx)
+		if err == nil && n == 0 {
+			err = errNotPending
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Codes.Kill(ctx, challenge.PurposeCASHOUT_TAN, subject(co.ID)); err != nil {
+		return nil, fmt.Errorf("cashout: kill TAN: %w", err)
+	}
+	return s.Ledger.Client.Cashout.Get(ctx, co.ID)
+}

@@ -1,0 +1,71 @@
+package graph
+
+import (
+	"context"
+	"strconv"
+
+	"entgo.io/contrib/entgql"
+
+	"coffer/ent"
+	"coffer/ent/bill"
+	"coffer/graph/identity"
+	"coffer/graph/ledger"
+	"coffer/graph/model"
+	"coffer/graph/products"
+)
+
+// cardMove applies fundCard or defundCard.
+func (r *Resolver) cardMove(ctx context.Context, op string, in model.CardMoveInput,
+	move func(context.Context, *identity.Viewer, products.CardMove) (*ent.Transaction, error),
+) (*ent.Transaction, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	amount, err := r.positiveAmount("amount", in.Amount)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ledger.NewKey(in.IdempotencyKey, op, strconv.Itoa(in.CardID), in.Amount)
+	if err != nil {
+		return nil, err
+	}
+	return move(ctx, v, products.CardMove{CardID: in.CardID, AmountMinor: amount, Key: key})
+}
+
+// savingsMove applies topUpSavings or withdrawSavings.
+func (r *Resolver) savingsMove(ctx context.Context, op string, in model.SavingsMoveInput,
+	move func(context.Context, *identity.Viewer, products.SavingsMove) (*ent.Transaction, error),
+) (*ent.Transaction, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	amount, err := r.positiveAmount("amount", in.Amount)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ledger.NewKey(in.IdempotencyKey, op, strconv.Itoa(in.SavingsGoalID), strconv.Itoa(in.CardID), in.Amount)
+	if err != nil {
+		return nil, err
+	}
+	return move(ctx, v, products.SavingsMove{GoalID: in.SavingsGoalID, CardID: in.CardID, AmountMinor: amount, Key: key})
+}
+
+// bills pages a customer's bills by due date (then id), optionally only paid or unpaid ones.
+func (r *Resolver) bills(ctx context.Context, customerID int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error) {
+	first, last, err := pageArgs(first, last)
+	if err != nil {
+		return nil, err
+	}
+	q := r.Client.Bill.Query().Where(bill.CustomerID(customerID))
+	if paid != nil {
+		if *paid {
+			q.Where(bill.PaidAtNotNil())
+		} else {
+			q.Where(bill.PaidAtIsNil())
+		}
+	}
+	return q.Paginate(ctx, after, first, before, last,
+		ent.WithBillOrder(&ent.BillOrder{Direction: entgql.OrderDirectionAsc, Field: ent.BillOrderFieldDueDate}))
+}
