@@ -86,7 +86,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Viewer, erro
 	case u.Status == user.StatusDISABLED, u.Status == user.StatusLOCKED:
 		return nil, nil
 	}
-	if now.Sub(sess.LastSeenAt) > touchEvery {
+	// Touched more often than touchEvery when the idle timeout is short (SESSION_IDLE_TIMEOUT under
+	// 10 minutes), or a session in use would idle out between two touches.
+	if now.Sub(sess.LastSeenAt) > min(touchEvery, s.SessionIdle/10) {
 		if err := s.Client.Session.UpdateOneID(sess.ID).SetLastSeenAt(now).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("identity: touch session: %w", err)
 		}
