@@ -81,6 +81,12 @@ func (s *Service) CreateCard(ctx context.Context, v *identity.Viewer) (*ent.Card
 		if err != nil {
 			return nil, "", fmt.Errorf("products: create card: %w", err)
 		}
+		// Read back through the client: c belongs to the closed transaction, so its edges
+		// (Card.account) could not be loaded.
+		c, err = s.client().Card.Get(ctx, c.ID)
+		if err != nil {
+			return nil, "", fmt.Errorf("products: read back card: %w", err)
+		}
 		return c, number, nil
 	}
 	return nil, "", fmt.Errorf("products: no free card number after 5 draws")

@@ -56,7 +56,9 @@ func (s *Service) CreateSavingsGoal(ctx context.Context, v *identity.Viewer, nam
 	if err != nil {
 		return nil, fmt.Errorf("products: create savings goal: %w", err)
 	}
-	return g, nil
+	// Read back through the client: g belongs to the closed transaction, so its edges
+	// (SavingsGoal.account) could not be loaded.
+	return s.client().SavingsGoal.Get(ctx, g.ID)
 }
 
 // OwnGoal returns one of the viewer's savings goals; another's or a deleted one is NOT_FOUND.
