@@ -234,7 +234,11 @@ func (r *entryResolver) Counterparty(ctx context.Context, obj *ent.Entry) (*mode
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error) {
-	if err := r.throttle(ctx, "login", input.Login); err != nil {
+	account, err := r.Identity.LoginAccount(ctx, input.Login)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.throttle(ctx, "login", account); err != nil {
 		return nil, err
 	}
 	res, err := r.Identity.Login(ctx, input.Login, input.Password)

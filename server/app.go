@@ -41,6 +41,8 @@ type app struct {
 	db       *store.DB
 	identity *identity.Service
 	gql      *handler.Server
+	// queue sends the codes of flows that must answer alike whether or not they sent one.
+	queue *delivery.Queue
 }
 
 func newApp(ctx context.Context, cfg Config) (*app, error) {
@@ -89,6 +91,8 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 			return nil, fmt.Errorf("bootstrap admin: %w", err)
 		}
 	}
+	queue := delivery.NewQueue(sender, 1024, 4, 30*time.Second)
+	codeService.Queue = queue
 	resolver := &graph.Resolver{
 		Client: db.Client, Currency: currency, Ledger: l, Identity: ids,
 		Coins:    &coins.Service{Ledger: l, MonthlyLimitMinor: limitMinor},
@@ -104,10 +108,14 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	gql.AddTransport(gqltransport.POST{})
 	gql.Use(extension.Introspection{})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
-	return &app{cfg: cfg, db: db, identity: ids, gql: gql}, nil
+	return &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue}, nil
 }
 
-func (a *app) Close() { a.db.Close() }
+// Close sends what is queued, then closes the database the queue's failures are recorded in.
+func (a *app) Close() {
+	a.queue.Close()
+	a.db.Close()
+}
 
 // cleanupLockID is the advisory lock that lets one instance at a time run the hourly clean-up.
 const cleanupLockID = 0x636f66666572_01 // "coffer", job 1

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"strings"
 	"time"
@@ -42,6 +43,8 @@ type Service struct {
 	Key    lookup.Key
 	TTL    time.Duration
 	Now    func() time.Time
+	// Queue, when set, carries StartQuiet's messages in the background.
+	Queue *delivery.Queue
 }
 
 // Request is a challenge to start and the message that carries its code.
@@ -65,13 +68,55 @@ type Request struct {
 // Start creates the challenge, then delivers its code outside any database transaction. It
 // returns the challenge's public id. A failed delivery kills the challenge and is returned.
 func (s *Service) Start(ctx context.Context, r Request) (string, error) {
-	publicID, err := randomID()
+	publicID, msg, err := s.create(ctx, r, false)
 	if err != nil {
 		return "", err
 	}
-	code, err := randomDigits(Digits)
+	if err := s.Sender.Send(ctx, msg); err != nil {
+		return "", s.undelivered(publicID, err)
+	}
+	return publicID, nil
+}
+
+// StartQuiet is Start for flows whose answer must not say whether the data matched: the code
+// is sent in the background (through Queue when set), so that the request takes as long as one
+// that sent nothing (see Decoy). A failed delivery kills the challenge and is logged.
+func (s *Service) StartQuiet(ctx context.Context, r Request) (string, error) {
+	if s.Queue == nil {
+		return s.Start(ctx, r)
+	}
+	publicID, msg, err := s.create(ctx, r, false)
 	if err != nil {
 		return "", err
+	}
+	s.Queue.Enqueue(msg, func(err error) {
+		err = s.undelivered(publicID, err)
+		slog.Error("code not delivered", "purpose", r.Purpose, "user_id", r.UserID, "error", err)
+	})
+	return publicID, nil
+}
+
+// Decoy does the database work of StartQuiet for a challenge that is dead from the start and
+// sends nothing: the answer of a flow that found no match, alike in shape and time to a real one.
+func (s *Service) Decoy(ctx context.Context, purpose challenge.Purpose) (string, error) {
+	subject, err := randomID()
+	if err != nil {
+		return "", err
+	}
+	publicID, _, err := s.create(ctx, Request{Purpose: purpose, Subject: "decoy:" + subject}, true)
+	return publicID, err
+}
+
+// create stores a new challenge for r, killing the subject's earlier one, and renders the message
+// that carries its code. A dead challenge (a decoy) is created already used.
+func (s *Service) create(ctx context.Context, r Request, dead bool) (string, delivery.Message, error) {
+	publicID, err := randomID()
+	if err != nil {
+		return "", delivery.Message{}, err
+	}
+	code, err := randomDigits(Digits)
+	if err != nil {
+		return "", delivery.Message{}, err
 	}
 	now := s.Now()
 	_, err = store.InTx(ctx, s.Client, func(tx *ent.Tx) (struct{}, error) {
@@ -88,27 +133,34 @@ func (s *Service) Start(ctx context.Context, r Request) (string, error) {
 		if r.Data != nil {
 			c.SetData(r.Data)
 		}
+		if dead {
+			c.SetUsedAt(now)
+		}
 		return struct{}{}, c.Exec(ctx)
 	})
 	if err != nil {
-		return "", fmt.Errorf("codes: start: %w", err)
+		return "", delivery.Message{}, fmt.Errorf("codes: start: %w", err)
+	}
+	if dead {
+		return publicID, delivery.Message{}, nil
 	}
 	sent := code
 	if r.Token {
 		sent = publicID + "." + code
 	}
 	subject, text, err := delivery.Render(r.Kind, delivery.TemplateData{Code: sent, TTL: s.TTL, Username: r.Username, Amount: r.Amount})
-	if err == nil {
-		err = s.Sender.Send(ctx, delivery.Message{Channel: r.Channel, To: r.To, Subject: subject, Text: text, Code: sent})
-	}
 	if err != nil {
-		// The person never got the code: nobody may use it.
-		if kerr := s.Client.Challenge.Update().Where(challenge.PublicID(publicID)).SetUsedAt(s.Now()).Exec(context.WithoutCancel(ctx)); kerr != nil {
-			err = fmt.Errorf("%w (and killing the challenge: %v)", err, kerr)
-		}
-		return "", fmt.Errorf("codes: deliver the code: %w", err)
+		return "", delivery.Message{}, s.undelivered(publicID, err)
 	}
-	return publicID, nil
+	return publicID, delivery.Message{Channel: r.Channel, To: r.To, Subject: subject, Text: text, Code: sent}, nil
+}
+
+// undelivered kills the challenge whose code never reached its person: nobody may use it.
+func (s *Service) undelivered(publicID string, err error) error {
+	if kerr := s.Client.Challenge.Update().Where(challenge.PublicID(publicID)).SetUsedAt(s.Now()).Exec(context.Background()); kerr != nil {
+		err = fmt.Errorf("%w (and killing the challenge: %v)", err, kerr)
+	}
+	return fmt.Errorf("codes: deliver the code: %w", err)
 }
 
 // Verify checks code against the live challenge publicID of purpose, and uses it up. The try is
@@ -220,10 +272,6 @@ func (s *Service) Kill(ctx context.Context, purpose challenge.Purpose, subject s
 func (s *Service) hash(publicID, code string) []byte {
 	return s.Key.Hash("code", publicID+"\x00"+code)
 }
-
-// UnmatchedID returns an id shaped like a challenge's that no challenge has: the answer a flow
-// gives when it must not say that nothing matched.
-func UnmatchedID() (string, error) { return randomID() }
 
 // randomID is a challenge's public id: 128 random bits, URL-safe.
 func randomID() (string, error) {

@@ -13,7 +13,6 @@ import (
 	"coffer/graph/apperr"
 	"coffer/graph/codes"
 	"coffer/graph/delivery"
-	"coffer/graph/ratelimit"
 )
 
 // LoginResult is a completed login, or the challenge of its second step.
@@ -31,20 +30,14 @@ var errLocked = apperr.New(apperr.AccountLocked, "the account is locked")
 // the same answer after the same work (a dummy hash is verified), and names nobody has "lock"
 // after as many failures as real accounts, so the answers say nothing about who has an account.
 func (s *Service) Login(ctx context.Context, login, password string) (*LoginResult, error) {
-	login = strings.ToLower(strings.TrimSpace(login))
+	login = normalizeLogin(login)
 	if login == "" || len(login) > 254 || len(password) > maxPasswordLen*4 {
 		_, _ = s.Hasher.Verify(ctx, password, "")
 		return nil, errBadCredentials
 	}
-	q := s.Client.User.Query()
-	if strings.Contains(login, "@") {
-		q.Where(user.Email(login))
-	} else {
-		q.Where(user.Username(login))
-	}
-	u, err := q.Only(ctx)
-	if err != nil && !ent.IsNotFound(err) {
-		return nil, fmt.Errorf("identity: login lookup: %w", err)
+	u, err := s.findByLogin(ctx, login)
+	if err != nil {
+		return nil, err
 	}
 	hash := ""
 	if u != nil {
@@ -54,13 +47,14 @@ func (s *Service) Login(ctx context.Context, login, password string) (*LoginResu
 	if err != nil {
 		return nil, err
 	}
+	now := s.Now()
 	if u == nil {
-		if !s.unknownLimiter().Allow(login) {
+		if s.phantoms().locked(login, now) {
 			return nil, errLocked
 		}
+		s.phantoms().fail(login, now)
 		return nil, errBadCredentials
 	}
-	now := s.Now()
 	// A locked account answers the same whatever the password, or the lock would not stop guessing.
 	if u.Status == user.StatusLOCKED || (u.LockedUntil != nil && now.Before(*u.LockedUntil)) {
 		return nil, errLocked
@@ -96,11 +90,46 @@ func (s *Service) Login(ctx context.Context, login, password string) (*LoginResu
 	return &LoginResult{Session: sess}, nil
 }
 
-func (s *Service) unknownLimiter() *ratelimit.Limiter {
-	s.unknownOnce.Do(func() {
-		s.unknownFailures = ratelimit.New(s.MaxFailedLogins, s.LockoutDuration)
-	})
-	return s.unknownFailures
+func normalizeLogin(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
+
+// findByLogin returns the user whose username or e-mail is login (normalized), or nil.
+func (s *Service) findByLogin(ctx context.Context, login string) (*ent.User, error) {
+	q := s.Client.User.Query()
+	if strings.Contains(login, "@") {
+		q.Where(user.Email(login))
+	} else {
+		q.Where(user.Username(login))
+	}
+	u, err := q.Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: login lookup: %w", err)
+	}
+	return u, nil
+}
+
+// LoginAccount names the account a login attempt is against, for per-account rate limits: the
+// user when the name or e-mail is someone's, so that both share one budget, else the name.
+func (s *Service) LoginAccount(ctx context.Context, login string) (string, error) {
+	login = normalizeLogin(login)
+	if login == "" || len(login) > 254 {
+		return "name:" + login, nil
+	}
+	u, err := s.findByLogin(ctx, login)
+	if err != nil {
+		return "", err
+	}
+	if u == nil {
+		return "name:" + login, nil
+	}
+	return userSubject(u.ID), nil
+}
+
+func (s *Service) phantoms() *phantomLockout {
+	s.phantomOnce.Do(func() { s.phantom = newPhantomLockout(s.MaxFailedLogins, s.LockoutDuration) })
+	return s.phantom
 }
 
 func (s *Service) sendLoginCode(ctx context.Context, u *ent.User) (string, error) {

@@ -3,7 +3,6 @@ package identity
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"coffer/ent"
 	"coffer/ent/challenge"
@@ -16,8 +15,9 @@ import (
 )
 
 // RequestPasswordReset e-mails a reset token when the e-mail, phone and social security number
-// all belong to one customer. It answers the same whether or not they do: a failed delivery is
-// logged rather than returned, since an error would tell the caller that the data matched.
+// all belong to one customer. It answers the same, after the same database work, whether or not
+// they do: the token is sent in the background and a failed delivery is logged, since an error
+// or a slower answer would tell the caller that the data matched.
 func (s *Service) RequestPasswordReset(ctx context.Context, in Contact) error {
 	f := apperr.Fields{}
 	c := in.normalize(f)
@@ -28,24 +28,19 @@ func (s *Service) RequestPasswordReset(ctx context.Context, in Contact) error {
 		Where(user.Email(c.Email), user.Phone(c.Phone),
 			user.HasCustomerWith(customer.SocialSecurityHash(s.ssnHash(c.SocialSecurity)))).
 		Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	if err != nil && !ent.IsNotFound(err) {
 		return fmt.Errorf("identity: password reset lookup: %w", err)
 	}
-	if u.Status == user.StatusDISABLED {
-		return nil
+	if u == nil || u.Status == user.StatusDISABLED {
+		_, err = s.Codes.Decoy(ctx, challenge.PurposePASSWORD_RESET)
+		return err
 	}
-	_, err = s.Codes.Start(ctx, codes.Request{
+	_, err = s.Codes.StartQuiet(ctx, codes.Request{
 		Purpose: challenge.PurposePASSWORD_RESET, Subject: userSubject(u.ID), UserID: u.ID,
 		Kind: delivery.KindPasswordReset, Channel: delivery.ChannelEmail, To: c.Email,
 		Username: u.Username, Token: true,
 	})
-	if err != nil {
-		slog.ErrorContext(ctx, "password reset token not delivered", "user_id", u.ID, "error", err)
-	}
-	return nil
+	return err
 }
 
 // ResetPassword sets a new password with a reset token; every session of the user ends and a

@@ -283,14 +283,16 @@ func (s *Service) SelfRegister(ctx context.Context, in SelfRegistration) (string
 	if err != nil {
 		return "", err
 	}
+	// No match answers with a decoy request id after the same database work, and a match sends
+	// its code in the background: neither the answer nor its time says whether the data matched.
 	if u == nil {
-		return codes.UnmatchedID()
+		return s.Codes.Decoy(ctx, challenge.PurposeSELF_REGISTRATION)
 	}
 	data := map[string]string{"username": username, "password_hash": hash}
 	for k, v := range names {
 		data[k] = v
 	}
-	return s.Codes.Start(ctx, codes.Request{
+	return s.Codes.StartQuiet(ctx, codes.Request{
 		Purpose: challenge.PurposeSELF_REGISTRATION, Subject: userSubject(u.ID), UserID: u.ID, Data: data,
 		Kind: delivery.KindRegistrationOTP, Channel: in.Mode, To: to, Username: username,
 	})

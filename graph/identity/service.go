@@ -19,7 +19,6 @@ import (
 	"coffer/graph/iban"
 	"coffer/graph/ledger"
 	"coffer/graph/lookup"
-	"coffer/graph/ratelimit"
 	"coffer/graph/store"
 )
 
@@ -38,10 +37,10 @@ type Service struct {
 	// MaxFailedLogins consecutive failures lock the account for LockoutDuration.
 	MaxFailedLogins int
 	LockoutDuration time.Duration
-	// unknownFailures counts failed logins for names nobody has, so that they "lock" like real
-	// accounts do and ACCOUNT_LOCKED does not tell who has an account.
-	unknownFailures *ratelimit.Limiter
-	unknownOnce     sync.Once
+	// phantom counts failed logins for names nobody has, so that they lock like real accounts
+	// do and ACCOUNT_LOCKED does not tell who has an account.
+	phantom     *phantomLockout
+	phantomOnce sync.Once
 }
 
 // NewService returns a service with the contract's defaults.
