@@ -26,7 +26,7 @@ func (r *Resolver) cardMove(ctx context.Context, op string, in model.CardMoveInp
 	if err != nil {
 		return nil, err
 	}
-	key, err := ledger.NewKey(in.IdempotencyKey, op, strconv.Itoa(in.CardID), in.Amount)
+	key, err := ledger.NewKey(in.IdempotencyKey, op, strconv.Itoa(in.CardID), minorKey(amount))
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ func (r *Resolver) savingsMove(ctx context.Context, op string, in model.SavingsM
 	if err != nil {
 		return nil, err
 	}
-	key, err := ledger.NewKey(in.IdempotencyKey, op, strconv.Itoa(in.SavingsGoalID), strconv.Itoa(in.CardID), in.Amount)
+	key, err := ledger.NewKey(in.IdempotencyKey, op, strconv.Itoa(in.SavingsGoalID), strconv.Itoa(in.CardID), minorKey(amount))
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ package graph
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"coffer/ent"
@@ -43,6 +44,9 @@ func (r *Resolver) positiveAmount(field, s string) (int64, error) {
 	}
 	return v, nil
 }
+
+// minorKey renders an amount for an idempotency fingerprint: "10" and "10.00" are one request.
+func minorKey(amountMinor int64) string { return strconv.FormatInt(amountMinor, 10) }
 
 // maxPageSize bounds every connection page.
 const maxPageSize = 100

@@ -434,7 +434,7 @@ func (r *mutationResolver) CreateCoins(ctx context.Context, input model.CreateCo
 	if err != nil {
 		return nil, err
 	}
-	key, err := ledger.NewKey(input.IdempotencyKey, "createCoins", recipientKey(input.Recipient), input.Amount,
+	key, err := ledger.NewKey(input.IdempotencyKey, "createCoins", recipientKey(input.Recipient), minorKey(amount),
 		input.TargetDate.UTC().Format(time.RFC3339Nano), deref(input.Memo))
 	if err != nil {
 		return nil, err
@@ -456,7 +456,7 @@ func (r *mutationResolver) SendCoins(ctx context.Context, input model.SendCoinsI
 		return nil, err
 	}
 	autoSign := input.AutoSign == nil || *input.AutoSign
-	key, err := ledger.NewKey(input.IdempotencyKey, "sendCoins", recipientKey(input.Recipient), input.Amount,
+	key, err := ledger.NewKey(input.IdempotencyKey, "sendCoins", recipientKey(input.Recipient), minorKey(amount),
 		deref(input.Memo), strconv.FormatBool(autoSign))
 	if err != nil {
 		return nil, err
@@ -514,17 +514,9 @@ func (r *mutationResolver) TransferBetweenCards(ctx context.Context, input model
 	if err != nil {
 		return nil, err
 	}
-	amount, err := r.positiveAmount("amount", input.Amount)
-	if err != nil {
-		return nil, err
-	}
-	key, err := ledger.NewKey(input.IdempotencyKey, "transferBetweenCards",
-		r.Products.CardFingerprint(input.FromCardNumber), r.Products.CardFingerprint(input.ToCardNumber), input.Amount)
-	if err != nil {
-		return nil, err
-	}
 	return r.Products.TransferBetweenCards(ctx, v, products.CardTransfer{
-		FromNumber: input.FromCardNumber, ToNumber: input.ToCardNumber, AmountMinor: amount, Key: key,
+		FromNumber: input.FromCardNumber, ToNumber: input.ToCardNumber, Amount: input.Amount,
+		IdempotencyKey: input.IdempotencyKey,
 	})
 }
 
@@ -546,11 +538,7 @@ func (r *mutationResolver) CreateSavingsGoal(ctx context.Context, input model.Cr
 	if err != nil {
 		return nil, err
 	}
-	goal, err := r.positiveAmount("goal", input.Goal)
-	if err != nil {
-		return nil, err
-	}
-	return r.Products.CreateSavingsGoal(ctx, v, input.Name, goal)
+	return r.Products.CreateSavingsGoal(ctx, v, input.Name, input.Goal)
 }
 
 // TopUpSavings is the resolver for the topUpSavings field.
@@ -581,11 +569,7 @@ func (r *mutationResolver) CreateBill(ctx context.Context, input model.CreateBil
 	if err != nil {
 		return nil, err
 	}
-	amount, err := r.positiveAmount("amount", input.Amount)
-	if err != nil {
-		return nil, err
-	}
-	return r.Products.CreateBill(ctx, v, input.Name, amount, input.DueDate)
+	return r.Products.CreateBill(ctx, v, input.Name, input.Amount, input.DueDate)
 }
 
 // PayBill is the resolver for the payBill field.
@@ -611,7 +595,7 @@ func (r *mutationResolver) CreateCashout(ctx context.Context, input model.Create
 	if err != nil {
 		return nil, err
 	}
-	key, err := ledger.NewKey(input.IdempotencyKey, "createCashout", input.Amount, string(input.Channel))
+	key, err := ledger.NewKey(input.IdempotencyKey, "createCashout", minorKey(amount), string(input.Channel))
 	if err != nil {
 		return nil, err
 	}

@@ -146,9 +146,9 @@ func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
 
 		t.Run("malformed IDs", func(t *testing.T) {
 			for _, give := range []string{"not-an-id", "12345", "", "!!!", p.transfer + "*"} {
-				eaWantError(t, eaOn(t, s).do(p.cid, eaNodeQuery, map[string]any{"id": give}), "BAD_USER_INPUT")
+				eaWantError(t, eaOn(t, s).do(p.cid, eaNodeQuery, map[string]any{"id": give}), "BAD_USER_INPUT", "id")
 				eaWantError(t, eaOn(t, s).do(p.cid, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
-					map[string]any{"ids": []string{p.annIDs.UserID, give}}), "BAD_USER_INPUT")
+					map[string]any{"ids": []string{p.annIDs.UserID, give}}), "BAD_USER_INPUT", "ids")
 			}
 		})
 

@@ -1169,7 +1169,7 @@ func TestCard_refusedCalls_changeNothing(t *testing.T) {
 		{name: "fund a made-up card", as: "ann", query: ptFundCardMutation, vars: in(ptCardMove(madeUpCard, "1")), wantCode: "NOT_FOUND"},
 		{name: "fund a main account's ID", as: "ann", query: ptFundCardMutation, vars: in(ptCardMove(annIDs.AccountID, "1")), wantCode: "NOT_FOUND",
 			likeMadeUp: in(ptCardMove(madeUpCard, "1"))},
-		{name: "fund a malformed ID", as: "ann", query: ptFundCardMutation, vars: in(ptCardMove("not-an-id", "1")), wantCode: "BAD_USER_INPUT"},
+		{name: "fund a malformed ID", as: "ann", query: ptFundCardMutation, vars: in(ptCardMove("not-an-id", "1")), wantCode: "BAD_USER_INPUT", wantFields: []string{"cardId"}},
 		{name: "fund with a 65-character key", as: "ann", query: ptFundCardMutation, vars: in(ptWithKey(ptCardMove(a.ID, "1"), strings.Repeat("k", 65))),
 			wantCode: "BAD_USER_INPUT", wantFields: []string{"idempotencyKey"}},
 		{name: "fund by the admin", as: "admin", query: ptFundCardMutation, vars: in(ptCardMove(a.ID, "1")), wantCode: "FORBIDDEN"},
@@ -1189,6 +1189,8 @@ func TestCard_refusedCalls_changeNothing(t *testing.T) {
 			wantCode: "BAD_USER_INPUT", wantFields: []string{"fromCardNumber"}},
 		{name: "transfer to a malformed number", as: "ann", query: ptTransferMutation, vars: in(ptCardTransfer(a.Number, "4000-00", "1")),
 			wantCode: "BAD_USER_INPUT", wantFields: []string{"toCardNumber"}},
+		{name: "transfer with every field malformed", as: "ann", query: ptTransferMutation, vars: in(ptCardTransfer("4000", "4000-00", "0")),
+			wantCode: "BAD_USER_INPUT", wantFields: []string{"fromCardNumber", "toCardNumber", "amount"}},
 		{name: "transfer to a number failing Luhn", as: "ann", query: ptTransferMutation, vars: in(ptCardTransfer(a.Number, luhnInvalid, "1")),
 			wantCode: "BAD_USER_INPUT", wantFields: []string{"toCardNumber"}},
 		{name: "transfer to the same card", as: "ann", query: ptTransferMutation, vars: in(ptCardTransfer(a.Number, ptGrouped(a.Number, " "), "1")),
@@ -1248,6 +1250,7 @@ func TestSavings_refusedCalls_changeNothing(t *testing.T) {
 		{name: "goal a JSON number", as: "ann", query: ptCreateGoalMutation, vars: goal("Boat", 50), wantCode: "BAD_USER_INPUT", wantFields: []string{"goal"}},
 		{name: "goal without a name", as: "ann", query: ptCreateGoalMutation, vars: goal("  ", "10"), wantCode: "BAD_USER_INPUT", wantFields: []string{"name"}},
 		{name: "goal with a long name", as: "ann", query: ptCreateGoalMutation, vars: goal(strings.Repeat("n", 101), "10"), wantCode: "BAD_USER_INPUT", wantFields: []string{"name"}},
+		{name: "goal without a name or amount", as: "ann", query: ptCreateGoalMutation, vars: goal("", "lots"), wantCode: "BAD_USER_INPUT", wantFields: []string{"name", "goal"}},
 		{name: "goal by the admin", as: "admin", query: ptCreateGoalMutation, vars: goal("Boat", "10"), wantCode: "FORBIDDEN"},
 		{name: "top up zero", as: "ann", query: ptTopUpMutation, vars: in(ptSavingsMove(g.ID, a.ID, "0")), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
 		{name: "top up more than the card", as: "ann", query: ptTopUpMutation, vars: in(ptSavingsMove(g.ID, a.ID, "30.01")), wantCode: "INSUFFICIENT_FUNDS"},
@@ -1306,6 +1309,7 @@ func TestBill_refusedCalls_changeNothing(t *testing.T) {
 		{name: "bill not a number", as: "ann", query: ptCreateBillMutation, vars: bill("Tax", "3,50", dueText), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
 		{name: "bill without a name", as: "ann", query: ptCreateBillMutation, vars: bill("", "3", dueText), wantCode: "BAD_USER_INPUT", wantFields: []string{"name"}},
 		{name: "bill with a malformed due date", as: "ann", query: ptCreateBillMutation, vars: bill("Tax", "3", "next week"), wantCode: "BAD_USER_INPUT", wantFields: []string{"dueDate"}},
+		{name: "bill without a name or amount", as: "ann", query: ptCreateBillMutation, vars: bill(" ", "-1", dueText), wantCode: "BAD_USER_INPUT", wantFields: []string{"name", "amount"}},
 		{name: "bill by the admin", as: "admin", query: ptCreateBillMutation, vars: bill("Tax", "3", dueText), wantCode: "FORBIDDEN"},
 		{name: "pay a paid bill", as: "ann", query: ptPayBillMutation, vars: in(ptPayment(water.ID, a.Number)), wantCode: "PRECONDITION_FAILED"},
 		{name: "pay more than the card", as: "ann", query: ptPayBillMutation, vars: in(ptPayment(power.ID, a.Number)), wantCode: "INSUFFICIENT_FUNDS"},
@@ -1645,6 +1649,10 @@ func TestFundCard_idempotencyKey_movesMoneyOnceAndReturnsTheSameTransaction(t *t
 	again := ptMove(t, s, ann, ptFundCardMutation, ptWithKey(ptCardMove(a.ID, "10"), "k1"))
 	if again != first {
 		t.Errorf("retry = %+v, want the first transaction %+v", again, first)
+	}
+	// The same amount written another way is the same request.
+	if again := ptMove(t, s, ann, ptFundCardMutation, ptWithKey(ptCardMove(a.ID, "10.00"), "k1")); again != first {
+		t.Errorf("retry with 10.00 = %+v, want the first transaction %+v", again, first)
 	}
 	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "90.00", a.key(): "10.00", a2.key(): "0.00"})
 
@@ -1994,4 +2002,35 @@ func TestCard_history_newestFirstWithTypeAmountAndBalanceAfter(t *testing.T) {
 		t.Errorf("newest entry = %+v, want the payment of Phone", e)
 	}
 	ptCheckAllAccounts(t, s, admin, 0)
+}
+
+func TestCreateCashout_retryAfterFiveWrongTANs_returnsItWithoutANewTAN(t *testing.T) {
+	s := ptStart(t)
+	admin := s.admin()
+	cara := ptCustomerWithAddress(t, s, admin, "cara", "+34600111222")
+	s.mint(admin, "cara", "100")
+	in := map[string]any{"amount": "20", "channel": "EMAIL", "idempotencyKey": "co-1"}
+	var co ptCashout
+	ptOne(t, ptIn(t, s, cara, ptCreateCashoutMutation, in), &co)
+	tan := ptTAN(t, s, "cara@example.com", "20.00 EUR")
+	for range 5 {
+		eaWantError(t, s.do(cara, ptConfirmCashoutMutation, map[string]any{"id": co.ID, "tan": ptWrongCode(tan.Code)}), "INVALID_CODE")
+	}
+	sent := len(idReadOutbox(t, s.Outbox))
+	// The retry, with the amount written another way, is the same request: the same cash-out,
+	// and no fresh TAN that would grant five more guesses.
+	var again ptCashout
+	ptOne(t, ptIn(t, s, cara, ptCreateCashoutMutation, map[string]any{"amount": "EUR:20.00", "channel": "EMAIL", "idempotencyKey": "co-1"}), &again)
+	if again.ID != co.ID || again.Status != "PENDING" {
+		t.Errorf("retry = %+v, want the pending cash-out %s", again, co.ID)
+	}
+	if n := len(idReadOutbox(t, s.Outbox)); n != sent {
+		t.Errorf("the retry sent %d messages, want none", n-sent)
+	}
+	eaWantError(t, s.do(cara, ptConfirmCashoutMutation, map[string]any{"id": co.ID, "tan": tan.Code}), "INVALID_CODE")
+	// The way out is to abort it, which releases the money.
+	s.mustDo(cara, `mutation($id: ID!) { abortCashout(id: $id) { status } }`, map[string]any{"id": co.ID}, nil)
+	if got := eaStateOf(t, s, cara).eaMoneyState; got.Available != "100.00" || got.PendingCount != 0 {
+		t.Errorf("after abort cara = %+v, want 100.00 available", got)
+	}
 }

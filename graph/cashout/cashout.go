@@ -101,8 +101,11 @@ func (s *Service) Create(ctx context.Context, v *identity.Viewer, in Request) (*
 	if co.Status != cashout.StatusPENDING {
 		return co, nil
 	}
-	live, err := s.Codes.Live(ctx, challenge.PurposeCASHOUT_TAN, subject(co.ID))
-	if err != nil || live {
+	// A retry under the same key returns the cash-out as it is. It sends a TAN only if none was
+	// ever issued (the first request ended between its commit and the send): a TAN killed by
+	// wrong tries or expired stays dead, or every retry would grant five more guesses.
+	issued, err := s.Codes.Issued(ctx, challenge.PurposeCASHOUT_TAN, subject(co.ID))
+	if err != nil || issued {
 		return co, err
 	}
 	msg.Subject = subject(co.ID)

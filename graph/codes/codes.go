@@ -254,11 +254,11 @@ func splitToken(token string) (id, code string, ok bool) {
 	return token[:i], token[i+1:], true
 }
 
-// Live reports whether purpose and subject have a live challenge (unused, unexpired, tries left).
-func (s *Service) Live(ctx context.Context, purpose challenge.Purpose, subject string) (bool, error) {
+// Issued reports whether any challenge of purpose and subject exists, live, used, dead or expired
+// (until Purge deletes it).
+func (s *Service) Issued(ctx context.Context, purpose challenge.Purpose, subject string) (bool, error) {
 	return s.Client.Challenge.Query().
-		Where(challenge.PurposeEQ(purpose), challenge.Subject(subject), challenge.UsedAtIsNil(),
-			challenge.AttemptsLT(MaxAttempts), challenge.ExpiresAtGT(s.Now())).
+		Where(challenge.PurposeEQ(purpose), challenge.Subject(subject)).
 		Exist(ctx)
 }
 

@@ -25,6 +25,7 @@ import (
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/money"
+	"coffer/graph/store"
 )
 
 // Service applies the rules.
@@ -274,7 +275,7 @@ func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, txnID int, si
 		posted, err = s.Ledger.Post(ctx, tx, txn.ID)
 		return err
 	})
-	return posted, err
+	return store.Detach(posted), err
 }
 
 // Cancel voids a pending transaction the viewer sent, releasing the reserved funds.
@@ -288,7 +289,7 @@ func (s *Service) Cancel(ctx context.Context, v *identity.Viewer, txnID int) (*e
 		voided, err = s.Ledger.Void(ctx, tx, txn.ID)
 		return err
 	})
-	return voided, err
+	return store.Detach(voided), err
 }
 
 // SetPublicKey registers the viewer's Ed25519 public key (hex).

@@ -35,8 +35,10 @@ func Decode(s string) (int, error) {
 	return id, nil
 }
 
+// malformed names no field: the error presenter names the argument or input field the value came
+// from (cardId, not id), which only the GraphQL path knows.
 func malformed() error {
-	return apperr.Field("id", "malformed ID")
+	return apperr.New(apperr.BadUserInput, "malformed ID")
 }
 
 // MarshalID is gqlgen's marshaller for the ID scalar.

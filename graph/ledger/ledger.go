@@ -121,9 +121,7 @@ func (l *Ledger) Run(ctx context.Context, initiatorID int, key *Key, fn func(tx 
 		})
 		if err == nil {
 			l.notify(changed)
-			// txn was created through the now closed database transaction: read it back through
-			// the client, so that its edges (Transaction.entries) can still be loaded.
-			return l.Client.Transaction.Get(ctx, txn.ID)
+			return txn, nil
 		}
 		// A concurrent request with the same key won the insert: read its result.
 		if key != nil && attempt == 0 && store.IsUniqueViolation(err) {

@@ -21,15 +21,13 @@ const BillsAccountCode = "bill-payments"
 var errBillNotFound = apperr.New(apperr.NotFound, "bill not found")
 
 // CreateBill enters a bill for the viewer.
-func (s *Service) CreateBill(ctx context.Context, v *identity.Viewer, name string, amountMinor int64, due time.Time) (*ent.Bill, error) {
+func (s *Service) CreateBill(ctx context.Context, v *identity.Viewer, name, amount string, due time.Time) (*ent.Bill, error) {
 	f := apperr.Fields{}
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		f.Add("name", "required, at most 100 characters")
 	}
-	if amountMinor <= 0 {
-		f.Add("amount", "must be positive")
-	}
+	amountMinor := s.positive(f, "amount", amount)
 	if due.IsZero() || due.Year() > 9999 {
 		f.Add("dueDate", "required")
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"time"
 
 	"coffer/ent"
@@ -41,6 +42,16 @@ type Service struct {
 func (s *Service) client() *ent.Client { return s.Ledger.Client }
 
 func (s *Service) numberHash(number string) []byte { return s.Key.Hash("card", number) }
+
+// positive parses a positive amount as typed (Decimal or "CUR:value"), adding field to f when it
+// is not one; the caller reports f with its other findings.
+func (s *Service) positive(f apperr.Fields, field, amount string) int64 {
+	v, err := s.Ledger.Currency.ParsePositive(amount)
+	if err != nil {
+		f.Add(field, err.Error())
+	}
+	return v
+}
 
 var errCardNotFound = apperr.New(apperr.NotFound, "card not found")
 
@@ -80,12 +91,6 @@ func (s *Service) CreateCard(ctx context.Context, v *identity.Viewer) (*ent.Card
 		}
 		if err != nil {
 			return nil, "", fmt.Errorf("products: create card: %w", err)
-		}
-		// Read back through the client: c belongs to the closed transaction, so its edges
-		// (Card.account) could not be loaded.
-		c, err = s.client().Card.Get(ctx, c.ID)
-		if err != nil {
-			return nil, "", fmt.Errorf("products: read back card: %w", err)
 		}
 		return c, number, nil
 	}
@@ -178,33 +183,49 @@ func (s *Service) cardMove(ctx context.Context, v *identity.Viewer, in CardMove,
 // CardTransfer moves money from one of the viewer's cards to any customer's card.
 type CardTransfer struct {
 	FromNumber, ToNumber string
-	AmountMinor          int64
-	Key                  *ledger.Key
+	// Amount is as the client typed it; IdempotencyKey is the client's key, if any.
+	Amount         string
+	IdempotencyKey *string
 }
 
-// TransferBetweenCards applies a CardTransfer.
+// TransferBetweenCards applies a CardTransfer. Malformed numbers and amount are reported together.
 func (s *Service) TransferBetweenCards(ctx context.Context, v *identity.Viewer, in CardTransfer) (*ent.Transaction, error) {
-	return s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
-		if in.AmountMinor <= 0 {
-			return nil, apperr.Field("amount", "must be positive")
-		}
-		from, err := s.cardByNumber(ctx, tx.Client(), "fromCardNumber", in.FromNumber)
+	f := apperr.Fields{}
+	from, fromErr := cardnum.Normalize(in.FromNumber)
+	if fromErr != nil {
+		f.Add("fromCardNumber", fromErr.Error())
+	}
+	to, toErr := cardnum.Normalize(in.ToNumber)
+	if toErr != nil {
+		f.Add("toCardNumber", toErr.Error())
+	}
+	amountMinor := s.positive(f, "amount", in.Amount)
+	if fromErr == nil && toErr == nil && from == to {
+		f.Add("toCardNumber", "must differ from fromCardNumber")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	key, err := ledger.NewKey(in.IdempotencyKey, "transferBetweenCards",
+		s.CardFingerprint(from), s.CardFingerprint(to), strconv.FormatInt(amountMinor, 10))
+	if err != nil {
+		return nil, err
+	}
+	return s.Ledger.Run(ctx, v.UserID, key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+		from, err := s.cardByNumber(ctx, tx.Client(), "fromCardNumber", from)
 		if err != nil {
 			return nil, err
 		}
 		if from.CustomerID != v.CustomerID {
 			return nil, errCardNotFound
 		}
-		to, err := s.cardByNumber(ctx, tx.Client(), "toCardNumber", in.ToNumber)
+		to, err := s.cardByNumber(ctx, tx.Client(), "toCardNumber", to)
 		if err != nil {
 			return nil, err
 		}
-		if to.ID == from.ID {
-			return nil, apperr.Field("toCardNumber", "must differ from fromCardNumber")
-		}
 		return s.Ledger.Transfer(ctx, tx, ledger.Move{
 			Kind: transaction.KindCARD_TRANSFER, DebitID: from.AccountID, CreditID: to.AccountID,
-			AmountMinor: in.AmountMinor, InitiatorID: v.UserID, Key: in.Key,
+			AmountMinor: amountMinor, InitiatorID: v.UserID, Key: key,
 		})
 	})
 }

@@ -22,15 +22,13 @@ const MaxSavingsGoals = 20
 var errGoalNotFound = apperr.New(apperr.NotFound, "savings goal not found")
 
 // CreateSavingsGoal opens a SAVINGS account for a goal of goalMinor (> 0).
-func (s *Service) CreateSavingsGoal(ctx context.Context, v *identity.Viewer, name string, goalMinor int64) (*ent.SavingsGoal, error) {
+func (s *Service) CreateSavingsGoal(ctx context.Context, v *identity.Viewer, name, goal string) (*ent.SavingsGoal, error) {
 	f := apperr.Fields{}
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		f.Add("name", "required, at most 100 characters")
 	}
-	if goalMinor <= 0 {
-		f.Add("goal", "must be positive")
-	}
+	goalMinor := s.positive(f, "goal", goal)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}

@@ -116,7 +116,8 @@ func open(url string, opts Options) (*DB, error) {
 func (db *DB) Close() error { return db.Client.Close() }
 
 // InTx runs fn in a database transaction: committed when fn returns nil, rolled back otherwise
-// (and on panic, which is re-raised).
+// (and on panic, which is re-raised). An ent entity that fn returns is detached from the closed
+// transaction, so that its edges can still be loaded through the client (Card.account, say).
 func InTx[T any](ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) (T, error)) (result T, err error) {
 	tx, err := client.Tx(ctx)
 	if err != nil {
@@ -136,7 +137,25 @@ func InTx[T any](ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) (T
 	if err := tx.Commit(); err != nil {
 		return result, fmt.Errorf("commit: %w", err)
 	}
-	return result, nil
+	return Detach(result), nil
+}
+
+// Detach rebinds an entity created or read in a transaction to the client's driver (ent's
+// Unwrap), without a query. Anything else, or an entity that is not transactional (read through
+// the client inside fn), or nil, is returned as it is.
+func Detach[T any](v T) (out T) {
+	u, ok := any(v).(interface{ Unwrap() T })
+	if !ok {
+		return v
+	}
+	defer func() {
+		// ent's Unwrap panics for an entity that does not belong to a transaction, and a nil
+		// pointer panics too: both are fine as they are.
+		if recover() != nil {
+			out = v
+		}
+	}()
+	return u.Unwrap()
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation (on either store).
