@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"coffer/ent"
-	"coffer/ent/account"
+	"coffer/graph/access"
 	"coffer/graph/apperr"
 	"coffer/graph/cashout"
 	"coffer/graph/coins"
@@ -75,60 +75,6 @@ func pageArgs(first, last *int) (*int, *int, error) {
 
 var errNotFound = apperr.New(apperr.NotFound, "not found")
 
-// canSee is the one authorization rule for objects reached by ID: administrators see everything,
-// others only their own. What a viewer may not see is NOT_FOUND, exactly as what does not exist.
-func (r *Resolver) canSee(ctx context.Context, v *identity.Viewer, node any) (bool, error) {
-	if v.IsAdmin() {
-		return true, nil
-	}
-	switch n := node.(type) {
-	case *ent.User:
-		return n.ID == v.UserID, nil
-	case *ent.Customer:
-		return v.CustomerID != 0 && n.ID == v.CustomerID, nil
-	case *ent.Account:
-		return ownsAccount(v, n), nil
-	case *ent.Entry:
-		acc, err := n.Account(ctx)
-		if err != nil {
-			return false, err
-		}
-		return ownsAccount(v, acc), nil
-	case *ent.Transaction:
-		return r.isParty(ctx, v, n)
-	case *ent.Card:
-		return v.CustomerID != 0 && n.CustomerID == v.CustomerID, nil
-	case *ent.SavingsGoal:
-		return v.CustomerID != 0 && n.CustomerID == v.CustomerID && n.DeletedAt == nil, nil
-	case *ent.Bill:
-		return v.CustomerID != 0 && n.CustomerID == v.CustomerID, nil
-	case *ent.Cashout:
-		return v.CustomerID != 0 && n.CustomerID == v.CustomerID, nil
-	}
-	return false, nil
-}
-
-func ownsAccount(v *identity.Viewer, a *ent.Account) bool {
-	return v.CustomerID != 0 && a.OwnerID != nil && *a.OwnerID == v.CustomerID
-}
-
-// isParty reports whether one of the transaction's accounts belongs to the viewer.
-func (r *Resolver) isParty(ctx context.Context, v *identity.Viewer, t *ent.Transaction) (bool, error) {
-	if v.CustomerID == 0 {
-		return false, nil
-	}
-	accs, err := r.Client.Account.Query().Where(account.IDIn(t.DebitAccountID, t.CreditAccountID)).All(ctx)
-	if err != nil {
-		return false, err
-	}
-	for _, a := range accs {
-		if ownsAccount(v, a) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // visibleNode loads a node by id and applies canSee.
 func (r *Resolver) visibleNode(ctx context.Context, id int) (ent.Noder, error) {
 	v, err := identity.Require(ctx)
@@ -146,7 +92,7 @@ func (r *Resolver) visibleNode(ctx context.Context, id int) (ent.Noder, error) {
 	if n, err = r.fullNode(ctx, n); err != nil {
 		return nil, err
 	}
-	ok, err := r.canSee(ctx, v, n)
+	ok, err := access.CanSee(ctx, r.Client, v, n)
 	if err != nil {
 		return nil, err
 	}
