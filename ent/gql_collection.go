@@ -722,7 +722,7 @@ func (_q *CustomerQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
 		switch field.Name {
 
-		case "user":
+		case "user", "email", "phone":
 			var (
 				alias = field.Alias
 				path  = append(path, alias)
