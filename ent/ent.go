@@ -4,6 +4,7 @@ package ent
 
 import (
 	"coffer/ent/account"
+	"coffer/ent/auditevent"
 	"coffer/ent/bill"
 	"coffer/ent/card"
 	"coffer/ent/cashout"
@@ -85,6 +86,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			account.Table:     account.ValidColumn,
+			auditevent.Table:  auditevent.ValidColumn,
 			bill.Table:        bill.ValidColumn,
 			card.Table:        card.ValidColumn,
 			cashout.Table:     cashout.ValidColumn,

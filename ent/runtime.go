@@ -4,6 +4,7 @@ package ent
 
 import (
 	"coffer/ent/account"
+	"coffer/ent/auditevent"
 	"coffer/ent/bill"
 	"coffer/ent/card"
 	"coffer/ent/cashout"
@@ -69,6 +70,40 @@ func init() {
 	accountDescCreatedAt := accountFields[13].Descriptor()
 	// account.DefaultCreatedAt holds the default value on creation for the created_at field.
 	account.DefaultCreatedAt = accountDescCreatedAt.Default.(func() time.Time)
+	auditeventFields := schema.AuditEvent{}.Fields()
+	_ = auditeventFields
+	// auditeventDescActorUsername is the schema descriptor for actor_username field.
+	auditeventDescActorUsername := auditeventFields[1].Descriptor()
+	// auditevent.ActorUsernameValidator is a validator for the "actor_username" field. It is called by the builders before save.
+	auditevent.ActorUsernameValidator = auditeventDescActorUsername.Validators[0].(func(string) error)
+	// auditeventDescActorRole is the schema descriptor for actor_role field.
+	auditeventDescActorRole := auditeventFields[2].Descriptor()
+	// auditevent.ActorRoleValidator is a validator for the "actor_role" field. It is called by the builders before save.
+	auditevent.ActorRoleValidator = auditeventDescActorRole.Validators[0].(func(string) error)
+	// auditeventDescAction is the schema descriptor for action field.
+	auditeventDescAction := auditeventFields[3].Descriptor()
+	// auditevent.ActionValidator is a validator for the "action" field. It is called by the builders before save.
+	auditevent.ActionValidator = auditeventDescAction.Validators[0].(func(string) error)
+	// auditeventDescOperationName is the schema descriptor for operation_name field.
+	auditeventDescOperationName := auditeventFields[4].Descriptor()
+	// auditevent.OperationNameValidator is a validator for the "operation_name" field. It is called by the builders before save.
+	auditevent.OperationNameValidator = auditeventDescOperationName.Validators[0].(func(string) error)
+	// auditeventDescOutcome is the schema descriptor for outcome field.
+	auditeventDescOutcome := auditeventFields[5].Descriptor()
+	// auditevent.OutcomeValidator is a validator for the "outcome" field. It is called by the builders before save.
+	auditevent.OutcomeValidator = auditeventDescOutcome.Validators[0].(func(string) error)
+	// auditeventDescClientAddr is the schema descriptor for client_addr field.
+	auditeventDescClientAddr := auditeventFields[6].Descriptor()
+	// auditevent.ClientAddrValidator is a validator for the "client_addr" field. It is called by the builders before save.
+	auditevent.ClientAddrValidator = auditeventDescClientAddr.Validators[0].(func(string) error)
+	// auditeventDescRequestID is the schema descriptor for request_id field.
+	auditeventDescRequestID := auditeventFields[7].Descriptor()
+	// auditevent.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
+	auditevent.RequestIDValidator = auditeventDescRequestID.Validators[0].(func(string) error)
+	// auditeventDescAt is the schema descriptor for at field.
+	auditeventDescAt := auditeventFields[8].Descriptor()
+	// auditevent.DefaultAt holds the default value on creation for the at field.
+	auditevent.DefaultAt = auditeventDescAt.Default.(func() time.Time)
 	billFields := schema.Bill{}.Fields()
 	_ = billFields
 	// billDescName is the schema descriptor for name field.

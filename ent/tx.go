@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
+	// AuditEvent is the client for interacting with the AuditEvent builders.
+	AuditEvent *AuditEventClient
 	// Bill is the client for interacting with the Bill builders.
 	Bill *BillClient
 	// Card is the client for interacting with the Card builders.
@@ -170,6 +172,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Account = NewAccountClient(tx.config)
+	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.Bill = NewBillClient(tx.config)
 	tx.Card = NewCardClient(tx.config)
 	tx.Cashout = NewCashoutClient(tx.config)

@@ -42,7 +42,8 @@ type app struct {
 	identity *identity.Service
 	gql      *handler.Server
 	// queue sends the codes of flows that must answer alike whether or not they sent one.
-	queue *delivery.Queue
+	queue   *delivery.Queue
+	metrics *metrics
 }
 
 func newApp(ctx context.Context, cfg Config) (*app, error) {
@@ -62,6 +63,8 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 		return nil, err
 	}
 	l := ledger.New(db.Client, db.Dialect, currency)
+	m := newMetrics(db.SQL)
+	l.OnTransaction = m.ledgerCommitted
 	if _, err := l.Issuer(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -107,8 +110,9 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	gql.AddTransport(gqltransport.Options{})
 	gql.AddTransport(gqltransport.POST{})
 	gql.Use(extension.Introspection{})
+	gql.Use(operations{metrics: m, client: db.Client})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
-	return &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue}, nil
+	return &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m}, nil
 }
 
 // Close sends what is queued, then closes the database the queue's failures are recorded in.
@@ -151,6 +155,7 @@ func (a *app) Handler() http.Handler {
 	pg := playground.Handler("coffer", "/query")
 	mux.Handle("GET /{$}", pg)
 	mux.Handle("GET /playground", pg)
+	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -163,7 +168,7 @@ func (a *app) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return securityHeaders(mux)
+	return requestIDs(securityHeaders(mux))
 }
 
 // graphqlHandler authenticates the request, bounds its body and protects cookie sessions from

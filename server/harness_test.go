@@ -29,6 +29,8 @@ type testServer struct {
 	URL string
 	// Outbox is the OUTBOX_FILE every code sent is written to.
 	Outbox string
+	// DatabaseURL is the server's DATABASE_URL, for tests that check what was stored.
+	DatabaseURL string
 }
 
 // startServer boots the whole server on 127.0.0.1:0 over a fresh database of the given store.
@@ -63,7 +65,7 @@ func startServer(t testing.TB, store string, env ...string) *testServer {
 				t.Errorf("server stopped with %v", err)
 			}
 		})
-		return &testServer{t: t, URL: "http://" + addr, Outbox: vars["OUTBOX_FILE"]}
+		return &testServer{t: t, URL: "http://" + addr, Outbox: vars["OUTBOX_FILE"], DatabaseURL: vars["DATABASE_URL"]}
 	case err := <-done:
 		cancel()
 		t.Fatalf("server did not start: %v", err)

@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	logger := slog.New(requestIDLogs{slog.NewJSONHandler(os.Stderr, nil)})
 	// The process-wide default is set once: tests run several servers in one process.
 	setDefaultLogger.Do(func() { slog.SetDefault(logger) })
 

@@ -48,6 +48,37 @@ var (
 			},
 		},
 	}
+	// AuditEventsColumns holds the columns for the "audit_events" table.
+	AuditEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "actor_id", Type: field.TypeInt},
+		{Name: "actor_username", Type: field.TypeString, Size: 64},
+		{Name: "actor_role", Type: field.TypeString, Size: 16},
+		{Name: "action", Type: field.TypeString, Size: 500},
+		{Name: "operation_name", Type: field.TypeString, Nullable: true, Size: 200},
+		{Name: "outcome", Type: field.TypeString, Size: 32},
+		{Name: "client_addr", Type: field.TypeString, Size: 64},
+		{Name: "request_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "at", Type: field.TypeTime},
+	}
+	// AuditEventsTable holds the schema information for the "audit_events" table.
+	AuditEventsTable = &schema.Table{
+		Name:       "audit_events",
+		Columns:    AuditEventsColumns,
+		PrimaryKey: []*schema.Column{AuditEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditevent_actor_id_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[1], AuditEventsColumns[9]},
+			},
+			{
+				Name:    "auditevent_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[9]},
+			},
+		},
+	}
 	// BillsColumns holds the columns for the "bills" table.
 	BillsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -435,6 +466,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AccountsTable,
+		AuditEventsTable,
 		BillsTable,
 		CardsTable,
 		CashoutsTable,
@@ -458,6 +490,9 @@ func init() {
 		"account_debit_limit":  "debit_limit >= 0",
 		"account_reserved":     "reserved >= 0",
 		"account_within_limit": "allow_negative OR balance - reserved + debit_limit >= 0",
+	}
+	AuditEventsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(51539607552),
 	}
 	BillsTable.ForeignKeys[0].RefTable = CustomersTable
 	BillsTable.ForeignKeys[1].RefTable = CardsTable

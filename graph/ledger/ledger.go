@@ -43,6 +43,8 @@ type Ledger struct {
 	// OnCommit, when set, is told the accounts a committed movement changed (the live-balance
 	// fan-out listens here). It runs after the commit, never inside the transaction.
 	OnCommit func(accountIDs []int)
+	// OnTransaction, when set, is told of every ledger transaction Run committed (metrics).
+	OnTransaction func(*ent.Transaction)
 
 	issuerMu sync.Mutex
 	issuerID int
@@ -121,6 +123,9 @@ func (l *Ledger) Run(ctx context.Context, initiatorID int, key *Key, fn func(tx 
 		})
 		if err == nil {
 			l.notify(changed)
+			if l.OnTransaction != nil && txn != nil {
+				l.OnTransaction(txn)
+			}
 			return txn, nil
 		}
 		// A concurrent request with the same key won the insert: read its result.

@@ -58,3 +58,16 @@ func ClearSessionCookie(ctx context.Context) {
 		HttpOnly: true, Secure: r.Secure, SameSite: http.SameSiteLaxMode,
 	})
 }
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request's id, which logs and audit records quote.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the id of ctx's request, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

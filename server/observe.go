@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"coffer/ent"
+	"coffer/graph/audit"
+	"coffer/graph/identity"
+	"coffer/graph/transport"
+)
+
+// metrics are one server's Prometheus metrics, on a registry of its own (tests run several
+// servers in one process). Label values come from the schema, never from the client, so that
+// their number stays bounded.
+type metrics struct {
+	reg           *prometheus.Registry
+	operations    *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	ledger        *prometheus.CounterVec
+	subscriptions prometheus.Gauge
+}
+
+func newMetrics(db *sql.DB) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coffer_graphql_operations_total",
+			Help: "GraphQL operations by type, top-level field and outcome (OK or the error code).",
+		}, []string{"type", "field", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "coffer_graphql_operation_seconds",
+			Help:    "Time to answer a GraphQL query or mutation, by type and top-level field.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"type", "field"}),
+		ledger: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coffer_ledger_transactions_total",
+			Help: "Ledger transactions committed, by kind and status at creation (POSTED or PENDING).",
+		}, []string{"kind", "status"}),
+		subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "coffer_subscriptions_open",
+			Help: "GraphQL subscriptions open on this instance.",
+		}),
+	}
+	m.reg.MustRegister(m.operations, m.latency, m.ledger, m.subscriptions,
+		collectors.NewDBStatsCollector(db, "coffer"),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// ledgerCommitted counts a committed ledger transaction.
+func (m *metrics) ledgerCommitted(t *ent.Transaction) {
+	m.ledger.WithLabelValues(string(t.Kind), string(t.Status)).Inc()
+}
+
+// operations is the gqlgen extension that measures every query and mutation, logs it, and records
+// what administrators and staff users change in the audit log.
+type operations struct {
+	metrics *metrics
+	client  *ent.Client
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = operations{}
+
+func (operations) ExtensionName() string                   { return "CofferOperations" }
+func (operations) Validate(graphql.ExecutableSchema) error { return nil }
+func (o operations) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	start := time.Now()
+	resp := next(ctx)
+	var op *ast.OperationDefinition
+	var name string
+	if graphql.HasOperationContext(ctx) {
+		oc := graphql.GetOperationContext(ctx)
+		op, name = oc.Operation, oc.OperationName
+	}
+	if op != nil && op.Operation == ast.Subscription {
+		return resp // measured per event would say nothing; the gauge counts them
+	}
+	typ, fields := "invalid", []string{"none"}
+	if op != nil {
+		typ, fields = string(op.Operation), topLevelFields(op)
+	}
+	outcome := "OK"
+	if resp != nil && len(resp.Errors) > 0 {
+		outcome = "ERROR"
+		if code, ok := resp.Errors[0].Extensions["code"].(string); ok {
+			outcome = code
+		}
+	}
+	elapsed := time.Since(start)
+	field := strings.Join(fields, ",")
+	o.metrics.operations.WithLabelValues(typ, field, outcome).Inc()
+	o.metrics.latency.WithLabelValues(typ, field).Observe(elapsed.Seconds())
+	v := identity.ViewerFrom(ctx)
+	userID := 0
+	if v != nil {
+		userID = v.UserID
+	}
+	// Never the variables or the query text: they carry passwords, codes and personal data.
+	slog.InfoContext(ctx, "graphql", "type", typ, "fields", field, "outcome", outcome,
+		"ms", float64(elapsed.Microseconds())/1000, "user_id", userID)
+	if typ == string(ast.Mutation) && audit.Audited(v) {
+		err := audit.Record(context.WithoutCancel(ctx), o.client, audit.Event{
+			Viewer: v, Fields: fields, OperationName: name, Outcome: outcome,
+			ClientAddr: transport.From(ctx).ClientAddr, RequestID: transport.RequestID(ctx), At: start,
+		})
+		if err != nil {
+			slog.ErrorContext(ctx, "audit record not written", "error", err)
+		}
+	}
+	return resp
+}
+
+// maxLabelFields bounds the fields named in one label value (an operation may select many).
+const maxLabelFields = 5
+
+// topLevelFields are the schema names (not aliases) of an operation's top-level fields, sorted.
+func topLevelFields(op *ast.OperationDefinition) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, sel := range op.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok && !seen[f.Name] {
+			seen[f.Name] = true
+			out = append(out, f.Name)
+		}
+	}
+	sort.Strings(out)
+	if len(out) > maxLabelFields {
+		out = append(out[:maxLabelFields], "more")
+	}
+	if len(out) == 0 {
+		out = []string{"none"}
+	}
+	return out
+}
+
+// requestIDs gives every request an id: the client's X-Request-Id when it is short and plain,
+// else a fresh one. It is echoed in the response header and quoted by every log line of the
+// request and by its audit records.
+func requestIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !plainRequestID.MatchString(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(transport.WithRequestID(r.Context(), id)))
+	})
+}
+
+var plainRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// requestIDLogs adds the request id of a record's context to every log line.
+type requestIDLogs struct{ slog.Handler }
+
+func (h requestIDLogs) Handle(ctx context.Context, r slog.Record) error {
+	if id := transport.RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDLogs) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDLogs{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDLogs) WithGroup(name string) slog.Handler {
+	return requestIDLogs{h.Handler.WithGroup(name)}
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"database/sql"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	_ "github.com/lib/pq"
+)
+
+func TestMetrics_operationsLedgerAndPool_exposedForPrometheus(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "postgres")
+	admin := s.admin()
+	s.customer(admin, "ann")
+	s.mint(admin, "ann", "10")
+	eaWantError(t, s.do("", `mutation { login(input: {login: "ann", password: "wrong-password"}) { status } }`, nil), "UNAUTHENTICATED")
+
+	res, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for _, want := range []string{
+		`coffer_graphql_operations_total{field="login",outcome="OK",type="mutation"} 2`,
+		`coffer_graphql_operations_total{field="login",outcome="UNAUTHENTICATED",type="mutation"} 1`,
+		`coffer_graphql_operations_total{field="createCoins",outcome="OK",type="mutation"} 1`,
+		`coffer_graphql_operation_seconds_count{field="createCustomer",type="mutation"} 1`,
+		`coffer_ledger_transactions_total{kind="CREATION",status="POSTED"} 1`,
+		`coffer_subscriptions_open 0`,
+		`go_sql_max_open_connections{db_name="coffer"}`,
+		`go_sql_in_use_connections{db_name="coffer"}`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(string(body), "wrong-password") || strings.Contains(string(body), "ann-password") {
+		t.Error("/metrics shows a password")
+	}
+}
+
+func TestRequestID_echoedOrMadeFresh(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "sqlite")
+	tests := []struct {
+		give      string
+		wantSame  bool
+		wantFresh bool
+	}{
+		{give: "client-chosen-id-123", wantSame: true},
+		{give: "", wantFresh: true},
+		{give: "bad id with spaces", wantFresh: true},
+		{give: strings.Repeat("x", 65), wantFresh: true},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/healthz", nil)
+		if tt.give != "" {
+			req.Header.Set("X-Request-Id", tt.give)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		got := res.Header.Get("X-Request-Id")
+		if tt.wantSame && got != tt.give || tt.wantFresh && (got == tt.give || len(got) != 24) {
+			t.Errorf("X-Request-Id %q answered %q", tt.give, got)
+		}
+	}
+}
+
+func TestAuditLog_everyAdminMutationRecorded_customersNot(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "postgres")
+	admin := s.admin()
+	ann := s.customer(admin, "ann")
+	s.mint(admin, "ann", "10")
+	eaWantError(t, s.do(admin, `mutation { deleteCustomer(username: "nobody") }`, nil), "NOT_FOUND")
+	s.mustDo(ann, `mutation { setTwoFactor(method: EMAIL) { twoFactor } }`, nil, nil)
+	s.mustDo(admin, `query { customers { totalCount } }`, nil, nil)
+
+	db, err := sql.Open("postgres", s.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT actor_username, actor_role, action, outcome, client_addr, request_id FROM audit_events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var who, role, action, outcome, addr, reqID string
+		if err := rows.Scan(&who, &role, &action, &outcome, &addr, &reqID); err != nil {
+			t.Fatal(err)
+		}
+		if addr != "127.0.0.1" || len(reqID) != 24 {
+			t.Errorf("record %s %s from %q, request %q: want the client address and request id", action, outcome, addr, reqID)
+		}
+		got = append(got, who+" "+role+" "+action+" "+outcome)
+	}
+	// The admin's own login happened before it was an admin session; the customer's mutation and
+	// the admin's query are not actions to audit.
+	want := []string{
+		"admin ADMIN createCustomer OK",
+		"admin ADMIN createCoins OK",
+		"admin ADMIN deleteCustomer NOT_FOUND",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
