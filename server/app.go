@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
 	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 
@@ -55,7 +54,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CREATION_MONTHLY_LIMIT: %w", err)
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	db, err := store.Open(ctx, cfg.DatabaseURL, dbOptions(cfg.Hardening))
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +101,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	gql := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
 	gql.AddTransport(gqltransport.Options{})
 	gql.AddTransport(gqltransport.POST{})
-	gql.Use(extension.Introspection{})
+	hardenGraphQL(gql, cfg.Hardening, cfg.Dev)
 	gql.SetErrorPresenter(graph.ErrorPresenter)
 	return &app{cfg: cfg, db: db, identity: ids, gql: gql}, nil
 }
@@ -155,7 +154,7 @@ func (a *app) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return securityHeaders(mux)
+	return a.guard(securityHeaders(mux))
 }
 
 // graphqlHandler authenticates the request, bounds its body and protects cookie sessions from
@@ -245,9 +244,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
-		if r.URL.Path != "/" && r.URL.Path != "/playground" {
-			h.Set("Content-Security-Policy", "frame-ancestors 'none'")
-		}
+		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 		h.Set("X-Frame-Options", "DENY")
 		next.ServeHTTP(w, r)
 	})
