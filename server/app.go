@@ -154,7 +154,7 @@ func (a *app) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return a.guard(securityHeaders(mux))
+	return securityHeaders(a.guard(mux))
 }
 
 // graphqlHandler authenticates the request, bounds its body and protects cookie sessions from

@@ -40,8 +40,8 @@ type Hardening struct {
 // hardeningFlags are the raw values until the flags are parsed.
 type hardeningFlags struct {
 	h             *Hardening
-	ints          []hardeningInt
-	durations     []hardeningDuration
+	ints          []*hardeningInt // pointers: the flags write into them
+	durations     []*hardeningDuration
 	introspection string
 }
 
@@ -77,9 +77,9 @@ func registerHardening(fs *flag.FlagSet, getenv func(string) string, h *Hardenin
 		{"db-max-open-conns", "DB_MAX_OPEN_CONNS", "20", "PostgreSQL connections this server opens at most (kept under the server's max_connections)", &h.DBMaxOpenConns},
 	}
 	for _, i := range ints {
-		hi := hardeningInt{env: i.env, dst: i.dst}
+		hi := &hardeningInt{env: i.env, dst: i.dst}
 		hf.ints = append(hf.ints, hi)
-		str(&hf.ints[len(hf.ints)-1].value, i.name, i.env, i.def, i.usage)
+		str(&hi.value, i.name, i.env, i.def, i.usage)
 	}
 	durations := []struct {
 		name, env, def, usage string
@@ -97,8 +97,9 @@ func registerHardening(fs *flag.FlagSet, getenv func(string) string, h *Hardenin
 		{"db-idle-in-transaction-timeout", "DB_IDLE_IN_TRANSACTION_TIMEOUT", "60s", "PostgreSQL idle_in_transaction_session_timeout", &h.DBIdleInTxTimeout},
 	}
 	for _, d := range durations {
-		hf.durations = append(hf.durations, hardeningDuration{env: d.env, dst: d.dst})
-		str(&hf.durations[len(hf.durations)-1].value, d.name, d.env, d.def, d.usage)
+		hd := &hardeningDuration{env: d.env, dst: d.dst}
+		hf.durations = append(hf.durations, hd)
+		str(&hd.value, d.name, d.env, d.def, d.usage)
 	}
 	str(&hf.introspection, "introspection", "INTROSPECTION", "true", "false turns GraphQL introspection (__schema, __type) off")
 	return hf

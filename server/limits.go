@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/complexity"
@@ -14,6 +15,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"coffer/graph/apperr"
 )
@@ -26,11 +29,17 @@ func init() {
 	errcode.RegisterErrorType(errComplexity, errcode.KindProtocol)
 }
 
-// introspectionDepth is the depth allowed inside __schema and __type: the introspection query of
-// GraphiQL and graphql-js nests `ofType` seven levels deep under types, fields and args (about
-// 13 levels), more than an application query needs. It still ends the recursion
-// __type { fields { type { fields ... } } }.
-const introspectionDepth = 15
+// introspectionDepth is the depth allowed inside __schema and __type: the introspection queries
+// of GraphiQL and graphql-js nest `ofType` seven to nine levels deep under types, fields and args
+// (up to 15 levels), more than an application query needs. Each level is one type, so this depth
+// costs little; the fan-out is bounded by introspectionLists.
+const introspectionDepth = 20
+
+// introspectionLists bounds how often the lists of types (fields, inputFields, interfaces,
+// possibleTypes) nest inside introspection: __type { fields { type { fields { type { fields ...
+// multiplies the answer by the number of fields at every level. Like graphql-js's
+// MaxIntrospectionDepthRule, three are refused; the introspection query needs one.
+const introspectionLists = 2
 
 // defaultPageCost is the page size a connection costs when a query gives neither first nor last:
 // graph.pageArgs then returns 50 items.
@@ -42,11 +51,30 @@ func hardenGraphQL(gql *handler.Server, h Hardening, dev bool) {
 	gql.SetParserTokenLimit(h.MaxTokens)
 	// "Did you mean ...?" would let a client enumerate the schema even without introspection.
 	gql.SetDisableSuggestion(!dev)
+	if !dev {
+		// gqlgen swaps only two of the rules that suggest; these are the others.
+		gql.SetValidationRulesFn(rulesWithoutSuggestions)
+	}
 	gql.SetRecoverFunc(recoverToInternal)
 	if h.Introspection {
 		gql.Use(extension.Introspection{})
 	}
 	gql.Use(&operationLimits{h: h})
+}
+
+// rulesWithoutSuggestions are gqlparser's rules with every rule that can answer "Did you mean"
+// replaced by its variant that does not.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, rule := range []core.Rule{
+		rules.FieldsOnCorrectTypeRuleWithoutSuggestions, rules.ScalarLeafsRuleWithoutSuggestions,
+		rules.KnownArgumentNamesRuleWithoutSuggestions, rules.KnownTypeNamesRuleWithoutSuggestions,
+		rules.ValuesOfCorrectTypeRuleWithoutSuggestions,
+	} {
+		r.RemoveRule(strings.TrimSuffix(rule.Name, "WithoutSuggestions"))
+		r.AddRule(rule.Name, rule.RuleFunc)
+	}
+	return r
 }
 
 // recoverToInternal turns a panic in a resolver into INTERNAL: the stack goes to the log, never to
@@ -99,6 +127,8 @@ func (l *operationLimits) MutateOperationContext(ctx context.Context, opCtx *gra
 		return limitError(errcode.ValidationFailed, "query depth %d is over the limit of %d", s.depth, l.h.MaxDepth)
 	case s.introspectionDepth > max(introspectionDepth, l.h.MaxDepth):
 		return limitError(errcode.ValidationFailed, "introspection depth %d is over the limit of %d", s.introspectionDepth, max(introspectionDepth, l.h.MaxDepth))
+	case s.introspectionLists > introspectionLists:
+		return limitError(errcode.ValidationFailed, "introspection nests lists of types %d times, over the limit of %d", s.introspectionLists, introspectionLists)
 	case s.aliases > l.h.MaxAliases:
 		return limitError(errcode.ValidationFailed, "query has %d aliases, over the limit of %d", s.aliases, l.h.MaxAliases)
 	case s.directives > l.h.MaxDirectives:
@@ -127,6 +157,8 @@ func limitError(code, format string, args ...any) *gqlerror.Error {
 type shape struct {
 	depth              int // longest path of fields outside introspection
 	introspectionDepth int // longest path through __schema or __type
+	lists              int // most type-list fields (fields, interfaces, ...) nested on one path
+	introspectionLists int // lists, on paths through __schema or __type
 	aliases            int
 	directives         int
 	fields             int // fields outside introspection, each fragment spread expanded
@@ -155,6 +187,8 @@ func (m *measurer) selectionSet(set ast.SelectionSet) shape {
 		}
 		s.depth = max(s.depth, c.depth)
 		s.introspectionDepth = max(s.introspectionDepth, c.introspectionDepth)
+		s.lists = max(s.lists, c.lists)
+		s.introspectionLists = max(s.introspectionLists, c.introspectionLists)
 		s.aliases = satAdd(s.aliases, c.aliases)
 		s.directives = satAdd(s.directives, c.directives)
 		s.fields = satAdd(s.fields, c.fields)
@@ -166,9 +200,15 @@ func (m *measurer) selectionSet(set ast.SelectionSet) shape {
 func (m *measurer) field(f *ast.Field) shape {
 	child := m.selectionSet(f.SelectionSet)
 	s := shape{
-		aliases:     child.aliases,
-		directives:  satAdd(child.directives, len(f.Directives)),
-		introspects: child.introspects,
+		aliases:            child.aliases,
+		directives:         satAdd(child.directives, len(f.Directives)),
+		introspects:        child.introspects,
+		lists:              child.lists,
+		introspectionLists: child.introspectionLists,
+	}
+	switch f.Name {
+	case "fields", "inputFields", "interfaces", "possibleTypes":
+		s.lists++
 	}
 	if f.Alias != "" && f.Alias != f.Name {
 		s.aliases = satAdd(s.aliases, 1)
@@ -176,6 +216,7 @@ func (m *measurer) field(f *ast.Field) shape {
 	if f.Name == "__schema" || f.Name == "__type" {
 		s.introspects = true
 		s.introspectionDepth = 1 + max(child.depth, child.introspectionDepth)
+		s.introspectionLists = max(child.lists, child.introspectionLists)
 		if f.Name == "__type" {
 			// gqlgen's complexity walk skips __schema but not __type.
 			s.fields = satAdd(child.fields, 1)
