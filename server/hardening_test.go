@@ -230,6 +230,16 @@ func TestHostileQueries_refusedBeforeAnyResolver(t *testing.T) {
 		})
 	}
 
+	t.Run("the README's examples are refused", func(t *testing.T) {
+		for q, want := range map[string]string{
+			`{ me { customer { account { entries { edges { node { transaction { entries { account { owner { name } } } } } } } } } } }`: "GRAPHQL_VALIDATION_FAILED",
+			`{ customers(first: 100) { edges { node { account { entries(first: 100) { edges { node { id } } } } } } } }`:                "COMPLEXITY_LIMIT_EXCEEDED",
+		} {
+			if r := s.do(p.admin, q, nil); r.code() != want {
+				t.Errorf("%s: %+v, want %s", q, r.Errors, want)
+			}
+		}
+	})
 	t.Run("at the limits the same operations run", func(t *testing.T) {
 		for _, q := range []string{
 			hdDeep(10),
@@ -692,5 +702,60 @@ func TestHardeningConfig_everySettingAFlag(t *testing.T) {
 		}, io.Discard); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s: %v, want refused naming %s", bad, err, k)
 		}
+	}
+}
+
+// TestShutdown_finishesRunningRequestsRefusesNewOnes starts a request, begins the shutdown while
+// its body is still on the way, and checks that the request is answered, that new connections
+// are refused, and that run returns cleanly.
+func TestShutdown_finishesRunningRequestsRefusesNewOnes(t *testing.T) {
+	vars := map[string]string{"ADDR": "127.0.0.1:0", "DATABASE_URL": t.TempDir() + "/coffer.db", "DEV": "1", "SHUTDOWN_TIMEOUT": "10s"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return vars[k] }, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("server did not start")
+	}
+
+	body := hdJSON("{ __typename }")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST /query HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body[:5])
+	time.Sleep(200 * time.Millisecond) // the server has read the headers: the connection is active
+	cancel()                           // SIGTERM
+	time.Sleep(200 * time.Millisecond)
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("a new connection was accepted during the shutdown")
+	}
+	if _, err := io.WriteString(conn, body[5:]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the running request got no answer: %v", err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || !strings.Contains(string(raw), `"__typename":"Query"`) {
+		t.Errorf("the running request: %d %s", res.StatusCode, raw)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run returned %v after the shutdown", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("run did not return after the shutdown")
 	}
 }
