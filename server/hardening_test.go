@@ -759,3 +759,64 @@ func TestShutdown_finishesRunningRequestsRefusesNewOnes(t *testing.T) {
 		t.Error("run did not return after the shutdown")
 	}
 }
+
+// TestDatabaseRefusing_answersInternalQuicklyThenRecovers closes the database to every connection
+// (its sessions killed, new ones refused) under a running server: requests answer INTERNAL within
+// seconds, /readyz says unavailable, and once the database takes connections again the server
+// serves without a restart.
+func TestDatabaseRefusing_answersInternalQuicklyThenRecovers(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	s := startServer(t, "postgres", "DEV=", "DATABASE_URL="+dbURL)
+	admin := s.admin()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbname := strings.TrimPrefix(u.Path, "/")
+	u.Path = "/postgres"
+	super, err := sql.Open("postgres", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer super.Close()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := super.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allow := `ALTER DATABASE "` + dbname + `" ALLOW_CONNECTIONS true`
+	defer super.Exec(allow) // the database must be droppable at clean-up
+	exec(`ALTER DATABASE "` + dbname + `" ALLOW_CONNECTIONS false`)
+	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + dbname + `'`)
+
+	for i := range 3 {
+		start := time.Now()
+		res := hdRequest(t, s.URL, "POST", "/query", "application/json", hdJSON(`{ customers { totalCount } }`), hdBearer(admin))
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("request %d took %v while the database refused", i, d)
+		}
+		if res.body.code() != "INTERNAL" || strings.Contains(res.raw, "pq:") || strings.Contains(res.raw, dbname) {
+			t.Errorf("request %d: %d %s, want INTERNAL without driver text", i, res.status, res.raw)
+		}
+	}
+	if res := hdRequest(t, s.URL, "GET", "/readyz", "", "", nil); res.status != http.StatusServiceUnavailable {
+		t.Errorf("/readyz = %d while the database refuses, want 503", res.status)
+	}
+
+	exec(allow)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := s.post(admin, `{ customers { totalCount } }`, nil)
+		if err == nil && len(r.Errors) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not recover: %+v, %v", r.Errors, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if res := hdRequest(t, s.URL, "GET", "/readyz", "", "", nil); res.status != http.StatusOK {
+		t.Errorf("/readyz = %d after the database returned, want 200", res.status)
+	}
+}
