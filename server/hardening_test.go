@@ -74,15 +74,15 @@ const hdSend = `sendCoins(input: {recipient: {username: "ben"}, amount: "1"})`
 
 // hdParties are a bank with ann (100 coins) and ben (none).
 type hdParties struct {
-	s              *testServer
-	admin, ann, bn string
+	s               *testServer
+	admin, ann, ben string
 }
 
 func hdSetUp(t *testing.T, s *testServer) hdParties {
 	t.Helper()
 	p := hdParties{s: s, admin: s.admin()}
 	p.ann = s.customer(p.admin, "ann")
-	p.bn = s.customer(p.admin, "ben")
+	p.ben = s.customer(p.admin, "ben")
 	s.mint(p.admin, "ann", "100")
 	return p
 }
@@ -91,7 +91,7 @@ func hdSetUp(t *testing.T, s *testServer) hdParties {
 func (p hdParties) hdWantUnchanged(t *testing.T) {
 	t.Helper()
 	s := &testServer{t: t, URL: p.s.URL}
-	if a, b := s.balance(p.ann), s.balance(p.bn); a != "100.00" || b != "0.00" {
+	if a, b := s.balance(p.ann), s.balance(p.ben); a != "100.00" || b != "0.00" {
 		t.Errorf("balances ann=%s ben=%s, want 100.00 and 0.00: a refused mutation ran", a, b)
 	}
 	var out struct {
