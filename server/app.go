@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
 	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 
@@ -58,7 +57,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CREATION_MONTHLY_LIMIT: %w", err)
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	db, err := store.Open(ctx, cfg.DatabaseURL, dbOptions(cfg.Hardening))
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +108,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	gql := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
 	gql.AddTransport(gqltransport.Options{})
 	gql.AddTransport(gqltransport.POST{})
-	gql.Use(extension.Introspection{})
+	hardenGraphQL(gql, cfg.Hardening, cfg.Dev)
 	gql.Use(operations{metrics: m, client: db.Client})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
 	return &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m}, nil
@@ -168,7 +167,7 @@ func (a *app) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return requestIDs(securityHeaders(mux))
+	return requestIDs(securityHeaders(a.guard(mux)))
 }
 
 // graphqlHandler authenticates the request, bounds its body and protects cookie sessions from
@@ -258,9 +257,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
-		if r.URL.Path != "/" && r.URL.Path != "/playground" {
-			h.Set("Content-Security-Policy", "frame-ancestors 'none'")
-		}
+		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 		h.Set("X-Frame-Options", "DENY")
 		next.ServeHTTP(w, r)
 	})

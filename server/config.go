@@ -36,6 +36,8 @@ type Config struct {
 	LoginLockout       time.Duration
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
+	// Limits and timeouts against load, faults and hostile input (hardening_config.go).
+	Hardening Hardening
 }
 
 // parseConfig reads the environment, then the flags.
@@ -78,7 +80,11 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&lockout, "login-lockout", "LOGIN_LOCKOUT", "15m", "how long failed logins lock an account")
 	str(&idle, "session-idle-timeout", "SESSION_IDLE_TIMEOUT", "30m", "a session ends after this long without a request")
 	str(&maxAge, "session-max-age", "SESSION_MAX_AGE", "12h", "a session ends this long after login in any case")
+	harden := registerHardening(fs, getenv, &c.Hardening)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := harden.parse(); err != nil {
 		return c, err
 	}
 	var err error
@@ -118,6 +124,9 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 		if o = strings.TrimSpace(o); o != "" {
 			c.AllowedOrigins = append(c.AllowedOrigins, o)
 		}
+	}
+	if err := checkOrigins(c.AllowedOrigins); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
-	"time"
 )
 
 var setDefaultLogger sync.Once
@@ -58,10 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 	}
 	srv := &http.Server{
 		Handler:           app.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: cfg.Hardening.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Hardening.ReadTimeout,
+		WriteTimeout:      cfg.Hardening.WriteTimeout,
+		IdleTimeout:       cfg.Hardening.IdleTimeout,
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "store", app.db.Dialect)
 	if ready != nil {
@@ -74,7 +73,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Stop accepting, let running requests finish, then (deferred above) stop the jobs and close
+	// the pool. Requests still running after SHUTDOWN_TIMEOUT are cut.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Hardening.ShutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
 }

@@ -32,6 +32,11 @@ func Decode(s string) (int, error) {
 	if err != nil || id <= 0 || strconv.Itoa(id) != digits {
 		return 0, malformed()
 	}
+	// The base64 decoder skips '\r' and '\n': only Encode's own spelling names the id, so that no
+	// two strings are the same ID.
+	if Encode(id) != s {
+		return 0, malformed()
+	}
 	return id, nil
 }
 

@@ -119,6 +119,7 @@ func (l *Ledger) Run(ctx context.Context, initiatorID int, key *Key, fn func(tx 
 		}
 		changed := make([]int, 0, 2)
 		txn, err := store.InTx(ctx, l.Client, func(tx *ent.Tx) (*ent.Transaction, error) {
+			changed = changed[:0] // InTx may run this again after a deadlock: only the last run counts
 			return fn(withChanges(tx, &changed))
 		})
 		if err == nil {

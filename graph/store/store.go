@@ -30,9 +30,16 @@ type DB struct {
 	URL string
 }
 
-// Options bound the connection pool.
+// Options bound the connection pool and, on PostgreSQL, each session (see session.go).
 type Options struct {
 	MaxOpenConns int
+	// ConnectTimeout bounds opening a connection (whole seconds; lib/pq's connect_timeout).
+	ConnectTimeout time.Duration
+	// StatementTimeout, LockTimeout and IdleInTxTimeout become the sessions' statement_timeout,
+	// lock_timeout and idle_in_transaction_session_timeout. Zero leaves the server's default.
+	StatementTimeout time.Duration
+	LockTimeout      time.Duration
+	IdleInTxTimeout  time.Duration
 }
 
 // IsPostgres reports whether url names a PostgreSQL server.
@@ -56,6 +63,10 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		db.SQL.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
+	if err := boundPool(ctx, db); err != nil {
+		db.SQL.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	if err := migrate(ctx, db.Client); err != nil {
 		db.SQL.Close()
 		return nil, fmt.Errorf("store: migrate: %w", err)
@@ -76,6 +87,10 @@ func migrate(ctx context.Context, client *ent.Client) error {
 
 func open(url string, opts Options) (*DB, error) {
 	if IsPostgres(url) {
+		url, err := withSessionSettings(url, opts)
+		if err != nil {
+			return nil, err
+		}
 		sqlDB, err := sql.Open("postgres", url)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
@@ -115,10 +130,8 @@ func open(url string, opts Options) (*DB, error) {
 // Close closes the client and its pool.
 func (db *DB) Close() error { return db.Client.Close() }
 
-// InTx runs fn in a database transaction: committed when fn returns nil, rolled back otherwise
-// (and on panic, which is re-raised). An ent entity that fn returns is detached from the closed
-// transaction, so that its edges can still be loaded through the client (Card.account, say).
-func InTx[T any](ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) (T, error)) (result T, err error) {
+// inTxOnce is one attempt of InTx (session.go).
+func inTxOnce[T any](ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) (T, error)) (result T, err error) {
 	tx, err := client.Tx(ctx)
 	if err != nil {
 		return result, fmt.Errorf("begin: %w", err)

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+)
+
+// guard wraps the whole HTTP handler: panics become INTERNAL, CORS answers from the allow-list,
+// /query takes only what the API speaks (JSON POSTs, WebSocket upgrades, CORS preflights), and
+// every request except a WebSocket gets a deadline.
+func (a *app) guard(next http.Handler) http.Handler {
+	h := a.cfg.Hardening
+	return recoverHTTP(corsAllowList(a.cfg.AllowedOrigins,
+		queryGate(a.cfg.MaxBodyBytes, withDeadline(h.RequestTimeout, next))))
+}
+
+// recoverHTTP answers a panic outside the resolvers (which gqlgen recovers itself) with INTERNAL,
+// logging the stack instead of sending it.
+func recoverHTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			slog.ErrorContext(r.Context(), "panic while serving", "panic", v, "path", r.URL.Path, "stack", string(debug.Stack()))
+			writeRefusal(w, http.StatusInternalServerError, "INTERNAL", "internal error")
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// corsAllowList lets the listed origins call the API with credentials. Other origins get no CORS
+// headers at all (their preflights are refused), and the answer is never "*": with cookies that
+// would open every user's session to every site.
+func corsAllowList(origins []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		w.Header().Add("Vary", "Origin")
+		allowed := origin != "" && slices.Contains(origins, origin)
+		if allowed {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Allow-Credentials", "true")
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if !allowed {
+				writeRefusal(w, http.StatusForbidden, "FORBIDDEN", "origin not allowed")
+				return
+			}
+			w.Header().Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isWebSocket reports whether r asks to become a WebSocket.
+func isWebSocket(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// queryGate refuses at the door what /query does not speak, before authentication and before
+// gqlgen: GET without a WebSocket upgrade (mutations must never ride on a link or an <img>), any
+// POST that is not application/json (a form or text/plain POST is what a cross-site page can send
+// without a preflight), bodies over the limit (413) and batches (a JSON array would multiply every
+// per-operation limit).
+func queryGate(maxBodyBytes int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/query" || isWebSocket(r) || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST, OPTIONS")
+			writeRefusal(w, http.StatusMethodNotAllowed, "BAD_REQUEST", "send operations as a POST with Content-Type: application/json")
+			return
+		}
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeRefusal(w, http.StatusUnsupportedMediaType, "BAD_REQUEST", "send operations as a POST with Content-Type: application/json")
+			return
+		}
+		if r.ContentLength > maxBodyBytes {
+			writeRefusal(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "request body too large")
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				writeRefusal(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "request body too large")
+				return
+			}
+			writeRefusal(w, http.StatusBadRequest, "BAD_REQUEST", "could not read the request body")
+			return
+		}
+		if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+			writeRefusal(w, http.StatusBadRequest, "BAD_REQUEST", "batched operations are not supported: send one operation per request")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withDeadline bounds the work of one request, database calls included, so that a stalled
+// database answers INTERNAL instead of holding the client. A WebSocket lives long: it gets no
+// deadline here, and the server's read and write timeouts are lifted from its connection before
+// the upgrade (they would otherwise cut it after WriteTimeout).
+func withDeadline(timeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isWebSocket(r) {
+			rc := http.NewResponseController(w)
+			if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+				slog.WarnContext(r.Context(), "websocket: could not lift the read deadline", "error", err)
+			}
+			if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+				slog.WarnContext(r.Context(), "websocket: could not lift the write deadline", "error", err)
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// writeRefusal answers a request refused outside GraphQL execution in the GraphQL error shape, so
+// that clients read every error the same way.
+func writeRefusal(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]any{"errors": []map[string]any{{
+		"message": message, "extensions": map[string]string{"code": code}}}})
+}
