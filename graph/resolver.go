@@ -10,6 +10,7 @@ import (
 	"coffer/ent/account"
 	"coffer/graph/apperr"
 	"coffer/graph/cashout"
+	"coffer/graph/census"
 	"coffer/graph/coins"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
@@ -27,6 +28,7 @@ type Resolver struct {
 	Coins    *coins.Service
 	Products *products.Service
 	Cashouts *cashout.Service
+	Census   *census.Service
 	Limits   AuthLimits
 }
 
@@ -100,6 +102,8 @@ func (r *Resolver) canSee(ctx context.Context, v *identity.Viewer, node any) (bo
 		return v.CustomerID != 0 && n.CustomerID == v.CustomerID, nil
 	case *ent.Cashout:
 		return v.CustomerID != 0 && n.CustomerID == v.CustomerID, nil
+	case *ent.Person, *ent.Procedure, *ent.Scope:
+		return v.IsStaff(), nil
 	}
 	return false, nil
 }
@@ -173,6 +177,12 @@ func (r *Resolver) fullNode(ctx context.Context, n ent.Noder) (ent.Noder, error)
 		return r.Client.Bill.Get(ctx, n.ID)
 	case *ent.Cashout:
 		return r.Client.Cashout.Get(ctx, n.ID)
+	case *ent.Person:
+		return r.Client.Person.Get(ctx, n.ID)
+	case *ent.Procedure:
+		return r.Client.Procedure.Get(ctx, n.ID)
+	case *ent.Scope:
+		return r.Client.Scope.Get(ctx, n.ID)
 	}
 	return nil, errNotFound
 }
