@@ -708,3 +708,56 @@ func TestScopes_seededListed_createScopeAdminOnly(t *testing.T) {
 		t.Fatalf("person: %+v", p)
 	}
 }
+
+func TestProcessProcedure_tenConcurrent_appliesOnce(t *testing.T) {
+	c := ppStart(t)
+	p := c.enabled(t, nil)
+	var ch struct{ ChangePersonData ppProcedure }
+	c.mustDo(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"firstName": "Eva"}}, &ch)
+	codes := ptRace(10, func(i int) (gqlResponse, error) {
+		d := "ACCEPT"
+		if i%2 == 1 {
+			d = "REJECT"
+		}
+		return c.post(c.staff, ppProcess, map[string]any{"id": ch.ChangePersonData.ID, "d": d, "c": "race"})
+	})
+	if tally := ptTally(codes); tally[""] != 1 || tally["PRECONDITION_FAILED"] != 9 {
+		t.Fatalf("outcomes: %v", tally)
+	}
+	// Registrations racing each other get distinct numbers.
+	numbers := make(chan string, 10)
+	ptRace(10, func(i int) (gqlResponse, error) {
+		r, err := c.post(c.staff, ppRegister, map[string]any{"in": ppInput(nil)})
+		var out struct{ RegisterPerson struct{ Person ppPerson } }
+		if err == nil && len(r.Errors) == 0 {
+			_ = json.Unmarshal(r.Data, &out)
+			numbers <- out.RegisterPerson.Person.QualifiedID
+		}
+		return r, err
+	})
+	close(numbers)
+	seen := map[string]bool{}
+	for n := range numbers {
+		seen[n] = true
+	}
+	if len(seen) != 10 || !seen["11@census"] {
+		t.Fatalf("numbers: %v", seen)
+	}
+}
+
+func TestPeople_onSQLite_registerChangeAndHistory(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "sqlite")
+	admin := s.admin()
+	c := &ppCensus{testServer: s, admin: admin, staff: admin, customer: ""}
+	p := c.enabled(t, map[string]any{"externalIds": map[string]any{"nhs": "5"}})
+	var ch struct{ ChangePersonData ppProcedure }
+	c.mustDo(c.staff, ppChange, map[string]any{"p": "5@nhs", "in": map[string]any{"firstName": "Eva"}}, &ch)
+	done := c.process(t, ch.ChangePersonData.ID, "ACCEPT", "")
+	before := ppTime(t, *done.ProcessedAt).Add(-time.Microsecond).Format(time.RFC3339Nano)
+	var old struct{ Person ppPerson }
+	c.mustDo(c.staff, ppPersonQuery, map[string]any{"id": p.QualifiedID, "at": before}, &old)
+	if old.Person.FirstName != "Ana" || c.person(t, p.DocumentID+"@document_id").FirstName != "Eva" {
+		t.Fatalf("history on SQLite: %+v", old.Person)
+	}
+}
