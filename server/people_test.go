@@ -761,3 +761,28 @@ func TestPeople_onSQLite_registerChangeAndHistory(t *testing.T) {
 		t.Fatalf("history on SQLite: %+v", old.Person)
 	}
 }
+
+// The README's Playground snippets use inline JSON literals; they must reach the server as JSON.
+func TestRegisterPerson_inlineJSONLiterals_storedAsJSONValues(t *testing.T) {
+	c := ppStart(t)
+	var out struct {
+		RegisterPerson struct{ Person ppPerson }
+	}
+	c.mustDo(c.staff, `mutation { registerPerson(input: {firstName: "Ana", lastName1: "García", documentType: DNI,
+		documentId: "12345678Z", documentScopeCode: "ES", bornAt: "1990-05-17", gender: FEMALE,
+		address: "Calle Mayor 1", addressScopeCode: "ES-28079", postalCode: "28013", scopeCode: "ES-MD",
+		externalIds: {nhs: "126"}, additionalInformation: {tags: ["a", "b"], n: 2.5}}) {
+		person { `+ppPersonFields+` } } }`, nil, &out)
+	p := out.RegisterPerson.Person
+	if p.ExternalIDs["nhs"] != "126" || p.AdditionalInformation["n"] != 2.5 || len(p.AdditionalInformation["tags"].([]any)) != 2 {
+		t.Fatalf("JSON fields: %+v %+v", p.ExternalIDs, p.AdditionalInformation)
+	}
+	var raw struct {
+		Person struct{ AdditionalInformation json.RawMessage }
+	}
+	c.mustDo(c.staff, `{ person(id: "126@nhs") { additionalInformation } }`, nil, &raw)
+	if raw.Person.AdditionalInformation[0] != '{' {
+		t.Fatalf("not a JSON object: %s", raw.Person.AdditionalInformation)
+	}
+	ppWantError(t, c.do(c.staff, ppChange, map[string]any{"p": "126@nhs", "in": map[string]any{"externalIds": map[string]any{"nhs": 5}}}), "BAD_USER_INPUT", "externalIds")
+}
