@@ -786,3 +786,71 @@ func TestRegisterPerson_inlineJSONLiterals_storedAsJSONValues(t *testing.T) {
 	}
 	ppWantError(t, c.do(c.staff, ppChange, map[string]any{"p": "126@nhs", "in": map[string]any{"externalIds": map[string]any{"nhs": 5}}}), "BAD_USER_INPUT", "externalIds")
 }
+
+// Every type, field, argument and enum value of the schema carries a description (the contract's
+// rule), read back through introspection as a client sees it.
+func TestSchema_everyTypeFieldArgumentAndEnumValueDescribed(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "postgres")
+	var out struct {
+		Schema struct {
+			Types []struct {
+				Name, Kind  string
+				Description *string
+				Fields      []struct {
+					Name        string
+					Description *string
+					Args        []struct {
+						Name        string
+						Description *string
+					}
+				}
+				InputFields []struct {
+					Name        string
+					Description *string
+				}
+				EnumValues []struct {
+					Name        string
+					Description *string
+				}
+			}
+		} `json:"__schema"`
+	}
+	s.mustDo("", `{ __schema { types { name kind description
+		fields { name description args { name description } }
+		inputFields { name description } enumValues { name description } } } }`, nil, &out)
+	empty := func(d *string) bool { return d == nil || strings.TrimSpace(*d) == "" }
+	var missing []string
+	for _, ty := range out.Schema.Types {
+		if strings.HasPrefix(ty.Name, "__") || ty.Kind == "SCALAR" && (ty.Name == "String" || ty.Name == "Int" ||
+			ty.Name == "Float" || ty.Name == "Boolean" || ty.Name == "ID") {
+			continue
+		}
+		if empty(ty.Description) {
+			missing = append(missing, ty.Name)
+		}
+		for _, f := range ty.Fields {
+			if empty(f.Description) {
+				missing = append(missing, ty.Name+"."+f.Name)
+			}
+			for _, a := range f.Args {
+				if empty(a.Description) {
+					missing = append(missing, ty.Name+"."+f.Name+"("+a.Name+")")
+				}
+			}
+		}
+		for _, f := range ty.InputFields {
+			if empty(f.Description) {
+				missing = append(missing, ty.Name+"."+f.Name)
+			}
+		}
+		for _, v := range ty.EnumValues {
+			if empty(v.Description) {
+				missing = append(missing, ty.Name+"."+v.Name)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		t.Fatalf("no description: %v", missing)
+	}
+}
