@@ -85,12 +85,14 @@ func (s *Service) Register(ctx context.Context, a Actor, r Registration) (*ent.P
 		if err := checkUnique(ctx, c, d, 0); err != nil {
 			return out{}, err
 		}
+		// Both paths take the numbering lock, so a chosen number and the next free one cannot
+		// collide on the unique index (which would blame the wrong client).
+		next, err := s.nextCensusNumber(ctx, tx)
+		if err != nil {
+			return out{}, err
+		}
 		if number == 0 {
-			n, err := s.nextCensusNumber(ctx, tx)
-			if err != nil {
-				return out{}, err
-			}
-			number = n
+			number = next
 		} else if taken, err := c.Person.Query().Where(person.CensusNumber(number)).Exist(ctx); err != nil {
 			return out{}, err
 		} else if taken {
