@@ -854,3 +854,62 @@ func TestSchema_everyTypeFieldArgumentAndEnumValueDescribed(t *testing.T) {
 		t.Fatalf("no description: %v", missing)
 	}
 }
+
+func TestPeople_remainingErrors_andPaging(t *testing.T) {
+	c := ppStart(t)
+	a := c.enabled(t, nil)
+	b := c.enabled(t, nil)
+	third := c.enabled(t, nil)
+	// Paging by census number, with cursors.
+	var page struct {
+		People struct {
+			TotalCount int
+			PageInfo   struct {
+				HasNextPage bool
+				EndCursor   string
+			}
+			Edges []struct{ Node ppPerson }
+		}
+	}
+	c.mustDo(c.staff, `{ people(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`, nil, &page)
+	if page.People.TotalCount != 3 || !page.People.PageInfo.HasNextPage || len(page.People.Edges) != 2 || page.People.Edges[0].Node.ID != a.ID {
+		t.Fatalf("first page: %+v", page)
+	}
+	c.mustDo(c.staff, `query($c: Cursor) { people(first: 2, after: $c) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`,
+		map[string]any{"c": page.People.PageInfo.EndCursor}, &page)
+	if page.People.PageInfo.HasNextPage || len(page.People.Edges) != 1 || page.People.Edges[0].Node.ID != third.ID {
+		t.Fatalf("second page: %+v", page)
+	}
+	ppWantError(t, c.do(c.staff, `{ people(first: 500) { totalCount } }`, nil), "BAD_USER_INPUT", "first")
+	// Unknown people and procedures.
+	ppWantError(t, c.do(c.staff, ppPending, map[string]any{"p": "77@census"}), "NOT_FOUND")
+	ppWantError(t, c.do(c.staff, ppInfo, map[string]any{"p": "77@census", "k": "a", "v": "1"}), "NOT_FOUND")
+	ppWantError(t, c.do(c.staff, ppProcess, map[string]any{"id": a.ID, "d": "ACCEPT"}), "NOT_FOUND")
+	ppWantError(t, c.do(c.staff, ppProcess, map[string]any{"id": "garbage", "d": "ACCEPT"}), "BAD_USER_INPUT")
+	// Nothing can be started for a cancelled person.
+	var out struct{ CancelPerson ppProcedure }
+	c.mustDo(c.staff, ppCancel, map[string]any{"p": b.ID, "c": "web"}, &out)
+	c.process(t, out.CancelPerson.ID, "ACCEPT", "")
+	for name, r := range map[string]gqlResponse{
+		"phone":  c.do(c.staff, ppStartPhone, map[string]any{"p": b.ID, "ph": "+34600000001"}),
+		"level":  c.do(c.staff, ppLevel, map[string]any{"p": b.ID, "l": "MEMBER"}),
+		"files":  c.do(c.staff, ppDocs, map[string]any{"p": b.ID, "f": []any{ppFileIn("a.png", "image/png", ppPNG)}}),
+		"cancel": c.do(c.staff, ppCancel, map[string]any{"p": b.ID, "c": "web"}),
+	} {
+		if r.code() != "PRECONDITION_FAILED" {
+			t.Fatalf("%s on a cancelled person: %+v", name, r.Errors)
+		}
+	}
+	if n, f := c.docCount(t, b.ID); n != 0 || f != 0 || len(c.pending(t, b.ID)) != 0 {
+		t.Fatalf("a cancelled person got procedures: %d %d", n, f)
+	}
+	lines, err := ptOutbox(c.Outbox)
+	if err != nil && !strings.Contains(err.Error(), "no such file") {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		if l.To == "+34600000001" {
+			t.Fatalf("an SMS went to a cancelled person: %+v", l)
+		}
+	}
+}
