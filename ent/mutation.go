@@ -10695,21 +10695,23 @@ func (m *PersonExternalIDMutation) ResetEdge(name string) error {
 // PersonVersionMutation represents an operation that mutates the PersonVersion nodes in the graph.
 type PersonVersionMutation struct {
 	config
-	op              Op
-	typ             string
-	id              *int
-	valid_from      *time.Time
-	snapshot        *json.RawMessage
-	appendsnapshot  json.RawMessage
-	procedure_id    *int
-	addprocedure_id *int
-	created_at      *time.Time
-	clearedFields   map[string]struct{}
-	person          *int
-	clearedperson   bool
-	done            bool
-	oldValue        func(context.Context) (*PersonVersion, error)
-	predicates      []predicate.PersonVersion
+	op               Op
+	typ              string
+	id               *int
+	valid_from       *time.Time
+	snapshot         *json.RawMessage
+	appendsnapshot   json.RawMessage
+	procedure_id     *int
+	addprocedure_id  *int
+	changed_by_id    *int
+	addchanged_by_id *int
+	created_at       *time.Time
+	clearedFields    map[string]struct{}
+	person           *int
+	clearedperson    bool
+	done             bool
+	oldValue         func(context.Context) (*PersonVersion, error)
+	predicates       []predicate.PersonVersion
 }
 
 var _ ent.Mutation = (*PersonVersionMutation)(nil)
@@ -11003,6 +11005,76 @@ func (m *PersonVersionMutation) ResetProcedureID() {
 	delete(m.clearedFields, personversion.FieldProcedureID)
 }
 
+// SetChangedByID sets the "changed_by_id" field.
+func (m *PersonVersionMutation) SetChangedByID(i int) {
+	m.changed_by_id = &i
+	m.addchanged_by_id = nil
+}
+
+// ChangedByID returns the value of the "changed_by_id" field in the mutation.
+func (m *PersonVersionMutation) ChangedByID() (r int, exists bool) {
+	v := m.changed_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChangedByID returns the old "changed_by_id" field's value of the PersonVersion entity.
+// If the PersonVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonVersionMutation) OldChangedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChangedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChangedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChangedByID: %w", err)
+	}
+	return oldValue.ChangedByID, nil
+}
+
+// AddChangedByID adds i to the "changed_by_id" field.
+func (m *PersonVersionMutation) AddChangedByID(i int) {
+	if m.addchanged_by_id != nil {
+		*m.addchanged_by_id += i
+	} else {
+		m.addchanged_by_id = &i
+	}
+}
+
+// AddedChangedByID returns the value that was added to the "changed_by_id" field in this mutation.
+func (m *PersonVersionMutation) AddedChangedByID() (r int, exists bool) {
+	v := m.addchanged_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearChangedByID clears the value of the "changed_by_id" field.
+func (m *PersonVersionMutation) ClearChangedByID() {
+	m.changed_by_id = nil
+	m.addchanged_by_id = nil
+	m.clearedFields[personversion.FieldChangedByID] = struct{}{}
+}
+
+// ChangedByIDCleared returns if the "changed_by_id" field was cleared in this mutation.
+func (m *PersonVersionMutation) ChangedByIDCleared() bool {
+	_, ok := m.clearedFields[personversion.FieldChangedByID]
+	return ok
+}
+
+// ResetChangedByID resets all changes to the "changed_by_id" field.
+func (m *PersonVersionMutation) ResetChangedByID() {
+	m.changed_by_id = nil
+	m.addchanged_by_id = nil
+	delete(m.clearedFields, personversion.FieldChangedByID)
+}
+
 // SetCreatedAt sets the "created_at" field.
 func (m *PersonVersionMutation) SetCreatedAt(t time.Time) {
 	m.created_at = &t
@@ -11100,7 +11172,7 @@ func (m *PersonVersionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PersonVersionMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 6)
 	if m.person != nil {
 		fields = append(fields, personversion.FieldPersonID)
 	}
@@ -11112,6 +11184,9 @@ func (m *PersonVersionMutation) Fields() []string {
 	}
 	if m.procedure_id != nil {
 		fields = append(fields, personversion.FieldProcedureID)
+	}
+	if m.changed_by_id != nil {
+		fields = append(fields, personversion.FieldChangedByID)
 	}
 	if m.created_at != nil {
 		fields = append(fields, personversion.FieldCreatedAt)
@@ -11132,6 +11207,8 @@ func (m *PersonVersionMutation) Field(name string) (ent.Value, bool) {
 		return m.Snapshot()
 	case personversion.FieldProcedureID:
 		return m.ProcedureID()
+	case personversion.FieldChangedByID:
+		return m.ChangedByID()
 	case personversion.FieldCreatedAt:
 		return m.CreatedAt()
 	}
@@ -11151,6 +11228,8 @@ func (m *PersonVersionMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldSnapshot(ctx)
 	case personversion.FieldProcedureID:
 		return m.OldProcedureID(ctx)
+	case personversion.FieldChangedByID:
+		return m.OldChangedByID(ctx)
 	case personversion.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
 	}
@@ -11190,6 +11269,13 @@ func (m *PersonVersionMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetProcedureID(v)
 		return nil
+	case personversion.FieldChangedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChangedByID(v)
+		return nil
 	case personversion.FieldCreatedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -11208,6 +11294,9 @@ func (m *PersonVersionMutation) AddedFields() []string {
 	if m.addprocedure_id != nil {
 		fields = append(fields, personversion.FieldProcedureID)
 	}
+	if m.addchanged_by_id != nil {
+		fields = append(fields, personversion.FieldChangedByID)
+	}
 	return fields
 }
 
@@ -11218,6 +11307,8 @@ func (m *PersonVersionMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case personversion.FieldProcedureID:
 		return m.AddedProcedureID()
+	case personversion.FieldChangedByID:
+		return m.AddedChangedByID()
 	}
 	return nil, false
 }
@@ -11234,6 +11325,13 @@ func (m *PersonVersionMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddProcedureID(v)
 		return nil
+	case personversion.FieldChangedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddChangedByID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown PersonVersion numeric field %s", name)
 }
@@ -11244,6 +11342,9 @@ func (m *PersonVersionMutation) ClearedFields() []string {
 	var fields []string
 	if m.FieldCleared(personversion.FieldProcedureID) {
 		fields = append(fields, personversion.FieldProcedureID)
+	}
+	if m.FieldCleared(personversion.FieldChangedByID) {
+		fields = append(fields, personversion.FieldChangedByID)
 	}
 	return fields
 }
@@ -11261,6 +11362,9 @@ func (m *PersonVersionMutation) ClearField(name string) error {
 	switch name {
 	case personversion.FieldProcedureID:
 		m.ClearProcedureID()
+		return nil
+	case personversion.FieldChangedByID:
+		m.ClearChangedByID()
 		return nil
 	}
 	return fmt.Errorf("unknown PersonVersion nullable field %s", name)
@@ -11281,6 +11385,9 @@ func (m *PersonVersionMutation) ResetField(name string) error {
 		return nil
 	case personversion.FieldProcedureID:
 		m.ResetProcedureID()
+		return nil
+	case personversion.FieldChangedByID:
+		m.ResetChangedByID()
 		return nil
 	case personversion.FieldCreatedAt:
 		m.ResetCreatedAt()

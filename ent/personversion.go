@@ -27,6 +27,8 @@ type PersonVersion struct {
 	Snapshot json.RawMessage `json:"snapshot,omitempty"`
 	// ProcedureID holds the value of the "procedure_id" field.
 	ProcedureID *int `json:"procedure_id,omitempty"`
+	// ChangedByID holds the value of the "changed_by_id" field.
+	ChangedByID *int `json:"changed_by_id,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt time.Time `json:"created_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -64,7 +66,7 @@ func (*PersonVersion) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case personversion.FieldSnapshot:
 			values[i] = new([]byte)
-		case personversion.FieldID, personversion.FieldPersonID, personversion.FieldProcedureID:
+		case personversion.FieldID, personversion.FieldPersonID, personversion.FieldProcedureID, personversion.FieldChangedByID:
 			values[i] = new(sql.NullInt64)
 		case personversion.FieldValidFrom, personversion.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
@@ -115,6 +117,13 @@ func (_m *PersonVersion) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ProcedureID = new(int)
 				*_m.ProcedureID = int(value.Int64)
+			}
+		case personversion.FieldChangedByID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field changed_by_id", values[i])
+			} else if value.Valid {
+				_m.ChangedByID = new(int)
+				*_m.ChangedByID = int(value.Int64)
 			}
 		case personversion.FieldCreatedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -174,6 +183,11 @@ func (_m *PersonVersion) String() string {
 	builder.WriteString(", ")
 	if v := _m.ProcedureID; v != nil {
 		builder.WriteString("procedure_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.ChangedByID; v != nil {
+		builder.WriteString("changed_by_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

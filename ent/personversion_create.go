@@ -56,6 +56,20 @@ func (_c *PersonVersionCreate) SetNillableProcedureID(v *int) *PersonVersionCrea
 	return _c
 }
 
+// SetChangedByID sets the "changed_by_id" field.
+func (_c *PersonVersionCreate) SetChangedByID(v int) *PersonVersionCreate {
+	_c.mutation.SetChangedByID(v)
+	return _c
+}
+
+// SetNillableChangedByID sets the "changed_by_id" field if the given value is not nil.
+func (_c *PersonVersionCreate) SetNillableChangedByID(v *int) *PersonVersionCreate {
+	if v != nil {
+		_c.SetChangedByID(*v)
+	}
+	return _c
+}
+
 // SetCreatedAt sets the "created_at" field.
 func (_c *PersonVersionCreate) SetCreatedAt(v time.Time) *PersonVersionCreate {
 	_c.mutation.SetCreatedAt(v)
@@ -172,6 +186,10 @@ func (_c *PersonVersionCreate) createSpec() (*PersonVersion, *sqlgraph.CreateSpe
 		_spec.SetField(personversion.FieldProcedureID, field.TypeInt, value)
 		_node.ProcedureID = &value
 	}
+	if value, ok := _c.mutation.ChangedByID(); ok {
+		_spec.SetField(personversion.FieldChangedByID, field.TypeInt, value)
+		_node.ChangedByID = &value
+	}
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(personversion.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
@@ -267,6 +285,9 @@ func (u *PersonVersionUpsertOne) UpdateNewValues() *PersonVersionUpsertOne {
 		}
 		if _, exists := u.create.mutation.ProcedureID(); exists {
 			s.SetIgnore(personversion.FieldProcedureID)
+		}
+		if _, exists := u.create.mutation.ChangedByID(); exists {
+			s.SetIgnore(personversion.FieldChangedByID)
 		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(personversion.FieldCreatedAt)
@@ -489,6 +510,9 @@ func (u *PersonVersionUpsertBulk) UpdateNewValues() *PersonVersionUpsertBulk {
 			}
 			if _, exists := b.mutation.ProcedureID(); exists {
 				s.SetIgnore(personversion.FieldProcedureID)
+			}
+			if _, exists := b.mutation.ChangedByID(); exists {
+				s.SetIgnore(personversion.FieldChangedByID)
 			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(personversion.FieldCreatedAt)

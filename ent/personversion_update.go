@@ -82,6 +82,9 @@ func (_u *PersonVersionUpdate) sqlSave(ctx context.Context) (_node int, err erro
 	if _u.mutation.ProcedureIDCleared() {
 		_spec.ClearField(personversion.FieldProcedureID, field.TypeInt)
 	}
+	if _u.mutation.ChangedByIDCleared() {
+		_spec.ClearField(personversion.FieldChangedByID, field.TypeInt)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{personversion.Label}
@@ -186,6 +189,9 @@ func (_u *PersonVersionUpdateOne) sqlSave(ctx context.Context) (_node *PersonVer
 	}
 	if _u.mutation.ProcedureIDCleared() {
 		_spec.ClearField(personversion.FieldProcedureID, field.TypeInt)
+	}
+	if _u.mutation.ChangedByIDCleared() {
+		_spec.ClearField(personversion.FieldChangedByID, field.TypeInt)
 	}
 	_node = &PersonVersion{config: _u.config}
 	_spec.Assign = _node.assignValues

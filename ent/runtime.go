@@ -498,7 +498,7 @@ func init() {
 	personversionFields := schema.PersonVersion{}.Fields()
 	_ = personversionFields
 	// personversionDescCreatedAt is the schema descriptor for created_at field.
-	personversionDescCreatedAt := personversionFields[4].Descriptor()
+	personversionDescCreatedAt := personversionFields[5].Descriptor()
 	// personversion.DefaultCreatedAt holds the default value on creation for the created_at field.
 	personversion.DefaultCreatedAt = personversionDescCreatedAt.Default.(func() time.Time)
 	procedureFields := schema.Procedure{}.Fields()

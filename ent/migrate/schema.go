@@ -384,6 +384,7 @@ var (
 		{Name: "valid_from", Type: field.TypeTime},
 		{Name: "snapshot", Type: field.TypeJSON},
 		{Name: "procedure_id", Type: field.TypeInt, Nullable: true},
+		{Name: "changed_by_id", Type: field.TypeInt, Nullable: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "person_id", Type: field.TypeInt},
 	}
@@ -395,7 +396,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "person_versions_persons_versions",
-				Columns:    []*schema.Column{PersonVersionsColumns[5]},
+				Columns:    []*schema.Column{PersonVersionsColumns[6]},
 				RefColumns: []*schema.Column{PersonsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -404,7 +405,7 @@ var (
 			{
 				Name:    "personversion_person_id_valid_from",
 				Unique:  false,
-				Columns: []*schema.Column{PersonVersionsColumns[5], PersonVersionsColumns[1]},
+				Columns: []*schema.Column{PersonVersionsColumns[6], PersonVersionsColumns[1]},
 			},
 		},
 	}

@@ -22,6 +22,8 @@ const (
 	FieldSnapshot = "snapshot"
 	// FieldProcedureID holds the string denoting the procedure_id field in the database.
 	FieldProcedureID = "procedure_id"
+	// FieldChangedByID holds the string denoting the changed_by_id field in the database.
+	FieldChangedByID = "changed_by_id"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
 	// EdgePerson holds the string denoting the person edge name in mutations.
@@ -44,6 +46,7 @@ var Columns = []string{
 	FieldValidFrom,
 	FieldSnapshot,
 	FieldProcedureID,
+	FieldChangedByID,
 	FieldCreatedAt,
 }
 
@@ -83,6 +86,11 @@ func ByValidFrom(opts ...sql.OrderTermOption) OrderOption {
 // ByProcedureID orders the results by the procedure_id field.
 func ByProcedureID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProcedureID, opts...).ToFunc()
+}
+
+// ByChangedByID orders the results by the changed_by_id field.
+func ByChangedByID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldChangedByID, opts...).ToFunc()
 }
 
 // ByCreatedAt orders the results by the created_at field.

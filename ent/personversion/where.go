@@ -70,6 +70,11 @@ func ProcedureID(v int) predicate.PersonVersion {
 	return predicate.PersonVersion(sql.FieldEQ(FieldProcedureID, v))
 }
 
+// ChangedByID applies equality check predicate on the "changed_by_id" field. It's identical to ChangedByIDEQ.
+func ChangedByID(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldEQ(FieldChangedByID, v))
+}
+
 // CreatedAt applies equality check predicate on the "created_at" field. It's identical to CreatedAtEQ.
 func CreatedAt(v time.Time) predicate.PersonVersion {
 	return predicate.PersonVersion(sql.FieldEQ(FieldCreatedAt, v))
@@ -183,6 +188,56 @@ func ProcedureIDIsNil() predicate.PersonVersion {
 // ProcedureIDNotNil applies the NotNil predicate on the "procedure_id" field.
 func ProcedureIDNotNil() predicate.PersonVersion {
 	return predicate.PersonVersion(sql.FieldNotNull(FieldProcedureID))
+}
+
+// ChangedByIDEQ applies the EQ predicate on the "changed_by_id" field.
+func ChangedByIDEQ(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldEQ(FieldChangedByID, v))
+}
+
+// ChangedByIDNEQ applies the NEQ predicate on the "changed_by_id" field.
+func ChangedByIDNEQ(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldNEQ(FieldChangedByID, v))
+}
+
+// ChangedByIDIn applies the In predicate on the "changed_by_id" field.
+func ChangedByIDIn(vs ...int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldIn(FieldChangedByID, vs...))
+}
+
+// ChangedByIDNotIn applies the NotIn predicate on the "changed_by_id" field.
+func ChangedByIDNotIn(vs ...int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldNotIn(FieldChangedByID, vs...))
+}
+
+// ChangedByIDGT applies the GT predicate on the "changed_by_id" field.
+func ChangedByIDGT(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldGT(FieldChangedByID, v))
+}
+
+// ChangedByIDGTE applies the GTE predicate on the "changed_by_id" field.
+func ChangedByIDGTE(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldGTE(FieldChangedByID, v))
+}
+
+// ChangedByIDLT applies the LT predicate on the "changed_by_id" field.
+func ChangedByIDLT(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldLT(FieldChangedByID, v))
+}
+
+// ChangedByIDLTE applies the LTE predicate on the "changed_by_id" field.
+func ChangedByIDLTE(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldLTE(FieldChangedByID, v))
+}
+
+// ChangedByIDIsNil applies the IsNil predicate on the "changed_by_id" field.
+func ChangedByIDIsNil() predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldIsNull(FieldChangedByID))
+}
+
+// ChangedByIDNotNil applies the NotNil predicate on the "changed_by_id" field.
+func ChangedByIDNotNil() predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldNotNull(FieldChangedByID))
 }
 
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.

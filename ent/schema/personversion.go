@@ -30,6 +30,8 @@ func (PersonVersion) Fields() []ent.Field {
 		field.JSON("snapshot", json.RawMessage{}).Immutable(),
 		// The procedure whose acceptance made this version, if any.
 		field.Int("procedure_id").Optional().Nillable().Immutable(),
+		// The clerk whose action wrote this version.
+		field.Int("changed_by_id").Optional().Nillable().Immutable(),
 		field.Time("created_at").Default(time.Now).Immutable(),
 	}
 }

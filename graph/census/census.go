@@ -134,8 +134,9 @@ func (s *Service) lockPerson(ctx context.Context, tx *ent.Tx, id int) (*ent.Pers
 	return p, err
 }
 
-// writeVersion records p, as it is now in tx, valid from at.
-func writeVersion(ctx context.Context, tx *ent.Tx, p *ent.Person, at time.Time, procedureID *int) error {
+// writeVersion records p, as it is now in tx, valid from at, changed by a (through procedureID
+// when a procedure made the change).
+func writeVersion(ctx context.Context, tx *ent.Tx, a Actor, p *ent.Person, at time.Time, procedureID *int) error {
 	snap := *p
 	snap.Edges = ent.PersonEdges{}
 	raw, err := json.Marshal(&snap)
@@ -143,7 +144,7 @@ func writeVersion(ctx context.Context, tx *ent.Tx, p *ent.Person, at time.Time, 
 		return fmt.Errorf("census: snapshot: %w", err)
 	}
 	return tx.PersonVersion.Create().SetPersonID(p.ID).SetValidFrom(at).SetSnapshot(raw).
-		SetNillableProcedureID(procedureID).SetCreatedAt(at).Exec(ctx)
+		SetNillableProcedureID(procedureID).SetChangedByID(a.UserID).SetCreatedAt(at).Exec(ctx)
 }
 
 // PersonAt returns the person as they were at instant at: the newest version valid from at or

@@ -126,6 +126,16 @@ func TestPersonAt_injectedClock_eachVersionFromItsInstant(t *testing.T) {
 	if last.FirstName != now.FirstName || last.State != now.State || !last.UpdatedAt.Equal(now.UpdatedAt) {
 		t.Fatalf("newest version %+v, row %+v", last, now)
 	}
+	// Each version records the clerk whose action wrote it.
+	versions, err := s.Client.PersonVersion.Query().All(ctx)
+	if err != nil || len(versions) != 3 {
+		t.Fatalf("versions: %d %v", len(versions), err)
+	}
+	for _, v := range versions {
+		if v.ChangedByID == nil || *v.ChangedByID != a.UserID {
+			t.Fatalf("version %d changed by %v", v.ID, v.ChangedByID)
+		}
+	}
 }
 
 // Membership is decided on the person as they are at acceptance: an 18th birthday counts from that day.

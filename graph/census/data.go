@@ -55,7 +55,7 @@ var (
 	systemName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 )
 
-// fieldNames maps the data's fields to the API's input names, in the order they are checked.
+// text checks one free-text field: one line, at most maxLen characters, present when required.
 func text(f apperr.Fields, name string, v *string, required bool, maxLen int) {
 	switch {
 	case v == nil && required:

@@ -146,7 +146,7 @@ func (s *Service) RequestDocumentVerification(ctx context.Context, a Actor, p *e
 			if err != nil {
 				return err
 			}
-			return writeVersion(ctx, tx, np, now, &pr.ID)
+			return writeVersion(ctx, tx, a, np, now, &pr.ID)
 		})
 }
 

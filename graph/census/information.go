@@ -62,6 +62,6 @@ func (s *Service) SetAdditionalInformation(ctx context.Context, a Actor, p *ent.
 		if err != nil {
 			return nil, err
 		}
-		return np, writeVersion(ctx, tx, np, now, nil)
+		return np, writeVersion(ctx, tx, a, np, now, nil)
 	})
 }

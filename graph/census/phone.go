@@ -115,7 +115,7 @@ func (s *Service) VerifyPhone(ctx context.Context, a Actor, p *ent.Person, code,
 			if err != nil {
 				return nil, err
 			}
-			if err := writeVersion(ctx, tx, no, now, &pr.ID); err != nil {
+			if err := writeVersion(ctx, tx, a, no, now, &pr.ID); err != nil {
 				return nil, err
 			}
 		}
@@ -124,6 +124,6 @@ func (s *Service) VerifyPhone(ctx context.Context, a Actor, p *ent.Person, code,
 		if err != nil {
 			return nil, err
 		}
-		return np, writeVersion(ctx, tx, np, now, &pr.ID)
+		return np, writeVersion(ctx, tx, a, np, now, &pr.ID)
 	})
 }

@@ -133,7 +133,7 @@ func (s *Service) Register(ctx context.Context, a Actor, r Registration) (*ent.P
 		if err != nil {
 			return out{}, err
 		}
-		if err := writeVersion(ctx, tx, p, now, nil); err != nil {
+		if err := writeVersion(ctx, tx, a, p, now, nil); err != nil {
 			return out{}, err
 		}
 		return out{p, pr}, nil
@@ -417,7 +417,7 @@ func (s *Service) apply(ctx context.Context, tx *ent.Tx, a Actor, p *ent.Person,
 	if err != nil {
 		return uniqueAsConflict(err)
 	}
-	if err := writeVersion(ctx, tx, np, now, &pr.ID); err != nil {
+	if err := writeVersion(ctx, tx, a, np, now, &pr.ID); err != nil {
 		return err
 	}
 	if np.State == person.StateCANCELLED && p.State != person.StateCANCELLED {
@@ -507,7 +507,7 @@ func (s *Service) reject(ctx context.Context, tx *ent.Tx, a Actor, p *ent.Person
 	if err != nil {
 		return err
 	}
-	if err := writeVersion(ctx, tx, np, now, &pr.ID); err != nil {
+	if err := writeVersion(ctx, tx, a, np, now, &pr.ID); err != nil {
 		return err
 	}
 	if np.State == person.StateTRASHED {
