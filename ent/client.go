@@ -18,8 +18,14 @@ import (
 	"coffer/ent/cashout"
 	"coffer/ent/challenge"
 	"coffer/ent/customer"
+	"coffer/ent/documentfile"
 	"coffer/ent/entry"
+	"coffer/ent/person"
+	"coffer/ent/personexternalid"
+	"coffer/ent/personversion"
+	"coffer/ent/procedure"
 	"coffer/ent/savingsgoal"
+	"coffer/ent/scope"
 	"coffer/ent/session"
 	"coffer/ent/setting"
 	"coffer/ent/transaction"
@@ -52,10 +58,22 @@ type Client struct {
 	Challenge *ChallengeClient
 	// Customer is the client for interacting with the Customer builders.
 	Customer *CustomerClient
+	// DocumentFile is the client for interacting with the DocumentFile builders.
+	DocumentFile *DocumentFileClient
 	// Entry is the client for interacting with the Entry builders.
 	Entry *EntryClient
+	// Person is the client for interacting with the Person builders.
+	Person *PersonClient
+	// PersonExternalID is the client for interacting with the PersonExternalID builders.
+	PersonExternalID *PersonExternalIDClient
+	// PersonVersion is the client for interacting with the PersonVersion builders.
+	PersonVersion *PersonVersionClient
+	// Procedure is the client for interacting with the Procedure builders.
+	Procedure *ProcedureClient
 	// SavingsGoal is the client for interacting with the SavingsGoal builders.
 	SavingsGoal *SavingsGoalClient
+	// Scope is the client for interacting with the Scope builders.
+	Scope *ScopeClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
@@ -82,8 +100,14 @@ func (c *Client) init() {
 	c.Cashout = NewCashoutClient(c.config)
 	c.Challenge = NewChallengeClient(c.config)
 	c.Customer = NewCustomerClient(c.config)
+	c.DocumentFile = NewDocumentFileClient(c.config)
 	c.Entry = NewEntryClient(c.config)
+	c.Person = NewPersonClient(c.config)
+	c.PersonExternalID = NewPersonExternalIDClient(c.config)
+	c.PersonVersion = NewPersonVersionClient(c.config)
+	c.Procedure = NewProcedureClient(c.config)
 	c.SavingsGoal = NewSavingsGoalClient(c.config)
+	c.Scope = NewScopeClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Setting = NewSettingClient(c.config)
 	c.Transaction = NewTransactionClient(c.config)
@@ -178,21 +202,27 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:         ctx,
-		config:      cfg,
-		Account:     NewAccountClient(cfg),
-		AuditEvent:  NewAuditEventClient(cfg),
-		Bill:        NewBillClient(cfg),
-		Card:        NewCardClient(cfg),
-		Cashout:     NewCashoutClient(cfg),
-		Challenge:   NewChallengeClient(cfg),
-		Customer:    NewCustomerClient(cfg),
-		Entry:       NewEntryClient(cfg),
-		SavingsGoal: NewSavingsGoalClient(cfg),
-		Session:     NewSessionClient(cfg),
-		Setting:     NewSettingClient(cfg),
-		Transaction: NewTransactionClient(cfg),
-		User:        NewUserClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		Account:          NewAccountClient(cfg),
+		AuditEvent:       NewAuditEventClient(cfg),
+		Bill:             NewBillClient(cfg),
+		Card:             NewCardClient(cfg),
+		Cashout:          NewCashoutClient(cfg),
+		Challenge:        NewChallengeClient(cfg),
+		Customer:         NewCustomerClient(cfg),
+		DocumentFile:     NewDocumentFileClient(cfg),
+		Entry:            NewEntryClient(cfg),
+		Person:           NewPersonClient(cfg),
+		PersonExternalID: NewPersonExternalIDClient(cfg),
+		PersonVersion:    NewPersonVersionClient(cfg),
+		Procedure:        NewProcedureClient(cfg),
+		SavingsGoal:      NewSavingsGoalClient(cfg),
+		Scope:            NewScopeClient(cfg),
+		Session:          NewSessionClient(cfg),
+		Setting:          NewSettingClient(cfg),
+		Transaction:      NewTransactionClient(cfg),
+		User:             NewUserClient(cfg),
 	}, nil
 }
 
@@ -210,21 +240,27 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:         ctx,
-		config:      cfg,
-		Account:     NewAccountClient(cfg),
-		AuditEvent:  NewAuditEventClient(cfg),
-		Bill:        NewBillClient(cfg),
-		Card:        NewCardClient(cfg),
-		Cashout:     NewCashoutClient(cfg),
-		Challenge:   NewChallengeClient(cfg),
-		Customer:    NewCustomerClient(cfg),
-		Entry:       NewEntryClient(cfg),
-		SavingsGoal: NewSavingsGoalClient(cfg),
-		Session:     NewSessionClient(cfg),
-		Setting:     NewSettingClient(cfg),
-		Transaction: NewTransactionClient(cfg),
-		User:        NewUserClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		Account:          NewAccountClient(cfg),
+		AuditEvent:       NewAuditEventClient(cfg),
+		Bill:             NewBillClient(cfg),
+		Card:             NewCardClient(cfg),
+		Cashout:          NewCashoutClient(cfg),
+		Challenge:        NewChallengeClient(cfg),
+		Customer:         NewCustomerClient(cfg),
+		DocumentFile:     NewDocumentFileClient(cfg),
+		Entry:            NewEntryClient(cfg),
+		Person:           NewPersonClient(cfg),
+		PersonExternalID: NewPersonExternalIDClient(cfg),
+		PersonVersion:    NewPersonVersionClient(cfg),
+		Procedure:        NewProcedureClient(cfg),
+		SavingsGoal:      NewSavingsGoalClient(cfg),
+		Scope:            NewScopeClient(cfg),
+		Session:          NewSessionClient(cfg),
+		Setting:          NewSettingClient(cfg),
+		Transaction:      NewTransactionClient(cfg),
+		User:             NewUserClient(cfg),
 	}, nil
 }
 
@@ -255,7 +291,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Account, c.AuditEvent, c.Bill, c.Card, c.Cashout, c.Challenge, c.Customer,
-		c.Entry, c.SavingsGoal, c.Session, c.Setting, c.Transaction, c.User,
+		c.DocumentFile, c.Entry, c.Person, c.PersonExternalID, c.PersonVersion,
+		c.Procedure, c.SavingsGoal, c.Scope, c.Session, c.Setting, c.Transaction,
+		c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -266,7 +304,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Account, c.AuditEvent, c.Bill, c.Card, c.Cashout, c.Challenge, c.Customer,
-		c.Entry, c.SavingsGoal, c.Session, c.Setting, c.Transaction, c.User,
+		c.DocumentFile, c.Entry, c.Person, c.PersonExternalID, c.PersonVersion,
+		c.Procedure, c.SavingsGoal, c.Scope, c.Session, c.Setting, c.Transaction,
+		c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -289,10 +329,22 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Challenge.mutate(ctx, m)
 	case *CustomerMutation:
 		return c.Customer.mutate(ctx, m)
+	case *DocumentFileMutation:
+		return c.DocumentFile.mutate(ctx, m)
 	case *EntryMutation:
 		return c.Entry.mutate(ctx, m)
+	case *PersonMutation:
+		return c.Person.mutate(ctx, m)
+	case *PersonExternalIDMutation:
+		return c.PersonExternalID.mutate(ctx, m)
+	case *PersonVersionMutation:
+		return c.PersonVersion.mutate(ctx, m)
+	case *ProcedureMutation:
+		return c.Procedure.mutate(ctx, m)
 	case *SavingsGoalMutation:
 		return c.SavingsGoal.mutate(ctx, m)
+	case *ScopeMutation:
+		return c.Scope.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *SettingMutation:
@@ -1413,6 +1465,155 @@ func (c *CustomerClient) mutate(ctx context.Context, m *CustomerMutation) (Value
 	}
 }
 
+// DocumentFileClient is a client for the DocumentFile schema.
+type DocumentFileClient struct {
+	config
+}
+
+// NewDocumentFileClient returns a client for the DocumentFile from the given config.
+func NewDocumentFileClient(c config) *DocumentFileClient {
+	return &DocumentFileClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `documentfile.Hooks(f(g(h())))`.
+func (c *DocumentFileClient) Use(hooks ...Hook) {
+	c.hooks.DocumentFile = append(c.hooks.DocumentFile, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `documentfile.Intercept(f(g(h())))`.
+func (c *DocumentFileClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DocumentFile = append(c.inters.DocumentFile, interceptors...)
+}
+
+// Create returns a builder for creating a DocumentFile entity.
+func (c *DocumentFileClient) Create() *DocumentFileCreate {
+	mutation := newDocumentFileMutation(c.config, OpCreate)
+	return &DocumentFileCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DocumentFile entities.
+func (c *DocumentFileClient) CreateBulk(builders ...*DocumentFileCreate) *DocumentFileCreateBulk {
+	return &DocumentFileCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DocumentFileClient) MapCreateBulk(slice any, setFunc func(*DocumentFileCreate, int)) *DocumentFileCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DocumentFileCreateBulk{err: fmt.Errorf("calling to DocumentFileClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DocumentFileCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DocumentFileCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DocumentFile.
+func (c *DocumentFileClient) Update() *DocumentFileUpdate {
+	mutation := newDocumentFileMutation(c.config, OpUpdate)
+	return &DocumentFileUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DocumentFileClient) UpdateOne(_m *DocumentFile) *DocumentFileUpdateOne {
+	mutation := newDocumentFileMutation(c.config, OpUpdateOne, withDocumentFile(_m))
+	return &DocumentFileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DocumentFileClient) UpdateOneID(id int) *DocumentFileUpdateOne {
+	mutation := newDocumentFileMutation(c.config, OpUpdateOne, withDocumentFileID(id))
+	return &DocumentFileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DocumentFile.
+func (c *DocumentFileClient) Delete() *DocumentFileDelete {
+	mutation := newDocumentFileMutation(c.config, OpDelete)
+	return &DocumentFileDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DocumentFileClient) DeleteOne(_m *DocumentFile) *DocumentFileDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DocumentFileClient) DeleteOneID(id int) *DocumentFileDeleteOne {
+	builder := c.Delete().Where(documentfile.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DocumentFileDeleteOne{builder}
+}
+
+// Query returns a query builder for DocumentFile.
+func (c *DocumentFileClient) Query() *DocumentFileQuery {
+	return &DocumentFileQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDocumentFile},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DocumentFile entity by its id.
+func (c *DocumentFileClient) Get(ctx context.Context, id int) (*DocumentFile, error) {
+	return c.Query().Where(documentfile.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DocumentFileClient) GetX(ctx context.Context, id int) *DocumentFile {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProcedure queries the procedure edge of a DocumentFile.
+func (c *DocumentFileClient) QueryProcedure(_m *DocumentFile) *ProcedureQuery {
+	query := (&ProcedureClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(documentfile.Table, documentfile.FieldID, id),
+			sqlgraph.To(procedure.Table, procedure.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, documentfile.ProcedureTable, documentfile.ProcedureColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DocumentFileClient) Hooks() []Hook {
+	return c.hooks.DocumentFile
+}
+
+// Interceptors returns the client interceptors.
+func (c *DocumentFileClient) Interceptors() []Interceptor {
+	return c.inters.DocumentFile
+}
+
+func (c *DocumentFileClient) mutate(ctx context.Context, m *DocumentFileMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DocumentFileCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DocumentFileUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DocumentFileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DocumentFileDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DocumentFile mutation op: %q", m.Op())
+	}
+}
+
 // EntryClient is a client for the Entry schema.
 type EntryClient struct {
 	config
@@ -1594,6 +1795,682 @@ func (c *EntryClient) mutate(ctx context.Context, m *EntryMutation) (Value, erro
 	}
 }
 
+// PersonClient is a client for the Person schema.
+type PersonClient struct {
+	config
+}
+
+// NewPersonClient returns a client for the Person from the given config.
+func NewPersonClient(c config) *PersonClient {
+	return &PersonClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `person.Hooks(f(g(h())))`.
+func (c *PersonClient) Use(hooks ...Hook) {
+	c.hooks.Person = append(c.hooks.Person, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `person.Intercept(f(g(h())))`.
+func (c *PersonClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Person = append(c.inters.Person, interceptors...)
+}
+
+// Create returns a builder for creating a Person entity.
+func (c *PersonClient) Create() *PersonCreate {
+	mutation := newPersonMutation(c.config, OpCreate)
+	return &PersonCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Person entities.
+func (c *PersonClient) CreateBulk(builders ...*PersonCreate) *PersonCreateBulk {
+	return &PersonCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PersonClient) MapCreateBulk(slice any, setFunc func(*PersonCreate, int)) *PersonCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PersonCreateBulk{err: fmt.Errorf("calling to PersonClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PersonCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PersonCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Person.
+func (c *PersonClient) Update() *PersonUpdate {
+	mutation := newPersonMutation(c.config, OpUpdate)
+	return &PersonUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PersonClient) UpdateOne(_m *Person) *PersonUpdateOne {
+	mutation := newPersonMutation(c.config, OpUpdateOne, withPerson(_m))
+	return &PersonUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PersonClient) UpdateOneID(id int) *PersonUpdateOne {
+	mutation := newPersonMutation(c.config, OpUpdateOne, withPersonID(id))
+	return &PersonUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Person.
+func (c *PersonClient) Delete() *PersonDelete {
+	mutation := newPersonMutation(c.config, OpDelete)
+	return &PersonDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PersonClient) DeleteOne(_m *Person) *PersonDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PersonClient) DeleteOneID(id int) *PersonDeleteOne {
+	builder := c.Delete().Where(person.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PersonDeleteOne{builder}
+}
+
+// Query returns a query builder for Person.
+func (c *PersonClient) Query() *PersonQuery {
+	return &PersonQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePerson},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Person entity by its id.
+func (c *PersonClient) Get(ctx context.Context, id int) (*Person, error) {
+	return c.Query().Where(person.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PersonClient) GetX(ctx context.Context, id int) *Person {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryProcedures queries the procedures edge of a Person.
+func (c *PersonClient) QueryProcedures(_m *Person) *ProcedureQuery {
+	query := (&ProcedureClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(person.Table, person.FieldID, id),
+			sqlgraph.To(procedure.Table, procedure.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, person.ProceduresTable, person.ProceduresColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryVersions queries the versions edge of a Person.
+func (c *PersonClient) QueryVersions(_m *Person) *PersonVersionQuery {
+	query := (&PersonVersionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(person.Table, person.FieldID, id),
+			sqlgraph.To(personversion.Table, personversion.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, person.VersionsTable, person.VersionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryExternalIDRows queries the external_id_rows edge of a Person.
+func (c *PersonClient) QueryExternalIDRows(_m *Person) *PersonExternalIDQuery {
+	query := (&PersonExternalIDClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(person.Table, person.FieldID, id),
+			sqlgraph.To(personexternalid.Table, personexternalid.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, person.ExternalIDRowsTable, person.ExternalIDRowsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PersonClient) Hooks() []Hook {
+	return c.hooks.Person
+}
+
+// Interceptors returns the client interceptors.
+func (c *PersonClient) Interceptors() []Interceptor {
+	return c.inters.Person
+}
+
+func (c *PersonClient) mutate(ctx context.Context, m *PersonMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PersonCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PersonUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PersonUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PersonDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Person mutation op: %q", m.Op())
+	}
+}
+
+// PersonExternalIDClient is a client for the PersonExternalID schema.
+type PersonExternalIDClient struct {
+	config
+}
+
+// NewPersonExternalIDClient returns a client for the PersonExternalID from the given config.
+func NewPersonExternalIDClient(c config) *PersonExternalIDClient {
+	return &PersonExternalIDClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `personexternalid.Hooks(f(g(h())))`.
+func (c *PersonExternalIDClient) Use(hooks ...Hook) {
+	c.hooks.PersonExternalID = append(c.hooks.PersonExternalID, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `personexternalid.Intercept(f(g(h())))`.
+func (c *PersonExternalIDClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PersonExternalID = append(c.inters.PersonExternalID, interceptors...)
+}
+
+// Create returns a builder for creating a PersonExternalID entity.
+func (c *PersonExternalIDClient) Create() *PersonExternalIDCreate {
+	mutation := newPersonExternalIDMutation(c.config, OpCreate)
+	return &PersonExternalIDCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PersonExternalID entities.
+func (c *PersonExternalIDClient) CreateBulk(builders ...*PersonExternalIDCreate) *PersonExternalIDCreateBulk {
+	return &PersonExternalIDCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PersonExternalIDClient) MapCreateBulk(slice any, setFunc func(*PersonExternalIDCreate, int)) *PersonExternalIDCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PersonExternalIDCreateBulk{err: fmt.Errorf("calling to PersonExternalIDClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PersonExternalIDCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PersonExternalIDCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PersonExternalID.
+func (c *PersonExternalIDClient) Update() *PersonExternalIDUpdate {
+	mutation := newPersonExternalIDMutation(c.config, OpUpdate)
+	return &PersonExternalIDUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PersonExternalIDClient) UpdateOne(_m *PersonExternalID) *PersonExternalIDUpdateOne {
+	mutation := newPersonExternalIDMutation(c.config, OpUpdateOne, withPersonExternalID(_m))
+	return &PersonExternalIDUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PersonExternalIDClient) UpdateOneID(id int) *PersonExternalIDUpdateOne {
+	mutation := newPersonExternalIDMutation(c.config, OpUpdateOne, withPersonExternalIDID(id))
+	return &PersonExternalIDUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PersonExternalID.
+func (c *PersonExternalIDClient) Delete() *PersonExternalIDDelete {
+	mutation := newPersonExternalIDMutation(c.config, OpDelete)
+	return &PersonExternalIDDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PersonExternalIDClient) DeleteOne(_m *PersonExternalID) *PersonExternalIDDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PersonExternalIDClient) DeleteOneID(id int) *PersonExternalIDDeleteOne {
+	builder := c.Delete().Where(personexternalid.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PersonExternalIDDeleteOne{builder}
+}
+
+// Query returns a query builder for PersonExternalID.
+func (c *PersonExternalIDClient) Query() *PersonExternalIDQuery {
+	return &PersonExternalIDQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePersonExternalID},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PersonExternalID entity by its id.
+func (c *PersonExternalIDClient) Get(ctx context.Context, id int) (*PersonExternalID, error) {
+	return c.Query().Where(personexternalid.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PersonExternalIDClient) GetX(ctx context.Context, id int) *PersonExternalID {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPerson queries the person edge of a PersonExternalID.
+func (c *PersonExternalIDClient) QueryPerson(_m *PersonExternalID) *PersonQuery {
+	query := (&PersonClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(personexternalid.Table, personexternalid.FieldID, id),
+			sqlgraph.To(person.Table, person.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, personexternalid.PersonTable, personexternalid.PersonColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PersonExternalIDClient) Hooks() []Hook {
+	return c.hooks.PersonExternalID
+}
+
+// Interceptors returns the client interceptors.
+func (c *PersonExternalIDClient) Interceptors() []Interceptor {
+	return c.inters.PersonExternalID
+}
+
+func (c *PersonExternalIDClient) mutate(ctx context.Context, m *PersonExternalIDMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PersonExternalIDCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PersonExternalIDUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PersonExternalIDUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PersonExternalIDDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PersonExternalID mutation op: %q", m.Op())
+	}
+}
+
+// PersonVersionClient is a client for the PersonVersion schema.
+type PersonVersionClient struct {
+	config
+}
+
+// NewPersonVersionClient returns a client for the PersonVersion from the given config.
+func NewPersonVersionClient(c config) *PersonVersionClient {
+	return &PersonVersionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `personversion.Hooks(f(g(h())))`.
+func (c *PersonVersionClient) Use(hooks ...Hook) {
+	c.hooks.PersonVersion = append(c.hooks.PersonVersion, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `personversion.Intercept(f(g(h())))`.
+func (c *PersonVersionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PersonVersion = append(c.inters.PersonVersion, interceptors...)
+}
+
+// Create returns a builder for creating a PersonVersion entity.
+func (c *PersonVersionClient) Create() *PersonVersionCreate {
+	mutation := newPersonVersionMutation(c.config, OpCreate)
+	return &PersonVersionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PersonVersion entities.
+func (c *PersonVersionClient) CreateBulk(builders ...*PersonVersionCreate) *PersonVersionCreateBulk {
+	return &PersonVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PersonVersionClient) MapCreateBulk(slice any, setFunc func(*PersonVersionCreate, int)) *PersonVersionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PersonVersionCreateBulk{err: fmt.Errorf("calling to PersonVersionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PersonVersionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PersonVersionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PersonVersion.
+func (c *PersonVersionClient) Update() *PersonVersionUpdate {
+	mutation := newPersonVersionMutation(c.config, OpUpdate)
+	return &PersonVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PersonVersionClient) UpdateOne(_m *PersonVersion) *PersonVersionUpdateOne {
+	mutation := newPersonVersionMutation(c.config, OpUpdateOne, withPersonVersion(_m))
+	return &PersonVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PersonVersionClient) UpdateOneID(id int) *PersonVersionUpdateOne {
+	mutation := newPersonVersionMutation(c.config, OpUpdateOne, withPersonVersionID(id))
+	return &PersonVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PersonVersion.
+func (c *PersonVersionClient) Delete() *PersonVersionDelete {
+	mutation := newPersonVersionMutation(c.config, OpDelete)
+	return &PersonVersionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PersonVersionClient) DeleteOne(_m *PersonVersion) *PersonVersionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PersonVersionClient) DeleteOneID(id int) *PersonVersionDeleteOne {
+	builder := c.Delete().Where(personversion.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PersonVersionDeleteOne{builder}
+}
+
+// Query returns a query builder for PersonVersion.
+func (c *PersonVersionClient) Query() *PersonVersionQuery {
+	return &PersonVersionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePersonVersion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PersonVersion entity by its id.
+func (c *PersonVersionClient) Get(ctx context.Context, id int) (*PersonVersion, error) {
+	return c.Query().Where(personversion.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PersonVersionClient) GetX(ctx context.Context, id int) *PersonVersion {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPerson queries the person edge of a PersonVersion.
+func (c *PersonVersionClient) QueryPerson(_m *PersonVersion) *PersonQuery {
+	query := (&PersonClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(personversion.Table, personversion.FieldID, id),
+			sqlgraph.To(person.Table, person.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, personversion.PersonTable, personversion.PersonColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PersonVersionClient) Hooks() []Hook {
+	return c.hooks.PersonVersion
+}
+
+// Interceptors returns the client interceptors.
+func (c *PersonVersionClient) Interceptors() []Interceptor {
+	return c.inters.PersonVersion
+}
+
+func (c *PersonVersionClient) mutate(ctx context.Context, m *PersonVersionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PersonVersionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PersonVersionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PersonVersionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PersonVersionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PersonVersion mutation op: %q", m.Op())
+	}
+}
+
+// ProcedureClient is a client for the Procedure schema.
+type ProcedureClient struct {
+	config
+}
+
+// NewProcedureClient returns a client for the Procedure from the given config.
+func NewProcedureClient(c config) *ProcedureClient {
+	return &ProcedureClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `procedure.Hooks(f(g(h())))`.
+func (c *ProcedureClient) Use(hooks ...Hook) {
+	c.hooks.Procedure = append(c.hooks.Procedure, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `procedure.Intercept(f(g(h())))`.
+func (c *ProcedureClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Procedure = append(c.inters.Procedure, interceptors...)
+}
+
+// Create returns a builder for creating a Procedure entity.
+func (c *ProcedureClient) Create() *ProcedureCreate {
+	mutation := newProcedureMutation(c.config, OpCreate)
+	return &ProcedureCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Procedure entities.
+func (c *ProcedureClient) CreateBulk(builders ...*ProcedureCreate) *ProcedureCreateBulk {
+	return &ProcedureCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProcedureClient) MapCreateBulk(slice any, setFunc func(*ProcedureCreate, int)) *ProcedureCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProcedureCreateBulk{err: fmt.Errorf("calling to ProcedureClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProcedureCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProcedureCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Procedure.
+func (c *ProcedureClient) Update() *ProcedureUpdate {
+	mutation := newProcedureMutation(c.config, OpUpdate)
+	return &ProcedureUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProcedureClient) UpdateOne(_m *Procedure) *ProcedureUpdateOne {
+	mutation := newProcedureMutation(c.config, OpUpdateOne, withProcedure(_m))
+	return &ProcedureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProcedureClient) UpdateOneID(id int) *ProcedureUpdateOne {
+	mutation := newProcedureMutation(c.config, OpUpdateOne, withProcedureID(id))
+	return &ProcedureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Procedure.
+func (c *ProcedureClient) Delete() *ProcedureDelete {
+	mutation := newProcedureMutation(c.config, OpDelete)
+	return &ProcedureDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProcedureClient) DeleteOne(_m *Procedure) *ProcedureDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProcedureClient) DeleteOneID(id int) *ProcedureDeleteOne {
+	builder := c.Delete().Where(procedure.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProcedureDeleteOne{builder}
+}
+
+// Query returns a query builder for Procedure.
+func (c *ProcedureClient) Query() *ProcedureQuery {
+	return &ProcedureQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProcedure},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Procedure entity by its id.
+func (c *ProcedureClient) Get(ctx context.Context, id int) (*Procedure, error) {
+	return c.Query().Where(procedure.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProcedureClient) GetX(ctx context.Context, id int) *Procedure {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPerson queries the person edge of a Procedure.
+func (c *ProcedureClient) QueryPerson(_m *Procedure) *PersonQuery {
+	query := (&PersonClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(procedure.Table, procedure.FieldID, id),
+			sqlgraph.To(person.Table, person.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, procedure.PersonTable, procedure.PersonColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCreatedBy queries the created_by edge of a Procedure.
+func (c *ProcedureClient) QueryCreatedBy(_m *Procedure) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(procedure.Table, procedure.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, procedure.CreatedByTable, procedure.CreatedByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryProcessedBy queries the processed_by edge of a Procedure.
+func (c *ProcedureClient) QueryProcessedBy(_m *Procedure) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(procedure.Table, procedure.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, procedure.ProcessedByTable, procedure.ProcessedByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryFiles queries the files edge of a Procedure.
+func (c *ProcedureClient) QueryFiles(_m *Procedure) *DocumentFileQuery {
+	query := (&DocumentFileClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(procedure.Table, procedure.FieldID, id),
+			sqlgraph.To(documentfile.Table, documentfile.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, procedure.FilesTable, procedure.FilesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ProcedureClient) Hooks() []Hook {
+	return c.hooks.Procedure
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProcedureClient) Interceptors() []Interceptor {
+	return c.inters.Procedure
+}
+
+func (c *ProcedureClient) mutate(ctx context.Context, m *ProcedureMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProcedureCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProcedureUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProcedureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProcedureDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Procedure mutation op: %q", m.Op())
+	}
+}
+
 // SavingsGoalClient is a client for the SavingsGoal schema.
 type SavingsGoalClient struct {
 	config
@@ -1756,6 +2633,139 @@ func (c *SavingsGoalClient) mutate(ctx context.Context, m *SavingsGoalMutation) 
 		return (&SavingsGoalDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown SavingsGoal mutation op: %q", m.Op())
+	}
+}
+
+// ScopeClient is a client for the Scope schema.
+type ScopeClient struct {
+	config
+}
+
+// NewScopeClient returns a client for the Scope from the given config.
+func NewScopeClient(c config) *ScopeClient {
+	return &ScopeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `scope.Hooks(f(g(h())))`.
+func (c *ScopeClient) Use(hooks ...Hook) {
+	c.hooks.Scope = append(c.hooks.Scope, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `scope.Intercept(f(g(h())))`.
+func (c *ScopeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Scope = append(c.inters.Scope, interceptors...)
+}
+
+// Create returns a builder for creating a Scope entity.
+func (c *ScopeClient) Create() *ScopeCreate {
+	mutation := newScopeMutation(c.config, OpCreate)
+	return &ScopeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Scope entities.
+func (c *ScopeClient) CreateBulk(builders ...*ScopeCreate) *ScopeCreateBulk {
+	return &ScopeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ScopeClient) MapCreateBulk(slice any, setFunc func(*ScopeCreate, int)) *ScopeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ScopeCreateBulk{err: fmt.Errorf("calling to ScopeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ScopeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ScopeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Scope.
+func (c *ScopeClient) Update() *ScopeUpdate {
+	mutation := newScopeMutation(c.config, OpUpdate)
+	return &ScopeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ScopeClient) UpdateOne(_m *Scope) *ScopeUpdateOne {
+	mutation := newScopeMutation(c.config, OpUpdateOne, withScope(_m))
+	return &ScopeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ScopeClient) UpdateOneID(id int) *ScopeUpdateOne {
+	mutation := newScopeMutation(c.config, OpUpdateOne, withScopeID(id))
+	return &ScopeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Scope.
+func (c *ScopeClient) Delete() *ScopeDelete {
+	mutation := newScopeMutation(c.config, OpDelete)
+	return &ScopeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ScopeClient) DeleteOne(_m *Scope) *ScopeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ScopeClient) DeleteOneID(id int) *ScopeDeleteOne {
+	builder := c.Delete().Where(scope.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ScopeDeleteOne{builder}
+}
+
+// Query returns a query builder for Scope.
+func (c *ScopeClient) Query() *ScopeQuery {
+	return &ScopeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeScope},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Scope entity by its id.
+func (c *ScopeClient) Get(ctx context.Context, id int) (*Scope, error) {
+	return c.Query().Where(scope.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ScopeClient) GetX(ctx context.Context, id int) *Scope {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ScopeClient) Hooks() []Hook {
+	return c.hooks.Scope
+}
+
+// Interceptors returns the client interceptors.
+func (c *ScopeClient) Interceptors() []Interceptor {
+	return c.inters.Scope
+}
+
+func (c *ScopeClient) mutate(ctx context.Context, m *ScopeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ScopeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ScopeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ScopeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ScopeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Scope mutation op: %q", m.Op())
 	}
 }
 
@@ -2406,12 +3416,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Account, AuditEvent, Bill, Card, Cashout, Challenge, Customer, Entry,
-		SavingsGoal, Session, Setting, Transaction, User []ent.Hook
+		Account, AuditEvent, Bill, Card, Cashout, Challenge, Customer, DocumentFile,
+		Entry, Person, PersonExternalID, PersonVersion, Procedure, SavingsGoal, Scope,
+		Session, Setting, Transaction, User []ent.Hook
 	}
 	inters struct {
-		Account, AuditEvent, Bill, Card, Cashout, Challenge, Customer, Entry,
-		SavingsGoal, Session, Setting, Transaction, User []ent.Interceptor
+		Account, AuditEvent, Bill, Card, Cashout, Challenge, Customer, DocumentFile,
+		Entry, Person, PersonExternalID, PersonVersion, Procedure, SavingsGoal, Scope,
+		Session, Setting, Transaction, User []ent.Interceptor
 	}
 )
 

@@ -10,8 +10,14 @@ import (
 	"coffer/ent/cashout"
 	"coffer/ent/challenge"
 	"coffer/ent/customer"
+	"coffer/ent/documentfile"
 	"coffer/ent/entry"
+	"coffer/ent/person"
+	"coffer/ent/personexternalid"
+	"coffer/ent/personversion"
+	"coffer/ent/procedure"
 	"coffer/ent/savingsgoal"
+	"coffer/ent/scope"
 	"coffer/ent/session"
 	"coffer/ent/setting"
 	"coffer/ent/transaction"
@@ -85,19 +91,25 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			account.Table:     account.ValidColumn,
-			auditevent.Table:  auditevent.ValidColumn,
-			bill.Table:        bill.ValidColumn,
-			card.Table:        card.ValidColumn,
-			cashout.Table:     cashout.ValidColumn,
-			challenge.Table:   challenge.ValidColumn,
-			customer.Table:    customer.ValidColumn,
-			entry.Table:       entry.ValidColumn,
-			savingsgoal.Table: savingsgoal.ValidColumn,
-			session.Table:     session.ValidColumn,
-			setting.Table:     setting.ValidColumn,
-			transaction.Table: transaction.ValidColumn,
-			user.Table:        user.ValidColumn,
+			account.Table:          account.ValidColumn,
+			auditevent.Table:       auditevent.ValidColumn,
+			bill.Table:             bill.ValidColumn,
+			card.Table:             card.ValidColumn,
+			cashout.Table:          cashout.ValidColumn,
+			challenge.Table:        challenge.ValidColumn,
+			customer.Table:         customer.ValidColumn,
+			documentfile.Table:     documentfile.ValidColumn,
+			entry.Table:            entry.ValidColumn,
+			person.Table:           person.ValidColumn,
+			personexternalid.Table: personexternalid.ValidColumn,
+			personversion.Table:    personversion.ValidColumn,
+			procedure.Table:        procedure.ValidColumn,
+			savingsgoal.Table:      savingsgoal.ValidColumn,
+			scope.Table:            scope.ValidColumn,
+			session.Table:          session.ValidColumn,
+			setting.Table:          setting.ValidColumn,
+			transaction.Table:      transaction.ValidColumn,
+			user.Table:             user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -9,7 +9,10 @@ import (
 	"coffer/ent/cashout"
 	"coffer/ent/customer"
 	"coffer/ent/entry"
+	"coffer/ent/person"
+	"coffer/ent/procedure"
 	"coffer/ent/savingsgoal"
+	"coffer/ent/scope"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"context"
@@ -1001,6 +1004,334 @@ func newEntryPaginateArgs(rv map[string]any) *entryPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PersonQuery) CollectFields(ctx context.Context, satisfies ...string) (*PersonQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PersonQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(person.Columns))
+		selectedFields = []string{person.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "censusNumber":
+			if _, ok := fieldSeen[person.FieldCensusNumber]; !ok {
+				selectedFields = append(selectedFields, person.FieldCensusNumber)
+				fieldSeen[person.FieldCensusNumber] = struct{}{}
+			}
+		case "firstName":
+			if _, ok := fieldSeen[person.FieldFirstName]; !ok {
+				selectedFields = append(selectedFields, person.FieldFirstName)
+				fieldSeen[person.FieldFirstName] = struct{}{}
+			}
+		case "lastName1":
+			if _, ok := fieldSeen[person.FieldLastName1]; !ok {
+				selectedFields = append(selectedFields, person.FieldLastName1)
+				fieldSeen[person.FieldLastName1] = struct{}{}
+			}
+		case "lastName2":
+			if _, ok := fieldSeen[person.FieldLastName2]; !ok {
+				selectedFields = append(selectedFields, person.FieldLastName2)
+				fieldSeen[person.FieldLastName2] = struct{}{}
+			}
+		case "documentType":
+			if _, ok := fieldSeen[person.FieldDocumentType]; !ok {
+				selectedFields = append(selectedFields, person.FieldDocumentType)
+				fieldSeen[person.FieldDocumentType] = struct{}{}
+			}
+		case "documentID":
+			if _, ok := fieldSeen[person.FieldDocumentID]; !ok {
+				selectedFields = append(selectedFields, person.FieldDocumentID)
+				fieldSeen[person.FieldDocumentID] = struct{}{}
+			}
+		case "documentScopeCode":
+			if _, ok := fieldSeen[person.FieldDocumentScopeCode]; !ok {
+				selectedFields = append(selectedFields, person.FieldDocumentScopeCode)
+				fieldSeen[person.FieldDocumentScopeCode] = struct{}{}
+			}
+		case "bornAt":
+			if _, ok := fieldSeen[person.FieldBornAt]; !ok {
+				selectedFields = append(selectedFields, person.FieldBornAt)
+				fieldSeen[person.FieldBornAt] = struct{}{}
+			}
+		case "gender":
+			if _, ok := fieldSeen[person.FieldGender]; !ok {
+				selectedFields = append(selectedFields, person.FieldGender)
+				fieldSeen[person.FieldGender] = struct{}{}
+			}
+		case "address":
+			if _, ok := fieldSeen[person.FieldAddress]; !ok {
+				selectedFields = append(selectedFields, person.FieldAddress)
+				fieldSeen[person.FieldAddress] = struct{}{}
+			}
+		case "addressScopeCode":
+			if _, ok := fieldSeen[person.FieldAddressScopeCode]; !ok {
+				selectedFields = append(selectedFields, person.FieldAddressScopeCode)
+				fieldSeen[person.FieldAddressScopeCode] = struct{}{}
+			}
+		case "postalCode":
+			if _, ok := fieldSeen[person.FieldPostalCode]; !ok {
+				selectedFields = append(selectedFields, person.FieldPostalCode)
+				fieldSeen[person.FieldPostalCode] = struct{}{}
+			}
+		case "email":
+			if _, ok := fieldSeen[person.FieldEmail]; !ok {
+				selectedFields = append(selectedFields, person.FieldEmail)
+				fieldSeen[person.FieldEmail] = struct{}{}
+			}
+		case "scopeCode":
+			if _, ok := fieldSeen[person.FieldScopeCode]; !ok {
+				selectedFields = append(selectedFields, person.FieldScopeCode)
+				fieldSeen[person.FieldScopeCode] = struct{}{}
+			}
+		case "phone":
+			if _, ok := fieldSeen[person.FieldPhone]; !ok {
+				selectedFields = append(selectedFields, person.FieldPhone)
+				fieldSeen[person.FieldPhone] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[person.FieldState]; !ok {
+				selectedFields = append(selectedFields, person.FieldState)
+				fieldSeen[person.FieldState] = struct{}{}
+			}
+		case "membershipLevel":
+			if _, ok := fieldSeen[person.FieldMembershipLevel]; !ok {
+				selectedFields = append(selectedFields, person.FieldMembershipLevel)
+				fieldSeen[person.FieldMembershipLevel] = struct{}{}
+			}
+		case "verification":
+			if _, ok := fieldSeen[person.FieldVerification]; !ok {
+				selectedFields = append(selectedFields, person.FieldVerification)
+				fieldSeen[person.FieldVerification] = struct{}{}
+			}
+		case "phoneVerification":
+			if _, ok := fieldSeen[person.FieldPhoneVerification]; !ok {
+				selectedFields = append(selectedFields, person.FieldPhoneVerification)
+				fieldSeen[person.FieldPhoneVerification] = struct{}{}
+			}
+		case "externalIds":
+			if _, ok := fieldSeen[person.FieldExternalIds]; !ok {
+				selectedFields = append(selectedFields, person.FieldExternalIds)
+				fieldSeen[person.FieldExternalIds] = struct{}{}
+			}
+		case "additionalInformation":
+			if _, ok := fieldSeen[person.FieldAdditionalInformation]; !ok {
+				selectedFields = append(selectedFields, person.FieldAdditionalInformation)
+				fieldSeen[person.FieldAdditionalInformation] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[person.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, person.FieldCreatedAt)
+				fieldSeen[person.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[person.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, person.FieldUpdatedAt)
+				fieldSeen[person.FieldUpdatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type personPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PersonPaginateOption
+}
+
+func newPersonPaginateArgs(rv map[string]any) *personPaginateArgs {
+	args := &personPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ProcedureQuery) CollectFields(ctx context.Context, satisfies ...string) (*ProcedureQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ProcedureQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(procedure.Columns))
+		selectedFields = []string{procedure.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "person":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PersonClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, personImplementors)...); err != nil {
+				return err
+			}
+			_q.withPerson = query
+			if _, ok := fieldSeen[procedure.FieldPersonID]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldPersonID)
+				fieldSeen[procedure.FieldPersonID] = struct{}{}
+			}
+
+		case "createdBy":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withCreatedBy = query
+			if _, ok := fieldSeen[procedure.FieldCreatedByID]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldCreatedByID)
+				fieldSeen[procedure.FieldCreatedByID] = struct{}{}
+			}
+
+		case "processedBy":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withProcessedBy = query
+			if _, ok := fieldSeen[procedure.FieldProcessedByID]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldProcessedByID)
+				fieldSeen[procedure.FieldProcessedByID] = struct{}{}
+			}
+		case "type":
+			if _, ok := fieldSeen[procedure.FieldType]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldType)
+				fieldSeen[procedure.FieldType] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[procedure.FieldState]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldState)
+				fieldSeen[procedure.FieldState] = struct{}{}
+			}
+		case "personID":
+			if _, ok := fieldSeen[procedure.FieldPersonID]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldPersonID)
+				fieldSeen[procedure.FieldPersonID] = struct{}{}
+			}
+		case "information":
+			if _, ok := fieldSeen[procedure.FieldInformation]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldInformation)
+				fieldSeen[procedure.FieldInformation] = struct{}{}
+			}
+		case "prioritized":
+			if _, ok := fieldSeen[procedure.FieldPrioritized]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldPrioritized)
+				fieldSeen[procedure.FieldPrioritized] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[procedure.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldCreatedAt)
+				fieldSeen[procedure.FieldCreatedAt] = struct{}{}
+			}
+		case "createdByID":
+			if _, ok := fieldSeen[procedure.FieldCreatedByID]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldCreatedByID)
+				fieldSeen[procedure.FieldCreatedByID] = struct{}{}
+			}
+		case "processedAt":
+			if _, ok := fieldSeen[procedure.FieldProcessedAt]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldProcessedAt)
+				fieldSeen[procedure.FieldProcessedAt] = struct{}{}
+			}
+		case "processedByID":
+			if _, ok := fieldSeen[procedure.FieldProcessedByID]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldProcessedByID)
+				fieldSeen[procedure.FieldProcessedByID] = struct{}{}
+			}
+		case "comment":
+			if _, ok := fieldSeen[procedure.FieldComment]; !ok {
+				selectedFields = append(selectedFields, procedure.FieldComment)
+				fieldSeen[procedure.FieldComment] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type procedurePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ProcedurePaginateOption
+}
+
+func newProcedurePaginateArgs(rv map[string]any) *procedurePaginateArgs {
+	args := &procedurePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *SavingsGoalQuery) CollectFields(ctx context.Context, satisfies ...string) (*SavingsGoalQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -1101,6 +1432,85 @@ type savingsgoalPaginateArgs struct {
 
 func newSavingsGoalPaginateArgs(rv map[string]any) *savingsgoalPaginateArgs {
 	args := &savingsgoalPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ScopeQuery) CollectFields(ctx context.Context, satisfies ...string) (*ScopeQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ScopeQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(scope.Columns))
+		selectedFields = []string{scope.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "name":
+			if _, ok := fieldSeen[scope.FieldName]; !ok {
+				selectedFields = append(selectedFields, scope.FieldName)
+				fieldSeen[scope.FieldName] = struct{}{}
+			}
+		case "scopeType":
+			if _, ok := fieldSeen[scope.FieldScopeType]; !ok {
+				selectedFields = append(selectedFields, scope.FieldScopeType)
+				fieldSeen[scope.FieldScopeType] = struct{}{}
+			}
+		case "code":
+			if _, ok := fieldSeen[scope.FieldCode]; !ok {
+				selectedFields = append(selectedFields, scope.FieldCode)
+				fieldSeen[scope.FieldCode] = struct{}{}
+			}
+		case "mappings":
+			if _, ok := fieldSeen[scope.FieldMappings]; !ok {
+				selectedFields = append(selectedFields, scope.FieldMappings)
+				fieldSeen[scope.FieldMappings] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type scopePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ScopePaginateOption
+}
+
+func newScopePaginateArgs(rv map[string]any) *scopePaginateArgs {
+	args := &scopePaginateArgs{}
 	if rv == nil {
 		return args
 	}

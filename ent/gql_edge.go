@@ -116,6 +116,30 @@ func (_m *Entry) Transaction(ctx context.Context) (*Transaction, error) {
 	return result, err
 }
 
+func (_m *Procedure) Person(ctx context.Context) (*Person, error) {
+	result, err := _m.Edges.PersonOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryPerson().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Procedure) CreatedBy(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.CreatedByOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryCreatedBy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Procedure) ProcessedBy(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.ProcessedByOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProcessedBy().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *SavingsGoal) Customer(ctx context.Context) (*Customer, error) {
 	result, err := _m.Edges.CustomerOrErr()
 	if IsNotLoaded(err) {

@@ -10,7 +10,10 @@ import (
 	"coffer/ent/customer"
 	"coffer/ent/entry"
 	"coffer/ent/internal"
+	"coffer/ent/person"
+	"coffer/ent/procedure"
 	"coffer/ent/savingsgoal"
+	"coffer/ent/scope"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"context"
@@ -57,10 +60,25 @@ var entryImplementors = []string{"Entry", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*Entry) IsNode() {}
 
+var personImplementors = []string{"Person", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Person) IsNode() {}
+
+var procedureImplementors = []string{"Procedure", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Procedure) IsNode() {}
+
 var savingsgoalImplementors = []string{"SavingsGoal", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*SavingsGoal) IsNode() {}
+
+var scopeImplementors = []string{"Scope", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Scope) IsNode() {}
 
 var transactionImplementors = []string{"Transaction", "Node"}
 
@@ -203,11 +221,38 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			}
 		}
 		return query.Only(ctx)
+	case person.Table:
+		query := c.Person.Query().
+			Where(person.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, personImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case procedure.Table:
+		query := c.Procedure.Query().
+			Where(procedure.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, procedureImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case savingsgoal.Table:
 		query := c.SavingsGoal.Query().
 			Where(savingsgoal.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, savingsgoalImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case scope.Table:
+		query := c.Scope.Query().
+			Where(scope.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, scopeImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -399,10 +444,58 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 				*noder = node
 			}
 		}
+	case person.Table:
+		query := c.Person.Query().
+			Where(person.IDIn(ids...))
+		query, err := query.CollectFields(ctx, personImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case procedure.Table:
+		query := c.Procedure.Query().
+			Where(procedure.IDIn(ids...))
+		query, err := query.CollectFields(ctx, procedureImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case savingsgoal.Table:
 		query := c.SavingsGoal.Query().
 			Where(savingsgoal.IDIn(ids...))
 		query, err := query.CollectFields(ctx, savingsgoalImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case scope.Table:
+		query := c.Scope.Query().
+			Where(scope.IDIn(ids...))
+		query, err := query.CollectFields(ctx, scopeImplementors...)
 		if err != nil {
 			return nil, err
 		}

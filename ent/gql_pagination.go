@@ -9,7 +9,10 @@ import (
 	"coffer/ent/cashout"
 	"coffer/ent/customer"
 	"coffer/ent/entry"
+	"coffer/ent/person"
+	"coffer/ent/procedure"
 	"coffer/ent/savingsgoal"
+	"coffer/ent/scope"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"context"
@@ -1741,6 +1744,504 @@ func (_m *Entry) ToEdge(order *EntryOrder) *EntryEdge {
 	}
 }
 
+// PersonEdge is the edge representation of Person.
+type PersonEdge struct {
+	Node   *Person `json:"node"`
+	Cursor Cursor  `json:"cursor"`
+}
+
+// PersonConnection is the connection containing edges to Person.
+type PersonConnection struct {
+	Edges      []*PersonEdge `json:"edges"`
+	PageInfo   PageInfo      `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+func (c *PersonConnection) build(nodes []*Person, pager *personPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Person
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Person {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Person {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*PersonEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &PersonEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// PersonPaginateOption enables pagination customization.
+type PersonPaginateOption func(*personPager) error
+
+// WithPersonOrder configures pagination ordering.
+func WithPersonOrder(order *PersonOrder) PersonPaginateOption {
+	if order == nil {
+		order = DefaultPersonOrder
+	}
+	o := *order
+	return func(pager *personPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultPersonOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithPersonFilter configures pagination filter.
+func WithPersonFilter(filter func(*PersonQuery) (*PersonQuery, error)) PersonPaginateOption {
+	return func(pager *personPager) error {
+		if filter == nil {
+			return errors.New("PersonQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type personPager struct {
+	reverse bool
+	order   *PersonOrder
+	filter  func(*PersonQuery) (*PersonQuery, error)
+}
+
+func newPersonPager(opts []PersonPaginateOption, reverse bool) (*personPager, error) {
+	pager := &personPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultPersonOrder
+	}
+	return pager, nil
+}
+
+func (p *personPager) applyFilter(query *PersonQuery) (*PersonQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *personPager) toCursor(_m *Person) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *personPager) applyCursors(query *PersonQuery, after, before *Cursor) (*PersonQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultPersonOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *personPager) applyOrder(query *PersonQuery) *PersonQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultPersonOrder.Field {
+		query = query.Order(DefaultPersonOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *personPager) orderExpr(query *PersonQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultPersonOrder.Field {
+			b.Comma().Ident(DefaultPersonOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Person.
+func (_m *PersonQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...PersonPaginateOption,
+) (*PersonConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newPersonPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &PersonConnection{Edges: []*PersonEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// PersonOrderField defines the ordering field of Person.
+type PersonOrderField struct {
+	// Value extracts the ordering value from the given Person.
+	Value    func(*Person) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) person.OrderOption
+	toCursor func(*Person) Cursor
+}
+
+// PersonOrder defines the ordering of Person.
+type PersonOrder struct {
+	Direction OrderDirection    `json:"direction"`
+	Field     *PersonOrderField `json:"field"`
+}
+
+// DefaultPersonOrder is the default ordering of Person.
+var DefaultPersonOrder = &PersonOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &PersonOrderField{
+		Value: func(_m *Person) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: person.FieldID,
+		toTerm: person.ByID,
+		toCursor: func(_m *Person) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Person into PersonEdge.
+func (_m *Person) ToEdge(order *PersonOrder) *PersonEdge {
+	if order == nil {
+		order = DefaultPersonOrder
+	}
+	return &PersonEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ProcedureEdge is the edge representation of Procedure.
+type ProcedureEdge struct {
+	Node   *Procedure `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// ProcedureConnection is the connection containing edges to Procedure.
+type ProcedureConnection struct {
+	Edges      []*ProcedureEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *ProcedureConnection) build(nodes []*Procedure, pager *procedurePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Procedure
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Procedure {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Procedure {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ProcedureEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ProcedureEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ProcedurePaginateOption enables pagination customization.
+type ProcedurePaginateOption func(*procedurePager) error
+
+// WithProcedureOrder configures pagination ordering.
+func WithProcedureOrder(order *ProcedureOrder) ProcedurePaginateOption {
+	if order == nil {
+		order = DefaultProcedureOrder
+	}
+	o := *order
+	return func(pager *procedurePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultProcedureOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithProcedureFilter configures pagination filter.
+func WithProcedureFilter(filter func(*ProcedureQuery) (*ProcedureQuery, error)) ProcedurePaginateOption {
+	return func(pager *procedurePager) error {
+		if filter == nil {
+			return errors.New("ProcedureQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type procedurePager struct {
+	reverse bool
+	order   *ProcedureOrder
+	filter  func(*ProcedureQuery) (*ProcedureQuery, error)
+}
+
+func newProcedurePager(opts []ProcedurePaginateOption, reverse bool) (*procedurePager, error) {
+	pager := &procedurePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultProcedureOrder
+	}
+	return pager, nil
+}
+
+func (p *procedurePager) applyFilter(query *ProcedureQuery) (*ProcedureQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *procedurePager) toCursor(_m *Procedure) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *procedurePager) applyCursors(query *ProcedureQuery, after, before *Cursor) (*ProcedureQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultProcedureOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *procedurePager) applyOrder(query *ProcedureQuery) *ProcedureQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultProcedureOrder.Field {
+		query = query.Order(DefaultProcedureOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *procedurePager) orderExpr(query *ProcedureQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultProcedureOrder.Field {
+			b.Comma().Ident(DefaultProcedureOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Procedure.
+func (_m *ProcedureQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ProcedurePaginateOption,
+) (*ProcedureConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newProcedurePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ProcedureConnection{Edges: []*ProcedureEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ProcedureOrderField defines the ordering field of Procedure.
+type ProcedureOrderField struct {
+	// Value extracts the ordering value from the given Procedure.
+	Value    func(*Procedure) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) procedure.OrderOption
+	toCursor func(*Procedure) Cursor
+}
+
+// ProcedureOrder defines the ordering of Procedure.
+type ProcedureOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *ProcedureOrderField `json:"field"`
+}
+
+// DefaultProcedureOrder is the default ordering of Procedure.
+var DefaultProcedureOrder = &ProcedureOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ProcedureOrderField{
+		Value: func(_m *Procedure) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: procedure.FieldID,
+		toTerm: procedure.ByID,
+		toCursor: func(_m *Procedure) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Procedure into ProcedureEdge.
+func (_m *Procedure) ToEdge(order *ProcedureOrder) *ProcedureEdge {
+	if order == nil {
+		order = DefaultProcedureOrder
+	}
+	return &ProcedureEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // SavingsGoalEdge is the edge representation of SavingsGoal.
 type SavingsGoalEdge struct {
 	Node   *SavingsGoal `json:"node"`
@@ -1985,6 +2486,255 @@ func (_m *SavingsGoal) ToEdge(order *SavingsGoalOrder) *SavingsGoalEdge {
 		order = DefaultSavingsGoalOrder
 	}
 	return &SavingsGoalEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ScopeEdge is the edge representation of Scope.
+type ScopeEdge struct {
+	Node   *Scope `json:"node"`
+	Cursor Cursor `json:"cursor"`
+}
+
+// ScopeConnection is the connection containing edges to Scope.
+type ScopeConnection struct {
+	Edges      []*ScopeEdge `json:"edges"`
+	PageInfo   PageInfo     `json:"pageInfo"`
+	TotalCount int          `json:"totalCount"`
+}
+
+func (c *ScopeConnection) build(nodes []*Scope, pager *scopePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Scope
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Scope {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Scope {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ScopeEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ScopeEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ScopePaginateOption enables pagination customization.
+type ScopePaginateOption func(*scopePager) error
+
+// WithScopeOrder configures pagination ordering.
+func WithScopeOrder(order *ScopeOrder) ScopePaginateOption {
+	if order == nil {
+		order = DefaultScopeOrder
+	}
+	o := *order
+	return func(pager *scopePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultScopeOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithScopeFilter configures pagination filter.
+func WithScopeFilter(filter func(*ScopeQuery) (*ScopeQuery, error)) ScopePaginateOption {
+	return func(pager *scopePager) error {
+		if filter == nil {
+			return errors.New("ScopeQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type scopePager struct {
+	reverse bool
+	order   *ScopeOrder
+	filter  func(*ScopeQuery) (*ScopeQuery, error)
+}
+
+func newScopePager(opts []ScopePaginateOption, reverse bool) (*scopePager, error) {
+	pager := &scopePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultScopeOrder
+	}
+	return pager, nil
+}
+
+func (p *scopePager) applyFilter(query *ScopeQuery) (*ScopeQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *scopePager) toCursor(_m *Scope) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *scopePager) applyCursors(query *ScopeQuery, after, before *Cursor) (*ScopeQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultScopeOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *scopePager) applyOrder(query *ScopeQuery) *ScopeQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultScopeOrder.Field {
+		query = query.Order(DefaultScopeOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *scopePager) orderExpr(query *ScopeQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultScopeOrder.Field {
+			b.Comma().Ident(DefaultScopeOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Scope.
+func (_m *ScopeQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ScopePaginateOption,
+) (*ScopeConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newScopePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ScopeConnection{Edges: []*ScopeEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// ScopeOrderField defines the ordering field of Scope.
+type ScopeOrderField struct {
+	// Value extracts the ordering value from the given Scope.
+	Value    func(*Scope) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) scope.OrderOption
+	toCursor func(*Scope) Cursor
+}
+
+// ScopeOrder defines the ordering of Scope.
+type ScopeOrder struct {
+	Direction OrderDirection   `json:"direction"`
+	Field     *ScopeOrderField `json:"field"`
+}
+
+// DefaultScopeOrder is the default ordering of Scope.
+var DefaultScopeOrder = &ScopeOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ScopeOrderField{
+		Value: func(_m *Scope) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: scope.FieldID,
+		toTerm: scope.ByID,
+		toCursor: func(_m *Scope) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Scope into ScopeEdge.
+func (_m *Scope) ToEdge(order *ScopeOrder) *ScopeEdge {
+	if order == nil {
+		order = DefaultScopeOrder
+	}
+	return &ScopeEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

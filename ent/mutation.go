@@ -10,14 +10,21 @@ import (
 	"coffer/ent/cashout"
 	"coffer/ent/challenge"
 	"coffer/ent/customer"
+	"coffer/ent/documentfile"
 	"coffer/ent/entry"
+	"coffer/ent/person"
+	"coffer/ent/personexternalid"
+	"coffer/ent/personversion"
 	"coffer/ent/predicate"
+	"coffer/ent/procedure"
 	"coffer/ent/savingsgoal"
+	"coffer/ent/scope"
 	"coffer/ent/session"
 	"coffer/ent/setting"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -36,19 +43,25 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAccount     = "Account"
-	TypeAuditEvent  = "AuditEvent"
-	TypeBill        = "Bill"
-	TypeCard        = "Card"
-	TypeCashout     = "Cashout"
-	TypeChallenge   = "Challenge"
-	TypeCustomer    = "Customer"
-	TypeEntry       = "Entry"
-	TypeSavingsGoal = "SavingsGoal"
-	TypeSession     = "Session"
-	TypeSetting     = "Setting"
-	TypeTransaction = "Transaction"
-	TypeUser        = "User"
+	TypeAccount          = "Account"
+	TypeAuditEvent       = "AuditEvent"
+	TypeBill             = "Bill"
+	TypeCard             = "Card"
+	TypeCashout          = "Cashout"
+	TypeChallenge        = "Challenge"
+	TypeCustomer         = "Customer"
+	TypeDocumentFile     = "DocumentFile"
+	TypeEntry            = "Entry"
+	TypePerson           = "Person"
+	TypePersonExternalID = "PersonExternalID"
+	TypePersonVersion    = "PersonVersion"
+	TypeProcedure        = "Procedure"
+	TypeSavingsGoal      = "SavingsGoal"
+	TypeScope            = "Scope"
+	TypeSession          = "Session"
+	TypeSetting          = "Setting"
+	TypeTransaction      = "Transaction"
+	TypeUser             = "User"
 )
 
 // AccountMutation represents an operation that mutates the Account nodes in the graph.
@@ -7387,6 +7400,692 @@ func (m *CustomerMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Customer edge %s", name)
 }
 
+// DocumentFileMutation represents an operation that mutates the DocumentFile nodes in the graph.
+type DocumentFileMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	filename         *string
+	content_type     *documentfile.ContentType
+	size             *int64
+	addsize          *int64
+	sha256           *string
+	content          *[]byte
+	clearedFields    map[string]struct{}
+	procedure        *int
+	clearedprocedure bool
+	done             bool
+	oldValue         func(context.Context) (*DocumentFile, error)
+	predicates       []predicate.DocumentFile
+}
+
+var _ ent.Mutation = (*DocumentFileMutation)(nil)
+
+// documentfileOption allows management of the mutation configuration using functional options.
+type documentfileOption func(*DocumentFileMutation)
+
+// newDocumentFileMutation creates new mutation for the DocumentFile entity.
+func newDocumentFileMutation(c config, op Op, opts ...documentfileOption) *DocumentFileMutation {
+	m := &DocumentFileMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDocumentFile,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDocumentFileID sets the ID field of the mutation.
+func withDocumentFileID(id int) documentfileOption {
+	return func(m *DocumentFileMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DocumentFile
+		)
+		m.oldValue = func(ctx context.Context) (*DocumentFile, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DocumentFile.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDocumentFile sets the old DocumentFile of the mutation.
+func withDocumentFile(node *DocumentFile) documentfileOption {
+	return func(m *DocumentFileMutation) {
+		m.oldValue = func(context.Context) (*DocumentFile, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DocumentFileMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DocumentFileMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DocumentFileMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DocumentFileMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DocumentFile.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetProcedureID sets the "procedure_id" field.
+func (m *DocumentFileMutation) SetProcedureID(i int) {
+	m.procedure = &i
+}
+
+// ProcedureID returns the value of the "procedure_id" field in the mutation.
+func (m *DocumentFileMutation) ProcedureID() (r int, exists bool) {
+	v := m.procedure
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcedureID returns the old "procedure_id" field's value of the DocumentFile entity.
+// If the DocumentFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DocumentFileMutation) OldProcedureID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcedureID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcedureID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcedureID: %w", err)
+	}
+	return oldValue.ProcedureID, nil
+}
+
+// ResetProcedureID resets all changes to the "procedure_id" field.
+func (m *DocumentFileMutation) ResetProcedureID() {
+	m.procedure = nil
+}
+
+// SetFilename sets the "filename" field.
+func (m *DocumentFileMutation) SetFilename(s string) {
+	m.filename = &s
+}
+
+// Filename returns the value of the "filename" field in the mutation.
+func (m *DocumentFileMutation) Filename() (r string, exists bool) {
+	v := m.filename
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFilename returns the old "filename" field's value of the DocumentFile entity.
+// If the DocumentFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DocumentFileMutation) OldFilename(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFilename is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFilename requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFilename: %w", err)
+	}
+	return oldValue.Filename, nil
+}
+
+// ResetFilename resets all changes to the "filename" field.
+func (m *DocumentFileMutation) ResetFilename() {
+	m.filename = nil
+}
+
+// SetContentType sets the "content_type" field.
+func (m *DocumentFileMutation) SetContentType(dt documentfile.ContentType) {
+	m.content_type = &dt
+}
+
+// ContentType returns the value of the "content_type" field in the mutation.
+func (m *DocumentFileMutation) ContentType() (r documentfile.ContentType, exists bool) {
+	v := m.content_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContentType returns the old "content_type" field's value of the DocumentFile entity.
+// If the DocumentFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DocumentFileMutation) OldContentType(ctx context.Context) (v documentfile.ContentType, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContentType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContentType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContentType: %w", err)
+	}
+	return oldValue.ContentType, nil
+}
+
+// ResetContentType resets all changes to the "content_type" field.
+func (m *DocumentFileMutation) ResetContentType() {
+	m.content_type = nil
+}
+
+// SetSize sets the "size" field.
+func (m *DocumentFileMutation) SetSize(i int64) {
+	m.size = &i
+	m.addsize = nil
+}
+
+// Size returns the value of the "size" field in the mutation.
+func (m *DocumentFileMutation) Size() (r int64, exists bool) {
+	v := m.size
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSize returns the old "size" field's value of the DocumentFile entity.
+// If the DocumentFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DocumentFileMutation) OldSize(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSize is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSize requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSize: %w", err)
+	}
+	return oldValue.Size, nil
+}
+
+// AddSize adds i to the "size" field.
+func (m *DocumentFileMutation) AddSize(i int64) {
+	if m.addsize != nil {
+		*m.addsize += i
+	} else {
+		m.addsize = &i
+	}
+}
+
+// AddedSize returns the value that was added to the "size" field in this mutation.
+func (m *DocumentFileMutation) AddedSize() (r int64, exists bool) {
+	v := m.addsize
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSize resets all changes to the "size" field.
+func (m *DocumentFileMutation) ResetSize() {
+	m.size = nil
+	m.addsize = nil
+}
+
+// SetSha256 sets the "sha256" field.
+func (m *DocumentFileMutation) SetSha256(s string) {
+	m.sha256 = &s
+}
+
+// Sha256 returns the value of the "sha256" field in the mutation.
+func (m *DocumentFileMutation) Sha256() (r string, exists bool) {
+	v := m.sha256
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSha256 returns the old "sha256" field's value of the DocumentFile entity.
+// If the DocumentFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DocumentFileMutation) OldSha256(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSha256 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSha256 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSha256: %w", err)
+	}
+	return oldValue.Sha256, nil
+}
+
+// ResetSha256 resets all changes to the "sha256" field.
+func (m *DocumentFileMutation) ResetSha256() {
+	m.sha256 = nil
+}
+
+// SetContent sets the "content" field.
+func (m *DocumentFileMutation) SetContent(b []byte) {
+	m.content = &b
+}
+
+// Content returns the value of the "content" field in the mutation.
+func (m *DocumentFileMutation) Content() (r []byte, exists bool) {
+	v := m.content
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContent returns the old "content" field's value of the DocumentFile entity.
+// If the DocumentFile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DocumentFileMutation) OldContent(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContent: %w", err)
+	}
+	return oldValue.Content, nil
+}
+
+// ResetContent resets all changes to the "content" field.
+func (m *DocumentFileMutation) ResetContent() {
+	m.content = nil
+}
+
+// ClearProcedure clears the "procedure" edge to the Procedure entity.
+func (m *DocumentFileMutation) ClearProcedure() {
+	m.clearedprocedure = true
+	m.clearedFields[documentfile.FieldProcedureID] = struct{}{}
+}
+
+// ProcedureCleared reports if the "procedure" edge to the Procedure entity was cleared.
+func (m *DocumentFileMutation) ProcedureCleared() bool {
+	return m.clearedprocedure
+}
+
+// ProcedureIDs returns the "procedure" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProcedureID instead. It exists only for internal usage by the builders.
+func (m *DocumentFileMutation) ProcedureIDs() (ids []int) {
+	if id := m.procedure; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProcedure resets all changes to the "procedure" edge.
+func (m *DocumentFileMutation) ResetProcedure() {
+	m.procedure = nil
+	m.clearedprocedure = false
+}
+
+// Where appends a list predicates to the DocumentFileMutation builder.
+func (m *DocumentFileMutation) Where(ps ...predicate.DocumentFile) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DocumentFileMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DocumentFileMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DocumentFile, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DocumentFileMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DocumentFileMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DocumentFile).
+func (m *DocumentFileMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DocumentFileMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.procedure != nil {
+		fields = append(fields, documentfile.FieldProcedureID)
+	}
+	if m.filename != nil {
+		fields = append(fields, documentfile.FieldFilename)
+	}
+	if m.content_type != nil {
+		fields = append(fields, documentfile.FieldContentType)
+	}
+	if m.size != nil {
+		fields = append(fields, documentfile.FieldSize)
+	}
+	if m.sha256 != nil {
+		fields = append(fields, documentfile.FieldSha256)
+	}
+	if m.content != nil {
+		fields = append(fields, documentfile.FieldContent)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DocumentFileMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case documentfile.FieldProcedureID:
+		return m.ProcedureID()
+	case documentfile.FieldFilename:
+		return m.Filename()
+	case documentfile.FieldContentType:
+		return m.ContentType()
+	case documentfile.FieldSize:
+		return m.Size()
+	case documentfile.FieldSha256:
+		return m.Sha256()
+	case documentfile.FieldContent:
+		return m.Content()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DocumentFileMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case documentfile.FieldProcedureID:
+		return m.OldProcedureID(ctx)
+	case documentfile.FieldFilename:
+		return m.OldFilename(ctx)
+	case documentfile.FieldContentType:
+		return m.OldContentType(ctx)
+	case documentfile.FieldSize:
+		return m.OldSize(ctx)
+	case documentfile.FieldSha256:
+		return m.OldSha256(ctx)
+	case documentfile.FieldContent:
+		return m.OldContent(ctx)
+	}
+	return nil, fmt.Errorf("unknown DocumentFile field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DocumentFileMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case documentfile.FieldProcedureID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcedureID(v)
+		return nil
+	case documentfile.FieldFilename:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFilename(v)
+		return nil
+	case documentfile.FieldContentType:
+		v, ok := value.(documentfile.ContentType)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContentType(v)
+		return nil
+	case documentfile.FieldSize:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSize(v)
+		return nil
+	case documentfile.FieldSha256:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSha256(v)
+		return nil
+	case documentfile.FieldContent:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContent(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DocumentFile field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DocumentFileMutation) AddedFields() []string {
+	var fields []string
+	if m.addsize != nil {
+		fields = append(fields, documentfile.FieldSize)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DocumentFileMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case documentfile.FieldSize:
+		return m.AddedSize()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DocumentFileMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case documentfile.FieldSize:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSize(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DocumentFile numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DocumentFileMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DocumentFileMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DocumentFileMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown DocumentFile nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DocumentFileMutation) ResetField(name string) error {
+	switch name {
+	case documentfile.FieldProcedureID:
+		m.ResetProcedureID()
+		return nil
+	case documentfile.FieldFilename:
+		m.ResetFilename()
+		return nil
+	case documentfile.FieldContentType:
+		m.ResetContentType()
+		return nil
+	case documentfile.FieldSize:
+		m.ResetSize()
+		return nil
+	case documentfile.FieldSha256:
+		m.ResetSha256()
+		return nil
+	case documentfile.FieldContent:
+		m.ResetContent()
+		return nil
+	}
+	return fmt.Errorf("unknown DocumentFile field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DocumentFileMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.procedure != nil {
+		edges = append(edges, documentfile.EdgeProcedure)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DocumentFileMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case documentfile.EdgeProcedure:
+		if id := m.procedure; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DocumentFileMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DocumentFileMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DocumentFileMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedprocedure {
+		edges = append(edges, documentfile.EdgeProcedure)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DocumentFileMutation) EdgeCleared(name string) bool {
+	switch name {
+	case documentfile.EdgeProcedure:
+		return m.clearedprocedure
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DocumentFileMutation) ClearEdge(name string) error {
+	switch name {
+	case documentfile.EdgeProcedure:
+		m.ClearProcedure()
+		return nil
+	}
+	return fmt.Errorf("unknown DocumentFile unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DocumentFileMutation) ResetEdge(name string) error {
+	switch name {
+	case documentfile.EdgeProcedure:
+		m.ResetProcedure()
+		return nil
+	}
+	return fmt.Errorf("unknown DocumentFile edge %s", name)
+}
+
 // EntryMutation represents an operation that mutates the Entry nodes in the graph.
 type EntryMutation struct {
 	config
@@ -8415,6 +9114,4360 @@ func (m *EntryMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Entry edge %s", name)
 }
 
+// PersonMutation represents an operation that mutates the Person nodes in the graph.
+type PersonMutation struct {
+	config
+	op                           Op
+	typ                          string
+	id                           *int
+	census_number                *int64
+	addcensus_number             *int64
+	first_name                   *string
+	last_name1                   *string
+	last_name2                   *string
+	document_type                *person.DocumentType
+	document_id                  *string
+	document_scope_code          *string
+	born_at                      *time.Time
+	gender                       *person.Gender
+	address                      *string
+	address_scope_code           *string
+	postal_code                  *string
+	email                        *string
+	scope_code                   *string
+	phone                        *string
+	state                        *person.State
+	membership_level             *person.MembershipLevel
+	verification                 *person.Verification
+	phone_verification           *person.PhoneVerification
+	external_ids                 *map[string]string
+	additional_information       *json.RawMessage
+	appendadditional_information json.RawMessage
+	created_at                   *time.Time
+	updated_at                   *time.Time
+	clearedFields                map[string]struct{}
+	procedures                   map[int]struct{}
+	removedprocedures            map[int]struct{}
+	clearedprocedures            bool
+	versions                     map[int]struct{}
+	removedversions              map[int]struct{}
+	clearedversions              bool
+	external_id_rows             map[int]struct{}
+	removedexternal_id_rows      map[int]struct{}
+	clearedexternal_id_rows      bool
+	done                         bool
+	oldValue                     func(context.Context) (*Person, error)
+	predicates                   []predicate.Person
+}
+
+var _ ent.Mutation = (*PersonMutation)(nil)
+
+// personOption allows management of the mutation configuration using functional options.
+type personOption func(*PersonMutation)
+
+// newPersonMutation creates new mutation for the Person entity.
+func newPersonMutation(c config, op Op, opts ...personOption) *PersonMutation {
+	m := &PersonMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePerson,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPersonID sets the ID field of the mutation.
+func withPersonID(id int) personOption {
+	return func(m *PersonMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Person
+		)
+		m.oldValue = func(ctx context.Context) (*Person, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Person.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPerson sets the old Person of the mutation.
+func withPerson(node *Person) personOption {
+	return func(m *PersonMutation) {
+		m.oldValue = func(context.Context) (*Person, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PersonMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PersonMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PersonMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PersonMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Person.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCensusNumber sets the "census_number" field.
+func (m *PersonMutation) SetCensusNumber(i int64) {
+	m.census_number = &i
+	m.addcensus_number = nil
+}
+
+// CensusNumber returns the value of the "census_number" field in the mutation.
+func (m *PersonMutation) CensusNumber() (r int64, exists bool) {
+	v := m.census_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCensusNumber returns the old "census_number" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldCensusNumber(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCensusNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCensusNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCensusNumber: %w", err)
+	}
+	return oldValue.CensusNumber, nil
+}
+
+// AddCensusNumber adds i to the "census_number" field.
+func (m *PersonMutation) AddCensusNumber(i int64) {
+	if m.addcensus_number != nil {
+		*m.addcensus_number += i
+	} else {
+		m.addcensus_number = &i
+	}
+}
+
+// AddedCensusNumber returns the value that was added to the "census_number" field in this mutation.
+func (m *PersonMutation) AddedCensusNumber() (r int64, exists bool) {
+	v := m.addcensus_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCensusNumber resets all changes to the "census_number" field.
+func (m *PersonMutation) ResetCensusNumber() {
+	m.census_number = nil
+	m.addcensus_number = nil
+}
+
+// SetFirstName sets the "first_name" field.
+func (m *PersonMutation) SetFirstName(s string) {
+	m.first_name = &s
+}
+
+// FirstName returns the value of the "first_name" field in the mutation.
+func (m *PersonMutation) FirstName() (r string, exists bool) {
+	v := m.first_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstName returns the old "first_name" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldFirstName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstName: %w", err)
+	}
+	return oldValue.FirstName, nil
+}
+
+// ResetFirstName resets all changes to the "first_name" field.
+func (m *PersonMutation) ResetFirstName() {
+	m.first_name = nil
+}
+
+// SetLastName1 sets the "last_name1" field.
+func (m *PersonMutation) SetLastName1(s string) {
+	m.last_name1 = &s
+}
+
+// LastName1 returns the value of the "last_name1" field in the mutation.
+func (m *PersonMutation) LastName1() (r string, exists bool) {
+	v := m.last_name1
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastName1 returns the old "last_name1" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldLastName1(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastName1 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastName1 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastName1: %w", err)
+	}
+	return oldValue.LastName1, nil
+}
+
+// ResetLastName1 resets all changes to the "last_name1" field.
+func (m *PersonMutation) ResetLastName1() {
+	m.last_name1 = nil
+}
+
+// SetLastName2 sets the "last_name2" field.
+func (m *PersonMutation) SetLastName2(s string) {
+	m.last_name2 = &s
+}
+
+// LastName2 returns the value of the "last_name2" field in the mutation.
+func (m *PersonMutation) LastName2() (r string, exists bool) {
+	v := m.last_name2
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastName2 returns the old "last_name2" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldLastName2(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastName2 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastName2 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastName2: %w", err)
+	}
+	return oldValue.LastName2, nil
+}
+
+// ClearLastName2 clears the value of the "last_name2" field.
+func (m *PersonMutation) ClearLastName2() {
+	m.last_name2 = nil
+	m.clearedFields[person.FieldLastName2] = struct{}{}
+}
+
+// LastName2Cleared returns if the "last_name2" field was cleared in this mutation.
+func (m *PersonMutation) LastName2Cleared() bool {
+	_, ok := m.clearedFields[person.FieldLastName2]
+	return ok
+}
+
+// ResetLastName2 resets all changes to the "last_name2" field.
+func (m *PersonMutation) ResetLastName2() {
+	m.last_name2 = nil
+	delete(m.clearedFields, person.FieldLastName2)
+}
+
+// SetDocumentType sets the "document_type" field.
+func (m *PersonMutation) SetDocumentType(pt person.DocumentType) {
+	m.document_type = &pt
+}
+
+// DocumentType returns the value of the "document_type" field in the mutation.
+func (m *PersonMutation) DocumentType() (r person.DocumentType, exists bool) {
+	v := m.document_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDocumentType returns the old "document_type" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldDocumentType(ctx context.Context) (v person.DocumentType, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDocumentType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDocumentType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDocumentType: %w", err)
+	}
+	return oldValue.DocumentType, nil
+}
+
+// ResetDocumentType resets all changes to the "document_type" field.
+func (m *PersonMutation) ResetDocumentType() {
+	m.document_type = nil
+}
+
+// SetDocumentID sets the "document_id" field.
+func (m *PersonMutation) SetDocumentID(s string) {
+	m.document_id = &s
+}
+
+// DocumentID returns the value of the "document_id" field in the mutation.
+func (m *PersonMutation) DocumentID() (r string, exists bool) {
+	v := m.document_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDocumentID returns the old "document_id" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldDocumentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDocumentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDocumentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDocumentID: %w", err)
+	}
+	return oldValue.DocumentID, nil
+}
+
+// ResetDocumentID resets all changes to the "document_id" field.
+func (m *PersonMutation) ResetDocumentID() {
+	m.document_id = nil
+}
+
+// SetDocumentScopeCode sets the "document_scope_code" field.
+func (m *PersonMutation) SetDocumentScopeCode(s string) {
+	m.document_scope_code = &s
+}
+
+// DocumentScopeCode returns the value of the "document_scope_code" field in the mutation.
+func (m *PersonMutation) DocumentScopeCode() (r string, exists bool) {
+	v := m.document_scope_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDocumentScopeCode returns the old "document_scope_code" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldDocumentScopeCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDocumentScopeCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDocumentScopeCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDocumentScopeCode: %w", err)
+	}
+	return oldValue.DocumentScopeCode, nil
+}
+
+// ResetDocumentScopeCode resets all changes to the "document_scope_code" field.
+func (m *PersonMutation) ResetDocumentScopeCode() {
+	m.document_scope_code = nil
+}
+
+// SetBornAt sets the "born_at" field.
+func (m *PersonMutation) SetBornAt(t time.Time) {
+	m.born_at = &t
+}
+
+// BornAt returns the value of the "born_at" field in the mutation.
+func (m *PersonMutation) BornAt() (r time.Time, exists bool) {
+	v := m.born_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBornAt returns the old "born_at" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldBornAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBornAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBornAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBornAt: %w", err)
+	}
+	return oldValue.BornAt, nil
+}
+
+// ResetBornAt resets all changes to the "born_at" field.
+func (m *PersonMutation) ResetBornAt() {
+	m.born_at = nil
+}
+
+// SetGender sets the "gender" field.
+func (m *PersonMutation) SetGender(pe person.Gender) {
+	m.gender = &pe
+}
+
+// Gender returns the value of the "gender" field in the mutation.
+func (m *PersonMutation) Gender() (r person.Gender, exists bool) {
+	v := m.gender
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGender returns the old "gender" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldGender(ctx context.Context) (v person.Gender, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGender is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGender requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGender: %w", err)
+	}
+	return oldValue.Gender, nil
+}
+
+// ResetGender resets all changes to the "gender" field.
+func (m *PersonMutation) ResetGender() {
+	m.gender = nil
+}
+
+// SetAddress sets the "address" field.
+func (m *PersonMutation) SetAddress(s string) {
+	m.address = &s
+}
+
+// Address returns the value of the "address" field in the mutation.
+func (m *PersonMutation) Address() (r string, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddress returns the old "address" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldAddress(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddress: %w", err)
+	}
+	return oldValue.Address, nil
+}
+
+// ResetAddress resets all changes to the "address" field.
+func (m *PersonMutation) ResetAddress() {
+	m.address = nil
+}
+
+// SetAddressScopeCode sets the "address_scope_code" field.
+func (m *PersonMutation) SetAddressScopeCode(s string) {
+	m.address_scope_code = &s
+}
+
+// AddressScopeCode returns the value of the "address_scope_code" field in the mutation.
+func (m *PersonMutation) AddressScopeCode() (r string, exists bool) {
+	v := m.address_scope_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddressScopeCode returns the old "address_scope_code" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldAddressScopeCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddressScopeCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddressScopeCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddressScopeCode: %w", err)
+	}
+	return oldValue.AddressScopeCode, nil
+}
+
+// ResetAddressScopeCode resets all changes to the "address_scope_code" field.
+func (m *PersonMutation) ResetAddressScopeCode() {
+	m.address_scope_code = nil
+}
+
+// SetPostalCode sets the "postal_code" field.
+func (m *PersonMutation) SetPostalCode(s string) {
+	m.postal_code = &s
+}
+
+// PostalCode returns the value of the "postal_code" field in the mutation.
+func (m *PersonMutation) PostalCode() (r string, exists bool) {
+	v := m.postal_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPostalCode returns the old "postal_code" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldPostalCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPostalCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPostalCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPostalCode: %w", err)
+	}
+	return oldValue.PostalCode, nil
+}
+
+// ResetPostalCode resets all changes to the "postal_code" field.
+func (m *PersonMutation) ResetPostalCode() {
+	m.postal_code = nil
+}
+
+// SetEmail sets the "email" field.
+func (m *PersonMutation) SetEmail(s string) {
+	m.email = &s
+}
+
+// Email returns the value of the "email" field in the mutation.
+func (m *PersonMutation) Email() (r string, exists bool) {
+	v := m.email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmail returns the old "email" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldEmail(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmail: %w", err)
+	}
+	return oldValue.Email, nil
+}
+
+// ClearEmail clears the value of the "email" field.
+func (m *PersonMutation) ClearEmail() {
+	m.email = nil
+	m.clearedFields[person.FieldEmail] = struct{}{}
+}
+
+// EmailCleared returns if the "email" field was cleared in this mutation.
+func (m *PersonMutation) EmailCleared() bool {
+	_, ok := m.clearedFields[person.FieldEmail]
+	return ok
+}
+
+// ResetEmail resets all changes to the "email" field.
+func (m *PersonMutation) ResetEmail() {
+	m.email = nil
+	delete(m.clearedFields, person.FieldEmail)
+}
+
+// SetScopeCode sets the "scope_code" field.
+func (m *PersonMutation) SetScopeCode(s string) {
+	m.scope_code = &s
+}
+
+// ScopeCode returns the value of the "scope_code" field in the mutation.
+func (m *PersonMutation) ScopeCode() (r string, exists bool) {
+	v := m.scope_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScopeCode returns the old "scope_code" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldScopeCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScopeCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScopeCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScopeCode: %w", err)
+	}
+	return oldValue.ScopeCode, nil
+}
+
+// ResetScopeCode resets all changes to the "scope_code" field.
+func (m *PersonMutation) ResetScopeCode() {
+	m.scope_code = nil
+}
+
+// SetPhone sets the "phone" field.
+func (m *PersonMutation) SetPhone(s string) {
+	m.phone = &s
+}
+
+// Phone returns the value of the "phone" field in the mutation.
+func (m *PersonMutation) Phone() (r string, exists bool) {
+	v := m.phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhone returns the old "phone" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldPhone(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhone: %w", err)
+	}
+	return oldValue.Phone, nil
+}
+
+// ClearPhone clears the value of the "phone" field.
+func (m *PersonMutation) ClearPhone() {
+	m.phone = nil
+	m.clearedFields[person.FieldPhone] = struct{}{}
+}
+
+// PhoneCleared returns if the "phone" field was cleared in this mutation.
+func (m *PersonMutation) PhoneCleared() bool {
+	_, ok := m.clearedFields[person.FieldPhone]
+	return ok
+}
+
+// ResetPhone resets all changes to the "phone" field.
+func (m *PersonMutation) ResetPhone() {
+	m.phone = nil
+	delete(m.clearedFields, person.FieldPhone)
+}
+
+// SetState sets the "state" field.
+func (m *PersonMutation) SetState(pe person.State) {
+	m.state = &pe
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *PersonMutation) State() (r person.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldState(ctx context.Context) (v person.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *PersonMutation) ResetState() {
+	m.state = nil
+}
+
+// SetMembershipLevel sets the "membership_level" field.
+func (m *PersonMutation) SetMembershipLevel(pl person.MembershipLevel) {
+	m.membership_level = &pl
+}
+
+// MembershipLevel returns the value of the "membership_level" field in the mutation.
+func (m *PersonMutation) MembershipLevel() (r person.MembershipLevel, exists bool) {
+	v := m.membership_level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMembershipLevel returns the old "membership_level" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldMembershipLevel(ctx context.Context) (v person.MembershipLevel, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMembershipLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMembershipLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMembershipLevel: %w", err)
+	}
+	return oldValue.MembershipLevel, nil
+}
+
+// ResetMembershipLevel resets all changes to the "membership_level" field.
+func (m *PersonMutation) ResetMembershipLevel() {
+	m.membership_level = nil
+}
+
+// SetVerification sets the "verification" field.
+func (m *PersonMutation) SetVerification(pe person.Verification) {
+	m.verification = &pe
+}
+
+// Verification returns the value of the "verification" field in the mutation.
+func (m *PersonMutation) Verification() (r person.Verification, exists bool) {
+	v := m.verification
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVerification returns the old "verification" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldVerification(ctx context.Context) (v person.Verification, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVerification is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVerification requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVerification: %w", err)
+	}
+	return oldValue.Verification, nil
+}
+
+// ResetVerification resets all changes to the "verification" field.
+func (m *PersonMutation) ResetVerification() {
+	m.verification = nil
+}
+
+// SetPhoneVerification sets the "phone_verification" field.
+func (m *PersonMutation) SetPhoneVerification(pv person.PhoneVerification) {
+	m.phone_verification = &pv
+}
+
+// PhoneVerification returns the value of the "phone_verification" field in the mutation.
+func (m *PersonMutation) PhoneVerification() (r person.PhoneVerification, exists bool) {
+	v := m.phone_verification
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhoneVerification returns the old "phone_verification" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldPhoneVerification(ctx context.Context) (v person.PhoneVerification, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhoneVerification is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhoneVerification requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhoneVerification: %w", err)
+	}
+	return oldValue.PhoneVerification, nil
+}
+
+// ResetPhoneVerification resets all changes to the "phone_verification" field.
+func (m *PersonMutation) ResetPhoneVerification() {
+	m.phone_verification = nil
+}
+
+// SetExternalIds sets the "external_ids" field.
+func (m *PersonMutation) SetExternalIds(value map[string]string) {
+	m.external_ids = &value
+}
+
+// ExternalIds returns the value of the "external_ids" field in the mutation.
+func (m *PersonMutation) ExternalIds() (r map[string]string, exists bool) {
+	v := m.external_ids
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternalIds returns the old "external_ids" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldExternalIds(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternalIds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternalIds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternalIds: %w", err)
+	}
+	return oldValue.ExternalIds, nil
+}
+
+// ClearExternalIds clears the value of the "external_ids" field.
+func (m *PersonMutation) ClearExternalIds() {
+	m.external_ids = nil
+	m.clearedFields[person.FieldExternalIds] = struct{}{}
+}
+
+// ExternalIdsCleared returns if the "external_ids" field was cleared in this mutation.
+func (m *PersonMutation) ExternalIdsCleared() bool {
+	_, ok := m.clearedFields[person.FieldExternalIds]
+	return ok
+}
+
+// ResetExternalIds resets all changes to the "external_ids" field.
+func (m *PersonMutation) ResetExternalIds() {
+	m.external_ids = nil
+	delete(m.clearedFields, person.FieldExternalIds)
+}
+
+// SetAdditionalInformation sets the "additional_information" field.
+func (m *PersonMutation) SetAdditionalInformation(jm json.RawMessage) {
+	m.additional_information = &jm
+	m.appendadditional_information = nil
+}
+
+// AdditionalInformation returns the value of the "additional_information" field in the mutation.
+func (m *PersonMutation) AdditionalInformation() (r json.RawMessage, exists bool) {
+	v := m.additional_information
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAdditionalInformation returns the old "additional_information" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldAdditionalInformation(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAdditionalInformation is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAdditionalInformation requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAdditionalInformation: %w", err)
+	}
+	return oldValue.AdditionalInformation, nil
+}
+
+// AppendAdditionalInformation adds jm to the "additional_information" field.
+func (m *PersonMutation) AppendAdditionalInformation(jm json.RawMessage) {
+	m.appendadditional_information = append(m.appendadditional_information, jm...)
+}
+
+// AppendedAdditionalInformation returns the list of values that were appended to the "additional_information" field in this mutation.
+func (m *PersonMutation) AppendedAdditionalInformation() (json.RawMessage, bool) {
+	if len(m.appendadditional_information) == 0 {
+		return nil, false
+	}
+	return m.appendadditional_information, true
+}
+
+// ClearAdditionalInformation clears the value of the "additional_information" field.
+func (m *PersonMutation) ClearAdditionalInformation() {
+	m.additional_information = nil
+	m.appendadditional_information = nil
+	m.clearedFields[person.FieldAdditionalInformation] = struct{}{}
+}
+
+// AdditionalInformationCleared returns if the "additional_information" field was cleared in this mutation.
+func (m *PersonMutation) AdditionalInformationCleared() bool {
+	_, ok := m.clearedFields[person.FieldAdditionalInformation]
+	return ok
+}
+
+// ResetAdditionalInformation resets all changes to the "additional_information" field.
+func (m *PersonMutation) ResetAdditionalInformation() {
+	m.additional_information = nil
+	m.appendadditional_information = nil
+	delete(m.clearedFields, person.FieldAdditionalInformation)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PersonMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PersonMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PersonMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *PersonMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *PersonMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *PersonMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// AddProcedureIDs adds the "procedures" edge to the Procedure entity by ids.
+func (m *PersonMutation) AddProcedureIDs(ids ...int) {
+	if m.procedures == nil {
+		m.procedures = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.procedures[ids[i]] = struct{}{}
+	}
+}
+
+// ClearProcedures clears the "procedures" edge to the Procedure entity.
+func (m *PersonMutation) ClearProcedures() {
+	m.clearedprocedures = true
+}
+
+// ProceduresCleared reports if the "procedures" edge to the Procedure entity was cleared.
+func (m *PersonMutation) ProceduresCleared() bool {
+	return m.clearedprocedures
+}
+
+// RemoveProcedureIDs removes the "procedures" edge to the Procedure entity by IDs.
+func (m *PersonMutation) RemoveProcedureIDs(ids ...int) {
+	if m.removedprocedures == nil {
+		m.removedprocedures = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.procedures, ids[i])
+		m.removedprocedures[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedProcedures returns the removed IDs of the "procedures" edge to the Procedure entity.
+func (m *PersonMutation) RemovedProceduresIDs() (ids []int) {
+	for id := range m.removedprocedures {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ProceduresIDs returns the "procedures" edge IDs in the mutation.
+func (m *PersonMutation) ProceduresIDs() (ids []int) {
+	for id := range m.procedures {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetProcedures resets all changes to the "procedures" edge.
+func (m *PersonMutation) ResetProcedures() {
+	m.procedures = nil
+	m.clearedprocedures = false
+	m.removedprocedures = nil
+}
+
+// AddVersionIDs adds the "versions" edge to the PersonVersion entity by ids.
+func (m *PersonMutation) AddVersionIDs(ids ...int) {
+	if m.versions == nil {
+		m.versions = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.versions[ids[i]] = struct{}{}
+	}
+}
+
+// ClearVersions clears the "versions" edge to the PersonVersion entity.
+func (m *PersonMutation) ClearVersions() {
+	m.clearedversions = true
+}
+
+// VersionsCleared reports if the "versions" edge to the PersonVersion entity was cleared.
+func (m *PersonMutation) VersionsCleared() bool {
+	return m.clearedversions
+}
+
+// RemoveVersionIDs removes the "versions" edge to the PersonVersion entity by IDs.
+func (m *PersonMutation) RemoveVersionIDs(ids ...int) {
+	if m.removedversions == nil {
+		m.removedversions = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.versions, ids[i])
+		m.removedversions[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedVersions returns the removed IDs of the "versions" edge to the PersonVersion entity.
+func (m *PersonMutation) RemovedVersionsIDs() (ids []int) {
+	for id := range m.removedversions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// VersionsIDs returns the "versions" edge IDs in the mutation.
+func (m *PersonMutation) VersionsIDs() (ids []int) {
+	for id := range m.versions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetVersions resets all changes to the "versions" edge.
+func (m *PersonMutation) ResetVersions() {
+	m.versions = nil
+	m.clearedversions = false
+	m.removedversions = nil
+}
+
+// AddExternalIDRowIDs adds the "external_id_rows" edge to the PersonExternalID entity by ids.
+func (m *PersonMutation) AddExternalIDRowIDs(ids ...int) {
+	if m.external_id_rows == nil {
+		m.external_id_rows = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.external_id_rows[ids[i]] = struct{}{}
+	}
+}
+
+// ClearExternalIDRows clears the "external_id_rows" edge to the PersonExternalID entity.
+func (m *PersonMutation) ClearExternalIDRows() {
+	m.clearedexternal_id_rows = true
+}
+
+// ExternalIDRowsCleared reports if the "external_id_rows" edge to the PersonExternalID entity was cleared.
+func (m *PersonMutation) ExternalIDRowsCleared() bool {
+	return m.clearedexternal_id_rows
+}
+
+// RemoveExternalIDRowIDs removes the "external_id_rows" edge to the PersonExternalID entity by IDs.
+func (m *PersonMutation) RemoveExternalIDRowIDs(ids ...int) {
+	if m.removedexternal_id_rows == nil {
+		m.removedexternal_id_rows = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.external_id_rows, ids[i])
+		m.removedexternal_id_rows[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedExternalIDRows returns the removed IDs of the "external_id_rows" edge to the PersonExternalID entity.
+func (m *PersonMutation) RemovedExternalIDRowsIDs() (ids []int) {
+	for id := range m.removedexternal_id_rows {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ExternalIDRowsIDs returns the "external_id_rows" edge IDs in the mutation.
+func (m *PersonMutation) ExternalIDRowsIDs() (ids []int) {
+	for id := range m.external_id_rows {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetExternalIDRows resets all changes to the "external_id_rows" edge.
+func (m *PersonMutation) ResetExternalIDRows() {
+	m.external_id_rows = nil
+	m.clearedexternal_id_rows = false
+	m.removedexternal_id_rows = nil
+}
+
+// Where appends a list predicates to the PersonMutation builder.
+func (m *PersonMutation) Where(ps ...predicate.Person) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PersonMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PersonMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Person, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PersonMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PersonMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Person).
+func (m *PersonMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PersonMutation) Fields() []string {
+	fields := make([]string, 0, 23)
+	if m.census_number != nil {
+		fields = append(fields, person.FieldCensusNumber)
+	}
+	if m.first_name != nil {
+		fields = append(fields, person.FieldFirstName)
+	}
+	if m.last_name1 != nil {
+		fields = append(fields, person.FieldLastName1)
+	}
+	if m.last_name2 != nil {
+		fields = append(fields, person.FieldLastName2)
+	}
+	if m.document_type != nil {
+		fields = append(fields, person.FieldDocumentType)
+	}
+	if m.document_id != nil {
+		fields = append(fields, person.FieldDocumentID)
+	}
+	if m.document_scope_code != nil {
+		fields = append(fields, person.FieldDocumentScopeCode)
+	}
+	if m.born_at != nil {
+		fields = append(fields, person.FieldBornAt)
+	}
+	if m.gender != nil {
+		fields = append(fields, person.FieldGender)
+	}
+	if m.address != nil {
+		fields = append(fields, person.FieldAddress)
+	}
+	if m.address_scope_code != nil {
+		fields = append(fields, person.FieldAddressScopeCode)
+	}
+	if m.postal_code != nil {
+		fields = append(fields, person.FieldPostalCode)
+	}
+	if m.email != nil {
+		fields = append(fields, person.FieldEmail)
+	}
+	if m.scope_code != nil {
+		fields = append(fields, person.FieldScopeCode)
+	}
+	if m.phone != nil {
+		fields = append(fields, person.FieldPhone)
+	}
+	if m.state != nil {
+		fields = append(fields, person.FieldState)
+	}
+	if m.membership_level != nil {
+		fields = append(fields, person.FieldMembershipLevel)
+	}
+	if m.verification != nil {
+		fields = append(fields, person.FieldVerification)
+	}
+	if m.phone_verification != nil {
+		fields = append(fields, person.FieldPhoneVerification)
+	}
+	if m.external_ids != nil {
+		fields = append(fields, person.FieldExternalIds)
+	}
+	if m.additional_information != nil {
+		fields = append(fields, person.FieldAdditionalInformation)
+	}
+	if m.created_at != nil {
+		fields = append(fields, person.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, person.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PersonMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case person.FieldCensusNumber:
+		return m.CensusNumber()
+	case person.FieldFirstName:
+		return m.FirstName()
+	case person.FieldLastName1:
+		return m.LastName1()
+	case person.FieldLastName2:
+		return m.LastName2()
+	case person.FieldDocumentType:
+		return m.DocumentType()
+	case person.FieldDocumentID:
+		return m.DocumentID()
+	case person.FieldDocumentScopeCode:
+		return m.DocumentScopeCode()
+	case person.FieldBornAt:
+		return m.BornAt()
+	case person.FieldGender:
+		return m.Gender()
+	case person.FieldAddress:
+		return m.Address()
+	case person.FieldAddressScopeCode:
+		return m.AddressScopeCode()
+	case person.FieldPostalCode:
+		return m.PostalCode()
+	case person.FieldEmail:
+		return m.Email()
+	case person.FieldScopeCode:
+		return m.ScopeCode()
+	case person.FieldPhone:
+		return m.Phone()
+	case person.FieldState:
+		return m.State()
+	case person.FieldMembershipLevel:
+		return m.MembershipLevel()
+	case person.FieldVerification:
+		return m.Verification()
+	case person.FieldPhoneVerification:
+		return m.PhoneVerification()
+	case person.FieldExternalIds:
+		return m.ExternalIds()
+	case person.FieldAdditionalInformation:
+		return m.AdditionalInformation()
+	case person.FieldCreatedAt:
+		return m.CreatedAt()
+	case person.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PersonMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case person.FieldCensusNumber:
+		return m.OldCensusNumber(ctx)
+	case person.FieldFirstName:
+		return m.OldFirstName(ctx)
+	case person.FieldLastName1:
+		return m.OldLastName1(ctx)
+	case person.FieldLastName2:
+		return m.OldLastName2(ctx)
+	case person.FieldDocumentType:
+		return m.OldDocumentType(ctx)
+	case person.FieldDocumentID:
+		return m.OldDocumentID(ctx)
+	case person.FieldDocumentScopeCode:
+		return m.OldDocumentScopeCode(ctx)
+	case person.FieldBornAt:
+		return m.OldBornAt(ctx)
+	case person.FieldGender:
+		return m.OldGender(ctx)
+	case person.FieldAddress:
+		return m.OldAddress(ctx)
+	case person.FieldAddressScopeCode:
+		return m.OldAddressScopeCode(ctx)
+	case person.FieldPostalCode:
+		return m.OldPostalCode(ctx)
+	case person.FieldEmail:
+		return m.OldEmail(ctx)
+	case person.FieldScopeCode:
+		return m.OldScopeCode(ctx)
+	case person.FieldPhone:
+		return m.OldPhone(ctx)
+	case person.FieldState:
+		return m.OldState(ctx)
+	case person.FieldMembershipLevel:
+		return m.OldMembershipLevel(ctx)
+	case person.FieldVerification:
+		return m.OldVerification(ctx)
+	case person.FieldPhoneVerification:
+		return m.OldPhoneVerification(ctx)
+	case person.FieldExternalIds:
+		return m.OldExternalIds(ctx)
+	case person.FieldAdditionalInformation:
+		return m.OldAdditionalInformation(ctx)
+	case person.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case person.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Person field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PersonMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case person.FieldCensusNumber:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCensusNumber(v)
+		return nil
+	case person.FieldFirstName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstName(v)
+		return nil
+	case person.FieldLastName1:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastName1(v)
+		return nil
+	case person.FieldLastName2:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastName2(v)
+		return nil
+	case person.FieldDocumentType:
+		v, ok := value.(person.DocumentType)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDocumentType(v)
+		return nil
+	case person.FieldDocumentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDocumentID(v)
+		return nil
+	case person.FieldDocumentScopeCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDocumentScopeCode(v)
+		return nil
+	case person.FieldBornAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBornAt(v)
+		return nil
+	case person.FieldGender:
+		v, ok := value.(person.Gender)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGender(v)
+		return nil
+	case person.FieldAddress:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddress(v)
+		return nil
+	case person.FieldAddressScopeCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddressScopeCode(v)
+		return nil
+	case person.FieldPostalCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPostalCode(v)
+		return nil
+	case person.FieldEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmail(v)
+		return nil
+	case person.FieldScopeCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScopeCode(v)
+		return nil
+	case person.FieldPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhone(v)
+		return nil
+	case person.FieldState:
+		v, ok := value.(person.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case person.FieldMembershipLevel:
+		v, ok := value.(person.MembershipLevel)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMembershipLevel(v)
+		return nil
+	case person.FieldVerification:
+		v, ok := value.(person.Verification)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVerification(v)
+		return nil
+	case person.FieldPhoneVerification:
+		v, ok := value.(person.PhoneVerification)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhoneVerification(v)
+		return nil
+	case person.FieldExternalIds:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternalIds(v)
+		return nil
+	case person.FieldAdditionalInformation:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAdditionalInformation(v)
+		return nil
+	case person.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case person.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Person field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PersonMutation) AddedFields() []string {
+	var fields []string
+	if m.addcensus_number != nil {
+		fields = append(fields, person.FieldCensusNumber)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PersonMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case person.FieldCensusNumber:
+		return m.AddedCensusNumber()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PersonMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case person.FieldCensusNumber:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCensusNumber(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Person numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PersonMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(person.FieldLastName2) {
+		fields = append(fields, person.FieldLastName2)
+	}
+	if m.FieldCleared(person.FieldEmail) {
+		fields = append(fields, person.FieldEmail)
+	}
+	if m.FieldCleared(person.FieldPhone) {
+		fields = append(fields, person.FieldPhone)
+	}
+	if m.FieldCleared(person.FieldExternalIds) {
+		fields = append(fields, person.FieldExternalIds)
+	}
+	if m.FieldCleared(person.FieldAdditionalInformation) {
+		fields = append(fields, person.FieldAdditionalInformation)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PersonMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PersonMutation) ClearField(name string) error {
+	switch name {
+	case person.FieldLastName2:
+		m.ClearLastName2()
+		return nil
+	case person.FieldEmail:
+		m.ClearEmail()
+		return nil
+	case person.FieldPhone:
+		m.ClearPhone()
+		return nil
+	case person.FieldExternalIds:
+		m.ClearExternalIds()
+		return nil
+	case person.FieldAdditionalInformation:
+		m.ClearAdditionalInformation()
+		return nil
+	}
+	return fmt.Errorf("unknown Person nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PersonMutation) ResetField(name string) error {
+	switch name {
+	case person.FieldCensusNumber:
+		m.ResetCensusNumber()
+		return nil
+	case person.FieldFirstName:
+		m.ResetFirstName()
+		return nil
+	case person.FieldLastName1:
+		m.ResetLastName1()
+		return nil
+	case person.FieldLastName2:
+		m.ResetLastName2()
+		return nil
+	case person.FieldDocumentType:
+		m.ResetDocumentType()
+		return nil
+	case person.FieldDocumentID:
+		m.ResetDocumentID()
+		return nil
+	case person.FieldDocumentScopeCode:
+		m.ResetDocumentScopeCode()
+		return nil
+	case person.FieldBornAt:
+		m.ResetBornAt()
+		return nil
+	case person.FieldGender:
+		m.ResetGender()
+		return nil
+	case person.FieldAddress:
+		m.ResetAddress()
+		return nil
+	case person.FieldAddressScopeCode:
+		m.ResetAddressScopeCode()
+		return nil
+	case person.FieldPostalCode:
+		m.ResetPostalCode()
+		return nil
+	case person.FieldEmail:
+		m.ResetEmail()
+		return nil
+	case person.FieldScopeCode:
+		m.ResetScopeCode()
+		return nil
+	case person.FieldPhone:
+		m.ResetPhone()
+		return nil
+	case person.FieldState:
+		m.ResetState()
+		return nil
+	case person.FieldMembershipLevel:
+		m.ResetMembershipLevel()
+		return nil
+	case person.FieldVerification:
+		m.ResetVerification()
+		return nil
+	case person.FieldPhoneVerification:
+		m.ResetPhoneVerification()
+		return nil
+	case person.FieldExternalIds:
+		m.ResetExternalIds()
+		return nil
+	case person.FieldAdditionalInformation:
+		m.ResetAdditionalInformation()
+		return nil
+	case person.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case person.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Person field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PersonMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.procedures != nil {
+		edges = append(edges, person.EdgeProcedures)
+	}
+	if m.versions != nil {
+		edges = append(edges, person.EdgeVersions)
+	}
+	if m.external_id_rows != nil {
+		edges = append(edges, person.EdgeExternalIDRows)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PersonMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case person.EdgeProcedures:
+		ids := make([]ent.Value, 0, len(m.procedures))
+		for id := range m.procedures {
+			ids = append(ids, id)
+		}
+		return ids
+	case person.EdgeVersions:
+		ids := make([]ent.Value, 0, len(m.versions))
+		for id := range m.versions {
+			ids = append(ids, id)
+		}
+		return ids
+	case person.EdgeExternalIDRows:
+		ids := make([]ent.Value, 0, len(m.external_id_rows))
+		for id := range m.external_id_rows {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PersonMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedprocedures != nil {
+		edges = append(edges, person.EdgeProcedures)
+	}
+	if m.removedversions != nil {
+		edges = append(edges, person.EdgeVersions)
+	}
+	if m.removedexternal_id_rows != nil {
+		edges = append(edges, person.EdgeExternalIDRows)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PersonMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case person.EdgeProcedures:
+		ids := make([]ent.Value, 0, len(m.removedprocedures))
+		for id := range m.removedprocedures {
+			ids = append(ids, id)
+		}
+		return ids
+	case person.EdgeVersions:
+		ids := make([]ent.Value, 0, len(m.removedversions))
+		for id := range m.removedversions {
+			ids = append(ids, id)
+		}
+		return ids
+	case person.EdgeExternalIDRows:
+		ids := make([]ent.Value, 0, len(m.removedexternal_id_rows))
+		for id := range m.removedexternal_id_rows {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PersonMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedprocedures {
+		edges = append(edges, person.EdgeProcedures)
+	}
+	if m.clearedversions {
+		edges = append(edges, person.EdgeVersions)
+	}
+	if m.clearedexternal_id_rows {
+		edges = append(edges, person.EdgeExternalIDRows)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PersonMutation) EdgeCleared(name string) bool {
+	switch name {
+	case person.EdgeProcedures:
+		return m.clearedprocedures
+	case person.EdgeVersions:
+		return m.clearedversions
+	case person.EdgeExternalIDRows:
+		return m.clearedexternal_id_rows
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PersonMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Person unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PersonMutation) ResetEdge(name string) error {
+	switch name {
+	case person.EdgeProcedures:
+		m.ResetProcedures()
+		return nil
+	case person.EdgeVersions:
+		m.ResetVersions()
+		return nil
+	case person.EdgeExternalIDRows:
+		m.ResetExternalIDRows()
+		return nil
+	}
+	return fmt.Errorf("unknown Person edge %s", name)
+}
+
+// PersonExternalIDMutation represents an operation that mutates the PersonExternalID nodes in the graph.
+type PersonExternalIDMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	system        *string
+	value         *string
+	clearedFields map[string]struct{}
+	person        *int
+	clearedperson bool
+	done          bool
+	oldValue      func(context.Context) (*PersonExternalID, error)
+	predicates    []predicate.PersonExternalID
+}
+
+var _ ent.Mutation = (*PersonExternalIDMutation)(nil)
+
+// personexternalidOption allows management of the mutation configuration using functional options.
+type personexternalidOption func(*PersonExternalIDMutation)
+
+// newPersonExternalIDMutation creates new mutation for the PersonExternalID entity.
+func newPersonExternalIDMutation(c config, op Op, opts ...personexternalidOption) *PersonExternalIDMutation {
+	m := &PersonExternalIDMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePersonExternalID,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPersonExternalIDID sets the ID field of the mutation.
+func withPersonExternalIDID(id int) personexternalidOption {
+	return func(m *PersonExternalIDMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PersonExternalID
+		)
+		m.oldValue = func(ctx context.Context) (*PersonExternalID, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PersonExternalID.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPersonExternalID sets the old PersonExternalID of the mutation.
+func withPersonExternalID(node *PersonExternalID) personexternalidOption {
+	return func(m *PersonExternalIDMutation) {
+		m.oldValue = func(context.Context) (*PersonExternalID, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PersonExternalIDMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PersonExternalIDMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PersonExternalIDMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PersonExternalIDMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PersonExternalID.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPersonID sets the "person_id" field.
+func (m *PersonExternalIDMutation) SetPersonID(i int) {
+	m.person = &i
+}
+
+// PersonID returns the value of the "person_id" field in the mutation.
+func (m *PersonExternalIDMutation) PersonID() (r int, exists bool) {
+	v := m.person
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPersonID returns the old "person_id" field's value of the PersonExternalID entity.
+// If the PersonExternalID object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonExternalIDMutation) OldPersonID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPersonID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPersonID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPersonID: %w", err)
+	}
+	return oldValue.PersonID, nil
+}
+
+// ResetPersonID resets all changes to the "person_id" field.
+func (m *PersonExternalIDMutation) ResetPersonID() {
+	m.person = nil
+}
+
+// SetSystem sets the "system" field.
+func (m *PersonExternalIDMutation) SetSystem(s string) {
+	m.system = &s
+}
+
+// System returns the value of the "system" field in the mutation.
+func (m *PersonExternalIDMutation) System() (r string, exists bool) {
+	v := m.system
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSystem returns the old "system" field's value of the PersonExternalID entity.
+// If the PersonExternalID object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonExternalIDMutation) OldSystem(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSystem is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSystem requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSystem: %w", err)
+	}
+	return oldValue.System, nil
+}
+
+// ResetSystem resets all changes to the "system" field.
+func (m *PersonExternalIDMutation) ResetSystem() {
+	m.system = nil
+}
+
+// SetValue sets the "value" field.
+func (m *PersonExternalIDMutation) SetValue(s string) {
+	m.value = &s
+}
+
+// Value returns the value of the "value" field in the mutation.
+func (m *PersonExternalIDMutation) Value() (r string, exists bool) {
+	v := m.value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValue returns the old "value" field's value of the PersonExternalID entity.
+// If the PersonExternalID object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonExternalIDMutation) OldValue(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValue: %w", err)
+	}
+	return oldValue.Value, nil
+}
+
+// ResetValue resets all changes to the "value" field.
+func (m *PersonExternalIDMutation) ResetValue() {
+	m.value = nil
+}
+
+// ClearPerson clears the "person" edge to the Person entity.
+func (m *PersonExternalIDMutation) ClearPerson() {
+	m.clearedperson = true
+	m.clearedFields[personexternalid.FieldPersonID] = struct{}{}
+}
+
+// PersonCleared reports if the "person" edge to the Person entity was cleared.
+func (m *PersonExternalIDMutation) PersonCleared() bool {
+	return m.clearedperson
+}
+
+// PersonIDs returns the "person" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PersonID instead. It exists only for internal usage by the builders.
+func (m *PersonExternalIDMutation) PersonIDs() (ids []int) {
+	if id := m.person; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPerson resets all changes to the "person" edge.
+func (m *PersonExternalIDMutation) ResetPerson() {
+	m.person = nil
+	m.clearedperson = false
+}
+
+// Where appends a list predicates to the PersonExternalIDMutation builder.
+func (m *PersonExternalIDMutation) Where(ps ...predicate.PersonExternalID) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PersonExternalIDMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PersonExternalIDMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PersonExternalID, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PersonExternalIDMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PersonExternalIDMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PersonExternalID).
+func (m *PersonExternalIDMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PersonExternalIDMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.person != nil {
+		fields = append(fields, personexternalid.FieldPersonID)
+	}
+	if m.system != nil {
+		fields = append(fields, personexternalid.FieldSystem)
+	}
+	if m.value != nil {
+		fields = append(fields, personexternalid.FieldValue)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PersonExternalIDMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case personexternalid.FieldPersonID:
+		return m.PersonID()
+	case personexternalid.FieldSystem:
+		return m.System()
+	case personexternalid.FieldValue:
+		return m.Value()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PersonExternalIDMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case personexternalid.FieldPersonID:
+		return m.OldPersonID(ctx)
+	case personexternalid.FieldSystem:
+		return m.OldSystem(ctx)
+	case personexternalid.FieldValue:
+		return m.OldValue(ctx)
+	}
+	return nil, fmt.Errorf("unknown PersonExternalID field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PersonExternalIDMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case personexternalid.FieldPersonID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPersonID(v)
+		return nil
+	case personexternalid.FieldSystem:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSystem(v)
+		return nil
+	case personexternalid.FieldValue:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValue(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PersonExternalID field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PersonExternalIDMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PersonExternalIDMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PersonExternalIDMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown PersonExternalID numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PersonExternalIDMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PersonExternalIDMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PersonExternalIDMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown PersonExternalID nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PersonExternalIDMutation) ResetField(name string) error {
+	switch name {
+	case personexternalid.FieldPersonID:
+		m.ResetPersonID()
+		return nil
+	case personexternalid.FieldSystem:
+		m.ResetSystem()
+		return nil
+	case personexternalid.FieldValue:
+		m.ResetValue()
+		return nil
+	}
+	return fmt.Errorf("unknown PersonExternalID field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PersonExternalIDMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.person != nil {
+		edges = append(edges, personexternalid.EdgePerson)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PersonExternalIDMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case personexternalid.EdgePerson:
+		if id := m.person; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PersonExternalIDMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PersonExternalIDMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PersonExternalIDMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedperson {
+		edges = append(edges, personexternalid.EdgePerson)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PersonExternalIDMutation) EdgeCleared(name string) bool {
+	switch name {
+	case personexternalid.EdgePerson:
+		return m.clearedperson
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PersonExternalIDMutation) ClearEdge(name string) error {
+	switch name {
+	case personexternalid.EdgePerson:
+		m.ClearPerson()
+		return nil
+	}
+	return fmt.Errorf("unknown PersonExternalID unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PersonExternalIDMutation) ResetEdge(name string) error {
+	switch name {
+	case personexternalid.EdgePerson:
+		m.ResetPerson()
+		return nil
+	}
+	return fmt.Errorf("unknown PersonExternalID edge %s", name)
+}
+
+// PersonVersionMutation represents an operation that mutates the PersonVersion nodes in the graph.
+type PersonVersionMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int
+	valid_from       *time.Time
+	snapshot         *json.RawMessage
+	appendsnapshot   json.RawMessage
+	procedure_id     *int
+	addprocedure_id  *int
+	changed_by_id    *int
+	addchanged_by_id *int
+	created_at       *time.Time
+	clearedFields    map[string]struct{}
+	person           *int
+	clearedperson    bool
+	done             bool
+	oldValue         func(context.Context) (*PersonVersion, error)
+	predicates       []predicate.PersonVersion
+}
+
+var _ ent.Mutation = (*PersonVersionMutation)(nil)
+
+// personversionOption allows management of the mutation configuration using functional options.
+type personversionOption func(*PersonVersionMutation)
+
+// newPersonVersionMutation creates new mutation for the PersonVersion entity.
+func newPersonVersionMutation(c config, op Op, opts ...personversionOption) *PersonVersionMutation {
+	m := &PersonVersionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePersonVersion,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPersonVersionID sets the ID field of the mutation.
+func withPersonVersionID(id int) personversionOption {
+	return func(m *PersonVersionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PersonVersion
+		)
+		m.oldValue = func(ctx context.Context) (*PersonVersion, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PersonVersion.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPersonVersion sets the old PersonVersion of the mutation.
+func withPersonVersion(node *PersonVersion) personversionOption {
+	return func(m *PersonVersionMutation) {
+		m.oldValue = func(context.Context) (*PersonVersion, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PersonVersionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PersonVersionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PersonVersionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PersonVersionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PersonVersion.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPersonID sets the "person_id" field.
+func (m *PersonVersionMutation) SetPersonID(i int) {
+	m.person = &i
+}
+
+// PersonID returns the value of the "person_id" field in the mutation.
+func (m *PersonVersionMutation) PersonID() (r int, exists bool) {
+	v := m.person
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPersonID returns the old "person_id" field's value of the PersonVersion entity.
+// If the PersonVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonVersionMutation) OldPersonID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPersonID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPersonID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPersonID: %w", err)
+	}
+	return oldValue.PersonID, nil
+}
+
+// ResetPersonID resets all changes to the "person_id" field.
+func (m *PersonVersionMutation) ResetPersonID() {
+	m.person = nil
+}
+
+// SetValidFrom sets the "valid_from" field.
+func (m *PersonVersionMutation) SetValidFrom(t time.Time) {
+	m.valid_from = &t
+}
+
+// ValidFrom returns the value of the "valid_from" field in the mutation.
+func (m *PersonVersionMutation) ValidFrom() (r time.Time, exists bool) {
+	v := m.valid_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValidFrom returns the old "valid_from" field's value of the PersonVersion entity.
+// If the PersonVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonVersionMutation) OldValidFrom(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValidFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValidFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValidFrom: %w", err)
+	}
+	return oldValue.ValidFrom, nil
+}
+
+// ResetValidFrom resets all changes to the "valid_from" field.
+func (m *PersonVersionMutation) ResetValidFrom() {
+	m.valid_from = nil
+}
+
+// SetSnapshot sets the "snapshot" field.
+func (m *PersonVersionMutation) SetSnapshot(jm json.RawMessage) {
+	m.snapshot = &jm
+	m.appendsnapshot = nil
+}
+
+// Snapshot returns the value of the "snapshot" field in the mutation.
+func (m *PersonVersionMutation) Snapshot() (r json.RawMessage, exists bool) {
+	v := m.snapshot
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSnapshot returns the old "snapshot" field's value of the PersonVersion entity.
+// If the PersonVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonVersionMutation) OldSnapshot(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSnapshot is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSnapshot requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSnapshot: %w", err)
+	}
+	return oldValue.Snapshot, nil
+}
+
+// AppendSnapshot adds jm to the "snapshot" field.
+func (m *PersonVersionMutation) AppendSnapshot(jm json.RawMessage) {
+	m.appendsnapshot = append(m.appendsnapshot, jm...)
+}
+
+// AppendedSnapshot returns the list of values that were appended to the "snapshot" field in this mutation.
+func (m *PersonVersionMutation) AppendedSnapshot() (json.RawMessage, bool) {
+	if len(m.appendsnapshot) == 0 {
+		return nil, false
+	}
+	return m.appendsnapshot, true
+}
+
+// ResetSnapshot resets all changes to the "snapshot" field.
+func (m *PersonVersionMutation) ResetSnapshot() {
+	m.snapshot = nil
+	m.appendsnapshot = nil
+}
+
+// SetProcedureID sets the "procedure_id" field.
+func (m *PersonVersionMutation) SetProcedureID(i int) {
+	m.procedure_id = &i
+	m.addprocedure_id = nil
+}
+
+// ProcedureID returns the value of the "procedure_id" field in the mutation.
+func (m *PersonVersionMutation) ProcedureID() (r int, exists bool) {
+	v := m.procedure_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcedureID returns the old "procedure_id" field's value of the PersonVersion entity.
+// If the PersonVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonVersionMutation) OldProcedureID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcedureID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcedureID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcedureID: %w", err)
+	}
+	return oldValue.ProcedureID, nil
+}
+
+// AddProcedureID adds i to the "procedure_id" field.
+func (m *PersonVersionMutation) AddProcedureID(i int) {
+	if m.addprocedure_id != nil {
+		*m.addprocedure_id += i
+	} else {
+		m.addprocedure_id = &i
+	}
+}
+
+// AddedProcedureID returns the value that was added to the "procedure_id" field in this mutation.
+func (m *PersonVersionMutation) AddedProcedureID() (r int, exists bool) {
+	v := m.addprocedure_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearProcedureID clears the value of the "procedure_id" field.
+func (m *PersonVersionMutation) ClearProcedureID() {
+	m.procedure_id = nil
+	m.addprocedure_id = nil
+	m.clearedFields[personversion.FieldProcedureID] = struct{}{}
+}
+
+// ProcedureIDCleared returns if the "procedure_id" field was cleared in this mutation.
+func (m *PersonVersionMutation) ProcedureIDCleared() bool {
+	_, ok := m.clearedFields[personversion.FieldProcedureID]
+	return ok
+}
+
+// ResetProcedureID resets all changes to the "procedure_id" field.
+func (m *PersonVersionMutation) ResetProcedureID() {
+	m.procedure_id = nil
+	m.addprocedure_id = nil
+	delete(m.clearedFields, personversion.FieldProcedureID)
+}
+
+// SetChangedByID sets the "changed_by_id" field.
+func (m *PersonVersionMutation) SetChangedByID(i int) {
+	m.changed_by_id = &i
+	m.addchanged_by_id = nil
+}
+
+// ChangedByID returns the value of the "changed_by_id" field in the mutation.
+func (m *PersonVersionMutation) ChangedByID() (r int, exists bool) {
+	v := m.changed_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChangedByID returns the old "changed_by_id" field's value of the PersonVersion entity.
+// If the PersonVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonVersionMutation) OldChangedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChangedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChangedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChangedByID: %w", err)
+	}
+	return oldValue.ChangedByID, nil
+}
+
+// AddChangedByID adds i to the "changed_by_id" field.
+func (m *PersonVersionMutation) AddChangedByID(i int) {
+	if m.addchanged_by_id != nil {
+		*m.addchanged_by_id += i
+	} else {
+		m.addchanged_by_id = &i
+	}
+}
+
+// AddedChangedByID returns the value that was added to the "changed_by_id" field in this mutation.
+func (m *PersonVersionMutation) AddedChangedByID() (r int, exists bool) {
+	v := m.addchanged_by_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearChangedByID clears the value of the "changed_by_id" field.
+func (m *PersonVersionMutation) ClearChangedByID() {
+	m.changed_by_id = nil
+	m.addchanged_by_id = nil
+	m.clearedFields[personversion.FieldChangedByID] = struct{}{}
+}
+
+// ChangedByIDCleared returns if the "changed_by_id" field was cleared in this mutation.
+func (m *PersonVersionMutation) ChangedByIDCleared() bool {
+	_, ok := m.clearedFields[personversion.FieldChangedByID]
+	return ok
+}
+
+// ResetChangedByID resets all changes to the "changed_by_id" field.
+func (m *PersonVersionMutation) ResetChangedByID() {
+	m.changed_by_id = nil
+	m.addchanged_by_id = nil
+	delete(m.clearedFields, personversion.FieldChangedByID)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PersonVersionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PersonVersionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the PersonVersion entity.
+// If the PersonVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonVersionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PersonVersionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// ClearPerson clears the "person" edge to the Person entity.
+func (m *PersonVersionMutation) ClearPerson() {
+	m.clearedperson = true
+	m.clearedFields[personversion.FieldPersonID] = struct{}{}
+}
+
+// PersonCleared reports if the "person" edge to the Person entity was cleared.
+func (m *PersonVersionMutation) PersonCleared() bool {
+	return m.clearedperson
+}
+
+// PersonIDs returns the "person" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PersonID instead. It exists only for internal usage by the builders.
+func (m *PersonVersionMutation) PersonIDs() (ids []int) {
+	if id := m.person; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPerson resets all changes to the "person" edge.
+func (m *PersonVersionMutation) ResetPerson() {
+	m.person = nil
+	m.clearedperson = false
+}
+
+// Where appends a list predicates to the PersonVersionMutation builder.
+func (m *PersonVersionMutation) Where(ps ...predicate.PersonVersion) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PersonVersionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PersonVersionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PersonVersion, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PersonVersionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PersonVersionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PersonVersion).
+func (m *PersonVersionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PersonVersionMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.person != nil {
+		fields = append(fields, personversion.FieldPersonID)
+	}
+	if m.valid_from != nil {
+		fields = append(fields, personversion.FieldValidFrom)
+	}
+	if m.snapshot != nil {
+		fields = append(fields, personversion.FieldSnapshot)
+	}
+	if m.procedure_id != nil {
+		fields = append(fields, personversion.FieldProcedureID)
+	}
+	if m.changed_by_id != nil {
+		fields = append(fields, personversion.FieldChangedByID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, personversion.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PersonVersionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case personversion.FieldPersonID:
+		return m.PersonID()
+	case personversion.FieldValidFrom:
+		return m.ValidFrom()
+	case personversion.FieldSnapshot:
+		return m.Snapshot()
+	case personversion.FieldProcedureID:
+		return m.ProcedureID()
+	case personversion.FieldChangedByID:
+		return m.ChangedByID()
+	case personversion.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PersonVersionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case personversion.FieldPersonID:
+		return m.OldPersonID(ctx)
+	case personversion.FieldValidFrom:
+		return m.OldValidFrom(ctx)
+	case personversion.FieldSnapshot:
+		return m.OldSnapshot(ctx)
+	case personversion.FieldProcedureID:
+		return m.OldProcedureID(ctx)
+	case personversion.FieldChangedByID:
+		return m.OldChangedByID(ctx)
+	case personversion.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown PersonVersion field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PersonVersionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case personversion.FieldPersonID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPersonID(v)
+		return nil
+	case personversion.FieldValidFrom:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValidFrom(v)
+		return nil
+	case personversion.FieldSnapshot:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSnapshot(v)
+		return nil
+	case personversion.FieldProcedureID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcedureID(v)
+		return nil
+	case personversion.FieldChangedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChangedByID(v)
+		return nil
+	case personversion.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PersonVersion field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PersonVersionMutation) AddedFields() []string {
+	var fields []string
+	if m.addprocedure_id != nil {
+		fields = append(fields, personversion.FieldProcedureID)
+	}
+	if m.addchanged_by_id != nil {
+		fields = append(fields, personversion.FieldChangedByID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PersonVersionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case personversion.FieldProcedureID:
+		return m.AddedProcedureID()
+	case personversion.FieldChangedByID:
+		return m.AddedChangedByID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PersonVersionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case personversion.FieldProcedureID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddProcedureID(v)
+		return nil
+	case personversion.FieldChangedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddChangedByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PersonVersion numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PersonVersionMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(personversion.FieldProcedureID) {
+		fields = append(fields, personversion.FieldProcedureID)
+	}
+	if m.FieldCleared(personversion.FieldChangedByID) {
+		fields = append(fields, personversion.FieldChangedByID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PersonVersionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PersonVersionMutation) ClearField(name string) error {
+	switch name {
+	case personversion.FieldProcedureID:
+		m.ClearProcedureID()
+		return nil
+	case personversion.FieldChangedByID:
+		m.ClearChangedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown PersonVersion nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PersonVersionMutation) ResetField(name string) error {
+	switch name {
+	case personversion.FieldPersonID:
+		m.ResetPersonID()
+		return nil
+	case personversion.FieldValidFrom:
+		m.ResetValidFrom()
+		return nil
+	case personversion.FieldSnapshot:
+		m.ResetSnapshot()
+		return nil
+	case personversion.FieldProcedureID:
+		m.ResetProcedureID()
+		return nil
+	case personversion.FieldChangedByID:
+		m.ResetChangedByID()
+		return nil
+	case personversion.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown PersonVersion field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PersonVersionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.person != nil {
+		edges = append(edges, personversion.EdgePerson)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PersonVersionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case personversion.EdgePerson:
+		if id := m.person; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PersonVersionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PersonVersionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PersonVersionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedperson {
+		edges = append(edges, personversion.EdgePerson)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PersonVersionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case personversion.EdgePerson:
+		return m.clearedperson
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PersonVersionMutation) ClearEdge(name string) error {
+	switch name {
+	case personversion.EdgePerson:
+		m.ClearPerson()
+		return nil
+	}
+	return fmt.Errorf("unknown PersonVersion unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PersonVersionMutation) ResetEdge(name string) error {
+	switch name {
+	case personversion.EdgePerson:
+		m.ResetPerson()
+		return nil
+	}
+	return fmt.Errorf("unknown PersonVersion edge %s", name)
+}
+
+// ProcedureMutation represents an operation that mutates the Procedure nodes in the graph.
+type ProcedureMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	_type               *procedure.Type
+	state               *procedure.State
+	information         *json.RawMessage
+	appendinformation   json.RawMessage
+	prioritized         *bool
+	created_at          *time.Time
+	processed_at        *time.Time
+	comment             *string
+	clearedFields       map[string]struct{}
+	person              *int
+	clearedperson       bool
+	created_by          *int
+	clearedcreated_by   bool
+	processed_by        *int
+	clearedprocessed_by bool
+	files               map[int]struct{}
+	removedfiles        map[int]struct{}
+	clearedfiles        bool
+	done                bool
+	oldValue            func(context.Context) (*Procedure, error)
+	predicates          []predicate.Procedure
+}
+
+var _ ent.Mutation = (*ProcedureMutation)(nil)
+
+// procedureOption allows management of the mutation configuration using functional options.
+type procedureOption func(*ProcedureMutation)
+
+// newProcedureMutation creates new mutation for the Procedure entity.
+func newProcedureMutation(c config, op Op, opts ...procedureOption) *ProcedureMutation {
+	m := &ProcedureMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeProcedure,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withProcedureID sets the ID field of the mutation.
+func withProcedureID(id int) procedureOption {
+	return func(m *ProcedureMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Procedure
+		)
+		m.oldValue = func(ctx context.Context) (*Procedure, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Procedure.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withProcedure sets the old Procedure of the mutation.
+func withProcedure(node *Procedure) procedureOption {
+	return func(m *ProcedureMutation) {
+		m.oldValue = func(context.Context) (*Procedure, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ProcedureMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ProcedureMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ProcedureMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ProcedureMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Procedure.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetType sets the "type" field.
+func (m *ProcedureMutation) SetType(pr procedure.Type) {
+	m._type = &pr
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *ProcedureMutation) GetType() (r procedure.Type, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the Procedure entity.
+// If the Procedure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcedureMutation) OldType(ctx context.Context) (v procedure.Type, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *ProcedureMutation) ResetType() {
+	m._type = nil
+}
+
+// SetState sets the "state" field.
+func (m *ProcedureMutation) SetState(pr procedure.State) {
+	m.state = &pr
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *ProcedureMutation) State() (r procedure.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the Procedure entity.
+// If the Procedure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcedureMutation) OldState(ctx context.Context) (v procedure.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *ProcedureMutation) ResetState() {
+	m.state = nil
+}
+
+// SetPersonID sets the "person_id" field.
+func (m *ProcedureMutation) SetPersonID(i int) {
+	m.person = &i
+}
+
+// PersonID returns the value of the "person_id" field in the mutation.
+func (m *ProcedureMutation) PersonID() (r int, exists bool) {
+	v := m.person
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPersonID returns the old "person_id" field's value of the Procedure entity.
+// If the Procedure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcedureMutation) OldPersonID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPersonID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPersonID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPersonID: %w", err)
+	}
+	return oldValue.PersonID, nil
+}
+
+// ResetPersonID resets all changes to the "person_id" field.
+func (m *ProcedureMutation) ResetPersonID() {
+	m.person = nil
+}
+
+// SetInformation sets the "information" field.
+func (m *ProcedureMutation) SetInformation(jm json.RawMessage) {
+	m.information = &jm
+	m.appendinformation = nil
+}
+
+// Information returns the value of the "information" field in the mutation.
+func (m *ProcedureMutation) Information() (r json.RawMessage, exists bool) {
+	v := m.information
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInformation returns the old "information" field's value of the Procedure entity.
+// If the Procedure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcedureMutation) OldInformation(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInformation is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInformation requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInformation: %w", err)
+	}
+	return oldValue.Information, nil
+}
+
+// AppendInformation adds jm to the "information" field.
+func (m *ProcedureMutation) AppendInformation(jm json.RawMessage) {
+	m.appendinformation = append(m.appendinformation, jm...)
+}
+
+// AppendedInformation returns the list of values that were appended to the "information" field in this mutation.
+func (m *ProcedureMutation) AppendedInformation() (json.RawMessage, bool) {
+	if len(m.appendinformation) == 0 {
+		return nil, false
+	}
+	return m.appendinformation, true
+}
+
+// ClearInformation clears the value of the "information" field.
+func (m *ProcedureMutation) ClearInformation() {
+	m.information = nil
+	m.appendinformation = nil
+	m.clearedFields[procedure.FieldInformation] = struct{}{}
+}
+
+// InformationCleared returns if the "information" field was cleared in this mutation.
+func (m *ProcedureMutation) InformationCleared() bool {
+	_, ok := m.clearedFields[procedure.FieldInformation]
+	return ok
+}
+
+// ResetInformation resets all changes to the "information" field.
+func (m *ProcedureMutation) ResetInformation() {
+	m.information = nil
+	m.appendinformation = nil
+	delete(m.clearedFields, procedure.FieldInformation)
+}
+
+// SetPrioritized sets the "prioritized" field.
+func (m *ProcedureMutation) SetPrioritized(b bool) {
+	m.prioritized = &b
+}
+
+// Prioritized returns the value of the "prioritized" field in the mutation.
+func (m *ProcedureMutation) Prioritized() (r bool, exists bool) {
+	v := m.prioritized
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrioritized returns the old "prioritized" field's value of the Procedure entity.
+// If the Procedure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcedureMutation) OldPrioritized(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrioritized is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrioritized requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrioritized: %w", err)
+	}
+	return oldValue.Prioritized, nil
+}
+
+// ResetPrioritized resets all changes to the "prioritized" field.
+func (m *ProcedureMutation) ResetPrioritized() {
+	m.prioritized = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ProcedureMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ProcedureMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Procedure entity.
+// If the Procedure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcedureMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ProcedureMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetCreatedByID sets the "created_by_id" field.
+func (m *ProcedureMutation) SetCreatedByID(i int) {
+	m.created_by = &i
+}
+
+// CreatedByID returns the value of the "created_by_id" field in the mutation.
+func (m *ProcedureMutation) CreatedByID() (r int, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedByID returns the old "created_by_id" field's value of the Procedure entity.
+// If the Procedure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcedureMutation) OldCreatedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedByID: %w", err)
+	}
+	return oldValue.CreatedByID, nil
+}
+
+// ClearCreatedByID clears the value of the "created_by_id" field.
+func (m *ProcedureMutation) ClearCreatedByID() {
+	m.created_by = nil
+	m.clearedFields[procedure.FieldCreatedByID] = struct{}{}
+}
+
+// CreatedByIDCleared returns if the "created_by_id" field was cleared in this mutation.
+func (m *ProcedureMutation) CreatedByIDCleared() bool {
+	_, ok := m.clearedFields[procedure.FieldCreatedByID]
+	return ok
+}
+
+// ResetCreatedByID resets all changes to the "created_by_id" field.
+func (m *ProcedureMutation) ResetCreatedByID() {
+	m.created_by = nil
+	delete(m.clearedFields, procedure.FieldCreatedByID)
+}
+
+// SetProcessedAt sets the "processed_at" field.
+func (m *ProcedureMutation) SetProcessedAt(t time.Time) {
+	m.processed_at = &t
+}
+
+// ProcessedAt returns the value of the "processed_at" field in the mutation.
+func (m *ProcedureMutation) ProcessedAt() (r time.Time, exists bool) {
+	v := m.processed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcessedAt returns the old "processed_at" field's value of the Procedure entity.
+// If the Procedure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcedureMutation) OldProcessedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcessedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcessedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcessedAt: %w", err)
+	}
+	return oldValue.ProcessedAt, nil
+}
+
+// ClearProcessedAt clears the value of the "processed_at" field.
+func (m *ProcedureMutation) ClearProcessedAt() {
+	m.processed_at = nil
+	m.clearedFields[procedure.FieldProcessedAt] = struct{}{}
+}
+
+// ProcessedAtCleared returns if the "processed_at" field was cleared in this mutation.
+func (m *ProcedureMutation) ProcessedAtCleared() bool {
+	_, ok := m.clearedFields[procedure.FieldProcessedAt]
+	return ok
+}
+
+// ResetProcessedAt resets all changes to the "processed_at" field.
+func (m *ProcedureMutation) ResetProcessedAt() {
+	m.processed_at = nil
+	delete(m.clearedFields, procedure.FieldProcessedAt)
+}
+
+// SetProcessedByID sets the "processed_by_id" field.
+func (m *ProcedureMutation) SetProcessedByID(i int) {
+	m.processed_by = &i
+}
+
+// ProcessedByID returns the value of the "processed_by_id" field in the mutation.
+func (m *ProcedureMutation) ProcessedByID() (r int, exists bool) {
+	v := m.processed_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcessedByID returns the old "processed_by_id" field's value of the Procedure entity.
+// If the Procedure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcedureMutation) OldProcessedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcessedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcessedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcessedByID: %w", err)
+	}
+	return oldValue.ProcessedByID, nil
+}
+
+// ClearProcessedByID clears the value of the "processed_by_id" field.
+func (m *ProcedureMutation) ClearProcessedByID() {
+	m.processed_by = nil
+	m.clearedFields[procedure.FieldProcessedByID] = struct{}{}
+}
+
+// ProcessedByIDCleared returns if the "processed_by_id" field was cleared in this mutation.
+func (m *ProcedureMutation) ProcessedByIDCleared() bool {
+	_, ok := m.clearedFields[procedure.FieldProcessedByID]
+	return ok
+}
+
+// ResetProcessedByID resets all changes to the "processed_by_id" field.
+func (m *ProcedureMutation) ResetProcessedByID() {
+	m.processed_by = nil
+	delete(m.clearedFields, procedure.FieldProcessedByID)
+}
+
+// SetComment sets the "comment" field.
+func (m *ProcedureMutation) SetComment(s string) {
+	m.comment = &s
+}
+
+// Comment returns the value of the "comment" field in the mutation.
+func (m *ProcedureMutation) Comment() (r string, exists bool) {
+	v := m.comment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldComment returns the old "comment" field's value of the Procedure entity.
+// If the Procedure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProcedureMutation) OldComment(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldComment is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldComment requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldComment: %w", err)
+	}
+	return oldValue.Comment, nil
+}
+
+// ClearComment clears the value of the "comment" field.
+func (m *ProcedureMutation) ClearComment() {
+	m.comment = nil
+	m.clearedFields[procedure.FieldComment] = struct{}{}
+}
+
+// CommentCleared returns if the "comment" field was cleared in this mutation.
+func (m *ProcedureMutation) CommentCleared() bool {
+	_, ok := m.clearedFields[procedure.FieldComment]
+	return ok
+}
+
+// ResetComment resets all changes to the "comment" field.
+func (m *ProcedureMutation) ResetComment() {
+	m.comment = nil
+	delete(m.clearedFields, procedure.FieldComment)
+}
+
+// ClearPerson clears the "person" edge to the Person entity.
+func (m *ProcedureMutation) ClearPerson() {
+	m.clearedperson = true
+	m.clearedFields[procedure.FieldPersonID] = struct{}{}
+}
+
+// PersonCleared reports if the "person" edge to the Person entity was cleared.
+func (m *ProcedureMutation) PersonCleared() bool {
+	return m.clearedperson
+}
+
+// PersonIDs returns the "person" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PersonID instead. It exists only for internal usage by the builders.
+func (m *ProcedureMutation) PersonIDs() (ids []int) {
+	if id := m.person; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPerson resets all changes to the "person" edge.
+func (m *ProcedureMutation) ResetPerson() {
+	m.person = nil
+	m.clearedperson = false
+}
+
+// ClearCreatedBy clears the "created_by" edge to the User entity.
+func (m *ProcedureMutation) ClearCreatedBy() {
+	m.clearedcreated_by = true
+	m.clearedFields[procedure.FieldCreatedByID] = struct{}{}
+}
+
+// CreatedByCleared reports if the "created_by" edge to the User entity was cleared.
+func (m *ProcedureMutation) CreatedByCleared() bool {
+	return m.CreatedByIDCleared() || m.clearedcreated_by
+}
+
+// CreatedByIDs returns the "created_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CreatedByID instead. It exists only for internal usage by the builders.
+func (m *ProcedureMutation) CreatedByIDs() (ids []int) {
+	if id := m.created_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCreatedBy resets all changes to the "created_by" edge.
+func (m *ProcedureMutation) ResetCreatedBy() {
+	m.created_by = nil
+	m.clearedcreated_by = false
+}
+
+// ClearProcessedBy clears the "processed_by" edge to the User entity.
+func (m *ProcedureMutation) ClearProcessedBy() {
+	m.clearedprocessed_by = true
+	m.clearedFields[procedure.FieldProcessedByID] = struct{}{}
+}
+
+// ProcessedByCleared reports if the "processed_by" edge to the User entity was cleared.
+func (m *ProcedureMutation) ProcessedByCleared() bool {
+	return m.ProcessedByIDCleared() || m.clearedprocessed_by
+}
+
+// ProcessedByIDs returns the "processed_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ProcessedByID instead. It exists only for internal usage by the builders.
+func (m *ProcedureMutation) ProcessedByIDs() (ids []int) {
+	if id := m.processed_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProcessedBy resets all changes to the "processed_by" edge.
+func (m *ProcedureMutation) ResetProcessedBy() {
+	m.processed_by = nil
+	m.clearedprocessed_by = false
+}
+
+// AddFileIDs adds the "files" edge to the DocumentFile entity by ids.
+func (m *ProcedureMutation) AddFileIDs(ids ...int) {
+	if m.files == nil {
+		m.files = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.files[ids[i]] = struct{}{}
+	}
+}
+
+// ClearFiles clears the "files" edge to the DocumentFile entity.
+func (m *ProcedureMutation) ClearFiles() {
+	m.clearedfiles = true
+}
+
+// FilesCleared reports if the "files" edge to the DocumentFile entity was cleared.
+func (m *ProcedureMutation) FilesCleared() bool {
+	return m.clearedfiles
+}
+
+// RemoveFileIDs removes the "files" edge to the DocumentFile entity by IDs.
+func (m *ProcedureMutation) RemoveFileIDs(ids ...int) {
+	if m.removedfiles == nil {
+		m.removedfiles = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.files, ids[i])
+		m.removedfiles[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedFiles returns the removed IDs of the "files" edge to the DocumentFile entity.
+func (m *ProcedureMutation) RemovedFilesIDs() (ids []int) {
+	for id := range m.removedfiles {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// FilesIDs returns the "files" edge IDs in the mutation.
+func (m *ProcedureMutation) FilesIDs() (ids []int) {
+	for id := range m.files {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetFiles resets all changes to the "files" edge.
+func (m *ProcedureMutation) ResetFiles() {
+	m.files = nil
+	m.clearedfiles = false
+	m.removedfiles = nil
+}
+
+// Where appends a list predicates to the ProcedureMutation builder.
+func (m *ProcedureMutation) Where(ps ...predicate.Procedure) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ProcedureMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ProcedureMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Procedure, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ProcedureMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ProcedureMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Procedure).
+func (m *ProcedureMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ProcedureMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m._type != nil {
+		fields = append(fields, procedure.FieldType)
+	}
+	if m.state != nil {
+		fields = append(fields, procedure.FieldState)
+	}
+	if m.person != nil {
+		fields = append(fields, procedure.FieldPersonID)
+	}
+	if m.information != nil {
+		fields = append(fields, procedure.FieldInformation)
+	}
+	if m.prioritized != nil {
+		fields = append(fields, procedure.FieldPrioritized)
+	}
+	if m.created_at != nil {
+		fields = append(fields, procedure.FieldCreatedAt)
+	}
+	if m.created_by != nil {
+		fields = append(fields, procedure.FieldCreatedByID)
+	}
+	if m.processed_at != nil {
+		fields = append(fields, procedure.FieldProcessedAt)
+	}
+	if m.processed_by != nil {
+		fields = append(fields, procedure.FieldProcessedByID)
+	}
+	if m.comment != nil {
+		fields = append(fields, procedure.FieldComment)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ProcedureMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case procedure.FieldType:
+		return m.GetType()
+	case procedure.FieldState:
+		return m.State()
+	case procedure.FieldPersonID:
+		return m.PersonID()
+	case procedure.FieldInformation:
+		return m.Information()
+	case procedure.FieldPrioritized:
+		return m.Prioritized()
+	case procedure.FieldCreatedAt:
+		return m.CreatedAt()
+	case procedure.FieldCreatedByID:
+		return m.CreatedByID()
+	case procedure.FieldProcessedAt:
+		return m.ProcessedAt()
+	case procedure.FieldProcessedByID:
+		return m.ProcessedByID()
+	case procedure.FieldComment:
+		return m.Comment()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ProcedureMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case procedure.FieldType:
+		return m.OldType(ctx)
+	case procedure.FieldState:
+		return m.OldState(ctx)
+	case procedure.FieldPersonID:
+		return m.OldPersonID(ctx)
+	case procedure.FieldInformation:
+		return m.OldInformation(ctx)
+	case procedure.FieldPrioritized:
+		return m.OldPrioritized(ctx)
+	case procedure.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case procedure.FieldCreatedByID:
+		return m.OldCreatedByID(ctx)
+	case procedure.FieldProcessedAt:
+		return m.OldProcessedAt(ctx)
+	case procedure.FieldProcessedByID:
+		return m.OldProcessedByID(ctx)
+	case procedure.FieldComment:
+		return m.OldComment(ctx)
+	}
+	return nil, fmt.Errorf("unknown Procedure field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProcedureMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case procedure.FieldType:
+		v, ok := value.(procedure.Type)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case procedure.FieldState:
+		v, ok := value.(procedure.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case procedure.FieldPersonID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPersonID(v)
+		return nil
+	case procedure.FieldInformation:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInformation(v)
+		return nil
+	case procedure.FieldPrioritized:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrioritized(v)
+		return nil
+	case procedure.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case procedure.FieldCreatedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedByID(v)
+		return nil
+	case procedure.FieldProcessedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcessedAt(v)
+		return nil
+	case procedure.FieldProcessedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcessedByID(v)
+		return nil
+	case procedure.FieldComment:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetComment(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Procedure field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ProcedureMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ProcedureMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProcedureMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Procedure numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ProcedureMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(procedure.FieldInformation) {
+		fields = append(fields, procedure.FieldInformation)
+	}
+	if m.FieldCleared(procedure.FieldCreatedByID) {
+		fields = append(fields, procedure.FieldCreatedByID)
+	}
+	if m.FieldCleared(procedure.FieldProcessedAt) {
+		fields = append(fields, procedure.FieldProcessedAt)
+	}
+	if m.FieldCleared(procedure.FieldProcessedByID) {
+		fields = append(fields, procedure.FieldProcessedByID)
+	}
+	if m.FieldCleared(procedure.FieldComment) {
+		fields = append(fields, procedure.FieldComment)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ProcedureMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ProcedureMutation) ClearField(name string) error {
+	switch name {
+	case procedure.FieldInformation:
+		m.ClearInformation()
+		return nil
+	case procedure.FieldCreatedByID:
+		m.ClearCreatedByID()
+		return nil
+	case procedure.FieldProcessedAt:
+		m.ClearProcessedAt()
+		return nil
+	case procedure.FieldProcessedByID:
+		m.ClearProcessedByID()
+		return nil
+	case procedure.FieldComment:
+		m.ClearComment()
+		return nil
+	}
+	return fmt.Errorf("unknown Procedure nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ProcedureMutation) ResetField(name string) error {
+	switch name {
+	case procedure.FieldType:
+		m.ResetType()
+		return nil
+	case procedure.FieldState:
+		m.ResetState()
+		return nil
+	case procedure.FieldPersonID:
+		m.ResetPersonID()
+		return nil
+	case procedure.FieldInformation:
+		m.ResetInformation()
+		return nil
+	case procedure.FieldPrioritized:
+		m.ResetPrioritized()
+		return nil
+	case procedure.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case procedure.FieldCreatedByID:
+		m.ResetCreatedByID()
+		return nil
+	case procedure.FieldProcessedAt:
+		m.ResetProcessedAt()
+		return nil
+	case procedure.FieldProcessedByID:
+		m.ResetProcessedByID()
+		return nil
+	case procedure.FieldComment:
+		m.ResetComment()
+		return nil
+	}
+	return fmt.Errorf("unknown Procedure field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ProcedureMutation) AddedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.person != nil {
+		edges = append(edges, procedure.EdgePerson)
+	}
+	if m.created_by != nil {
+		edges = append(edges, procedure.EdgeCreatedBy)
+	}
+	if m.processed_by != nil {
+		edges = append(edges, procedure.EdgeProcessedBy)
+	}
+	if m.files != nil {
+		edges = append(edges, procedure.EdgeFiles)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ProcedureMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case procedure.EdgePerson:
+		if id := m.person; id != nil {
+			return []ent.Value{*id}
+		}
+	case procedure.EdgeCreatedBy:
+		if id := m.created_by; id != nil {
+			return []ent.Value{*id}
+		}
+	case procedure.EdgeProcessedBy:
+		if id := m.processed_by; id != nil {
+			return []ent.Value{*id}
+		}
+	case procedure.EdgeFiles:
+		ids := make([]ent.Value, 0, len(m.files))
+		for id := range m.files {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ProcedureMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.removedfiles != nil {
+		edges = append(edges, procedure.EdgeFiles)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ProcedureMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case procedure.EdgeFiles:
+		ids := make([]ent.Value, 0, len(m.removedfiles))
+		for id := range m.removedfiles {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ProcedureMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.clearedperson {
+		edges = append(edges, procedure.EdgePerson)
+	}
+	if m.clearedcreated_by {
+		edges = append(edges, procedure.EdgeCreatedBy)
+	}
+	if m.clearedprocessed_by {
+		edges = append(edges, procedure.EdgeProcessedBy)
+	}
+	if m.clearedfiles {
+		edges = append(edges, procedure.EdgeFiles)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ProcedureMutation) EdgeCleared(name string) bool {
+	switch name {
+	case procedure.EdgePerson:
+		return m.clearedperson
+	case procedure.EdgeCreatedBy:
+		return m.clearedcreated_by
+	case procedure.EdgeProcessedBy:
+		return m.clearedprocessed_by
+	case procedure.EdgeFiles:
+		return m.clearedfiles
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ProcedureMutation) ClearEdge(name string) error {
+	switch name {
+	case procedure.EdgePerson:
+		m.ClearPerson()
+		return nil
+	case procedure.EdgeCreatedBy:
+		m.ClearCreatedBy()
+		return nil
+	case procedure.EdgeProcessedBy:
+		m.ClearProcessedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown Procedure unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ProcedureMutation) ResetEdge(name string) error {
+	switch name {
+	case procedure.EdgePerson:
+		m.ResetPerson()
+		return nil
+	case procedure.EdgeCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case procedure.EdgeProcessedBy:
+		m.ResetProcessedBy()
+		return nil
+	case procedure.EdgeFiles:
+		m.ResetFiles()
+		return nil
+	}
+	return fmt.Errorf("unknown Procedure edge %s", name)
+}
+
 // SavingsGoalMutation represents an operation that mutates the SavingsGoal nodes in the graph.
 type SavingsGoalMutation struct {
 	config
@@ -9167,6 +14220,533 @@ func (m *SavingsGoalMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown SavingsGoal edge %s", name)
+}
+
+// ScopeMutation represents an operation that mutates the Scope nodes in the graph.
+type ScopeMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	name           *string
+	scope_type     *string
+	code           *string
+	mappings       *json.RawMessage
+	appendmappings json.RawMessage
+	clearedFields  map[string]struct{}
+	done           bool
+	oldValue       func(context.Context) (*Scope, error)
+	predicates     []predicate.Scope
+}
+
+var _ ent.Mutation = (*ScopeMutation)(nil)
+
+// scopeOption allows management of the mutation configuration using functional options.
+type scopeOption func(*ScopeMutation)
+
+// newScopeMutation creates new mutation for the Scope entity.
+func newScopeMutation(c config, op Op, opts ...scopeOption) *ScopeMutation {
+	m := &ScopeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeScope,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withScopeID sets the ID field of the mutation.
+func withScopeID(id int) scopeOption {
+	return func(m *ScopeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Scope
+		)
+		m.oldValue = func(ctx context.Context) (*Scope, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Scope.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withScope sets the old Scope of the mutation.
+func withScope(node *Scope) scopeOption {
+	return func(m *ScopeMutation) {
+		m.oldValue = func(context.Context) (*Scope, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ScopeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ScopeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ScopeMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ScopeMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Scope.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetName sets the "name" field.
+func (m *ScopeMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *ScopeMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Scope entity.
+// If the Scope object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScopeMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *ScopeMutation) ResetName() {
+	m.name = nil
+}
+
+// SetScopeType sets the "scope_type" field.
+func (m *ScopeMutation) SetScopeType(s string) {
+	m.scope_type = &s
+}
+
+// ScopeType returns the value of the "scope_type" field in the mutation.
+func (m *ScopeMutation) ScopeType() (r string, exists bool) {
+	v := m.scope_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScopeType returns the old "scope_type" field's value of the Scope entity.
+// If the Scope object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScopeMutation) OldScopeType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScopeType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScopeType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScopeType: %w", err)
+	}
+	return oldValue.ScopeType, nil
+}
+
+// ResetScopeType resets all changes to the "scope_type" field.
+func (m *ScopeMutation) ResetScopeType() {
+	m.scope_type = nil
+}
+
+// SetCode sets the "code" field.
+func (m *ScopeMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *ScopeMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the Scope entity.
+// If the Scope object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScopeMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *ScopeMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetMappings sets the "mappings" field.
+func (m *ScopeMutation) SetMappings(jm json.RawMessage) {
+	m.mappings = &jm
+	m.appendmappings = nil
+}
+
+// Mappings returns the value of the "mappings" field in the mutation.
+func (m *ScopeMutation) Mappings() (r json.RawMessage, exists bool) {
+	v := m.mappings
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMappings returns the old "mappings" field's value of the Scope entity.
+// If the Scope object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScopeMutation) OldMappings(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMappings is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMappings requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMappings: %w", err)
+	}
+	return oldValue.Mappings, nil
+}
+
+// AppendMappings adds jm to the "mappings" field.
+func (m *ScopeMutation) AppendMappings(jm json.RawMessage) {
+	m.appendmappings = append(m.appendmappings, jm...)
+}
+
+// AppendedMappings returns the list of values that were appended to the "mappings" field in this mutation.
+func (m *ScopeMutation) AppendedMappings() (json.RawMessage, bool) {
+	if len(m.appendmappings) == 0 {
+		return nil, false
+	}
+	return m.appendmappings, true
+}
+
+// ClearMappings clears the value of the "mappings" field.
+func (m *ScopeMutation) ClearMappings() {
+	m.mappings = nil
+	m.appendmappings = nil
+	m.clearedFields[scope.FieldMappings] = struct{}{}
+}
+
+// MappingsCleared returns if the "mappings" field was cleared in this mutation.
+func (m *ScopeMutation) MappingsCleared() bool {
+	_, ok := m.clearedFields[scope.FieldMappings]
+	return ok
+}
+
+// ResetMappings resets all changes to the "mappings" field.
+func (m *ScopeMutation) ResetMappings() {
+	m.mappings = nil
+	m.appendmappings = nil
+	delete(m.clearedFields, scope.FieldMappings)
+}
+
+// Where appends a list predicates to the ScopeMutation builder.
+func (m *ScopeMutation) Where(ps ...predicate.Scope) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ScopeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ScopeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Scope, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ScopeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ScopeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Scope).
+func (m *ScopeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ScopeMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.name != nil {
+		fields = append(fields, scope.FieldName)
+	}
+	if m.scope_type != nil {
+		fields = append(fields, scope.FieldScopeType)
+	}
+	if m.code != nil {
+		fields = append(fields, scope.FieldCode)
+	}
+	if m.mappings != nil {
+		fields = append(fields, scope.FieldMappings)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ScopeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case scope.FieldName:
+		return m.Name()
+	case scope.FieldScopeType:
+		return m.ScopeType()
+	case scope.FieldCode:
+		return m.Code()
+	case scope.FieldMappings:
+		return m.Mappings()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ScopeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case scope.FieldName:
+		return m.OldName(ctx)
+	case scope.FieldScopeType:
+		return m.OldScopeType(ctx)
+	case scope.FieldCode:
+		return m.OldCode(ctx)
+	case scope.FieldMappings:
+		return m.OldMappings(ctx)
+	}
+	return nil, fmt.Errorf("unknown Scope field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScopeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case scope.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case scope.FieldScopeType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScopeType(v)
+		return nil
+	case scope.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case scope.FieldMappings:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMappings(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Scope field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ScopeMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ScopeMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScopeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Scope numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ScopeMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(scope.FieldMappings) {
+		fields = append(fields, scope.FieldMappings)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ScopeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ScopeMutation) ClearField(name string) error {
+	switch name {
+	case scope.FieldMappings:
+		m.ClearMappings()
+		return nil
+	}
+	return fmt.Errorf("unknown Scope nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ScopeMutation) ResetField(name string) error {
+	switch name {
+	case scope.FieldName:
+		m.ResetName()
+		return nil
+	case scope.FieldScopeType:
+		m.ResetScopeType()
+		return nil
+	case scope.FieldCode:
+		m.ResetCode()
+		return nil
+	case scope.FieldMappings:
+		m.ResetMappings()
+		return nil
+	}
+	return fmt.Errorf("unknown Scope field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ScopeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ScopeMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ScopeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ScopeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ScopeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ScopeMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ScopeMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Scope unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ScopeMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Scope edge %s", name)
 }
 
 // SessionMutation represents an operation that mutates the Session nodes in the graph.

@@ -10,9 +10,15 @@ import (
 	"coffer/ent/cashout"
 	"coffer/ent/challenge"
 	"coffer/ent/customer"
+	"coffer/ent/documentfile"
 	"coffer/ent/entry"
+	"coffer/ent/person"
+	"coffer/ent/personexternalid"
+	"coffer/ent/personversion"
+	"coffer/ent/procedure"
 	"coffer/ent/savingsgoal"
 	"coffer/ent/schema"
+	"coffer/ent/scope"
 	"coffer/ent/session"
 	"coffer/ent/setting"
 	"coffer/ent/transaction"
@@ -264,6 +270,48 @@ func init() {
 	customerDescCreatedAt := customerFields[14].Descriptor()
 	// customer.DefaultCreatedAt holds the default value on creation for the created_at field.
 	customer.DefaultCreatedAt = customerDescCreatedAt.Default.(func() time.Time)
+	documentfileFields := schema.DocumentFile{}.Fields()
+	_ = documentfileFields
+	// documentfileDescFilename is the schema descriptor for filename field.
+	documentfileDescFilename := documentfileFields[1].Descriptor()
+	// documentfile.FilenameValidator is a validator for the "filename" field. It is called by the builders before save.
+	documentfile.FilenameValidator = func() func(string) error {
+		validators := documentfileDescFilename.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(filename string) error {
+			for _, fn := range fns {
+				if err := fn(filename); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// documentfileDescSize is the schema descriptor for size field.
+	documentfileDescSize := documentfileFields[3].Descriptor()
+	// documentfile.SizeValidator is a validator for the "size" field. It is called by the builders before save.
+	documentfile.SizeValidator = documentfileDescSize.Validators[0].(func(int64) error)
+	// documentfileDescSha256 is the schema descriptor for sha256 field.
+	documentfileDescSha256 := documentfileFields[4].Descriptor()
+	// documentfile.Sha256Validator is a validator for the "sha256" field. It is called by the builders before save.
+	documentfile.Sha256Validator = func() func(string) error {
+		validators := documentfileDescSha256.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(sha256 string) error {
+			for _, fn := range fns {
+				if err := fn(sha256); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	entryFields := schema.Entry{}.Fields()
 	_ = entryFields
 	// entryDescMemo is the schema descriptor for memo field.
@@ -274,6 +322,234 @@ func init() {
 	entryDescBookedAt := entryFields[8].Descriptor()
 	// entry.DefaultBookedAt holds the default value on creation for the booked_at field.
 	entry.DefaultBookedAt = entryDescBookedAt.Default.(func() time.Time)
+	personFields := schema.Person{}.Fields()
+	_ = personFields
+	// personDescCensusNumber is the schema descriptor for census_number field.
+	personDescCensusNumber := personFields[0].Descriptor()
+	// person.CensusNumberValidator is a validator for the "census_number" field. It is called by the builders before save.
+	person.CensusNumberValidator = personDescCensusNumber.Validators[0].(func(int64) error)
+	// personDescFirstName is the schema descriptor for first_name field.
+	personDescFirstName := personFields[1].Descriptor()
+	// person.FirstNameValidator is a validator for the "first_name" field. It is called by the builders before save.
+	person.FirstNameValidator = func() func(string) error {
+		validators := personDescFirstName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(first_name string) error {
+			for _, fn := range fns {
+				if err := fn(first_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// personDescLastName1 is the schema descriptor for last_name1 field.
+	personDescLastName1 := personFields[2].Descriptor()
+	// person.LastName1Validator is a validator for the "last_name1" field. It is called by the builders before save.
+	person.LastName1Validator = func() func(string) error {
+		validators := personDescLastName1.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(last_name1 string) error {
+			for _, fn := range fns {
+				if err := fn(last_name1); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// personDescLastName2 is the schema descriptor for last_name2 field.
+	personDescLastName2 := personFields[3].Descriptor()
+	// person.LastName2Validator is a validator for the "last_name2" field. It is called by the builders before save.
+	person.LastName2Validator = personDescLastName2.Validators[0].(func(string) error)
+	// personDescDocumentID is the schema descriptor for document_id field.
+	personDescDocumentID := personFields[5].Descriptor()
+	// person.DocumentIDValidator is a validator for the "document_id" field. It is called by the builders before save.
+	person.DocumentIDValidator = func() func(string) error {
+		validators := personDescDocumentID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(document_id string) error {
+			for _, fn := range fns {
+				if err := fn(document_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// personDescDocumentScopeCode is the schema descriptor for document_scope_code field.
+	personDescDocumentScopeCode := personFields[6].Descriptor()
+	// person.DocumentScopeCodeValidator is a validator for the "document_scope_code" field. It is called by the builders before save.
+	person.DocumentScopeCodeValidator = func() func(string) error {
+		validators := personDescDocumentScopeCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(document_scope_code string) error {
+			for _, fn := range fns {
+				if err := fn(document_scope_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// personDescAddress is the schema descriptor for address field.
+	personDescAddress := personFields[9].Descriptor()
+	// person.AddressValidator is a validator for the "address" field. It is called by the builders before save.
+	person.AddressValidator = func() func(string) error {
+		validators := personDescAddress.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(address string) error {
+			for _, fn := range fns {
+				if err := fn(address); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// personDescAddressScopeCode is the schema descriptor for address_scope_code field.
+	personDescAddressScopeCode := personFields[10].Descriptor()
+	// person.AddressScopeCodeValidator is a validator for the "address_scope_code" field. It is called by the builders before save.
+	person.AddressScopeCodeValidator = func() func(string) error {
+		validators := personDescAddressScopeCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(address_scope_code string) error {
+			for _, fn := range fns {
+				if err := fn(address_scope_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// personDescPostalCode is the schema descriptor for postal_code field.
+	personDescPostalCode := personFields[11].Descriptor()
+	// person.PostalCodeValidator is a validator for the "postal_code" field. It is called by the builders before save.
+	person.PostalCodeValidator = func() func(string) error {
+		validators := personDescPostalCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(postal_code string) error {
+			for _, fn := range fns {
+				if err := fn(postal_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// personDescEmail is the schema descriptor for email field.
+	personDescEmail := personFields[12].Descriptor()
+	// person.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	person.EmailValidator = personDescEmail.Validators[0].(func(string) error)
+	// personDescScopeCode is the schema descriptor for scope_code field.
+	personDescScopeCode := personFields[13].Descriptor()
+	// person.ScopeCodeValidator is a validator for the "scope_code" field. It is called by the builders before save.
+	person.ScopeCodeValidator = func() func(string) error {
+		validators := personDescScopeCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(scope_code string) error {
+			for _, fn := range fns {
+				if err := fn(scope_code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// personDescPhone is the schema descriptor for phone field.
+	personDescPhone := personFields[14].Descriptor()
+	// person.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	person.PhoneValidator = personDescPhone.Validators[0].(func(string) error)
+	// personDescCreatedAt is the schema descriptor for created_at field.
+	personDescCreatedAt := personFields[21].Descriptor()
+	// person.DefaultCreatedAt holds the default value on creation for the created_at field.
+	person.DefaultCreatedAt = personDescCreatedAt.Default.(func() time.Time)
+	// personDescUpdatedAt is the schema descriptor for updated_at field.
+	personDescUpdatedAt := personFields[22].Descriptor()
+	// person.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	person.DefaultUpdatedAt = personDescUpdatedAt.Default.(func() time.Time)
+	personexternalidFields := schema.PersonExternalID{}.Fields()
+	_ = personexternalidFields
+	// personexternalidDescSystem is the schema descriptor for system field.
+	personexternalidDescSystem := personexternalidFields[1].Descriptor()
+	// personexternalid.SystemValidator is a validator for the "system" field. It is called by the builders before save.
+	personexternalid.SystemValidator = func() func(string) error {
+		validators := personexternalidDescSystem.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(system string) error {
+			for _, fn := range fns {
+				if err := fn(system); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// personexternalidDescValue is the schema descriptor for value field.
+	personexternalidDescValue := personexternalidFields[2].Descriptor()
+	// personexternalid.ValueValidator is a validator for the "value" field. It is called by the builders before save.
+	personexternalid.ValueValidator = func() func(string) error {
+		validators := personexternalidDescValue.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(value string) error {
+			for _, fn := range fns {
+				if err := fn(value); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	personversionFields := schema.PersonVersion{}.Fields()
+	_ = personversionFields
+	// personversionDescCreatedAt is the schema descriptor for created_at field.
+	personversionDescCreatedAt := personversionFields[5].Descriptor()
+	// personversion.DefaultCreatedAt holds the default value on creation for the created_at field.
+	personversion.DefaultCreatedAt = personversionDescCreatedAt.Default.(func() time.Time)
+	procedureFields := schema.Procedure{}.Fields()
+	_ = procedureFields
+	// procedureDescPrioritized is the schema descriptor for prioritized field.
+	procedureDescPrioritized := procedureFields[4].Descriptor()
+	// procedure.DefaultPrioritized holds the default value on creation for the prioritized field.
+	procedure.DefaultPrioritized = procedureDescPrioritized.Default.(bool)
+	// procedureDescCreatedAt is the schema descriptor for created_at field.
+	procedureDescCreatedAt := procedureFields[5].Descriptor()
+	// procedure.DefaultCreatedAt holds the default value on creation for the created_at field.
+	procedure.DefaultCreatedAt = procedureDescCreatedAt.Default.(func() time.Time)
+	// procedureDescComment is the schema descriptor for comment field.
+	procedureDescComment := procedureFields[9].Descriptor()
+	// procedure.CommentValidator is a validator for the "comment" field. It is called by the builders before save.
+	procedure.CommentValidator = procedureDescComment.Validators[0].(func(string) error)
 	savingsgoalFields := schema.SavingsGoal{}.Fields()
 	_ = savingsgoalFields
 	// savingsgoalDescName is the schema descriptor for name field.
@@ -302,6 +578,62 @@ func init() {
 	savingsgoalDescCreatedAt := savingsgoalFields[4].Descriptor()
 	// savingsgoal.DefaultCreatedAt holds the default value on creation for the created_at field.
 	savingsgoal.DefaultCreatedAt = savingsgoalDescCreatedAt.Default.(func() time.Time)
+	scopeFields := schema.Scope{}.Fields()
+	_ = scopeFields
+	// scopeDescName is the schema descriptor for name field.
+	scopeDescName := scopeFields[0].Descriptor()
+	// scope.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	scope.NameValidator = func() func(string) error {
+		validators := scopeDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// scopeDescScopeType is the schema descriptor for scope_type field.
+	scopeDescScopeType := scopeFields[1].Descriptor()
+	// scope.ScopeTypeValidator is a validator for the "scope_type" field. It is called by the builders before save.
+	scope.ScopeTypeValidator = func() func(string) error {
+		validators := scopeDescScopeType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(scope_type string) error {
+			for _, fn := range fns {
+				if err := fn(scope_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// scopeDescCode is the schema descriptor for code field.
+	scopeDescCode := scopeFields[2].Descriptor()
+	// scope.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	scope.CodeValidator = func() func(string) error {
+		validators := scopeDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	sessionFields := schema.Session{}.Fields()
 	_ = sessionFields
 	// sessionDescCreatedAt is the schema descriptor for created_at field.

@@ -28,10 +28,22 @@ type Tx struct {
 	Challenge *ChallengeClient
 	// Customer is the client for interacting with the Customer builders.
 	Customer *CustomerClient
+	// DocumentFile is the client for interacting with the DocumentFile builders.
+	DocumentFile *DocumentFileClient
 	// Entry is the client for interacting with the Entry builders.
 	Entry *EntryClient
+	// Person is the client for interacting with the Person builders.
+	Person *PersonClient
+	// PersonExternalID is the client for interacting with the PersonExternalID builders.
+	PersonExternalID *PersonExternalIDClient
+	// PersonVersion is the client for interacting with the PersonVersion builders.
+	PersonVersion *PersonVersionClient
+	// Procedure is the client for interacting with the Procedure builders.
+	Procedure *ProcedureClient
 	// SavingsGoal is the client for interacting with the SavingsGoal builders.
 	SavingsGoal *SavingsGoalClient
+	// Scope is the client for interacting with the Scope builders.
+	Scope *ScopeClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Setting is the client for interacting with the Setting builders.
@@ -178,8 +190,14 @@ func (tx *Tx) init() {
 	tx.Cashout = NewCashoutClient(tx.config)
 	tx.Challenge = NewChallengeClient(tx.config)
 	tx.Customer = NewCustomerClient(tx.config)
+	tx.DocumentFile = NewDocumentFileClient(tx.config)
 	tx.Entry = NewEntryClient(tx.config)
+	tx.Person = NewPersonClient(tx.config)
+	tx.PersonExternalID = NewPersonExternalIDClient(tx.config)
+	tx.PersonVersion = NewPersonVersionClient(tx.config)
+	tx.Procedure = NewProcedureClient(tx.config)
 	tx.SavingsGoal = NewSavingsGoalClient(tx.config)
+	tx.Scope = NewScopeClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.Transaction = NewTransactionClient(tx.config)

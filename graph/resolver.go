@@ -11,6 +11,7 @@ import (
 	"coffer/graph/access"
 	"coffer/graph/apperr"
 	"coffer/graph/cashout"
+	"coffer/graph/census"
 	"coffer/graph/coins"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
@@ -28,6 +29,7 @@ type Resolver struct {
 	Coins    *coins.Service
 	Products *products.Service
 	Cashouts *cashout.Service
+	Census   *census.Service
 	Limits   AuthLimits
 }
 
@@ -123,6 +125,12 @@ func (r *Resolver) fullNode(ctx context.Context, n ent.Noder) (ent.Noder, error)
 		return r.Client.Bill.Get(ctx, n.ID)
 	case *ent.Cashout:
 		return r.Client.Cashout.Get(ctx, n.ID)
+	case *ent.Person:
+		return r.Client.Person.Get(ctx, n.ID)
+	case *ent.Procedure:
+		return r.Client.Procedure.Get(ctx, n.ID)
+	case *ent.Scope:
+		return r.Client.Scope.Get(ctx, n.ID)
 	}
 	return nil, errNotFound
 }

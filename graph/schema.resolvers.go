@@ -11,12 +11,14 @@ import (
 	"coffer/ent/card"
 	entcashout "coffer/ent/cashout"
 	"coffer/ent/entry"
+	"coffer/ent/person"
 	"coffer/ent/savingsgoal"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/cardnum"
 	"coffer/graph/cashout"
+	"coffer/graph/census"
 	"coffer/graph/coins"
 	"coffer/graph/generated"
 	"coffer/graph/identity"
@@ -26,6 +28,7 @@ import (
 	"coffer/graph/transport"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -647,6 +650,132 @@ func (r *mutationResolver) SetPublicKey(ctx context.Context, publicKey string) (
 	return r.Coins.SetPublicKey(ctx, v, publicKey)
 }
 
+// RegisterPerson is the resolver for the registerPerson field.
+func (r *mutationResolver) RegisterPerson(ctx context.Context, input model.RegisterPersonInput) (*model.RegisterPersonPayload, error) {
+	return r.registerPerson(ctx, input)
+}
+
+// ChangePersonData is the resolver for the changePersonData field.
+func (r *mutationResolver) ChangePersonData(ctx context.Context, personID string, input model.PersonDataInput) (*ent.Procedure, error) {
+	return r.changePersonData(ctx, personID, input)
+}
+
+// CancelPerson is the resolver for the cancelPerson field.
+func (r *mutationResolver) CancelPerson(ctx context.Context, personID string, channel string, reason *string) (*ent.Procedure, error) {
+	a, p, err := r.personFor(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Census.RequestCancellation(ctx, a, p, channel, deref(reason))
+}
+
+// ChangeMembershipLevel is the resolver for the changeMembershipLevel field.
+func (r *mutationResolver) ChangeMembershipLevel(ctx context.Context, personID string, level person.MembershipLevel) (*ent.Procedure, error) {
+	a, p, err := r.personFor(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Census.RequestMembershipLevel(ctx, a, p, level)
+}
+
+// RequestDocumentVerification is the resolver for the requestDocumentVerification field.
+func (r *mutationResolver) RequestDocumentVerification(ctx context.Context, personID string, files []*model.DocumentFileInput, prioritized *bool) (*ent.Procedure, error) {
+	return r.requestDocumentVerification(ctx, personID, files, prioritized)
+}
+
+// StartPhoneVerification is the resolver for the startPhoneVerification field.
+func (r *mutationResolver) StartPhoneVerification(ctx context.Context, personID string, phone string) (*ent.Procedure, error) {
+	a, p, err := r.personFor(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Census.StartPhoneVerification(ctx, a, p, phone)
+}
+
+// VerifyPhone is the resolver for the verifyPhone field.
+func (r *mutationResolver) VerifyPhone(ctx context.Context, personID string, receivedCode string, phone string) (*ent.Person, error) {
+	a, p, err := r.personFor(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Census.VerifyPhone(ctx, a, p, receivedCode, phone)
+}
+
+// SetAdditionalInformation is the resolver for the setAdditionalInformation field.
+func (r *mutationResolver) SetAdditionalInformation(ctx context.Context, personID string, key string, jsonValue string) (*ent.Person, error) {
+	a, p, err := r.personFor(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Census.SetAdditionalInformation(ctx, a, p, key, jsonValue)
+}
+
+// ProcessProcedure is the resolver for the processProcedure field.
+func (r *mutationResolver) ProcessProcedure(ctx context.Context, id int, decision model.ProcedureDecision, comment *string) (*ent.Procedure, error) {
+	a, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Census.Process(ctx, a, id, census.Decision(decision), deref(comment))
+}
+
+// CreateScope is the resolver for the createScope field.
+func (r *mutationResolver) CreateScope(ctx context.Context, input model.CreateScopeInput) (*ent.Scope, error) {
+	if _, err := identity.RequireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	return r.Census.CreateScope(ctx, census.ScopeInput{Name: input.Name, ScopeType: input.ScopeType, Code: input.Code, Mappings: input.Mappings})
+}
+
+// QualifiedID is the resolver for the qualifiedId field.
+func (r *personResolver) QualifiedID(ctx context.Context, obj *ent.Person) (string, error) {
+	return census.QualifiedID(obj), nil
+}
+
+// ExternalIds is the resolver for the externalIds field.
+func (r *personResolver) ExternalIds(ctx context.Context, obj *ent.Person) (json.RawMessage, error) {
+	return jsonOf(obj.ExternalIds)
+}
+
+// MembershipAllowed is the resolver for the membershipAllowed field.
+func (r *personResolver) MembershipAllowed(ctx context.Context, obj *ent.Person) (bool, error) {
+	return r.Census.Allowed(obj), nil
+}
+
+// Scopes is the resolver for the scopes field.
+func (r *personResolver) Scopes(ctx context.Context, obj *ent.Person) ([]*ent.Scope, error) {
+	return r.personScopes(ctx, obj)
+}
+
+// Procedures is the resolver for the procedures field.
+func (r *personResolver) Procedures(ctx context.Context, obj *ent.Person, pendingOnly *bool) ([]*ent.Procedure, error) {
+	return r.Census.Procedures(ctx, obj.ID, pendingOnly != nil && *pendingOnly)
+}
+
+// Person is the resolver for the person field.
+func (r *procedureResolver) Person(ctx context.Context, obj *ent.Procedure) (*ent.Person, error) {
+	p, err := r.Client.Person.Get(ctx, obj.PersonID)
+	if ent.IsNotFound(err) {
+		return nil, errNotFound
+	}
+	return p, err
+}
+
+// CreatedBy is the resolver for the createdBy field.
+func (r *procedureResolver) CreatedBy(ctx context.Context, obj *ent.Procedure) (*ent.User, error) {
+	return r.userOf(ctx, obj.CreatedByID)
+}
+
+// ProcessedBy is the resolver for the processedBy field.
+func (r *procedureResolver) ProcessedBy(ctx context.Context, obj *ent.Procedure) (*ent.User, error) {
+	return r.userOf(ctx, obj.ProcessedByID)
+}
+
+// Files is the resolver for the files field.
+func (r *procedureResolver) Files(ctx context.Context, obj *ent.Procedure) ([]*ent.DocumentFile, error) {
+	return r.Census.Files(ctx, obj.ID)
+}
+
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 	return r.visibleNode(ctx, id)
@@ -784,6 +913,33 @@ func (r *queryResolver) Transaction(ctx context.Context, id int) (*ent.Transacti
 	return t, nil
 }
 
+// Person is the resolver for the person field.
+func (r *queryResolver) Person(ctx context.Context, id string, withScope *bool, versionAt *time.Time) (*ent.Person, error) {
+	return r.personQuery(ctx, id, versionAt)
+}
+
+// PersonProcedures is the resolver for the personProcedures field.
+func (r *queryResolver) PersonProcedures(ctx context.Context, personID string) ([]*ent.Procedure, error) {
+	_, p, err := r.personFor(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Census.Pending(ctx, p)
+}
+
+// People is the resolver for the people field.
+func (r *queryResolver) People(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.PersonFilter) (*ent.PersonConnection, error) {
+	return r.people(ctx, first, after, last, before, filter)
+}
+
+// Scopes is the resolver for the scopes field.
+func (r *queryResolver) Scopes(ctx context.Context) ([]*ent.Scope, error) {
+	if _, err := staff(ctx); err != nil {
+		return nil, err
+	}
+	return r.Census.Scopes(ctx)
+}
+
 // Goal is the resolver for the goal field.
 func (r *savingsGoalResolver) Goal(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error) {
 	return r.money(obj.Goal), nil
@@ -880,6 +1036,12 @@ func (r *Resolver) Entry() generated.EntryResolver { return &entryResolver{r} }
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
+// Person returns generated.PersonResolver implementation.
+func (r *Resolver) Person() generated.PersonResolver { return &personResolver{r} }
+
+// Procedure returns generated.ProcedureResolver implementation.
+func (r *Resolver) Procedure() generated.ProcedureResolver { return &procedureResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -900,6 +1062,8 @@ type (
 	customerResolver    struct{ *Resolver }
 	entryResolver       struct{ *Resolver }
 	mutationResolver    struct{ *Resolver }
+	personResolver      struct{ *Resolver }
+	procedureResolver   struct{ *Resolver }
 	queryResolver       struct{ *Resolver }
 	savingsGoalResolver struct{ *Resolver }
 	transactionResolver struct{ *Resolver }

@@ -20,6 +20,7 @@ import (
 	"coffer/graph"
 	"coffer/graph/cardnum"
 	"coffer/graph/cashout"
+	"coffer/graph/census"
 	"coffer/graph/codes"
 	"coffer/graph/coins"
 	"coffer/graph/delivery"
@@ -93,6 +94,11 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 			return nil, fmt.Errorf("bootstrap admin: %w", err)
 		}
 	}
+	people := &census.Service{Client: db.Client, Dialect: db.Dialect, Codes: codeService}
+	if err := people.SeedScopes(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("census scopes: %w", err)
+	}
 	queue := delivery.NewQueue(sender, 1024, 4, 30*time.Second)
 	codeService.Queue = queue
 	resolver := &graph.Resolver{
@@ -100,6 +106,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 		Coins:    &coins.Service{Ledger: l, MonthlyLimitMinor: limitMinor},
 		Products: &products.Service{Ledger: l, Key: key, CardPrefix: cfg.CardPrefix},
 		Cashouts: &cashout.Service{Ledger: l, Codes: codeService},
+		Census:   people,
 		Limits: graph.AuthLimits{
 			PerAddress: ratelimit.New(cfg.AuthRateLimit, time.Minute),
 			PerAccount: ratelimit.New(cfg.AccountRateLimit, 15*time.Minute),

@@ -517,6 +517,7 @@ func TestPageSize_everyConnectionRefusesOver100(t *testing.T) {
 		"Account.entries":    {ann, `{ me { customer { account { entries(%s) { totalCount } } } } }`},
 		"Customer.bills":     {ann, `{ me { customer { bills(%s) { totalCount } } } }`},
 		"Card.history":       {ann, `{ cards { history(%s) { totalCount } } }`},
+		"Query.people":       {admin, `{ people(%s) { totalCount } }`},
 	}
 	var schema struct {
 		Schema struct {

@@ -92,6 +92,18 @@ func (f CustomerFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CustomerMutation", m)
 }
 
+// The DocumentFileFunc type is an adapter to allow the use of ordinary
+// function as DocumentFile mutator.
+type DocumentFileFunc func(context.Context, *ent.DocumentFileMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DocumentFileFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DocumentFileMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DocumentFileMutation", m)
+}
+
 // The EntryFunc type is an adapter to allow the use of ordinary
 // function as Entry mutator.
 type EntryFunc func(context.Context, *ent.EntryMutation) (ent.Value, error)
@@ -104,6 +116,54 @@ func (f EntryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EntryMutation", m)
 }
 
+// The PersonFunc type is an adapter to allow the use of ordinary
+// function as Person mutator.
+type PersonFunc func(context.Context, *ent.PersonMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PersonFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PersonMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PersonMutation", m)
+}
+
+// The PersonExternalIDFunc type is an adapter to allow the use of ordinary
+// function as PersonExternalID mutator.
+type PersonExternalIDFunc func(context.Context, *ent.PersonExternalIDMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PersonExternalIDFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PersonExternalIDMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PersonExternalIDMutation", m)
+}
+
+// The PersonVersionFunc type is an adapter to allow the use of ordinary
+// function as PersonVersion mutator.
+type PersonVersionFunc func(context.Context, *ent.PersonVersionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PersonVersionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PersonVersionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PersonVersionMutation", m)
+}
+
+// The ProcedureFunc type is an adapter to allow the use of ordinary
+// function as Procedure mutator.
+type ProcedureFunc func(context.Context, *ent.ProcedureMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ProcedureFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ProcedureMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProcedureMutation", m)
+}
+
 // The SavingsGoalFunc type is an adapter to allow the use of ordinary
 // function as SavingsGoal mutator.
 type SavingsGoalFunc func(context.Context, *ent.SavingsGoalMutation) (ent.Value, error)
@@ -114,6 +174,18 @@ func (f SavingsGoalFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.SavingsGoalMutation", m)
+}
+
+// The ScopeFunc type is an adapter to allow the use of ordinary
+// function as Scope mutator.
+type ScopeFunc func(context.Context, *ent.ScopeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ScopeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ScopeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ScopeMutation", m)
 }
 
 // The SessionFunc type is an adapter to allow the use of ordinary

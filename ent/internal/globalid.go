@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"accounts\":0,\"audit_events\":51539607552,\"bills\":34359738368,\"cards\":38654705664,\"cashouts\":42949672960,\"challenges\":25769803776,\"customers\":4294967296,\"entries\":8589934592,\"savings_goals\":47244640256,\"sessions\":12884901888,\"settings\":30064771072,\"transactions\":17179869184,\"users\":21474836480}"
+const IncrementStarts = "{\"accounts\":0,\"audit_events\":77309411328,\"bills\":34359738368,\"cards\":38654705664,\"cashouts\":42949672960,\"challenges\":25769803776,\"customers\":4294967296,\"document_files\":51539607552,\"entries\":8589934592,\"person_external_ids\":60129542144,\"person_versions\":64424509440,\"persons\":55834574848,\"procedures\":68719476736,\"savings_goals\":47244640256,\"scopes\":73014444032,\"sessions\":12884901888,\"settings\":30064771072,\"transactions\":17179869184,\"users\":21474836480}"

@@ -261,6 +261,30 @@ var (
 			},
 		},
 	}
+	// DocumentFilesColumns holds the columns for the "document_files" table.
+	DocumentFilesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "filename", Type: field.TypeString, Size: 255},
+		{Name: "content_type", Type: field.TypeEnum, Enums: []string{"image/jpeg", "image/png", "application/pdf"}},
+		{Name: "size", Type: field.TypeInt64},
+		{Name: "sha256", Type: field.TypeString, Size: 64},
+		{Name: "content", Type: field.TypeBytes},
+		{Name: "procedure_id", Type: field.TypeInt},
+	}
+	// DocumentFilesTable holds the schema information for the "document_files" table.
+	DocumentFilesTable = &schema.Table{
+		Name:       "document_files",
+		Columns:    DocumentFilesColumns,
+		PrimaryKey: []*schema.Column{DocumentFilesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "document_files_procedures_files",
+				Columns:    []*schema.Column{DocumentFilesColumns[6]},
+				RefColumns: []*schema.Column{ProceduresColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
 	// EntriesColumns holds the columns for the "entries" table.
 	EntriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -312,6 +336,157 @@ var (
 			},
 		},
 	}
+	// PersonsColumns holds the columns for the "persons" table.
+	PersonsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "census_number", Type: field.TypeInt64, Unique: true},
+		{Name: "first_name", Type: field.TypeString, Size: 100},
+		{Name: "last_name1", Type: field.TypeString, Size: 100},
+		{Name: "last_name2", Type: field.TypeString, Nullable: true, Size: 100},
+		{Name: "document_type", Type: field.TypeEnum, Enums: []string{"DNI", "NIE", "PASSPORT"}},
+		{Name: "document_id", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "document_scope_code", Type: field.TypeString, Size: 64},
+		{Name: "born_at", Type: field.TypeTime},
+		{Name: "gender", Type: field.TypeEnum, Enums: []string{"MALE", "FEMALE", "OTHER", "UNDISCLOSED"}},
+		{Name: "address", Type: field.TypeString, Size: 300},
+		{Name: "address_scope_code", Type: field.TypeString, Size: 64},
+		{Name: "postal_code", Type: field.TypeString, Size: 10},
+		{Name: "email", Type: field.TypeString, Nullable: true, Size: 254},
+		{Name: "scope_code", Type: field.TypeString, Size: 64},
+		{Name: "phone", Type: field.TypeString, Nullable: true, Size: 16},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING", "ENABLED", "CANCELLED", "TRASHED"}, Default: "PENDING"},
+		{Name: "membership_level", Type: field.TypeEnum, Enums: []string{"FOLLOWER", "MEMBER"}, Default: "FOLLOWER"},
+		{Name: "verification", Type: field.TypeEnum, Enums: []string{"NOT_VERIFIED", "VERIFICATION_REQUESTED", "VERIFICATION_RECEIVED", "VERIFIED", "MISTAKE", "FRAUD"}, Default: "NOT_VERIFIED"},
+		{Name: "phone_verification", Type: field.TypeEnum, Enums: []string{"NOT_VERIFIED", "VERIFIED", "REASSIGNED"}, Default: "NOT_VERIFIED"},
+		{Name: "external_ids", Type: field.TypeJSON, Nullable: true},
+		{Name: "additional_information", Type: field.TypeJSON, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// PersonsTable holds the schema information for the "persons" table.
+	PersonsTable = &schema.Table{
+		Name:       "persons",
+		Columns:    PersonsColumns,
+		PrimaryKey: []*schema.Column{PersonsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "person_phone",
+				Unique:  false,
+				Columns: []*schema.Column{PersonsColumns[15]},
+			},
+		},
+	}
+	// PersonExternalIdsColumns holds the columns for the "person_external_ids" table.
+	PersonExternalIdsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "system", Type: field.TypeString, Size: 32},
+		{Name: "value", Type: field.TypeString, Size: 64},
+		{Name: "person_id", Type: field.TypeInt},
+	}
+	// PersonExternalIdsTable holds the schema information for the "person_external_ids" table.
+	PersonExternalIdsTable = &schema.Table{
+		Name:       "person_external_ids",
+		Columns:    PersonExternalIdsColumns,
+		PrimaryKey: []*schema.Column{PersonExternalIdsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "person_external_ids_persons_external_id_rows",
+				Columns:    []*schema.Column{PersonExternalIdsColumns[3]},
+				RefColumns: []*schema.Column{PersonsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "personexternalid_system_value",
+				Unique:  true,
+				Columns: []*schema.Column{PersonExternalIdsColumns[1], PersonExternalIdsColumns[2]},
+			},
+			{
+				Name:    "personexternalid_person_id",
+				Unique:  false,
+				Columns: []*schema.Column{PersonExternalIdsColumns[3]},
+			},
+		},
+	}
+	// PersonVersionsColumns holds the columns for the "person_versions" table.
+	PersonVersionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "valid_from", Type: field.TypeTime},
+		{Name: "snapshot", Type: field.TypeJSON},
+		{Name: "procedure_id", Type: field.TypeInt, Nullable: true},
+		{Name: "changed_by_id", Type: field.TypeInt, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "person_id", Type: field.TypeInt},
+	}
+	// PersonVersionsTable holds the schema information for the "person_versions" table.
+	PersonVersionsTable = &schema.Table{
+		Name:       "person_versions",
+		Columns:    PersonVersionsColumns,
+		PrimaryKey: []*schema.Column{PersonVersionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "person_versions_persons_versions",
+				Columns:    []*schema.Column{PersonVersionsColumns[6]},
+				RefColumns: []*schema.Column{PersonsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "personversion_person_id_valid_from",
+				Unique:  false,
+				Columns: []*schema.Column{PersonVersionsColumns[6], PersonVersionsColumns[1]},
+			},
+		},
+	}
+	// ProceduresColumns holds the columns for the "procedures" table.
+	ProceduresColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"REGISTRATION", "PERSON_DATA_CHANGE", "CANCELLATION", "MEMBERSHIP_LEVEL_CHANGE", "DOCUMENT_VERIFICATION", "PHONE_VERIFICATION"}},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"PENDING", "ACCEPTED", "REJECTED"}, Default: "PENDING"},
+		{Name: "information", Type: field.TypeJSON, Nullable: true},
+		{Name: "prioritized", Type: field.TypeBool, Default: false},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "processed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "comment", Type: field.TypeString, Nullable: true, Size: 1000},
+		{Name: "person_id", Type: field.TypeInt},
+		{Name: "created_by_id", Type: field.TypeInt, Nullable: true},
+		{Name: "processed_by_id", Type: field.TypeInt, Nullable: true},
+	}
+	// ProceduresTable holds the schema information for the "procedures" table.
+	ProceduresTable = &schema.Table{
+		Name:       "procedures",
+		Columns:    ProceduresColumns,
+		PrimaryKey: []*schema.Column{ProceduresColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "procedures_persons_procedures",
+				Columns:    []*schema.Column{ProceduresColumns[8]},
+				RefColumns: []*schema.Column{PersonsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "procedures_users_created_by",
+				Columns:    []*schema.Column{ProceduresColumns[9]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "procedures_users_processed_by",
+				Columns:    []*schema.Column{ProceduresColumns[10]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "procedure_person_id_state",
+				Unique:  false,
+				Columns: []*schema.Column{ProceduresColumns[8], ProceduresColumns[2]},
+			},
+		},
+	}
 	// SavingsGoalsColumns holds the columns for the "savings_goals" table.
 	SavingsGoalsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -341,6 +516,20 @@ var (
 				OnDelete:   schema.NoAction,
 			},
 		},
+	}
+	// ScopesColumns holds the columns for the "scopes" table.
+	ScopesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "scope_type", Type: field.TypeString, Size: 50},
+		{Name: "code", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "mappings", Type: field.TypeJSON, Nullable: true},
+	}
+	// ScopesTable holds the schema information for the "scopes" table.
+	ScopesTable = &schema.Table{
+		Name:       "scopes",
+		Columns:    ScopesColumns,
+		PrimaryKey: []*schema.Column{ScopesColumns[0]},
 	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
@@ -472,8 +661,14 @@ var (
 		CashoutsTable,
 		ChallengesTable,
 		CustomersTable,
+		DocumentFilesTable,
 		EntriesTable,
+		PersonsTable,
+		PersonExternalIdsTable,
+		PersonVersionsTable,
+		ProceduresTable,
 		SavingsGoalsTable,
+		ScopesTable,
 		SessionsTable,
 		SettingsTable,
 		TransactionsTable,
@@ -492,7 +687,7 @@ func init() {
 		"account_within_limit": "allow_negative OR balance - reserved + debit_limit >= 0",
 	}
 	AuditEventsTable.Annotation = &entsql.Annotation{
-		IncrementStart: func(i int) *int { return &i }(51539607552),
+		IncrementStart: func(i int) *int { return &i }(77309411328),
 	}
 	BillsTable.ForeignKeys[0].RefTable = CustomersTable
 	BillsTable.ForeignKeys[1].RefTable = CardsTable
@@ -523,6 +718,13 @@ func init() {
 	CustomersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),
 	}
+	DocumentFilesTable.ForeignKeys[0].RefTable = ProceduresTable
+	DocumentFilesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(51539607552),
+	}
+	DocumentFilesTable.Annotation.Checks = map[string]string{
+		"document_file_size_positive": "size > 0",
+	}
 	EntriesTable.ForeignKeys[0].RefTable = AccountsTable
 	EntriesTable.ForeignKeys[1].RefTable = AccountsTable
 	EntriesTable.ForeignKeys[2].RefTable = TransactionsTable
@@ -532,6 +734,26 @@ func init() {
 	EntriesTable.Annotation.Checks = map[string]string{
 		"entry_amount_nonzero": "amount <> 0",
 	}
+	PersonsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
+	}
+	PersonsTable.Annotation.Checks = map[string]string{
+		"person_census_number_positive": "census_number > 0",
+	}
+	PersonExternalIdsTable.ForeignKeys[0].RefTable = PersonsTable
+	PersonExternalIdsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(60129542144),
+	}
+	PersonVersionsTable.ForeignKeys[0].RefTable = PersonsTable
+	PersonVersionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(64424509440),
+	}
+	ProceduresTable.ForeignKeys[0].RefTable = PersonsTable
+	ProceduresTable.ForeignKeys[1].RefTable = UsersTable
+	ProceduresTable.ForeignKeys[2].RefTable = UsersTable
+	ProceduresTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(68719476736),
+	}
 	SavingsGoalsTable.ForeignKeys[0].RefTable = CustomersTable
 	SavingsGoalsTable.ForeignKeys[1].RefTable = AccountsTable
 	SavingsGoalsTable.Annotation = &entsql.Annotation{
@@ -539,6 +761,9 @@ func init() {
 	}
 	SavingsGoalsTable.Annotation.Checks = map[string]string{
 		"savings_goal_positive": "goal > 0",
+	}
+	ScopesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
 	}
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
 	SessionsTable.Annotation = &entsql.Annotation{

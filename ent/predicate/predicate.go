@@ -27,11 +27,29 @@ type Challenge func(*sql.Selector)
 // Customer is the predicate function for customer builders.
 type Customer func(*sql.Selector)
 
+// DocumentFile is the predicate function for documentfile builders.
+type DocumentFile func(*sql.Selector)
+
 // Entry is the predicate function for entry builders.
 type Entry func(*sql.Selector)
 
+// Person is the predicate function for person builders.
+type Person func(*sql.Selector)
+
+// PersonExternalID is the predicate function for personexternalid builders.
+type PersonExternalID func(*sql.Selector)
+
+// PersonVersion is the predicate function for personversion builders.
+type PersonVersion func(*sql.Selector)
+
+// Procedure is the predicate function for procedure builders.
+type Procedure func(*sql.Selector)
+
 // SavingsGoal is the predicate function for savingsgoal builders.
 type SavingsGoal func(*sql.Selector)
+
+// Scope is the predicate function for scope builders.
+type Scope func(*sql.Selector)
 
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)

@@ -39,6 +39,9 @@ func CanSee(ctx context.Context, client *ent.Client, v *identity.Viewer, node an
 		return owns(v, n.CustomerID), nil
 	case *ent.Cashout:
 		return owns(v, n.CustomerID), nil
+	case *ent.Person, *ent.Procedure, *ent.Scope:
+		// The people registry is for clerks and administrators only.
+		return v.IsStaff(), nil
 	}
 	return false, nil
 }

@@ -8,13 +8,17 @@ import (
 	"coffer/ent/account"
 	"coffer/ent/card"
 	"coffer/ent/cashout"
+	"coffer/ent/documentfile"
 	"coffer/ent/entry"
+	"coffer/ent/person"
+	"coffer/ent/procedure"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"coffer/graph/gid"
 	"coffer/graph/model"
 	"coffer/graph/scalars"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -46,6 +50,8 @@ type ResolverRoot interface {
 	Customer() CustomerResolver
 	Entry() EntryResolver
 	Mutation() MutationResolver
+	Person() PersonResolver
+	Procedure() ProcedureResolver
 	Query() QueryResolver
 	SavingsGoal() SavingsGoalResolver
 	Transaction() TransactionResolver
@@ -183,6 +189,13 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	DocumentFile struct {
+		ContentType func(childComplexity int) int
+		Filename    func(childComplexity int) int
+		Sha256      func(childComplexity int) int
+		Size        func(childComplexity int) int
+	}
+
 	Entry struct {
 		Account      func(childComplexity int) int
 		Amount       func(childComplexity int) int
@@ -219,42 +232,52 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AbortCashout            func(childComplexity int, id int) int
-		CancelTransaction       func(childComplexity int, id int) int
-		ChangePassword          func(childComplexity int, input model.ChangePasswordInput) int
-		CleanupUnverifiedUsers  func(childComplexity int) int
-		ConfirmCashout          func(childComplexity int, id int, tan string) int
-		ConfirmLogin            func(childComplexity int, challengeID string, code string) int
-		ConfirmSelfRegistration func(childComplexity int, requestID string, authenticationToken string) int
-		ConfirmTransaction      func(childComplexity int, id int, signature *string) int
-		CreateBill              func(childComplexity int, input model.CreateBillInput) int
-		CreateCard              func(childComplexity int) int
-		CreateCashout           func(childComplexity int, input model.CreateCashoutInput) int
-		CreateCoins             func(childComplexity int, input model.CreateCoinsInput) int
-		CreateCustomer          func(childComplexity int, input model.CreateCustomerInput) int
-		CreateSavingsGoal       func(childComplexity int, input model.CreateSavingsGoalInput) int
-		CreateUser              func(childComplexity int, input model.CreateUserInput) int
-		DefundCard              func(childComplexity int, input model.CardMoveInput) int
-		DeleteCard              func(childComplexity int, cardNumber string) int
-		DeleteCustomer          func(childComplexity int, username string) int
-		DeleteSavingsGoal       func(childComplexity int, id int) int
-		FundCard                func(childComplexity int, input model.CardMoveInput) int
-		Login                   func(childComplexity int, input model.LoginInput) int
-		Logout                  func(childComplexity int) int
-		PayBill                 func(childComplexity int, input model.PayBillInput) int
-		PreRegister             func(childComplexity int, input model.PreRegisterInput) int
-		Register                func(childComplexity int, input model.RegisterInput) int
-		RequestPasswordReset    func(childComplexity int, input model.RequestPasswordResetInput) int
-		ResetPassword           func(childComplexity int, token string, newPassword string) int
-		SelfRegister            func(childComplexity int, input model.SelfRegisterInput) int
-		SendCoins               func(childComplexity int, input model.SendCoinsInput) int
-		SetDebitLimit           func(childComplexity int, accountID int, limit string) int
-		SetPublicKey            func(childComplexity int, publicKey string) int
-		SetTwoFactor            func(childComplexity int, method user.TwoFactor) int
-		SetUserStatus           func(childComplexity int, username string, status user.Status) int
-		TopUpSavings            func(childComplexity int, input model.SavingsMoveInput) int
-		TransferBetweenCards    func(childComplexity int, input model.TransferBetweenCardsInput) int
-		WithdrawSavings         func(childComplexity int, input model.SavingsMoveInput) int
+		AbortCashout                func(childComplexity int, id int) int
+		CancelPerson                func(childComplexity int, personID string, channel string, reason *string) int
+		CancelTransaction           func(childComplexity int, id int) int
+		ChangeMembershipLevel       func(childComplexity int, personID string, level person.MembershipLevel) int
+		ChangePassword              func(childComplexity int, input model.ChangePasswordInput) int
+		ChangePersonData            func(childComplexity int, personID string, input model.PersonDataInput) int
+		CleanupUnverifiedUsers      func(childComplexity int) int
+		ConfirmCashout              func(childComplexity int, id int, tan string) int
+		ConfirmLogin                func(childComplexity int, challengeID string, code string) int
+		ConfirmSelfRegistration     func(childComplexity int, requestID string, authenticationToken string) int
+		ConfirmTransaction          func(childComplexity int, id int, signature *string) int
+		CreateBill                  func(childComplexity int, input model.CreateBillInput) int
+		CreateCard                  func(childComplexity int) int
+		CreateCashout               func(childComplexity int, input model.CreateCashoutInput) int
+		CreateCoins                 func(childComplexity int, input model.CreateCoinsInput) int
+		CreateCustomer              func(childComplexity int, input model.CreateCustomerInput) int
+		CreateSavingsGoal           func(childComplexity int, input model.CreateSavingsGoalInput) int
+		CreateScope                 func(childComplexity int, input model.CreateScopeInput) int
+		CreateUser                  func(childComplexity int, input model.CreateUserInput) int
+		DefundCard                  func(childComplexity int, input model.CardMoveInput) int
+		DeleteCard                  func(childComplexity int, cardNumber string) int
+		DeleteCustomer              func(childComplexity int, username string) int
+		DeleteSavingsGoal           func(childComplexity int, id int) int
+		FundCard                    func(childComplexity int, input model.CardMoveInput) int
+		Login                       func(childComplexity int, input model.LoginInput) int
+		Logout                      func(childComplexity int) int
+		PayBill                     func(childComplexity int, input model.PayBillInput) int
+		PreRegister                 func(childComplexity int, input model.PreRegisterInput) int
+		ProcessProcedure            func(childComplexity int, id int, decision model.ProcedureDecision, comment *string) int
+		Register                    func(childComplexity int, input model.RegisterInput) int
+		RegisterPerson              func(childComplexity int, input model.RegisterPersonInput) int
+		RequestDocumentVerification func(childComplexity int, personID string, files []*model.DocumentFileInput, prioritized *bool) int
+		RequestPasswordReset        func(childComplexity int, input model.RequestPasswordResetInput) int
+		ResetPassword               func(childComplexity int, token string, newPassword string) int
+		SelfRegister                func(childComplexity int, input model.SelfRegisterInput) int
+		SendCoins                   func(childComplexity int, input model.SendCoinsInput) int
+		SetAdditionalInformation    func(childComplexity int, personID string, key string, jsonValue string) int
+		SetDebitLimit               func(childComplexity int, accountID int, limit string) int
+		SetPublicKey                func(childComplexity int, publicKey string) int
+		SetTwoFactor                func(childComplexity int, method user.TwoFactor) int
+		SetUserStatus               func(childComplexity int, username string, status user.Status) int
+		StartPhoneVerification      func(childComplexity int, personID string, phone string) int
+		TopUpSavings                func(childComplexity int, input model.SavingsMoveInput) int
+		TransferBetweenCards        func(childComplexity int, input model.TransferBetweenCardsInput) int
+		VerifyPhone                 func(childComplexity int, personID string, receivedCode string, phone string) int
+		WithdrawSavings             func(childComplexity int, input model.SavingsMoveInput) int
 	}
 
 	OkPayload struct {
@@ -268,18 +291,83 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	Person struct {
+		AdditionalInformation func(childComplexity int) int
+		Address               func(childComplexity int) int
+		AddressScopeCode      func(childComplexity int) int
+		BornAt                func(childComplexity int) int
+		CreatedAt             func(childComplexity int) int
+		DocumentID            func(childComplexity int) int
+		DocumentScopeCode     func(childComplexity int) int
+		DocumentType          func(childComplexity int) int
+		Email                 func(childComplexity int) int
+		ExternalIds           func(childComplexity int) int
+		FirstName             func(childComplexity int) int
+		Gender                func(childComplexity int) int
+		ID                    func(childComplexity int) int
+		LastName1             func(childComplexity int) int
+		LastName2             func(childComplexity int) int
+		MembershipAllowed     func(childComplexity int) int
+		MembershipLevel       func(childComplexity int) int
+		Phone                 func(childComplexity int) int
+		PhoneVerification     func(childComplexity int) int
+		PostalCode            func(childComplexity int) int
+		Procedures            func(childComplexity int, pendingOnly *bool) int
+		QualifiedID           func(childComplexity int) int
+		ScopeCode             func(childComplexity int) int
+		Scopes                func(childComplexity int) int
+		State                 func(childComplexity int) int
+		UpdatedAt             func(childComplexity int) int
+		Verification          func(childComplexity int) int
+	}
+
+	PersonConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PersonEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	Procedure struct {
+		Comment     func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		CreatedBy   func(childComplexity int) int
+		Files       func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Information func(childComplexity int) int
+		Person      func(childComplexity int) int
+		Prioritized func(childComplexity int) int
+		ProcessedAt func(childComplexity int) int
+		ProcessedBy func(childComplexity int) int
+		State       func(childComplexity int) int
+		Type        func(childComplexity int) int
+	}
+
 	Query struct {
-		Bills        func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) int
-		Card         func(childComplexity int, last4 string) int
-		Cards        func(childComplexity int) int
-		Cashouts     func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
-		Customers    func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
-		Me           func(childComplexity int) int
-		Node         func(childComplexity int, id int) int
-		Nodes        func(childComplexity int, ids []int) int
-		SavingsGoals func(childComplexity int) int
-		Transaction  func(childComplexity int, id int) int
-		Transactions func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.TransactionFilter) int
+		Bills            func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) int
+		Card             func(childComplexity int, last4 string) int
+		Cards            func(childComplexity int) int
+		Cashouts         func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
+		Customers        func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
+		Me               func(childComplexity int) int
+		Node             func(childComplexity int, id int) int
+		Nodes            func(childComplexity int, ids []int) int
+		People           func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.PersonFilter) int
+		Person           func(childComplexity int, id string, withScope *bool, versionAt *time.Time) int
+		PersonProcedures func(childComplexity int, personID string) int
+		SavingsGoals     func(childComplexity int) int
+		Scopes           func(childComplexity int) int
+		Transaction      func(childComplexity int, id int) int
+		Transactions     func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.TransactionFilter) int
+	}
+
+	RegisterPersonPayload struct {
+		Person    func(childComplexity int) int
+		Procedure func(childComplexity int) int
 	}
 
 	SavingsGoal struct {
@@ -291,6 +379,14 @@ type ComplexityRoot struct {
 		Name      func(childComplexity int) int
 		Reached   func(childComplexity int) int
 		Remain    func(childComplexity int) int
+	}
+
+	Scope struct {
+		Code      func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Mappings  func(childComplexity int) int
+		Name      func(childComplexity int) int
+		ScopeType func(childComplexity int) int
 	}
 
 	SelfRegisterPayload struct {
@@ -426,6 +522,34 @@ type MutationResolver interface {
 	AbortCashout(ctx context.Context, id int) (*ent.Cashout, error)
 	SetDebitLimit(ctx context.Context, accountID int, limit string) (*ent.Account, error)
 	SetPublicKey(ctx context.Context, publicKey string) (*ent.Customer, error)
+	RegisterPerson(ctx context.Context, input model.RegisterPersonInput) (*model.RegisterPersonPayload, error)
+	ChangePersonData(ctx context.Context, personID string, input model.PersonDataInput) (*ent.Procedure, error)
+	CancelPerson(ctx context.Context, personID string, channel string, reason *string) (*ent.Procedure, error)
+	ChangeMembershipLevel(ctx context.Context, personID string, level person.MembershipLevel) (*ent.Procedure, error)
+	RequestDocumentVerification(ctx context.Context, personID string, files []*model.DocumentFileInput, prioritized *bool) (*ent.Procedure, error)
+	StartPhoneVerification(ctx context.Context, personID string, phone string) (*ent.Procedure, error)
+	VerifyPhone(ctx context.Context, personID string, receivedCode string, phone string) (*ent.Person, error)
+	SetAdditionalInformation(ctx context.Context, personID string, key string, jsonValue string) (*ent.Person, error)
+	ProcessProcedure(ctx context.Context, id int, decision model.ProcedureDecision, comment *string) (*ent.Procedure, error)
+	CreateScope(ctx context.Context, input model.CreateScopeInput) (*ent.Scope, error)
+}
+type PersonResolver interface {
+	QualifiedID(ctx context.Context, obj *ent.Person) (string, error)
+
+	ExternalIds(ctx context.Context, obj *ent.Person) (json.RawMessage, error)
+
+	MembershipAllowed(ctx context.Context, obj *ent.Person) (bool, error)
+	Scopes(ctx context.Context, obj *ent.Person) ([]*ent.Scope, error)
+	Procedures(ctx context.Context, obj *ent.Person, pendingOnly *bool) ([]*ent.Procedure, error)
+}
+type ProcedureResolver interface {
+	Person(ctx context.Context, obj *ent.Procedure) (*ent.Person, error)
+
+	CreatedBy(ctx context.Context, obj *ent.Procedure) (*ent.User, error)
+
+	ProcessedBy(ctx context.Context, obj *ent.Procedure) (*ent.User, error)
+
+	Files(ctx context.Context, obj *ent.Procedure) ([]*ent.DocumentFile, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -439,6 +563,10 @@ type QueryResolver interface {
 	Bills(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error)
 	Cashouts(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CashoutConnection, error)
 	Transaction(ctx context.Context, id int) (*ent.Transaction, error)
+	Person(ctx context.Context, id string, withScope *bool, versionAt *time.Time) (*ent.Person, error)
+	PersonProcedures(ctx context.Context, personID string) ([]*ent.Procedure, error)
+	People(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.PersonFilter) (*ent.PersonConnection, error)
+	Scopes(ctx context.Context) ([]*ent.Scope, error)
 }
 type SavingsGoalResolver interface {
 	Goal(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error)
@@ -1020,6 +1148,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
 
+	case "DocumentFile.contentType":
+		if e.ComplexityRoot.DocumentFile.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentFile.ContentType(childComplexity), true
+	case "DocumentFile.filename":
+		if e.ComplexityRoot.DocumentFile.Filename == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentFile.Filename(childComplexity), true
+	case "DocumentFile.sha256":
+		if e.ComplexityRoot.DocumentFile.Sha256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentFile.Sha256(childComplexity), true
+	case "DocumentFile.size":
+		if e.ComplexityRoot.DocumentFile.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentFile.Size(childComplexity), true
+
 	case "Entry.account":
 		if e.ComplexityRoot.Entry.Account == nil {
 			break
@@ -1156,6 +1309,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AbortCashout(childComplexity, args["id"].(int)), true
+	case "Mutation.cancelPerson":
+		if e.ComplexityRoot.Mutation.CancelPerson == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelPerson_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelPerson(childComplexity, args["personId"].(string), args["channel"].(string), args["reason"].(*string)), true
 	case "Mutation.cancelTransaction":
 		if e.ComplexityRoot.Mutation.CancelTransaction == nil {
 			break
@@ -1167,6 +1331,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelTransaction(childComplexity, args["id"].(int)), true
+	case "Mutation.changeMembershipLevel":
+		if e.ComplexityRoot.Mutation.ChangeMembershipLevel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changeMembershipLevel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangeMembershipLevel(childComplexity, args["personId"].(string), args["level"].(person.MembershipLevel)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -1178,6 +1353,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["input"].(model.ChangePasswordInput)), true
+	case "Mutation.changePersonData":
+		if e.ComplexityRoot.Mutation.ChangePersonData == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changePersonData_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangePersonData(childComplexity, args["personId"].(string), args["input"].(model.PersonDataInput)), true
 	case "Mutation.cleanupUnverifiedUsers":
 		if e.ComplexityRoot.Mutation.CleanupUnverifiedUsers == nil {
 			break
@@ -1289,6 +1475,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSavingsGoal(childComplexity, args["input"].(model.CreateSavingsGoalInput)), true
+	case "Mutation.createScope":
+		if e.ComplexityRoot.Mutation.CreateScope == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createScope_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateScope(childComplexity, args["input"].(model.CreateScopeInput)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -1394,6 +1591,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PreRegister(childComplexity, args["input"].(model.PreRegisterInput)), true
+	case "Mutation.processProcedure":
+		if e.ComplexityRoot.Mutation.ProcessProcedure == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_processProcedure_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProcessProcedure(childComplexity, args["id"].(int), args["decision"].(model.ProcedureDecision), args["comment"].(*string)), true
 	case "Mutation.register":
 		if e.ComplexityRoot.Mutation.Register == nil {
 			break
@@ -1405,6 +1613,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Register(childComplexity, args["input"].(model.RegisterInput)), true
+	case "Mutation.registerPerson":
+		if e.ComplexityRoot.Mutation.RegisterPerson == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerPerson_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterPerson(childComplexity, args["input"].(model.RegisterPersonInput)), true
+	case "Mutation.requestDocumentVerification":
+		if e.ComplexityRoot.Mutation.RequestDocumentVerification == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestDocumentVerification_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestDocumentVerification(childComplexity, args["personId"].(string), args["files"].([]*model.DocumentFileInput), args["prioritized"].(*bool)), true
 	case "Mutation.requestPasswordReset":
 		if e.ComplexityRoot.Mutation.RequestPasswordReset == nil {
 			break
@@ -1449,6 +1679,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendCoins(childComplexity, args["input"].(model.SendCoinsInput)), true
+	case "Mutation.setAdditionalInformation":
+		if e.ComplexityRoot.Mutation.SetAdditionalInformation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAdditionalInformation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAdditionalInformation(childComplexity, args["personId"].(string), args["key"].(string), args["jsonValue"].(string)), true
 	case "Mutation.setDebitLimit":
 		if e.ComplexityRoot.Mutation.SetDebitLimit == nil {
 			break
@@ -1493,6 +1734,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetUserStatus(childComplexity, args["username"].(string), args["status"].(user.Status)), true
+	case "Mutation.startPhoneVerification":
+		if e.ComplexityRoot.Mutation.StartPhoneVerification == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startPhoneVerification_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartPhoneVerification(childComplexity, args["personId"].(string), args["phone"].(string)), true
 	case "Mutation.topUpSavings":
 		if e.ComplexityRoot.Mutation.TopUpSavings == nil {
 			break
@@ -1515,6 +1767,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TransferBetweenCards(childComplexity, args["input"].(model.TransferBetweenCardsInput)), true
+	case "Mutation.verifyPhone":
+		if e.ComplexityRoot.Mutation.VerifyPhone == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_verifyPhone_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VerifyPhone(childComplexity, args["personId"].(string), args["receivedCode"].(string), args["phone"].(string)), true
 	case "Mutation.withdrawSavings":
 		if e.ComplexityRoot.Mutation.WithdrawSavings == nil {
 			break
@@ -1558,6 +1821,279 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "Person.additionalInformation":
+		if e.ComplexityRoot.Person.AdditionalInformation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.AdditionalInformation(childComplexity), true
+	case "Person.address":
+		if e.ComplexityRoot.Person.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Address(childComplexity), true
+	case "Person.addressScopeCode":
+		if e.ComplexityRoot.Person.AddressScopeCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.AddressScopeCode(childComplexity), true
+	case "Person.bornAt":
+		if e.ComplexityRoot.Person.BornAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.BornAt(childComplexity), true
+	case "Person.createdAt":
+		if e.ComplexityRoot.Person.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.CreatedAt(childComplexity), true
+	case "Person.documentId":
+		if e.ComplexityRoot.Person.DocumentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.DocumentID(childComplexity), true
+	case "Person.documentScopeCode":
+		if e.ComplexityRoot.Person.DocumentScopeCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.DocumentScopeCode(childComplexity), true
+	case "Person.documentType":
+		if e.ComplexityRoot.Person.DocumentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.DocumentType(childComplexity), true
+	case "Person.email":
+		if e.ComplexityRoot.Person.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Email(childComplexity), true
+	case "Person.externalIds":
+		if e.ComplexityRoot.Person.ExternalIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.ExternalIds(childComplexity), true
+	case "Person.firstName":
+		if e.ComplexityRoot.Person.FirstName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.FirstName(childComplexity), true
+	case "Person.gender":
+		if e.ComplexityRoot.Person.Gender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Gender(childComplexity), true
+	case "Person.id":
+		if e.ComplexityRoot.Person.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.ID(childComplexity), true
+	case "Person.lastName1":
+		if e.ComplexityRoot.Person.LastName1 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.LastName1(childComplexity), true
+	case "Person.lastName2":
+		if e.ComplexityRoot.Person.LastName2 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.LastName2(childComplexity), true
+	case "Person.membershipAllowed":
+		if e.ComplexityRoot.Person.MembershipAllowed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.MembershipAllowed(childComplexity), true
+	case "Person.membershipLevel":
+		if e.ComplexityRoot.Person.MembershipLevel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.MembershipLevel(childComplexity), true
+	case "Person.phone":
+		if e.ComplexityRoot.Person.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Phone(childComplexity), true
+	case "Person.phoneVerification":
+		if e.ComplexityRoot.Person.PhoneVerification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.PhoneVerification(childComplexity), true
+	case "Person.postalCode":
+		if e.ComplexityRoot.Person.PostalCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.PostalCode(childComplexity), true
+	case "Person.procedures":
+		if e.ComplexityRoot.Person.Procedures == nil {
+			break
+		}
+
+		args, err := ec.field_Person_procedures_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Person.Procedures(childComplexity, args["pendingOnly"].(*bool)), true
+	case "Person.qualifiedId":
+		if e.ComplexityRoot.Person.QualifiedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.QualifiedID(childComplexity), true
+	case "Person.scopeCode":
+		if e.ComplexityRoot.Person.ScopeCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.ScopeCode(childComplexity), true
+	case "Person.scopes":
+		if e.ComplexityRoot.Person.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Scopes(childComplexity), true
+	case "Person.state":
+		if e.ComplexityRoot.Person.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.State(childComplexity), true
+	case "Person.updatedAt":
+		if e.ComplexityRoot.Person.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.UpdatedAt(childComplexity), true
+	case "Person.verification":
+		if e.ComplexityRoot.Person.Verification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Verification(childComplexity), true
+
+	case "PersonConnection.edges":
+		if e.ComplexityRoot.PersonConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonConnection.Edges(childComplexity), true
+	case "PersonConnection.pageInfo":
+		if e.ComplexityRoot.PersonConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonConnection.PageInfo(childComplexity), true
+	case "PersonConnection.totalCount":
+		if e.ComplexityRoot.PersonConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonConnection.TotalCount(childComplexity), true
+
+	case "PersonEdge.cursor":
+		if e.ComplexityRoot.PersonEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonEdge.Cursor(childComplexity), true
+	case "PersonEdge.node":
+		if e.ComplexityRoot.PersonEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonEdge.Node(childComplexity), true
+
+	case "Procedure.comment":
+		if e.ComplexityRoot.Procedure.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.Comment(childComplexity), true
+	case "Procedure.createdAt":
+		if e.ComplexityRoot.Procedure.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.CreatedAt(childComplexity), true
+	case "Procedure.createdBy":
+		if e.ComplexityRoot.Procedure.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.CreatedBy(childComplexity), true
+	case "Procedure.files":
+		if e.ComplexityRoot.Procedure.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.Files(childComplexity), true
+	case "Procedure.id":
+		if e.ComplexityRoot.Procedure.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.ID(childComplexity), true
+	case "Procedure.information":
+		if e.ComplexityRoot.Procedure.Information == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.Information(childComplexity), true
+	case "Procedure.person":
+		if e.ComplexityRoot.Procedure.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.Person(childComplexity), true
+	case "Procedure.prioritized":
+		if e.ComplexityRoot.Procedure.Prioritized == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.Prioritized(childComplexity), true
+	case "Procedure.processedAt":
+		if e.ComplexityRoot.Procedure.ProcessedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.ProcessedAt(childComplexity), true
+	case "Procedure.processedBy":
+		if e.ComplexityRoot.Procedure.ProcessedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.ProcessedBy(childComplexity), true
+	case "Procedure.state":
+		if e.ComplexityRoot.Procedure.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.State(childComplexity), true
+	case "Procedure.type":
+		if e.ComplexityRoot.Procedure.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Procedure.Type(childComplexity), true
 
 	case "Query.bills":
 		if e.ComplexityRoot.Query.Bills == nil {
@@ -1638,12 +2174,51 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.people":
+		if e.ComplexityRoot.Query.People == nil {
+			break
+		}
+
+		args, err := ec.field_Query_people_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.People(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int]), args["filter"].(*model.PersonFilter)), true
+	case "Query.person":
+		if e.ComplexityRoot.Query.Person == nil {
+			break
+		}
+
+		args, err := ec.field_Query_person_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Person(childComplexity, args["id"].(string), args["withScope"].(*bool), args["versionAt"].(*time.Time)), true
+	case "Query.personProcedures":
+		if e.ComplexityRoot.Query.PersonProcedures == nil {
+			break
+		}
+
+		args, err := ec.field_Query_personProcedures_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PersonProcedures(childComplexity, args["personId"].(string)), true
 	case "Query.savingsGoals":
 		if e.ComplexityRoot.Query.SavingsGoals == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.SavingsGoals(childComplexity), true
+	case "Query.scopes":
+		if e.ComplexityRoot.Query.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Scopes(childComplexity), true
 	case "Query.transaction":
 		if e.ComplexityRoot.Query.Transaction == nil {
 			break
@@ -1666,6 +2241,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Transactions(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int]), args["filter"].(*model.TransactionFilter)), true
+
+	case "RegisterPersonPayload.person":
+		if e.ComplexityRoot.RegisterPersonPayload.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterPersonPayload.Person(childComplexity), true
+	case "RegisterPersonPayload.procedure":
+		if e.ComplexityRoot.RegisterPersonPayload.Procedure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterPersonPayload.Procedure(childComplexity), true
 
 	case "SavingsGoal.account":
 		if e.ComplexityRoot.SavingsGoal.Account == nil {
@@ -1715,6 +2303,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SavingsGoal.Remain(childComplexity), true
+
+	case "Scope.code":
+		if e.ComplexityRoot.Scope.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scope.Code(childComplexity), true
+	case "Scope.id":
+		if e.ComplexityRoot.Scope.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scope.ID(childComplexity), true
+	case "Scope.mappings":
+		if e.ComplexityRoot.Scope.Mappings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scope.Mappings(childComplexity), true
+	case "Scope.name":
+		if e.ComplexityRoot.Scope.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scope.Name(childComplexity), true
+	case "Scope.scopeType":
+		if e.ComplexityRoot.Scope.ScopeType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scope.ScopeType(childComplexity), true
 
 	case "SelfRegisterPayload.requestId":
 		if e.ComplexityRoot.SelfRegisterPayload.RequestID == nil {
@@ -1905,13 +2524,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCreateCoinsInput,
 		ec.unmarshalInputCreateCustomerInput,
 		ec.unmarshalInputCreateSavingsGoalInput,
+		ec.unmarshalInputCreateScopeInput,
 		ec.unmarshalInputCreateUserInput,
+		ec.unmarshalInputDocumentFileInput,
 		ec.unmarshalInputEntryFilter,
 		ec.unmarshalInputLoginInput,
 		ec.unmarshalInputPayBillInput,
+		ec.unmarshalInputPersonDataInput,
+		ec.unmarshalInputPersonFilter,
 		ec.unmarshalInputPreRegisterInput,
 		ec.unmarshalInputRecipientInput,
 		ec.unmarshalInputRegisterInput,
+		ec.unmarshalInputRegisterPersonInput,
 		ec.unmarshalInputRequestPasswordResetInput,
 		ec.unmarshalInputSavingsMoveInput,
 		ec.unmarshalInputSelfRegisterInput,
@@ -2995,6 +3619,469 @@ type Mutation {
   "Registers the viewer's Ed25519 public key (hex, 32 bytes)."
   setPublicKey("The key." publicKey: String!): Customer!
 }
+
+# ---- People and procedures (the membership census): STAFF and ADMIN only ----
+
+"Any JSON value (object, array, string, number, boolean or null), written as itself, not as a string."
+scalar JSON
+
+"The kind of identity document."
+enum DocumentType {
+  "Spanish national identity document: 8 digits and a control letter."
+  DNI
+  "Spanish foreigner's identity number: X, Y or Z, 7 digits and a control letter."
+  NIE
+  "A passport or other travel document: 3 to 20 letters or digits."
+  PASSPORT
+}
+
+"A person's gender as they declare it."
+enum Gender {
+  "Male."
+  MALE
+  "Female."
+  FEMALE
+  "Another gender."
+  OTHER
+  "Not disclosed."
+  UNDISCLOSED
+}
+
+"Where a person stands in the census."
+enum PersonState {
+  "Registered; the registration procedure is not accepted yet."
+  PENDING
+  "Registration accepted."
+  ENABLED
+  "Cancelled by an accepted cancellation procedure."
+  CANCELLED
+  "The registration was rejected."
+  TRASHED
+}
+
+"A person's membership level."
+enum MembershipLevel {
+  "Follows the organisation; the level every person starts with."
+  FOLLOWER
+  "A member: only an enabled adult with a verified identity."
+  MEMBER
+}
+
+"How far a person's identity is verified."
+enum Verification {
+  "Nothing verified."
+  NOT_VERIFIED
+  "Documents were asked for."
+  VERIFICATION_REQUESTED
+  "Documents were received (a document verification is pending)."
+  VERIFICATION_RECEIVED
+  "A document verification was accepted."
+  VERIFIED
+  "A document verification was rejected: the documents did not prove the identity."
+  MISTAKE
+  "The documents were forged."
+  FRAUD
+}
+
+"Whether a person's phone number is verified."
+enum PhoneVerification {
+  "Not verified."
+  NOT_VERIFIED
+  "Verified with a code sent by SMS."
+  VERIFIED
+  "Was verified, but the number has since been verified by another person."
+  REASSIGNED
+}
+
+"What a procedure asks for."
+enum ProcedureType {
+  "A new person's registration; accepting it enables the person, rejecting it trashes them."
+  REGISTRATION
+  "New values for some of the person's data (information.changes); applied when accepted."
+  PERSON_DATA_CHANGE
+  "Ending the person's registration (information.channel and reason); accepting it cancels the person."
+  CANCELLATION
+  "A new membership level (information.level); MEMBER is accepted only for an enabled adult with a verified identity."
+  MEMBERSHIP_LEVEL_CHANGE
+  "Identity documents to check (files); accepting sets verification VERIFIED, rejecting MISTAKE."
+  DOCUMENT_VERIFICATION
+  "A phone number being verified by SMS code (information.phone); completed by verifyPhone, or rejected."
+  PHONE_VERIFICATION
+}
+
+"Where a procedure stands."
+enum ProcedureState {
+  "Waiting for a clerk."
+  PENDING
+  "Accepted; its change was applied to the person."
+  ACCEPTED
+  "Rejected; the person was not changed (except as the procedure type says)."
+  REJECTED
+}
+
+"A clerk's decision on a pending procedure."
+enum ProcedureDecision {
+  "Accept and apply the change."
+  ACCEPT
+  "Reject; a comment saying why is required."
+  REJECT
+}
+
+"""
+A person of the membership census. Every change is kept: ` + "`" + `person(id, versionAt)` + "`" + ` reads a person as
+they were at any instant.
+"""
+type Person implements Node {
+  "The opaque global ID."
+  id: ID!
+  "The registry's own identifier, \"<census number>@census\"."
+  qualifiedId: String!
+  "The given name."
+  firstName: String!
+  "The first family name."
+  lastName1: String!
+  "The second family name, if any."
+  lastName2: String
+  "The kind of identity document."
+  documentType: DocumentType!
+  "The identity document number, normalized (upper case, no spaces or dashes); also \"<documentId>@document_id\"."
+  documentId: String!
+  "The code of the scope (country) that issued the document."
+  documentScopeCode: String!
+  "The date of birth."
+  bornAt: Date!
+  "The declared gender."
+  gender: Gender!
+  "The postal address."
+  address: String!
+  "The code of the scope (municipality, ...) of the address."
+  addressScopeCode: String!
+  "The postal code."
+  postalCode: String!
+  "The e-mail address, if any."
+  email: String
+  "The code of the scope the person belongs to in the organisation."
+  scopeCode: String!
+  "The phone number (E.164), if any."
+  phone: String
+  "Where the person stands in the census."
+  state: PersonState!
+  "The membership level."
+  membershipLevel: MembershipLevel!
+  "How far the identity is verified."
+  verification: Verification!
+  "Whether the phone number is verified."
+  phoneVerification: PhoneVerification!
+  "The person's ids in other systems, an object {\"<system>\": \"<id>\"}; each also names the person as \"<id>@<system>\"."
+  externalIds: JSON
+  "Free additional information, a JSON object (see setAdditionalInformation)."
+  additionalInformation: JSON
+  "Whether the person may be a MEMBER now: enabled, 18 or older, identity VERIFIED."
+  membershipAllowed: Boolean!
+  """
+  The scopes the person's codes name (document, address, membership). Under person(withScope: false)
+  or without withScope it is null; elsewhere (people, node) it is always resolved.
+  """
+  scopes: [Scope!]
+  "The person's procedures, oldest first (always as they are now, also on a past version)."
+  procedures("Only the pending ones." pendingOnly: Boolean = false): [Procedure!]!
+  "When the person was registered."
+  createdAt: Time!
+  "When this version of the person was written: the last change at or before the instant asked for."
+  updatedAt: Time!
+}
+
+"A page of people, by census number."
+type PersonConnection {
+  "The people of this page."
+  edges: [PersonEdge!]!
+  "Pagination information."
+  pageInfo: PageInfo!
+  "The number of people in all pages."
+  totalCount: Int!
+}
+
+"A person in a page."
+type PersonEdge {
+  "The person."
+  node: Person
+  "Where this person stands in the list."
+  cursor: Cursor!
+}
+
+"Restricts a list of people; all given conditions must hold."
+input PersonFilter {
+  "Only people in this state."
+  state: PersonState
+  "Only people at this membership level."
+  membershipLevel: MembershipLevel
+  "Only people with this verification."
+  verification: Verification
+  "Only people whose scopeCode is this."
+  scopeCode: String
+}
+
+"A request about a person, accepted or rejected once by a clerk."
+type Procedure implements Node {
+  "The opaque global ID."
+  id: ID!
+  "What it asks for."
+  type: ProcedureType!
+  "Where it stands."
+  state: ProcedureState!
+  "The person it is about."
+  person: Person!
+  "When it was requested."
+  createdAt: Time!
+  "The clerk who requested it."
+  createdBy: User
+  "When it was accepted or rejected."
+  processedAt: Time
+  "The clerk who accepted or rejected it (or whose action closed it)."
+  processedBy: User
+  "The clerk's comment."
+  comment: String
+  "The proposed change, a JSON object whose keys depend on the type (see ProcedureType)."
+  information: JSON
+  "Whether it goes first in personProcedures (document verifications)."
+  prioritized: Boolean!
+  "The files of a document verification (empty for other types)."
+  files: [DocumentFile!]!
+}
+
+"A file of a document verification. Its content is kept, not returned."
+type DocumentFile {
+  "The file name as uploaded."
+  filename: String!
+  "The content type, checked against the file's bytes."
+  contentType: String!
+  "The size in bytes."
+  size: Int!
+  "The SHA-256 of the content, hex."
+  sha256: String!
+}
+
+"A territory or organisational unit that person codes refer to."
+type Scope implements Node {
+  "The opaque global ID."
+  id: ID!
+  "The human name."
+  name: String!
+  "What kind of scope: country, autonomous_community, province, municipality, ..."
+  scopeType: String!
+  "The unique code persons use (documentScopeCode, addressScopeCode, scopeCode)."
+  code: String!
+  "Codes of this scope in other classifications, a JSON object, e.g. {\"iso3166\": \"ES\", \"ine\": \"00\"}."
+  mappings: JSON
+}
+
+"A new person. Required fields are non-null; all problems are reported at once in extensions.fields."
+input RegisterPersonInput {
+  "The census number to give the person (\"123\" or \"123@census\"), e.g. when moving from another register; by default the next free one. A taken number is CONFLICT."
+  personId: String
+  "The given name, 1 to 100 characters."
+  firstName: String!
+  "The first family name, 1 to 100 characters."
+  lastName1: String!
+  "The second family name."
+  lastName2: String
+  "The kind of identity document."
+  documentType: DocumentType!
+  "The document number; a DNI or NIE must carry the right control letter. Unique in the census (CONFLICT)."
+  documentId: String!
+  "The code of an existing scope that issued the document."
+  documentScopeCode: String!
+  "The date of birth, in the past."
+  bornAt: Date!
+  "The declared gender."
+  gender: Gender!
+  "The postal address."
+  address: String!
+  "The code of an existing scope of the address."
+  addressScopeCode: String!
+  "The postal code: 3 to 10 letters, digits, spaces or dashes."
+  postalCode: String!
+  "The e-mail address."
+  email: String
+  "The code of an existing scope the person belongs to."
+  scopeCode: String!
+  "The phone number, E.164 (not verified until verifyPhone)."
+  phone: String
+  "Ids in other systems, an object {\"<system>\": \"<id>\"}; each id is unique per system (CONFLICT)."
+  externalIds: JSON
+  "Free additional information, a JSON object."
+  additionalInformation: JSON
+}
+
+"New values for some of a person's data; absent fields stay, an empty lastName2, email or phone clears it."
+input PersonDataInput {
+  "The given name."
+  firstName: String
+  "The first family name."
+  lastName1: String
+  "The second family name."
+  lastName2: String
+  "The kind of identity document; the documentId is checked against it."
+  documentType: DocumentType
+  "The document number. A new document resets verification to NOT_VERIFIED."
+  documentId: String
+  "The code of an existing scope that issued the document."
+  documentScopeCode: String
+  "The date of birth, in the past."
+  bornAt: Date
+  "The declared gender."
+  gender: Gender
+  "The postal address."
+  address: String
+  "The code of an existing scope of the address."
+  addressScopeCode: String
+  "The postal code."
+  postalCode: String
+  "The e-mail address."
+  email: String
+  "The code of an existing scope the person belongs to."
+  scopeCode: String
+  "The phone number, E.164. A new number resets phoneVerification to NOT_VERIFIED."
+  phone: String
+  "Replaces all ids in other systems, an object {\"<system>\": \"<id>\"}."
+  externalIds: JSON
+}
+
+"A file for a document verification."
+input DocumentFileInput {
+  "The file name, 1 to 255 characters without slashes."
+  filename: String!
+  "image/jpeg, image/png or application/pdf; must match the file's bytes."
+  contentType: String!
+  "The content, standard base64 with padding; at most 5 MiB decoded."
+  base64Content: String!
+}
+
+"A new scope."
+input CreateScopeInput {
+  "The human name."
+  name: String!
+  "What kind of scope: lower-case letters, digits and '_' (country, province, ...)."
+  scopeType: String!
+  "The unique code: 1 to 64 letters, digits, '_', '.' or '-'."
+  code: String!
+  "Codes in other classifications, a JSON object."
+  mappings: JSON
+}
+
+"The answer to registerPerson."
+type RegisterPersonPayload {
+  "The new person, PENDING."
+  person: Person!
+  "The person's REGISTRATION procedure, to accept with processProcedure."
+  procedure: Procedure!
+}
+
+extend type Query {
+  """
+  A person by a qualified identifier ("123@census", "<id>@<system>" from externalIds,
+  "12345678Z@document_id") or their global ID (STAFF, ADMIN). A malformed identifier or an unknown
+  system is BAD_USER_INPUT; nobody behind it NOT_FOUND.
+  """
+  person(
+    "A qualified identifier or the person's global ID."
+    id: String!
+    "Resolve the scopes field (null otherwise)."
+    withScope: Boolean = false
+    "Return the person as they were at this instant; NOT_FOUND before they existed. The identifier is resolved on the person as they are now."
+    versionAt: Time
+  ): Person
+  "A person's pending procedures: prioritized document verifications first, then oldest first (STAFF, ADMIN)."
+  personProcedures("A qualified identifier or the person's global ID." personId: String!): [Procedure!]!
+  "The people of the census, by census number (STAFF, ADMIN)."
+  people(
+    "Return the first n (at most 100)."
+    first: Int
+    "Return people after this cursor."
+    after: Cursor
+    "Return the last n (at most 100)."
+    last: Int
+    "Return people before this cursor."
+    before: Cursor
+    "Restrict the people returned."
+    filter: PersonFilter
+  ): PersonConnection!
+  "Every scope, by code (STAFF, ADMIN)."
+  scopes: [Scope!]!
+}
+
+extend type Mutation {
+  "Registers a person, PENDING, with a REGISTRATION procedure to accept (STAFF, ADMIN)."
+  registerPerson("The person." input: RegisterPersonInput!): RegisterPersonPayload!
+  "Requests a change of some of a person's data: a PERSON_DATA_CHANGE procedure (STAFF, ADMIN)."
+  changePersonData(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "The new values."
+    input: PersonDataInput!
+  ): Procedure!
+  "Requests a person's cancellation: a CANCELLATION procedure (STAFF, ADMIN)."
+  cancelPerson(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "How the request arrived, e.g. web, email, phone, in_person (1 to 50 characters)."
+    channel: String!
+    "Why, at most 1000 characters."
+    reason: String
+  ): Procedure!
+  "Requests a new membership level: a MEMBERSHIP_LEVEL_CHANGE procedure (STAFF, ADMIN)."
+  changeMembershipLevel(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "The new level; the person's current one is PRECONDITION_FAILED."
+    level: MembershipLevel!
+  ): Procedure!
+  "Sends identity documents to verify: a DOCUMENT_VERIFICATION procedure; the person's verification becomes VERIFICATION_RECEIVED (STAFF, ADMIN)."
+  requestDocumentVerification(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "1 to 5 files, JPEG, PNG or PDF, at most 5 MiB each; nothing is stored unless all are fine."
+    files: [DocumentFileInput!]!
+    "Put it first in personProcedures."
+    prioritized: Boolean = false
+  ): Procedure!
+  "Sends a code by SMS to verify a phone number: a PHONE_VERIFICATION procedure, superseding an earlier one (STAFF, ADMIN)."
+  startPhoneVerification(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "The number to verify, E.164."
+    phone: String!
+  ): Procedure!
+  "Checks the SMS code: the number becomes the person's, VERIFIED; another person's verified same number becomes REASSIGNED (STAFF, ADMIN)."
+  verifyPhone(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "The code the person received."
+    receivedCode: String!
+    "The number the code was sent to."
+    phone: String!
+  ): Person!
+  "Sets one key of a person's additional information; a jsonValue of null removes it (STAFF, ADMIN)."
+  setAdditionalInformation(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "The key: 1 to 64 letters, digits, '_', '.' or '-'."
+    key: String!
+    "The value as JSON text, e.g. \"\\\"text\\\"\", \"42\" or \"{\\\"a\\\": 1}\"; at most 16 KiB."
+    jsonValue: String!
+  ): Person!
+  "Accepts or rejects a pending procedure; an accepted one is applied to the person at once (a new version). A processed procedure is PRECONDITION_FAILED (STAFF, ADMIN)."
+  processProcedure(
+    "The procedure's ID."
+    id: ID!
+    "ACCEPT or REJECT."
+    decision: ProcedureDecision!
+    "Why; required to reject, at most 1000 characters."
+    comment: String
+  ): Procedure!
+  "Adds a scope (ADMIN)."
+  createScope("The scope." input: CreateScopeInput!): Scope!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3257,6 +4344,20 @@ func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_DocumentFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "filename":
+		return ec.fieldContext_DocumentFile_filename(ctx, field)
+	case "contentType":
+		return ec.fieldContext_DocumentFile_contentType(ctx, field)
+	case "size":
+		return ec.fieldContext_DocumentFile_size(ctx, field)
+	case "sha256":
+		return ec.fieldContext_DocumentFile_sha256(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DocumentFile", field.Name)
+}
+
 func (ec *executionContext) childFields_Entry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3349,6 +4450,128 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_Person(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Person_id(ctx, field)
+	case "qualifiedId":
+		return ec.fieldContext_Person_qualifiedId(ctx, field)
+	case "firstName":
+		return ec.fieldContext_Person_firstName(ctx, field)
+	case "lastName1":
+		return ec.fieldContext_Person_lastName1(ctx, field)
+	case "lastName2":
+		return ec.fieldContext_Person_lastName2(ctx, field)
+	case "documentType":
+		return ec.fieldContext_Person_documentType(ctx, field)
+	case "documentId":
+		return ec.fieldContext_Person_documentId(ctx, field)
+	case "documentScopeCode":
+		return ec.fieldContext_Person_documentScopeCode(ctx, field)
+	case "bornAt":
+		return ec.fieldContext_Person_bornAt(ctx, field)
+	case "gender":
+		return ec.fieldContext_Person_gender(ctx, field)
+	case "address":
+		return ec.fieldContext_Person_address(ctx, field)
+	case "addressScopeCode":
+		return ec.fieldContext_Person_addressScopeCode(ctx, field)
+	case "postalCode":
+		return ec.fieldContext_Person_postalCode(ctx, field)
+	case "email":
+		return ec.fieldContext_Person_email(ctx, field)
+	case "scopeCode":
+		return ec.fieldContext_Person_scopeCode(ctx, field)
+	case "phone":
+		return ec.fieldContext_Person_phone(ctx, field)
+	case "state":
+		return ec.fieldContext_Person_state(ctx, field)
+	case "membershipLevel":
+		return ec.fieldContext_Person_membershipLevel(ctx, field)
+	case "verification":
+		return ec.fieldContext_Person_verification(ctx, field)
+	case "phoneVerification":
+		return ec.fieldContext_Person_phoneVerification(ctx, field)
+	case "externalIds":
+		return ec.fieldContext_Person_externalIds(ctx, field)
+	case "additionalInformation":
+		return ec.fieldContext_Person_additionalInformation(ctx, field)
+	case "membershipAllowed":
+		return ec.fieldContext_Person_membershipAllowed(ctx, field)
+	case "scopes":
+		return ec.fieldContext_Person_scopes(ctx, field)
+	case "procedures":
+		return ec.fieldContext_Person_procedures(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Person_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Person_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Person", field.Name)
+}
+
+func (ec *executionContext) childFields_PersonConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PersonConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PersonConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PersonConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PersonConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PersonEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PersonEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_PersonEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PersonEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Procedure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Procedure_id(ctx, field)
+	case "type":
+		return ec.fieldContext_Procedure_type(ctx, field)
+	case "state":
+		return ec.fieldContext_Procedure_state(ctx, field)
+	case "person":
+		return ec.fieldContext_Procedure_person(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Procedure_createdAt(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_Procedure_createdBy(ctx, field)
+	case "processedAt":
+		return ec.fieldContext_Procedure_processedAt(ctx, field)
+	case "processedBy":
+		return ec.fieldContext_Procedure_processedBy(ctx, field)
+	case "comment":
+		return ec.fieldContext_Procedure_comment(ctx, field)
+	case "information":
+		return ec.fieldContext_Procedure_information(ctx, field)
+	case "prioritized":
+		return ec.fieldContext_Procedure_prioritized(ctx, field)
+	case "files":
+		return ec.fieldContext_Procedure_files(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Procedure", field.Name)
+}
+
+func (ec *executionContext) childFields_RegisterPersonPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "person":
+		return ec.fieldContext_RegisterPersonPayload_person(ctx, field)
+	case "procedure":
+		return ec.fieldContext_RegisterPersonPayload_procedure(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegisterPersonPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_SavingsGoal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3369,6 +4592,22 @@ func (ec *executionContext) childFields_SavingsGoal(ctx context.Context, field g
 		return ec.fieldContext_SavingsGoal_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SavingsGoal", field.Name)
+}
+
+func (ec *executionContext) childFields_Scope(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Scope_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Scope_name(ctx, field)
+	case "scopeType":
+		return ec.fieldContext_Scope_scopeType(ctx, field)
+	case "code":
+		return ec.fieldContext_Scope_code(ctx, field)
+	case "mappings":
+		return ec.fieldContext_Scope_mappings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Scope", field.Name)
 }
 
 func (ec *executionContext) childFields_SelfRegisterPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3761,6 +5000,36 @@ func (ec *executionContext) field_Mutation_abortCashout_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelPerson_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "channel",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["channel"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelTransaction_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3775,6 +5044,28 @@ func (ec *executionContext) field_Mutation_cancelTransaction_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_changeMembershipLevel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "level",
+		func(ctx context.Context, v any) (person.MembershipLevel, error) {
+			return ec.unmarshalNMembershipLevel2cofferᚋentᚋpersonᚐMembershipLevel(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["level"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3786,6 +5077,28 @@ func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_changePersonData_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PersonDataInput, error) {
+			return ec.unmarshalNPersonDataInput2cofferᚋgraphᚋmodelᚐPersonDataInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -3947,6 +5260,20 @@ func (ec *executionContext) field_Mutation_createSavingsGoal_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createScope_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateScopeInput, error) {
+			return ec.unmarshalNCreateScopeInput2cofferᚋgraphᚋmodelᚐCreateScopeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4073,6 +5400,50 @@ func (ec *executionContext) field_Mutation_preRegister_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_processProcedure_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "decision",
+		func(ctx context.Context, v any) (model.ProcedureDecision, error) {
+			return ec.unmarshalNProcedureDecision2cofferᚋgraphᚋmodelᚐProcedureDecision(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["decision"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "comment",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["comment"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerPerson_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterPersonInput, error) {
+			return ec.unmarshalNRegisterPersonInput2cofferᚋgraphᚋmodelᚐRegisterPersonInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_register_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4084,6 +5455,36 @@ func (ec *executionContext) field_Mutation_register_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestDocumentVerification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "files",
+		func(ctx context.Context, v any) ([]*model.DocumentFileInput, error) {
+			return ec.unmarshalNDocumentFileInput2ᚕᚖcofferᚋgraphᚋmodelᚐDocumentFileInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["files"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "prioritized",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["prioritized"] = arg2
 	return args, nil
 }
 
@@ -4148,6 +5549,36 @@ func (ec *executionContext) field_Mutation_sendCoins_args(ctx context.Context, r
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setAdditionalInformation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "key",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["key"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "jsonValue",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["jsonValue"] = arg2
 	return args, nil
 }
 
@@ -4223,6 +5654,28 @@ func (ec *executionContext) field_Mutation_setUserStatus_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_startPhoneVerification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "phone",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["phone"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_topUpSavings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4251,6 +5704,36 @@ func (ec *executionContext) field_Mutation_transferBetweenCards_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_verifyPhone_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "receivedCode",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["receivedCode"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "phone",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["phone"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_withdrawSavings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4262,6 +5745,20 @@ func (ec *executionContext) field_Mutation_withdrawSavings_args(ctx context.Cont
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Person_procedures_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "pendingOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pendingOnly"] = arg0
 	return args, nil
 }
 
@@ -4440,6 +5937,96 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_people_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.PersonFilter, error) {
+			return ec.unmarshalOPersonFilter2ᚖcofferᚋgraphᚋmodelᚐPersonFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_personProcedures_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_person_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "withScope",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["withScope"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "versionAt",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["versionAt"] = arg2
 	return args, nil
 }
 
@@ -6845,6 +8432,98 @@ func (ec *executionContext) fieldContext_CustomerEdge_cursor(_ context.Context, 
 	return graphql.NewScalarFieldContext("CustomerEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
+func (ec *executionContext) _DocumentFile_filename(ctx context.Context, field graphql.CollectedField, obj *ent.DocumentFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentFile_filename(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Filename, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentFile_filename(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentFile", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DocumentFile_contentType(ctx context.Context, field graphql.CollectedField, obj *ent.DocumentFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentFile_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v documentfile.ContentType) graphql.Marshaler {
+			return ec.marshalNString2cofferᚋentᚋdocumentfileᚐContentType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentFile_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentFile", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DocumentFile_size(ctx context.Context, field graphql.CollectedField, obj *ent.DocumentFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentFile_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentFile_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentFile", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _DocumentFile_sha256(ctx context.Context, field graphql.CollectedField, obj *ent.DocumentFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentFile_sha256(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sha256, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentFile_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentFile", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Entry_id(ctx context.Context, field graphql.CollectedField, obj *ent.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8916,6 +10595,446 @@ func (ec *executionContext) fieldContext_Mutation_setPublicKey(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_registerPerson(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerPerson(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterPerson(ctx, fc.Args["input"].(model.RegisterPersonInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterPersonPayload) graphql.Marshaler {
+			return ec.marshalNRegisterPersonPayload2ᚖcofferᚋgraphᚋmodelᚐRegisterPersonPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerPerson(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisterPersonPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerPerson_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changePersonData(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changePersonData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangePersonData(ctx, fc.Args["personId"].(string), fc.Args["input"].(model.PersonDataInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changePersonData(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changePersonData_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelPerson(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelPerson(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelPerson(ctx, fc.Args["personId"].(string), fc.Args["channel"].(string), fc.Args["reason"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelPerson(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelPerson_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changeMembershipLevel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changeMembershipLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangeMembershipLevel(ctx, fc.Args["personId"].(string), fc.Args["level"].(person.MembershipLevel))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changeMembershipLevel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changeMembershipLevel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_requestDocumentVerification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestDocumentVerification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestDocumentVerification(ctx, fc.Args["personId"].(string), fc.Args["files"].([]*model.DocumentFileInput), fc.Args["prioritized"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestDocumentVerification(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestDocumentVerification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startPhoneVerification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startPhoneVerification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartPhoneVerification(ctx, fc.Args["personId"].(string), fc.Args["phone"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startPhoneVerification(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startPhoneVerification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_verifyPhone(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_verifyPhone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VerifyPhone(ctx, fc.Args["personId"].(string), fc.Args["receivedCode"].(string), fc.Args["phone"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖcofferᚋentᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_verifyPhone(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_verifyPhone_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setAdditionalInformation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setAdditionalInformation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetAdditionalInformation(ctx, fc.Args["personId"].(string), fc.Args["key"].(string), fc.Args["jsonValue"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖcofferᚋentᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setAdditionalInformation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setAdditionalInformation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_processProcedure(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_processProcedure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProcessProcedure(ctx, fc.Args["id"].(int), fc.Args["decision"].(model.ProcedureDecision), fc.Args["comment"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_processProcedure(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_processProcedure_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createScope(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createScope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateScope(ctx, fc.Args["input"].(model.CreateScopeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Scope) graphql.Marshaler {
+			return ec.marshalNScope2ᚖcofferᚋentᚐScope(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createScope(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Scope(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createScope_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OkPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.OkPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9029,6 +11148,1111 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _Person_id(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Person_qualifiedId(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_qualifiedId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().QualifiedID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_qualifiedId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_firstName(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_firstName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_lastName1(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_lastName1(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastName1, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_lastName1(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_lastName2(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_lastName2(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastName2, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_lastName2(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_documentType(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_documentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v person.DocumentType) graphql.Marshaler {
+			return ec.marshalNDocumentType2cofferᚋentᚋpersonᚐDocumentType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_documentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type DocumentType does not have child fields"))
+}
+
+func (ec *executionContext) _Person_documentId(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_documentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_documentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_documentScopeCode(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_documentScopeCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentScopeCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_documentScopeCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_bornAt(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_bornAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BornAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_bornAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _Person_gender(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_gender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v person.Gender) graphql.Marshaler {
+			return ec.marshalNGender2cofferᚋentᚋpersonᚐGender(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_gender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type Gender does not have child fields"))
+}
+
+func (ec *executionContext) _Person_address(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_addressScopeCode(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_addressScopeCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AddressScopeCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_addressScopeCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_postalCode(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_postalCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostalCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_postalCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_email(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_scopeCode(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_scopeCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScopeCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_scopeCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_phone(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Person_state(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v person.State) graphql.Marshaler {
+			return ec.marshalNPersonState2cofferᚋentᚋpersonᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type PersonState does not have child fields"))
+}
+
+func (ec *executionContext) _Person_membershipLevel(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_membershipLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MembershipLevel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v person.MembershipLevel) graphql.Marshaler {
+			return ec.marshalNMembershipLevel2cofferᚋentᚋpersonᚐMembershipLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_membershipLevel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type MembershipLevel does not have child fields"))
+}
+
+func (ec *executionContext) _Person_verification(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_verification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v person.Verification) graphql.Marshaler {
+			return ec.marshalNVerification2cofferᚋentᚋpersonᚐVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_verification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type Verification does not have child fields"))
+}
+
+func (ec *executionContext) _Person_phoneVerification(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_phoneVerification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhoneVerification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v person.PhoneVerification) graphql.Marshaler {
+			return ec.marshalNPhoneVerification2cofferᚋentᚋpersonᚐPhoneVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_phoneVerification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type PhoneVerification does not have child fields"))
+}
+
+func (ec *executionContext) _Person_externalIds(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_externalIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().ExternalIds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_externalIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, true, true, errors.New("field of type JSON does not have child fields"))
+}
+
+func (ec *executionContext) _Person_additionalInformation(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_additionalInformation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdditionalInformation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_additionalInformation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type JSON does not have child fields"))
+}
+
+func (ec *executionContext) _Person_membershipAllowed(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_membershipAllowed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().MembershipAllowed(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_membershipAllowed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Person_scopes(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().Scopes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Scope) graphql.Marshaler {
+			return ec.marshalOScope2ᚕᚖcofferᚋentᚐScopeᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Scope(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Person_procedures(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_procedures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Person().Procedures(ctx, obj, fc.Args["pendingOnly"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Procedure) graphql.Marshaler {
+			return ec.marshalNProcedure2ᚕᚖcofferᚋentᚐProcedureᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_procedures(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Person_procedures_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Person_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Person_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Person", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _PersonConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PersonConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PersonEdge) graphql.Marshaler {
+			return ec.marshalNPersonEdge2ᚕᚖcofferᚋentᚐPersonEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.PersonConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.PersonConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PersonEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.PersonEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖcofferᚋentᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.PersonEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _Procedure_id(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Procedure", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Procedure_type(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v procedure.Type) graphql.Marshaler {
+			return ec.marshalNProcedureType2cofferᚋentᚋprocedureᚐType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Procedure", field, false, false, errors.New("field of type ProcedureType does not have child fields"))
+}
+
+func (ec *executionContext) _Procedure_state(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v procedure.State) graphql.Marshaler {
+			return ec.marshalNProcedureState2cofferᚋentᚋprocedureᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Procedure", field, false, false, errors.New("field of type ProcedureState does not have child fields"))
+}
+
+func (ec *executionContext) _Procedure_person(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Procedure().Person(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖcofferᚋentᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Procedure",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Procedure_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Procedure", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Procedure_createdBy(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Procedure().CreatedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖcofferᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Procedure",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Procedure_processedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_processedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProcessedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_processedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Procedure", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Procedure_processedBy(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_processedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Procedure().ProcessedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖcofferᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_processedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Procedure",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Procedure_comment(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_comment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_comment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Procedure", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Procedure_information(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_information(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Information, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_information(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Procedure", field, false, false, errors.New("field of type JSON does not have child fields"))
+}
+
+func (ec *executionContext) _Procedure_prioritized(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_prioritized(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Prioritized, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_prioritized(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Procedure", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Procedure_files(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Procedure_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Procedure().Files(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.DocumentFile) graphql.Marshaler {
+			return ec.marshalNDocumentFile2ᚕᚖcofferᚋentᚐDocumentFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Procedure_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Procedure",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DocumentFile(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -9479,6 +12703,170 @@ func (ec *executionContext) fieldContext_Query_transaction(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_person(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Person(ctx, fc.Args["id"].(string), fc.Args["withScope"].(*bool), fc.Args["versionAt"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖcofferᚋentᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_person(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_person_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_personProcedures(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_personProcedures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PersonProcedures(ctx, fc.Args["personId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Procedure) graphql.Marshaler {
+			return ec.marshalNProcedure2ᚕᚖcofferᚋentᚐProcedureᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_personProcedures(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_personProcedures_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_people(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_people(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().People(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["filter"].(*model.PersonFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PersonConnection) graphql.Marshaler {
+			return ec.marshalNPersonConnection2ᚖcofferᚋentᚐPersonConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_people(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_people_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_scopes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Scopes(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Scope) graphql.Marshaler {
+			return ec.marshalNScope2ᚕᚖcofferᚋentᚐScopeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Scope(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9550,6 +12938,70 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisterPersonPayload_person(ctx context.Context, field graphql.CollectedField, obj *model.RegisterPersonPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterPersonPayload_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Person, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖcofferᚋentᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterPersonPayload_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterPersonPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisterPersonPayload_procedure(ctx context.Context, field graphql.CollectedField, obj *model.RegisterPersonPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterPersonPayload_procedure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Procedure, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterPersonPayload_procedure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterPersonPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9773,6 +13225,121 @@ func (ec *executionContext) _SavingsGoal_createdAt(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_SavingsGoal_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SavingsGoal", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Scope_id(ctx context.Context, field graphql.CollectedField, obj *ent.Scope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scope_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Scope_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Scope", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Scope_name(ctx context.Context, field graphql.CollectedField, obj *ent.Scope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scope_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Scope_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Scope", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Scope_scopeType(ctx context.Context, field graphql.CollectedField, obj *ent.Scope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scope_scopeType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScopeType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Scope_scopeType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Scope", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Scope_code(ctx context.Context, field graphql.CollectedField, obj *ent.Scope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scope_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Scope_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Scope", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Scope_mappings(ctx context.Context, field graphql.CollectedField, obj *ent.Scope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scope_mappings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mappings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Scope_mappings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Scope", field, false, false, errors.New("field of type JSON does not have child fields"))
 }
 
 func (ec *executionContext) _SelfRegisterPayload_requestId(ctx context.Context, field graphql.CollectedField, obj *model.SelfRegisterPayload) (ret graphql.Marshaler) {
@@ -11891,6 +15458,57 @@ func (ec *executionContext) unmarshalInputCreateSavingsGoalInput(ctx context.Con
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCreateScopeInput(ctx context.Context, obj any) (model.CreateScopeInput, error) {
+	var it model.CreateScopeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "scopeType", "code", "mappings"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "scopeType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopeType"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScopeType = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "mappings":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mappings"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mappings = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, obj any) (model.CreateUserInput, error) {
 	var it model.CreateUserInput
 	if obj == nil {
@@ -11944,6 +15562,50 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it.Role = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputDocumentFileInput(ctx context.Context, obj any) (model.DocumentFileInput, error) {
+	var it model.DocumentFileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"filename", "contentType", "base64Content"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "filename":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filename"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filename = data
+		case "contentType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentType"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContentType = data
+		case "base64Content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("base64Content"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Base64Content = data
 		}
 	}
 	return it, nil
@@ -12069,6 +15731,185 @@ func (ec *executionContext) unmarshalInputPayBillInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPersonDataInput(ctx context.Context, obj any) (model.PersonDataInput, error) {
+	var it model.PersonDataInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"firstName", "lastName1", "lastName2", "documentType", "documentId", "documentScopeCode", "bornAt", "gender", "address", "addressScopeCode", "postalCode", "email", "scopeCode", "phone", "externalIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "firstName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstName = data
+		case "lastName1":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastName1"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastName1 = data
+		case "lastName2":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastName2"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastName2 = data
+		case "documentType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentType"))
+			data, err := ec.unmarshalODocumentType2ᚖcofferᚋentᚋpersonᚐDocumentType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentType = data
+		case "documentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentID = data
+		case "documentScopeCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentScopeCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentScopeCode = data
+		case "bornAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bornAt"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BornAt = data
+		case "gender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
+			data, err := ec.unmarshalOGender2ᚖcofferᚋentᚋpersonᚐGender(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gender = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "addressScopeCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressScopeCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressScopeCode = data
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "scopeCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopeCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScopeCode = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "externalIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIds"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExternalIds = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj any) (model.PersonFilter, error) {
+	var it model.PersonFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"state", "membershipLevel", "verification", "scopeCode"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "state":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
+			data, err := ec.unmarshalOPersonState2ᚖcofferᚋentᚋpersonᚐState(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.State = data
+		case "membershipLevel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("membershipLevel"))
+			data, err := ec.unmarshalOMembershipLevel2ᚖcofferᚋentᚋpersonᚐMembershipLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MembershipLevel = data
+		case "verification":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verification"))
+			data, err := ec.unmarshalOVerification2ᚖcofferᚋentᚋpersonᚐVerification(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Verification = data
+		case "scopeCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopeCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScopeCode = data
 		}
 	}
 	return it, nil
@@ -12278,6 +16119,148 @@ func (ec *executionContext) unmarshalInputRegisterInput(ctx context.Context, obj
 				return it, err
 			}
 			it.Username = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRegisterPersonInput(ctx context.Context, obj any) (model.RegisterPersonInput, error) {
+	var it model.RegisterPersonInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"personId", "firstName", "lastName1", "lastName2", "documentType", "documentId", "documentScopeCode", "bornAt", "gender", "address", "addressScopeCode", "postalCode", "email", "scopeCode", "phone", "externalIds", "additionalInformation"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "personId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("personId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PersonID = data
+		case "firstName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstName = data
+		case "lastName1":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastName1"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastName1 = data
+		case "lastName2":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastName2"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastName2 = data
+		case "documentType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentType"))
+			data, err := ec.unmarshalNDocumentType2cofferᚋentᚋpersonᚐDocumentType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentType = data
+		case "documentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentID = data
+		case "documentScopeCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documentScopeCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DocumentScopeCode = data
+		case "bornAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bornAt"))
+			data, err := ec.unmarshalNDate2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BornAt = data
+		case "gender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
+			data, err := ec.unmarshalNGender2cofferᚋentᚋpersonᚐGender(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gender = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "addressScopeCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addressScopeCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddressScopeCode = data
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "scopeCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopeCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScopeCode = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "externalIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIds"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExternalIds = data
+		case "additionalInformation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("additionalInformation"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdditionalInformation = data
 		}
 	}
 	return it, nil
@@ -12632,11 +16615,26 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Transaction(ctx, sel, obj)
+	case *ent.Scope:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Scope(ctx, sel, obj)
 	case *ent.SavingsGoal:
 		if obj == nil {
 			return graphql.Null
 		}
 		return ec._SavingsGoal(ctx, sel, obj)
+	case *ent.Procedure:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Procedure(ctx, sel, obj)
+	case *ent.Person:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Person(ctx, sel, obj)
 	case *ent.Entry:
 		if obj == nil {
 			return graphql.Null
@@ -14425,6 +18423,59 @@ func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var documentFileImplementors = []string{"DocumentFile"}
+
+func (ec *executionContext) _DocumentFile(ctx context.Context, sel ast.SelectionSet, obj *ent.DocumentFile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, documentFileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DocumentFile")
+		case "filename":
+			out.Values[i] = ec._DocumentFile_filename(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contentType":
+			out.Values[i] = ec._DocumentFile_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._DocumentFile_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sha256":
+			out.Values[i] = ec._DocumentFile_sha256(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var entryImplementors = []string{"Entry", "Node"}
 
 func (ec *executionContext) _Entry(ctx context.Context, sel ast.SelectionSet, obj *ent.Entry) graphql.Marshaler {
@@ -15127,6 +19178,76 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "registerPerson":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerPerson(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changePersonData":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changePersonData(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelPerson":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelPerson(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeMembershipLevel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changeMembershipLevel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestDocumentVerification":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestDocumentVerification(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startPhoneVerification":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startPhoneVerification(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verifyPhone":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_verifyPhone(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setAdditionalInformation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setAdditionalInformation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "processProcedure":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_processProcedure(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createScope":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createScope(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15218,6 +19339,655 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var personImplementors = []string{"Person", "Node"}
+
+func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, obj *ent.Person) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Person")
+		case "id":
+			out.Values[i] = ec._Person_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "qualifiedId":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Person_qualifiedId(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "firstName":
+			out.Values[i] = ec._Person_firstName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastName1":
+			out.Values[i] = ec._Person_lastName1(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastName2":
+			out.Values[i] = ec._Person_lastName2(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "documentType":
+			out.Values[i] = ec._Person_documentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "documentId":
+			out.Values[i] = ec._Person_documentId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "documentScopeCode":
+			out.Values[i] = ec._Person_documentScopeCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bornAt":
+			out.Values[i] = ec._Person_bornAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "gender":
+			out.Values[i] = ec._Person_gender(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "address":
+			out.Values[i] = ec._Person_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "addressScopeCode":
+			out.Values[i] = ec._Person_addressScopeCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "postalCode":
+			out.Values[i] = ec._Person_postalCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "email":
+			out.Values[i] = ec._Person_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "scopeCode":
+			out.Values[i] = ec._Person_scopeCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "phone":
+			out.Values[i] = ec._Person_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._Person_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "membershipLevel":
+			out.Values[i] = ec._Person_membershipLevel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "verification":
+			out.Values[i] = ec._Person_verification(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "phoneVerification":
+			out.Values[i] = ec._Person_phoneVerification(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "externalIds":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Person_externalIds(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "additionalInformation":
+			out.Values[i] = ec._Person_additionalInformation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "membershipAllowed":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Person_membershipAllowed(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "scopes":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Person_scopes(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "procedures":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Person_procedures(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._Person_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Person_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var personConnectionImplementors = []string{"PersonConnection"}
+
+func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.PersonConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PersonConnection")
+		case "edges":
+			out.Values[i] = ec._PersonConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PersonConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PersonConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var personEdgeImplementors = []string{"PersonEdge"}
+
+func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.PersonEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PersonEdge")
+		case "node":
+			out.Values[i] = ec._PersonEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._PersonEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var procedureImplementors = []string{"Procedure", "Node"}
+
+func (ec *executionContext) _Procedure(ctx context.Context, sel ast.SelectionSet, obj *ent.Procedure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, procedureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Procedure")
+		case "id":
+			out.Values[i] = ec._Procedure_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._Procedure_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._Procedure_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "person":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Procedure_person(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._Procedure_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdBy":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Procedure_createdBy(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "processedAt":
+			out.Values[i] = ec._Procedure_processedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "processedBy":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Procedure_processedBy(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "comment":
+			out.Values[i] = ec._Procedure_comment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "information":
+			out.Values[i] = ec._Procedure_information(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "prioritized":
+			out.Values[i] = ec._Procedure_prioritized(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "files":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Procedure_files(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15501,6 +20271,94 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "person":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_person(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "personProcedures":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_personProcedures(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "people":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_people(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "scopes":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_scopes(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -15514,6 +20372,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var registerPersonPayloadImplementors = []string{"RegisterPersonPayload"}
+
+func (ec *executionContext) _RegisterPersonPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RegisterPersonPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, registerPersonPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegisterPersonPayload")
+		case "person":
+			out.Values[i] = ec._RegisterPersonPayload_person(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "procedure":
+			out.Values[i] = ec._RegisterPersonPayload_procedure(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15752,6 +20653,64 @@ func (ec *executionContext) _SavingsGoal(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._SavingsGoal_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var scopeImplementors = []string{"Scope", "Node"}
+
+func (ec *executionContext) _Scope(ctx context.Context, sel ast.SelectionSet, obj *ent.Scope) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scopeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Scope")
+		case "id":
+			out.Values[i] = ec._Scope_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Scope_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scopeType":
+			out.Values[i] = ec._Scope_scopeType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "code":
+			out.Values[i] = ec._Scope_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mappings":
+			out.Values[i] = ec._Scope_mappings(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -16908,6 +21867,11 @@ func (ec *executionContext) unmarshalNCreateSavingsGoalInput2cofferᚋgraphᚋmo
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateScopeInput2cofferᚋgraphᚋmodelᚐCreateScopeInput(ctx context.Context, v any) (model.CreateScopeInput, error) {
+	res, err := ec.unmarshalInputCreateScopeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateUserInput2cofferᚋgraphᚋmodelᚐCreateUserInput(ctx context.Context, v any) (model.CreateUserInput, error) {
 	res, err := ec.unmarshalInputCreateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17007,6 +21971,61 @@ func (ec *executionContext) marshalNDecimal2string(ctx context.Context, sel ast.
 	return res
 }
 
+func (ec *executionContext) marshalNDocumentFile2ᚕᚖcofferᚋentᚐDocumentFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.DocumentFile) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDocumentFile2ᚖcofferᚋentᚐDocumentFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDocumentFile2ᚖcofferᚋentᚐDocumentFile(ctx context.Context, sel ast.SelectionSet, v *ent.DocumentFile) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._DocumentFile(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDocumentFileInput2ᚕᚖcofferᚋgraphᚋmodelᚐDocumentFileInputᚄ(ctx context.Context, v any) ([]*model.DocumentFileInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.DocumentFileInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDocumentFileInput2ᚖcofferᚋgraphᚋmodelᚐDocumentFileInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNDocumentFileInput2ᚖcofferᚋgraphᚋmodelᚐDocumentFileInput(ctx context.Context, v any) (*model.DocumentFileInput, error) {
+	res, err := ec.unmarshalInputDocumentFileInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDocumentType2cofferᚋentᚋpersonᚐDocumentType(ctx context.Context, v any) (person.DocumentType, error) {
+	var res person.DocumentType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDocumentType2cofferᚋentᚋpersonᚐDocumentType(ctx context.Context, sel ast.SelectionSet, v person.DocumentType) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNEntry2ᚕᚖcofferᚋentᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Entry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -17076,6 +22095,16 @@ func (ec *executionContext) unmarshalNEntryType2cofferᚋentᚋentryᚐType(ctx 
 }
 
 func (ec *executionContext) marshalNEntryType2cofferᚋentᚋentryᚐType(ctx context.Context, sel ast.SelectionSet, v entry.Type) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNGender2cofferᚋentᚋpersonᚐGender(ctx context.Context, v any) (person.Gender, error) {
+	var res person.Gender
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGender2cofferᚋentᚋpersonᚐGender(ctx context.Context, sel ast.SelectionSet, v person.Gender) graphql.Marshaler {
 	return v
 }
 
@@ -17181,6 +22210,16 @@ func (ec *executionContext) marshalNLoginStatus2cofferᚋgraphᚋmodelᚐLoginSt
 	return v
 }
 
+func (ec *executionContext) unmarshalNMembershipLevel2cofferᚋentᚋpersonᚐMembershipLevel(ctx context.Context, v any) (person.MembershipLevel, error) {
+	var res person.MembershipLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMembershipLevel2cofferᚋentᚋpersonᚐMembershipLevel(ctx context.Context, sel ast.SelectionSet, v person.MembershipLevel) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNMoney2ᚖcofferᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -17220,9 +22259,136 @@ func (ec *executionContext) unmarshalNPayBillInput2cofferᚋgraphᚋmodelᚐPayB
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNPerson2ᚖcofferᚋentᚐPerson(ctx context.Context, sel ast.SelectionSet, v *ent.Person) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Person(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPersonConnection2ᚖcofferᚋentᚐPersonConnection(ctx context.Context, sel ast.SelectionSet, v *ent.PersonConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PersonConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPersonDataInput2cofferᚋgraphᚋmodelᚐPersonDataInput(ctx context.Context, v any) (model.PersonDataInput, error) {
+	res, err := ec.unmarshalInputPersonDataInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPersonEdge2ᚕᚖcofferᚋentᚐPersonEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.PersonEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPersonEdge2ᚖcofferᚋentᚐPersonEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPersonEdge2ᚖcofferᚋentᚐPersonEdge(ctx context.Context, sel ast.SelectionSet, v *ent.PersonEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PersonEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPersonState2cofferᚋentᚋpersonᚐState(ctx context.Context, v any) (person.State, error) {
+	var res person.State
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPersonState2cofferᚋentᚋpersonᚐState(ctx context.Context, sel ast.SelectionSet, v person.State) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPhoneVerification2cofferᚋentᚋpersonᚐPhoneVerification(ctx context.Context, v any) (person.PhoneVerification, error) {
+	var res person.PhoneVerification
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPhoneVerification2cofferᚋentᚋpersonᚐPhoneVerification(ctx context.Context, sel ast.SelectionSet, v person.PhoneVerification) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNPreRegisterInput2cofferᚋgraphᚋmodelᚐPreRegisterInput(ctx context.Context, v any) (model.PreRegisterInput, error) {
 	res, err := ec.unmarshalInputPreRegisterInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProcedure2ᚕᚖcofferᚋentᚐProcedureᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Procedure) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx context.Context, sel ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Procedure(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProcedureDecision2cofferᚋgraphᚋmodelᚐProcedureDecision(ctx context.Context, v any) (model.ProcedureDecision, error) {
+	var res model.ProcedureDecision
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProcedureDecision2cofferᚋgraphᚋmodelᚐProcedureDecision(ctx context.Context, sel ast.SelectionSet, v model.ProcedureDecision) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNProcedureState2cofferᚋentᚋprocedureᚐState(ctx context.Context, v any) (procedure.State, error) {
+	var res procedure.State
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProcedureState2cofferᚋentᚋprocedureᚐState(ctx context.Context, sel ast.SelectionSet, v procedure.State) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNProcedureType2cofferᚋentᚋprocedureᚐType(ctx context.Context, v any) (procedure.Type, error) {
+	var res procedure.Type
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProcedureType2cofferᚋentᚋprocedureᚐType(ctx context.Context, sel ast.SelectionSet, v procedure.Type) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNRecipientInput2ᚖcofferᚋgraphᚋmodelᚐRecipientInput(ctx context.Context, v any) (*model.RecipientInput, error) {
@@ -17233,6 +22399,21 @@ func (ec *executionContext) unmarshalNRecipientInput2ᚖcofferᚋgraphᚋmodel�
 func (ec *executionContext) unmarshalNRegisterInput2cofferᚋgraphᚋmodelᚐRegisterInput(ctx context.Context, v any) (model.RegisterInput, error) {
 	res, err := ec.unmarshalInputRegisterInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRegisterPersonInput2cofferᚋgraphᚋmodelᚐRegisterPersonInput(ctx context.Context, v any) (model.RegisterPersonInput, error) {
+	res, err := ec.unmarshalInputRegisterPersonInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRegisterPersonPayload2ᚖcofferᚋgraphᚋmodelᚐRegisterPersonPayload(ctx context.Context, sel ast.SelectionSet, v *model.RegisterPersonPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RegisterPersonPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRequestPasswordResetInput2cofferᚋgraphᚋmodelᚐRequestPasswordResetInput(ctx context.Context, v any) (model.RequestPasswordResetInput, error) {
@@ -17281,6 +22462,32 @@ func (ec *executionContext) unmarshalNSavingsMoveInput2cofferᚋgraphᚋmodelᚐ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNScope2ᚕᚖcofferᚋentᚐScopeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Scope) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScope2ᚖcofferᚋentᚐScope(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScope2ᚖcofferᚋentᚐScope(ctx context.Context, sel ast.SelectionSet, v *ent.Scope) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Scope(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSelfRegisterInput2cofferᚋgraphᚋmodelᚐSelfRegisterInput(ctx context.Context, v any) (model.SelfRegisterInput, error) {
 	res, err := ec.unmarshalInputSelfRegisterInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17309,6 +22516,16 @@ func (ec *executionContext) marshalNSelfRegistrationPayload2ᚖcofferᚋgraphᚋ
 func (ec *executionContext) unmarshalNSendCoinsInput2cofferᚋgraphᚋmodelᚐSendCoinsInput(ctx context.Context, v any) (model.SendCoinsInput, error) {
 	res, err := ec.unmarshalInputSendCoinsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNString2cofferᚋentᚋdocumentfileᚐContentType(ctx context.Context, v any) (documentfile.ContentType, error) {
+	var res documentfile.ContentType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNString2cofferᚋentᚋdocumentfileᚐContentType(ctx context.Context, sel ast.SelectionSet, v documentfile.ContentType) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -17451,6 +22668,16 @@ func (ec *executionContext) unmarshalNUserStatus2cofferᚋentᚋuserᚐStatus(ct
 }
 
 func (ec *executionContext) marshalNUserStatus2cofferᚋentᚋuserᚐStatus(ctx context.Context, sel ast.SelectionSet, v user.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNVerification2cofferᚋentᚋpersonᚐVerification(ctx context.Context, v any) (person.Verification, error) {
+	var res person.Verification
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVerification2cofferᚋentᚋpersonᚐVerification(ctx context.Context, sel ast.SelectionSet, v person.Verification) graphql.Marshaler {
 	return v
 }
 
@@ -17702,6 +22929,22 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	return res
 }
 
+func (ec *executionContext) unmarshalODocumentType2ᚖcofferᚋentᚋpersonᚐDocumentType(ctx context.Context, v any) (*person.DocumentType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(person.DocumentType)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODocumentType2ᚖcofferᚋentᚋpersonᚐDocumentType(ctx context.Context, sel ast.SelectionSet, v *person.DocumentType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOEntry2ᚖcofferᚋentᚐEntry(ctx context.Context, sel ast.SelectionSet, v *ent.Entry) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -17733,6 +22976,22 @@ func (ec *executionContext) marshalOEntryType2ᚖcofferᚋentᚋentryᚐType(ctx
 	return v
 }
 
+func (ec *executionContext) unmarshalOGender2ᚖcofferᚋentᚋpersonᚐGender(ctx context.Context, v any) (*person.Gender, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(person.Gender)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGender2ᚖcofferᚋentᚋpersonᚐGender(ctx context.Context, sel ast.SelectionSet, v *person.Gender) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -17749,6 +23008,40 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, v any) (json.RawMessage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := scalars.UnmarshalJSON(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, sel ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := scalars.MarshalJSON(v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOMembershipLevel2ᚖcofferᚋentᚋpersonᚐMembershipLevel(ctx context.Context, v any) (*person.MembershipLevel, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(person.MembershipLevel)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMembershipLevel2ᚖcofferᚋentᚋpersonᚐMembershipLevel(ctx context.Context, sel ast.SelectionSet, v *person.MembershipLevel) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalONode2cofferᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v ent.Noder) graphql.Marshaler {
@@ -17772,6 +23065,56 @@ func (ec *executionContext) marshalOOrderDirection2ᚖentgoᚗioᚋcontribᚋent
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOPerson2ᚖcofferᚋentᚐPerson(ctx context.Context, sel ast.SelectionSet, v *ent.Person) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Person(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPersonFilter2ᚖcofferᚋgraphᚋmodelᚐPersonFilter(ctx context.Context, v any) (*model.PersonFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPersonFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPersonState2ᚖcofferᚋentᚋpersonᚐState(ctx context.Context, v any) (*person.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(person.State)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPersonState2ᚖcofferᚋentᚋpersonᚐState(ctx context.Context, sel ast.SelectionSet, v *person.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOScope2ᚕᚖcofferᚋentᚐScopeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Scope) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScope2ᚖcofferᚋentᚐScope(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
@@ -17874,6 +23217,22 @@ func (ec *executionContext) marshalOUser2ᚖcofferᚋentᚐUser(ctx context.Cont
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOVerification2ᚖcofferᚋentᚋpersonᚐVerification(ctx context.Context, v any) (*person.Verification, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(person.Verification)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOVerification2ᚖcofferᚋentᚋpersonᚐVerification(ctx context.Context, sel ast.SelectionSet, v *person.Verification) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -7,8 +7,10 @@ import (
 	"coffer/ent"
 	"coffer/ent/cashout"
 	"coffer/ent/entry"
+	"coffer/ent/person"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -127,6 +129,18 @@ type CreateSavingsGoalInput struct {
 	Goal string `json:"goal"`
 }
 
+// A new scope.
+type CreateScopeInput struct {
+	// The human name.
+	Name string `json:"name"`
+	// What kind of scope: lower-case letters, digits and '_' (country, province, ...).
+	ScopeType string `json:"scopeType"`
+	// The unique code: 1 to 64 letters, digits, '_', '.' or '-'.
+	Code string `json:"code"`
+	// Codes in other classifications, a JSON object.
+	Mappings json.RawMessage `json:"mappings,omitempty"`
+}
+
 // A staff member or administrator.
 type CreateUserInput struct {
 	// The login name: 3 to 32 letters, digits, dots, dashes or underscores.
@@ -139,6 +153,16 @@ type CreateUserInput struct {
 	Phone *string `json:"phone,omitempty"`
 	// STAFF or ADMIN (customers are created with createCustomer).
 	Role user.Role `json:"role"`
+}
+
+// A file for a document verification.
+type DocumentFileInput struct {
+	// The file name, 1 to 255 characters without slashes.
+	Filename string `json:"filename"`
+	// image/jpeg, image/png or application/pdf; must match the file's bytes.
+	ContentType string `json:"contentType"`
+	// The content, standard base64 with padding; at most 5 MiB decoded.
+	Base64Content string `json:"base64Content"`
 }
 
 // Restricts a statement.
@@ -193,6 +217,52 @@ type PayBillInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// New values for some of a person's data; absent fields stay, an empty lastName2, email or phone clears it.
+type PersonDataInput struct {
+	// The given name.
+	FirstName *string `json:"firstName,omitempty"`
+	// The first family name.
+	LastName1 *string `json:"lastName1,omitempty"`
+	// The second family name.
+	LastName2 *string `json:"lastName2,omitempty"`
+	// The kind of identity document; the documentId is checked against it.
+	DocumentType *person.DocumentType `json:"documentType,omitempty"`
+	// The document number. A new document resets verification to NOT_VERIFIED.
+	DocumentID *string `json:"documentId,omitempty"`
+	// The code of an existing scope that issued the document.
+	DocumentScopeCode *string `json:"documentScopeCode,omitempty"`
+	// The date of birth, in the past.
+	BornAt *time.Time `json:"bornAt,omitempty"`
+	// The declared gender.
+	Gender *person.Gender `json:"gender,omitempty"`
+	// The postal address.
+	Address *string `json:"address,omitempty"`
+	// The code of an existing scope of the address.
+	AddressScopeCode *string `json:"addressScopeCode,omitempty"`
+	// The postal code.
+	PostalCode *string `json:"postalCode,omitempty"`
+	// The e-mail address.
+	Email *string `json:"email,omitempty"`
+	// The code of an existing scope the person belongs to.
+	ScopeCode *string `json:"scopeCode,omitempty"`
+	// The phone number, E.164. A new number resets phoneVerification to NOT_VERIFIED.
+	Phone *string `json:"phone,omitempty"`
+	// Replaces all ids in other systems, an object {"<system>": "<id>"}.
+	ExternalIds json.RawMessage `json:"externalIds,omitempty"`
+}
+
+// Restricts a list of people; all given conditions must hold.
+type PersonFilter struct {
+	// Only people in this state.
+	State *person.State `json:"state,omitempty"`
+	// Only people at this membership level.
+	MembershipLevel *person.MembershipLevel `json:"membershipLevel,omitempty"`
+	// Only people with this verification.
+	Verification *person.Verification `json:"verification,omitempty"`
+	// Only people whose scopeCode is this.
+	ScopeCode *string `json:"scopeCode,omitempty"`
+}
+
 // The first step of registering: proves the e-mail address.
 type PreRegisterInput struct {
 	// The e-mail address the code is sent to.
@@ -243,6 +313,52 @@ type RegisterInput struct {
 	VerificationCode string `json:"verificationCode"`
 	// The login name; derived from the e-mail address when absent.
 	Username *string `json:"username,omitempty"`
+}
+
+// A new person. Required fields are non-null; all problems are reported at once in extensions.fields.
+type RegisterPersonInput struct {
+	// The census number to give the person ("123" or "123@census"), e.g. when moving from another register; by default the next free one. A taken number is CONFLICT.
+	PersonID *string `json:"personId,omitempty"`
+	// The given name, 1 to 100 characters.
+	FirstName string `json:"firstName"`
+	// The first family name, 1 to 100 characters.
+	LastName1 string `json:"lastName1"`
+	// The second family name.
+	LastName2 *string `json:"lastName2,omitempty"`
+	// The kind of identity document.
+	DocumentType person.DocumentType `json:"documentType"`
+	// The document number; a DNI or NIE must carry the right control letter. Unique in the census (CONFLICT).
+	DocumentID string `json:"documentId"`
+	// The code of an existing scope that issued the document.
+	DocumentScopeCode string `json:"documentScopeCode"`
+	// The date of birth, in the past.
+	BornAt time.Time `json:"bornAt"`
+	// The declared gender.
+	Gender person.Gender `json:"gender"`
+	// The postal address.
+	Address string `json:"address"`
+	// The code of an existing scope of the address.
+	AddressScopeCode string `json:"addressScopeCode"`
+	// The postal code: 3 to 10 letters, digits, spaces or dashes.
+	PostalCode string `json:"postalCode"`
+	// The e-mail address.
+	Email *string `json:"email,omitempty"`
+	// The code of an existing scope the person belongs to.
+	ScopeCode string `json:"scopeCode"`
+	// The phone number, E.164 (not verified until verifyPhone).
+	Phone *string `json:"phone,omitempty"`
+	// Ids in other systems, an object {"<system>": "<id>"}; each id is unique per system (CONFLICT).
+	ExternalIds json.RawMessage `json:"externalIds,omitempty"`
+	// Free additional information, a JSON object.
+	AdditionalInformation json.RawMessage `json:"additionalInformation,omitempty"`
+}
+
+// The answer to registerPerson.
+type RegisterPersonPayload struct {
+	// The new person, PENDING.
+	Person *ent.Person `json:"person"`
+	// The person's REGISTRATION procedure, to accept with processProcedure.
+	Procedure *ent.Procedure `json:"procedure"`
 }
 
 // What a password reset must match.
@@ -448,6 +564,64 @@ func (e *LoginStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e LoginStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A clerk's decision on a pending procedure.
+type ProcedureDecision string
+
+const (
+	// Accept and apply the change.
+	ProcedureDecisionAccept ProcedureDecision = "ACCEPT"
+	// Reject; a comment saying why is required.
+	ProcedureDecisionReject ProcedureDecision = "REJECT"
+)
+
+var AllProcedureDecision = []ProcedureDecision{
+	ProcedureDecisionAccept,
+	ProcedureDecisionReject,
+}
+
+func (e ProcedureDecision) IsValid() bool {
+	switch e {
+	case ProcedureDecisionAccept, ProcedureDecisionReject:
+		return true
+	}
+	return false
+}
+
+func (e ProcedureDecision) String() string {
+	return string(e)
+}
+
+func (e *ProcedureDecision) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ProcedureDecision(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ProcedureDecision", str)
+	}
+	return nil
+}
+
+func (e ProcedureDecision) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ProcedureDecision) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ProcedureDecision) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

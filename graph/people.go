@@ -1,0 +1,184 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
+
+	"coffer/ent"
+	"coffer/ent/person"
+	"coffer/graph/apperr"
+	"coffer/graph/census"
+	"coffer/graph/identity"
+	"coffer/graph/model"
+)
+
+// staff returns the acting clerk: STAFF or ADMIN; customers are FORBIDDEN.
+func staff(ctx context.Context) (census.Actor, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return census.Actor{}, err
+	}
+	if !v.IsStaff() {
+		return census.Actor{}, apperr.New(apperr.Forbidden, "staff and administrators only")
+	}
+	return census.Actor{UserID: v.UserID}, nil
+}
+
+// personFor checks the viewer and resolves a personId argument.
+func (r *Resolver) personFor(ctx context.Context, ref string) (census.Actor, *ent.Person, error) {
+	a, err := staff(ctx)
+	if err != nil {
+		return a, nil, err
+	}
+	p, err := r.Census.Resolve(ctx, ref, "personId")
+	return a, p, err
+}
+
+// externalIDs decodes a JSON object of strings {"<system>": "<id>"}; nil stays nil.
+func externalIDs(raw json.RawMessage) (map[string]string, error) {
+	if raw == nil || string(raw) == "null" {
+		return nil, nil
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, apperr.Field("externalIds", "must be an object of strings {\"<system>\": \"<id>\"}")
+	}
+	return m, nil
+}
+
+func (r *Resolver) registerPerson(ctx context.Context, in model.RegisterPersonInput) (*model.RegisterPersonPayload, error) {
+	a, err := staff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := externalIDs(in.ExternalIds)
+	if err != nil {
+		return nil, err
+	}
+	p, pr, err := r.Census.Register(ctx, a, census.Registration{
+		Data: census.Data{
+			FirstName: &in.FirstName, LastName1: &in.LastName1, LastName2: in.LastName2,
+			DocumentType: &in.DocumentType, DocumentID: &in.DocumentID, DocumentScopeCode: &in.DocumentScopeCode,
+			BornAt: &in.BornAt, Gender: &in.Gender, Address: &in.Address, AddressScopeCode: &in.AddressScopeCode,
+			PostalCode: &in.PostalCode, Email: in.Email, ScopeCode: &in.ScopeCode, Phone: in.Phone, ExternalIDs: ids,
+		},
+		CensusNumber:          deref(in.PersonID),
+		AdditionalInformation: in.AdditionalInformation,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &model.RegisterPersonPayload{Person: p, Procedure: pr}, nil
+}
+
+func (r *Resolver) changePersonData(ctx context.Context, ref string, in model.PersonDataInput) (*ent.Procedure, error) {
+	a, p, err := r.personFor(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := externalIDs(in.ExternalIds)
+	if err != nil {
+		return nil, err
+	}
+	return r.Census.RequestDataChange(ctx, a, p, census.Data{
+		FirstName: in.FirstName, LastName1: in.LastName1, LastName2: in.LastName2,
+		DocumentType: in.DocumentType, DocumentID: in.DocumentID, DocumentScopeCode: in.DocumentScopeCode,
+		BornAt: in.BornAt, Gender: in.Gender, Address: in.Address, AddressScopeCode: in.AddressScopeCode,
+		PostalCode: in.PostalCode, Email: in.Email, ScopeCode: in.ScopeCode, Phone: in.Phone, ExternalIDs: ids,
+	})
+}
+
+func (r *Resolver) requestDocumentVerification(ctx context.Context, ref string, files []*model.DocumentFileInput, prioritized *bool) (*ent.Procedure, error) {
+	a, p, err := r.personFor(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	in := make([]census.File, len(files))
+	for i, f := range files {
+		in[i] = census.File{Filename: f.Filename, ContentType: f.ContentType, Base64Content: f.Base64Content}
+	}
+	return r.Census.RequestDocumentVerification(ctx, a, p, in, prioritized != nil && *prioritized)
+}
+
+// personQuery answers person(id, withScope, versionAt).
+func (r *Resolver) personQuery(ctx context.Context, ref string, versionAt *time.Time) (*ent.Person, error) {
+	if _, err := staff(ctx); err != nil {
+		return nil, err
+	}
+	p, err := r.Census.Resolve(ctx, ref, "id")
+	if err != nil || versionAt == nil {
+		return p, err
+	}
+	return r.Census.PersonAt(ctx, p, *versionAt)
+}
+
+// people pages the census by census number.
+func (r *Resolver) people(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.PersonFilter) (*ent.PersonConnection, error) {
+	if _, err := staff(ctx); err != nil {
+		return nil, err
+	}
+	first, last, err := pageArgs(first, last)
+	if err != nil {
+		return nil, err
+	}
+	q := r.Client.Person.Query()
+	if filter != nil {
+		if filter.State != nil {
+			q.Where(person.StateEQ(*filter.State))
+		}
+		if filter.MembershipLevel != nil {
+			q.Where(person.MembershipLevelEQ(*filter.MembershipLevel))
+		}
+		if filter.Verification != nil {
+			q.Where(person.VerificationEQ(*filter.Verification))
+		}
+		if filter.ScopeCode != nil {
+			q.Where(person.ScopeCode(*filter.ScopeCode))
+		}
+	}
+	// Census numbers are given in order, except those kept from another register; ids are the
+	// insertion order, stable under concurrent registrations.
+	return q.Paginate(ctx, after, first, before, last)
+}
+
+// wantScopes reports whether Person.scopes should resolve: not when an enclosing person query
+// asked for no scopes.
+func wantScopes(ctx context.Context) bool {
+	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
+		if fc.Field.Name == "person" && fc.Object == "Query" {
+			w, _ := fc.Args["withScope"].(*bool)
+			return w != nil && *w
+		}
+	}
+	return true
+}
+
+func (r *Resolver) personScopes(ctx context.Context, p *ent.Person) ([]*ent.Scope, error) {
+	if !wantScopes(ctx) {
+		return nil, nil
+	}
+	return r.Census.ScopesOf(ctx, p)
+}
+
+// userOf loads a clerk for processedBy/createdBy.
+func (r *Resolver) userOf(ctx context.Context, id *int) (*ent.User, error) {
+	if id == nil {
+		return nil, nil
+	}
+	u, err := r.Client.User.Get(ctx, *id)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return u, err
+}
+
+func jsonOf(v any) (json.RawMessage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return json.Marshal(v)
+}
