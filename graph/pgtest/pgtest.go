@@ -302,6 +302,17 @@ func (c *Cluster) SocketDir() string { return c.sockDir }
 // Port returns the port number that names the unix socket (the cluster listens on no TCP port).
 func (c *Cluster) Port() int { return c.port }
 
+// PID returns the process id of the postmaster (0 while stopped): its children are the backends,
+// whose CPU time the benchmark adds up.
+func (c *Cluster) PID() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proc == nil {
+		return 0
+	}
+	return c.proc.Pid
+}
+
 // CreateDatabase creates an empty database.
 func (c *Cluster) CreateDatabase(name string) error {
 	return execAdmin(c.URL("postgres"), "CREATE DATABASE "+pq.QuoteIdentifier(name))
