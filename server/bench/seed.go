@@ -91,7 +91,9 @@ func body(query string, vars map[string]any) []byte {
 }
 
 func (c *gqlClient) login(ctx context.Context, username, password string) (string, error) {
-	var out struct{ Login struct{ Auth struct{ Token string } } }
+	var out struct {
+		Login struct{ Auth struct{ Token string } }
+	}
 	err := c.do(ctx, "", `mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { auth { token } } }`,
 		map[string]any{"l": username, "p": password}, &out)
 	if err == nil && out.Login.Auth.Token == "" {
