@@ -138,6 +138,12 @@ func peakRSSMiB(pid int) (float64, error) {
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 }
 
+// resetPeakRSS starts VmHWM afresh from the current resident size (Linux 4.0 and later: writing 5
+// to /proc/<pid>/clear_refs), so that the peak of the load phase can be told from the seeding's.
+func resetPeakRSS(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
 // cpuTicks is the CPU time (user + system, in clock ticks) of the given processes and, when
 // withChildren, of their direct children: postgres runs one backend process per connection under
 // the postmaster.
