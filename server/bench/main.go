@@ -296,6 +296,23 @@ func countAll(ctx context.Context, db *sql.DB, coffer, plain *gqlClient, p *popu
 		{"statement_10", func() error { return coffer.do(ctx, token, fmt.Sprintf(statementQuery, 10), nil, nil) }},
 		{"statement_50", func() error { return coffer.do(ctx, token, fmt.Sprintf(statementQuery, 50), nil, nil) }},
 	}
+	// The count means something only if the page is full: the senders have sent hundreds of
+	// transfers by now.
+	var page struct {
+		Me struct {
+			Customer struct {
+				Account struct {
+					Entries struct{ Edges []json.RawMessage }
+				}
+			}
+		}
+	}
+	if err := coffer.do(ctx, token, fmt.Sprintf(statementQuery, 50), nil, &page); err != nil {
+		return nil, err
+	}
+	if n := len(page.Me.Customer.Account.Entries.Edges); n != 50 {
+		return nil, fmt.Errorf("the statement page has %d entries, want 50", n)
+	}
 	out := map[string]statementCount{}
 	for _, k := range kinds {
 		per, list, err := countStatements(ctx, db, n, k.fn)
