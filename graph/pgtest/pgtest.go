@@ -185,6 +185,7 @@ type Cluster struct {
 	port     int
 	postgres string              // path of the postgres binary
 	cred     *syscall.Credential // user to run initdb and postgres as; nil: this process' user
+	settings []string            // run-time settings after serverSettings (later ones win)
 
 	mu      sync.Mutex
 	proc    *os.Process   // nil when not running
@@ -194,7 +195,12 @@ type Cluster struct {
 
 // StartCluster initialises and starts a throwaway cluster (for benchmarks and for tests that stop and restart
 // the server). Stop it with Stop; Main stops it too if it is still running then.
-func StartCluster() (*Cluster, error) {
+func StartCluster() (*Cluster, error) { return StartClusterWith() }
+
+// StartClusterWith is StartCluster with extra postgres run-time settings ("name=value", as for
+// postgres -c), applied after the defaults so that they override them; they stay in force across
+// StopImmediate and Start. The benchmark uses it to preload pg_stat_statements.
+func StartClusterWith(settings ...string) (*Cluster, error) {
 	sweepOnce()
 	initdb, postgres, err := findBinaries()
 	if err != nil {
@@ -231,6 +237,7 @@ func StartCluster() (*Cluster, error) {
 		port:     20000 + mrand.IntN(40000), // names the socket file only: the socket directory is private
 		postgres: postgres,
 		cred:     cred,
+		settings: slices.Clone(settings),
 	}
 	if err := c.setup(initdb); err != nil {
 		os.RemoveAll(dir)
@@ -295,6 +302,17 @@ func (c *Cluster) SocketDir() string { return c.sockDir }
 // Port returns the port number that names the unix socket (the cluster listens on no TCP port).
 func (c *Cluster) Port() int { return c.port }
 
+// PID returns the process id of the postmaster (0 while stopped): its children are the backends,
+// whose CPU time the benchmark adds up.
+func (c *Cluster) PID() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proc == nil {
+		return 0
+	}
+	return c.proc.Pid
+}
+
 // CreateDatabase creates an empty database.
 func (c *Cluster) CreateDatabase(name string) error {
 	return execAdmin(c.URL("postgres"), "CREATE DATABASE "+pq.QuoteIdentifier(name))
@@ -324,7 +342,7 @@ func (c *Cluster) Start() error {
 		return err
 	}
 	args := []string{"-D", c.dataDir, "-p", strconv.Itoa(c.port), "-k", c.sockDir}
-	for _, s := range serverSettings {
+	for _, s := range slices.Concat(serverSettings, c.settings) {
 		args = append(args, "-c", s)
 	}
 	cmd := exec.Command(c.postgres, args...)

@@ -270,3 +270,33 @@ func running(pid int) bool {
 	}
 	return true
 }
+
+func TestStartClusterWithSettings(t *testing.T) {
+	c, err := StartClusterWith("work_mem=7MB", "max_connections=150", "shared_preload_libraries=pg_stat_statements")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	db := openDB(t, c.URL("postgres"))
+	for _, tc := range []struct{ give, want string }{
+		{"work_mem", "7MB"}, {"max_connections", "150"}, {"fsync", "off"},
+		{"shared_preload_libraries", "pg_stat_statements"},
+	} {
+		var got string
+		if err := db.QueryRow("SHOW " + tc.give).Scan(&got); err != nil || got != tc.want {
+			t.Errorf("SHOW %s = %q, %v; want %q", tc.give, got, err, tc.want)
+		}
+	}
+	// The settings survive a crash and restart.
+	if err := c.StopImmediate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	db2 := openDB(t, c.URL("postgres"))
+	var got string
+	if err := db2.QueryRow("SHOW work_mem").Scan(&got); err != nil || got != "7MB" {
+		t.Errorf("after restart: work_mem = %q, %v", got, err)
+	}
+}

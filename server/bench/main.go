@@ -1,0 +1,409 @@
+// Command bench measures coffer against the limit of its own SQL; `make bench` runs it after
+// building the server:
+//
+//	go build -o bench-results/coffer ./server
+//	go run ./server/bench -server bench-results/coffer
+//
+// It starts a throwaway PostgreSQL (graph/pgtest, with pg_stat_statements preloaded), the built
+// server as a separate process (so that its memory is its own), and the plain read handler (this
+// program again, with -serve-plain), seeds customers through the API, and runs every case at 1,
+// 8, 32 and 64 closed-loop clients, three rounds each, quoting medians. It prints a table, writes
+// bench-results/bench.json, and prints the summary as one JSON object on its last line.
+//
+// Everything shares the machine's cores: PostgreSQL, the server under test and this load
+// generator; the report gives each one's CPU share per case, so it is visible where the time went.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lib/pq"
+
+	"coffer/graph/pgtest"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.server, "server", "", "the built coffer server binary (required)")
+	flag.StringVar(&o.out, "out", "bench-results/bench.json", "where the full results go")
+	flag.StringVar(&o.clients, "clients", "1,8,32,64", "concurrent client counts")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds per case and client count (the report quotes medians)")
+	flag.DurationVar(&o.duration, "duration", 3*time.Second, "measured time of one run")
+	flag.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured time before each run")
+	flag.IntVar(&o.recipients, "recipients", 512, "customers that receive transfers")
+	servePlainDSN := flag.String("serve-plain", "", "internal: serve the plain read handler over this database")
+	flag.Parse()
+	if *servePlainDSN != "" {
+		if err := servePlain(*servePlainDSN); err != nil {
+			fmt.Fprintln(os.Stderr, "plain handler:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := benchmark(ctx, o, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	server, out, clients string
+	rounds, recipients   int
+	duration, warmup     time.Duration
+}
+
+// report is bench.json.
+type report struct {
+	Started    time.Time `json:"started"`
+	Machine    string    `json:"machine"`
+	Clients    []int     `json:"clients"`
+	Rounds     int       `json:"rounds"`
+	DurationS  float64   `json:"duration_s"`
+	Senders    int       `json:"senders"`
+	Recipients int       `json:"recipients"`
+	// Cases maps a case to its median result per client count.
+	Cases map[string]map[int]result `json:"cases"`
+	// Runs keeps every round, for whoever doubts a median.
+	Runs map[string]map[int][]result `json:"runs"`
+	// Statements are the SQL statements per request that pg_stat_statements saw.
+	Statements map[string]statementCount `json:"statements"`
+	Summary    summary                   `json:"summary"`
+}
+
+type statementCount struct {
+	PerRequest float64     `json:"per_request"`
+	List       []stmtCalls `json:"list"`
+}
+
+// summary is the last line of the output, for scripts.
+type summary struct {
+	// TransferRatio is coffer's best transfer rate over the limit's best (without NOTIFY), each at
+	// its own best client count.
+	TransferRatio       float64 `json:"transfer_ratio"`
+	TransferBestClients int     `json:"transfer_best_clients"`
+	TransferTPS         float64 `json:"transfer_tps"`
+	LimitTPS            float64 `json:"limit_tps"`
+	LimitNotifyTPS      float64 `json:"limit_notify_tps"`
+	TransferP50Ms32     float64 `json:"transfer_p50_ms_32"`
+	TransferP99Ms32     float64 `json:"transfer_p99_ms_32"`
+	// ReadRatio is coffer's best balance-read rate over the plain handler's best.
+	ReadRatio    float64 `json:"read_ratio"`
+	ReadRPS      float64 `json:"read_rps"`
+	PlainReadRPS float64 `json:"plain_read_rps"`
+	// StatementQueries is what the statement page (50 entries with counterparties) adds to a
+	// request that reaches the account, in SQL statements; StatementQueries10 the same for 10
+	// entries: equal when the count does not grow with the page size.
+	StatementQueries   float64 `json:"statement_queries"`
+	StatementQueries10 float64 `json:"statement_queries_page10"`
+	StatementRPS       float64 `json:"statement_rps"`
+	// Subscribers and DeliveryP99Ms come from the subscription case, which arrives with the
+	// WebSocket subscriptions: until then no subscriber is measured and the latency is null.
+	Subscribers   int      `json:"subscribers"`
+	DeliveryP99Ms *float64 `json:"delivery_p99_ms"`
+	// PeakRSSMiB is the server's VmHWM over its whole life, seeding included (hundreds of
+	// password hashes of 19 MiB each, two at a time); PeakRSSLoadMiB the peak during the cases
+	// alone, or null where the kernel cannot reset the peak.
+	PeakRSSMiB     float64  `json:"peak_rss_mb"`
+	PeakRSSLoadMiB *float64 `json:"peak_rss_load_mb"`
+}
+
+func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
+	if o.server == "" {
+		return fmt.Errorf("-server: the built coffer binary is required (make bench builds it)")
+	}
+	var clients []int
+	for _, s := range strings.Split(o.clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-clients: %q is not a client count", s)
+		}
+		clients = append(clients, n)
+	}
+	maxClients := slices.Max(clients)
+	dir := filepath.Dir(o.out)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+
+	logf("starting PostgreSQL")
+	cluster, err := pgtest.StartClusterWith("shared_preload_libraries=pg_stat_statements", "max_connections=300")
+	if err != nil {
+		return err
+	}
+	defer cluster.Stop()
+	if err := cluster.CreateDatabase("coffer"); err != nil {
+		return err
+	}
+	dbURL := cluster.URL("coffer")
+	logf("starting coffer (%s) and the plain handler", o.server)
+	srv, err := startCoffer(o.server, dbURL, filepath.Join(dir, "server.log"))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	plain, err := startPlain(dbURL, filepath.Join(dir, "plain.log"))
+	if err != nil {
+		return err
+	}
+	defer plain.stop()
+
+	db, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(maxClients)
+	db.SetMaxIdleConns(maxClients)
+	if _, err := db.ExecContext(ctx, "CREATE EXTENSION pg_stat_statements"); err != nil {
+		return err
+	}
+	// The NOTIFY case runs with a listener connected, as a live-balance fan-out would be.
+	listener := pq.NewListener(dbURL, time.Second, time.Minute, nil)
+	defer listener.Close()
+	if err := listener.Listen(notifyChannel); err != nil {
+		return err
+	}
+	go func() {
+		for range listener.Notify {
+		}
+	}()
+
+	httpc := newHTTPClient(maxClients)
+	coffer := &gqlClient{url: "http://" + srv.addr + "/query", http: httpc}
+	plainc := &gqlClient{url: "http://" + plain.addr + "/balance", http: httpc}
+	logf("seeding %d senders and %d recipients through the API", maxClients, o.recipients)
+	pop, err := seed(ctx, coffer, db, maxClients, o.recipients)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+
+	seededPeak, err := peakRSSMiB(srv.pid())
+	if err != nil {
+		return err
+	}
+	loadPeakKnown := resetPeakRSS(srv.pid()) == nil
+	logf("seeded; server peak memory so far %.1f MiB", seededPeak)
+
+	cases := []benchCase{
+		{key: "limit", label: "limit: transfer SQL", op: rawTransfer(db, pop, false)},
+		{key: "limit_notify", label: "limit + NOTIFY", op: rawTransfer(db, pop, true)},
+		{key: "transfer", label: "coffer sendCoins", server: srv, op: cofferTransfer(coffer, pop)},
+		{key: "plain_read", label: "plain balance read", server: plain, op: query(plainc, pop, "")},
+		{key: "read", label: "coffer balance read", server: srv, op: query(coffer, pop, balanceQuery)},
+		{key: "statement", label: "coffer statement (50)", server: srv, op: query(coffer, pop, fmt.Sprintf(statementQuery, 50))},
+	}
+	rep := &report{
+		Started: time.Now().UTC(), Machine: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
+		Clients: clients, Rounds: o.rounds, DurationS: o.duration.Seconds(), Senders: maxClients, Recipients: o.recipients,
+		Cases: map[string]map[int]result{}, Runs: map[string]map[int][]result{},
+	}
+	for _, c := range cases {
+		rep.Runs[c.key] = map[int][]result{}
+	}
+	// Rounds outermost: a slow minute on the shared machine then touches every case a little
+	// instead of one case a lot.
+	for round := 1; round <= o.rounds; round++ {
+		for _, n := range clients {
+			for _, c := range cases {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				m := meter{postgresPID: cluster.PID(), benchPID: os.Getpid()}
+				if c.server != nil {
+					m.serverPID = c.server.pid()
+				}
+				r := run(ctx, n, o.warmup, o.duration, m, c.op)
+				rep.Runs[c.key][n] = append(rep.Runs[c.key][n], r)
+				logf("round %d/%d %-22s %2d clients: %7.0f/s p50 %6.2f ms p99 %7.2f ms errors %d",
+					round, o.rounds, c.label, n, r.PerSecond, r.P50Ms, r.P99Ms, r.Errors)
+			}
+		}
+	}
+	for key, byClients := range rep.Runs {
+		rep.Cases[key] = map[int]result{}
+		for n, rounds := range byClients {
+			rep.Cases[key][n] = medianResult(rounds)
+		}
+	}
+
+	// The subscription case (WebSocket subscribers connected while transfers run, delivery
+	// latency from commit to message) belongs here once the subscriptions are merged; it sets
+	// rep.Summary.Subscribers and rep.Summary.DeliveryP99Ms, which stay 0 and null until then.
+
+	logf("counting SQL statements per request")
+	if rep.Statements, err = countAll(ctx, db, coffer, plainc, pop); err != nil {
+		return err
+	}
+	loadPeak, err := peakRSSMiB(srv.pid())
+	if err != nil {
+		return err
+	}
+	rep.Summary.PeakRSSMiB = round1(max(seededPeak, loadPeak))
+	if loadPeakKnown {
+		v := round1(loadPeak)
+		rep.Summary.PeakRSSLoadMiB = &v
+	}
+	rep.summarize(clients)
+
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.out, b, 0o644); err != nil {
+		return err
+	}
+	rep.print(stdout, cases)
+	fmt.Fprintf(stdout, "\nfull results: %s\n", o.out)
+	line, err := json.Marshal(rep.Summary)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, string(line))
+	return nil
+}
+
+// countAll counts the statements of each request kind, twenty requests each, one at a time.
+func countAll(ctx context.Context, db *sql.DB, coffer, plain *gqlClient, p *population) (map[string]statementCount, error) {
+	const n = 20
+	token := p.senders[0].token
+	to := p.recipients[0].username
+	kinds := []struct {
+		key string
+		fn  func() error
+	}{
+		{"transfer", func() error {
+			return coffer.do(ctx, token, sendCoinsQuery, map[string]any{"in": map[string]any{
+				"recipient": map[string]any{"username": to}, "amount": "0.01", "autoSign": true}}, nil)
+		}},
+		{"read", func() error { return coffer.do(ctx, token, balanceQuery, nil, nil) }},
+		{"plain_read", func() error { return plain.do(ctx, token, "", nil, nil) }},
+		{"account", func() error { return coffer.do(ctx, token, accountQuery, nil, nil) }},
+		{"statement_10", func() error { return coffer.do(ctx, token, fmt.Sprintf(statementQuery, 10), nil, nil) }},
+		{"statement_50", func() error { return coffer.do(ctx, token, fmt.Sprintf(statementQuery, 50), nil, nil) }},
+	}
+	// The count means something only if the page is full: the senders have sent hundreds of
+	// transfers by now.
+	var page struct {
+		Me struct {
+			Customer struct {
+				Account struct {
+					Entries struct{ Edges []json.RawMessage }
+				}
+			}
+		}
+	}
+	if err := coffer.do(ctx, token, fmt.Sprintf(statementQuery, 50), nil, &page); err != nil {
+		return nil, err
+	}
+	if n := len(page.Me.Customer.Account.Entries.Edges); n != 50 {
+		return nil, fmt.Errorf("the statement page has %d entries, want 50", n)
+	}
+	out := map[string]statementCount{}
+	for _, k := range kinds {
+		per, list, err := countStatements(ctx, db, n, k.fn)
+		if err != nil {
+			return nil, fmt.Errorf("count statements of %s: %w", k.key, err)
+		}
+		out[k.key] = statementCount{PerRequest: per, List: list}
+	}
+	return out, nil
+}
+
+func (r *report) summarize(clients []int) {
+	best := func(key string) (int, result) {
+		bn, br := 0, result{}
+		for _, n := range clients {
+			if res := r.Cases[key][n]; res.PerSecond > br.PerSecond {
+				bn, br = n, res
+			}
+		}
+		return bn, br
+	}
+	s := &r.Summary
+	var transfer, limit, notify, read, plain, stmt result
+	s.TransferBestClients, transfer = best("transfer")
+	_, limit = best("limit")
+	_, notify = best("limit_notify")
+	_, read = best("read")
+	_, plain = best("plain_read")
+	_, stmt = best("statement")
+	s.TransferTPS, s.LimitTPS, s.LimitNotifyTPS = round1(transfer.PerSecond), round1(limit.PerSecond), round1(notify.PerSecond)
+	s.TransferRatio = ratio(transfer.PerSecond, limit.PerSecond)
+	if res, ok := r.Cases["transfer"][32]; ok {
+		s.TransferP50Ms32, s.TransferP99Ms32 = res.P50Ms, res.P99Ms
+	}
+	s.ReadRPS, s.PlainReadRPS = round1(read.PerSecond), round1(plain.PerSecond)
+	s.ReadRatio = ratio(read.PerSecond, plain.PerSecond)
+	s.StatementRPS = round1(stmt.PerSecond)
+	s.StatementQueries = r.Statements["statement_50"].PerRequest - r.Statements["account"].PerRequest
+	s.StatementQueries10 = r.Statements["statement_10"].PerRequest - r.Statements["account"].PerRequest
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(int(a/b*1000+0.5)) / 1000
+}
+
+func round1(v float64) float64 { return float64(int(v*10+0.5)) / 10 }
+
+func (r *report) print(w io.Writer, cases []benchCase) {
+	fmt.Fprintf(w, "coffer benchmark, %s; %d rounds of %gs per cell, medians; %d senders, %d recipients\n",
+		r.Machine, r.Rounds, r.DurationS, r.Senders, r.Recipients)
+	fmt.Fprintln(w, "PostgreSQL, the server under test and the load generator share all cores; cpu = % of one core (postgres/server/bench)")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-22s %7s %9s %8s %8s %6s  %s\n", "case", "clients", "per sec", "p50 ms", "p99 ms", "errors", "cpu pg/srv/bench")
+	for _, c := range cases {
+		for _, n := range r.Clients {
+			res := r.Cases[c.key][n]
+			fmt.Fprintf(w, "%-22s %7d %9.0f %8.2f %8.2f %6d  %3.0f/%3.0f/%3.0f\n", c.label, n, res.PerSecond, res.P50Ms, res.P99Ms,
+				res.Errors, res.CPU.Postgres, res.CPU.Server, res.CPU.Bench)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-22s %7s %9s\n", "ratio coffer ÷ limit", "clients", "ratio")
+	for _, n := range r.Clients {
+		fmt.Fprintf(w, "%-22s %7d %9.3f\n", "transfers", n, ratio(r.Cases["transfer"][n].PerSecond, r.Cases["limit"][n].PerSecond))
+	}
+	for _, n := range r.Clients {
+		fmt.Fprintf(w, "%-22s %7d %9.3f\n", "balance reads", n, ratio(r.Cases["read"][n].PerSecond, r.Cases["plain_read"][n].PerSecond))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "SQL statements per request (pg_stat_statements, BEGIN/COMMIT included):")
+	for _, k := range []string{"transfer", "read", "plain_read", "account", "statement_10", "statement_50"} {
+		fmt.Fprintf(w, "  %-14s %5.1f\n", k, r.Statements[k].PerRequest)
+	}
+	s := r.Summary
+	fmt.Fprintf(w, "  the statement page itself (statement − account): %.1f for 50 entries, %.1f for 10\n", s.StatementQueries, s.StatementQueries10)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "transfers: coffer %.0f/s (best, %d clients) ÷ limit %.0f/s (best) = %.3f; limit with NOTIFY %.0f/s\n",
+		s.TransferTPS, s.TransferBestClients, s.LimitTPS, s.TransferRatio, s.LimitNotifyTPS)
+	fmt.Fprintf(w, "transfers at 32 clients: p50 %.2f ms, p99 %.2f ms\n", s.TransferP50Ms32, s.TransferP99Ms32)
+	fmt.Fprintf(w, "balance reads: coffer %.0f/s ÷ plain %.0f/s = %.3f (each at its best client count)\n", s.ReadRPS, s.PlainReadRPS, s.ReadRatio)
+	fmt.Fprintln(w, "subscriptions: not measured yet (the case arrives with the WebSocket subscriptions)")
+	fmt.Fprintf(w, "server peak memory (VmHWM): %.1f MiB over its life", s.PeakRSSMiB)
+	if s.PeakRSSLoadMiB != nil {
+		fmt.Fprintf(w, ", %.1f MiB during the cases (after seeding)", *s.PeakRSSLoadMiB)
+	}
+	fmt.Fprintln(w)
+}
