@@ -15,7 +15,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 
 	"coffer/ent"
 	"coffer/graph"
@@ -33,6 +32,7 @@ import (
 	"coffer/graph/ratelimit"
 	"coffer/graph/store"
 	"coffer/graph/transport"
+	"coffer/server/playground"
 )
 
 // app is the wired server: store, services and the GraphQL handler.
@@ -140,9 +140,10 @@ func (a *app) cleanupHourly(ctx context.Context) {
 func (a *app) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/query", a.graphqlHandler())
-	pg := playground.Handler("coffer", "/query")
+	pg := playground.New("coffer", "/query") // self-hosted GraphiQL: no third-party scripts
 	mux.Handle("GET /{$}", pg)
 	mux.Handle("GET /playground", pg)
+	mux.Handle("GET "+playground.AssetPrefix, pg)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
