@@ -41,5 +41,5 @@ test('docs/subscriber.mjs: prints a missed balance change (afterVersion), then e
   });
   assert.equal(r.code, 0, r.stderr);
   const e = JSON.parse(r.stdout.trim().split('\n')[0]);
-  assert.deepEqual([e.version, e.balance.amount, e.entry.type, e.entry.memo], [2, '16.00', 'DEBIT', 'docs']);
+  assert.deepEqual([e.version, e.balance.amount, e.entry.type, e.entry.memo], [2, '16.00', 'SEND', 'docs']);
 });

@@ -65,7 +65,7 @@ test('graphql-ws: balanceChanged after a transfer, then resumed with afterVersio
   const alice = await customer(admin, 'ws-alice', '50.00'); // version 1: the creation
   const bob = await customer(admin, 'ws-bob');
 
-  await t.test('token as {"authorization": "Bearer ..."}: the sender sees the debit', async () => {
+  await t.test('token as {"authorization": "Bearer ..."}: the sender sees its SEND line', async () => {
     const client = connect({ authorization: `Bearer ${alice.token}` });
     // afterVersion 1 makes the start race-free: whatever commits after version 1 is delivered.
     const sub = subscribe(client, { accountId: alice.account.id, afterVersion: 1 });
@@ -75,7 +75,7 @@ test('graphql-ws: balanceChanged after a transfer, then resumed with afterVersio
     assert.equal(e.version, 2);
     assert.equal(e.balance.amount, '45.00');
     assert.equal(e.available.amount, '45.00');
-    assert.equal(e.entry.type, 'DEBIT');
+    assert.equal(e.entry.type, 'SEND');
     assert.equal(e.entry.amount.amount, '5.00');
     assert.equal(e.entry.memo, 'ws-1');
     sub.stop();
@@ -90,7 +90,7 @@ test('graphql-ws: balanceChanged after a transfer, then resumed with afterVersio
     const e = await event(sub);
     assert.equal(e.account.id, bob.account.id);
     assert.equal(e.balance.amount, '7.50');
-    assert.equal(e.entry.type, 'CREDIT');
+    assert.equal(e.entry.type, 'RECEIVE');
     sub.stop();
   });
 
