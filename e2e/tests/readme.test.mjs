@@ -25,9 +25,10 @@
 //    Run on each in the Playground).
 // 6. A block without `expect:` passes when its answer has no `errors`.
 // 7. Subscription blocks are sent over graphql-ws (graphql-transport-ws) with the current token in
-//    connection_init ({"authorization": "Bearer ..."}); the subscription stays open while the
-//    blocks after it run, and passes when it has received at least one event without errors by
-//    the end of the README (waiting up to 5 s then).
+//    connection_init ({"authorization": "Bearer ..."}); the next block runs half a second after
+//    the server acknowledged the connection; the subscription stays open while the blocks after
+//    it run, and passes when it has received at least one event without errors by the end of the
+//    README (waiting up to 5 s then). Use afterVersion to make it independent of timing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -136,7 +137,9 @@ test('README.md: every ```graphql snippet runs as written', async (t) => {
       for (const op of operations(parse(fill(block.text, values, where)))) {
         const query = print(op);
         if (op.definitions[0].operation === 'subscription') {
-          subscriptions.push(startSubscription(query, current, where));
+          const sub = startSubscription(query, current, where);
+          subscriptions.push(sub);
+          await sub.ready;
           continue;
         }
         const r = await gqlRaw(query, {}, current);
@@ -166,9 +169,12 @@ test('README.md: every ```graphql snippet runs as written', async (t) => {
 });
 
 function startSubscription(query, token, where) {
+  let connected;
+  const ready = new Promise((resolve) => { connected = resolve; });
   const client = createClient({
-    url: url.replace(/^http/, 'ws') + '/query', webSocketImpl: WebSocket, retryAttempts: 0,
+    url: url.replace(/^http/, 'ws') + '/query', webSocketImpl: WebSocket, retryAttempts: 0, lazy: false,
     connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    on: { connected: () => connected(), closed: () => connected(), error: () => connected() },
   });
   const first = new Promise((resolve) => {
     client.subscribe({ query }, {
@@ -177,5 +183,7 @@ function startSubscription(query, token, where) {
       complete: () => resolve({ error: 'completed without an event' }),
     });
   });
-  return { client, first, where };
+  // The protocol acknowledges the connection, not the subscription: a short pause after the ack
+  // lets the server register it before the next block changes a balance (a person is slower).
+  return { client, first, where, ready: ready.then(() => new Promise((r) => setTimeout(r, 500))) };
 }
