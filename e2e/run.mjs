@@ -72,7 +72,7 @@ async function main() {
 
   const files = process.argv.slice(2).length ? process.argv.slice(2)
     : readdirSync(join(here, 'tests')).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => join('tests', f));
-  const tests = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], {
+  const tests = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
     cwd: here, stdio: 'inherit',
     env: { ...process.env, COFFER_URL: url, COFFER_OUTBOX: outbox, COFFER_ADMIN_PASSWORD: adminPassword },
   });

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { url, adminPassword } from '../lib/coffer.mjs';
+import { url, adminPassword, adminToken, customer, gql } from '../lib/coffer.mjs';
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 mkdirSync(artifacts, { recursive: true });
@@ -38,6 +38,16 @@ async function run(page, query) {
   return (await result.innerText()).replace(/\u00a0/g, ' ');
 }
 
+/** setHeaders types headers into the Headers tab, as a person pastes a token. */
+async function setHeaders(page, headers) {
+  await page.getByRole('button', { name: 'Headers' }).click();
+  const editor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror').last();
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText(JSON.stringify(headers));
+  await page.waitForTimeout(400);
+}
+
 /** json reads CodeMirror's rendered text (one line per row, maybe with fold markers) as JSON. */
 function json(text) {
   return JSON.parse(text.replace(/^\s*\d+\s*$/gm, '').replace(/[▾▸]/g, ''));
@@ -66,12 +76,7 @@ test('Playground: runs { __typename } and a logged-in me query from its editor',
   // Drop the session cookie login set, so that only the Authorization header can authenticate me.
   await page.context().clearCookies();
 
-  await page.getByRole('button', { name: 'Headers' }).click();
-  const headers = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror').last();
-  await headers.click();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${login.data.login.auth.token}` }));
-  await page.waitForTimeout(400);
+  await setHeaders(page, { Authorization: `Bearer ${login.data.login.auth.token}` });
 
   const me = await run(page, '{ me { username role } }');
   assert.deepEqual(json(me), { data: { me: { username: 'admin', role: 'ADMIN' } } });
@@ -82,4 +87,25 @@ test('Playground: runs { __typename } and a logged-in me query from its editor',
 
   assert.deepEqual(external, [], 'the Playground loaded something from another host');
   assert.deepEqual(consoleErrors, [], 'the browser console reported errors (CSP?)');
+});
+
+// Needs the WebSocket transport (branch live): the Playground subscribes over the same path with
+// the Headers tab's token in connection_init, shows the replayed change, then a live one.
+test('Playground: a balanceChanged subscription with the token from the Headers tab', async () => {
+  const admin = await adminToken();
+  const payer = await customer(admin, 'pg-payer', '10.00'); // version 1
+  const payee = await customer(admin, 'pg-payee');
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(url + '/');
+  await page.locator('.graphiql-query-editor .CodeMirror').waitFor();
+  await setHeaders(page, { Authorization: `Bearer ${payer.token}` });
+  const first = await run(page, 'subscription { balanceChanged(afterVersion: 0) { version balance { amount } } }');
+  assert.deepEqual(json(first), { data: { balanceChanged: { version: 1, balance: { amount: '10.00' } } } });
+  await gql('mutation($in: SendCoinsInput!) { sendCoins(input: $in) { id } }',
+    { in: { recipient: { username: payee.username }, amount: '3.00' } }, payer.token);
+  const pane = page.locator('.graphiql-response .CodeMirror');
+  await page.waitForFunction(() => document.querySelector('.graphiql-response .CodeMirror').innerText.includes('"7.00"'), null, { timeout: 10_000 });
+  assert.deepEqual(json((await pane.innerText()).replace(/\u00a0/g, ' ')), { data: { balanceChanged: { version: 2, balance: { amount: '7.00' } } } });
+  await page.screenshot({ path: join(artifacts, 'playground-subscription.png') });
+  await page.close();
 });

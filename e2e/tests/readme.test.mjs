@@ -38,32 +38,9 @@ import { parse, print, validate, buildClientSchema, getIntrospectionQuery, Kind 
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { url, gql, gqlRaw, adminPassword, lastCode } from '../lib/coffer.mjs';
+import { blocks } from '../lib/readme.mjs';
 
 const readme = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'README.md');
-
-/** blocks returns the ```graphql blocks of markdown with their line and directives. */
-export function blocks(markdown) {
-  const lines = markdown.split('\n');
-  const out = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^\s*```(\S*)\s*$/.exec(lines[i]);
-    if (!open) continue;
-    let end = i + 1;
-    while (end < lines.length && !/^\s*```\s*$/.test(lines[end])) end++;
-    if (open[1] === 'graphql') {
-      const directives = {};
-      for (let j = i - 1; j >= 0; j--) {
-        if (lines[j].trim() === '') continue;
-        const c = /^\s*<!--\s*([\w-]+)\s*(?::\s*(.*?))?\s*-->\s*$/.exec(lines[j]);
-        if (!c) break;
-        directives[c[1]] = c[2] ?? true;
-      }
-      out.push({ line: i + 1, text: lines.slice(i + 1, end).join('\n'), directives });
-    }
-    i = end;
-  }
-  return out;
-}
 
 /** operations splits a document into one document per operation (with all fragments). */
 function operations(doc) {

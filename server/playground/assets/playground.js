@@ -27,7 +27,7 @@
     '# (the session cookie that login sets works too, in this browser).',
     '',
     'mutation Login {',
-    '  login(input: {login: "admin", password: "coffer-admin-password"}) {',
+    '  login(input: {login: "admin", password: "your password"}) {',
     '    status',
     '    auth { token expiresAt user { username role } }',
     '  }',
