@@ -140,7 +140,7 @@ func (a *app) cleanupHourly(ctx context.Context) {
 func (a *app) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/query", a.graphqlHandler())
-	pg := playground.New("coffer", "/query") // self-hosted GraphiQL: no third-party scripts
+	pg := playground.Handler("coffer", "/query")
 	mux.Handle("GET /{$}", pg)
 	mux.Handle("GET /playground", pg)
 	mux.Handle("GET "+playground.AssetPrefix, pg)

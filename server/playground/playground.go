@@ -37,16 +37,18 @@ type asset struct {
 	tag         string
 }
 
-// Handler serves the page at every path it is mounted on and the assets under AssetPrefix; the
-// page talks to endpoint (the GraphQL path, also used for WebSocket subscriptions).
-type Handler struct {
+// server serves the page at every path it is mounted on and the assets under AssetPrefix.
+type server struct {
 	page   []byte
 	assets map[string]asset
 }
 
-// New builds the handler. It panics only if the embedded files are broken, which the package's
-// tests would have caught: there is nothing a caller could do about it at run time.
-func New(title, endpoint string) *Handler {
+// Handler serves the Playground page (at every path it is mounted on) and its assets (under
+// AssetPrefix); the page talks to endpoint, the GraphQL path, also used for WebSocket
+// subscriptions. Its signature is that of gqlgen's playground.Handler, which it replaces. It
+// panics only if the embedded files are broken, which the package's tests would have caught:
+// there is nothing a caller could do about it at run time.
+func Handler(title, endpoint string) http.Handler {
 	h, err := build(title, endpoint)
 	if err != nil {
 		panic("playground: " + err.Error())
@@ -54,8 +56,8 @@ func New(title, endpoint string) *Handler {
 	return h
 }
 
-func build(title, endpoint string) (*Handler, error) {
-	h := &Handler{assets: map[string]asset{}}
+func build(title, endpoint string) (*server, error) {
+	h := &server{assets: map[string]asset{}}
 	err := fs.WalkDir(files, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || p == "assets/index.html" {
 			return err
@@ -94,7 +96,7 @@ func build(title, endpoint string) (*Handler, error) {
 }
 
 // ServeHTTP answers the page for any path outside AssetPrefix.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if name, ok := strings.CutPrefix(r.URL.Path, AssetPrefix); ok {
 		h.serveAsset(w, r, name)
 		return
@@ -106,7 +108,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(h.page)
 }
 
-func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, name string) {
+func (h *server) serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 	a, ok := h.assets[name]
 	if !ok {
 		http.NotFound(w, r)

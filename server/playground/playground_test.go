@@ -18,7 +18,7 @@ func get(t *testing.T, h http.Handler, target string) *http.Response {
 
 // The page loads every script and style from this server, and every one of them is served.
 func TestPage_loadsOnlyOwnAssets(t *testing.T) {
-	h := New("coffer", "/query")
+	h := Handler("coffer", "/query")
 	res := get(t, h, "/")
 	body, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Security-Policy") != CSP {
@@ -48,7 +48,7 @@ func TestPage_loadsOnlyOwnAssets(t *testing.T) {
 }
 
 func TestAsset_unknownOrUntagged(t *testing.T) {
-	h := New("coffer", "/query")
+	h := Handler("coffer", "/query")
 	if res := get(t, h, AssetPrefix+"nope.js"); res.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown asset: status %d", res.StatusCode)
 	}
