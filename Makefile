@@ -14,6 +14,7 @@ run:
 # a missing PostgreSQL fails them, it never skips them.
 test: lint check-generated
 	$(GO) test -race -count=1 -timeout 12m ./...
+	$(MAKE) e2e
 
 generate:
 	$(GO) generate ./...
@@ -30,6 +31,7 @@ check-generated: generate
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "not gofmt-ed:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
+	$(MAKE) lint-schema
 
 # Starts its own PostgreSQL and the built server as a separate process; prints a table and, as its
 # last line, a JSON summary; writes bench-results/bench.json (README: Performance).
@@ -37,3 +39,24 @@ bench:
 	mkdir -p bench-results
 	$(GO) build -o bench-results/coffer ./server
 	$(GO) run ./server/bench -server bench-results/coffer
+
+# End-to-end: real clients (graphql-http's audit, graphql-ws, Apollo, headless Chromium) against the
+# built server on a throwaway PostgreSQL; see e2e/run.mjs. Needs Node 20+ and /usr/bin/chromium.
+.PHONY: e2e lint-schema playground-assets
+E2E_DEPS := e2e/node_modules/.package-lock.json
+
+# npm ci when node_modules is missing or older than the committed lock file.
+$(E2E_DEPS): e2e/package-lock.json
+	cd e2e && npm ci --no-audit --no-fund
+
+e2e: $(E2E_DEPS)
+	cd e2e && node run.mjs
+
+# The schema's conventions (descriptions, enum values in capitals, *Input, Relay connections):
+# rules in e2e/package.json, coffer's own in e2e/schema-lint/.
+lint-schema: $(E2E_DEPS)
+	cd e2e && npx --no-install graphql-schema-linter
+
+# Re-fetches the Playground's vendored React and GraphiQL from npm (versions in the script).
+playground-assets:
+	server/playground/fetch-assets.sh

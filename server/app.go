@@ -14,7 +14,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 
 	"coffer/ent"
 	"coffer/graph"
@@ -33,6 +32,7 @@ import (
 	"coffer/graph/ratelimit"
 	"coffer/graph/store"
 	"coffer/graph/transport"
+	"coffer/server/playground"
 )
 
 // app is the wired server: store, services and the GraphQL handler.
@@ -161,6 +161,7 @@ func (a *app) Handler() http.Handler {
 	pg := playground.Handler("coffer", "/query")
 	mux.Handle("GET /{$}", pg)
 	mux.Handle("GET /playground", pg)
+	mux.Handle("GET "+playground.AssetPrefix, pg)
 	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

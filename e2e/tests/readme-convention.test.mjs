@@ -1,0 +1,20 @@
+// The README convention's reader: which blocks are taken and which directives apply to them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { blocks } from '../lib/readme.mjs';
+
+test('README convention: graphql fences only, directives from the comments right before', () => {
+  const md = [
+    'Intro', '',
+    '<!-- as: admin -->', '<!-- expect: NOT_FOUND -->', '',
+    '```graphql', '{ me { username } }', '```', '',
+    '```sh', 'make run', '```',
+    '<!-- validate-only -->', 'text between', '```graphql', 'mutation { a }', 'mutation { b }', '```',
+    '  ```graphql', '  { x }', '  ```',
+  ].join('\n');
+  assert.deepEqual(blocks(md), [
+    { line: 6, text: '{ me { username } }', directives: { as: 'admin', expect: 'NOT_FOUND' } },
+    { line: 15, text: 'mutation { a }\nmutation { b }', directives: {} },
+    { line: 19, text: '  { x }', directives: {} },
+  ]);
+});

@@ -1,0 +1,166 @@
+// Every GraphQL snippet in README.md runs as written against the server.
+//
+// The convention (for whoever writes README.md):
+//
+// 1. Blocks fenced exactly ```graphql are taken, in document order, and run one after another in
+//    one session against one fresh server (admin password as in `make run`'s default is NOT
+//    assumed: the string "coffer-admin-password" in a block is replaced by the server's
+//    ADMIN_PASSWORD). Other fences (```sh, ```gql, ```text, ...) are ignored.
+// 2. Directives go in HTML comments on the lines right before the fence (blank lines between are
+//    allowed; several comments may follow each other; the rendered README does not show them):
+//      <!-- as: NAME -->        run the block with NAME's token; a token it returns becomes NAME's
+//      <!-- expect: CODE -->    the block must fail with extensions.code CODE (e.g. NOT_FOUND)
+//      <!-- validate-only -->   a reference block (placeholders, codes from e-mails): it is parsed
+//                               and validated against the server's schema, but not sent
+// 3. Tokens work like the Playground's headers pane: a block without `as:` is sent with the token
+//    of the block before it; a block whose answer holds a `token` field (login's auth.token,
+//    confirmLogin, register) puts that token in the pane, i.e. the next blocks use it. A block that
+//    runs before any login is sent without a token.
+// 4. Placeholders: a string literal "<path>" is replaced by the value at that path in the latest
+//    answer that had it, with aliases as written and list indexes as numbers, e.g.
+//    "<createCard.card.id>", "<alice.account.iban>", "<cards.0.id>". "<code:ana@example.com>" is
+//    the newest one-time code sent to that address (read from the OUTBOX_FILE). An unknown
+//    placeholder fails the test with the list of known paths.
+// 5. A block with several operations runs each as its own request, in order (as one would press
+//    Run on each in the Playground).
+// 6. A block without `expect:` passes when its answer has no `errors`.
+// 7. Subscription blocks are sent over graphql-ws (graphql-transport-ws) with the current token in
+//    connection_init ({"authorization": "Bearer ..."}); the next block runs half a second after
+//    the server acknowledged the connection; the subscription stays open while the blocks after
+//    it run, and passes when it has received at least one event without errors by the end of the
+//    README (waiting up to 5 s then). Use afterVersion to make it independent of timing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, print, validate, buildClientSchema, getIntrospectionQuery, Kind } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { url, gql, gqlRaw, adminPassword, lastCode } from '../lib/coffer.mjs';
+import { blocks } from '../lib/readme.mjs';
+
+const readme = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'README.md');
+
+/** operations splits a document into one document per operation (with all fragments). */
+function operations(doc) {
+  const fragments = doc.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
+  return doc.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION)
+    .map((op) => ({ kind: Kind.DOCUMENT, definitions: [op, ...fragments] }));
+}
+
+/** remember records every leaf of data under its dotted path. */
+function remember(values, data, prefix = '') {
+  if (data === null || typeof data !== 'object') {
+    if (prefix) values.set(prefix, data);
+    return;
+  }
+  for (const [k, v] of Object.entries(data)) remember(values, v, prefix ? `${prefix}.${k}` : k);
+}
+
+/** findToken returns the first string field named token in data. */
+function findToken(data) {
+  if (data === null || typeof data !== 'object') return undefined;
+  if (typeof data.token === 'string') return data.token;
+  for (const v of Object.values(data)) {
+    const t = findToken(v);
+    if (t) return t;
+  }
+  return undefined;
+}
+
+function fill(text, values, where) {
+  return text.replaceAll(/"<([^">\s][^">]*)>"/g, (_, name) => {
+    if (name.startsWith('code:')) {
+      const code = lastCode(name.slice(5));
+      assert.ok(code, `${where}: no code was sent to ${name.slice(5)}`);
+      return JSON.stringify(code);
+    }
+    assert.ok(values.has(name), `${where}: unknown placeholder "<${name}>"; known: ${[...values.keys()].join(', ')}`);
+    return JSON.stringify(values.get(name));
+  }).replaceAll('"coffer-admin-password"', JSON.stringify(adminPassword));
+}
+
+test('README.md: every ```graphql snippet runs as written', async (t) => {
+  const all = blocks(readFileSync(readme, 'utf8'));
+  assert.ok(all.length > 0, 'README.md has no ```graphql blocks');
+  const schema = buildClientSchema(await gql(getIntrospectionQuery()));
+  const values = new Map();
+  const tokens = new Map();
+  const subscriptions = [];
+  let current; // the token in the "headers pane"
+  try {
+    for (const block of all) {
+      const where = `README.md:${block.line}`;
+      let doc;
+      try {
+        doc = parse(block.text);
+      } catch (err) {
+        assert.fail(`${where}: does not parse: ${err.message}`);
+      }
+      for (const op of operations(doc)) {
+        const errs = validate(schema, op);
+        assert.deepEqual(errs.map((e) => e.message), [], `${where}: invalid against the schema`);
+      }
+      if (block.directives['validate-only']) {
+        t.diagnostic(`${where}: validated`);
+        continue;
+      }
+      const name = block.directives.as;
+      if (name) {
+        if (tokens.has(name)) current = tokens.get(name);
+        else current = undefined; // NAME logs in in this block
+      }
+      for (const op of operations(parse(fill(block.text, values, where)))) {
+        const query = print(op);
+        if (op.definitions[0].operation === 'subscription') {
+          const sub = startSubscription(query, current, where);
+          subscriptions.push(sub);
+          await sub.ready;
+          continue;
+        }
+        const r = await gqlRaw(query, {}, current);
+        if (block.directives.expect) {
+          assert.equal(r.errors?.[0]?.extensions?.code, block.directives.expect, `${where}: ${JSON.stringify(r.errors ?? r.data)}`);
+        } else {
+          assert.equal(r.errors, undefined, `${where}: ${JSON.stringify(r.errors)}`);
+        }
+        remember(values, r.data);
+        const token = findToken(r.data);
+        if (token) {
+          current = token;
+          if (name) tokens.set(name, token);
+        }
+      }
+      t.diagnostic(`${where}: ran${name ? ` as ${name}` : ''}`);
+    }
+    for (const s of subscriptions) {
+      // The 5 s start once every block has run: the events may come from the last blocks.
+      const result = await Promise.race([s.first,
+        new Promise((r) => setTimeout(() => r({ timeout: 'no event within 5 s after the last block' }), 5000).unref())]);
+      assert.ok(result.data && !result.errors, `${s.where}: ${JSON.stringify(result)}`);
+    }
+  } finally {
+    await Promise.all(subscriptions.map((s) => s.client.dispose()));
+  }
+});
+
+function startSubscription(query, token, where) {
+  let connected;
+  const ready = new Promise((resolve) => { connected = resolve; });
+  const client = createClient({
+    url: url.replace(/^http/, 'ws') + '/query', webSocketImpl: WebSocket, retryAttempts: 0, lazy: false,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    on: { connected: () => connected(), closed: () => connected(), error: () => connected() },
+  });
+  const first = new Promise((resolve) => {
+    client.subscribe({ query }, {
+      next: (r) => resolve(r),
+      error: (e) => resolve({ error: e?.message ?? e?.reason ?? (Array.isArray(e) ? JSON.stringify(e) : String(e)) }),
+      complete: () => resolve({ error: 'completed without an event' }),
+    });
+  });
+  // The protocol acknowledges the connection, not the subscription: a short pause after the ack
+  // lets the server register it before the next block changes a balance (a person is slower).
+  return { client, first, where, ready: ready.then(() => new Promise((r) => setTimeout(r, 500))) };
+}
