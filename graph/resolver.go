@@ -13,6 +13,7 @@ import (
 	"coffer/graph/coins"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
+	"coffer/graph/live"
 	"coffer/graph/model"
 	"coffer/graph/money"
 	"coffer/graph/products"
@@ -28,6 +29,8 @@ type Resolver struct {
 	Products *products.Service
 	Cashouts *cashout.Service
 	Limits   AuthLimits
+	// Live is the subscription hub (balanceChanged, transactionUpdated).
+	Live *live.Hub
 }
 
 // money renders minor units as the API's Money.

@@ -21,6 +21,7 @@ import (
 	"coffer/graph/generated"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
+	"coffer/graph/live"
 	"coffer/graph/model"
 	"coffer/graph/products"
 	"coffer/graph/transport"
@@ -101,6 +102,16 @@ func (r *accountResolver) BalanceAt(ctx context.Context, obj *ent.Account, time 
 // PendingCount is the resolver for the pendingCount field.
 func (r *accountResolver) PendingCount(ctx context.Context, obj *ent.Account) (int, error) {
 	return r.Ledger.PendingCount(ctx, obj.ID)
+}
+
+// Balance is the resolver for the balance field.
+func (r *balanceChangeResolver) Balance(ctx context.Context, obj *live.BalanceEvent) (*model.Money, error) {
+	return r.money(obj.BalanceMinor), nil
+}
+
+// Available is the resolver for the available field.
+func (r *balanceChangeResolver) Available(ctx context.Context, obj *live.BalanceEvent) (*model.Money, error) {
+	return r.money(obj.AvailableMinor), nil
 }
 
 // Amount is the resolver for the amount field.
@@ -828,6 +839,16 @@ func (r *savingsGoalResolver) Reached(ctx context.Context, obj *ent.SavingsGoal)
 	return acc.Balance >= obj.Goal, nil
 }
 
+// BalanceChanged is the resolver for the balanceChanged field.
+func (r *subscriptionResolver) BalanceChanged(ctx context.Context, accountID *int, afterVersion *int) (<-chan *live.BalanceEvent, error) {
+	return r.balanceChanged(ctx, accountID, afterVersion)
+}
+
+// TransactionUpdated is the resolver for the transactionUpdated field.
+func (r *subscriptionResolver) TransactionUpdated(ctx context.Context) (<-chan *ent.Transaction, error) {
+	return r.transactionUpdated(ctx)
+}
+
 // Amount is the resolver for the amount field.
 func (r *transactionResolver) Amount(ctx context.Context, obj *ent.Transaction) (*model.Money, error) {
 	return r.money(obj.Amount), nil
@@ -874,6 +895,9 @@ func (r *userResolver) Customer(ctx context.Context, obj *ent.User) (*ent.Custom
 // Account returns generated.AccountResolver implementation.
 func (r *Resolver) Account() generated.AccountResolver { return &accountResolver{r} }
 
+// BalanceChange returns generated.BalanceChangeResolver implementation.
+func (r *Resolver) BalanceChange() generated.BalanceChangeResolver { return &balanceChangeResolver{r} }
+
 // Bill returns generated.BillResolver implementation.
 func (r *Resolver) Bill() generated.BillResolver { return &billResolver{r} }
 
@@ -898,6 +922,9 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 // SavingsGoal returns generated.SavingsGoalResolver implementation.
 func (r *Resolver) SavingsGoal() generated.SavingsGoalResolver { return &savingsGoalResolver{r} }
 
+// Subscription returns generated.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
 // Transaction returns generated.TransactionResolver implementation.
 func (r *Resolver) Transaction() generated.TransactionResolver { return &transactionResolver{r} }
 
@@ -905,15 +932,17 @@ func (r *Resolver) Transaction() generated.TransactionResolver { return &transac
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
-	accountResolver     struct{ *Resolver }
-	billResolver        struct{ *Resolver }
-	cardResolver        struct{ *Resolver }
-	cashoutResolver     struct{ *Resolver }
-	customerResolver    struct{ *Resolver }
-	entryResolver       struct{ *Resolver }
-	mutationResolver    struct{ *Resolver }
-	queryResolver       struct{ *Resolver }
-	savingsGoalResolver struct{ *Resolver }
-	transactionResolver struct{ *Resolver }
-	userResolver        struct{ *Resolver }
+	accountResolver       struct{ *Resolver }
+	balanceChangeResolver struct{ *Resolver }
+	billResolver          struct{ *Resolver }
+	cardResolver          struct{ *Resolver }
+	cashoutResolver       struct{ *Resolver }
+	customerResolver      struct{ *Resolver }
+	entryResolver         struct{ *Resolver }
+	mutationResolver      struct{ *Resolver }
+	queryResolver         struct{ *Resolver }
+	savingsGoalResolver   struct{ *Resolver }
+	subscriptionResolver  struct{ *Resolver }
+	transactionResolver   struct{ *Resolver }
+	userResolver          struct{ *Resolver }
 )

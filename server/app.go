@@ -41,6 +41,7 @@ type app struct {
 	db       *store.DB
 	identity *identity.Service
 	gql      *handler.Server
+	live     *liveRuntime
 }
 
 func newApp(ctx context.Context, cfg Config) (*app, error) {
@@ -104,10 +105,17 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	gql.AddTransport(gqltransport.POST{})
 	gql.Use(extension.Introspection{})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
-	return &app{cfg: cfg, db: db, identity: ids, gql: gql}, nil
+	a := &app{cfg: cfg, db: db, identity: ids, gql: gql}
+	a.live = startLive(cfg, db, l, ids)
+	resolver.Live = a.live.hub
+	gql.AddTransport(a.websocketTransport())
+	return a, nil
 }
 
-func (a *app) Close() { a.db.Close() }
+func (a *app) Close() {
+	a.live.stop()
+	a.db.Close()
+}
 
 // cleanupLockID is the advisory lock that lets one instance at a time run the hourly clean-up.
 const cleanupLockID = 0x636f66666572_01 // "coffer", job 1
@@ -139,7 +147,7 @@ func (a *app) cleanupHourly(ctx context.Context) {
 // Handler routes the API, the Playground and the health checks.
 func (a *app) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/query", a.graphqlHandler())
+	mux.Handle("/query", a.websocketGate(a.graphqlHandler()))
 	pg := playground.Handler("coffer", "/query")
 	mux.Handle("GET /{$}", pg)
 	mux.Handle("GET /playground", pg)

@@ -12,6 +12,7 @@ import (
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"coffer/graph/gid"
+	"coffer/graph/live"
 	"coffer/graph/model"
 	"coffer/graph/scalars"
 	"context"
@@ -40,6 +41,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Account() AccountResolver
+	BalanceChange() BalanceChangeResolver
 	Bill() BillResolver
 	Card() CardResolver
 	Cashout() CashoutResolver
@@ -48,6 +50,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	SavingsGoal() SavingsGoalResolver
+	Subscription() SubscriptionResolver
 	Transaction() TransactionResolver
 	User() UserResolver
 }
@@ -76,6 +79,15 @@ type ComplexityRoot struct {
 		ExpiresAt func(childComplexity int) int
 		Token     func(childComplexity int) int
 		User      func(childComplexity int) int
+	}
+
+	BalanceChange struct {
+		Account   func(childComplexity int) int
+		At        func(childComplexity int) int
+		Available func(childComplexity int) int
+		Balance   func(childComplexity int) int
+		Entry     func(childComplexity int) int
+		Version   func(childComplexity int) int
 	}
 
 	Bill struct {
@@ -302,6 +314,11 @@ type ComplexityRoot struct {
 		User func(childComplexity int) int
 	}
 
+	Subscription struct {
+		BalanceChanged     func(childComplexity int, accountID *int, afterVersion *int) int
+		TransactionUpdated func(childComplexity int) int
+	}
+
 	Transaction struct {
 		Amount         func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
@@ -352,6 +369,10 @@ type AccountResolver interface {
 	Entries(ctx context.Context, obj *ent.Account, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.EntryFilter, order *entgql.OrderDirection) (*ent.EntryConnection, error)
 	BalanceAt(ctx context.Context, obj *ent.Account, time time.Time) (*model.Money, error)
 	PendingCount(ctx context.Context, obj *ent.Account) (int, error)
+}
+type BalanceChangeResolver interface {
+	Balance(ctx context.Context, obj *live.BalanceEvent) (*model.Money, error)
+	Available(ctx context.Context, obj *live.BalanceEvent) (*model.Money, error)
 }
 type BillResolver interface {
 	Amount(ctx context.Context, obj *ent.Bill) (*model.Money, error)
@@ -445,6 +466,10 @@ type SavingsGoalResolver interface {
 	Balance(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error)
 	Remain(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error)
 	Reached(ctx context.Context, obj *ent.SavingsGoal) (bool, error)
+}
+type SubscriptionResolver interface {
+	BalanceChanged(ctx context.Context, accountID *int, afterVersion *int) (<-chan *live.BalanceEvent, error)
+	TransactionUpdated(ctx context.Context) (<-chan *ent.Transaction, error)
 }
 type TransactionResolver interface {
 	Amount(ctx context.Context, obj *ent.Transaction) (*model.Money, error)
@@ -583,6 +608,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
+
+	case "BalanceChange.account":
+		if e.ComplexityRoot.BalanceChange.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BalanceChange.Account(childComplexity), true
+	case "BalanceChange.at":
+		if e.ComplexityRoot.BalanceChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BalanceChange.At(childComplexity), true
+	case "BalanceChange.available":
+		if e.ComplexityRoot.BalanceChange.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BalanceChange.Available(childComplexity), true
+	case "BalanceChange.balance":
+		if e.ComplexityRoot.BalanceChange.Balance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BalanceChange.Balance(childComplexity), true
+	case "BalanceChange.entry":
+		if e.ComplexityRoot.BalanceChange.Entry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BalanceChange.Entry(childComplexity), true
+	case "BalanceChange.version":
+		if e.ComplexityRoot.BalanceChange.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BalanceChange.Version(childComplexity), true
 
 	case "Bill.amount":
 		if e.ComplexityRoot.Bill.Amount == nil {
@@ -1736,6 +1798,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SelfRegistrationPayload.User(childComplexity), true
 
+	case "Subscription.balanceChanged":
+		if e.ComplexityRoot.Subscription.BalanceChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_balanceChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.BalanceChanged(childComplexity, args["accountId"].(*int), args["afterVersion"].(*int)), true
+	case "Subscription.transactionUpdated":
+		if e.ComplexityRoot.Subscription.TransactionUpdated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.TransactionUpdated(childComplexity), true
+
 	case "Transaction.amount":
 		if e.ComplexityRoot.Transaction.Amount == nil {
 			break
@@ -1967,6 +2047,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -2000,6 +2097,7 @@ bank's currency, never floats. Errors carry ` + "`" + `extensions.code` + "`" + 
 schema {
   query: Query
   mutation: Mutation
+  subscription: Subscription
 }
 
 "An exact decimal number as a JSON string, such as \"12.34\" or \"-0.5\". Never a JSON number."
@@ -2995,6 +3093,48 @@ type Mutation {
   "Registers the viewer's Ed25519 public key (hex, 32 bytes)."
   setPublicKey("The key." publicKey: String!): Customer!
 }
+
+"""
+Live updates, over WebSocket on ` + "`" + `/query` + "`" + ` (subprotocols ` + "`" + `graphql-transport-ws` + "`" + ` and the legacy
+` + "`" + `graphql-ws` + "`" + `). Authenticate in the ` + "`" + `connection_init` + "`" + ` payload with ` + "`" + `{"authorization": "Bearer
+<token>"}` + "`" + ` or ` + "`" + `{"token": "<token>"}` + "`" + `, or with the session cookie. Logging out closes the socket.
+"""
+type Subscription {
+  """
+  A change of an account the viewer may see, after it committed: every statement line (a new
+  version), and changes of what is available without one (a payment reserved or released, a new
+  debit limit; these keep the version and carry no entry). Versions count an account's statement
+  lines from 1; they fit GraphQL's 32-bit ` + "`" + `Int` + "`" + ` for over two billion changes per account.
+  To resume after a disconnect, subscribe again with ` + "`" + `afterVersion` + "`" + ` set to the last version
+  received: the changes after it are replayed in order first, then live ones follow, with no gap
+  and no duplicate. A client that stops reading is ended with ` + "`" + `TOO_MANY_REQUESTS` + "`" + ` and resumes the
+  same way.
+  """
+  balanceChanged(
+    "The account; omitted: every account of the viewer (also ones opened later). Administrators may name any account, others only their own (another's is NOT_FOUND)."
+    accountId: ID
+    "Replay the changes after this version first (0 replays everything). With accountId omitted it applies to each account."
+    afterVersion: Int
+  ): BalanceChange!
+  "The viewer's transactions as they are created or change status (PENDING, POSTED, VOIDED). Live only: a client that was away re-reads its transactions."
+  transactionUpdated: Transaction!
+}
+
+"One committed change of an account."
+type BalanceChange {
+  "The account, as it is now."
+  account: Account!
+  "The balance right after this change (the statement line's balanceAfter)."
+  balance: Money!
+  "What could be spent right after this change: balance plus debit limit minus reservations. Reservations and limit are read when the change is delivered, so for replayed older changes they are today's."
+  available: Money!
+  "The account's version after this change; increases by one per statement line."
+  version: Int!
+  "The statement line of this change; null for a change without one (a reservation, its release, a new debit limit)."
+  entry: Entry
+  "When the change happened (the entry's booking time; for a change without an entry, when it was seen)."
+  at: Time!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3045,6 +3185,24 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_BalanceChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "account":
+		return ec.fieldContext_BalanceChange_account(ctx, field)
+	case "balance":
+		return ec.fieldContext_BalanceChange_balance(ctx, field)
+	case "available":
+		return ec.fieldContext_BalanceChange_available(ctx, field)
+	case "version":
+		return ec.fieldContext_BalanceChange_version(ctx, field)
+	case "entry":
+		return ec.fieldContext_BalanceChange_entry(ctx, field)
+	case "at":
+		return ec.fieldContext_BalanceChange_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BalanceChange", field.Name)
 }
 
 func (ec *executionContext) childFields_Bill(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4503,6 +4661,28 @@ func (ec *executionContext) field_Query_transactions_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_balanceChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "accountId",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["accountId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "afterVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["afterVersion"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field___Directive_args_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5016,6 +5196,180 @@ func (ec *executionContext) _AuthPayload_expiresAt(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_AuthPayload_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _BalanceChange_account(ctx context.Context, field graphql.CollectedField, obj *live.BalanceEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BalanceChange_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Account, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Account) graphql.Marshaler {
+			return ec.marshalNAccount2ᚖcofferᚋentᚐAccount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BalanceChange_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BalanceChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BalanceChange_balance(ctx context.Context, field graphql.CollectedField, obj *live.BalanceEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BalanceChange_balance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BalanceChange().Balance(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖcofferᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BalanceChange_balance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BalanceChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BalanceChange_available(ctx context.Context, field graphql.CollectedField, obj *live.BalanceEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BalanceChange_available(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BalanceChange().Available(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖcofferᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BalanceChange_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BalanceChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BalanceChange_version(ctx context.Context, field graphql.CollectedField, obj *live.BalanceEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BalanceChange_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BalanceChange_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BalanceChange", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BalanceChange_entry(ctx context.Context, field graphql.CollectedField, obj *live.BalanceEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BalanceChange_entry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Entry) graphql.Marshaler {
+			return ec.marshalOEntry2ᚖcofferᚋentᚐEntry(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BalanceChange_entry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BalanceChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Entry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BalanceChange_at(ctx context.Context, field graphql.CollectedField, obj *live.BalanceEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BalanceChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BalanceChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BalanceChange", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Bill_id(ctx context.Context, field graphql.CollectedField, obj *ent.Bill) (ret graphql.Marshaler) {
@@ -9853,6 +10207,82 @@ func (ec *executionContext) fieldContext_SelfRegistrationPayload_user(_ context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_balanceChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_balanceChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().BalanceChanged(ctx, fc.Args["accountId"].(*int), fc.Args["afterVersion"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *live.BalanceEvent) graphql.Marshaler {
+			return ec.marshalNBalanceChange2ᚖcofferᚋgraphᚋliveᚐBalanceEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_balanceChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BalanceChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_balanceChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_transactionUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_transactionUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().TransactionUpdated(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
+			return ec.marshalNTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_transactionUpdated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Transaction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Transaction_id(ctx context.Context, field graphql.CollectedField, obj *ent.Transaction) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13057,6 +13487,135 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var balanceChangeImplementors = []string{"BalanceChange"}
+
+func (ec *executionContext) _BalanceChange(ctx context.Context, sel ast.SelectionSet, obj *live.BalanceEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, balanceChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BalanceChange")
+		case "account":
+			out.Values[i] = ec._BalanceChange_account(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "balance":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BalanceChange_balance(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "available":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BalanceChange_available(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "version":
+			out.Values[i] = ec._BalanceChange_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "entry":
+			out.Values[i] = ec._BalanceChange_entry(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._BalanceChange_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var billImplementors = []string{"Bill", "Node"}
 
 func (ec *executionContext) _Bill(ctx context.Context, sel ast.SelectionSet, obj *ent.Bill) graphql.Marshaler {
@@ -15855,6 +16414,28 @@ func (ec *executionContext) _SelfRegistrationPayload(ctx context.Context, sel as
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "balanceChanged":
+		return ec._Subscription_balanceChanged(ctx, fields[0])
+	case "transactionUpdated":
+		return ec._Subscription_transactionUpdated(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var transactionImplementors = []string{"Transaction", "Node"}
 
 func (ec *executionContext) _Transaction(ctx context.Context, sel ast.SelectionSet, obj *ent.Transaction) graphql.Marshaler {
@@ -16707,6 +17288,16 @@ func (ec *executionContext) unmarshalNAuthenticationMode2cofferᚋgraphᚋmodel�
 
 func (ec *executionContext) marshalNAuthenticationMode2cofferᚋgraphᚋmodelᚐAuthenticationMode(ctx context.Context, sel ast.SelectionSet, v model.AuthenticationMode) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNBalanceChange2ᚖcofferᚋgraphᚋliveᚐBalanceEvent(ctx context.Context, sel ast.SelectionSet, v *live.BalanceEvent) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BalanceChange(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNBill2ᚖcofferᚋentᚐBill(ctx context.Context, sel ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
@@ -17723,6 +18314,24 @@ func (ec *executionContext) marshalOEntryType2ᚖcofferᚋentᚋentryᚐType(ctx
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOID2ᚖint(ctx context.Context, v any) (*int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := gid.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖint(ctx context.Context, sel ast.SelectionSet, v *int) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := gid.MarshalID(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {

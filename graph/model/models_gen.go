@@ -317,6 +317,12 @@ type SendCoinsInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// Live updates, over WebSocket on `/query` (subprotocols `graphql-transport-ws` and the legacy
+// `graphql-ws`). Authenticate in the `connection_init` payload with `{"authorization": "Bearer
+// <token>"}` or `{"token": "<token>"}`, or with the session cookie. Logging out closes the socket.
+type Subscription struct {
+}
+
 // Restricts a list of transactions.
 type TransactionFilter struct {
 	// Only transactions with this status.
