@@ -177,7 +177,7 @@ func (p *pump) catchUp(ctx context.Context, out chan<- *BalanceEvent) error {
 		// A reservation, its release or a new debit limit changes what is available without a
 		// statement line: delivered with the unchanged version and no entry.
 		if av := available(a, a.Balance); av != p.avail[a.ID] {
-			ev := &BalanceEvent{Account: a, BalanceMinor: a.Balance, AvailableMinor: av, Version: a.Version, At: time.Now()}
+			ev := &BalanceEvent{Account: a, BalanceMinor: a.Balance, AvailableMinor: av, Version: a.Version, At: time.Now().UTC().Truncate(time.Microsecond)}
 			if err := p.send(ctx, out, ev); err != nil {
 				return err
 			}
