@@ -61,6 +61,8 @@ type lvClient struct {
 	done      chan struct{}
 	closeCode int
 	nextID    int
+	// held keeps messages of other operations read while waiting for one.
+	held map[string][]lvMsg
 }
 
 func lvWSURL(s *testServer) string { return "ws" + strings.TrimPrefix(s.URL, "http") + "/query" }
@@ -155,41 +157,52 @@ func (c *lvClient) subscribe(query string, vars map[string]any) string {
 	return id
 }
 
-// next returns the next message of operation id: its data, or its errors.
+// next returns the next message of operation id: its data, or its errors. Messages of other
+// operations read meanwhile are kept for them.
 func (c *lvClient) next(id string, timeout time.Duration) (data json.RawMessage, errs []gqlError, ok bool) {
 	c.t.Helper()
 	deadline := time.After(timeout)
 	for {
-		select {
-		case m, open := <-c.msgs:
-			if !open {
+		var m lvMsg
+		if held := c.held[id]; len(held) > 0 {
+			m, c.held[id] = held[0], held[1:]
+		} else {
+			select {
+			case got, open := <-c.msgs:
+				if !open {
+					return nil, nil, false
+				}
+				if got.ID != id {
+					if c.held == nil {
+						c.held = map[string][]lvMsg{}
+					}
+					c.held[got.ID] = append(c.held[got.ID], got)
+					continue
+				}
+				m = got
+			case <-deadline:
 				return nil, nil, false
 			}
-			if m.ID != id {
-				continue
+		}
+		switch m.Type {
+		case "next", "data":
+			var p struct {
+				Data   json.RawMessage
+				Errors []gqlError
 			}
-			switch m.Type {
-			case "next", "data":
-				var p struct {
-					Data   json.RawMessage
-					Errors []gqlError
-				}
-				if err := json.Unmarshal(m.Payload, &p); err != nil {
-					c.t.Fatalf("decode %s: %v", m.Payload, err)
-				}
-				return p.Data, p.Errors, true
-			case "error":
-				var errs []gqlError
-				if err := json.Unmarshal(m.Payload, &errs); err != nil {
-					var one gqlError // graphql-ws sends one error object
-					_ = json.Unmarshal(m.Payload, &one)
-					errs = []gqlError{one}
-				}
-				return nil, errs, true
-			case "complete":
-				return nil, nil, false
+			if err := json.Unmarshal(m.Payload, &p); err != nil {
+				c.t.Fatalf("decode %s: %v", m.Payload, err)
 			}
-		case <-deadline:
+			return p.Data, p.Errors, true
+		case "error":
+			var errs []gqlError
+			if err := json.Unmarshal(m.Payload, &errs); err != nil {
+				var one gqlError // graphql-ws sends one error object
+				_ = json.Unmarshal(m.Payload, &one)
+				errs = []gqlError{one}
+			}
+			return nil, errs, true
+		case "complete":
 			return nil, nil, false
 		}
 	}
@@ -570,4 +583,66 @@ func TestLive_rejections(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestLive_transactionUpdated_followsTheViewersTransactions(t *testing.T) {
+	s := startServer(t, "postgres")
+	admin := s.admin()
+	alice := s.customer(admin, "alice")
+	bob := s.customer(admin, "bob")
+	carol := s.customer(admin, "carol")
+	s.mint(admin, "alice", "100")
+	const sub = `subscription { transactionUpdated { id kind status amount { amount } } }`
+	type txn struct{ ID, Kind, Status string }
+	// next skips the mint's update: updates are live only, and the mint's may still be on its way
+	// (a few milliseconds) when the subscriptions start.
+	next := func(c *lvClient, id string) txn {
+		t.Helper()
+		for {
+			data, errs, ok := c.next(id, 10*time.Second)
+			if !ok || len(errs) > 0 {
+				t.Fatalf("want an update, got ok=%v %+v", ok, errs)
+			}
+			var out struct{ TransactionUpdated txn }
+			if err := json.Unmarshal(data, &out); err != nil {
+				t.Fatal(err)
+			}
+			if out.TransactionUpdated.Kind != "CREATION" {
+				return out.TransactionUpdated
+			}
+		}
+	}
+	ca, cb, cc := lvConnect(t, s, lvTransportWS, alice), lvConnect(t, s, lvLegacyWS, bob), lvConnect(t, s, lvTransportWS, carol)
+	ia, ib, ic := ca.subscribe(sub, nil), cb.subscribe(sub, nil), cc.subscribe(sub, nil)
+	cc.quiet(ic, 300*time.Millisecond) // registered
+
+	var pending struct{ SendCoins struct{ ID, Status string } }
+	s.mustDo(alice, `mutation { sendCoins(input: {recipient: {username: "bob"}, amount: "7", autoSign: false}) { id status } }`, nil, &pending)
+	for _, c := range []struct {
+		c  *lvClient
+		id string
+	}{{ca, ia}, {cb, ib}} {
+		if got := next(c.c, c.id); got.ID != pending.SendCoins.ID || got.Status != "PENDING" {
+			t.Fatalf("got %+v, want %s PENDING", got, pending.SendCoins.ID)
+		}
+	}
+	s.mustDo(alice, `mutation($id: ID!) { cancelTransaction(id: $id) { id } }`, map[string]any{"id": pending.SendCoins.ID}, nil)
+	if got := next(ca, ia); got.ID != pending.SendCoins.ID || got.Status != "VOIDED" {
+		t.Fatalf("got %+v, want VOIDED", got)
+	}
+	if got := next(cb, ib); got.Status != "VOIDED" {
+		t.Fatalf("bob got %+v, want VOIDED", got)
+	}
+	if r := s.send(alice, "bob", "3", nil); r.code() != "" {
+		t.Fatal(r.Errors)
+	}
+	if got := next(ca, ia); got.Status != "POSTED" || got.Kind != "TRANSFER" {
+		t.Fatalf("got %+v, want a POSTED TRANSFER", got)
+	}
+	if got := next(cb, ib); got.Status != "POSTED" {
+		t.Fatalf("bob got %+v", got)
+	}
+	// Carol is party to none of it.
+	cc.quiet(ic, 300*time.Millisecond)
+	ca.quiet(ia, 10*time.Millisecond)
 }
