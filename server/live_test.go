@@ -277,7 +277,14 @@ func lvWant(t testing.TB, ev lvEvent, version int, balance, available string) {
 }
 
 func TestLive_bothSubprotocols_deliverEveryKindOfMove(t *testing.T) {
-	s := startServer(t, "postgres")
+	// PostgreSQL: NOTIFY and LISTEN; SQLite: the in-process broker.
+	for _, st := range stores {
+		t.Run(st, func(t *testing.T) { lvEveryKindOfMove(t, st) })
+	}
+}
+
+func lvEveryKindOfMove(t *testing.T, st string) {
+	s := startServer(t, st)
 	admin := s.admin()
 	alice := ptCustomerWithAddress(t, s, admin, "alice", "")
 	s.customer(admin, "bob")

@@ -87,6 +87,7 @@ func (n *Notifier) Run(ctx context.Context) {
 		timer.Reset(window)
 		select {
 		case <-ctx.Done():
+			continue // the final flush above, on a fresh context
 		case <-timer.C:
 		}
 		n.flush(ctx)
