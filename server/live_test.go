@@ -515,26 +515,35 @@ func TestLive_rejections(t *testing.T) {
 		}
 	})
 	t.Run("logout closes the socket with 4401 within seconds", func(t *testing.T) {
-		s := ptOn(t, s)
-		token := s.login("alice", "alice-password")
-		c := lvConnect(t, s, lvTransportWS, token)
-		id := c.subscribe(lvBalanceSub, nil)
-		c.quiet(id, 200*time.Millisecond) // subscribed, nothing to say
-		start := time.Now()
-		s.mustDo(token, `mutation { logout }`, nil, nil)
-		if code := c.wait(); code != 4401 {
-			t.Fatalf("close code %d, want 4401", code)
+		for _, proto := range []string{lvTransportWS, lvLegacyWS} {
+			s := ptOn(t, s)
+			token := s.login("alice", "alice-password")
+			c := lvConnect(t, s, proto, token)
+			id := c.subscribe(lvBalanceSub, nil)
+			c.quiet(id, 200*time.Millisecond) // subscribed, nothing to say
+			start := time.Now()
+			s.mustDo(token, `mutation { logout }`, nil, nil)
+			if code := c.wait(); code != 4401 {
+				t.Fatalf("%s: close code %d, want 4401", proto, code)
+			}
+			if waited := time.Since(start); waited > 5*time.Second {
+				t.Fatalf("%s: closed %v after logout", proto, waited)
+			}
+			// The revoked token cannot open a new socket either.
+			c2, _, err := lvDial(t, s, proto, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c2.init(map[string]any{"authorization": "Bearer " + token}); got != "" || c2.wait() != 4403 {
+				t.Fatalf("%s: a revoked token opened a socket", proto)
+			}
 		}
-		if waited := time.Since(start); waited > 5*time.Second {
-			t.Fatalf("closed %v after logout", waited)
-		}
-		// The revoked token cannot open a new socket either.
-		c2, _, err := lvDial(t, s, lvLegacyWS, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := c2.init(map[string]any{"authorization": "Bearer " + token}); got != "" || c2.wait() != 4403 {
-			t.Fatal("a revoked token opened a socket")
+	})
+	t.Run("a message over the read limit closes the socket", func(t *testing.T) {
+		c := lvConnect(t, s, lvTransportWS, alice)
+		c.subscribe(strings.Repeat(" ", 100<<10)+lvBalanceSub, nil)
+		if code := c.wait(); code != websocket.CloseMessageTooBig {
+			t.Fatalf("close code %d, want %d", code, websocket.CloseMessageTooBig)
 		}
 	})
 	t.Run("another customer's account is NOT_FOUND", func(t *testing.T) {

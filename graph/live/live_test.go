@@ -5,8 +5,12 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 
 	"coffer/ent"
 	"coffer/ent/account"
@@ -334,4 +338,51 @@ func TestListener_otherInstance_andLostNotificationOnlyDelays(t *testing.T) {
 		t.Fatalf("got %+v", ev)
 	}
 	t.Logf("the change without a notification arrived after %v", time.Since(start))
+}
+
+// TestHub_idleSubscribersCostNoQueries: 2,000 subscribers that wait cost no database work; a
+// change costs queries for its own subscribers only, not for everyone.
+func TestHub_idleSubscribersCostNoQueries(t *testing.T) {
+	e := lvStart(t, pgtest.NewDatabase(t), live.Limits{}, nil)
+	var queries atomic.Int64
+	counted := ent.NewClient(ent.Driver(dialect.Debug(entsql.OpenDB(dialect.Postgres, e.db.SQL),
+		func(...any) { queries.Add(1) })))
+	hub := live.NewHub(counted, live.Limits{MaxPerUser: 100, RecheckEvery: time.Hour})
+	const accounts, perAccount = 100, 20
+	ids := make([]int, accounts)
+	for i := range ids {
+		ids[i] = e.openAccount(t)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	streams := map[int][]<-chan *live.BalanceEvent{}
+	for _, id := range ids {
+		for u := range perAccount {
+			ch, err := hub.Balances(ctx, live.BalanceFilter{UserID: u, AccountIDs: []int{id}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			streams[id] = append(streams[id], ch)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // every subscriber has made its first read and sleeps
+	before := queries.Load()
+	time.Sleep(time.Second)
+	if idle := queries.Load() - before; idle != 0 {
+		t.Fatalf("%d queries while %d subscribers were idle", idle, accounts*perAccount)
+	}
+	// One change, delivered to the hub as a notification would: only its 20 subscribers read.
+	e.mint(t, ids[7], 3)
+	hub.Deliver(live.Batch{Accounts: []live.AccountChange{{ID: ids[7], Version: 1}}})
+	for _, ch := range streams[ids[7]] {
+		if ev := next(t, ch); ev.Version != 1 || ev.BalanceMinor != 3 {
+			t.Fatalf("got %+v", ev)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	used := queries.Load() - before
+	t.Logf("one change with %d subscribers on its account: %d queries", perAccount, used)
+	if used > 3*perAccount {
+		t.Fatalf("%d queries for one change with %d subscribers on its account", used, perAccount)
+	}
 }
