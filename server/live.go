@@ -77,6 +77,7 @@ func (a *app) websocketTransport() gqltransport.Websocket {
 		Implementation:        newGorillaWebsocket(a.cfg.AllowedOrigins),
 		InitFunc:              a.websocketInit,
 		CloseFunc:             a.websocketClosed,
+		ErrorFunc:             websocketError,
 		InitTimeout:           wsInitTimeout,
 		KeepAlivePingInterval: wsKeepAlive, // graphql-ws: "ka" messages
 		PingPongInterval:      wsKeepAlive, // graphql-transport-ws: ping, and a pong is expected
@@ -137,6 +138,18 @@ func (a *app) websocketInit(ctx context.Context, p gqltransport.InitPayload) (co
 	sk := &socket{sessionID: v.SessionID, conn: slot.conn, cancel: cancel}
 	a.live.sockets.add(sk)
 	return context.WithValue(ctx, socketKey{}, sk), nil, nil
+}
+
+// websocketError ends a connection that failed a write (its client stopped reading for
+// wsWriteTimeout): gqlgen only reports write errors, and the connection would otherwise stay
+// open with every later write failing.
+func websocketError(ctx context.Context, err error) {
+	var we gqltransport.WebsocketError
+	if errors.As(err, &we) && !we.IsReadError {
+		if sk, ok := ctx.Value(socketKey{}).(*socket); ok {
+			_ = sk.conn.Close()
+		}
+	}
 }
 
 func (a *app) websocketClosed(ctx context.Context, _ int) {
