@@ -17,14 +17,14 @@ import (
 // WebSocket settings. The read limit bounds one client message (a subscribe with its query);
 // the write timeout ends a connection whose client stopped reading instead of holding a writer.
 const (
-	wsReadLimitBytes  = 64 << 10
-	wsWriteTimeout    = 10 * time.Second
-	wsKeepAlive       = 15 * time.Second
-	wsInitTimeout     = 10 * time.Second
-	wsCloseUnauth     = 4401 // graphql-transport-ws: the session ended
-	wsCloseForbidden  = 4403 // graphql-transport-ws: connection_init refused
-	wsCloseGoingAway  = 1001
-	wsHandshakeTimout = 10 * time.Second
+	wsReadLimitBytes   = 64 << 10
+	wsWriteTimeout     = 10 * time.Second
+	wsKeepAlive        = 15 * time.Second
+	wsInitTimeout      = 10 * time.Second
+	wsCloseUnauth      = 4401 // graphql-transport-ws: the session ended
+	wsCloseForbidden   = 4403 // graphql-transport-ws: connection_init refused
+	wsCloseGoingAway   = 1001
+	wsHandshakeTimeout = 10 * time.Second
 )
 
 // originAllowed reports whether a browser page at the request's Origin may open a WebSocket:
@@ -55,7 +55,7 @@ var _ gqltransport.WebsocketImplementation = (*gorillaWebsocket)(nil)
 
 func newGorillaWebsocket(allowed []string) *gorillaWebsocket {
 	return &gorillaWebsocket{upgrader: websocket.Upgrader{
-		HandshakeTimeout: wsHandshakeTimout,
+		HandshakeTimeout: wsHandshakeTimeout,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
 		// Write buffers are taken from the pool only while writing: idle connections hold none.

@@ -3116,7 +3116,7 @@ type Subscription {
     "Replay the changes after this version first (0 replays everything). With accountId omitted it applies to each account."
     afterVersion: Int
   ): BalanceChange!
-  "The viewer's transactions as they are created or change status (PENDING, POSTED, VOIDED). Live only: a client that was away re-reads its transactions."
+  "The viewer's (a customer's) transactions as they are created or change status (PENDING, POSTED, VOIDED), on either side. Live only: a client that was away re-reads its transactions."
   transactionUpdated: Transaction!
 }
 

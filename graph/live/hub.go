@@ -95,9 +95,6 @@ func NewHub(client *ent.Client, limits Limits) *Hub {
 	}
 }
 
-// Limits returns the hub's effective limits.
-func (h *Hub) Limits() Limits { return h.limits }
-
 // Publish delivers a batch to this hub directly: the in-process broker of a single instance
 // (SQLite), with the same interface as NOTIFY.
 func (h *Hub) Publish(_ context.Context, b Batch) error {
