@@ -539,6 +539,16 @@ func TestLive_rejections(t *testing.T) {
 			}
 		}
 	})
+	t.Run("disabling the user closes the socket with 4401", func(t *testing.T) {
+		s := ptOn(t, s)
+		dave := s.customer(admin, "dave")
+		c := lvConnect(t, s, lvLegacyWS, dave)
+		c.quiet(c.subscribe(lvBalanceSub, nil), 200*time.Millisecond)
+		s.mustDo(admin, `mutation { setUserStatus(username: "dave", status: DISABLED) { status } }`, nil, nil)
+		if code := c.wait(); code != 4401 {
+			t.Fatalf("close code %d, want 4401", code)
+		}
+	})
 	t.Run("a message over the read limit closes the socket", func(t *testing.T) {
 		c := lvConnect(t, s, lvTransportWS, alice)
 		c.subscribe(strings.Repeat(" ", 100<<10)+lvBalanceSub, nil)
