@@ -229,11 +229,10 @@ func TestHub_slowSubscriberIsEnded_othersGetEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The fast subscriber reads each change as it comes; the slow one never reads.
 	const moves = 20
-	for range moves {
-		e.mint(t, acc, 1)
-	}
 	for v := int64(1); v <= moves; v++ {
+		e.mint(t, acc, 1)
 		if ev := next(t, fast); ev.Version != v {
 			t.Fatalf("fast subscriber: version %d, want %d", ev.Version, v)
 		}
@@ -365,7 +364,14 @@ func TestHub_idleSubscribersCostNoQueries(t *testing.T) {
 			streams[id] = append(streams[id], ch)
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // every subscriber has made its first read and sleeps
+	// Every subscriber makes its first read, then sleeps: wait for the count to settle.
+	for last, deadline := int64(-1), time.Now().Add(20*time.Second); queries.Load() != last; {
+		if time.Now().After(deadline) {
+			t.Fatal("the subscribers never went idle")
+		}
+		last = queries.Load()
+		time.Sleep(300 * time.Millisecond)
+	}
 	before := queries.Load()
 	time.Sleep(time.Second)
 	if idle := queries.Load() - before; idle != 0 {

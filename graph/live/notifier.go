@@ -15,6 +15,9 @@ import (
 // are still published, the rest wait for the next flush (the set of accounts is finite anyway).
 const maxPendingIDs = 100_000
 
+// flushTimeout bounds one publication (a query and a NOTIFY or two).
+const flushTimeout = 2 * time.Second
+
 // Notifier publishes committed changes after the commit, coalescing those of Window into one
 // Batch: one NOTIFY per few milliseconds instead of one inside every ledger transaction (which
 // would serialize PostgreSQL's commits). Its Run goroutine is the only one that publishes.
@@ -76,10 +79,7 @@ func (n *Notifier) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			// A last flush on a fresh context: the changes committed, their subscribers should hear.
-			flushCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			n.flush(flushCtx)
-			cancel()
+			n.flush(ctx) // the last changes committed: their subscribers should hear of them
 			return
 		case <-n.kick:
 		}
@@ -87,14 +87,18 @@ func (n *Notifier) Run(ctx context.Context) {
 		timer.Reset(window)
 		select {
 		case <-ctx.Done():
-			continue // the final flush above, on a fresh context
+			continue // the final flush above
 		case <-timer.C:
 		}
 		n.flush(ctx)
 	}
 }
 
-func (n *Notifier) flush(ctx context.Context) {
+// flush publishes what is pending. It does not stop halfway when ctx ends (shutdown): the
+// changes committed, so it runs to its end on a context of its own, bounded in time.
+func (n *Notifier) flush(parent context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), flushTimeout)
+	defer cancel()
 	n.mu.Lock()
 	accountIDs := sortedKeys(n.accounts)
 	txnIDs := sortedKeys(n.txns)
@@ -126,7 +130,7 @@ func (n *Notifier) flush(ctx context.Context) {
 			b.Accounts = append(b.Accounts, c)
 		}
 	}
-	if err := n.Publisher.Publish(ctx, b); err != nil && ctx.Err() == nil {
+	if err := n.Publisher.Publish(ctx, b); err != nil {
 		// Lost: subscribers catch up at the next safety re-read.
 		slog.Warn("live: publishing changes", "error", err, "accounts", len(b.Accounts))
 	}
