@@ -15,6 +15,7 @@ import (
 	"coffer/graph/coins"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
+	"coffer/graph/live"
 	"coffer/graph/model"
 	"coffer/graph/money"
 	"coffer/graph/products"
@@ -31,6 +32,8 @@ type Resolver struct {
 	Cashouts *cashout.Service
 	Census   *census.Service
 	Limits   AuthLimits
+	// Live is the subscription hub (balanceChanged, transactionUpdated).
+	Live *live.Hub
 }
 
 // money renders minor units as the API's Money.

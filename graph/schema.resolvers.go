@@ -23,6 +23,7 @@ import (
 	"coffer/graph/generated"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
+	"coffer/graph/live"
 	"coffer/graph/model"
 	"coffer/graph/products"
 	"coffer/graph/transport"
@@ -104,6 +105,16 @@ func (r *accountResolver) BalanceAt(ctx context.Context, obj *ent.Account, time 
 // PendingCount is the resolver for the pendingCount field.
 func (r *accountResolver) PendingCount(ctx context.Context, obj *ent.Account) (int, error) {
 	return r.Ledger.PendingCount(ctx, obj.ID)
+}
+
+// Balance is the resolver for the balance field.
+func (r *balanceChangeResolver) Balance(ctx context.Context, obj *live.BalanceEvent) (*model.Money, error) {
+	return r.money(obj.BalanceMinor), nil
+}
+
+// Available is the resolver for the available field.
+func (r *balanceChangeResolver) Available(ctx context.Context, obj *live.BalanceEvent) (*model.Money, error) {
+	return r.money(obj.AvailableMinor), nil
 }
 
 // Amount is the resolver for the amount field.
@@ -972,6 +983,16 @@ func (r *savingsGoalResolver) Reached(ctx context.Context, obj *ent.SavingsGoal)
 	return acc.Balance >= obj.Goal, nil
 }
 
+// BalanceChanged is the resolver for the balanceChanged field.
+func (r *subscriptionResolver) BalanceChanged(ctx context.Context, accountID *int, afterVersion *int) (<-chan *live.BalanceEvent, error) {
+	return r.balanceChanged(ctx, accountID, afterVersion)
+}
+
+// TransactionUpdated is the resolver for the transactionUpdated field.
+func (r *subscriptionResolver) TransactionUpdated(ctx context.Context) (<-chan *ent.Transaction, error) {
+	return r.transactionUpdated(ctx)
+}
+
 // Amount is the resolver for the amount field.
 func (r *transactionResolver) Amount(ctx context.Context, obj *ent.Transaction) (*model.Money, error) {
 	return r.money(obj.Amount), nil
@@ -1018,6 +1039,9 @@ func (r *userResolver) Customer(ctx context.Context, obj *ent.User) (*ent.Custom
 // Account returns generated.AccountResolver implementation.
 func (r *Resolver) Account() generated.AccountResolver { return &accountResolver{r} }
 
+// BalanceChange returns generated.BalanceChangeResolver implementation.
+func (r *Resolver) BalanceChange() generated.BalanceChangeResolver { return &balanceChangeResolver{r} }
+
 // Bill returns generated.BillResolver implementation.
 func (r *Resolver) Bill() generated.BillResolver { return &billResolver{r} }
 
@@ -1048,6 +1072,9 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 // SavingsGoal returns generated.SavingsGoalResolver implementation.
 func (r *Resolver) SavingsGoal() generated.SavingsGoalResolver { return &savingsGoalResolver{r} }
 
+// Subscription returns generated.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
 // Transaction returns generated.TransactionResolver implementation.
 func (r *Resolver) Transaction() generated.TransactionResolver { return &transactionResolver{r} }
 
@@ -1068,4 +1095,17 @@ type (
 	savingsGoalResolver struct{ *Resolver }
 	transactionResolver struct{ *Resolver }
 	userResolver        struct{ *Resolver }
+	accountResolver       struct{ *Resolver }
+	balanceChangeResolver struct{ *Resolver }
+	billResolver          struct{ *Resolver }
+	cardResolver          struct{ *Resolver }
+	cashoutResolver       struct{ *Resolver }
+	customerResolver      struct{ *Resolver }
+	entryResolver         struct{ *Resolver }
+	mutationResolver      struct{ *Resolver }
+	queryResolver         struct{ *Resolver }
+	savingsGoalResolver   struct{ *Resolver }
+	subscriptionResolver  struct{ *Resolver }
+	transactionResolver   struct{ *Resolver }
+	userResolver          struct{ *Resolver }
 )

@@ -44,6 +44,7 @@ type app struct {
 	// queue sends the codes of flows that must answer alike whether or not they sent one.
 	queue   *delivery.Queue
 	metrics *metrics
+	live    *liveRuntime
 }
 
 func newApp(ctx context.Context, cfg Config) (*app, error) {
@@ -118,11 +119,16 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	hardenGraphQL(gql, cfg.Hardening, cfg.Dev)
 	gql.Use(operations{metrics: m, client: db.Client})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
-	return &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m}, nil
+	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m}
+	a.live = startLive(cfg, db, l, ids)
+	resolver.Live = a.live.hub
+	gql.AddTransport(a.websocketTransport())
+	return a, nil
 }
 
-// Close sends what is queued, then closes the database the queue's failures are recorded in.
+// Close stops the live fan-out, sends what is queued, then closes the database.
 func (a *app) Close() {
+	a.live.stop()
 	a.queue.Close()
 	a.db.Close()
 }
@@ -157,7 +163,7 @@ func (a *app) cleanupHourly(ctx context.Context) {
 // Handler routes the API, the Playground and the health checks.
 func (a *app) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/query", a.graphqlHandler())
+	mux.Handle("/query", a.websocketGate(a.graphqlHandler()))
 	pg := playground.Handler("coffer", "/query")
 	mux.Handle("GET /{$}", pg)
 	mux.Handle("GET /playground", pg)

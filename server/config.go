@@ -38,6 +38,10 @@ type Config struct {
 	SessionMaxAge      time.Duration
 	// Limits and timeouts against load, faults and hostile input (hardening_config.go).
 	Hardening Hardening
+	// Live updates (subscriptions over WebSocket).
+	LiveMaxSubscriptions int
+	LiveMaxPerUser       int
+	LiveSessionCheck     time.Duration
 }
 
 // parseConfig reads the environment, then the flags.
@@ -81,6 +85,10 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&idle, "session-idle-timeout", "SESSION_IDLE_TIMEOUT", "30m", "a session ends after this long without a request")
 	str(&maxAge, "session-max-age", "SESSION_MAX_AGE", "12h", "a session ends this long after login in any case")
 	harden := registerHardening(fs, getenv, &c.Hardening)
+	var liveMax, livePerUser, liveCheck string
+	str(&liveMax, "live-max-subscriptions", "LIVE_MAX_SUBSCRIPTIONS", "10000", "concurrent subscriptions per server instance")
+	str(&livePerUser, "live-max-subscriptions-per-user", "LIVE_MAX_SUBSCRIPTIONS_PER_USER", "20", "concurrent subscriptions per user and instance")
+	str(&liveCheck, "live-session-check", "LIVE_SESSION_CHECK", "2s", "how often open WebSockets re-check their session (a logout closes them)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -118,6 +126,15 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	c.CreationMonthlyLimit, err = strconv.ParseInt(limit, 10, 64)
 	if err != nil || c.CreationMonthlyLimit < 0 {
 		return c, fmt.Errorf("CREATION_MONTHLY_LIMIT: not a whole amount: %q", limit)
+	}
+	if c.LiveMaxSubscriptions, err = strconv.Atoi(liveMax); err != nil || c.LiveMaxSubscriptions < 1 {
+		return c, fmt.Errorf("LIVE_MAX_SUBSCRIPTIONS: not a positive count: %q", liveMax)
+	}
+	if c.LiveMaxPerUser, err = strconv.Atoi(livePerUser); err != nil || c.LiveMaxPerUser < 1 {
+		return c, fmt.Errorf("LIVE_MAX_SUBSCRIPTIONS_PER_USER: not a positive count: %q", livePerUser)
+	}
+	if c.LiveSessionCheck, err = time.ParseDuration(liveCheck); err != nil || c.LiveSessionCheck <= 0 {
+		return c, fmt.Errorf("LIVE_SESSION_CHECK: not a duration: %q", liveCheck)
 	}
 	c.Dev = dev == "1" || strings.EqualFold(dev, "true")
 	for _, o := range strings.Split(origins, ",") {

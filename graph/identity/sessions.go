@@ -120,3 +120,24 @@ func (s *Service) revokeSessions(ctx context.Context, client *ent.Client, userID
 		SetRevokedAt(s.Now()).
 		Exec(ctx)
 }
+
+// ActiveSessions returns which of the given sessions still authenticate (not revoked, not
+// expired, their user neither locked nor disabled): one query for every open WebSocket
+// connection of an instance.
+func (s *Service) ActiveSessions(ctx context.Context, ids []int) (map[int]bool, error) {
+	active := make(map[int]bool, len(ids))
+	if len(ids) == 0 {
+		return active, nil
+	}
+	found, err := s.Client.Session.Query().
+		Where(session.IDIn(ids...), session.RevokedAtIsNil(), session.ExpiresAtGT(s.Now()),
+			session.HasUserWith(user.StatusNotIn(user.StatusDISABLED, user.StatusLOCKED))).
+		IDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("identity: active sessions: %w", err)
+	}
+	for _, id := range found {
+		active[id] = true
+	}
+	return active, nil
+}

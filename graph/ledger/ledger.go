@@ -43,6 +43,9 @@ type Ledger struct {
 	// OnCommit, when set, is told the accounts a committed movement changed (the live-balance
 	// fan-out listens here). It runs after the commit, never inside the transaction.
 	OnCommit func(accountIDs []int)
+	// OnTransactionsCommit, when set, is told the transactions a committed operation created or
+	// settled (pending, posted, voided), after the commit like OnCommit.
+	OnTransactionsCommit func(transactionIDs []int)
 	// OnTransaction, when set, is told of every ledger transaction Run committed (metrics).
 	OnTransaction func(*ent.Transaction)
 
@@ -117,13 +120,14 @@ func (l *Ledger) Run(ctx context.Context, initiatorID int, key *Key, fn func(tx 
 				return nil, fmt.Errorf("ledger: idempotency lookup: %w", err)
 			}
 		}
-		changed := make([]int, 0, 2)
+		changed, settled := make([]int, 0, 2), make([]int, 0, 1)
 		txn, err := store.InTx(ctx, l.Client, func(tx *ent.Tx) (*ent.Transaction, error) {
-			changed = changed[:0] // InTx may run this again after a deadlock: only the last run counts
-			return fn(withChanges(tx, &changed))
+			// InTx may run this again after a deadlock: only the last run counts.
+			changed, settled = changed[:0], settled[:0]
+			return fn(withChanges(tx, &changed, &settled))
 		})
 		if err == nil {
-			l.notify(changed)
+			l.notify(changed, settled)
 			if l.OnTransaction != nil && txn != nil {
 				l.OnTransaction(txn)
 			}
@@ -140,19 +144,23 @@ func (l *Ledger) Run(ctx context.Context, initiatorID int, key *Key, fn func(tx 
 // Apply runs fn in a database transaction for operations that change accounts but are not covered
 // by Run (posting or voiding an existing pending transaction), and notifies after the commit.
 func (l *Ledger) Apply(ctx context.Context, fn func(tx *Tx) error) error {
-	changed := make([]int, 0, 2)
+	changed, settled := make([]int, 0, 2), make([]int, 0, 1)
 	_, err := store.InTx(ctx, l.Client, func(tx *ent.Tx) (struct{}, error) {
-		return struct{}{}, fn(withChanges(tx, &changed))
+		changed, settled = changed[:0], settled[:0] // as in Run: only the last run counts
+		return struct{}{}, fn(withChanges(tx, &changed, &settled))
 	})
 	if err == nil {
-		l.notify(changed)
+		l.notify(changed, settled)
 	}
 	return err
 }
 
-func (l *Ledger) notify(accountIDs []int) {
+func (l *Ledger) notify(accountIDs, transactionIDs []int) {
 	if l.OnCommit != nil && len(accountIDs) > 0 {
 		l.OnCommit(accountIDs)
+	}
+	if l.OnTransactionsCommit != nil && len(transactionIDs) > 0 {
+		l.OnTransactionsCommit(transactionIDs)
 	}
 }
 
@@ -161,11 +169,17 @@ func (l *Ledger) notify(accountIDs []int) {
 type Tx struct {
 	*ent.Tx
 	changed *[]int
+	settled *[]int
 }
 
-func withChanges(tx *ent.Tx, changed *[]int) *Tx { return &Tx{Tx: tx, changed: changed} }
+func withChanges(tx *ent.Tx, changed, settled *[]int) *Tx {
+	return &Tx{Tx: tx, changed: changed, settled: settled}
+}
 
 func (tx *Tx) touch(accountIDs ...int) { *tx.changed = append(*tx.changed, accountIDs...) }
+
+// statusChanged records a transaction that was created or changed status.
+func (tx *Tx) statusChanged(transactionID int) { *tx.settled = append(*tx.settled, transactionID) }
 
 // Transfer records m in tx: posted at once, or reserved when m.Pending.
 func (l *Ledger) Transfer(ctx context.Context, tx *Tx, m Move) (*ent.Transaction, error) {
@@ -202,6 +216,7 @@ func (l *Ledger) Transfer(ctx context.Context, tx *Tx, m Move) (*ent.Transaction
 	if err != nil {
 		return nil, fmt.Errorf("ledger: insert transaction: %w", err)
 	}
+	tx.statusChanged(txn.ID)
 	if m.Pending {
 		if err := l.reserve(ctx, tx, m.DebitID, m.AmountMinor); err != nil {
 			return nil, err
@@ -264,6 +279,7 @@ func (l *Ledger) settle(ctx context.Context, tx *Tx, txnID int, to transaction.S
 	if n == 0 {
 		return nil, apperr.New(apperr.PreconditionFailed, "the transaction is no longer pending")
 	}
+	tx.statusChanged(txnID)
 	return tx.Transaction.Get(ctx, txnID)
 }
 
