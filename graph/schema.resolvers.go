@@ -1082,19 +1082,6 @@ func (r *Resolver) Transaction() generated.TransactionResolver { return &transac
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
-	accountResolver     struct{ *Resolver }
-	billResolver        struct{ *Resolver }
-	cardResolver        struct{ *Resolver }
-	cashoutResolver     struct{ *Resolver }
-	customerResolver    struct{ *Resolver }
-	entryResolver       struct{ *Resolver }
-	mutationResolver    struct{ *Resolver }
-	personResolver      struct{ *Resolver }
-	procedureResolver   struct{ *Resolver }
-	queryResolver       struct{ *Resolver }
-	savingsGoalResolver struct{ *Resolver }
-	transactionResolver struct{ *Resolver }
-	userResolver        struct{ *Resolver }
 	accountResolver       struct{ *Resolver }
 	balanceChangeResolver struct{ *Resolver }
 	billResolver          struct{ *Resolver }
@@ -1103,6 +1090,8 @@ type (
 	customerResolver      struct{ *Resolver }
 	entryResolver         struct{ *Resolver }
 	mutationResolver      struct{ *Resolver }
+	personResolver        struct{ *Resolver }
+	procedureResolver     struct{ *Resolver }
 	queryResolver         struct{ *Resolver }
 	savingsGoalResolver   struct{ *Resolver }
 	subscriptionResolver  struct{ *Resolver }

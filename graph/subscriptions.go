@@ -6,6 +6,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"coffer/ent"
+	"coffer/graph/access"
 	"coffer/graph/identity"
 	"coffer/graph/live"
 )
@@ -26,7 +27,7 @@ func (r *Resolver) balanceChanged(ctx context.Context, accountID, afterVersion *
 			return nil, err
 		}
 		// Another customer's account is NOT_FOUND, exactly as a missing one.
-		if ok, err := r.canSee(ctx, v, acc); err != nil || !ok {
+		if ok, err := access.CanSee(ctx, r.Client, v, acc); err != nil || !ok {
 			if err != nil {
 				return nil, err
 			}
