@@ -448,13 +448,18 @@ func (r *mutationResolver) CreateCoins(ctx context.Context, input model.CreateCo
 	if err != nil {
 		return nil, err
 	}
+	// Without a targetDate a retry means "now" again, not the first attempt's instant.
+	target, targetKey := time.Time{}, "now"
+	if input.TargetDate != nil {
+		target, targetKey = *input.TargetDate, input.TargetDate.UTC().Format(time.RFC3339Nano)
+	}
 	key, err := ledger.NewKey(input.IdempotencyKey, "createCoins", recipientKey(input.Recipient), minorKey(amount),
-		input.TargetDate.UTC().Format(time.RFC3339Nano), deref(input.Memo))
+		targetKey, deref(input.Memo))
 	if err != nil {
 		return nil, err
 	}
 	return r.Coins.Create(ctx, v, coins.Mint{
-		Recipient: recipient(input.Recipient), AmountMinor: amount, TargetDate: input.TargetDate,
+		Recipient: recipient(input.Recipient), AmountMinor: amount, TargetDate: target,
 		Memo: deref(input.Memo), Key: key,
 	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // TestMutationPayloads_edgesOfWhatTheyCreated_load checks that what a mutation returns can be
@@ -82,5 +83,29 @@ func TestMutationPayloads_edgesOfWhatTheyCreated_load(t *testing.T) {
 				t.Errorf("createCard = %+v, want its CARD account", card)
 			}
 		})
+	}
+}
+
+func TestCreateCoins_withoutTargetDate_mintsForNow_retrySameKeyOnce(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "postgres")
+	admin := s.admin()
+	ann := s.customer(admin, "ann")
+	mint := `mutation { createCoins(input: {recipient: {username: "ann"}, amount: "5", idempotencyKey: "m-1"}) { id targetDate } }`
+	var first, again struct {
+		CreateCoins struct{ ID, TargetDate string }
+	}
+	before := time.Now().UTC()
+	s.mustDo(admin, mint, nil, &first)
+	s.mustDo(admin, mint, nil, &again)
+	target, err := time.Parse(time.RFC3339, first.CreateCoins.TargetDate)
+	if err != nil || target.Before(before.Add(-time.Minute)) || target.After(time.Now().Add(time.Minute)) {
+		t.Errorf("targetDate = %q, want now", first.CreateCoins.TargetDate)
+	}
+	if again.CreateCoins.ID != first.CreateCoins.ID {
+		t.Errorf("retry = %s, want the first transaction %s", again.CreateCoins.ID, first.CreateCoins.ID)
+	}
+	if got := s.balance(ann); got != "5.00" {
+		t.Errorf("balance %s, want 5.00 (minted once)", got)
 	}
 }

@@ -117,9 +117,10 @@ func ParsePublicKey(s string) ([]byte, error) {
 type Mint struct {
 	Recipient   Recipient
 	AmountMinor int64
-	TargetDate  time.Time
-	Memo        string
-	Key         *ledger.Key
+	// TargetDate is the day the coins are created for; zero means now.
+	TargetDate time.Time
+	Memo       string
+	Key        *ledger.Key
 }
 
 // CheckTargetDate enforces the creation window: the current or the two previous calendar months
@@ -143,6 +144,9 @@ func (s *Service) Create(ctx context.Context, admin *identity.Viewer, m Mint) (*
 	return s.Ledger.Run(ctx, admin.UserID, m.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
 		if m.AmountMinor <= 0 {
 			return nil, apperr.Field("amount", "must be positive")
+		}
+		if m.TargetDate.IsZero() {
+			m.TargetDate = s.Ledger.Now()
 		}
 		if err := CheckTargetDate(m.TargetDate, s.Ledger.Now()); err != nil {
 			return nil, err

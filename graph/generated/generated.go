@@ -3544,8 +3544,8 @@ input CreateCoinsInput {
   recipient: RecipientInput!
   "How much, positive."
   amount: Decimal!
-  "The day they are created for: in the current or the two previous months."
-  targetDate: Time!
+  "The day they are created for: in the current or the two previous months. Absent: now."
+  targetDate: Time
   "A note for the statement."
   memo: String
   "Retrying with the same key and input returns the first result."
@@ -15755,7 +15755,7 @@ func (ec *executionContext) unmarshalInputCreateCoinsInput(ctx context.Context, 
 			it.Amount = data
 		case "targetDate":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetDate"))
-			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}

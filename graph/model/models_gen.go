@@ -95,8 +95,8 @@ type CreateCoinsInput struct {
 	Recipient *RecipientInput `json:"recipient"`
 	// How much, positive.
 	Amount string `json:"amount"`
-	// The day they are created for: in the current or the two previous months.
-	TargetDate time.Time `json:"targetDate"`
+	// The day they are created for: in the current or the two previous months. Absent: now.
+	TargetDate *time.Time `json:"targetDate,omitempty"`
 	// A note for the statement.
 	Memo *string `json:"memo,omitempty"`
 	// Retrying with the same key and input returns the first result.
