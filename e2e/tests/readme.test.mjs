@@ -19,10 +19,12 @@
 // 4. Placeholders: a string literal "<path>" is replaced by the value at that path in the latest
 //    answer that had it, with aliases as written and list indexes as numbers, e.g.
 //    "<createCard.card.id>", "<alice.account.iban>", "<cards.0.id>". "<code:ana@example.com>" is
-//    the newest one-time code sent to that address (read from the OUTBOX_FILE). An unknown
+//    the newest one-time code sent to that address (read from the OUTBOX_FILE) that no earlier
+//    placeholder took, waiting up to 5 s for it (some messages are sent in the background). An unknown
 //    placeholder fails the test with the list of known paths.
 // 5. A block with several operations runs each as its own request, in order (as one would press
-//    Run on each in the Playground).
+//    Run on each in the Playground); placeholders are filled per operation, so an operation may
+//    use the answer of the one before it in the same block.
 // 6. A block without `expect:` passes when its answer has no `errors`.
 // 7. Subscription blocks are sent over graphql-ws (graphql-transport-ws) with the current token in
 //    connection_init ({"authorization": "Bearer ..."}); the next block runs half a second after
@@ -69,13 +71,31 @@ function findToken(data) {
   return undefined;
 }
 
-function fill(text, values, where) {
-  return text.replaceAll(/"<([^">\s][^">]*)>"/g, (_, name) => {
-    if (name.startsWith('code:')) {
-      const code = lastCode(name.slice(5));
-      assert.ok(code, `${where}: no code was sent to ${name.slice(5)}`);
-      return JSON.stringify(code);
+// usedCodes are the codes placeholders have taken: a "<code:...>" waits for a code it has not
+// used yet, since some messages (a password reset, a self-registration) are sent in the
+// background after the answer.
+const usedCodes = new Set();
+
+async function freshCode(to, where) {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const code = lastCode(to);
+    if (code && !usedCodes.has(code)) {
+      usedCodes.add(code);
+      return code;
     }
+    assert.ok(Date.now() < deadline, `${where}: no new code was sent to ${to} within 5 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function fill(text, values, where) {
+  const codes = new Map();
+  for (const [, to] of text.matchAll(/"<code:([^">]+)>"/g)) {
+    if (!codes.has(to)) codes.set(to, await freshCode(to, where));
+  }
+  return text.replaceAll(/"<([^">\s][^">]*)>"/g, (_, name) => {
+    if (name.startsWith('code:')) return JSON.stringify(codes.get(name.slice(5)));
     assert.ok(values.has(name), `${where}: unknown placeholder "<${name}>"; known: ${[...values.keys()].join(', ')}`);
     return JSON.stringify(values.get(name));
   }).replaceAll('"coffer-admin-password"', JSON.stringify(adminPassword));
@@ -111,8 +131,10 @@ test('README.md: every ```graphql snippet runs as written', async (t) => {
         if (tokens.has(name)) current = tokens.get(name);
         else current = undefined; // NAME logs in in this block
       }
-      for (const op of operations(parse(fill(block.text, values, where)))) {
-        const query = print(op);
+      // Placeholders are filled per operation, so a later operation of a block can use the
+      // answer of an earlier one ("<registerPerson.procedure.id>").
+      for (const op of operations(doc)) {
+        const query = await fill(print(op), values, where);
         if (op.definitions[0].operation === 'subscription') {
           const sub = startSubscription(query, current, where);
           subscriptions.push(sub);
