@@ -237,19 +237,27 @@ func TestMigrations_autoMigratedDatabase_isBaselined(t *testing.T) {
 	}
 }
 
-// autoMigrated builds the database at url with ent's auto-migration, as Open used to, and returns
-// a client over it.
+// autoMigrated builds the database at url as ent's auto-migration did before migrations were
+// versioned: the initial migration's statements, without a revision table (that the initial
+// migration equals what Schema.Create made was checked when it was written, by
+// TestMigrations_freshDatabase_equalsEntSchema). It returns a client over it.
 func autoMigrated(t *testing.T, url string) *ent.Client {
 	t.Helper()
 	d, dsn := dialect.SQLite, url+"?_pragma=foreign_keys(1)"
 	if store.IsPostgres(url) {
 		d, dsn = dialect.Postgres, url
 	}
-	drv := entsql.OpenDB(d, rawOpen(t, dsn))
-	if err := entmigrate.NewSchema(drv).Create(context.Background()); err != nil {
-		t.Fatalf("Schema.Create: %v", err)
+	db := rawOpen(t, dsn)
+	stmts, err := migrationFiles(t, d)[0].Stmts()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return ent.NewClient(ent.Driver(drv))
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return ent.NewClient(ent.Driver(entsql.OpenDB(d, db)))
 }
 
 // TestMigrations_partialSchema_refused: a database with some of coffer's tables but no revisions is
