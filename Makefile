@@ -65,10 +65,14 @@ playground-assets:
 # Versioned schema migrations (README: Schema migrations). `make migration name=add_card_limits`
 # writes the next migration of both stores from ent/schema into ent/migrate/migrations/; the check
 # (part of check-generated) fails when ent/schema has changes that no migration makes.
-.PHONY: migration check-migrations
+.PHONY: migration migration-hash check-migrations
 migration:
 	@test -n "$(name)" || { echo "usage: make migration name=<what_changed, snake_case>"; exit 1; }
 	$(GO) run ./ent/migrate/gen -name "$(name)"
+
+# After editing a new (unreleased) migration by hand, e.g. to add a backfill.
+migration-hash:
+	$(GO) run ./ent/migrate/gen -hash
 
 check-migrations:
 	$(GO) run ./ent/migrate/gen -check

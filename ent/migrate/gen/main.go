@@ -3,6 +3,7 @@
 //
 //	go run ./ent/migrate/gen -name add_card_limits   # make migration name=add_card_limits
 //	go run ./ent/migrate/gen -check                  # part of make check-generated
+//	go run ./ent/migrate/gen -hash                   # make migration-hash, after a hand edit
 //
 // Each dialect's directory is replayed on a clean throwaway database (a PostgreSQL cluster started
 // by graph/pgtest, or a database on TEST_DATABASE_URL's server; an in-memory SQLite) and diffed
@@ -40,7 +41,14 @@ var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 func main() {
 	name := flag.String("name", "", "what the migration does, in snake_case (e.g. add_card_limits)")
 	check := flag.Bool("check", false, "write nothing; fail when ent/schema has changes that no migration makes")
+	hash := flag.Bool("hash", false, "only rewrite each directory's atlas.sum (after a hand edit of an unreleased migration)")
 	flag.Parse()
+	if *hash {
+		if err := rehash(); err != nil {
+			log.Fatalf("gen: %v", err)
+		}
+		return
+	}
 	if !*check && !namePattern.MatchString(*name) {
 		log.Fatalf("gen: -name must match %s (got %q); e.g. make migration name=add_card_limits", namePattern, *name)
 	}
@@ -96,6 +104,29 @@ func run(ctx context.Context, name string, check bool) error {
 		dev.Close()
 	}
 	return failed
+}
+
+// rehash rewrites the atlas.sum of each directory from its files.
+func rehash() error {
+	for _, d := range migrations.Dialects {
+		path, err := migrations.Path(d)
+		if err != nil {
+			return err
+		}
+		dir, err := migrate.NewLocalDir(path)
+		if err != nil {
+			return err
+		}
+		sum, err := dir.Checksum()
+		if err != nil {
+			return err
+		}
+		if err := migrate.WriteSumFile(dir, sum); err != nil {
+			return err
+		}
+		fmt.Printf("%s: atlas.sum rewritten\n", path)
+	}
+	return nil
 }
 
 // openDev opens a clean database of dialect d for replaying migrations: a fresh in-memory SQLite,
