@@ -34,7 +34,7 @@ const RevisionsTable = "atlas_schema_revisions"
 // revision row, so a failed file changes nothing and the next start retries it. A database that
 // ent's auto-migration created before migrations were versioned holds every table of the initial
 // migration and no revisions: it is baselined at that migration (recorded as run, not run).
-func migrateSchema(ctx context.Context, db *DB) error {
+func migrateSchema(ctx context.Context, db *DB) (err error) {
 	dir, err := migrations.Dir(db.Dialect)
 	if err != nil {
 		return err
@@ -52,7 +52,12 @@ func migrateSchema(ctx context.Context, db *DB) error {
 		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
 			return err
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = on")
+		defer func() {
+			// The connection goes back to the pool (SQLite's only one): it must enforce keys again.
+			if _, onErr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = on"); onErr != nil {
+				err = errors.Join(err, fmt.Errorf("foreign keys back on: %w", onErr))
+			}
+		}()
 	}
 	for {
 		applied, err := migrateStep(ctx, conn, db.Dialect, dir)

@@ -127,6 +127,20 @@ func assertIDRanges(t *testing.T, db *store.DB) {
 	}
 }
 
+// assertForeignKeysEnforced checks that the store rejects a row whose parent is missing: on SQLite
+// the migration switches foreign keys off and must switch them on again.
+func assertForeignKeysEnforced(t *testing.T, db *store.DB) {
+	t.Helper()
+	_, err := db.Client.Session.Create().SetTokenHash([]byte("orphan")).SetUserID(12345).
+		SetExpiresAt(time.Now().Add(time.Hour)).Save(context.Background())
+	if err == nil {
+		t.Error("a session of a user that does not exist was saved: foreign keys are not enforced")
+	}
+	if n, err := db.Client.Session.Query().Count(context.Background()); err != nil || n != 0 {
+		t.Errorf("%d sessions (%v), want none", n, err)
+	}
+}
+
 // TestMigrations_freshDatabase_equalsEntSchema applies the migrations to an empty database and
 // diffs what they built against ent/schema: no difference, ID ranges as the global IDs need, and
 // every file recorded as run.
@@ -139,6 +153,7 @@ func TestMigrations_freshDatabase_equalsEntSchema(t *testing.T) {
 			}
 			assertIDRanges(t, db)
 			assertAllExecuted(t, db)
+			assertForeignKeysEnforced(t, db)
 		})
 	}
 }
