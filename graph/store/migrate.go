@@ -25,8 +25,8 @@ import (
 // shared database; the others wait for it and then find nothing left to do.
 const migrationLockID = 0x636f66666572_00 // "coffer", job 0 (server/app.go numbers the others)
 
-// RevisionsTable records which migration files a database has run, in the layout of the Atlas
-// CLI's own table, so that `atlas migrate status` can read it.
+// RevisionsTable records which migration files a database has run (one row per file, with the
+// columns of the Atlas CLI's own revision table).
 const RevisionsTable = "atlas_schema_revisions"
 
 // migrateSchema brings db up to the embedded migrations (ent/migrate/migrations): a fresh database
