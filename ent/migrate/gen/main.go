@@ -43,6 +43,9 @@ func main() {
 	check := flag.Bool("check", false, "write nothing; fail when ent/schema has changes that no migration makes")
 	hash := flag.Bool("hash", false, "only rewrite each directory's atlas.sum (after a hand edit of an unreleased migration)")
 	flag.Parse()
+	if _, err := os.Stat("ent/schema"); err != nil {
+		log.Fatalf("gen: run from the repository root (no ent/schema here): %v", err)
+	}
 	if *hash {
 		if err := rehash(); err != nil {
 			log.Fatalf("gen: %v", err)
