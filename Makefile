@@ -27,6 +27,7 @@ check-generated: generate
 	  git diff --stat -- $(GENERATED); exit 1; }
 	@test -z "$$(git status --porcelain -- $(GENERATED))" || { \
 	  echo "make generate created files that are not committed:"; git status --porcelain -- $(GENERATED); exit 1; }
+	@$(MAKE) --no-print-directory check-migrations
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "not gofmt-ed:"; echo "$$out"; exit 1; }
@@ -60,3 +61,18 @@ lint-schema: $(E2E_DEPS)
 # Re-fetches the Playground's vendored React and GraphiQL from npm (versions in the script).
 playground-assets:
 	server/playground/fetch-assets.sh
+
+# Versioned schema migrations (README: Schema migrations). `make migration name=add_card_limits`
+# writes the next migration of both stores from ent/schema into ent/migrate/migrations/; the check
+# (part of check-generated) fails when ent/schema has changes that no migration makes.
+.PHONY: migration migration-hash check-migrations
+migration:
+	@test -n "$(name)" || { echo "usage: make migration name=<what_changed, snake_case>"; exit 1; }
+	$(GO) run ./ent/migrate/gen -name "$(name)"
+
+# After editing a new (unreleased) migration by hand, e.g. to add a backfill.
+migration-hash:
+	$(GO) run ./ent/migrate/gen -hash
+
+check-migrations:
+	$(GO) run ./ent/migrate/gen -check

@@ -23,6 +23,7 @@ func main() {
 			gen.FeatureExecQuery,
 			gen.FeatureGlobalID,
 			gen.FeatureUpsert,
+			gen.FeatureVersionedMigration,
 		},
 	}, entc.Extensions(ex))
 	if err != nil {

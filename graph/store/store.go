@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -51,7 +50,7 @@ func IsPostgres(url string) bool {
 const DefaultSQLitePath = "data/coffer.db"
 
 // Open opens url (a postgres:// URL, or a SQLite file path; empty means DefaultSQLitePath) and
-// migrates the schema.
+// applies the pending versioned migrations (migrate.go).
 func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	db, err := open(url, opts)
 	if err != nil {
@@ -67,22 +66,11 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		db.SQL.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	if err := migrate(ctx, db.Client); err != nil {
+	if err := migrateSchema(ctx, db); err != nil {
 		db.SQL.Close()
 		return nil, fmt.Errorf("store: migrate: %w", err)
 	}
 	return db, nil
-}
-
-// migrateMu serializes migrations in this process: ent's Schema.Create rewrites package-level
-// table descriptors, so two concurrent migrations (several stores opened at once, as tests do)
-// race on them.
-var migrateMu sync.Mutex
-
-func migrate(ctx context.Context, client *ent.Client) error {
-	migrateMu.Lock()
-	defer migrateMu.Unlock()
-	return client.Schema.Create(ctx)
 }
 
 func open(url string, opts Options) (*DB, error) {
