@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -192,9 +190,6 @@ func (a *app) graphqlHandler() http.Handler {
 		_ = csrf.AddTrustedOrigin(o)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !limitBody(w, r, a.cfg.MaxBodyBytes) {
-			return
-		}
 		ctx := transport.With(r.Context(), w, clientAddr(r), !a.cfg.Dev)
 		token, fromCookie := bearerToken(r)
 		if fromCookie {
@@ -220,27 +215,14 @@ func (a *app) graphqlHandler() http.Handler {
 	})
 }
 
-// limitBody reads the request body up to max bytes and answers 413 beyond: a GraphQL error inside
-// a 200 would hide that the request was never read.
-func limitBody(w http.ResponseWriter, r *http.Request, max int64) bool {
-	if r.Body == nil || r.Method != http.MethodPost {
-		return true
-	}
-	if r.ContentLength > max {
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+// staffRequest reports whether r carries the session of a STAFF or ADMIN user.
+func (a *app) staffRequest(r *http.Request) bool {
+	token, _ := bearerToken(r)
+	if token == "" {
 		return false
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
-	if err != nil {
-		http.Error(w, "could not read request body", http.StatusBadRequest)
-		return false
-	}
-	if int64(len(body)) > max {
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-		return false
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	return true
+	v, err := a.identity.Authenticate(r.Context(), token)
+	return err == nil && v.IsStaff()
 }
 
 // bearerToken reads the session token from the Authorization header, else the session cookie.

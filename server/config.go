@@ -27,6 +27,8 @@ type Config struct {
 	AuthRateLimit        int
 	AllowedOrigins       []string
 	MaxBodyBytes         int64
+	// StaffMaxBodyBytes is the larger body a STAFF or ADMIN session may send (document uploads).
+	StaffMaxBodyBytes int64
 	// Identity settings beyond the contract's list.
 	SMTPFrom           string
 	CardPrefix         string
@@ -76,6 +78,8 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&rate, "auth-rate-limit", "AUTH_RATE_LIMIT", "60", "authentication operations per minute per client address; 0 turns it off")
 	str(&origins, "allowed-origins", "ALLOWED_ORIGINS", "", "comma-separated origins allowed for CORS and WebSockets")
 	str(&body, "max-body-bytes", "MAX_BODY_BYTES", "262144", "largest accepted request body")
+	var staffBody string
+	str(&staffBody, "staff-max-body-bytes", "STAFF_MAX_BODY_BYTES", "41943040", "largest request body of a STAFF or ADMIN session (document uploads: 5 files of 5 MiB in base64)")
 	str(&c.CardPrefix, "card-prefix", "CARD_PREFIX", "400000", "the digits new card numbers start with (1 to 15)")
 	str(&c.SMTPFrom, "smtp-from", "SMTP_FROM", "", "the From of e-mails (default coffer <no-reply@localhost>)")
 	str(&c.LookupKey, "lookup-key", "LOOKUP_KEY", "", "hex key (32+ bytes) for hashing social security and card numbers; empty: generated and kept in the database")
@@ -121,6 +125,9 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	}
 	if c.MaxBodyBytes, err = strconv.ParseInt(body, 10, 64); err != nil || c.MaxBodyBytes <= 0 {
 		return c, fmt.Errorf("MAX_BODY_BYTES: not a size: %q", body)
+	}
+	if c.StaffMaxBodyBytes, err = strconv.ParseInt(staffBody, 10, 64); err != nil || c.StaffMaxBodyBytes < c.MaxBodyBytes {
+		return c, fmt.Errorf("STAFF_MAX_BODY_BYTES: not a size of at least MAX_BODY_BYTES: %q", staffBody)
 	}
 	// The limit is in the currency's units ("1000" coins), checked exactly by the money package later.
 	c.CreationMonthlyLimit, err = strconv.ParseInt(limit, 10, 64)

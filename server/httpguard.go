@@ -20,7 +20,8 @@ import (
 func (a *app) guard(next http.Handler) http.Handler {
 	h := a.cfg.Hardening
 	return recoverHTTP(corsAllowList(a.cfg.AllowedOrigins,
-		queryGate(a.cfg.MaxBodyBytes, withDeadline(h.RequestTimeout, next))))
+		queryGate(bodyLimits{max: a.cfg.MaxBodyBytes, staffMax: a.cfg.StaffMaxBodyBytes, isStaff: a.staffRequest},
+			withDeadline(h.RequestTimeout, next))))
 }
 
 // recoverHTTP answers a panic outside the resolvers (which gqlgen recovers itself) with INTERNAL,
@@ -74,12 +75,21 @@ func isWebSocket(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
+// bodyLimits bound request bodies: max for everyone, staffMax for STAFF and ADMIN sessions, whose
+// document uploads (requestDocumentVerification: five files of 5 MiB, in base64) need more.
+// isStaff authenticates the request; it runs only for a body over max, so that ordinary requests
+// are not authenticated twice.
+type bodyLimits struct {
+	max, staffMax int64
+	isStaff       func(*http.Request) bool
+}
+
 // queryGate refuses at the door what /query does not speak, before authentication and before
 // gqlgen: GET without a WebSocket upgrade (mutations must never ride on a link or an <img>), any
 // POST that is not application/json (a form or text/plain POST is what a cross-site page can send
 // without a preflight), bodies over the limit (413) and batches (a JSON array would multiply every
 // per-operation limit).
-func queryGate(maxBodyBytes int64, next http.Handler) http.Handler {
+func queryGate(limits bodyLimits, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/query" || isWebSocket(r) || r.Method == http.MethodOptions {
 			next.ServeHTTP(w, r)
@@ -94,17 +104,12 @@ func queryGate(maxBodyBytes int64, next http.Handler) http.Handler {
 			writeRefusal(w, http.StatusUnsupportedMediaType, "BAD_REQUEST", "send operations as a POST with Content-Type: application/json")
 			return
 		}
-		if r.ContentLength > maxBodyBytes {
-			writeRefusal(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "request body too large")
+		body, status := readBody(w, r, limits)
+		if status == http.StatusRequestEntityTooLarge {
+			writeRefusal(w, status, "PAYLOAD_TOO_LARGE", "request body too large")
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				writeRefusal(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "request body too large")
-				return
-			}
+		if status != 0 {
 			writeRefusal(w, http.StatusBadRequest, "BAD_REQUEST", "could not read the request body")
 			return
 		}
@@ -115,6 +120,36 @@ func queryGate(maxBodyBytes int64, next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// readBody reads r's body within limits; the status is 0, 413 or 400.
+func readBody(w http.ResponseWriter, r *http.Request, limits bodyLimits) ([]byte, int) {
+	limit := limits.max
+	if r.ContentLength > limit {
+		if r.ContentLength > limits.staffMax || !limits.isStaff(r) {
+			return nil, http.StatusRequestEntityTooLarge
+		}
+		limit = limits.staffMax
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, http.StatusBadRequest
+	}
+	if int64(len(body)) > limit {
+		// A body without a Content-Length (chunked) that turns out larger than max.
+		if limit == limits.staffMax || !limits.isStaff(r) {
+			return nil, http.StatusRequestEntityTooLarge
+		}
+		rest, err := io.ReadAll(io.LimitReader(r.Body, limits.staffMax+1-int64(len(body))))
+		if err != nil {
+			return nil, http.StatusBadRequest
+		}
+		body = append(body, rest...)
+		if int64(len(body)) > limits.staffMax {
+			return nil, http.StatusRequestEntityTooLarge
+		}
+	}
+	return body, 0
 }
 
 // withDeadline bounds the work of one request, database calls included, so that a stalled

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -464,7 +465,7 @@ func (c *ppCensus) docCount(t *testing.T, id string) (procedures, files int) {
 }
 
 func TestDocumentVerification_checkedFilesStoredWithSha256_badFilesStoreNothing(t *testing.T) {
-	c := ppStart(t, "MAX_BODY_BYTES=8388608")
+	c := ppStart(t) // default body limits: staff sessions may send uploads, others 256 KiB
 	p := c.enabled(t, nil)
 	big := append(append([]byte{}, ppPNG...), make([]byte, 5<<20)...) // 5 MiB + the header
 	tests := []struct {
@@ -529,6 +530,39 @@ func TestDocumentVerification_checkedFilesStoredWithSha256_badFilesStoreNothing(
 	c.process(t, dv.RequestDocumentVerification.ID, "REJECT", "blurred")
 	if v := c.person(t, q.ID).Verification; v != "MISTAKE" {
 		t.Fatalf("after rejection: %s", v)
+	}
+}
+
+func TestDocumentVerification_largeUploads_staffOnly(t *testing.T) {
+	c := ppStart(t)
+	p := c.enabled(t, nil)
+	// Five files of 4.5 MiB: about 30 MB of JSON, far over MAX_BODY_BYTES, within the staff limit.
+	large := append(append([]byte{}, ppPNG...), make([]byte, 9<<19)...)
+	files := []any{}
+	for i := range 5 {
+		files = append(files, ppFileIn(fmt.Sprintf("page%d.png", i), "image/png", large))
+	}
+	var dv struct{ RequestDocumentVerification ppProcedure }
+	c.mustDo(c.staff, ppDocs, map[string]any{"p": p.ID, "f": files}, &dv)
+	if got := dv.RequestDocumentVerification.Files; len(got) != 5 || got[0].Size != len(large) {
+		t.Fatalf("stored %+v, want five files of %d bytes", got, len(large))
+	}
+	// Anyone else sending that much is refused before the body is read: 413.
+	body := `{"query":"{ __typename }","variables":{"pad":"` + strings.Repeat("x", 300<<10) + `"}}`
+	for who, token := range map[string]string{"a customer": c.customer, "nobody": ""} {
+		req, _ := http.NewRequest(http.MethodPost, c.URL+"/query", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s sending 300 KiB: status %d, want 413", who, res.StatusCode)
+		}
 	}
 }
 
