@@ -207,8 +207,10 @@ func (s *sockets) Run(ctx context.Context) {
 
 func (s *sockets) check(ctx context.Context) error {
 	s.mu.Lock()
+	checked := make([]*socket, 0, len(s.open))
 	ids := make([]int, 0, len(s.open))
 	for sk := range s.open {
+		checked = append(checked, sk)
 		ids = append(ids, sk.sessionID)
 	}
 	s.mu.Unlock()
@@ -221,8 +223,10 @@ func (s *sockets) check(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	var ended []*socket
-	for sk := range s.open {
-		if !active[sk.sessionID] {
+	// Only the sockets the query asked about: one opened while it ran is not in its answer, and
+	// closing it would end a valid session's socket; the next check covers it.
+	for _, sk := range checked {
+		if _, open := s.open[sk]; open && !active[sk.sessionID] {
 			ended = append(ended, sk)
 			delete(s.open, sk)
 		}

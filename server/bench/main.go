@@ -45,6 +45,9 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "measured time of one run")
 	flag.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured time before each run")
 	flag.IntVar(&o.recipients, "recipients", 512, "customers that receive transfers")
+	flag.IntVar(&o.subscribers, "subscribers", 2000, "WebSocket subscribers of the subscription case (0 skips it)")
+	flag.IntVar(&o.subClients, "sub-clients", 16, "clients sending coins to the subscribers")
+	flag.IntVar(&o.subTransfers, "sub-transfers", 2, "measured transfers to each subscriber (after one warm-up transfer each)")
 	servePlainDSN := flag.String("serve-plain", "", "internal: serve the plain read handler over this database")
 	flag.Parse()
 	if *servePlainDSN != "" {
@@ -66,6 +69,9 @@ type options struct {
 	server, out, clients string
 	rounds, recipients   int
 	duration, warmup     time.Duration
+
+	// The subscription case: subscribers, the clients sending to them, transfers per subscriber.
+	subscribers, subClients, subTransfers int
 }
 
 // report is bench.json.
@@ -83,7 +89,9 @@ type report struct {
 	Runs map[string]map[int][]result `json:"runs"`
 	// Statements are the SQL statements per request that pg_stat_statements saw.
 	Statements map[string]statementCount `json:"statements"`
-	Summary    summary                   `json:"summary"`
+	// Subscriptions is the subscription case, nil when it was skipped.
+	Subscriptions *subResult `json:"subscriptions"`
+	Summary       summary    `json:"summary"`
 }
 
 type statementCount struct {
@@ -112,10 +120,21 @@ type summary struct {
 	StatementQueries   float64 `json:"statement_queries"`
 	StatementQueries10 float64 `json:"statement_queries_page10"`
 	StatementRPS       float64 `json:"statement_rps"`
-	// Subscribers and DeliveryP99Ms come from the subscription case, which arrives with the
-	// WebSocket subscriptions: until then no subscriber is measured and the latency is null.
+	// Subscribers and the fields after it come from the subscription case (0 and null when it
+	// is skipped). Delivery is from just before the sendCoins request left to the event's arrival
+	// at its subscriber, an upper bound of commit-to-client; DeliveryAfterResponse* is from the
+	// response's arrival instead, a lower bound (negative: the event came first).
 	Subscribers   int      `json:"subscribers"`
+	DeliveryP50Ms *float64 `json:"delivery_p50_ms"`
 	DeliveryP99Ms *float64 `json:"delivery_p99_ms"`
+	// SubscriberKiB is the server's VmRSS with every subscriber open and idle minus before they
+	// opened, per subscriber.
+	SubscriberKiB              *float64 `json:"subscriber_kib"`
+	EventsLost                 *int     `json:"events_lost"`
+	EventsDuplicated           *int     `json:"events_duplicated"`
+	DeliveryAfterResponseP50Ms *float64 `json:"delivery_after_response_p50_ms"`
+	DeliveryAfterResponseP99Ms *float64 `json:"delivery_after_response_p99_ms"`
+	SubscriptionTPS            *float64 `json:"subscription_case_tps"`
 	// PeakRSSMiB is the server's VmHWM over its whole life, seeding included (hundreds of
 	// password hashes of 19 MiB each, two at a time); PeakRSSLoadMiB the peak during the cases
 	// alone, or null where the kernel cannot reset the peak.
@@ -136,6 +155,14 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 		clients = append(clients, n)
 	}
 	maxClients := slices.Max(clients)
+	if o.subscribers > 0 && (o.subClients < 1 || o.subClients > maxClients || o.subTransfers < 1) {
+		return fmt.Errorf("-sub-clients must be 1 to %d (the senders) and -sub-transfers at least 1", maxClients)
+	}
+	// Before any child starts, so that the server inherits it: one socket per subscriber on each
+	// side, plus the pools and HTTP clients.
+	if err := raiseFileLimit(uint64(o.subscribers) + 4096); err != nil {
+		return err
+	}
 	dir := filepath.Dir(o.out)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -155,7 +182,9 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	}
 	dbURL := cluster.URL("coffer")
 	logf("starting coffer (%s) and the plain handler", o.server)
-	srv, err := startCoffer(o.server, dbURL, filepath.Join(dir, "server.log"))
+	srv, err := startCoffer(o.server, dbURL, filepath.Join(dir, "server.log"),
+		// Every subscriber is its own user with one subscription: the per-user cap stays as it is.
+		"LIVE_MAX_SUBSCRIPTIONS="+strconv.Itoa(max(10000, o.subscribers+100)))
 	if err != nil {
 		return err
 	}
@@ -194,6 +223,15 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	pop, err := seed(ctx, coffer, db, maxClients, o.recipients)
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
+	}
+
+	var subs []customer
+	var subAccounts []string
+	if o.subscribers > 0 {
+		logf("seeding %d subscribers (through the API; sessions written as login writes them)", o.subscribers)
+		if subs, subAccounts, err = seedSubscribers(ctx, coffer, db, o.subscribers); err != nil {
+			return fmt.Errorf("seed subscribers: %w", err)
+		}
 	}
 
 	seededPeak, err := peakRSSMiB(srv.pid())
@@ -245,9 +283,18 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 		}
 	}
 
-	// The subscription case (WebSocket subscribers connected while transfers run, delivery
-	// latency from commit to message) belongs here once the subscriptions are merged; it sets
-	// rep.Summary.Subscribers and rep.Summary.DeliveryP99Ms, which stay 0 and null until then.
+	// The subscription case, after the closed-loop ones: its subscribers would otherwise be part
+	// of their server's memory and work.
+	if o.subscribers > 0 {
+		logf("subscription case: %d subscribers, %d clients sending", o.subscribers, o.subClients)
+		m := meter{postgresPID: cluster.PID(), serverPID: srv.pid(), benchPID: os.Getpid()}
+		if rep.Subscriptions, err = subscriptionCase(ctx, srv, coffer, pop, subs, subAccounts, o.subClients, o.subTransfers, m, logf); err != nil {
+			return fmt.Errorf("subscription case: %w", err)
+		}
+		sr := rep.Subscriptions
+		logf("subscription case: %.0f transfers/s, send→event p50 %.2f ms p99 %.2f ms, %.1f KiB per subscriber, lost %d duplicated %d",
+			sr.TransfersPerSecond, sr.SendToEventP50Ms, sr.SendToEventP99Ms, sr.KiBPerSubscriber, sr.Lost, sr.Duplicated)
+	}
 
 	logf("counting SQL statements per request")
 	if rep.Statements, err = countAll(ctx, db, coffer, plainc, pop); err != nil {
@@ -356,6 +403,15 @@ func (r *report) summarize(clients []int) {
 	s.StatementRPS = round1(stmt.PerSecond)
 	s.StatementQueries = r.Statements["statement_50"].PerRequest - r.Statements["account"].PerRequest
 	s.StatementQueries10 = r.Statements["statement_10"].PerRequest - r.Statements["account"].PerRequest
+	if sr := r.Subscriptions; sr != nil {
+		s.Subscribers = sr.Subscribers
+		p50, p99, kib, rp50, rp99, tps := sr.SendToEventP50Ms, sr.SendToEventP99Ms, sr.KiBPerSubscriber,
+			sr.ResponseToEventP50Ms, sr.ResponseToEventP99Ms, sr.TransfersPerSecond
+		lost, dup := sr.Lost, sr.Duplicated
+		s.DeliveryP50Ms, s.DeliveryP99Ms, s.SubscriberKiB = &p50, &p99, &kib
+		s.DeliveryAfterResponseP50Ms, s.DeliveryAfterResponseP99Ms, s.SubscriptionTPS = &rp50, &rp99, &tps
+		s.EventsLost, s.EventsDuplicated = &lost, &dup
+	}
 }
 
 func ratio(a, b float64) float64 {
@@ -380,6 +436,13 @@ func (r *report) print(w io.Writer, cases []benchCase) {
 				res.Errors, res.CPU.Postgres, res.CPU.Server, res.CPU.Bench)
 		}
 	}
+	if sr := r.Subscriptions; sr != nil {
+		// One run (not rounds): the transfers to the subscribers, then the delivery of their events.
+		fmt.Fprintf(w, "%-22s %7d %9.0f %8.2f %8.2f %6d  %3.0f/%3.0f/%3.0f\n", fmt.Sprintf("sendCoins, %d subs", sr.Subscribers), sr.Clients,
+			sr.TransfersPerSecond, sr.TransferP50Ms, sr.TransferP99Ms, sr.TransferErrors, sr.CPU.Postgres, sr.CPU.Server, sr.CPU.Bench)
+		fmt.Fprintf(w, "%-22s %7s %9s %8.2f %8.2f %6d\n", "  sent → event", "", "", sr.SendToEventP50Ms, sr.SendToEventP99Ms, sr.Lost+sr.Duplicated)
+		fmt.Fprintf(w, "%-22s %7s %9s %8.2f %8.2f\n", "  response → event", "", "", sr.ResponseToEventP50Ms, sr.ResponseToEventP99Ms)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-22s %7s %9s\n", "ratio coffer ÷ limit", "clients", "ratio")
 	for _, n := range r.Clients {
@@ -400,7 +463,18 @@ func (r *report) print(w io.Writer, cases []benchCase) {
 		s.TransferTPS, s.TransferBestClients, s.LimitTPS, s.TransferRatio, s.LimitNotifyTPS)
 	fmt.Fprintf(w, "transfers at 32 clients: p50 %.2f ms, p99 %.2f ms\n", s.TransferP50Ms32, s.TransferP99Ms32)
 	fmt.Fprintf(w, "balance reads: coffer %.0f/s ÷ plain %.0f/s = %.3f (each at its best client count)\n", s.ReadRPS, s.PlainReadRPS, s.ReadRatio)
-	fmt.Fprintln(w, "subscriptions: not measured yet (the case arrives with the WebSocket subscriptions)")
+	if sr := r.Subscriptions; sr != nil {
+		fmt.Fprintf(w, "subscriptions: %d open (in %.1fs), %.1f KiB of server memory each (VmRSS %.1f → %.1f MiB)",
+			sr.Subscribers, sr.OpenSeconds, sr.KiBPerSubscriber, sr.RSSBeforeMiB, sr.RSSOpenMiB)
+		if sr.HeapKiBPerSub != nil && sr.GoroutinesPerSub != nil {
+			fmt.Fprintf(w, "; Go heap %.1f KiB and %.2f goroutines each", *sr.HeapKiBPerSub, *sr.GoroutinesPerSub)
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "  events: %d expected, %d received, %d lost, %d duplicated, %d unexpected, %d out of order, %d streams ended early\n",
+			sr.Expected, sr.Received, sr.Lost, sr.Duplicated, sr.Unexpected, sr.OutOfOrder, sr.StreamErrors)
+	} else {
+		fmt.Fprintln(w, "subscriptions: skipped (-subscribers 0)")
+	}
 	fmt.Fprintf(w, "server peak memory (VmHWM): %.1f MiB over its life", s.PeakRSSMiB)
 	if s.PeakRSSLoadMiB != nil {
 		fmt.Fprintf(w, ", %.1f MiB during the cases (after seeding)", *s.PeakRSSLoadMiB)

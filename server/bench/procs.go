@@ -25,7 +25,7 @@ type child struct {
 
 // startCoffer runs the built server binary on 127.0.0.1:0 over databaseURL and waits for its
 // "serving" log line, which names the bound address. Its log goes to logPath.
-func startCoffer(bin, databaseURL, logPath string) (*child, error) {
+func startCoffer(bin, databaseURL, logPath string, env ...string) (*child, error) {
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		"ADDR=127.0.0.1:0", "DATABASE_URL="+databaseURL, "ADMIN_PASSWORD="+adminPassword, "DEV=1",
@@ -35,6 +35,7 @@ func startCoffer(bin, databaseURL, logPath string) (*child, error) {
 		"CREATION_MONTHLY_LIMIT=1000000000",
 		"OUTBOX_FILE="+filepath.Join(filepath.Dir(logPath), "outbox.jsonl"),
 	)
+	cmd.Env = append(cmd.Env, env...)
 	return startChild(cmd, logPath, func(line string) (string, bool) {
 		var l struct{ Msg, Addr string }
 		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "serving" && l.Addr != "" {
