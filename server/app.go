@@ -120,6 +120,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m}
 	a.live = startLive(cfg, db, l, ids)
 	resolver.Live = a.live.hub
+	m.countSubscriptions(a.live.hub.Open)
 	gql.AddTransport(a.websocketTransport())
 	return a, nil
 }

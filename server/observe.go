@@ -28,11 +28,10 @@ import (
 // servers in one process). Label values come from the schema, never from the client, so that
 // their number stays bounded.
 type metrics struct {
-	reg           *prometheus.Registry
-	operations    *prometheus.CounterVec
-	latency       *prometheus.HistogramVec
-	ledger        *prometheus.CounterVec
-	subscriptions prometheus.Gauge
+	reg        *prometheus.Registry
+	operations *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	ledger     *prometheus.CounterVec
 }
 
 func newMetrics(db *sql.DB) *metrics {
@@ -51,15 +50,19 @@ func newMetrics(db *sql.DB) *metrics {
 			Name: "coffer_ledger_transactions_total",
 			Help: "Ledger transactions committed, by kind and status at creation (POSTED or PENDING).",
 		}, []string{"kind", "status"}),
-		subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "coffer_subscriptions_open",
-			Help: "GraphQL subscriptions open on this instance.",
-		}),
 	}
-	m.reg.MustRegister(m.operations, m.latency, m.ledger, m.subscriptions,
+	m.reg.MustRegister(m.operations, m.latency, m.ledger,
 		collectors.NewDBStatsCollector(db, "coffer"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// countSubscriptions reports open() as the gauge of open subscriptions, read at each scrape.
+func (m *metrics) countSubscriptions(open func() int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "coffer_subscriptions_open",
+		Help: "GraphQL subscriptions open on this instance.",
+	}, func() float64 { return float64(open()) }))
 }
 
 func (m *metrics) handler() http.Handler {

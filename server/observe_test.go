@@ -115,3 +115,26 @@ func TestAuditLog_everyAdminMutationRecorded_customersNot(t *testing.T) {
 		t.Errorf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestMetrics_openSubscriptionsCounted(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "postgres")
+	admin := s.admin()
+	ann := s.customer(admin, "ann")
+	s.mint(admin, "ann", "1")
+	c := lvConnect(t, s, lvTransportWS, ann)
+	id := c.subscribe(`subscription { balanceChanged(afterVersion: 0) { version } }`, nil)
+	c.event(id) // the replayed mint: the subscription is open
+	scrape := func() string {
+		res, err := http.Get(s.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return string(body)
+	}
+	if body := scrape(); !strings.Contains(body, "coffer_subscriptions_open 1\n") {
+		t.Errorf("with one subscription open /metrics lacks coffer_subscriptions_open 1")
+	}
+}

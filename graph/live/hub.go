@@ -165,6 +165,13 @@ func (h *Hub) Run(ctx context.Context) {
 	}
 }
 
+// Open is how many subscriptions are open on this instance (the metrics' gauge).
+func (h *Hub) Open() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.total
+}
+
 // admit counts a new subscription of userID against the caps.
 func (h *Hub) admit(userID int) error {
 	h.mu.Lock()
