@@ -8,9 +8,14 @@ func (*Account) ScanValues(columns []string) ([]any, error) {
 	return (*Account).scanValues(nil, columns)
 }
 
-// AssignValues fills the Account from values scanned into the destinations ScanValues gave.
-func (_m *Account) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *AccountClient) AssignValues(m *Account, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of AuditEvent from
@@ -19,9 +24,14 @@ func (*AuditEvent) ScanValues(columns []string) ([]any, error) {
 	return (*AuditEvent).scanValues(nil, columns)
 }
 
-// AssignValues fills the AuditEvent from values scanned into the destinations ScanValues gave.
-func (_m *AuditEvent) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *AuditEventClient) AssignValues(m *AuditEvent, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Bill from
@@ -30,9 +40,14 @@ func (*Bill) ScanValues(columns []string) ([]any, error) {
 	return (*Bill).scanValues(nil, columns)
 }
 
-// AssignValues fills the Bill from values scanned into the destinations ScanValues gave.
-func (_m *Bill) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *BillClient) AssignValues(m *Bill, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Card from
@@ -41,9 +56,14 @@ func (*Card) ScanValues(columns []string) ([]any, error) {
 	return (*Card).scanValues(nil, columns)
 }
 
-// AssignValues fills the Card from values scanned into the destinations ScanValues gave.
-func (_m *Card) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *CardClient) AssignValues(m *Card, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Cashout from
@@ -52,9 +72,14 @@ func (*Cashout) ScanValues(columns []string) ([]any, error) {
 	return (*Cashout).scanValues(nil, columns)
 }
 
-// AssignValues fills the Cashout from values scanned into the destinations ScanValues gave.
-func (_m *Cashout) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *CashoutClient) AssignValues(m *Cashout, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Challenge from
@@ -63,9 +88,14 @@ func (*Challenge) ScanValues(columns []string) ([]any, error) {
 	return (*Challenge).scanValues(nil, columns)
 }
 
-// AssignValues fills the Challenge from values scanned into the destinations ScanValues gave.
-func (_m *Challenge) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *ChallengeClient) AssignValues(m *Challenge, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Customer from
@@ -74,9 +104,14 @@ func (*Customer) ScanValues(columns []string) ([]any, error) {
 	return (*Customer).scanValues(nil, columns)
 }
 
-// AssignValues fills the Customer from values scanned into the destinations ScanValues gave.
-func (_m *Customer) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *CustomerClient) AssignValues(m *Customer, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of DocumentFile from
@@ -85,9 +120,14 @@ func (*DocumentFile) ScanValues(columns []string) ([]any, error) {
 	return (*DocumentFile).scanValues(nil, columns)
 }
 
-// AssignValues fills the DocumentFile from values scanned into the destinations ScanValues gave.
-func (_m *DocumentFile) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *DocumentFileClient) AssignValues(m *DocumentFile, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Entry from
@@ -96,9 +136,14 @@ func (*Entry) ScanValues(columns []string) ([]any, error) {
 	return (*Entry).scanValues(nil, columns)
 }
 
-// AssignValues fills the Entry from values scanned into the destinations ScanValues gave.
-func (_m *Entry) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *EntryClient) AssignValues(m *Entry, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Person from
@@ -107,9 +152,14 @@ func (*Person) ScanValues(columns []string) ([]any, error) {
 	return (*Person).scanValues(nil, columns)
 }
 
-// AssignValues fills the Person from values scanned into the destinations ScanValues gave.
-func (_m *Person) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *PersonClient) AssignValues(m *Person, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of PersonExternalID from
@@ -118,9 +168,14 @@ func (*PersonExternalID) ScanValues(columns []string) ([]any, error) {
 	return (*PersonExternalID).scanValues(nil, columns)
 }
 
-// AssignValues fills the PersonExternalID from values scanned into the destinations ScanValues gave.
-func (_m *PersonExternalID) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *PersonExternalIDClient) AssignValues(m *PersonExternalID, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of PersonVersion from
@@ -129,9 +184,14 @@ func (*PersonVersion) ScanValues(columns []string) ([]any, error) {
 	return (*PersonVersion).scanValues(nil, columns)
 }
 
-// AssignValues fills the PersonVersion from values scanned into the destinations ScanValues gave.
-func (_m *PersonVersion) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *PersonVersionClient) AssignValues(m *PersonVersion, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Procedure from
@@ -140,9 +200,14 @@ func (*Procedure) ScanValues(columns []string) ([]any, error) {
 	return (*Procedure).scanValues(nil, columns)
 }
 
-// AssignValues fills the Procedure from values scanned into the destinations ScanValues gave.
-func (_m *Procedure) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *ProcedureClient) AssignValues(m *Procedure, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of SavingsGoal from
@@ -151,9 +216,14 @@ func (*SavingsGoal) ScanValues(columns []string) ([]any, error) {
 	return (*SavingsGoal).scanValues(nil, columns)
 }
 
-// AssignValues fills the SavingsGoal from values scanned into the destinations ScanValues gave.
-func (_m *SavingsGoal) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *SavingsGoalClient) AssignValues(m *SavingsGoal, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Scope from
@@ -162,9 +232,14 @@ func (*Scope) ScanValues(columns []string) ([]any, error) {
 	return (*Scope).scanValues(nil, columns)
 }
 
-// AssignValues fills the Scope from values scanned into the destinations ScanValues gave.
-func (_m *Scope) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *ScopeClient) AssignValues(m *Scope, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Session from
@@ -173,9 +248,14 @@ func (*Session) ScanValues(columns []string) ([]any, error) {
 	return (*Session).scanValues(nil, columns)
 }
 
-// AssignValues fills the Session from values scanned into the destinations ScanValues gave.
-func (_m *Session) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *SessionClient) AssignValues(m *Session, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Setting from
@@ -184,9 +264,14 @@ func (*Setting) ScanValues(columns []string) ([]any, error) {
 	return (*Setting).scanValues(nil, columns)
 }
 
-// AssignValues fills the Setting from values scanned into the destinations ScanValues gave.
-func (_m *Setting) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *SettingClient) AssignValues(m *Setting, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of Transaction from
@@ -195,9 +280,14 @@ func (*Transaction) ScanValues(columns []string) ([]any, error) {
 	return (*Transaction).scanValues(nil, columns)
 }
 
-// AssignValues fills the Transaction from values scanned into the destinations ScanValues gave.
-func (_m *Transaction) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *TransactionClient) AssignValues(m *Transaction, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }
 
 // ScanValues returns the destinations for scanning the given columns of User from
@@ -206,7 +296,12 @@ func (*User) ScanValues(columns []string) ([]any, error) {
 	return (*User).scanValues(nil, columns)
 }
 
-// AssignValues fills the User from values scanned into the destinations ScanValues gave.
-func (_m *User) AssignValues(columns []string, values []any) error {
-	return _m.assignValues(columns, values)
+// AssignValues fills m from values scanned into the destinations ScanValues gave, and binds it
+// to the client as the client's own queries do, so that its edges can be queried.
+func (c *UserClient) AssignValues(m *User, columns []string, values []any) error {
+	if err := m.assignValues(columns, values); err != nil {
+		return err
+	}
+	m.config = c.config
+	return nil
 }

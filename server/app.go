@@ -118,6 +118,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	hardenGraphQL(gql, cfg.Hardening, cfg.Dev)
 	gql.Use(operations{metrics: m, client: db.Client})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
+	gql.SetQueryCache(newQueryCache())
 	return &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m}, nil
 }
 
@@ -207,7 +208,7 @@ func (a *app) graphqlHandler() http.Handler {
 				return
 			}
 			if v != nil {
-				ctx = identity.WithViewer(ctx, v)
+				ctx = identity.WithRequestViewer(ctx, v)
 			}
 		}
 		a.gql.ServeHTTP(w, r.WithContext(ctx))
