@@ -54,6 +54,7 @@ func authSQL(d string) string {
 		}
 		return strings.Join(quoted, ", ")
 	}
+	// Arguments are numbered in the order they appear: SQLite's "?" are positional.
 	arg := func(n int) string {
 		if d == dialect.Postgres {
 			return fmt.Sprintf("$%d", n)
@@ -62,17 +63,17 @@ func authSQL(d string) string {
 	}
 	q := `SELECT ` + cols("s", sessionColumns) + `, ` + cols("u", user.Columns) + `, ` + cols("c", customer.Columns) +
 		`, c."` + customer.FieldID + `", (SELECT MIN(a."` + account.FieldID + `") FROM "` + account.Table + `" a WHERE a."` +
-		account.FieldOwnerID + `" = c."` + customer.FieldID + `" AND a."` + account.FieldKind + `" = ` + arg(2) + `)` +
+		account.FieldOwnerID + `" = c."` + customer.FieldID + `" AND a."` + account.FieldKind + `" = ` + arg(1) + `)` +
 		` FROM "` + session.Table + `" s JOIN "` + user.Table + `" u ON u."` + user.FieldID + `" = s."` + session.FieldUserID + `"` +
 		` LEFT JOIN "` + customer.Table + `" c ON c."` + customer.FieldUserID + `" = u."` + user.FieldID + `"` +
-		` WHERE s."` + session.FieldTokenHash + `" = ` + arg(1)
+		` WHERE s."` + session.FieldTokenHash + `" = ` + arg(2)
 	authStatement.text[d] = q
 	return q
 }
 
 // loadAuth runs the statement; nil when no session has the token hash.
 func loadAuth(ctx context.Context, client *ent.Client, d string, tokenHash []byte) (*authRow, error) {
-	rows, err := client.QueryContext(ctx, authSQL(d), tokenHash, account.KindMAIN.String())
+	rows, err := client.QueryContext(ctx, authSQL(d), account.KindMAIN.String(), tokenHash)
 	if err != nil {
 		return nil, err
 	}
