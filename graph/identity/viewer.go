@@ -19,7 +19,9 @@ type Viewer struct {
 	// CustomerID is 0 for staff and administrators.
 	CustomerID int
 	// MainAccountID is the customer's main account (0 for staff and administrators, or when it is
-	// not known): an account's owner and kind never change, so the id read at authentication holds.
+	// not known). An account's kind never changes and its owner only goes when the customer is
+	// deleted, which closes it first: a debit of a closed account is refused, so the id read at
+	// authentication is safe to debit for the whole request.
 	MainAccountID int
 
 	// user is the row Authenticate read; WithRequestViewer makes it this request's snapshot.
