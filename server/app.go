@@ -87,6 +87,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	codeService := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: cfg.CodeTTL, Now: time.Now}
 	ids := identity.NewService(db.Client, l, identity.NewHasher(0), codeService, key)
 	ids.SessionIdle, ids.SessionMaxAge = cfg.SessionIdleTimeout, cfg.SessionMaxAge
+	ids.SQL = db.SQL // authentication runs as a prepared statement
 	ids.MaxFailedLogins, ids.LockoutDuration = cfg.LoginMaxFailures, cfg.LoginLockout
 	if cfg.AdminPassword != "" {
 		if err := ids.BootstrapAdmin(ctx, cfg.AdminPassword); err != nil {

@@ -72,7 +72,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Viewer, erro
 	if token == "" || len(token) > 128 {
 		return nil, nil
 	}
-	row, err := loadAuth(ctx, s.Client, s.dialect(), HashToken(token))
+	row, err := s.loadAuth(ctx, HashToken(token))
 	if err != nil {
 		return nil, fmt.Errorf("identity: session lookup: %w", err)
 	}
