@@ -25,7 +25,9 @@ func main() {
 			gen.FeatureUpsert,
 			gen.FeatureVersionedMigration,
 		},
-	}, entc.Extensions(ex))
+	}, entc.Extensions(ex),
+		// ScanValues/AssignValues on every entity: statements that join tables scan like ent does.
+		entc.TemplateFiles("./ent/template/columns.tmpl"))
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}

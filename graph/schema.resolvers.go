@@ -823,6 +823,9 @@ func (r *queryResolver) Me(ctx context.Context) (*ent.User, error) {
 	if v == nil {
 		return nil, apperr.New(apperr.Unauthenticated, "authentication required")
 	}
+	if u := r.requestUser(ctx); u != nil {
+		return u, nil
+	}
 	return r.Client.User.Get(ctx, v.UserID)
 }
 

@@ -86,6 +86,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	codeService := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: cfg.CodeTTL, Now: time.Now}
 	ids := identity.NewService(db.Client, l, identity.NewHasher(0), codeService, key)
 	ids.SessionIdle, ids.SessionMaxAge = cfg.SessionIdleTimeout, cfg.SessionMaxAge
+	ids.SQL = db.SQL // authentication runs as a prepared statement
 	ids.MaxFailedLogins, ids.LockoutDuration = cfg.LoginMaxFailures, cfg.LoginLockout
 	if cfg.AdminPassword != "" {
 		if err := ids.BootstrapAdmin(ctx, cfg.AdminPassword); err != nil {
@@ -117,6 +118,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	hardenGraphQL(gql, cfg.Hardening, cfg.Dev)
 	gql.Use(operations{metrics: m, client: db.Client})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
+	gql.SetQueryCache(newQueryCache())
 	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m}
 	a.live = startLive(cfg, db, l, ids)
 	resolver.Live = a.live.hub
@@ -209,7 +211,7 @@ func (a *app) graphqlHandler() http.Handler {
 				return
 			}
 			if v != nil {
-				ctx = identity.WithViewer(ctx, v)
+				ctx = identity.WithRequestViewer(ctx, v)
 			}
 		}
 		a.gql.ServeHTTP(w, r.WithContext(ctx))

@@ -209,18 +209,31 @@ func (s *Service) Send(ctx context.Context, v *identity.Viewer, in Send) (*ent.T
 		if err != nil {
 			return nil, err
 		}
-		from, err := MainAccount(ctx, tx.Client(), v.CustomerID)
+		fromID, err := viewerAccount(ctx, tx.Client(), v)
 		if err != nil {
 			return nil, err
 		}
-		if to.ID == from.ID {
+		if to.ID == fromID {
 			return nil, apperr.Field("recipient", "you cannot send coins to yourself")
 		}
 		return s.Ledger.Transfer(ctx, tx, ledger.Move{
-			Kind: transaction.KindTRANSFER, DebitID: from.ID, CreditID: to.ID, AmountMinor: in.AmountMinor,
+			Kind: transaction.KindTRANSFER, DebitID: fromID, CreditID: to.ID, AmountMinor: in.AmountMinor,
 			Memo: in.Memo, InitiatorID: v.UserID, Pending: !in.AutoSign, Key: in.Key,
 		})
 	})
+}
+
+// viewerAccount is the id of the viewer's main account: the one authentication read along with
+// the session (no statement), else looked up.
+func viewerAccount(ctx context.Context, client *ent.Client, v *identity.Viewer) (int, error) {
+	if v.MainAccountID != 0 {
+		return v.MainAccountID, nil
+	}
+	acc, err := MainAccount(ctx, client, v.CustomerID)
+	if err != nil {
+		return 0, err
+	}
+	return acc.ID, nil
 }
 
 // MainAccount returns a customer's main account.

@@ -4,6 +4,7 @@ package identity
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -37,6 +38,10 @@ type Service struct {
 	// MaxFailedLogins consecutive failures lock the account for LockoutDuration.
 	MaxFailedLogins int
 	LockoutDuration time.Duration
+	// SQL, when set, is the pool under Client: authentication runs as a prepared statement on it.
+	SQL *sql.DB
+	// authStmt is that statement, prepared on first use.
+	authStmt authPrepared
 	// phantom counts failed logins for names nobody has, so that they lock like real accounts
 	// do and ACCOUNT_LOCKED does not tell who has an account.
 	phantom     *phantomLockout

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"coffer/ent"
 	"coffer/ent/session"
 	"coffer/ent/user"
@@ -63,23 +65,22 @@ func (s *Service) startSession(ctx context.Context, u *ent.User) (*Session, erro
 }
 
 // Authenticate resolves a session token to its viewer; nil when the token is unknown, revoked,
-// expired, idle for too long, or its user may no longer log in.
+// expired, idle for too long, or its user may no longer log in. It reads the session, its user,
+// the user's customer and the main account id in one statement (authQuery), on every request:
+// nothing is cached across requests, so a logout or a lock takes effect at the next request.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Viewer, error) {
 	if token == "" || len(token) > 128 {
 		return nil, nil
 	}
-	sess, err := s.Client.Session.Query().
-		Where(session.TokenHash(HashToken(token))).
-		WithUser(func(q *ent.UserQuery) { q.WithCustomer() }).
-		Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
+	row, err := s.loadAuth(ctx, HashToken(token))
 	if err != nil {
 		return nil, fmt.Errorf("identity: session lookup: %w", err)
 	}
+	if row == nil {
+		return nil, nil
+	}
 	now := s.Now()
-	u := sess.Edges.User
+	sess, u := row.session, row.user
 	switch {
 	case sess.RevokedAt != nil, !now.Before(sess.ExpiresAt), now.Sub(sess.LastSeenAt) > s.SessionIdle:
 		return nil, nil
@@ -93,11 +94,20 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Viewer, erro
 			return nil, fmt.Errorf("identity: touch session: %w", err)
 		}
 	}
-	v := &Viewer{UserID: u.ID, Username: u.Username, Role: u.Role, SessionID: sess.ID}
-	if u.Edges.Customer != nil {
-		v.CustomerID = u.Edges.Customer.ID
+	v := &Viewer{UserID: u.ID, Username: u.Username, Role: u.Role, SessionID: sess.ID, user: u}
+	if row.customer != nil {
+		v.CustomerID = row.customer.ID
+		v.MainAccountID = row.mainAccountID
 	}
 	return v, nil
+}
+
+// dialect is the store's SQL dialect, for the statements identity writes itself.
+func (s *Service) dialect() string {
+	if s.Ledger != nil && s.Ledger.Dialect != "" {
+		return s.Ledger.Dialect
+	}
+	return dialect.Postgres
 }
 
 // SessionActive reports whether the session still authenticates (long-lived WebSocket

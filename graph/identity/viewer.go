@@ -18,6 +18,14 @@ type Viewer struct {
 	SessionID int
 	// CustomerID is 0 for staff and administrators.
 	CustomerID int
+	// MainAccountID is the customer's main account (0 for staff and administrators, or when it is
+	// not known). An account's kind never changes and its owner only goes when the customer is
+	// deleted, which closes it first: a debit of a closed account is refused, so the id read at
+	// authentication is safe to debit for the whole request.
+	MainAccountID int
+
+	// user is the row Authenticate read; WithRequestViewer makes it this request's snapshot.
+	user *ent.User
 }
 
 // IsAdmin reports whether the viewer administers the bank.
@@ -39,6 +47,28 @@ func WithViewer(ctx context.Context, v *Viewer) context.Context {
 func ViewerFrom(ctx context.Context) *Viewer {
 	v, _ := ctx.Value(viewerKey{}).(*Viewer)
 	return v
+}
+
+type requestUserKey struct{}
+
+// WithRequestViewer is WithViewer for one request that Authenticate has just authenticated: the
+// user row (with its customer) it read is also kept, so that resolving `me` in the same request
+// needs no statement (RequestUser). Long-lived connections use WithViewer: a snapshot taken when
+// they opened would go stale.
+func WithRequestViewer(ctx context.Context, v *Viewer) context.Context {
+	ctx = WithViewer(ctx, v)
+	if v != nil && v.user != nil {
+		ctx = context.WithValue(ctx, requestUserKey{}, v.user)
+	}
+	return ctx
+}
+
+// RequestUser returns the viewer's user as authentication read it at the start of this request,
+// or nil. It does not see the request's own writes: callers use it only where nothing was written
+// before (queries, not mutations).
+func RequestUser(ctx context.Context) *ent.User {
+	u, _ := ctx.Value(requestUserKey{}).(*ent.User)
+	return u
 }
 
 // Require returns the viewer, or UNAUTHENTICATED.

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"database/sql"
+	"strings"
+	"testing"
+
+	"coffer/graph/pgtest"
+)
+
+// statementCounter counts the SQL statements a server's database executes, with
+// pg_stat_statements, the method of `make bench`: what PostgreSQL ran (BEGIN and COMMIT included),
+// so nothing a library sends behind the resolvers' back escapes it.
+type statementCounter struct {
+	t  *testing.T
+	db *sql.DB
+}
+
+// newCountedServer starts a server over a database of a cluster of its own that preloads
+// pg_stat_statements (the shared test cluster does not).
+func newCountedServer(t *testing.T) (*testServer, *statementCounter) {
+	t.Helper()
+	cluster, err := pgtest.StartClusterWith("shared_preload_libraries=pg_stat_statements")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.Stop() })
+	if err := cluster.CreateDatabase("counted"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("postgres", cluster.URL("counted"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec("CREATE EXTENSION pg_stat_statements"); err != nil {
+		t.Fatal(err)
+	}
+	// Registered after the cluster's clean-up, so the server stops before the cluster does.
+	s := startServer(t, "postgres", "DATABASE_URL="+cluster.URL("counted"))
+	return s, &statementCounter{t: t, db: db}
+}
+
+// perRequest runs op n times, one after another, and returns the statements per run with the
+// statement list for the failure message.
+func (c *statementCounter) perRequest(n int, op func()) (float64, string) {
+	c.t.Helper()
+	if _, err := c.db.Exec("SELECT pg_stat_statements_reset()"); err != nil {
+		c.t.Fatal(err)
+	}
+	for range n {
+		op()
+	}
+	rows, err := c.db.Query(`SELECT query, calls FROM pg_stat_statements
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC, query`)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer rows.Close()
+	var total int64
+	var list strings.Builder
+	for rows.Next() {
+		var q string
+		var calls int64
+		if err := rows.Scan(&q, &calls); err != nil {
+			c.t.Fatal(err)
+		}
+		total += calls
+		list.WriteString("\n  " + strings.Join(strings.Fields(q), " "))
+	}
+	if err := rows.Err(); err != nil {
+		c.t.Fatal(err)
+	}
+	return float64(total) / float64(n), list.String()
+}
+
+// TestHotPaths_statementCounts_stayPinned pins how many SQL statements the hot requests cost, so
+// that a regression (an extra look-up, a read-back, authentication growing again) fails here
+// rather than only in `make bench`. Authentication is one statement (session, user, customer and
+// main account id joined); a balance read adds the balance; a transfer adds BEGIN, the recipient,
+// the transaction row, the debit, the credit, both entries and COMMIT — the limit's 6 plus 2.
+func TestHotPaths_statementCounts_stayPinned(t *testing.T) {
+	t.Parallel()
+	s, counter := newCountedServer(t)
+	admin := s.admin()
+	alice := s.customer(admin, "alice")
+	s.customer(admin, "bob")
+	s.mustDo(admin, `mutation { createUser(input: {username: "clerk", password: "clerk-password-1", role: STAFF}) { id } }`, nil, nil)
+	clerk := s.login("clerk", "clerk-password-1")
+	s.mint(admin, "alice", "100")
+
+	const n = 10
+	tests := []struct {
+		name string
+		give func()
+		want float64 // at most
+	}{
+		{"balance read", func() { s.balance(alice) }, 2},
+		{"me with customer, user fields and balance", func() {
+			s.mustDo(alice, `{ me { username email customer { name email phone balance { amount } } } }`, nil, nil)
+		}, 2},
+		{"me of staff", func() { s.mustDo(clerk, `{ me { username role } }`, nil, nil) }, 1},
+		{"sendCoins autoSign by username", func() {
+			if r := s.send(alice, "bob", "0.01", map[string]any{"autoSign": true}); len(r.Errors) > 0 {
+				t.Fatalf("sendCoins: %+v", r.Errors)
+			}
+		}, 8},
+	}
+	for _, tt := range tests {
+		got, list := counter.perRequest(n, tt.give)
+		t.Logf("%s: %.1f statements", tt.name, got)
+		if got > tt.want {
+			t.Errorf("%s: %.1f SQL statements per request, want at most %.0f:%s", tt.name, got, tt.want, list)
+		}
+	}
+	// The counted transfers happened: 10 × 0.01 left alice, bob received them.
+	if got := s.balance(alice); got != "99.90" {
+		t.Errorf("alice's balance = %s, want 99.90", got)
+	}
+	if got := s.balance(s.login("bob", "bob-password")); got != "0.10" {
+		t.Errorf("bob's balance = %s, want 0.10", got)
+	}
+}
