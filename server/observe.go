@@ -113,8 +113,8 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 	}
 	elapsed := time.Since(start)
 	field := strings.Join(fields, ",")
-	o.metrics.operations.WithLabelValues(typ, field, outcome).Inc()
-	o.metrics.latency.WithLabelValues(typ, field).Observe(elapsed.Seconds())
+	o.metrics.operations.WithLabelValues(typ, fieldLabel(fields), outcome).Inc()
+	o.metrics.latency.WithLabelValues(typ, fieldLabel(fields)).Observe(elapsed.Seconds())
 	v := identity.ViewerFrom(ctx)
 	userID := 0
 	if v != nil {
@@ -135,8 +135,18 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 	return resp
 }
 
-// maxLabelFields bounds the fields named in one label value (an operation may select many).
-const maxLabelFields = 5
+// fieldLabel is the metrics' field label: the operation's one top-level field, or "multiple".
+// Naming combinations would let a client create a new time series with every set of fields it
+// selects together, and grow the server's memory without bound.
+func fieldLabel(fields []string) string {
+	if len(fields) == 1 {
+		return fields[0]
+	}
+	return "multiple"
+}
+
+// maxLogFields bounds the fields named in a log line or an audit record.
+const maxLogFields = 5
 
 // topLevelFields are the schema names (not aliases) of an operation's top-level fields, sorted.
 func topLevelFields(op *ast.OperationDefinition) []string {
@@ -149,8 +159,8 @@ func topLevelFields(op *ast.OperationDefinition) []string {
 		}
 	}
 	sort.Strings(out)
-	if len(out) > maxLabelFields {
-		out = append(out[:maxLabelFields], "more")
+	if len(out) > maxLogFields {
+		out = append(out[:maxLogFields], "more")
 	}
 	if len(out) == 0 {
 		out = []string{"none"}

@@ -138,3 +138,19 @@ func TestMetrics_openSubscriptionsCounted(t *testing.T) {
 		t.Errorf("with one subscription open /metrics lacks coffer_subscriptions_open 1")
 	}
 }
+
+func TestMetrics_fieldLabel_boundedWhateverTheClientSelects(t *testing.T) {
+	tests := []struct {
+		give []string
+		want string
+	}{
+		{give: []string{"login"}, want: "login"},
+		{give: []string{"a", "b"}, want: "multiple"},
+		{give: []string{"none"}, want: "none"},
+	}
+	for _, tt := range tests {
+		if got := fieldLabel(tt.give); got != tt.want {
+			t.Errorf("fieldLabel(%v) = %q, want %q", tt.give, got, tt.want)
+		}
+	}
+}
