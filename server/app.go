@@ -103,7 +103,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	codeService.Queue = queue
 	resolver := &graph.Resolver{
 		Client: db.Client, Currency: currency, Ledger: l, Identity: ids,
-		Coins:    &coins.Service{Ledger: l, MonthlyLimitMinor: limitMinor},
+		Coins:    &coins.Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: limitMinor},
 		Products: &products.Service{Ledger: l, Key: key, CardPrefix: cfg.CardPrefix},
 		Cashouts: &cashout.Service{Ledger: l, Codes: codeService},
 		Census:   people,

@@ -90,8 +90,9 @@ func (c *statementCounter) perRequest(n int, op func()) (float64, string) {
 // TestHotPaths_statementCounts_stayPinned pins how many SQL statements the hot requests cost, so
 // that a regression (an extra look-up, a read-back, authentication growing again) fails here
 // rather than only in `make bench`. Authentication is one statement (session, user, customer and
-// main account id joined); a balance read adds the balance; a transfer adds BEGIN, the recipient,
-// the transaction row, the debit, the credit, both entries and COMMIT — the limit's 6 plus 2.
+// main account id joined); a balance read adds the balance; a transfer adds the recipient (before
+// the transaction), then BEGIN, the transaction row, the debit, the credit, both entries and
+// COMMIT — the limit's 6 plus 2.
 func TestHotPaths_statementCounts_stayPinned(t *testing.T) {
 	t.Parallel()
 	s, counter := newCountedServer(t)

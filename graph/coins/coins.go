@@ -6,10 +6,12 @@ package coins
 import (
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -18,10 +20,8 @@ import (
 	"coffer/ent/account"
 	"coffer/ent/customer"
 	"coffer/ent/transaction"
-	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/gid"
-	"coffer/graph/iban"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/money"
@@ -31,68 +31,14 @@ import (
 // Service applies the rules.
 type Service struct {
 	Ledger *ledger.Ledger
+	// SQL is the pool under the ledger's client: recipients are resolved with prepared
+	// statements on it (recipient.go).
+	SQL *sql.DB
 	// MonthlyLimitMinor caps the creations per recipient and calendar month of their target date.
 	MonthlyLimitMinor int64
-}
 
-// Recipient names a customer in exactly one way.
-type Recipient struct {
-	Email, Username, PublicKey, IBAN string
-}
-
-// Resolve finds the main account of the customer r names.
-// client must be the transaction's own client when called inside one.
-func (s *Service) Resolve(ctx context.Context, client *ent.Client, r Recipient) (*ent.Account, error) {
-	given := 0
-	for _, v := range []string{r.Email, r.Username, r.PublicKey, r.IBAN} {
-		if v != "" {
-			given++
-		}
-	}
-	if given != 1 {
-		return nil, apperr.Field("recipient", "give exactly one of email, username, publicKey, iban")
-	}
-	q := client.Account.Query().Where(account.KindEQ(account.KindMAIN), account.ClosedAtIsNil())
-	switch {
-	case r.Username != "":
-		if identity.IsInstitutional(r.Username) {
-			return nil, apperr.New(apperr.Forbidden, "institutional users cannot receive coins")
-		}
-		q.Where(account.HasOwnerWith(customer.HasUserWith(user.Username(identity.NormalizeUsername(r.Username)))))
-	case r.Email != "":
-		email, ok := identity.NormalizeEmail(r.Email)
-		if !ok {
-			return nil, apperr.Field("recipient", "not a valid e-mail address")
-		}
-		institutional, err := client.User.Query().Where(user.Email(email), user.RoleNEQ(user.RoleCUSTOMER)).Exist(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if institutional {
-			return nil, apperr.New(apperr.Forbidden, "institutional users cannot receive coins")
-		}
-		q.Where(account.HasOwnerWith(customer.HasUserWith(user.Email(email))))
-	case r.PublicKey != "":
-		key, err := ParsePublicKey(r.PublicKey)
-		if err != nil {
-			return nil, apperr.Field("recipient", "publicKey must be 64 hexadecimal characters")
-		}
-		q.Where(account.HasOwnerWith(customer.PublicKey(key)))
-	default:
-		norm, err := iban.Normalize(r.IBAN)
-		if err != nil {
-			return nil, apperr.Field("recipient", "iban: "+err.Error())
-		}
-		q.Where(account.Iban(norm), account.OwnerIDNotNil())
-	}
-	acc, err := q.Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, apperr.New(apperr.NotFound, "recipient not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("coins: resolve recipient: %w", err)
-	}
-	return acc, nil
+	recipientOnce sync.Once
+	recipients    *recipientStatements
 }
 
 // PublicKeyOf returns the customer's registered key, nil when none (ent scans a NULL key as an
@@ -141,32 +87,35 @@ func (s *Service) Create(ctx context.Context, admin *identity.Viewer, m Mint) (*
 	if err != nil {
 		return nil, err
 	}
-	return s.Ledger.Run(ctx, admin.UserID, m.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	// Checked after the idempotency key (a retry gets the first result even once its target
+	// date has left the window), before the transaction.
+	var toID int
+	check := func(ctx context.Context) (err error) {
 		if m.AmountMinor <= 0 {
-			return nil, apperr.Field("amount", "must be positive")
+			return apperr.Field("amount", "must be positive")
 		}
 		if m.TargetDate.IsZero() {
 			m.TargetDate = s.Ledger.Now()
 		}
 		if err := CheckTargetDate(m.TargetDate, s.Ledger.Now()); err != nil {
-			return nil, err
+			return err
 		}
-		to, err := s.Resolve(ctx, tx.Client(), m.Recipient)
-		if err != nil {
-			return nil, err
-		}
+		toID, err = s.Resolve(ctx, m.Recipient)
+		return err
+	}
+	return s.Ledger.RunAfter(ctx, admin.UserID, m.Key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
 		// The recipient's row lock serializes creations to them, so two concurrent creations
 		// cannot both pass the monthly check.
 		if s.Ledger.Dialect == dialect.Postgres {
-			if _, err := tx.Account.Query().Where(account.ID(to.ID)).ForUpdate().Only(ctx); err != nil {
+			if _, err := tx.Account.Query().Where(account.ID(toID)).ForUpdate().Only(ctx); err != nil {
 				return nil, err
 			}
 		}
 		t := m.TargetDate.UTC()
 		monthStart := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 		var sums []struct{ Sum int64 }
-		err = tx.Transaction.Query().
-			Where(transaction.CreditAccountID(to.ID), transaction.KindEQ(transaction.KindCREATION),
+		err := tx.Transaction.Query().
+			Where(transaction.CreditAccountID(toID), transaction.KindEQ(transaction.KindCREATION),
 				transaction.StatusNEQ(transaction.StatusVOIDED),
 				transaction.TargetDateGTE(monthStart), transaction.TargetDateLT(monthStart.AddDate(0, 1, 0))).
 			Aggregate(ent.As(ent.Sum(transaction.FieldAmount), "sum")).
@@ -183,7 +132,7 @@ func (s *Service) Create(ctx context.Context, admin *identity.Viewer, m Mint) (*
 				s.Ledger.Currency.Format(s.MonthlyLimitMinor), s.Ledger.Currency.Format(already), monthStart.Format("2006-01"))
 		}
 		return s.Ledger.Transfer(ctx, tx, ledger.Move{
-			Kind: transaction.KindCREATION, DebitID: issuer, CreditID: to.ID, AmountMinor: m.AmountMinor,
+			Kind: transaction.KindCREATION, DebitID: issuer, CreditID: toID, AmountMinor: m.AmountMinor,
 			Memo: m.Memo, TargetDate: &t, InitiatorID: admin.UserID, Key: m.Key,
 		})
 	})
@@ -201,23 +150,24 @@ type Send struct {
 
 // Send moves coins from the viewer's main account to another customer's.
 func (s *Service) Send(ctx context.Context, v *identity.Viewer, in Send) (*ent.Transaction, error) {
-	return s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	var toID int
+	check := func(ctx context.Context) (err error) {
 		if in.AmountMinor <= 0 {
-			return nil, apperr.Field("amount", "must be positive")
+			return apperr.Field("amount", "must be positive")
 		}
-		to, err := s.Resolve(ctx, tx.Client(), in.Recipient)
-		if err != nil {
-			return nil, err
-		}
+		toID, err = s.Resolve(ctx, in.Recipient)
+		return err
+	}
+	return s.Ledger.RunAfter(ctx, v.UserID, in.Key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
 		fromID, err := viewerAccount(ctx, tx.Client(), v)
 		if err != nil {
 			return nil, err
 		}
-		if to.ID == fromID {
+		if toID == fromID {
 			return nil, apperr.Field("recipient", "you cannot send coins to yourself")
 		}
 		return s.Ledger.Transfer(ctx, tx, ledger.Move{
-			Kind: transaction.KindTRANSFER, DebitID: fromID, CreditID: to.ID, AmountMinor: in.AmountMinor,
+			Kind: transaction.KindTRANSFER, DebitID: fromID, CreditID: toID, AmountMinor: in.AmountMinor,
 			Memo: in.Memo, InitiatorID: v.UserID, Pending: !in.AutoSign, Key: in.Key,
 		})
 	})

@@ -71,29 +71,6 @@ func authSQL(d string) string {
 	return q
 }
 
-// authPrepared is the statement prepared on the pool: database/sql prepares it once on each
-// connection, so PostgreSQL plans the four-table statement once per connection instead of on every
-// request (planning a join costs several times its execution here), and lib/pq skips the round
-// trip that describes an unnamed statement.
-type authPrepared struct {
-	mu   sync.Mutex
-	stmt *sql.Stmt
-}
-
-// get prepares the statement on first use; a failure (the database is down) is retried next time.
-func (p *authPrepared) get(ctx context.Context, db *sql.DB, d string) (*sql.Stmt, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stmt == nil {
-		stmt, err := db.PrepareContext(ctx, authSQL(d))
-		if err != nil {
-			return nil, fmt.Errorf("prepare: %w", err)
-		}
-		p.stmt = stmt
-	}
-	return p.stmt, nil
-}
-
 // loadAuth runs the statement (prepared on db when the service has the pool, else through the
 // client); nil when no session has the token hash.
 func (s *Service) loadAuth(ctx context.Context, tokenHash []byte) (*authRow, error) {
@@ -101,11 +78,8 @@ func (s *Service) loadAuth(ctx context.Context, tokenHash []byte) (*authRow, err
 	var rows *sql.Rows
 	var err error
 	if s.SQL != nil {
-		stmt, perr := s.authStmt.get(ctx, s.SQL, s.dialect())
-		if perr != nil {
-			return nil, perr
-		}
-		rows, err = stmt.QueryContext(ctx, args...)
+		s.authOnce.Do(func() { s.authStmt.Text = authSQL(s.dialect()) })
+		rows, err = s.authStmt.Query(ctx, s.SQL, args...)
 	} else {
 		rows, err = s.Client.QueryContext(ctx, authSQL(s.dialect()), args...)
 	}

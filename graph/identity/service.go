@@ -40,8 +40,9 @@ type Service struct {
 	LockoutDuration time.Duration
 	// SQL, when set, is the pool under Client: authentication runs as a prepared statement on it.
 	SQL *sql.DB
-	// authStmt is that statement, prepared on first use.
-	authStmt authPrepared
+	// authStmt is that statement, prepared on first use; authOnce gives it its text.
+	authStmt store.Prepared
+	authOnce sync.Once
 	// phantom counts failed logins for names nobody has, so that they lock like real accounts
 	// do and ACCOUNT_LOCKED does not tell who has an account.
 	phantom     *phantomLockout

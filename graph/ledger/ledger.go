@@ -101,6 +101,15 @@ func NewKey(value *string, op string, parts ...string) (*Key, error) {
 // ledger transaction it created. With a key, a retry returns the first result instead of running
 // fn again (also when two retries race), and a different request under the same key is CONFLICT.
 func (l *Ledger) Run(ctx context.Context, initiatorID int, key *Key, fn func(tx *Tx) (*ent.Transaction, error)) (*ent.Transaction, error) {
+	return l.RunAfter(ctx, initiatorID, key, nil, fn)
+}
+
+// RunAfter is Run with a first step: before, when not nil, runs after the idempotency check and
+// before the database transaction. Reads that need no transaction (resolving the recipient) go
+// there, so that the transaction does not wait on them, and a retry under a key still returns
+// the first result when they would now fail.
+func (l *Ledger) RunAfter(ctx context.Context, initiatorID int, key *Key, before func(context.Context) error,
+	fn func(tx *Tx) (*ent.Transaction, error)) (*ent.Transaction, error) {
 	// Keys are unique per initiator; without one the database could not tell two requests apart.
 	if key != nil && initiatorID == 0 {
 		return nil, errors.New("ledger: an idempotency key needs an initiator")
@@ -118,6 +127,11 @@ func (l *Ledger) Run(ctx context.Context, initiatorID int, key *Key, fn func(tx 
 				return prev, nil
 			case !ent.IsNotFound(err):
 				return nil, fmt.Errorf("ledger: idempotency lookup: %w", err)
+			}
+		}
+		if before != nil {
+			if err := before(ctx); err != nil {
+				return nil, err
 			}
 		}
 		changed, settled := make([]int, 0, 2), make([]int, 0, 1)

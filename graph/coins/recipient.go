@@ -1,0 +1,136 @@
+package coins
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"entgo.io/ent/dialect"
+
+	"coffer/graph/apperr"
+	"coffer/graph/iban"
+	"coffer/graph/identity"
+	"coffer/graph/store"
+)
+
+// Recipient names a customer in exactly one way.
+type Recipient struct {
+	Email, Username, PublicKey, IBAN string
+}
+
+// The ways of naming a recipient, each with its own statement.
+const (
+	byUsername = iota
+	byEmail
+	byPublicKey
+	byIBAN
+	recipientWays
+)
+
+// recipientSQL finds, for each way of naming a recipient, the user's role and the id of the main
+// open account of the customer named (NULL when the user has none). $1 is the name.
+//
+// The role comes back with the account so that naming staff by e-mail (FORBIDDEN) is told apart
+// from naming nobody (NOT_FOUND) without a second statement: the e-mail statement keeps users
+// without a customer; the others look among customers only, as a username or key of staff names
+// no recipient. An institutional username is refused by name before any statement. ORDER BY keeps the
+// choice of the main account the one authentication makes (the lowest id).
+var recipientSQL = [recipientWays]string{
+	byUsername:  recipientFromUser("JOIN", `u."username" = $1`),
+	byEmail:     recipientFromUser("LEFT JOIN", `u."email" = $1`),
+	byPublicKey: recipientFromUser("JOIN", `c."public_key" = $1`),
+	byIBAN: `SELECT 'CUSTOMER', a."id" FROM "accounts" a WHERE a."iban" = $1 AND a."owner_id" IS NOT NULL
+		AND a."kind" = 'MAIN' AND a."closed_at" IS NULL`,
+}
+
+func recipientFromUser(customerJoin, match string) string {
+	return `SELECT u."role", a."id" FROM "users" u
+		` + customerJoin + ` "customers" c ON c."user_id" = u."id"
+		LEFT JOIN "accounts" a ON a."owner_id" = c."id" AND a."kind" = 'MAIN' AND a."closed_at" IS NULL
+		WHERE ` + match + ` ORDER BY a."id" LIMIT 1`
+}
+
+// recipientStatements are recipientSQL prepared on the pool, once per dialect they run in.
+type recipientStatements [recipientWays]store.Prepared
+
+func newRecipientStatements(d string) *recipientStatements {
+	var s recipientStatements
+	for way, q := range recipientSQL {
+		if d != dialect.Postgres {
+			q = strings.ReplaceAll(q, "$1", "?") // SQLite numbers nothing: one argument, one "?"
+		}
+		s[way].Text = q
+	}
+	return &s
+}
+
+// Resolve finds the id of the main account of the customer r names. It reads outside any
+// transaction, with a prepared statement: sendCoins runs it on every transfer, and the
+// transaction that follows must not wait on it. The credit that transaction makes re-checks that
+// the account is still open.
+func (s *Service) Resolve(ctx context.Context, r Recipient) (int, error) {
+	given := 0
+	for _, v := range []string{r.Email, r.Username, r.PublicKey, r.IBAN} {
+		if v != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return 0, apperr.Field("recipient", "give exactly one of email, username, publicKey, iban")
+	}
+	var way int
+	var name any
+	switch {
+	case r.Username != "":
+		if identity.IsInstitutional(r.Username) {
+			return 0, institutional()
+		}
+		way, name = byUsername, identity.NormalizeUsername(r.Username)
+	case r.Email != "":
+		email, ok := identity.NormalizeEmail(r.Email)
+		if !ok {
+			return 0, apperr.Field("recipient", "not a valid e-mail address")
+		}
+		way, name = byEmail, email
+	case r.PublicKey != "":
+		key, err := ParsePublicKey(r.PublicKey)
+		if err != nil {
+			return 0, apperr.Field("recipient", "publicKey must be 64 hexadecimal characters")
+		}
+		way, name = byPublicKey, key
+	default:
+		norm, err := iban.Normalize(r.IBAN)
+		if err != nil {
+			return 0, apperr.Field("recipient", "iban: "+err.Error())
+		}
+		way, name = byIBAN, norm
+	}
+	s.recipientOnce.Do(func() { s.recipients = newRecipientStatements(s.Ledger.Dialect) })
+	rows, err := s.recipients[way].Query(ctx, s.SQL, name)
+	if err != nil {
+		return 0, fmt.Errorf("coins: resolve recipient: %w", err)
+	}
+	defer rows.Close()
+	var role string
+	var accountID sql.NullInt64
+	if rows.Next() {
+		if err := rows.Scan(&role, &accountID); err != nil {
+			return 0, fmt.Errorf("coins: resolve recipient: %w", err)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("coins: resolve recipient: %w", err)
+	}
+	switch {
+	case role != "" && role != "CUSTOMER":
+		return 0, institutional()
+	case !accountID.Valid:
+		return 0, apperr.New(apperr.NotFound, "recipient not found")
+	}
+	return int(accountID.Int64), nil
+}
+
+func institutional() error {
+	return apperr.New(apperr.Forbidden, "institutional users cannot receive coins")
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"testing"
+)
+
+// TestSendCoins_everyWayOfNamingTheRecipient_reachesTheirMainAccount sends by username, e-mail,
+// IBAN and public key (each resolved by its own prepared statement, outside the transaction)
+// and checks where the money arrived; staff named by e-mail are FORBIDDEN, by username unknown.
+func TestSendCoins_everyWayOfNamingTheRecipient_reachesTheirMainAccount(t *testing.T) {
+	eaOnStores(t, func(t *testing.T, s *testServer) {
+		admin := s.admin()
+		ann := s.customer(admin, "ann")
+		ben := s.customer(admin, "ben")
+		s.mint(admin, "ann", "100")
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := hex.EncodeToString(pub)
+		s.mustDo(ben, `mutation($k: String!) { setPublicKey(publicKey: $k) { id } }`, map[string]any{"k": key}, nil)
+		s.mustDo(admin, `mutation { createUser(input: {username: "clerk", password: "clerk-password-1", email: "clerk@example.com", role: STAFF}) { id } }`, nil, nil)
+		benIBAN := eaAccountOf(t, s, ben).IBAN
+
+		ways := []map[string]any{
+			{"username": "ben"}, {"username": "BEN"}, {"email": "ben@example.com"}, {"email": "Ben@Example.com"},
+			{"iban": benIBAN}, {"publicKey": key},
+		}
+		for _, to := range ways {
+			r := s.do(ann, eaSendCoinsMutation, map[string]any{"in": map[string]any{"recipient": to, "amount": "1.50"}})
+			if len(r.Errors) > 0 {
+				t.Fatalf("send to %v: %+v", to, r.Errors)
+			}
+		}
+		if a, b := s.balance(ann), s.balance(ben); a != "91.00" || b != "9.00" {
+			t.Errorf("after six sends of 1.50 ann = %s, ben = %s; want 91.00 and 9.00", a, b)
+		}
+
+		refused := []struct {
+			to   map[string]any
+			code string
+		}{
+			{map[string]any{"email": "clerk@example.com"}, "FORBIDDEN"},
+			{map[string]any{"username": "clerk"}, "NOT_FOUND"},
+		}
+		for _, tt := range refused {
+			before := eaSnapshot(t, s, admin, ann, ben)
+			r := s.do(ann, eaSendCoinsMutation, map[string]any{"in": map[string]any{"recipient": tt.to, "amount": "1"}})
+			eaWantError(t, r, tt.code)
+			eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
+		}
+	})
+}
