@@ -45,6 +45,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "measured time of one run")
 	flag.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured time before each run")
 	flag.IntVar(&o.recipients, "recipients", 512, "customers that receive transfers")
+	flag.StringVar(&o.cases, "cases", "", "run only these cases, comma-separated keys (limit,limit_notify,transfer,plain_read,read,statement); all when empty")
 	flag.IntVar(&o.subscribers, "subscribers", 2000, "WebSocket subscribers of the subscription case (0 skips it)")
 	flag.IntVar(&o.subClients, "sub-clients", 16, "clients sending coins to the subscribers")
 	flag.IntVar(&o.subTransfers, "sub-transfers", 2, "measured transfers to each subscriber (after one warm-up transfer each)")
@@ -66,9 +67,9 @@ func main() {
 }
 
 type options struct {
-	server, out, clients string
-	rounds, recipients   int
-	duration, warmup     time.Duration
+	server, out, clients, cases string
+	rounds, recipients          int
+	duration, warmup            time.Duration
 
 	// The subscription case: subscribers, the clients sending to them, transfers per subscriber.
 	subscribers, subClients, subTransfers int
@@ -248,6 +249,13 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 		{key: "plain_read", label: "plain balance read", server: plain, op: query(plainc, pop, "")},
 		{key: "read", label: "coffer balance read", server: srv, op: query(coffer, pop, balanceQuery)},
 		{key: "statement", label: "coffer statement (50)", server: srv, op: query(coffer, pop, fmt.Sprintf(statementQuery, 50))},
+	}
+	if o.cases != "" {
+		keep := strings.Split(o.cases, ",")
+		cases = slices.DeleteFunc(cases, func(c benchCase) bool { return !slices.Contains(keep, c.key) })
+		if len(cases) == 0 {
+			return fmt.Errorf("-cases: none of %q is a case", o.cases)
+		}
 	}
 	rep := &report{
 		Started: time.Now().UTC(), Machine: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
