@@ -18,6 +18,13 @@ func (c *AccountClient) AssignValues(m *Account, columns []string, values []any)
 	return nil
 }
 
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *AccountClient) Bind(m *Account) *Account {
+	m.config = c.config
+	return m
+}
+
 // ScanValues returns the destinations for scanning the given columns of AuditEvent from
 // sql.Rows, the ones ent's own queries use.
 func (*AuditEvent) ScanValues(columns []string) ([]any, error) {
@@ -32,6 +39,13 @@ func (c *AuditEventClient) AssignValues(m *AuditEvent, columns []string, values 
 	}
 	m.config = c.config
 	return nil
+}
+
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *AuditEventClient) Bind(m *AuditEvent) *AuditEvent {
+	m.config = c.config
+	return m
 }
 
 // ScanValues returns the destinations for scanning the given columns of Bill from
@@ -50,6 +64,13 @@ func (c *BillClient) AssignValues(m *Bill, columns []string, values []any) error
 	return nil
 }
 
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *BillClient) Bind(m *Bill) *Bill {
+	m.config = c.config
+	return m
+}
+
 // ScanValues returns the destinations for scanning the given columns of Card from
 // sql.Rows, the ones ent's own queries use.
 func (*Card) ScanValues(columns []string) ([]any, error) {
@@ -64,6 +85,13 @@ func (c *CardClient) AssignValues(m *Card, columns []string, values []any) error
 	}
 	m.config = c.config
 	return nil
+}
+
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *CardClient) Bind(m *Card) *Card {
+	m.config = c.config
+	return m
 }
 
 // ScanValues returns the destinations for scanning the given columns of Cashout from
@@ -82,6 +110,13 @@ func (c *CashoutClient) AssignValues(m *Cashout, columns []string, values []any)
 	return nil
 }
 
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *CashoutClient) Bind(m *Cashout) *Cashout {
+	m.config = c.config
+	return m
+}
+
 // ScanValues returns the destinations for scanning the given columns of Challenge from
 // sql.Rows, the ones ent's own queries use.
 func (*Challenge) ScanValues(columns []string) ([]any, error) {
@@ -96,6 +131,13 @@ func (c *ChallengeClient) AssignValues(m *Challenge, columns []string, values []
 	}
 	m.config = c.config
 	return nil
+}
+
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *ChallengeClient) Bind(m *Challenge) *Challenge {
+	m.config = c.config
+	return m
 }
 
 // ScanValues returns the destinations for scanning the given columns of Customer from
@@ -114,6 +156,13 @@ func (c *CustomerClient) AssignValues(m *Customer, columns []string, values []an
 	return nil
 }
 
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *CustomerClient) Bind(m *Customer) *Customer {
+	m.config = c.config
+	return m
+}
+
 // ScanValues returns the destinations for scanning the given columns of DocumentFile from
 // sql.Rows, the ones ent's own queries use.
 func (*DocumentFile) ScanValues(columns []string) ([]any, error) {
@@ -128,6 +177,13 @@ func (c *DocumentFileClient) AssignValues(m *DocumentFile, columns []string, val
 	}
 	m.config = c.config
 	return nil
+}
+
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *DocumentFileClient) Bind(m *DocumentFile) *DocumentFile {
+	m.config = c.config
+	return m
 }
 
 // ScanValues returns the destinations for scanning the given columns of Entry from
@@ -146,6 +202,13 @@ func (c *EntryClient) AssignValues(m *Entry, columns []string, values []any) err
 	return nil
 }
 
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *EntryClient) Bind(m *Entry) *Entry {
+	m.config = c.config
+	return m
+}
+
 // ScanValues returns the destinations for scanning the given columns of Person from
 // sql.Rows, the ones ent's own queries use.
 func (*Person) ScanValues(columns []string) ([]any, error) {
@@ -160,6 +223,13 @@ func (c *PersonClient) AssignValues(m *Person, columns []string, values []any) e
 	}
 	m.config = c.config
 	return nil
+}
+
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *PersonClient) Bind(m *Person) *Person {
+	m.config = c.config
+	return m
 }
 
 // ScanValues returns the destinations for scanning the given columns of PersonExternalID from
@@ -178,6 +248,13 @@ func (c *PersonExternalIDClient) AssignValues(m *PersonExternalID, columns []str
 	return nil
 }
 
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *PersonExternalIDClient) Bind(m *PersonExternalID) *PersonExternalID {
+	m.config = c.config
+	return m
+}
+
 // ScanValues returns the destinations for scanning the given columns of PersonVersion from
 // sql.Rows, the ones ent's own queries use.
 func (*PersonVersion) ScanValues(columns []string) ([]any, error) {
@@ -192,6 +269,13 @@ func (c *PersonVersionClient) AssignValues(m *PersonVersion, columns []string, v
 	}
 	m.config = c.config
 	return nil
+}
+
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *PersonVersionClient) Bind(m *PersonVersion) *PersonVersion {
+	m.config = c.config
+	return m
 }
 
 // ScanValues returns the destinations for scanning the given columns of Procedure from
@@ -210,6 +294,13 @@ func (c *ProcedureClient) AssignValues(m *Procedure, columns []string, values []
 	return nil
 }
 
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *ProcedureClient) Bind(m *Procedure) *Procedure {
+	m.config = c.config
+	return m
+}
+
 // ScanValues returns the destinations for scanning the given columns of SavingsGoal from
 // sql.Rows, the ones ent's own queries use.
 func (*SavingsGoal) ScanValues(columns []string) ([]any, error) {
@@ -224,6 +315,13 @@ func (c *SavingsGoalClient) AssignValues(m *SavingsGoal, columns []string, value
 	}
 	m.config = c.config
 	return nil
+}
+
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *SavingsGoalClient) Bind(m *SavingsGoal) *SavingsGoal {
+	m.config = c.config
+	return m
 }
 
 // ScanValues returns the destinations for scanning the given columns of Scope from
@@ -242,6 +340,13 @@ func (c *ScopeClient) AssignValues(m *Scope, columns []string, values []any) err
 	return nil
 }
 
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *ScopeClient) Bind(m *Scope) *Scope {
+	m.config = c.config
+	return m
+}
+
 // ScanValues returns the destinations for scanning the given columns of Session from
 // sql.Rows, the ones ent's own queries use.
 func (*Session) ScanValues(columns []string) ([]any, error) {
@@ -256,6 +361,13 @@ func (c *SessionClient) AssignValues(m *Session, columns []string, values []any)
 	}
 	m.config = c.config
 	return nil
+}
+
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *SessionClient) Bind(m *Session) *Session {
+	m.config = c.config
+	return m
 }
 
 // ScanValues returns the destinations for scanning the given columns of Setting from
@@ -274,6 +386,13 @@ func (c *SettingClient) AssignValues(m *Setting, columns []string, values []any)
 	return nil
 }
 
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *SettingClient) Bind(m *Setting) *Setting {
+	m.config = c.config
+	return m
+}
+
 // ScanValues returns the destinations for scanning the given columns of Transaction from
 // sql.Rows, the ones ent's own queries use.
 func (*Transaction) ScanValues(columns []string) ([]any, error) {
@@ -290,6 +409,13 @@ func (c *TransactionClient) AssignValues(m *Transaction, columns []string, value
 	return nil
 }
 
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *TransactionClient) Bind(m *Transaction) *Transaction {
+	m.config = c.config
+	return m
+}
+
 // ScanValues returns the destinations for scanning the given columns of User from
 // sql.Rows, the ones ent's own queries use.
 func (*User) ScanValues(columns []string) ([]any, error) {
@@ -304,4 +430,11 @@ func (c *UserClient) AssignValues(m *User, columns []string, values []any) error
 	}
 	m.config = c.config
 	return nil
+}
+
+// Bind binds m, filled by hand from the values of a statement the caller wrote itself, to the
+// client as the client's own queries do, so that its edges can be queried.
+func (c *UserClient) Bind(m *User) *User {
+	m.config = c.config
+	return m
 }

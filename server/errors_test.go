@@ -622,6 +622,8 @@ func TestSendCoins_refused_changesNothing(t *testing.T) {
 			{"amount as a JSON number", "ann", send(toBen, map[string]any{"amount": 5}), "BAD_USER_INPUT", []string{"amount"}},
 			{"idempotency key of 65 characters", "ann", send(toBen, map[string]any{"idempotencyKey": strings.Repeat("k", 65)}),
 				"BAD_USER_INPUT", []string{"idempotencyKey"}},
+			{"memo of 501 characters", "ann", send(toBen, map[string]any{"memo": strings.Repeat("é", 501)}),
+				"BAD_USER_INPUT", []string{"memo"}},
 		}
 		tokens := map[string]string{"": "", "admin": admin, "ann": ann}
 		for _, tt := range tests {

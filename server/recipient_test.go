@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 	"testing"
 )
 
@@ -51,6 +52,24 @@ func TestSendCoins_everyWayOfNamingTheRecipient_reachesTheirMainAccount(t *testi
 			r := s.do(ann, eaSendCoinsMutation, map[string]any{"in": map[string]any{"recipient": tt.to, "amount": "1"}})
 			eaWantError(t, r, tt.code)
 			eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
+		}
+	})
+}
+
+// TestSendCoins_memoOf500Characters_isKept: the limit counts characters, not bytes (the column's
+// size), so 500 two-byte characters pass and come back whole.
+func TestSendCoins_memoOf500Characters_isKept(t *testing.T) {
+	eaOnStores(t, func(t *testing.T, s *testServer) {
+		admin := s.admin()
+		ann := s.customer(admin, "ann")
+		s.customer(admin, "ben")
+		s.mint(admin, "ann", "10")
+		memo := strings.Repeat("é", 500)
+		var out struct{ SendCoins struct{ Memo string } }
+		s.mustDo(ann, `mutation($in: SendCoinsInput!) { sendCoins(input: $in) { memo } }`,
+			map[string]any{"in": map[string]any{"recipient": map[string]any{"username": "ben"}, "amount": "1", "memo": memo}}, &out)
+		if out.SendCoins.Memo != memo {
+			t.Errorf("memo came back as %d characters, want the 500 sent", len([]rune(out.SendCoins.Memo)))
 		}
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	entsql "entgo.io/ent/dialect/sql"
 
@@ -32,6 +33,9 @@ import (
 
 // MaxIdempotencyKeyLen bounds idempotency keys (API.md: at most 64 characters).
 const MaxIdempotencyKeyLen = 64
+
+// MaxMemoLen bounds a transaction's memo, in characters (the column's size).
+const MaxMemoLen = 500
 
 // Ledger posts movements between accounts.
 type Ledger struct {
@@ -51,6 +55,9 @@ type Ledger struct {
 
 	issuerMu sync.Mutex
 	issuerID int
+
+	sqlOnce sync.Once
+	sql     postingSQL
 }
 
 // New returns a ledger over client.
@@ -203,33 +210,33 @@ func (l *Ledger) Transfer(ctx context.Context, tx *Tx, m Move) (*ent.Transaction
 	if m.DebitID == m.CreditID {
 		return nil, apperr.Field("recipient", "cannot move money to the same account")
 	}
-	now := l.Now()
-	status := transaction.StatusPOSTED
-	if m.Pending {
-		status = transaction.StatusPENDING
+	if utf8.RuneCountInString(m.Memo) > MaxMemoLen {
+		return nil, apperr.Field("memo", fmt.Sprintf("at most %d characters", MaxMemoLen))
 	}
-	create := tx.Transaction.Create().
-		SetKind(m.Kind).
-		SetStatus(status).
-		SetAmount(m.AmountMinor).
-		SetMemo(m.Memo).
-		SetDebitAccountID(m.DebitID).
-		SetCreditAccountID(m.CreditID).
-		SetCreatedAt(now).
-		SetNillableTargetDate(m.TargetDate)
-	if !m.Pending {
-		create.SetPostedAt(now)
+	now := l.Now()
+	txn := &ent.Transaction{
+		Kind: m.Kind, Status: transaction.StatusPOSTED, Amount: m.AmountMinor, Memo: m.Memo,
+		DebitAccountID: m.DebitID, CreditAccountID: m.CreditID, CreatedAt: now, TargetDate: m.TargetDate,
+	}
+	if m.Pending {
+		txn.Status = transaction.StatusPENDING
+	} else {
+		txn.PostedAt = &now
 	}
 	if m.InitiatorID != 0 {
-		create.SetInitiatorID(m.InitiatorID)
+		txn.InitiatorID = &m.InitiatorID
 	}
 	if m.Key != nil {
-		create.SetIdempotencyKey(m.Key.Value).SetRequestHash(m.Key.Fingerprint)
+		txn.IdempotencyKey, txn.RequestHash = &m.Key.Value, m.Key.Fingerprint
 	}
-	txn, err := create.Save(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: insert transaction: %w", err)
+	found, err := l.queryRow(ctx, tx, l.statements().insertTransaction, []any{
+		string(txn.Kind), string(txn.Status), txn.Amount, txn.Memo, txn.DebitAccountID, txn.CreditAccountID,
+		txn.CreatedAt, txn.TargetDate, txn.PostedAt, txn.InitiatorID, txn.IdempotencyKey, txn.RequestHash,
+	}, &txn.ID)
+	if err != nil || !found {
+		return nil, fmt.Errorf("ledger: insert transaction: %w (found %v)", err, found)
 	}
+	txn = tx.Client().Transaction.Bind(txn)
 	tx.statusChanged(txn.ID)
 	if m.Pending {
 		if err := l.reserve(ctx, tx, m.DebitID, m.AmountMinor); err != nil {
@@ -337,22 +344,19 @@ func (l *Ledger) post(ctx context.Context, tx *Tx, txn *ent.Transaction, fromRes
 	// Id order: two postings that touch the same two accounts lock them in the same order.
 	ordered := []*leg{legs[0], legs[1]}
 	sort.Slice(ordered, func(i, j int) bool { return ordered[i].accountID < ordered[j].accountID })
+	q := l.statements()
 	for _, lg := range ordered {
-		upd := entsql.Dialect(l.Dialect).Update(account.Table).
-			Add(account.FieldBalance, lg.amountMinor).
-			Add(account.FieldVersion, 1)
-		where := entsql.EQ(account.FieldID, lg.accountID)
+		var query string
+		var args []any
 		switch {
 		case lg.amountMinor < 0 && fromReserve:
-			upd.Add(account.FieldReserved, lg.amountMinor)
-			where = entsql.And(where, entsql.GTE(account.FieldReserved, -lg.amountMinor))
+			query, args = q.debitReserved, []any{lg.amountMinor, lg.amountMinor, lg.accountID, -lg.amountMinor}
 		case lg.amountMinor < 0:
-			where = entsql.And(where, entsql.IsNull(account.FieldClosedAt), withinLimit(-lg.amountMinor))
+			query, args = q.debit, []any{lg.amountMinor, lg.accountID, -lg.amountMinor}
 		default:
-			where = entsql.And(where, entsql.IsNull(account.FieldClosedAt))
+			query, args = q.credit, []any{lg.amountMinor, lg.accountID}
 		}
-		found, err := l.queryRow(ctx, tx, upd.Where(where).Returning(account.FieldBalance, account.FieldVersion),
-			&lg.balanceAfter, &lg.version)
+		found, err := l.queryRow(ctx, tx, query, args, &lg.balanceAfter, &lg.version)
 		if err != nil {
 			return err
 		}
@@ -365,20 +369,12 @@ func (l *Ledger) post(ctx context.Context, tx *Tx, txn *ent.Transaction, fromRes
 	}
 	// Booked after the row locks are held, so booking times follow version order per account.
 	bookedAt := l.Now()
-	creates := make([]*ent.EntryCreate, len(legs))
-	for i, lg := range legs {
-		creates[i] = tx.Entry.Create().
-			SetAccountID(lg.accountID).
-			SetTransactionID(txn.ID).
-			SetCounterpartyAccountID(lg.counterpartyID).
-			SetType(entryType(txn.Kind, lg.amountMinor)).
-			SetAmount(lg.amountMinor).
-			SetMemo(txn.Memo).
-			SetBalanceAfter(lg.balanceAfter).
-			SetVersion(lg.version).
-			SetBookedAt(bookedAt)
+	args := make([]any, 0, 18)
+	for _, lg := range legs {
+		args = append(args, lg.accountID, txn.ID, lg.counterpartyID, string(entryType(txn.Kind, lg.amountMinor)),
+			lg.amountMinor, txn.Memo, lg.balanceAfter, lg.version, bookedAt)
 	}
-	if err := tx.Entry.CreateBulk(creates...).Exec(ctx); err != nil {
+	if _, err := tx.ExecContext(ctx, q.insertEntries, args...); err != nil {
 		return fmt.Errorf("ledger: insert entries: %w", err)
 	}
 	tx.touch(legs[0].accountID, legs[1].accountID)
@@ -405,8 +401,7 @@ func (l *Ledger) exec(ctx context.Context, tx *Tx, q entsql.Querier) (int64, err
 	return res.RowsAffected()
 }
 
-func (l *Ledger) queryRow(ctx context.Context, tx *Tx, q entsql.Querier, dest ...any) (bool, error) {
-	query, args := q.Query()
+func (l *Ledger) queryRow(ctx context.Context, tx *Tx, query string, args []any, dest ...any) (bool, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return false, fmt.Errorf("ledger: %w", err)
@@ -419,4 +414,10 @@ func (l *Ledger) queryRow(ctx context.Context, tx *Tx, q entsql.Querier, dest ..
 		return false, fmt.Errorf("ledger: scan: %w", err)
 	}
 	return true, rows.Close()
+}
+
+// statements are PostingSQL in the ledger's dialect, rewritten once.
+func (l *Ledger) statements() *postingSQL {
+	l.sqlOnce.Do(func() { l.sql = postingSQLFor(l.Dialect) })
+	return &l.sql
 }

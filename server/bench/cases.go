@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"coffer/graph/ledger"
 )
 
 // benchCase is one line of the report: a workload run at every client count.
@@ -37,12 +39,14 @@ const (
 // transferAmountMinor is what every benchmark transfer moves (0.01): senders never run dry.
 const transferAmountMinor = 1
 
-// rawTransfer is the limit: the statements of coffer's transfer (BEGIN, the transaction row, the
-// conditional debit and the credit in account-id order, both entries in one INSERT, COMMIT; the
-// SQL text of each as coffer's ledger issues it), sent straight through database/sql + lib/pq
-// from the benchmark process, with the same accounts as the GraphQL case: client i debits
-// sender i and credits a random recipient. With notify, each transaction also runs pg_notify.
+// rawTransfer is the limit: the statements of coffer's transfer, the very texts its ledger runs
+// (ledger.PostingSQL: BEGIN, the transaction row, the conditional debit and the credit in
+// account-id order, both entries in one INSERT, COMMIT), with the arguments a sendCoins gives
+// them, sent straight through database/sql + lib/pq from the benchmark process, with the same
+// accounts as the GraphQL case: client i debits sender i and credits a random recipient. With
+// notify, each transaction also runs pg_notify.
 func rawTransfer(db *sql.DB, p *population, notify bool) op {
+	q := ledger.PostingSQL
 	return func(ctx context.Context, client int, rng *rand.Rand) error {
 		from := p.senders[client]
 		to := p.recipients[rng.IntN(len(p.recipients))]
@@ -53,9 +57,9 @@ func rawTransfer(db *sql.DB, p *population, notify bool) op {
 		}
 		defer tx.Rollback()
 		var txnID int
-		err = tx.QueryRowContext(ctx, `INSERT INTO "transactions" ("kind", "status", "amount", "memo", "created_at", "posted_at",
-			"debit_account_id", "credit_account_id", "initiator_id") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING "id"`,
-			"TRANSFER", "POSTED", transferAmountMinor, "", now, now, from.accountID, to.accountID, from.userID).Scan(&txnID)
+		initiator := &from.userID
+		err = tx.QueryRowContext(ctx, q.InsertTransaction, "TRANSFER", "POSTED", transferAmountMinor, "",
+			from.accountID, to.accountID, now, (*time.Time)(nil), &now, initiator, (*string)(nil), []byte(nil)).Scan(&txnID)
 		if err != nil {
 			return err
 		}
@@ -72,30 +76,18 @@ func rawTransfer(db *sql.DB, p *population, notify bool) op {
 		for _, l := range ordered {
 			var err error
 			if l == debit {
-				err = tx.QueryRowContext(ctx, `UPDATE "accounts" SET "balance" = COALESCE("accounts"."balance", $5) + $1,
-					"version" = COALESCE("accounts"."version", $6) + $2 WHERE "id" = $3 AND "closed_at" IS NULL
-					AND (allow_negative OR balance - reserved + debit_limit >= $4) RETURNING "balance", "version"`,
-					l.amount, 1, l.account, -l.amount, 0, 0).Scan(&l.after, &l.ver)
+				err = tx.QueryRowContext(ctx, q.Debit, l.amount, l.account, -l.amount).Scan(&l.after, &l.ver)
 			} else {
-				err = tx.QueryRowContext(ctx, `UPDATE "accounts" SET "balance" = COALESCE("accounts"."balance", $4) + $1,
-					"version" = COALESCE("accounts"."version", $5) + $2 WHERE "id" = $3 AND "closed_at" IS NULL
-					RETURNING "balance", "version"`, l.amount, 1, l.account, 0, 0).Scan(&l.after, &l.ver)
+				err = tx.QueryRowContext(ctx, q.Credit, l.amount, l.account).Scan(&l.after, &l.ver)
 			}
 			if err != nil {
 				return fmt.Errorf("account %d: %w", l.account, err)
 			}
 		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO "entries" ("account_id", "amount", "balance_after", "booked_at",
-			"counterparty_account_id", "memo", "transaction_id", "type", "version")
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9), ($10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING "id"`,
-			debit.account, debit.amount, debit.after, now, debit.counterparty, "", txnID, "SEND", debit.ver,
-			credit.account, credit.amount, credit.after, now, credit.counterparty, "", txnID, "RECEIVE", credit.ver)
+		_, err = tx.ExecContext(ctx, q.InsertEntries,
+			debit.account, txnID, debit.counterparty, "SEND", debit.amount, "", debit.after, debit.ver, now,
+			credit.account, txnID, credit.counterparty, "RECEIVE", credit.amount, "", credit.after, credit.ver, now)
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-		}
-		if err := rows.Close(); err != nil {
 			return err
 		}
 		if notify {
