@@ -36,7 +36,7 @@ type wireConn struct {
 	br     *bufio.Reader
 	req    []byte       // the request being written, reused
 	body   bytes.Buffer // the response body, reused
-	header []byte       // the request head up to Content-Length's value, for head's token
+	header []byte       // the request head up to the Content-Length value, for token
 	token  string
 }
 
