@@ -102,7 +102,7 @@ func rawTransfer(db *sql.DB, p *population, notify bool) op {
 
 // cofferTransfer is sendCoins with autoSign over HTTP with the sender's session token, the same
 // account pattern as rawTransfer. No idempotency key: the raw SQL has no key look-up either.
-func cofferTransfer(c *gqlClient, p *population) op {
+func cofferTransfer(c *wireClient, p *population) op {
 	// One body per recipient, encoded before the clock starts: the load generator shares the
 	// cores with the server, and the raw SQL case encodes nothing either.
 	bodies := make([][]byte, len(p.recipients))
@@ -111,7 +111,7 @@ func cofferTransfer(c *gqlClient, p *population) op {
 			"recipient": map[string]any{"username": to.username}, "amount": "0.01", "autoSign": true}})
 	}
 	return func(ctx context.Context, client int, rng *rand.Rand) error {
-		r, err := c.post(ctx, p.senders[client].token, bodies[rng.IntN(len(bodies))])
+		r, err := c.post(ctx, client, p.senders[client].token, bodies[rng.IntN(len(bodies))])
 		if err != nil {
 			return err
 		}
@@ -120,10 +120,10 @@ func cofferTransfer(c *gqlClient, p *population) op {
 }
 
 // query posts the same operation for every request, as the client's own sender.
-func query(c *gqlClient, p *population, q string) op {
+func query(c *wireClient, p *population, q string) op {
 	b := body(q, nil)
 	return func(ctx context.Context, client int, rng *rand.Rand) error {
-		r, err := c.post(ctx, p.senders[client].token, b)
+		r, err := c.post(ctx, client, p.senders[client].token, b)
 		if err != nil {
 			return err
 		}
@@ -131,7 +131,8 @@ func query(c *gqlClient, p *population, q string) op {
 	}
 }
 
-// newHTTPClient keeps one connection per benchmark client alive.
+// newHTTPClient keeps one connection per benchmark client alive. It serves seeding, logins and
+// statement counting; the measured loops use wireClient.
 func newHTTPClient(clients int) *http.Client {
 	return &http.Client{
 		Timeout: 30 * time.Second,

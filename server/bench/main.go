@@ -220,6 +220,17 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	httpc := newHTTPClient(maxClients)
 	coffer := &gqlClient{url: "http://" + srv.addr + "/query", http: httpc}
 	plainc := &gqlClient{url: "http://" + plain.addr + "/balance", http: httpc}
+	// The measured loops post through wireClient (wire.go), the same for both servers.
+	cofferWire, err := newWireClient(coffer.url, maxClients)
+	if err != nil {
+		return err
+	}
+	defer cofferWire.close()
+	plainWire, err := newWireClient(plainc.url, maxClients)
+	if err != nil {
+		return err
+	}
+	defer plainWire.close()
 	logf("seeding %d senders and %d recipients through the API", maxClients, o.recipients)
 	pop, err := seed(ctx, coffer, db, maxClients, o.recipients)
 	if err != nil {
@@ -245,10 +256,10 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	cases := []benchCase{
 		{key: "limit", label: "limit: transfer SQL", op: rawTransfer(db, pop, false)},
 		{key: "limit_notify", label: "limit + NOTIFY", op: rawTransfer(db, pop, true)},
-		{key: "transfer", label: "coffer sendCoins", server: srv, op: cofferTransfer(coffer, pop)},
-		{key: "plain_read", label: "plain balance read", server: plain, op: query(plainc, pop, "")},
-		{key: "read", label: "coffer balance read", server: srv, op: query(coffer, pop, balanceQuery)},
-		{key: "statement", label: "coffer statement (50)", server: srv, op: query(coffer, pop, fmt.Sprintf(statementQuery, 50))},
+		{key: "transfer", label: "coffer sendCoins", server: srv, op: cofferTransfer(cofferWire, pop)},
+		{key: "plain_read", label: "plain balance read", server: plain, op: query(plainWire, pop, "")},
+		{key: "read", label: "coffer balance read", server: srv, op: query(cofferWire, pop, balanceQuery)},
+		{key: "statement", label: "coffer statement (50)", server: srv, op: query(cofferWire, pop, fmt.Sprintf(statementQuery, 50))},
 	}
 	if o.cases != "" {
 		keep := strings.Split(o.cases, ",")
@@ -296,7 +307,7 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	if o.subscribers > 0 {
 		logf("subscription case: %d subscribers, %d clients sending", o.subscribers, o.subClients)
 		m := meter{postgresPID: cluster.PID(), serverPID: srv.pid(), benchPID: os.Getpid()}
-		if rep.Subscriptions, err = subscriptionCase(ctx, srv, coffer, pop, subs, subAccounts, o.subClients, o.subTransfers, m, logf); err != nil {
+		if rep.Subscriptions, err = subscriptionCase(ctx, srv, cofferWire, pop, subs, subAccounts, o.subClients, o.subTransfers, m, logf); err != nil {
 			return fmt.Errorf("subscription case: %w", err)
 		}
 		sr := rep.Subscriptions

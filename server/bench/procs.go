@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,19 +80,22 @@ func startChild(cmd *exec.Cmd, logPath string, ready func(line string) (string, 
 	addrc := make(chan string, 1)
 	go func() {
 		defer logf.Close()
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		found := false
-		for sc.Scan() {
-			fmt.Fprintln(logf, sc.Text())
-			if !found {
-				if addr, ok := ready(sc.Text()); ok {
-					found = true
-					addrc <- addr
-				}
+		// Lines are read until the ready line, then the rest is copied in bulk: the server logs
+		// every request, and relaying it line by line cost the load generator, which shares the
+		// cores with the server, a read and a write per request.
+		br := bufio.NewReaderSize(stderr, 64*1024)
+		for {
+			line, err := br.ReadString('\n')
+			logf.WriteString(line)
+			if addr, ok := ready(strings.TrimRight(line, "\r\n")); ok {
+				addrc <- addr
+				break
+			}
+			if err != nil {
+				return
 			}
 		}
-		io.Copy(logf, stderr)
+		br.WriteTo(logf)
 	}()
 	go func() { cmd.Wait(); close(c.done) }()
 	select {

@@ -333,7 +333,7 @@ type sentTransfer struct {
 // subscriptionCase runs the whole case: memory before, open every subscriber, memory with them
 // idle, one warm-up transfer per subscriber, perRound transfers per subscriber measured, wait for
 // the events, match them, close.
-func subscriptionCase(ctx context.Context, srv *child, coffer *gqlClient, pop *population, subs []customer, accountIDs []string,
+func subscriptionCase(ctx context.Context, srv *child, coffer *wireClient, pop *population, subs []customer, accountIDs []string,
 	clients, perSub int, m meter, logf func(string, ...any)) (*subResult, error) {
 	n := len(subs)
 	res := &subResult{Subscribers: n, Clients: clients}
@@ -410,7 +410,7 @@ func subscriptionCase(ctx context.Context, srv *child, coffer *gqlClient, pop *p
 					b := body(sendCoinsQuery, map[string]any{"in": map[string]any{
 						"recipient": map[string]any{"username": subs[sub].username}, "amount": "0.01", "autoSign": true}})
 					at := time.Now()
-					r, err := coffer.post(ctx, token, b)
+					r, err := coffer.post(ctx, c, token, b)
 					answer := time.Now()
 					if err == nil {
 						err = r.err()
