@@ -24,8 +24,8 @@ func servePlain(dsn string) error {
 	if err != nil {
 		return err
 	}
-	db.SetMaxOpenConns(32) // coffer's default pool
-	db.SetMaxIdleConns(32)
+	db.SetMaxOpenConns(20) // coffer's default pool (DB_MAX_OPEN_CONNS)
+	db.SetMaxIdleConns(20)
 	currency := money.Currency{Code: "EUR", Scale: 2}
 	const idle, touchEvery = 30 * time.Minute, time.Minute
 
