@@ -34,8 +34,9 @@ const (
 // The role comes back with the account so that naming staff by e-mail (FORBIDDEN) is told apart
 // from naming nobody (NOT_FOUND) without a second statement: the e-mail statement keeps users
 // without a customer; the others look among customers only, as a username or key of staff names
-// no recipient. An institutional username is refused by name before any statement. ORDER BY keeps the
-// choice of the main account the one authentication makes (the lowest id).
+// no recipient. An institutional username is refused by name before any statement. Should a
+// customer ever have two main accounts, Resolve takes the lowest id, as authentication does; the
+// statements leave the choice to Go rather than sort, which PostgreSQL would set up on every run.
 var recipientSQL = [recipientWays]string{
 	byUsername:  recipientFromUser("JOIN", `u."username" = $1`),
 	byEmail:     recipientFromUser("LEFT JOIN", `u."email" = $1`),
@@ -48,7 +49,7 @@ func recipientFromUser(customerJoin, match string) string {
 	return `SELECT u."role", a."id" FROM "users" u
 		` + customerJoin + ` "customers" c ON c."user_id" = u."id"
 		LEFT JOIN "accounts" a ON a."owner_id" = c."id" AND a."kind" = 'MAIN' AND a."closed_at" IS NULL
-		WHERE ` + match + ` ORDER BY a."id" LIMIT 1`
+		WHERE ` + match
 }
 
 // recipientStatements are recipientSQL prepared on the pool, once per dialect they run in.
@@ -114,9 +115,13 @@ func (s *Service) Resolve(ctx context.Context, r Recipient) (int, error) {
 	defer rows.Close()
 	var role string
 	var accountID sql.NullInt64
-	if rows.Next() {
-		if err := rows.Scan(&role, &accountID); err != nil {
+	for rows.Next() {
+		var id sql.NullInt64
+		if err := rows.Scan(&role, &id); err != nil {
 			return 0, fmt.Errorf("coins: resolve recipient: %w", err)
+		}
+		if id.Valid && (!accountID.Valid || id.Int64 < accountID.Int64) {
+			accountID = id
 		}
 	}
 	if err := rows.Close(); err != nil {
