@@ -12,13 +12,24 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 )
 
 var setDefaultLogger sync.Once
 
+// defaultGCPercent is the Go collector's target when the GOGC variable is not set. A request
+// leaves short-lived garbage (JSON, GraphQL documents, rows) and little of it survives, so
+// collecting at twice Go's default target of 100 costs little memory and much less collector
+// CPU, on cores the server shares with PostgreSQL: make bench measured 3.5% more transfers at
+// 32 clients, for about 75 MiB more peak memory under that load (README: Performance).
+const defaultGCPercent = 200
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, nil); err != nil {
