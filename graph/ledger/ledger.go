@@ -20,10 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	entsql "entgo.io/ent/dialect/sql"
-
 	"coffer/ent"
-	"coffer/ent/account"
 	"coffer/ent/entry"
 	"coffer/ent/transaction"
 	"coffer/graph/apperr"
@@ -268,9 +265,7 @@ func (l *Ledger) Void(ctx context.Context, tx *Tx, txnID int) (*ent.Transaction,
 	if err != nil {
 		return nil, err
 	}
-	n, err := l.exec(ctx, tx, entsql.Dialect(l.Dialect).Update(account.Table).
-		Add(account.FieldReserved, -txn.Amount).
-		Where(entsql.And(entsql.EQ(account.FieldID, txn.DebitAccountID), entsql.GTE(account.FieldReserved, txn.Amount))))
+	n, err := l.exec(ctx, tx, l.statements().release, -txn.Amount, txn.DebitAccountID, txn.Amount)
 	if err != nil {
 		return nil, err
 	}
@@ -305,9 +300,7 @@ func (l *Ledger) settle(ctx context.Context, tx *Tx, txnID int, to transaction.S
 }
 
 func (l *Ledger) reserve(ctx context.Context, tx *Tx, accountID int, amountMinor int64) error {
-	n, err := l.exec(ctx, tx, entsql.Dialect(l.Dialect).Update(account.Table).
-		Add(account.FieldReserved, amountMinor).
-		Where(entsql.And(entsql.EQ(account.FieldID, accountID), entsql.IsNull(account.FieldClosedAt), withinLimit(amountMinor))))
+	n, err := l.exec(ctx, tx, l.statements().reserve, amountMinor, accountID, amountMinor)
 	if err != nil {
 		return err
 	}
@@ -316,14 +309,6 @@ func (l *Ledger) reserve(ctx context.Context, tx *Tx, accountID int, amountMinor
 	}
 	tx.touch(accountID)
 	return nil
-}
-
-// withinLimit holds when debiting amountMinor keeps the account within its debit limit, counting
-// the amounts already reserved.
-func withinLimit(amountMinor int64) *entsql.Predicate {
-	return entsql.P(func(b *entsql.Builder) {
-		b.WriteString("(allow_negative OR balance - reserved + debit_limit >= ").Arg(amountMinor).WriteString(")")
-	})
 }
 
 type leg struct {
@@ -392,8 +377,7 @@ func entryType(kind transaction.Kind, amountMinor int64) entry.Type {
 	}
 }
 
-func (l *Ledger) exec(ctx context.Context, tx *Tx, q entsql.Querier) (int64, error) {
-	query, args := q.Query()
+func (l *Ledger) exec(ctx context.Context, tx *Tx, query string, args ...any) (int64, error) {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: %w", err)
