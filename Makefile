@@ -4,17 +4,21 @@ GO ?= go
 ADMIN_PASSWORD ?= coffer-admin-password
 GENERATED := ent graph/generated graph/model graph/schema.resolvers.go
 
-.PHONY: run test generate check-generated lint bench
+.PHONY: run test test-deps generate check-generated lint bench
 
 run:
 	mkdir -p data
 	DEV=$${DEV:-1} OUTBOX_FILE=$${OUTBOX_FILE:-data/outbox.jsonl} ADMIN_PASSWORD="$(ADMIN_PASSWORD)" $(GO) run ./server
 
 # The Go tests start their own PostgreSQL cluster (graph/pgtest) unless TEST_DATABASE_URL is set;
-# a missing PostgreSQL fails them, it never skips them.
-test: lint check-generated
+# a missing PostgreSQL fails them, it never skips them. test-deps installs what is missing first
+# (PostgreSQL's server binaries, Node, Chromium: .ci/test-deps says what it installs).
+test: test-deps lint check-generated
 	$(GO) test -race -count=1 -timeout 12m ./...
 	$(MAKE) e2e
+
+test-deps:
+	@bash .ci/test-deps
 
 generate:
 	$(GO) generate ./...
