@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,7 +205,13 @@ func SigningPayload(txn *ent.Transaction, c money.Currency) string {
 	}, "|")
 }
 
-// ownPending loads a transaction the viewer sent; another's is NOT_FOUND, as a missing one.
+// SettledByOwner are the kinds of pending transaction that confirmTransaction and
+// cancelTransaction settle (API.md §7). Every other kind has its own flow: a cash-out's
+// transaction moves only with its TAN (confirmCashout) or abortCashout.
+var SettledByOwner = []transaction.Kind{transaction.KindTRANSFER, transaction.KindCREATION}
+
+// ownPending loads a transaction the viewer sent; another's is NOT_FOUND, as a missing one. One of
+// another flow (a cash-out's) is PRECONDITION_FAILED, before any signature is looked at.
 func (s *Service) ownPending(ctx context.Context, client *ent.Client, v *identity.Viewer, txnID int) (*ent.Transaction, error) {
 	txn, err := client.Transaction.Query().
 		Where(transaction.ID(txnID), transaction.HasDebitAccountWith(account.OwnerID(v.CustomerID))).
@@ -212,7 +219,13 @@ func (s *Service) ownPending(ctx context.Context, client *ent.Client, v *identit
 	if ent.IsNotFound(err) || v.CustomerID == 0 {
 		return nil, apperr.New(apperr.NotFound, "transaction not found")
 	}
-	return txn, err
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(SettledByOwner, txn.Kind) {
+		return nil, ledger.ErrOtherFlow(txn.Kind)
+	}
+	return txn, nil
 }
 
 // Confirm posts a pending transaction the viewer sent. When the viewer has registered a public
@@ -239,7 +252,7 @@ func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, txnID int, si
 	}
 	var posted *ent.Transaction
 	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		posted, err = s.Ledger.Post(ctx, tx, txn.ID)
+		posted, err = s.Ledger.Post(ctx, tx, txn.ID, SettledByOwner...)
 		return err
 	})
 	return store.Detach(posted), err
@@ -253,7 +266,7 @@ func (s *Service) Cancel(ctx context.Context, v *identity.Viewer, txnID int) (*e
 	}
 	var voided *ent.Transaction
 	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		voided, err = s.Ledger.Void(ctx, tx, txn.ID)
+		voided, err = s.Ledger.Void(ctx, tx, txn.ID, SettledByOwner...)
 		return err
 	})
 	return store.Detach(voided), err
