@@ -202,7 +202,9 @@ func lrStatement(t *testing.T, s *testServer, token string) []lrStatementLine {
 		Me struct {
 			Customer struct {
 				Account struct {
-					Entries struct{ Edges []struct{ Node lrStatementLine } }
+					Entries struct {
+						Edges []struct{ Node lrStatementLine }
+					}
 				}
 			}
 		}
