@@ -7,8 +7,11 @@ package main
 // Helpers here carry the prefix "lr" so that they cannot clash with the other test files'.
 
 import (
+	"context"
 	"sync"
 	"testing"
+
+	"coffer/graph/store"
 )
 
 // lrParallel runs n copies of op at once (op gets its index) and returns their responses.
@@ -336,4 +339,115 @@ func TestDeleteCustomer_pendingCashoutOrTransfer_preconditionFailed(t *testing.T
 		s.mustDo(admin, eaDeleteCustomerMutation, map[string]any{"u": "gone"}, nil)
 		eaWantError(t, s.do(gone, eaMeQuery, nil), "UNAUTHENTICATED")
 	})
+}
+
+const (
+	// lrMaxAmount is money.MaxAmountMinor at scale 2, lrPastMax one minor unit beyond it.
+	lrMaxAmount = "10000000000000.00"
+	lrPastMax   = "10000000000000.01"
+)
+
+// lrOpen opens the test server's database directly, for a state no API call can reach.
+func lrOpen(t *testing.T, s *testServer) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), s.DatabaseURL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestAmounts_atTheBoundAndOnePast: every amount a client gives is accepted at
+// money.MaxAmountMinor and refused one minor unit past it (BAD_USER_INPUT naming the field, nothing
+// changed); the ledger's sums at the bound stay exact.
+func TestAmounts_atTheBoundAndOnePast(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, st, "CREATION_MONTHLY_LIMIT=10000000000000")
+			admin := s.admin()
+			rich := ptCustomerWithAddress(t, s, admin, "rich", "")
+			debtor := s.customer(admin, "debtor")
+			ids := eaAccountOf(t, s, debtor)
+			past := []struct {
+				name, token, query string
+				vars               map[string]any
+				field              string
+			}{
+				{"setDebitLimit", admin, eaSetDebitLimitMutation, map[string]any{"id": ids.AccountID, "l": lrPastMax}, "limit"},
+				{"setDebitLimit near int64", admin, eaSetDebitLimitMutation, map[string]any{"id": ids.AccountID, "l": "92233720368547758.07"}, "limit"},
+				{"createCoins", admin, `mutation($a: Decimal!) { createCoins(input: {recipient: {username: "rich"}, amount: $a}) { id } }`,
+					map[string]any{"a": lrPastMax}, "amount"},
+				{"sendCoins", debtor, `mutation($a: Decimal!) { sendCoins(input: {recipient: {username: "rich"}, amount: $a}) { id } }`,
+					map[string]any{"a": lrPastMax}, "amount"},
+				{"createCashout", rich, ptCreateCashoutMutation, map[string]any{"in": map[string]any{"amount": lrPastMax, "channel": "EMAIL"}}, "amount"},
+				{"createSavingsGoal", rich, ptCreateGoalMutation, map[string]any{"in": map[string]any{"name": "Moon", "goal": lrPastMax}}, "goal"},
+				{"createBill", rich, ptCreateBillMutation, map[string]any{"in": map[string]any{"name": "Moon", "amount": lrPastMax,
+					"dueDate": "2030-01-01T00:00:00Z"}}, "amount"},
+			}
+			before := ptSnapshot(t, s, admin, rich, debtor)
+			for _, tt := range past {
+				r := eaOn(t, s).do(tt.token, tt.query, tt.vars)
+				if eaWantError(t, r, "BAD_USER_INPUT", tt.field); t.Failed() {
+					t.Fatalf("%s one past the bound", tt.name)
+				}
+			}
+			eaUnchanged(t, before, ptSnapshot(t, s, admin, rich, debtor))
+
+			// At the bound: a creation, a debit limit, a goal, a bill, a cash-out, a card move.
+			s.mint(admin, "rich", lrMaxAmount)
+			s.mustDo(admin, eaSetDebitLimitMutation, map[string]any{"id": ids.AccountID, "l": lrMaxAmount}, nil)
+			ptOne(t, ptIn(t, s, rich, ptCreateGoalMutation, map[string]any{"name": "Moon", "goal": lrMaxAmount}), &struct{}{})
+			ptOne(t, ptIn(t, s, rich, ptCreateBillMutation, map[string]any{"name": "Moon", "amount": lrMaxAmount,
+				"dueDate": "2030-01-01T00:00:00Z"}), &struct{}{})
+			c := ptNewCard(t, s, rich)
+			eaWantError(t, ptIn(t, s, rich, ptFundCardMutation, map[string]any{"cardId": c.ID, "amount": lrPastMax}), "BAD_USER_INPUT", "amount")
+			ptOne(t, ptIn(t, s, rich, ptFundCardMutation, map[string]any{"cardId": c.ID, "amount": lrMaxAmount}), &ptTxn{})
+			ptOne(t, ptIn(t, s, rich, ptDefundCardMutation, map[string]any{"cardId": c.ID, "amount": lrMaxAmount}), &ptTxn{})
+			co := ptNewCashout(t, s, rich, lrMaxAmount, "EMAIL")
+			ptOne(t, s.do(rich, ptAbortCashoutMutation, map[string]any{"id": co.ID}), &struct{}{})
+			// The debtor spends the whole limit: balance - reserved + limit is exact at the bound.
+			if r := s.send(debtor, "rich", lrMaxAmount, nil); len(r.Errors) > 0 {
+				t.Fatalf("sending the whole debit limit: %+v", r.Errors)
+			}
+			eaWantError(t, s.send(debtor, "rich", "0.01", nil), "INSUFFICIENT_FUNDS")
+			want := eaMoneyState{Balance: "-" + lrMaxAmount, Available: "0.00", DebitLimit: lrMaxAmount, Entries: 1}
+			if got := eaStateOf(t, s, debtor).eaMoneyState; got != want {
+				t.Errorf("debtor = %+v, want %+v", got, want)
+			}
+			if got := s.balance(rich); got != "20000000000000.00" {
+				t.Errorf("rich = %s, want 20000000000000.00", got)
+			}
+		})
+	}
+}
+
+// TestCreateCoins_circulationBound_preconditionFailed: a creation that would take the money in
+// circulation beyond ledger.MaxCirculationMinor is refused and changes nothing; one that reaches it
+// exactly goes through.
+func TestCreateCoins_circulationBound_preconditionFailed(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, st, "CREATION_MONTHLY_LIMIT=10000000000000")
+			admin := s.admin()
+			ann := s.customer(admin, "ann")
+			bob := s.customer(admin, "bob")
+			s.mint(admin, "bob", "1")
+			// As if 10^18 - 10^15 - 100 minor units were already in circulation elsewhere.
+			db := lrOpen(t, s)
+			if _, err := db.SQL.Exec(`UPDATE accounts SET balance = balance - 998999999999999900 WHERE code = 'issuer'`); err != nil {
+				t.Fatal(err)
+			}
+			s.mint(admin, "ann", lrMaxAmount)
+			before := ptSnapshot(t, s, admin, ann, bob)
+			eaWantError(t, s.do(admin, `mutation { createCoins(input: {recipient: {username: "bob"}, amount: "0.01"}) { id } }`, nil),
+				"PRECONDITION_FAILED")
+			eaUnchanged(t, before, ptSnapshot(t, s, admin, ann, bob))
+			if got := s.balance(ann); got != lrMaxAmount {
+				t.Errorf("ann = %s, want %s", got, lrMaxAmount)
+			}
+		})
+	}
 }

@@ -132,11 +132,30 @@ func (s *Service) Create(ctx context.Context, admin *identity.Viewer, m Mint) (*
 			return nil, apperr.New(apperr.PreconditionFailed, "the monthly creation limit of %s for this recipient would be exceeded (%s already created for %s)",
 				s.Ledger.Currency.Format(s.MonthlyLimitMinor), s.Ledger.Currency.Format(already), monthStart.Format("2006-01"))
 		}
-		return s.Ledger.Transfer(ctx, tx, ledger.Move{
+		txn, err := s.Ledger.Transfer(ctx, tx, ledger.Move{
 			Kind: transaction.KindCREATION, DebitID: issuer, CreditID: toID, AmountMinor: m.AmountMinor,
 			Memo: m.Memo, TargetDate: &t, InitiatorID: admin.UserID, Key: m.Key,
 		})
+		if err != nil {
+			return nil, err
+		}
+		return txn, s.withinCirculation(ctx, tx, issuer)
 	})
+}
+
+// withinCirculation refuses a creation that takes the money in circulation beyond
+// ledger.MaxCirculationMinor. It reads the issuer's balance after the debit, under the row lock
+// the debit took, so concurrent creations are counted one after another.
+func (s *Service) withinCirculation(ctx context.Context, tx *ledger.Tx, issuer int) error {
+	acc, err := tx.Account.Get(ctx, issuer)
+	if err != nil {
+		return fmt.Errorf("coins: issuer: %w", err)
+	}
+	if acc.Balance < -ledger.MaxCirculationMinor {
+		return apperr.New(apperr.PreconditionFailed, "the money in circulation would exceed %s",
+			s.Ledger.Currency.Format(ledger.MaxCirculationMinor))
+	}
+	return nil
 }
 
 // Send is sendCoins' input.

@@ -165,6 +165,9 @@ func (l *Ledger) SetDebitLimit(ctx context.Context, accountID int, limitMinor in
 	if limitMinor < 0 {
 		return nil, apperr.Field("limit", "must not be negative")
 	}
+	if err := l.Currency.WithinBound(limitMinor); err != nil {
+		return nil, apperr.Field("limit", err.Error())
+	}
 	var acc *ent.Account
 	err := l.Apply(ctx, func(tx *Tx) error {
 		var err error

@@ -32,6 +32,11 @@ import (
 // MaxIdempotencyKeyLen bounds idempotency keys (API.md: at most 64 characters).
 const MaxIdempotencyKeyLen = 64
 
+// MaxCirculationMinor bounds the money in circulation (minus the issuer's balance): a creation
+// beyond it is PRECONDITION_FAILED. Every balance then lies within ±(MaxCirculationMinor +
+// money.MaxAmountMinor), so balance - reserved + debit limit stays far inside int64.
+const MaxCirculationMinor int64 = 1_000_000_000_000_000_000
+
 // MaxMemoLen bounds a transaction's memo, in characters (the column's size).
 const MaxMemoLen = 500
 
@@ -204,6 +209,9 @@ func (tx *Tx) statusChanged(transactionID int) { *tx.settled = append(*tx.settle
 func (l *Ledger) Transfer(ctx context.Context, tx *Tx, m Move) (*ent.Transaction, error) {
 	if m.AmountMinor <= 0 {
 		return nil, apperr.Field("amount", "must be positive")
+	}
+	if err := l.Currency.WithinBound(m.AmountMinor); err != nil {
+		return nil, apperr.Field("amount", err.Error())
 	}
 	if m.DebitID == m.CreditID {
 		return nil, apperr.Field("recipient", "cannot move money to the same account")

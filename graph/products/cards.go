@@ -47,6 +47,9 @@ func (s *Service) numberHash(number string) []byte { return s.Key.Hash("card", n
 // is not one; the caller reports f with its other findings.
 func (s *Service) positive(f apperr.Fields, field, amount string) int64 {
 	v, err := s.Ledger.Currency.ParsePositive(amount)
+	if err == nil {
+		err = s.Ledger.Currency.WithinBound(v)
+	}
 	if err != nil {
 		f.Add(field, err.Error())
 	}
