@@ -10,6 +10,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"coffer/graph/store"
 )
@@ -450,4 +451,76 @@ func TestCreateCoins_circulationBound_preconditionFailed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lrAt renders t in a fixed zone of offsetHours, as a client far from UTC sends it.
+func lrAt(t time.Time, offsetHours int) string {
+	return t.In(time.FixedZone("", offsetHours*3600)).Format(time.RFC3339Nano)
+}
+
+// TestTimes_withOffsets_compareAsInstants: balanceAt, the statement's since/until filter and
+// person(versionAt:) compare instants, whatever offset the client writes them in: a minute before
+// the booking written at +05:00 is before it, a minute after written at -05:00 is after it.
+func TestTimes_withOffsets_compareAsInstants(t *testing.T) {
+	eaOnStores(t, func(t *testing.T, s *testServer) {
+		admin := s.admin()
+		ann := s.customer(admin, "ann")
+		s.mint(admin, "ann", "10")
+		var st struct {
+			Me struct {
+				Customer struct {
+					Account struct {
+						Entries struct {
+							Edges []struct{ Node struct{ BookedAt string } }
+						}
+					}
+				}
+			}
+		}
+		s.mustDo(ann, `{ me { customer { account { entries(first: 1) { edges { node { bookedAt } } } } } } }`, nil, &st)
+		booked := ppTime(t, st.Me.Customer.Account.Entries.Edges[0].Node.BookedAt)
+		before, after := lrAt(booked.Add(-time.Minute), 5), lrAt(booked.Add(time.Minute), -5)
+
+		var out struct {
+			Me struct {
+				Customer struct {
+					Account struct {
+						Before, After                         struct{ Amount string }
+						Since, Until, SinceAfter, UntilBefore struct{ TotalCount int }
+					}
+				}
+			}
+		}
+		s.mustDo(ann, `query($b: Time!, $a: Time!) { me { customer { account {
+			before: balanceAt(time: $b) { amount } after: balanceAt(time: $a) { amount }
+			since: entries(first: 5, filter: {since: $b}) { totalCount }
+			until: entries(first: 5, filter: {until: $a}) { totalCount }
+			sinceAfter: entries(first: 5, filter: {since: $a}) { totalCount }
+			untilBefore: entries(first: 5, filter: {until: $b}) { totalCount } } } } }`,
+			map[string]any{"b": before, "a": after}, &out)
+		acc := out.Me.Customer.Account
+		if acc.Before.Amount != "0.00" || acc.After.Amount != "10.00" {
+			t.Errorf("balanceAt(%s) = %s, balanceAt(%s) = %s; want 0.00 and 10.00", before, acc.Before.Amount, after, acc.After.Amount)
+		}
+		if acc.Since.TotalCount != 1 || acc.Until.TotalCount != 1 || acc.SinceAfter.TotalCount != 0 || acc.UntilBefore.TotalCount != 0 {
+			t.Errorf("entries since %s: %d, until %s: %d, since %s: %d, until %s: %d; want 1, 1, 0, 0", before, acc.Since.TotalCount,
+				after, acc.Until.TotalCount, after, acc.SinceAfter.TotalCount, before, acc.UntilBefore.TotalCount)
+		}
+
+		// A person's first version, asked for at the same two instants.
+		s.mustDo(admin, `mutation { createUser(input: {username: "clerk", password: "clerk-password-1", role: STAFF}) { id } }`, nil, nil)
+		clerk := s.login("clerk", "clerk-password-1")
+		var reg struct {
+			RegisterPerson struct{ Person ppPerson }
+		}
+		s.mustDo(clerk, ppRegister, map[string]any{"in": ppInput(nil)}, &reg)
+		p := reg.RegisterPerson.Person
+		created := ppTime(t, p.CreatedAt)
+		eaWantError(t, s.do(clerk, ppPersonQuery, map[string]any{"id": p.QualifiedID, "at": lrAt(created.Add(-time.Minute), 5)}), "NOT_FOUND")
+		var at struct{ Person *ppPerson }
+		s.mustDo(clerk, ppPersonQuery, map[string]any{"id": p.QualifiedID, "at": lrAt(created.Add(time.Minute), -5)}, &at)
+		if at.Person == nil || at.Person.ID != p.ID || at.Person.State != "PENDING" {
+			t.Errorf("person at %s = %+v, want the pending registration", lrAt(created.Add(time.Minute), -5), at.Person)
+		}
+	})
 }
