@@ -44,6 +44,9 @@ func (r *Resolver) money(amountMinor int64) *model.Money {
 // positiveAmount parses a positive input amount (Decimal or "CUR:value"), naming field on error.
 func (r *Resolver) positiveAmount(field, s string) (int64, error) {
 	v, err := r.Currency.ParsePositive(s)
+	if err == nil {
+		err = r.Currency.WithinBound(v)
+	}
 	if err != nil {
 		return 0, apperr.Field(field, err.Error())
 	}

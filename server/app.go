@@ -54,6 +54,9 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 		return nil, fmt.Errorf("CARD_PREFIX: %w", err)
 	}
 	limitMinor, err := currency.ParseDecimal(fmt.Sprint(cfg.CreationMonthlyLimit))
+	if err == nil {
+		err = currency.WithinBound(limitMinor)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("CREATION_MONTHLY_LIMIT: %w", err)
 	}

@@ -144,7 +144,7 @@ func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, id int, tan s
 		return nil, err
 	}
 	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		if _, err := s.Ledger.Post(ctx, tx, co.TransactionID); err != nil {
+		if _, err := s.Ledger.Post(ctx, tx, co.TransactionID, transaction.KindCASHOUT); err != nil {
 			return err
 		}
 		n, err := tx.Cashout.Update().Where(cashout.ID(co.ID), cashout.StatusEQ(cashout.StatusPENDING)).
@@ -174,7 +174,7 @@ func (s *Service) abort(ctx context.Context, co *ent.Cashout) (*ent.Cashout, err
 		return nil, errNotPending
 	}
 	err := s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		if _, err := s.Ledger.Void(ctx, tx, co.TransactionID); err != nil {
+		if _, err := s.Ledger.Void(ctx, tx, co.TransactionID, transaction.KindCASHOUT); err != nil {
 			return err
 		}
 		n, err := tx.Cashout.Update().Where(cashout.ID(co.ID), cashout.StatusEQ(cashout.StatusPENDING)).

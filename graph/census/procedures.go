@@ -359,11 +359,20 @@ func (s *Service) Process(ctx context.Context, a Actor, procedureID int, decisio
 		if pr.Type == procedure.TypePHONE_VERIFICATION {
 			killPhone = subjectOf(p.ID)
 		}
-		up := pr.Update().SetState(state).SetProcessedAt(now).SetProcessedByID(a.UserID)
+		// Conditional, as a second line behind the person's lock: a procedure leaves PENDING once.
+		up := tx.Procedure.Update().Where(procedure.ID(pr.ID), procedure.StateEQ(procedure.StatePENDING)).
+			SetState(state).SetProcessedAt(now).SetProcessedByID(a.UserID)
 		if comment != "" {
 			up.SetComment(comment)
 		}
-		return up.Save(ctx)
+		n, err := up.Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, apperr.New(apperr.PreconditionFailed, "the procedure was already processed")
+		}
+		return tx.Procedure.Get(ctx, pr.ID)
 	})
 	if err == nil && killPhone != "" && s.Codes != nil {
 		// The rejected verification's code must not work any more.

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,11 +132,30 @@ func (s *Service) Create(ctx context.Context, admin *identity.Viewer, m Mint) (*
 			return nil, apperr.New(apperr.PreconditionFailed, "the monthly creation limit of %s for this recipient would be exceeded (%s already created for %s)",
 				s.Ledger.Currency.Format(s.MonthlyLimitMinor), s.Ledger.Currency.Format(already), monthStart.Format("2006-01"))
 		}
-		return s.Ledger.Transfer(ctx, tx, ledger.Move{
+		txn, err := s.Ledger.Transfer(ctx, tx, ledger.Move{
 			Kind: transaction.KindCREATION, DebitID: issuer, CreditID: toID, AmountMinor: m.AmountMinor,
 			Memo: m.Memo, TargetDate: &t, InitiatorID: admin.UserID, Key: m.Key,
 		})
+		if err != nil {
+			return nil, err
+		}
+		return txn, s.withinCirculation(ctx, tx, issuer)
 	})
+}
+
+// withinCirculation refuses a creation that takes the money in circulation beyond
+// ledger.MaxCirculationMinor. It reads the issuer's balance after the debit, under the row lock
+// the debit took, so concurrent creations are counted one after another.
+func (s *Service) withinCirculation(ctx context.Context, tx *ledger.Tx, issuer int) error {
+	acc, err := tx.Account.Get(ctx, issuer)
+	if err != nil {
+		return fmt.Errorf("coins: issuer: %w", err)
+	}
+	if acc.Balance < -ledger.MaxCirculationMinor {
+		return apperr.New(apperr.PreconditionFailed, "the money in circulation would exceed %s",
+			s.Ledger.Currency.Format(ledger.MaxCirculationMinor))
+	}
+	return nil
 }
 
 // Send is sendCoins' input.
@@ -204,7 +224,13 @@ func SigningPayload(txn *ent.Transaction, c money.Currency) string {
 	}, "|")
 }
 
-// ownPending loads a transaction the viewer sent; another's is NOT_FOUND, as a missing one.
+// SettledByOwner are the kinds of pending transaction that confirmTransaction and
+// cancelTransaction settle (API.md §7). Every other kind has its own flow: a cash-out's
+// transaction moves only with its TAN (confirmCashout) or abortCashout.
+var SettledByOwner = []transaction.Kind{transaction.KindTRANSFER, transaction.KindCREATION}
+
+// ownPending loads a transaction the viewer sent; another's is NOT_FOUND, as a missing one. One of
+// another flow (a cash-out's) is PRECONDITION_FAILED, before any signature is looked at.
 func (s *Service) ownPending(ctx context.Context, client *ent.Client, v *identity.Viewer, txnID int) (*ent.Transaction, error) {
 	txn, err := client.Transaction.Query().
 		Where(transaction.ID(txnID), transaction.HasDebitAccountWith(account.OwnerID(v.CustomerID))).
@@ -212,7 +238,13 @@ func (s *Service) ownPending(ctx context.Context, client *ent.Client, v *identit
 	if ent.IsNotFound(err) || v.CustomerID == 0 {
 		return nil, apperr.New(apperr.NotFound, "transaction not found")
 	}
-	return txn, err
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(SettledByOwner, txn.Kind) {
+		return nil, ledger.ErrOtherFlow(txn.Kind)
+	}
+	return txn, nil
 }
 
 // Confirm posts a pending transaction the viewer sent. When the viewer has registered a public
@@ -239,7 +271,7 @@ func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, txnID int, si
 	}
 	var posted *ent.Transaction
 	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		posted, err = s.Ledger.Post(ctx, tx, txn.ID)
+		posted, err = s.Ledger.Post(ctx, tx, txn.ID, SettledByOwner...)
 		return err
 	})
 	return store.Detach(posted), err
@@ -253,7 +285,7 @@ func (s *Service) Cancel(ctx context.Context, v *identity.Viewer, txnID int) (*e
 	}
 	var voided *ent.Transaction
 	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		voided, err = s.Ledger.Void(ctx, tx, txn.ID)
+		voided, err = s.Ledger.Void(ctx, tx, txn.ID, SettledByOwner...)
 		return err
 	})
 	return store.Detach(voided), err

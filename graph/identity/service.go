@@ -13,7 +13,6 @@ import (
 	"coffer/ent"
 	"coffer/ent/account"
 	"coffer/ent/customer"
-	"coffer/ent/session"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/codes"
@@ -247,8 +246,9 @@ func (s *Service) checkTaken(ctx context.Context, u uniques, names uniqueFields)
 	return &apperr.Error{Code: apperr.Conflict, Message: "already taken", Fields: f}
 }
 
-// DeleteCustomer removes a customer's login and closes their accounts; the accounts' history stays
-// in the ledger. Refused while any of the accounts holds or reserves money.
+// DeleteCustomer removes a customer's login, products and personal data and closes their
+// accounts; the ledger keeps the accounts and their history (customer_delete.go). Refused while
+// any of the accounts holds or reserves money or takes part in a pending transaction.
 func (s *Service) DeleteCustomer(ctx context.Context, username string) error {
 	username = NormalizeUsername(username)
 	if IsInstitutional(username) {
@@ -262,31 +262,7 @@ func (s *Service) DeleteCustomer(ctx context.Context, username string) error {
 		if err != nil {
 			return struct{}{}, err
 		}
-		// Closing first takes the accounts' row locks, so no movement can slip in before the check.
-		now := s.Now()
-		if _, err := tx.Account.Update().Where(account.OwnerID(c.ID), account.ClosedAtIsNil()).SetClosedAt(now).Save(ctx); err != nil {
-			return struct{}{}, err
-		}
-		busy, err := tx.Account.Query().
-			Where(account.OwnerID(c.ID), account.Or(account.BalanceNEQ(0), account.ReservedNEQ(0))).
-			Exist(ctx)
-		if err != nil {
-			return struct{}{}, err
-		}
-		if busy {
-			return struct{}{}, apperr.New(apperr.PreconditionFailed, "the customer's accounts are not empty")
-		}
-		// The foreign keys do not cascade: detach the accounts, then remove sessions, customer, user.
-		if _, err := tx.Account.Update().Where(account.OwnerID(c.ID)).ClearOwnerID().Save(ctx); err != nil {
-			return struct{}{}, err
-		}
-		if _, err := tx.Session.Delete().Where(session.UserID(c.UserID)).Exec(ctx); err != nil {
-			return struct{}{}, err
-		}
-		if err := tx.Customer.DeleteOneID(c.ID).Exec(ctx); err != nil {
-			return struct{}{}, err
-		}
-		return struct{}{}, tx.User.DeleteOneID(c.UserID).Exec(ctx)
+		return struct{}{}, s.deleteCustomer(ctx, tx, c)
 	})
 	return err
 }

@@ -7,8 +7,11 @@ import (
 	"math/big"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"coffer/ent"
 	"coffer/ent/account"
+	"coffer/ent/customer"
 	"coffer/ent/entry"
 	"coffer/ent/transaction"
 	"coffer/graph/apperr"
@@ -162,6 +165,9 @@ func (l *Ledger) SetDebitLimit(ctx context.Context, accountID int, limitMinor in
 	if limitMinor < 0 {
 		return nil, apperr.Field("limit", "must not be negative")
 	}
+	if err := l.Currency.WithinBound(limitMinor); err != nil {
+		return nil, apperr.Field("limit", err.Error())
+	}
 	var acc *ent.Account
 	err := l.Apply(ctx, func(tx *Tx) error {
 		var err error
@@ -175,4 +181,23 @@ func (l *Ledger) SetDebitLimit(ctx context.Context, accountID int, limitMinor in
 		return err
 	})
 	return acc, err
+}
+
+// LockCustomer reads the customer's row and, on PostgreSQL, locks it for the rest of tx (SQLite
+// has one writer, whose immediate transactions already run one at a time). A rule of the shape
+// "at most N per customer" counts after this lock, so that concurrent requests of one customer
+// count one after another instead of all seeing the same count. A missing customer is NOT_FOUND.
+func (l *Ledger) LockCustomer(ctx context.Context, tx *ent.Tx, customerID int) (*ent.Customer, error) {
+	q := tx.Customer.Query().Where(customer.ID(customerID))
+	if l.Dialect == dialect.Postgres {
+		q.ForUpdate()
+	}
+	c, err := q.Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, apperr.New(apperr.NotFound, "customer not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: lock customer: %w", err)
+	}
+	return c, nil
 }

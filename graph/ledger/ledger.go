@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -30,6 +31,11 @@ import (
 
 // MaxIdempotencyKeyLen bounds idempotency keys (API.md: at most 64 characters).
 const MaxIdempotencyKeyLen = 64
+
+// MaxCirculationMinor bounds the money in circulation (minus the issuer's balance): a creation
+// beyond it is PRECONDITION_FAILED. Every balance then lies within ±(MaxCirculationMinor +
+// money.MaxAmountMinor), so balance - reserved + debit limit stays far inside int64.
+const MaxCirculationMinor int64 = 1_000_000_000_000_000_000
 
 // MaxMemoLen bounds a transaction's memo, in characters (the column's size).
 const MaxMemoLen = 500
@@ -204,6 +210,9 @@ func (l *Ledger) Transfer(ctx context.Context, tx *Tx, m Move) (*ent.Transaction
 	if m.AmountMinor <= 0 {
 		return nil, apperr.Field("amount", "must be positive")
 	}
+	if err := l.Currency.WithinBound(m.AmountMinor); err != nil {
+		return nil, apperr.Field("amount", err.Error())
+	}
 	if m.DebitID == m.CreditID {
 		return nil, apperr.Field("recipient", "cannot move money to the same account")
 	}
@@ -247,9 +256,12 @@ func (l *Ledger) Transfer(ctx context.Context, tx *Tx, m Move) (*ent.Transaction
 	return txn, nil
 }
 
-// Post books a pending transaction. Anything but a pending one is PRECONDITION_FAILED.
-func (l *Ledger) Post(ctx context.Context, tx *Tx, txnID int) (*ent.Transaction, error) {
-	txn, err := l.settle(ctx, tx, txnID, transaction.StatusPOSTED)
+// Post books a pending transaction of one of kinds. Anything else (not pending, or of another
+// kind) is PRECONDITION_FAILED and changes nothing: each kind of pending transaction has its own
+// flow (a cash-out moves only with its TAN), and naming the kinds here keeps one flow from
+// settling another's transaction.
+func (l *Ledger) Post(ctx context.Context, tx *Tx, txnID int, kinds ...transaction.Kind) (*ent.Transaction, error) {
+	txn, err := l.settle(ctx, tx, txnID, transaction.StatusPOSTED, kinds)
 	if err != nil {
 		return nil, err
 	}
@@ -259,9 +271,10 @@ func (l *Ledger) Post(ctx context.Context, tx *Tx, txnID int) (*ent.Transaction,
 	return txn, nil
 }
 
-// Void cancels a pending transaction and releases its reservation.
-func (l *Ledger) Void(ctx context.Context, tx *Tx, txnID int) (*ent.Transaction, error) {
-	txn, err := l.settle(ctx, tx, txnID, transaction.StatusVOIDED)
+// Void cancels a pending transaction of one of kinds and releases its reservation; as Post,
+// anything else is PRECONDITION_FAILED.
+func (l *Ledger) Void(ctx context.Context, tx *Tx, txnID int, kinds ...transaction.Kind) (*ent.Transaction, error) {
+	txn, err := l.settle(ctx, tx, txnID, transaction.StatusVOIDED, kinds)
 	if err != nil {
 		return nil, err
 	}
@@ -276,12 +289,16 @@ func (l *Ledger) Void(ctx context.Context, tx *Tx, txnID int) (*ent.Transaction,
 	return txn, nil
 }
 
-// settle moves a pending transaction to its final status. The conditional update takes the
-// transaction's row lock, so of two racing settlements exactly one proceeds.
-func (l *Ledger) settle(ctx context.Context, tx *Tx, txnID int, to transaction.Status) (*ent.Transaction, error) {
+// settle moves a pending transaction of one of kinds to its final status. The conditional update
+// takes the transaction's row lock, so of two racing settlements exactly one proceeds, and the
+// kind is part of the condition, so no flow settles another flow's transaction.
+func (l *Ledger) settle(ctx context.Context, tx *Tx, txnID int, to transaction.Status, kinds []transaction.Kind) (*ent.Transaction, error) {
+	if len(kinds) == 0 {
+		return nil, fmt.Errorf("ledger: settle %d: no kinds named", txnID)
+	}
 	now := l.Now()
 	upd := tx.Transaction.Update().
-		Where(transaction.ID(txnID), transaction.StatusEQ(transaction.StatusPENDING)).
+		Where(transaction.ID(txnID), transaction.StatusEQ(transaction.StatusPENDING), transaction.KindIn(kinds...)).
 		SetStatus(to)
 	if to == transaction.StatusPOSTED {
 		upd.SetPostedAt(now)
@@ -293,10 +310,31 @@ func (l *Ledger) settle(ctx context.Context, tx *Tx, txnID int, to transaction.S
 		return nil, fmt.Errorf("ledger: settle %d: %w", txnID, err)
 	}
 	if n == 0 {
-		return nil, apperr.New(apperr.PreconditionFailed, "the transaction is no longer pending")
+		return nil, l.unsettleable(ctx, tx, txnID, kinds)
 	}
 	tx.statusChanged(txnID)
 	return tx.Transaction.Get(ctx, txnID)
+}
+
+// unsettleable says why settle matched no row: the transaction is of another flow, or no longer
+// pending. Both are PRECONDITION_FAILED.
+func (l *Ledger) unsettleable(ctx context.Context, tx *Tx, txnID int, kinds []transaction.Kind) error {
+	txn, err := tx.Transaction.Get(ctx, txnID)
+	if err != nil {
+		return fmt.Errorf("ledger: settle %d: %w", txnID, err)
+	}
+	if !slices.Contains(kinds, txn.Kind) {
+		return ErrOtherFlow(txn.Kind)
+	}
+	return apperr.New(apperr.PreconditionFailed, "the transaction is no longer pending")
+}
+
+// ErrOtherFlow is the error for settling a transaction of kind outside its own flow.
+func ErrOtherFlow(kind transaction.Kind) error {
+	if kind == transaction.KindCASHOUT {
+		return apperr.New(apperr.PreconditionFailed, "a cash-out's transaction moves only through confirmCashout (with its TAN) and abortCashout")
+	}
+	return apperr.New(apperr.PreconditionFailed, "a %s transaction cannot be settled here", kind)
 }
 
 func (l *Ledger) reserve(ctx context.Context, tx *Tx, accountID int, amountMinor int64) error {

@@ -143,7 +143,7 @@ func TestPending_reserveThenPostOrVoid(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					errs[i] = l.Apply(ctx, func(tx *ledger.Tx) error { _, err := l.Post(ctx, tx, p1.ID); return err })
+					errs[i] = l.Apply(ctx, func(tx *ledger.Tx) error { _, err := l.Post(ctx, tx, p1.ID, transaction.KindTRANSFER); return err })
 				}()
 			}
 			wg.Wait()
@@ -157,14 +157,49 @@ func TestPending_reserveThenPostOrVoid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := l.Apply(ctx, func(tx *ledger.Tx) error { _, err := l.Void(ctx, tx, p2.ID); return err }); err != nil {
+			if err := l.Apply(ctx, func(tx *ledger.Tx) error { _, err := l.Void(ctx, tx, p2.ID, transaction.KindTRANSFER); return err }); err != nil {
 				t.Fatal(err)
 			}
-			if err := l.Apply(ctx, func(tx *ledger.Tx) error { _, err := l.Post(ctx, tx, p2.ID); return err }); !apperr.Is(err, apperr.PreconditionFailed) {
+			if err := l.Apply(ctx, func(tx *ledger.Tx) error { _, err := l.Post(ctx, tx, p2.ID, transaction.KindTRANSFER); return err }); !apperr.Is(err, apperr.PreconditionFailed) {
 				t.Fatalf("posting a voided transaction: %v", err)
 			}
 			if a := get(t, l, from); a.Balance != 30 || a.Reserved != 0 || a.Version != 2 {
 				t.Fatalf("after void: %+v", a)
+			}
+		})
+	}
+}
+
+// TestSettle_otherKind_preconditionFailedChangesNothing: a flow that names the kinds it settles
+// cannot post or void a pending transaction of another kind (a cash-out's, by confirmTransaction).
+func TestSettle_otherKind_preconditionFailedChangesNothing(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			l := open(t, st)
+			from, to := openAccount(t, l, "from"), openAccount(t, l, "to")
+			fund(t, l, from, 100)
+			p, err := move(l, ledger.Move{Kind: transaction.KindCASHOUT, DebitID: from, CreditID: to, AmountMinor: 60, Pending: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, settle := range map[string]func(*ledger.Tx) error{
+				"post": func(tx *ledger.Tx) error { _, err := l.Post(ctx, tx, p.ID, transaction.KindTRANSFER); return err },
+				"void": func(tx *ledger.Tx) error { _, err := l.Void(ctx, tx, p.ID, transaction.KindTRANSFER); return err },
+			} {
+				if err := l.Apply(ctx, settle); !apperr.Is(err, apperr.PreconditionFailed) {
+					t.Errorf("%s as a transfer: %v, want PRECONDITION_FAILED", name, err)
+				}
+			}
+			if a := get(t, l, from); a.Balance != 100 || a.Reserved != 60 {
+				t.Errorf("after the refused settlements: %+v, want balance 100 reserved 60", a)
+			}
+			if got, _ := l.Client.Transaction.Get(ctx, p.ID); got.Status != transaction.StatusPENDING {
+				t.Errorf("status = %s, want PENDING", got.Status)
+			}
+			if err := l.Apply(ctx, func(tx *ledger.Tx) error { _, err := l.Post(ctx, tx, p.ID, transaction.KindCASHOUT); return err }); err != nil {
+				t.Fatalf("post as a cash-out: %v", err)
 			}
 		})
 	}

@@ -183,6 +183,23 @@ func (c Currency) ParsePositive(s string) (int64, error) {
 	return amountMinor, nil
 }
 
+// MaxAmountMinor bounds every amount a client gives (a transfer, a creation, a cash-out, a debit
+// limit, a savings goal, a bill): 10^15 minor units, 10,000,000,000,000.00 at scale 2. With every
+// value at most this, and the money in circulation bounded by the ledger (MaxCirculationMinor
+// there), no sum the ledger forms (balance - reserved + debit limit, balance + amount) comes near
+// the int64 range.
+const MaxAmountMinor int64 = 1_000_000_000_000_000
+
+// WithinBound returns an ErrRange error (its message names the bound in c) when amountMinor lies
+// beyond ±MaxAmountMinor. The Parse functions read the whole int64 range exactly; the callers
+// that take a client's amount check it here.
+func (c Currency) WithinBound(amountMinor int64) error {
+	if amountMinor > MaxAmountMinor || amountMinor < -MaxAmountMinor {
+		return newError(ErrRange, "at most "+c.Format(MaxAmountMinor))
+	}
+	return nil
+}
+
 // Format renders amountMinor with exactly c.Scale fractional digits:
 // 1250 → "12.50", -50 → "-0.50", 0 → "0.00"; at scale 0 there is no point.
 // The output is canonical: ParseDecimal(Format(x)) == x for every x except

@@ -47,6 +47,9 @@ func (s *Service) numberHash(number string) []byte { return s.Key.Hash("card", n
 // is not one; the caller reports f with its other findings.
 func (s *Service) positive(f apperr.Fields, field, amount string) int64 {
 	v, err := s.Ledger.Currency.ParsePositive(amount)
+	if err == nil {
+		err = s.Ledger.Currency.WithinBound(v)
+	}
 	if err != nil {
 		f.Add(field, err.Error())
 	}
@@ -65,12 +68,11 @@ func (s *Service) CreateCard(ctx context.Context, v *identity.Viewer) (*ent.Card
 			return nil, "", fmt.Errorf("products: card number: %w", err)
 		}
 		c, err := store.InTx(ctx, s.client(), func(tx *ent.Tx) (*ent.Card, error) {
-			owner, err := tx.Customer.Get(ctx, v.CustomerID)
+			// Counted under the owner's row lock: concurrent creations count one after another.
+			owner, err := s.Ledger.LockCustomer(ctx, tx, v.CustomerID)
 			if err != nil {
 				return nil, err
 			}
-			// The count is not locked: the limit bounds abuse, and concurrent creations may
-			// overshoot it by the number of racers.
 			n, err := tx.Card.Query().Where(card.CustomerID(v.CustomerID), card.StatusEQ(card.StatusACTIVE)).Count(ctx)
 			if err != nil {
 				return nil, err

@@ -33,16 +33,17 @@ func (s *Service) CreateSavingsGoal(ctx context.Context, v *identity.Viewer, nam
 		return nil, err
 	}
 	g, err := store.InTx(ctx, s.client(), func(tx *ent.Tx) (*ent.SavingsGoal, error) {
+		// Counted under the owner's row lock: concurrent creations count one after another.
+		owner, err := s.Ledger.LockCustomer(ctx, tx, v.CustomerID)
+		if err != nil {
+			return nil, err
+		}
 		n, err := tx.SavingsGoal.Query().Where(savingsgoal.CustomerID(v.CustomerID), savingsgoal.DeletedAtIsNil()).Count(ctx)
 		if err != nil {
 			return nil, err
 		}
 		if n >= MaxSavingsGoals {
 			return nil, apperr.New(apperr.PreconditionFailed, "at most %d savings goals", MaxSavingsGoals)
-		}
-		owner, err := tx.Customer.Get(ctx, v.CustomerID)
-		if err != nil {
-			return nil, err
 		}
 		acc, err := s.Ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindSAVINGS, OwnerID: v.CustomerID, HolderName: owner.Name})
 		if err != nil {

@@ -70,6 +70,10 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		db.SQL.Close()
 		return nil, fmt.Errorf("store: migrate: %w", err)
 	}
+	if err := normalizeSQLiteTimes(ctx, db); err != nil {
+		db.SQL.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	return db, nil
 }
 
@@ -103,7 +107,8 @@ func open(url string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("store: create %s: %w", dir, err)
 		}
 	}
-	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate" +
+		sqliteDSNTimes
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
