@@ -5,7 +5,10 @@ package main
 // createUser), and nothing is created. Uses identity_test.go's "id" helpers.
 
 import (
+	"context"
 	"testing"
+
+	"coffer/graph/store"
 )
 
 func TestLookalikeIdentities_refusedOnEveryWayIn_createNothing(t *testing.T) {
@@ -81,4 +84,41 @@ func TestLookalikeIdentities_refusedOnEveryWayIn_createNothing(t *testing.T) {
 		// A customer cannot take the look-alike of a staff name either.
 		eaWantError(t, create("supp0rt.desk", ""), "FORBIDDEN")
 	})
+}
+
+func TestLookalikeKeys_ofUsersWrittenBeforeThem_filledAtStartUp(t *testing.T) {
+	idOnStores(t, func(t *testing.T, s *idServer) {
+		admin := s.admin()
+		s.idNewCustomer(admin, "alice", "alice@example.com", "")
+		// As a database from before the keys: the users have none.
+		db, err := store.Open(context.Background(), s.DatabaseURL, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL.Exec(`UPDATE users SET username_skeleton = NULL, email_skeleton = NULL`); err != nil {
+			t.Fatal(err)
+		}
+		db.SQL.Close()
+		// The next start fills them in: look-alikes of alice are refused on the new server.
+		s2 := &idServer{testServer: startServer(t, storeOf(s.DatabaseURL), "DATABASE_URL="+s.DatabaseURL)}
+		admin2 := s2.admin()
+		customers := s2.idCustomerCount(admin2)
+		create := func(username, email string) gqlResponse {
+			return s2.do(admin2, `mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { id } }`,
+				map[string]any{"in": map[string]any{"username": username, "password": "long-password-1", "name": "Alice", "email": email}})
+		}
+		eaWantError(t, create("a1ice", "other@example.com"), "CONFLICT", "username")
+		eaWantError(t, create("alice2", "alice@examp1e.com"), "CONFLICT", "email")
+		if n := s2.idCustomerCount(admin2); n != customers {
+			t.Errorf("customers = %d, want %d", n, customers)
+		}
+	})
+}
+
+// storeOf names the store a DATABASE_URL belongs to.
+func storeOf(url string) string {
+	if store.IsPostgres(url) {
+		return "postgres"
+	}
+	return "sqlite"
 }

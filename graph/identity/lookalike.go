@@ -195,24 +195,40 @@ func (s *Service) checkUsernameFree(ctx context.Context, username string, except
 	return nil
 }
 
+// backfillBatch bounds how many users one step of BackfillLookalikeKeys loads.
+const backfillBatch = 500
+
 // BackfillLookalikeKeys gives the look-alike keys to users written before they existed (run at
-// start-up). A user whose key another already holds keeps none: both stay, as they were.
+// start-up), in batches by id. A user whose key another already holds keeps none: both stay, as
+// they were.
 func (s *Service) BackfillLookalikeKeys(ctx context.Context) error {
-	users, err := s.Client.User.Query().
-		Where(user.Or(user.UsernameSkeletonIsNil(), user.And(user.EmailNotNil(), user.EmailSkeletonIsNil()))).
-		Limit(100_000).All(ctx)
-	if err != nil {
-		return fmt.Errorf("identity: backfill look-alike keys: %w", err)
-	}
-	for _, u := range users {
-		up := []*ent.UserUpdateOne{s.Client.User.UpdateOne(u).SetUsernameSkeleton(Skeleton(u.Username))}
-		if u.Email != nil {
-			up = append(up, s.Client.User.UpdateOne(u).SetEmailSkeleton(Skeleton(*u.Email)))
+	for after := 0; ; {
+		users, err := s.Client.User.Query().
+			Where(user.IDGT(after), user.Or(user.UsernameSkeletonIsNil(), user.And(user.EmailNotNil(), user.EmailSkeletonIsNil()))).
+			Order(ent.Asc(user.FieldID)).Limit(backfillBatch).All(ctx)
+		if err != nil {
+			return fmt.Errorf("identity: backfill look-alike keys: %w", err)
 		}
-		for _, q := range up {
-			if err := q.Exec(ctx); err != nil && !store.IsUniqueViolation(err) {
-				return fmt.Errorf("identity: backfill look-alike keys: %w", err)
+		for _, u := range users {
+			if err := s.backfillUser(ctx, u); err != nil {
+				return err
 			}
+			after = u.ID
+		}
+		if len(users) < backfillBatch {
+			return nil
+		}
+	}
+}
+
+func (s *Service) backfillUser(ctx context.Context, u *ent.User) error {
+	up := []*ent.UserUpdateOne{s.Client.User.UpdateOneID(u.ID).SetUsernameSkeleton(Skeleton(u.Username))}
+	if u.Email != nil {
+		up = append(up, s.Client.User.UpdateOneID(u.ID).SetEmailSkeleton(Skeleton(*u.Email)))
+	}
+	for _, q := range up {
+		if err := q.Exec(ctx); err != nil && !store.IsUniqueViolation(err) {
+			return fmt.Errorf("identity: backfill look-alike keys: %w", err)
 		}
 	}
 	return nil
