@@ -3688,9 +3688,17 @@ type Mutation {
   preRegister("The contact data." input: PreRegisterInput!): OkPayload!
   "Completes a registration with the e-mailed code and logs in (also sets the session cookie)."
   register("The new customer." input: RegisterInput!): AuthPayload!
-  "Gives an administrator-created customer online access under a new username and password; sends a code."
+  """
+  Gives an administrator-created customer who has never logged in online access under a new
+  username and password; sends a code. The answer is the same requestId whether or not the data
+  match and whether or not the username is free: a reserved username is FORBIDDEN, a taken one is
+  told by confirmSelfRegistration.
+  """
   selfRegister("The request." input: SelfRegisterInput!): SelfRegisterPayload!
-  "Confirms a self-registration with the code it sent."
+  """
+  Confirms a self-registration with the code it sent. A username taken by, or looking like that
+  of, another user is CONFLICT (field username) and uses the code up: request again with another.
+  """
   confirmSelfRegistration(
     "The requestId selfRegister returned."
     requestId: String!
@@ -3715,7 +3723,11 @@ type Mutation {
   logout: Boolean!
   "Changes a password; other sessions of that user end."
   changePassword("The change." input: ChangePasswordInput!): Boolean!
-  "Creates a customer with a main account (administrators)."
+  """
+  Creates a customer with a main account (administrators). A username reserved for the bank
+  (admin*, bank*, support, security, root, ...) is FORBIDDEN; a username or e-mail address that
+  looks like another user's is CONFLICT naming the field, as a taken one.
+  """
   createCustomer("The customer." input: CreateCustomerInput!): Customer!
   "Deletes a customer whose accounts are empty; their history stays (administrators)."
   deleteCustomer("Whose." username: String!): Boolean!
