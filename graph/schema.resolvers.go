@@ -663,6 +663,9 @@ func (r *mutationResolver) PublicKeyChallenge(ctx context.Context, publicKey str
 	if err != nil {
 		return nil, err
 	}
+	if err := r.throttle(ctx, "publicKeyChallenge", "user:"+strconv.Itoa(v.UserID)); err != nil {
+		return nil, err
+	}
 	c, err := r.Coins.PublicKeyChallenge(ctx, v, publicKey)
 	if err != nil {
 		return nil, err
@@ -674,6 +677,10 @@ func (r *mutationResolver) PublicKeyChallenge(ctx context.Context, publicKey str
 func (r *mutationResolver) SetPublicKey(ctx context.Context, publicKey string, challengeID *string, signature *string, currentPassword *string, oldKeySignature *string) (*ent.Customer, error) {
 	v, err := identity.RequireCustomer(ctx)
 	if err != nil {
+		return nil, err
+	}
+	// Counted like authentication: a wrong currentPassword is a password guess.
+	if err := r.throttle(ctx, "setPublicKey", "user:"+strconv.Itoa(v.UserID)); err != nil {
 		return nil, err
 	}
 	return r.Coins.SetPublicKey(ctx, v, coins.KeyProof{

@@ -168,3 +168,23 @@ func TestSetPublicKey_replacingAKey_needsTheOldKeyOrTheCurrentPassword(t *testin
 		}
 	})
 }
+
+func TestPublicKeyChallengeAndSetPublicKey_countAgainstThePerUserRateLimit(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "postgres", "AUTH_ACCOUNT_RATE_LIMIT=3")
+	admin := s.admin()
+	ann := s.customer(admin, "ann")
+	pub, priv := pkNewKey(t)
+	var c pkChallenge
+	for range 3 {
+		c = pkStart(s, ann, pub)
+	}
+	eaWantError(t, s.do(ann, pkChallengeMutation, map[string]any{"k": hex.EncodeToString(pub)}), "TOO_MANY_REQUESTS")
+	for range 3 {
+		eaWantError(t, pkSet(s, ann, pub, map[string]any{"c": c.ChallengeID, "s": pkSign(priv, pkChallenge{Payload: "x"})}), "BAD_USER_INPUT", "signature")
+	}
+	eaWantError(t, pkSet(s, ann, pub, map[string]any{"c": c.ChallengeID, "s": pkSign(priv, c)}), "TOO_MANY_REQUESTS")
+	if got := pkKeyOf(t, s, ann); got != "<null>" {
+		t.Errorf("key = %s, want none after the refusals", got)
+	}
+}
