@@ -39,6 +39,7 @@ func TestLookalikeIdentities_refusedOnEveryWayIn_createNothing(t *testing.T) {
 			{"a Cyrillic a in the domain", "alice2", "alice@exаmple.com", "BAD_USER_INPUT", []string{"email"}},
 			{"a Greek o in the local part", "alice2", "alοce@example.com", "BAD_USER_INPUT", []string{"email"}},
 			{"a reserved name before the @", "alice2", "security@example.org", "BAD_USER_INPUT", []string{"email"}},
+			{"a domain like the bank's name", "alice2", "alice@c0ffer.com", "BAD_USER_INPUT", []string{"email"}},
 			{"a look-alike of alice's address", "alice2", "alice@examp1e.com", "CONFLICT", []string{"email"}},
 			{"an all-Cyrillic look-alike domain", "zed2", "zed@аррӏе.com", "CONFLICT", []string{"email"}},
 		} {

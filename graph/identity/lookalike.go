@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -127,7 +128,8 @@ func IsReservedName(username string) bool {
 const errReservedLocal = "the part before @ is one of the bank's reserved names"
 
 // checkEmailLookalike names what is wrong with a normalized e-mail address's look: a local part
-// or a domain label that mixes scripts, or a local part that is a reserved name.
+// or a domain label that mixes scripts, a domain label that looks like (but is not) a reserved
+// name, or a local part that is a reserved name.
 func checkEmailLookalike(email string) string {
 	at := strings.LastIndexByte(email, '@')
 	if at < 0 {
@@ -140,6 +142,10 @@ func checkEmailLookalike(email string) string {
 	for _, label := range strings.Split(domain, ".") {
 		if mixedScript(label) {
 			return "the domain mixes letters of different scripts"
+		}
+		// c0ffer.com imitates the bank; bank.com itself is somebody's real domain.
+		if sk := Skeleton(label); sk != label && slices.ContainsFunc(reservedWords, func(w string) bool { return sk == w }) {
+			return "the domain looks like one of the bank's reserved names"
 		}
 	}
 	sk := Skeleton(local)

@@ -49,3 +49,19 @@ func TestIsReservedName(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckEmailLookalike(t *testing.T) {
+	tests := []struct {
+		give string
+		bad  bool
+	}{
+		{"alice@example.com", false}, {"alice@exаmple.com", true}, {"ivan@пример.рф", false},
+		{"alice@c0ffer.com", true}, {"alice@bank.com", false}, {"support@example.com", true},
+		{"аlice@example.com", true},
+	}
+	for _, tt := range tests {
+		if got := checkEmailLookalike(tt.give); (got != "") != tt.bad {
+			t.Errorf("checkEmailLookalike(%q) = %q, want refused %v", tt.give, got, tt.bad)
+		}
+	}
+}
