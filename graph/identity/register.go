@@ -256,23 +256,9 @@ func (s *Service) SelfRegister(ctx context.Context, in SelfRegistration) (string
 	if err := f.Err(); err != nil {
 		return "", err
 	}
-	acc, err := s.Client.Account.Query().
-		Where(account.Number(number), account.KindEQ(account.KindMAIN), account.ClosedAtIsNil(), account.OwnerIDNotNil()).
-		WithOwner(func(q *ent.CustomerQuery) { q.WithUser() }).
-		Only(ctx)
-	if err != nil && !ent.IsNotFound(err) {
-		return "", fmt.Errorf("identity: self-register lookup: %w", err)
-	}
-	var u *ent.User
-	if acc != nil && acc.Edges.Owner != nil && acc.Edges.Owner.Edges.User != nil {
-		u = acc.Edges.Owner.Edges.User
-		match := (in.Mode == delivery.ChannelEmail && u.Email != nil && *u.Email == to) ||
-			(in.Mode == delivery.ChannelSMS && u.Phone != nil && *u.Phone == to)
-		// Only online access that was never used may be claimed: the account number and the
-		// e-mail are what every counterparty sees, so they must not take over a login in use.
-		if !match || IsInstitutional(u.Username) || u.ActivatedAt != nil {
-			u = nil
-		}
+	u, err := s.claimableUser(ctx, number, in.Mode, to)
+	if err != nil {
+		return "", err
 	}
 	// Whether the username is free is not told here but at confirmation, after the code: the
 	// answer to any account number would otherwise tell which usernames exist.
@@ -294,6 +280,30 @@ func (s *Service) SelfRegister(ctx context.Context, in SelfRegistration) (string
 		Purpose: challenge.PurposeSELF_REGISTRATION, Subject: userSubject(u.ID), UserID: u.ID, Data: data,
 		Kind: delivery.KindRegistrationOTP, Channel: in.Mode, To: to, Username: username,
 	})
+}
+
+// claimableUser returns the user whose customer's main account has number and whose address for
+// mode is to, when their online access was never used; nil otherwise.
+func (s *Service) claimableUser(ctx context.Context, number string, mode delivery.Channel, to string) (*ent.User, error) {
+	acc, err := s.Client.Account.Query().
+		Where(account.Number(number), account.KindEQ(account.KindMAIN), account.ClosedAtIsNil(), account.OwnerIDNotNil()).
+		WithOwner(func(q *ent.CustomerQuery) { q.WithUser() }).
+		Only(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("identity: self-register lookup: %w", err)
+	}
+	if acc == nil || acc.Edges.Owner == nil || acc.Edges.Owner.Edges.User == nil {
+		return nil, nil
+	}
+	u := acc.Edges.Owner.Edges.User
+	match := (mode == delivery.ChannelEmail && u.Email != nil && *u.Email == to) ||
+		(mode == delivery.ChannelSMS && u.Phone != nil && *u.Phone == to)
+	// Only online access that was never used may be claimed: the account number and the e-mail
+	// are what every counterparty sees, so they must not take over a login in use.
+	if !match || IsInstitutional(u.Username) || u.ActivatedAt != nil {
+		return nil, nil
+	}
+	return u, nil
 }
 
 // ConfirmSelfRegistration applies a self-registration: the customer's login takes the new
