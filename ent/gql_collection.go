@@ -1743,6 +1743,21 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, user.FieldCreatedAt)
 				fieldSeen[user.FieldCreatedAt] = struct{}{}
 			}
+		case "activatedAt":
+			if _, ok := fieldSeen[user.FieldActivatedAt]; !ok {
+				selectedFields = append(selectedFields, user.FieldActivatedAt)
+				fieldSeen[user.FieldActivatedAt] = struct{}{}
+			}
+		case "usernameSkeleton":
+			if _, ok := fieldSeen[user.FieldUsernameSkeleton]; !ok {
+				selectedFields = append(selectedFields, user.FieldUsernameSkeleton)
+				fieldSeen[user.FieldUsernameSkeleton] = struct{}{}
+			}
+		case "emailSkeleton":
+			if _, ok := fieldSeen[user.FieldEmailSkeleton]; !ok {
+				selectedFields = append(selectedFields, user.FieldEmailSkeleton)
+				fieldSeen[user.FieldEmailSkeleton] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

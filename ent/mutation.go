@@ -17184,29 +17184,32 @@ func (m *TransactionMutation) ResetEdge(name string) error {
 // UserMutation represents an operation that mutates the User nodes in the graph.
 type UserMutation struct {
 	config
-	op               Op
-	typ              string
-	id               *int
-	username         *string
-	email            *string
-	phone            *string
-	password_hash    *string
-	role             *user.Role
-	status           *user.Status
-	two_factor       *user.TwoFactor
-	failed_logins    *int
-	addfailed_logins *int
-	locked_until     *time.Time
-	created_at       *time.Time
-	clearedFields    map[string]struct{}
-	customer         *int
-	clearedcustomer  bool
-	sessions         map[int]struct{}
-	removedsessions  map[int]struct{}
-	clearedsessions  bool
-	done             bool
-	oldValue         func(context.Context) (*User, error)
-	predicates       []predicate.User
+	op                Op
+	typ               string
+	id                *int
+	username          *string
+	email             *string
+	phone             *string
+	password_hash     *string
+	role              *user.Role
+	status            *user.Status
+	two_factor        *user.TwoFactor
+	failed_logins     *int
+	addfailed_logins  *int
+	locked_until      *time.Time
+	created_at        *time.Time
+	activated_at      *time.Time
+	username_skeleton *string
+	email_skeleton    *string
+	clearedFields     map[string]struct{}
+	customer          *int
+	clearedcustomer   bool
+	sessions          map[int]struct{}
+	removedsessions   map[int]struct{}
+	clearedsessions   bool
+	done              bool
+	oldValue          func(context.Context) (*User, error)
+	predicates        []predicate.User
 }
 
 var _ ent.Mutation = (*UserMutation)(nil)
@@ -17726,6 +17729,153 @@ func (m *UserMutation) ResetCreatedAt() {
 	m.created_at = nil
 }
 
+// SetActivatedAt sets the "activated_at" field.
+func (m *UserMutation) SetActivatedAt(t time.Time) {
+	m.activated_at = &t
+}
+
+// ActivatedAt returns the value of the "activated_at" field in the mutation.
+func (m *UserMutation) ActivatedAt() (r time.Time, exists bool) {
+	v := m.activated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActivatedAt returns the old "activated_at" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldActivatedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActivatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActivatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActivatedAt: %w", err)
+	}
+	return oldValue.ActivatedAt, nil
+}
+
+// ClearActivatedAt clears the value of the "activated_at" field.
+func (m *UserMutation) ClearActivatedAt() {
+	m.activated_at = nil
+	m.clearedFields[user.FieldActivatedAt] = struct{}{}
+}
+
+// ActivatedAtCleared returns if the "activated_at" field was cleared in this mutation.
+func (m *UserMutation) ActivatedAtCleared() bool {
+	_, ok := m.clearedFields[user.FieldActivatedAt]
+	return ok
+}
+
+// ResetActivatedAt resets all changes to the "activated_at" field.
+func (m *UserMutation) ResetActivatedAt() {
+	m.activated_at = nil
+	delete(m.clearedFields, user.FieldActivatedAt)
+}
+
+// SetUsernameSkeleton sets the "username_skeleton" field.
+func (m *UserMutation) SetUsernameSkeleton(s string) {
+	m.username_skeleton = &s
+}
+
+// UsernameSkeleton returns the value of the "username_skeleton" field in the mutation.
+func (m *UserMutation) UsernameSkeleton() (r string, exists bool) {
+	v := m.username_skeleton
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsernameSkeleton returns the old "username_skeleton" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldUsernameSkeleton(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsernameSkeleton is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsernameSkeleton requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsernameSkeleton: %w", err)
+	}
+	return oldValue.UsernameSkeleton, nil
+}
+
+// ClearUsernameSkeleton clears the value of the "username_skeleton" field.
+func (m *UserMutation) ClearUsernameSkeleton() {
+	m.username_skeleton = nil
+	m.clearedFields[user.FieldUsernameSkeleton] = struct{}{}
+}
+
+// UsernameSkeletonCleared returns if the "username_skeleton" field was cleared in this mutation.
+func (m *UserMutation) UsernameSkeletonCleared() bool {
+	_, ok := m.clearedFields[user.FieldUsernameSkeleton]
+	return ok
+}
+
+// ResetUsernameSkeleton resets all changes to the "username_skeleton" field.
+func (m *UserMutation) ResetUsernameSkeleton() {
+	m.username_skeleton = nil
+	delete(m.clearedFields, user.FieldUsernameSkeleton)
+}
+
+// SetEmailSkeleton sets the "email_skeleton" field.
+func (m *UserMutation) SetEmailSkeleton(s string) {
+	m.email_skeleton = &s
+}
+
+// EmailSkeleton returns the value of the "email_skeleton" field in the mutation.
+func (m *UserMutation) EmailSkeleton() (r string, exists bool) {
+	v := m.email_skeleton
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmailSkeleton returns the old "email_skeleton" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldEmailSkeleton(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmailSkeleton is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmailSkeleton requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmailSkeleton: %w", err)
+	}
+	return oldValue.EmailSkeleton, nil
+}
+
+// ClearEmailSkeleton clears the value of the "email_skeleton" field.
+func (m *UserMutation) ClearEmailSkeleton() {
+	m.email_skeleton = nil
+	m.clearedFields[user.FieldEmailSkeleton] = struct{}{}
+}
+
+// EmailSkeletonCleared returns if the "email_skeleton" field was cleared in this mutation.
+func (m *UserMutation) EmailSkeletonCleared() bool {
+	_, ok := m.clearedFields[user.FieldEmailSkeleton]
+	return ok
+}
+
+// ResetEmailSkeleton resets all changes to the "email_skeleton" field.
+func (m *UserMutation) ResetEmailSkeleton() {
+	m.email_skeleton = nil
+	delete(m.clearedFields, user.FieldEmailSkeleton)
+}
+
 // SetCustomerID sets the "customer" edge to the Customer entity by id.
 func (m *UserMutation) SetCustomerID(id int) {
 	m.customer = &id
@@ -17853,7 +18003,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 13)
 	if m.username != nil {
 		fields = append(fields, user.FieldUsername)
 	}
@@ -17884,6 +18034,15 @@ func (m *UserMutation) Fields() []string {
 	if m.created_at != nil {
 		fields = append(fields, user.FieldCreatedAt)
 	}
+	if m.activated_at != nil {
+		fields = append(fields, user.FieldActivatedAt)
+	}
+	if m.username_skeleton != nil {
+		fields = append(fields, user.FieldUsernameSkeleton)
+	}
+	if m.email_skeleton != nil {
+		fields = append(fields, user.FieldEmailSkeleton)
+	}
 	return fields
 }
 
@@ -17912,6 +18071,12 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.LockedUntil()
 	case user.FieldCreatedAt:
 		return m.CreatedAt()
+	case user.FieldActivatedAt:
+		return m.ActivatedAt()
+	case user.FieldUsernameSkeleton:
+		return m.UsernameSkeleton()
+	case user.FieldEmailSkeleton:
+		return m.EmailSkeleton()
 	}
 	return nil, false
 }
@@ -17941,6 +18106,12 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldLockedUntil(ctx)
 	case user.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
+	case user.FieldActivatedAt:
+		return m.OldActivatedAt(ctx)
+	case user.FieldUsernameSkeleton:
+		return m.OldUsernameSkeleton(ctx)
+	case user.FieldEmailSkeleton:
+		return m.OldEmailSkeleton(ctx)
 	}
 	return nil, fmt.Errorf("unknown User field %s", name)
 }
@@ -18020,6 +18191,27 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCreatedAt(v)
 		return nil
+	case user.FieldActivatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActivatedAt(v)
+		return nil
+	case user.FieldUsernameSkeleton:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsernameSkeleton(v)
+		return nil
+	case user.FieldEmailSkeleton:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmailSkeleton(v)
+		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
 }
@@ -18074,6 +18266,15 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldLockedUntil) {
 		fields = append(fields, user.FieldLockedUntil)
 	}
+	if m.FieldCleared(user.FieldActivatedAt) {
+		fields = append(fields, user.FieldActivatedAt)
+	}
+	if m.FieldCleared(user.FieldUsernameSkeleton) {
+		fields = append(fields, user.FieldUsernameSkeleton)
+	}
+	if m.FieldCleared(user.FieldEmailSkeleton) {
+		fields = append(fields, user.FieldEmailSkeleton)
+	}
 	return fields
 }
 
@@ -18096,6 +18297,15 @@ func (m *UserMutation) ClearField(name string) error {
 		return nil
 	case user.FieldLockedUntil:
 		m.ClearLockedUntil()
+		return nil
+	case user.FieldActivatedAt:
+		m.ClearActivatedAt()
+		return nil
+	case user.FieldUsernameSkeleton:
+		m.ClearUsernameSkeleton()
+		return nil
+	case user.FieldEmailSkeleton:
+		m.ClearEmailSkeleton()
 		return nil
 	}
 	return fmt.Errorf("unknown User nullable field %s", name)
@@ -18134,6 +18344,15 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldCreatedAt:
 		m.ResetCreatedAt()
+		return nil
+	case user.FieldActivatedAt:
+		m.ResetActivatedAt()
+		return nil
+	case user.FieldUsernameSkeleton:
+		m.ResetUsernameSkeleton()
+		return nil
+	case user.FieldEmailSkeleton:
+		m.ResetEmailSkeleton()
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)

@@ -716,4 +716,12 @@ func init() {
 	userDescCreatedAt := userFields[9].Descriptor()
 	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
 	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
+	// userDescUsernameSkeleton is the schema descriptor for username_skeleton field.
+	userDescUsernameSkeleton := userFields[11].Descriptor()
+	// user.UsernameSkeletonValidator is a validator for the "username_skeleton" field. It is called by the builders before save.
+	user.UsernameSkeletonValidator = userDescUsernameSkeleton.Validators[0].(func(string) error)
+	// userDescEmailSkeleton is the schema descriptor for email_skeleton field.
+	userDescEmailSkeleton := userFields[12].Descriptor()
+	// user.EmailSkeletonValidator is a validator for the "email_skeleton" field. It is called by the builders before save.
+	user.EmailSkeletonValidator = userDescEmailSkeleton.Validators[0].(func(string) error)
 }

@@ -38,6 +38,12 @@ type User struct {
 	LockedUntil *time.Time `json:"locked_until,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt time.Time `json:"created_at,omitempty"`
+	// ActivatedAt holds the value of the "activated_at" field.
+	ActivatedAt *time.Time `json:"activated_at,omitempty"`
+	// UsernameSkeleton holds the value of the "username_skeleton" field.
+	UsernameSkeleton *string `json:"username_skeleton,omitempty"`
+	// EmailSkeleton holds the value of the "email_skeleton" field.
+	EmailSkeleton *string `json:"email_skeleton,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -86,9 +92,9 @@ func (*User) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case user.FieldID, user.FieldFailedLogins:
 			values[i] = new(sql.NullInt64)
-		case user.FieldUsername, user.FieldEmail, user.FieldPhone, user.FieldPasswordHash, user.FieldRole, user.FieldStatus, user.FieldTwoFactor:
+		case user.FieldUsername, user.FieldEmail, user.FieldPhone, user.FieldPasswordHash, user.FieldRole, user.FieldStatus, user.FieldTwoFactor, user.FieldUsernameSkeleton, user.FieldEmailSkeleton:
 			values[i] = new(sql.NullString)
-		case user.FieldLockedUntil, user.FieldCreatedAt:
+		case user.FieldLockedUntil, user.FieldCreatedAt, user.FieldActivatedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -174,6 +180,27 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.CreatedAt = value.Time
 			}
+		case user.FieldActivatedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field activated_at", values[i])
+			} else if value.Valid {
+				_m.ActivatedAt = new(time.Time)
+				*_m.ActivatedAt = value.Time
+			}
+		case user.FieldUsernameSkeleton:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field username_skeleton", values[i])
+			} else if value.Valid {
+				_m.UsernameSkeleton = new(string)
+				*_m.UsernameSkeleton = value.String
+			}
+		case user.FieldEmailSkeleton:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field email_skeleton", values[i])
+			} else if value.Valid {
+				_m.EmailSkeleton = new(string)
+				*_m.EmailSkeleton = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -254,6 +281,21 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	if v := _m.ActivatedAt; v != nil {
+		builder.WriteString("activated_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.UsernameSkeleton; v != nil {
+		builder.WriteString("username_skeleton=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.EmailSkeleton; v != nil {
+		builder.WriteString("email_skeleton=")
+		builder.WriteString(*v)
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

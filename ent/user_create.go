@@ -140,6 +140,48 @@ func (_c *UserCreate) SetNillableCreatedAt(v *time.Time) *UserCreate {
 	return _c
 }
 
+// SetActivatedAt sets the "activated_at" field.
+func (_c *UserCreate) SetActivatedAt(v time.Time) *UserCreate {
+	_c.mutation.SetActivatedAt(v)
+	return _c
+}
+
+// SetNillableActivatedAt sets the "activated_at" field if the given value is not nil.
+func (_c *UserCreate) SetNillableActivatedAt(v *time.Time) *UserCreate {
+	if v != nil {
+		_c.SetActivatedAt(*v)
+	}
+	return _c
+}
+
+// SetUsernameSkeleton sets the "username_skeleton" field.
+func (_c *UserCreate) SetUsernameSkeleton(v string) *UserCreate {
+	_c.mutation.SetUsernameSkeleton(v)
+	return _c
+}
+
+// SetNillableUsernameSkeleton sets the "username_skeleton" field if the given value is not nil.
+func (_c *UserCreate) SetNillableUsernameSkeleton(v *string) *UserCreate {
+	if v != nil {
+		_c.SetUsernameSkeleton(*v)
+	}
+	return _c
+}
+
+// SetEmailSkeleton sets the "email_skeleton" field.
+func (_c *UserCreate) SetEmailSkeleton(v string) *UserCreate {
+	_c.mutation.SetEmailSkeleton(v)
+	return _c
+}
+
+// SetNillableEmailSkeleton sets the "email_skeleton" field if the given value is not nil.
+func (_c *UserCreate) SetNillableEmailSkeleton(v *string) *UserCreate {
+	if v != nil {
+		_c.SetEmailSkeleton(*v)
+	}
+	return _c
+}
+
 // SetCustomerID sets the "customer" edge to the Customer entity by ID.
 func (_c *UserCreate) SetCustomerID(id int) *UserCreate {
 	_c.mutation.SetCustomerID(id)
@@ -285,6 +327,16 @@ func (_c *UserCreate) check() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "User.created_at"`)}
 	}
+	if v, ok := _c.mutation.UsernameSkeleton(); ok {
+		if err := user.UsernameSkeletonValidator(v); err != nil {
+			return &ValidationError{Name: "username_skeleton", err: fmt.Errorf(`ent: validator failed for field "User.username_skeleton": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.EmailSkeleton(); ok {
+		if err := user.EmailSkeletonValidator(v); err != nil {
+			return &ValidationError{Name: "email_skeleton", err: fmt.Errorf(`ent: validator failed for field "User.email_skeleton": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -351,6 +403,18 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(user.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
+	}
+	if value, ok := _c.mutation.ActivatedAt(); ok {
+		_spec.SetField(user.FieldActivatedAt, field.TypeTime, value)
+		_node.ActivatedAt = &value
+	}
+	if value, ok := _c.mutation.UsernameSkeleton(); ok {
+		_spec.SetField(user.FieldUsernameSkeleton, field.TypeString, value)
+		_node.UsernameSkeleton = &value
+	}
+	if value, ok := _c.mutation.EmailSkeleton(); ok {
+		_spec.SetField(user.FieldEmailSkeleton, field.TypeString, value)
+		_node.EmailSkeleton = &value
 	}
 	if nodes := _c.mutation.CustomerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -568,6 +632,60 @@ func (u *UserUpsert) ClearLockedUntil() *UserUpsert {
 	return u
 }
 
+// SetActivatedAt sets the "activated_at" field.
+func (u *UserUpsert) SetActivatedAt(v time.Time) *UserUpsert {
+	u.Set(user.FieldActivatedAt, v)
+	return u
+}
+
+// UpdateActivatedAt sets the "activated_at" field to the value that was provided on create.
+func (u *UserUpsert) UpdateActivatedAt() *UserUpsert {
+	u.SetExcluded(user.FieldActivatedAt)
+	return u
+}
+
+// ClearActivatedAt clears the value of the "activated_at" field.
+func (u *UserUpsert) ClearActivatedAt() *UserUpsert {
+	u.SetNull(user.FieldActivatedAt)
+	return u
+}
+
+// SetUsernameSkeleton sets the "username_skeleton" field.
+func (u *UserUpsert) SetUsernameSkeleton(v string) *UserUpsert {
+	u.Set(user.FieldUsernameSkeleton, v)
+	return u
+}
+
+// UpdateUsernameSkeleton sets the "username_skeleton" field to the value that was provided on create.
+func (u *UserUpsert) UpdateUsernameSkeleton() *UserUpsert {
+	u.SetExcluded(user.FieldUsernameSkeleton)
+	return u
+}
+
+// ClearUsernameSkeleton clears the value of the "username_skeleton" field.
+func (u *UserUpsert) ClearUsernameSkeleton() *UserUpsert {
+	u.SetNull(user.FieldUsernameSkeleton)
+	return u
+}
+
+// SetEmailSkeleton sets the "email_skeleton" field.
+func (u *UserUpsert) SetEmailSkeleton(v string) *UserUpsert {
+	u.Set(user.FieldEmailSkeleton, v)
+	return u
+}
+
+// UpdateEmailSkeleton sets the "email_skeleton" field to the value that was provided on create.
+func (u *UserUpsert) UpdateEmailSkeleton() *UserUpsert {
+	u.SetExcluded(user.FieldEmailSkeleton)
+	return u
+}
+
+// ClearEmailSkeleton clears the value of the "email_skeleton" field.
+func (u *UserUpsert) ClearEmailSkeleton() *UserUpsert {
+	u.SetNull(user.FieldEmailSkeleton)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -764,6 +882,69 @@ func (u *UserUpsertOne) UpdateLockedUntil() *UserUpsertOne {
 func (u *UserUpsertOne) ClearLockedUntil() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLockedUntil()
+	})
+}
+
+// SetActivatedAt sets the "activated_at" field.
+func (u *UserUpsertOne) SetActivatedAt(v time.Time) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetActivatedAt(v)
+	})
+}
+
+// UpdateActivatedAt sets the "activated_at" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateActivatedAt() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateActivatedAt()
+	})
+}
+
+// ClearActivatedAt clears the value of the "activated_at" field.
+func (u *UserUpsertOne) ClearActivatedAt() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearActivatedAt()
+	})
+}
+
+// SetUsernameSkeleton sets the "username_skeleton" field.
+func (u *UserUpsertOne) SetUsernameSkeleton(v string) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetUsernameSkeleton(v)
+	})
+}
+
+// UpdateUsernameSkeleton sets the "username_skeleton" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateUsernameSkeleton() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateUsernameSkeleton()
+	})
+}
+
+// ClearUsernameSkeleton clears the value of the "username_skeleton" field.
+func (u *UserUpsertOne) ClearUsernameSkeleton() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearUsernameSkeleton()
+	})
+}
+
+// SetEmailSkeleton sets the "email_skeleton" field.
+func (u *UserUpsertOne) SetEmailSkeleton(v string) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetEmailSkeleton(v)
+	})
+}
+
+// UpdateEmailSkeleton sets the "email_skeleton" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateEmailSkeleton() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateEmailSkeleton()
+	})
+}
+
+// ClearEmailSkeleton clears the value of the "email_skeleton" field.
+func (u *UserUpsertOne) ClearEmailSkeleton() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearEmailSkeleton()
 	})
 }
 
@@ -1129,6 +1310,69 @@ func (u *UserUpsertBulk) UpdateLockedUntil() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearLockedUntil() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearLockedUntil()
+	})
+}
+
+// SetActivatedAt sets the "activated_at" field.
+func (u *UserUpsertBulk) SetActivatedAt(v time.Time) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetActivatedAt(v)
+	})
+}
+
+// UpdateActivatedAt sets the "activated_at" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateActivatedAt() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateActivatedAt()
+	})
+}
+
+// ClearActivatedAt clears the value of the "activated_at" field.
+func (u *UserUpsertBulk) ClearActivatedAt() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearActivatedAt()
+	})
+}
+
+// SetUsernameSkeleton sets the "username_skeleton" field.
+func (u *UserUpsertBulk) SetUsernameSkeleton(v string) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetUsernameSkeleton(v)
+	})
+}
+
+// UpdateUsernameSkeleton sets the "username_skeleton" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateUsernameSkeleton() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateUsernameSkeleton()
+	})
+}
+
+// ClearUsernameSkeleton clears the value of the "username_skeleton" field.
+func (u *UserUpsertBulk) ClearUsernameSkeleton() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearUsernameSkeleton()
+	})
+}
+
+// SetEmailSkeleton sets the "email_skeleton" field.
+func (u *UserUpsertBulk) SetEmailSkeleton(v string) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetEmailSkeleton(v)
+	})
+}
+
+// UpdateEmailSkeleton sets the "email_skeleton" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateEmailSkeleton() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateEmailSkeleton()
+	})
+}
+
+// ClearEmailSkeleton clears the value of the "email_skeleton" field.
+func (u *UserUpsertBulk) ClearEmailSkeleton() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearEmailSkeleton()
 	})
 }
 

@@ -181,6 +181,66 @@ func (_u *UserUpdate) ClearLockedUntil() *UserUpdate {
 	return _u
 }
 
+// SetActivatedAt sets the "activated_at" field.
+func (_u *UserUpdate) SetActivatedAt(v time.Time) *UserUpdate {
+	_u.mutation.SetActivatedAt(v)
+	return _u
+}
+
+// SetNillableActivatedAt sets the "activated_at" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableActivatedAt(v *time.Time) *UserUpdate {
+	if v != nil {
+		_u.SetActivatedAt(*v)
+	}
+	return _u
+}
+
+// ClearActivatedAt clears the value of the "activated_at" field.
+func (_u *UserUpdate) ClearActivatedAt() *UserUpdate {
+	_u.mutation.ClearActivatedAt()
+	return _u
+}
+
+// SetUsernameSkeleton sets the "username_skeleton" field.
+func (_u *UserUpdate) SetUsernameSkeleton(v string) *UserUpdate {
+	_u.mutation.SetUsernameSkeleton(v)
+	return _u
+}
+
+// SetNillableUsernameSkeleton sets the "username_skeleton" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableUsernameSkeleton(v *string) *UserUpdate {
+	if v != nil {
+		_u.SetUsernameSkeleton(*v)
+	}
+	return _u
+}
+
+// ClearUsernameSkeleton clears the value of the "username_skeleton" field.
+func (_u *UserUpdate) ClearUsernameSkeleton() *UserUpdate {
+	_u.mutation.ClearUsernameSkeleton()
+	return _u
+}
+
+// SetEmailSkeleton sets the "email_skeleton" field.
+func (_u *UserUpdate) SetEmailSkeleton(v string) *UserUpdate {
+	_u.mutation.SetEmailSkeleton(v)
+	return _u
+}
+
+// SetNillableEmailSkeleton sets the "email_skeleton" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableEmailSkeleton(v *string) *UserUpdate {
+	if v != nil {
+		_u.SetEmailSkeleton(*v)
+	}
+	return _u
+}
+
+// ClearEmailSkeleton clears the value of the "email_skeleton" field.
+func (_u *UserUpdate) ClearEmailSkeleton() *UserUpdate {
+	_u.mutation.ClearEmailSkeleton()
+	return _u
+}
+
 // SetCustomerID sets the "customer" edge to the Customer entity by ID.
 func (_u *UserUpdate) SetCustomerID(id int) *UserUpdate {
 	_u.mutation.SetCustomerID(id)
@@ -311,6 +371,16 @@ func (_u *UserUpdate) check() error {
 			return &ValidationError{Name: "failed_logins", err: fmt.Errorf(`ent: validator failed for field "User.failed_logins": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.UsernameSkeleton(); ok {
+		if err := user.UsernameSkeletonValidator(v); err != nil {
+			return &ValidationError{Name: "username_skeleton", err: fmt.Errorf(`ent: validator failed for field "User.username_skeleton": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.EmailSkeleton(); ok {
+		if err := user.EmailSkeletonValidator(v); err != nil {
+			return &ValidationError{Name: "email_skeleton", err: fmt.Errorf(`ent: validator failed for field "User.email_skeleton": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -364,6 +434,24 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.LockedUntilCleared() {
 		_spec.ClearField(user.FieldLockedUntil, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ActivatedAt(); ok {
+		_spec.SetField(user.FieldActivatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ActivatedAtCleared() {
+		_spec.ClearField(user.FieldActivatedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.UsernameSkeleton(); ok {
+		_spec.SetField(user.FieldUsernameSkeleton, field.TypeString, value)
+	}
+	if _u.mutation.UsernameSkeletonCleared() {
+		_spec.ClearField(user.FieldUsernameSkeleton, field.TypeString)
+	}
+	if value, ok := _u.mutation.EmailSkeleton(); ok {
+		_spec.SetField(user.FieldEmailSkeleton, field.TypeString, value)
+	}
+	if _u.mutation.EmailSkeletonCleared() {
+		_spec.ClearField(user.FieldEmailSkeleton, field.TypeString)
 	}
 	if _u.mutation.CustomerCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -610,6 +698,66 @@ func (_u *UserUpdateOne) ClearLockedUntil() *UserUpdateOne {
 	return _u
 }
 
+// SetActivatedAt sets the "activated_at" field.
+func (_u *UserUpdateOne) SetActivatedAt(v time.Time) *UserUpdateOne {
+	_u.mutation.SetActivatedAt(v)
+	return _u
+}
+
+// SetNillableActivatedAt sets the "activated_at" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableActivatedAt(v *time.Time) *UserUpdateOne {
+	if v != nil {
+		_u.SetActivatedAt(*v)
+	}
+	return _u
+}
+
+// ClearActivatedAt clears the value of the "activated_at" field.
+func (_u *UserUpdateOne) ClearActivatedAt() *UserUpdateOne {
+	_u.mutation.ClearActivatedAt()
+	return _u
+}
+
+// SetUsernameSkeleton sets the "username_skeleton" field.
+func (_u *UserUpdateOne) SetUsernameSkeleton(v string) *UserUpdateOne {
+	_u.mutation.SetUsernameSkeleton(v)
+	return _u
+}
+
+// SetNillableUsernameSkeleton sets the "username_skeleton" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableUsernameSkeleton(v *string) *UserUpdateOne {
+	if v != nil {
+		_u.SetUsernameSkeleton(*v)
+	}
+	return _u
+}
+
+// ClearUsernameSkeleton clears the value of the "username_skeleton" field.
+func (_u *UserUpdateOne) ClearUsernameSkeleton() *UserUpdateOne {
+	_u.mutation.ClearUsernameSkeleton()
+	return _u
+}
+
+// SetEmailSkeleton sets the "email_skeleton" field.
+func (_u *UserUpdateOne) SetEmailSkeleton(v string) *UserUpdateOne {
+	_u.mutation.SetEmailSkeleton(v)
+	return _u
+}
+
+// SetNillableEmailSkeleton sets the "email_skeleton" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableEmailSkeleton(v *string) *UserUpdateOne {
+	if v != nil {
+		_u.SetEmailSkeleton(*v)
+	}
+	return _u
+}
+
+// ClearEmailSkeleton clears the value of the "email_skeleton" field.
+func (_u *UserUpdateOne) ClearEmailSkeleton() *UserUpdateOne {
+	_u.mutation.ClearEmailSkeleton()
+	return _u
+}
+
 // SetCustomerID sets the "customer" edge to the Customer entity by ID.
 func (_u *UserUpdateOne) SetCustomerID(id int) *UserUpdateOne {
 	_u.mutation.SetCustomerID(id)
@@ -753,6 +901,16 @@ func (_u *UserUpdateOne) check() error {
 			return &ValidationError{Name: "failed_logins", err: fmt.Errorf(`ent: validator failed for field "User.failed_logins": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.UsernameSkeleton(); ok {
+		if err := user.UsernameSkeletonValidator(v); err != nil {
+			return &ValidationError{Name: "username_skeleton", err: fmt.Errorf(`ent: validator failed for field "User.username_skeleton": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.EmailSkeleton(); ok {
+		if err := user.EmailSkeletonValidator(v); err != nil {
+			return &ValidationError{Name: "email_skeleton", err: fmt.Errorf(`ent: validator failed for field "User.email_skeleton": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -823,6 +981,24 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if _u.mutation.LockedUntilCleared() {
 		_spec.ClearField(user.FieldLockedUntil, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ActivatedAt(); ok {
+		_spec.SetField(user.FieldActivatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ActivatedAtCleared() {
+		_spec.ClearField(user.FieldActivatedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.UsernameSkeleton(); ok {
+		_spec.SetField(user.FieldUsernameSkeleton, field.TypeString, value)
+	}
+	if _u.mutation.UsernameSkeletonCleared() {
+		_spec.ClearField(user.FieldUsernameSkeleton, field.TypeString)
+	}
+	if value, ok := _u.mutation.EmailSkeleton(); ok {
+		_spec.SetField(user.FieldEmailSkeleton, field.TypeString, value)
+	}
+	if _u.mutation.EmailSkeletonCleared() {
+		_spec.ClearField(user.FieldEmailSkeleton, field.TypeString)
 	}
 	if _u.mutation.CustomerCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -657,13 +657,36 @@ func (r *mutationResolver) SetDebitLimit(ctx context.Context, accountID int, lim
 	return r.Ledger.SetDebitLimit(ctx, accountID, amount)
 }
 
-// SetPublicKey is the resolver for the setPublicKey field.
-func (r *mutationResolver) SetPublicKey(ctx context.Context, publicKey string) (*ent.Customer, error) {
+// PublicKeyChallenge is the resolver for the publicKeyChallenge field.
+func (r *mutationResolver) PublicKeyChallenge(ctx context.Context, publicKey string) (*model.PublicKeyChallenge, error) {
 	v, err := identity.RequireCustomer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Coins.SetPublicKey(ctx, v, publicKey)
+	if err := r.throttle(ctx, "publicKeyChallenge", "user:"+strconv.Itoa(v.UserID)); err != nil {
+		return nil, err
+	}
+	c, err := r.Coins.PublicKeyChallenge(ctx, v, publicKey)
+	if err != nil {
+		return nil, err
+	}
+	return &model.PublicKeyChallenge{ChallengeID: c.ID, Payload: c.Payload, ExpiresAt: c.ExpiresAt}, nil
+}
+
+// SetPublicKey is the resolver for the setPublicKey field.
+func (r *mutationResolver) SetPublicKey(ctx context.Context, publicKey string, challengeID *string, signature *string, currentPassword *string, oldKeySignature *string) (*ent.Customer, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Counted like authentication: a wrong currentPassword is a password guess.
+	if err := r.throttle(ctx, "setPublicKey", "user:"+strconv.Itoa(v.UserID)); err != nil {
+		return nil, err
+	}
+	return r.Coins.SetPublicKey(ctx, v, coins.KeyProof{
+		PublicKey: publicKey, ChallengeID: deref(challengeID), Signature: deref(signature),
+		CurrentPassword: deref(currentPassword), OldKeySignature: deref(oldKeySignature),
+	})
 }
 
 // RegisterPerson is the resolver for the registerPerson field.

@@ -97,6 +97,10 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 			return nil, fmt.Errorf("bootstrap admin: %w", err)
 		}
 	}
+	if err := ids.BackfillLookalikeKeys(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	people := &census.Service{Client: db.Client, Dialect: db.Dialect, Codes: codeService}
 	if err := people.SeedScopes(ctx); err != nil {
 		db.Close()
@@ -106,7 +110,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	codeService.Queue = queue
 	resolver := &graph.Resolver{
 		Client: db.Client, Currency: currency, Ledger: l, Identity: ids,
-		Coins:    &coins.Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: limitMinor},
+		Coins:    &coins.Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: limitMinor, Identity: ids, KeyChallengeTTL: cfg.CodeTTL},
 		Products: &products.Service{Ledger: l, Key: key, CardPrefix: cfg.CardPrefix},
 		Cashouts: &cashout.Service{Ledger: l, Codes: codeService},
 		Census:   people,

@@ -757,15 +757,9 @@ func TestConfirmTransaction_withPublicKey_requiresValidSignature(t *testing.T) {
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
 		s.mint(admin, "ann", "100")
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, otherPriv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.mustDo(ann, eaSetPublicKeyMutation, map[string]any{"k": hex.EncodeToString(pub)}, nil)
+		_, priv := pkNewKey(t)
+		_, otherPriv := pkNewKey(t)
+		pkMustRegister(s, ann, priv)
 
 		id := eaSendID(t, s, ann, "ben", "25", false)
 		var out struct {
@@ -816,11 +810,8 @@ func TestSetPublicKey_refused_keepsKeys(t *testing.T) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
-		bensKey, _, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.mustDo(ben, eaSetPublicKeyMutation, map[string]any{"k": hex.EncodeToString(bensKey)}, nil)
+		bensKey, bensPriv := pkNewKey(t)
+		pkMustRegister(s, ben, bensPriv)
 		tests := []struct {
 			name       string
 			as         string
@@ -830,12 +821,13 @@ func TestSetPublicKey_refused_keepsKeys(t *testing.T) {
 		}{
 			{"unauthenticated", "", strings.Repeat("ab", 32), "UNAUTHENTICATED", nil},
 			{"by the admin", "admin", strings.Repeat("ab", 32), "FORBIDDEN", nil},
-			{"not hex", "ann", strings.Repeat("zz", 32), "BAD_USER_INPUT", []string{"publicKey"}},
-			{"empty", "ann", "", "BAD_USER_INPUT", []string{"publicKey"}},
-			{"too short", "ann", strings.Repeat("ab", 31), "BAD_USER_INPUT", []string{"publicKey"}},
-			{"too long", "ann", strings.Repeat("ab", 33), "BAD_USER_INPUT", []string{"publicKey"}},
-			{"odd length", "ann", strings.Repeat("ab", 32) + "a", "BAD_USER_INPUT", []string{"publicKey"}},
-			{"another customer's key", "ann", hex.EncodeToString(bensKey), "CONFLICT", []string{"publicKey"}},
+			// Without a challenge and a signature (publickey_test.go proves them) every field is named.
+			{"not hex", "ann", strings.Repeat("zz", 32), "BAD_USER_INPUT", []string{"publicKey", "challengeId", "signature"}},
+			{"empty", "ann", "", "BAD_USER_INPUT", []string{"publicKey", "challengeId", "signature"}},
+			{"too short", "ann", strings.Repeat("ab", 31), "BAD_USER_INPUT", []string{"publicKey", "challengeId", "signature"}},
+			{"too long", "ann", strings.Repeat("ab", 33), "BAD_USER_INPUT", []string{"publicKey", "challengeId", "signature"}},
+			{"odd length", "ann", strings.Repeat("ab", 32) + "a", "BAD_USER_INPUT", []string{"publicKey", "challengeId", "signature"}},
+			{"another customer's key, no proof", "ann", hex.EncodeToString(bensKey), "BAD_USER_INPUT", []string{"challengeId", "signature"}},
 		}
 		tokens := map[string]string{"": "", "admin": admin, "ann": ann}
 		for _, tt := range tests {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -17,12 +15,9 @@ func TestSendCoins_everyWayOfNamingTheRecipient_reachesTheirMainAccount(t *testi
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
 		s.mint(admin, "ann", "100")
-		pub, _, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
+		pub, priv := pkNewKey(t)
 		key := hex.EncodeToString(pub)
-		s.mustDo(ben, `mutation($k: String!) { setPublicKey(publicKey: $k) { id } }`, map[string]any{"k": key}, nil)
+		pkMustRegister(s, ben, priv)
 		s.mustDo(admin, `mutation { createUser(input: {username: "clerk", password: "clerk-password-1", email: "clerk@example.com", role: STAFF}) { id } }`, nil, nil)
 		benIBAN := eaAccountOf(t, s, ben).IBAN
 

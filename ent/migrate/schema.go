@@ -200,7 +200,7 @@ var (
 	ChallengesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "public_id", Type: field.TypeString, Unique: true, Size: 64},
-		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"EMAIL_VERIFICATION", "LOGIN", "SELF_REGISTRATION", "PASSWORD_RESET", "PHONE_VERIFICATION", "CASHOUT_TAN"}},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"EMAIL_VERIFICATION", "LOGIN", "SELF_REGISTRATION", "PASSWORD_RESET", "PHONE_VERIFICATION", "CASHOUT_TAN", "PUBLIC_KEY"}},
 		{Name: "subject", Type: field.TypeString, Size: 300},
 		{Name: "user_id", Type: field.TypeInt, Nullable: true},
 		{Name: "code_hash", Type: field.TypeBytes},
@@ -645,6 +645,9 @@ var (
 		{Name: "failed_logins", Type: field.TypeInt, Default: 0},
 		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
 		{Name: "created_at", Type: field.TypeTime},
+		{Name: "activated_at", Type: field.TypeTime, Nullable: true},
+		{Name: "username_skeleton", Type: field.TypeString, Unique: true, Nullable: true, Size: 256},
+		{Name: "email_skeleton", Type: field.TypeString, Unique: true, Nullable: true, Size: 1024},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{

@@ -11,7 +11,8 @@ import (
 )
 
 // Challenge is one one-time code in flight: an e-mail verification, a login's second step, a
-// registration OTP, a password-reset token, a phone verification or a cash-out TAN. Only a keyed
+// registration OTP, a password-reset token, a phone verification or a cash-out TAN; also a
+// public key's proof of possession (PUBLIC_KEY: no code is sent, the key signs the challenge). Only a keyed
 // hash of the code is stored; the row dies after MaxAttempts wrong tries, at expires_at, or when
 // used.
 type Challenge struct {
@@ -28,7 +29,7 @@ func (Challenge) Fields() []ent.Field {
 		field.String("public_id").Unique().NotEmpty().MaxLen(64).Immutable(),
 		field.Enum("purpose").Values(
 			"EMAIL_VERIFICATION", "LOGIN", "SELF_REGISTRATION", "PASSWORD_RESET",
-			"PHONE_VERIFICATION", "CASHOUT_TAN",
+			"PHONE_VERIFICATION", "CASHOUT_TAN", "PUBLIC_KEY",
 		).Immutable(),
 		// What the code is bound to, e.g. "email:ana@example.com" or "user:12".
 		field.String("subject").NotEmpty().MaxLen(300).Immutable(),

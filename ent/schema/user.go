@@ -29,6 +29,15 @@ func (User) Fields() []ent.Field {
 		field.Int("failed_logins").Default(0).NonNegative(),
 		field.Time("locked_until").Optional().Nillable(),
 		field.Time("created_at").Default(time.Now).Immutable(),
+		// When the user first used their online access (a session, or a confirmed
+		// self-registration); nil for a customer an administrator created who never logged in: only
+		// such a customer may self-register (graph/identity/register.go).
+		field.Time("activated_at").Optional().Nillable(),
+		// Look-alike keys (graph/identity/lookalike.go): two usernames, or two e-mail addresses, that
+		// render alike share a skeleton. Unique, so that the database refuses a look-alike that
+		// raced past the check; nil for rows written before the column (filled at start-up).
+		field.String("username_skeleton").Optional().Nillable().Unique().MaxLen(256),
+		field.String("email_skeleton").Optional().Nillable().Unique().MaxLen(1024),
 	}
 }
 

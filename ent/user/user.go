@@ -37,6 +37,12 @@ const (
 	FieldLockedUntil = "locked_until"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
+	// FieldActivatedAt holds the string denoting the activated_at field in the database.
+	FieldActivatedAt = "activated_at"
+	// FieldUsernameSkeleton holds the string denoting the username_skeleton field in the database.
+	FieldUsernameSkeleton = "username_skeleton"
+	// FieldEmailSkeleton holds the string denoting the email_skeleton field in the database.
+	FieldEmailSkeleton = "email_skeleton"
 	// EdgeCustomer holds the string denoting the customer edge name in mutations.
 	EdgeCustomer = "customer"
 	// EdgeSessions holds the string denoting the sessions edge name in mutations.
@@ -72,6 +78,9 @@ var Columns = []string{
 	FieldFailedLogins,
 	FieldLockedUntil,
 	FieldCreatedAt,
+	FieldActivatedAt,
+	FieldUsernameSkeleton,
+	FieldEmailSkeleton,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -97,6 +106,10 @@ var (
 	FailedLoginsValidator func(int) error
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
+	// UsernameSkeletonValidator is a validator for the "username_skeleton" field. It is called by the builders before save.
+	UsernameSkeletonValidator func(string) error
+	// EmailSkeletonValidator is a validator for the "email_skeleton" field. It is called by the builders before save.
+	EmailSkeletonValidator func(string) error
 )
 
 // Role defines the type for the "role" enum field.
@@ -234,6 +247,21 @@ func ByLockedUntil(opts ...sql.OrderTermOption) OrderOption {
 // ByCreatedAt orders the results by the created_at field.
 func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCreatedAt, opts...).ToFunc()
+}
+
+// ByActivatedAt orders the results by the activated_at field.
+func ByActivatedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldActivatedAt, opts...).ToFunc()
+}
+
+// ByUsernameSkeleton orders the results by the username_skeleton field.
+func ByUsernameSkeleton(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldUsernameSkeleton, opts...).ToFunc()
+}
+
+// ByEmailSkeleton orders the results by the email_skeleton field.
+func ByEmailSkeleton(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEmailSkeleton, opts...).ToFunc()
 }
 
 // ByCustomerField orders the results by customer field.

@@ -90,6 +90,21 @@ func CreatedAt(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCreatedAt, v))
 }
 
+// ActivatedAt applies equality check predicate on the "activated_at" field. It's identical to ActivatedAtEQ.
+func ActivatedAt(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldActivatedAt, v))
+}
+
+// UsernameSkeleton applies equality check predicate on the "username_skeleton" field. It's identical to UsernameSkeletonEQ.
+func UsernameSkeleton(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldUsernameSkeleton, v))
+}
+
+// EmailSkeleton applies equality check predicate on the "email_skeleton" field. It's identical to EmailSkeletonEQ.
+func EmailSkeleton(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldEmailSkeleton, v))
+}
+
 // UsernameEQ applies the EQ predicate on the "username" field.
 func UsernameEQ(v string) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldUsername, v))
@@ -558,6 +573,206 @@ func CreatedAtLT(v time.Time) predicate.User {
 // CreatedAtLTE applies the LTE predicate on the "created_at" field.
 func CreatedAtLTE(v time.Time) predicate.User {
 	return predicate.User(sql.FieldLTE(FieldCreatedAt, v))
+}
+
+// ActivatedAtEQ applies the EQ predicate on the "activated_at" field.
+func ActivatedAtEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldActivatedAt, v))
+}
+
+// ActivatedAtNEQ applies the NEQ predicate on the "activated_at" field.
+func ActivatedAtNEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldActivatedAt, v))
+}
+
+// ActivatedAtIn applies the In predicate on the "activated_at" field.
+func ActivatedAtIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldIn(FieldActivatedAt, vs...))
+}
+
+// ActivatedAtNotIn applies the NotIn predicate on the "activated_at" field.
+func ActivatedAtNotIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldActivatedAt, vs...))
+}
+
+// ActivatedAtGT applies the GT predicate on the "activated_at" field.
+func ActivatedAtGT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGT(FieldActivatedAt, v))
+}
+
+// ActivatedAtGTE applies the GTE predicate on the "activated_at" field.
+func ActivatedAtGTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldActivatedAt, v))
+}
+
+// ActivatedAtLT applies the LT predicate on the "activated_at" field.
+func ActivatedAtLT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLT(FieldActivatedAt, v))
+}
+
+// ActivatedAtLTE applies the LTE predicate on the "activated_at" field.
+func ActivatedAtLTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldActivatedAt, v))
+}
+
+// ActivatedAtIsNil applies the IsNil predicate on the "activated_at" field.
+func ActivatedAtIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldActivatedAt))
+}
+
+// ActivatedAtNotNil applies the NotNil predicate on the "activated_at" field.
+func ActivatedAtNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldActivatedAt))
+}
+
+// UsernameSkeletonEQ applies the EQ predicate on the "username_skeleton" field.
+func UsernameSkeletonEQ(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldUsernameSkeleton, v))
+}
+
+// UsernameSkeletonNEQ applies the NEQ predicate on the "username_skeleton" field.
+func UsernameSkeletonNEQ(v string) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldUsernameSkeleton, v))
+}
+
+// UsernameSkeletonIn applies the In predicate on the "username_skeleton" field.
+func UsernameSkeletonIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldIn(FieldUsernameSkeleton, vs...))
+}
+
+// UsernameSkeletonNotIn applies the NotIn predicate on the "username_skeleton" field.
+func UsernameSkeletonNotIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldUsernameSkeleton, vs...))
+}
+
+// UsernameSkeletonGT applies the GT predicate on the "username_skeleton" field.
+func UsernameSkeletonGT(v string) predicate.User {
+	return predicate.User(sql.FieldGT(FieldUsernameSkeleton, v))
+}
+
+// UsernameSkeletonGTE applies the GTE predicate on the "username_skeleton" field.
+func UsernameSkeletonGTE(v string) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldUsernameSkeleton, v))
+}
+
+// UsernameSkeletonLT applies the LT predicate on the "username_skeleton" field.
+func UsernameSkeletonLT(v string) predicate.User {
+	return predicate.User(sql.FieldLT(FieldUsernameSkeleton, v))
+}
+
+// UsernameSkeletonLTE applies the LTE predicate on the "username_skeleton" field.
+func UsernameSkeletonLTE(v string) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldUsernameSkeleton, v))
+}
+
+// UsernameSkeletonContains applies the Contains predicate on the "username_skeleton" field.
+func UsernameSkeletonContains(v string) predicate.User {
+	return predicate.User(sql.FieldContains(FieldUsernameSkeleton, v))
+}
+
+// UsernameSkeletonHasPrefix applies the HasPrefix predicate on the "username_skeleton" field.
+func UsernameSkeletonHasPrefix(v string) predicate.User {
+	return predicate.User(sql.FieldHasPrefix(FieldUsernameSkeleton, v))
+}
+
+// UsernameSkeletonHasSuffix applies the HasSuffix predicate on the "username_skeleton" field.
+func UsernameSkeletonHasSuffix(v string) predicate.User {
+	return predicate.User(sql.FieldHasSuffix(FieldUsernameSkeleton, v))
+}
+
+// UsernameSkeletonIsNil applies the IsNil predicate on the "username_skeleton" field.
+func UsernameSkeletonIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldUsernameSkeleton))
+}
+
+// UsernameSkeletonNotNil applies the NotNil predicate on the "username_skeleton" field.
+func UsernameSkeletonNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldUsernameSkeleton))
+}
+
+// UsernameSkeletonEqualFold applies the EqualFold predicate on the "username_skeleton" field.
+func UsernameSkeletonEqualFold(v string) predicate.User {
+	return predicate.User(sql.FieldEqualFold(FieldUsernameSkeleton, v))
+}
+
+// UsernameSkeletonContainsFold applies the ContainsFold predicate on the "username_skeleton" field.
+func UsernameSkeletonContainsFold(v string) predicate.User {
+	return predicate.User(sql.FieldContainsFold(FieldUsernameSkeleton, v))
+}
+
+// EmailSkeletonEQ applies the EQ predicate on the "email_skeleton" field.
+func EmailSkeletonEQ(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldEmailSkeleton, v))
+}
+
+// EmailSkeletonNEQ applies the NEQ predicate on the "email_skeleton" field.
+func EmailSkeletonNEQ(v string) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldEmailSkeleton, v))
+}
+
+// EmailSkeletonIn applies the In predicate on the "email_skeleton" field.
+func EmailSkeletonIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldIn(FieldEmailSkeleton, vs...))
+}
+
+// EmailSkeletonNotIn applies the NotIn predicate on the "email_skeleton" field.
+func EmailSkeletonNotIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldEmailSkeleton, vs...))
+}
+
+// EmailSkeletonGT applies the GT predicate on the "email_skeleton" field.
+func EmailSkeletonGT(v string) predicate.User {
+	return predicate.User(sql.FieldGT(FieldEmailSkeleton, v))
+}
+
+// EmailSkeletonGTE applies the GTE predicate on the "email_skeleton" field.
+func EmailSkeletonGTE(v string) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldEmailSkeleton, v))
+}
+
+// EmailSkeletonLT applies the LT predicate on the "email_skeleton" field.
+func EmailSkeletonLT(v string) predicate.User {
+	return predicate.User(sql.FieldLT(FieldEmailSkeleton, v))
+}
+
+// EmailSkeletonLTE applies the LTE predicate on the "email_skeleton" field.
+func EmailSkeletonLTE(v string) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldEmailSkeleton, v))
+}
+
+// EmailSkeletonContains applies the Contains predicate on the "email_skeleton" field.
+func EmailSkeletonContains(v string) predicate.User {
+	return predicate.User(sql.FieldContains(FieldEmailSkeleton, v))
+}
+
+// EmailSkeletonHasPrefix applies the HasPrefix predicate on the "email_skeleton" field.
+func EmailSkeletonHasPrefix(v string) predicate.User {
+	return predicate.User(sql.FieldHasPrefix(FieldEmailSkeleton, v))
+}
+
+// EmailSkeletonHasSuffix applies the HasSuffix predicate on the "email_skeleton" field.
+func EmailSkeletonHasSuffix(v string) predicate.User {
+	return predicate.User(sql.FieldHasSuffix(FieldEmailSkeleton, v))
+}
+
+// EmailSkeletonIsNil applies the IsNil predicate on the "email_skeleton" field.
+func EmailSkeletonIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldEmailSkeleton))
+}
+
+// EmailSkeletonNotNil applies the NotNil predicate on the "email_skeleton" field.
+func EmailSkeletonNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldEmailSkeleton))
+}
+
+// EmailSkeletonEqualFold applies the EqualFold predicate on the "email_skeleton" field.
+func EmailSkeletonEqualFold(v string) predicate.User {
+	return predicate.User(sql.FieldEqualFold(FieldEmailSkeleton, v))
+}
+
+// EmailSkeletonContainsFold applies the ContainsFold predicate on the "email_skeleton" field.
+func EmailSkeletonContainsFold(v string) predicate.User {
+	return predicate.User(sql.FieldContainsFold(FieldEmailSkeleton, v))
 }
 
 // HasCustomer applies the HasEdge predicate on the "customer" edge.

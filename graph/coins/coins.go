@@ -19,7 +19,6 @@ import (
 
 	"coffer/ent"
 	"coffer/ent/account"
-	"coffer/ent/customer"
 	"coffer/ent/transaction"
 	"coffer/graph/apperr"
 	"coffer/graph/gid"
@@ -37,6 +36,12 @@ type Service struct {
 	SQL *sql.DB
 	// MonthlyLimitMinor caps the creations per recipient and calendar month of their target date.
 	MonthlyLimitMinor int64
+	// Identity re-authenticates a customer who replaces their public key by password.
+	Identity *identity.Service
+	// KeyChallengeTTL is how long a publicKeyChallenge stays usable (CODE_TTL; 10 minutes when 0).
+	KeyChallengeTTL time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
 
 	recipientOnce sync.Once
 	recipients    *recipientStatements
@@ -289,20 +294,4 @@ func (s *Service) Cancel(ctx context.Context, v *identity.Viewer, txnID int) (*e
 		return err
 	})
 	return store.Detach(voided), err
-}
-
-// SetPublicKey registers the viewer's Ed25519 public key (hex).
-func (s *Service) SetPublicKey(ctx context.Context, v *identity.Viewer, publicKey string) (*ent.Customer, error) {
-	key, err := ParsePublicKey(publicKey)
-	if err != nil {
-		return nil, apperr.Field("publicKey", "must be 64 hexadecimal characters (32 bytes)")
-	}
-	taken, err := s.Ledger.Client.Customer.Query().Where(customer.PublicKey(key), customer.IDNEQ(v.CustomerID)).Exist(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if taken {
-		return nil, apperr.ConflictOn("publicKey", "this public key belongs to another customer")
-	}
-	return s.Ledger.Client.Customer.UpdateOneID(v.CustomerID).SetPublicKey(key).Save(ctx)
 }

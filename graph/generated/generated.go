@@ -273,6 +273,7 @@ type ComplexityRoot struct {
 		PayBill                     func(childComplexity int, input model.PayBillInput) int
 		PreRegister                 func(childComplexity int, input model.PreRegisterInput) int
 		ProcessProcedure            func(childComplexity int, id int, decision model.ProcedureDecision, comment *string) int
+		PublicKeyChallenge          func(childComplexity int, publicKey string) int
 		Register                    func(childComplexity int, input model.RegisterInput) int
 		RegisterPerson              func(childComplexity int, input model.RegisterPersonInput) int
 		RequestDocumentVerification func(childComplexity int, personID string, files []*model.DocumentFileInput, prioritized *bool) int
@@ -282,7 +283,7 @@ type ComplexityRoot struct {
 		SendCoins                   func(childComplexity int, input model.SendCoinsInput) int
 		SetAdditionalInformation    func(childComplexity int, personID string, key string, jsonValue string) int
 		SetDebitLimit               func(childComplexity int, accountID int, limit string) int
-		SetPublicKey                func(childComplexity int, publicKey string) int
+		SetPublicKey                func(childComplexity int, publicKey string, challengeID *string, signature *string, currentPassword *string, oldKeySignature *string) int
 		SetTwoFactor                func(childComplexity int, method user.TwoFactor) int
 		SetUserStatus               func(childComplexity int, username string, status user.Status) int
 		StartPhoneVerification      func(childComplexity int, personID string, phone string) int
@@ -357,6 +358,12 @@ type ComplexityRoot struct {
 		ProcessedBy func(childComplexity int) int
 		State       func(childComplexity int) int
 		Type        func(childComplexity int) int
+	}
+
+	PublicKeyChallenge struct {
+		ChallengeID func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		Payload     func(childComplexity int) int
 	}
 
 	Query struct {
@@ -542,7 +549,8 @@ type MutationResolver interface {
 	ConfirmCashout(ctx context.Context, id int, tan string) (*ent.Cashout, error)
 	AbortCashout(ctx context.Context, id int) (*ent.Cashout, error)
 	SetDebitLimit(ctx context.Context, accountID int, limit string) (*ent.Account, error)
-	SetPublicKey(ctx context.Context, publicKey string) (*ent.Customer, error)
+	PublicKeyChallenge(ctx context.Context, publicKey string) (*model.PublicKeyChallenge, error)
+	SetPublicKey(ctx context.Context, publicKey string, challengeID *string, signature *string, currentPassword *string, oldKeySignature *string) (*ent.Customer, error)
 	RegisterPerson(ctx context.Context, input model.RegisterPersonInput) (*model.RegisterPersonPayload, error)
 	ChangePersonData(ctx context.Context, personID string, input model.PersonDataInput) (*ent.Procedure, error)
 	CancelPerson(ctx context.Context, personID string, channel string, reason *string) (*ent.Procedure, error)
@@ -1664,6 +1672,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProcessProcedure(childComplexity, args["id"].(int), args["decision"].(model.ProcedureDecision), args["comment"].(*string)), true
+	case "Mutation.publicKeyChallenge":
+		if e.ComplexityRoot.Mutation.PublicKeyChallenge == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publicKeyChallenge_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublicKeyChallenge(childComplexity, args["publicKey"].(string)), true
 	case "Mutation.register":
 		if e.ComplexityRoot.Mutation.Register == nil {
 			break
@@ -1773,7 +1792,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SetPublicKey(childComplexity, args["publicKey"].(string)), true
+		return e.ComplexityRoot.Mutation.SetPublicKey(childComplexity, args["publicKey"].(string), args["challengeId"].(*string), args["signature"].(*string), args["currentPassword"].(*string), args["oldKeySignature"].(*string)), true
 	case "Mutation.setTwoFactor":
 		if e.ComplexityRoot.Mutation.SetTwoFactor == nil {
 			break
@@ -2156,6 +2175,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Procedure.Type(childComplexity), true
+
+	case "PublicKeyChallenge.challengeId":
+		if e.ComplexityRoot.PublicKeyChallenge.ChallengeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicKeyChallenge.ChallengeID(childComplexity), true
+	case "PublicKeyChallenge.expiresAt":
+		if e.ComplexityRoot.PublicKeyChallenge.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicKeyChallenge.ExpiresAt(childComplexity), true
+	case "PublicKeyChallenge.payload":
+		if e.ComplexityRoot.PublicKeyChallenge.Payload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicKeyChallenge.Payload(childComplexity), true
 
 	case "Query.bills":
 		if e.ComplexityRoot.Query.Bills == nil {
@@ -3193,6 +3231,16 @@ type SelfRegisterPayload {
   requestId: String!
 }
 
+"What setPublicKey needs signed: proof that the viewer holds the key's private half."
+type PublicKeyChallenge {
+  "Send it back to setPublicKey as challengeId."
+  challengeId: String!
+  "The exact text to sign (its UTF-8 bytes) with the new key, and with the old one when replacing it by signature."
+  payload: String!
+  "After this instant setPublicKey refuses the challenge."
+  expiresAt: Time!
+}
+
 "The answer to confirmSelfRegistration."
 type SelfRegistrationPayload {
   "Always true: failures are errors."
@@ -3640,9 +3688,17 @@ type Mutation {
   preRegister("The contact data." input: PreRegisterInput!): OkPayload!
   "Completes a registration with the e-mailed code and logs in (also sets the session cookie)."
   register("The new customer." input: RegisterInput!): AuthPayload!
-  "Gives an administrator-created customer online access under a new username and password; sends a code."
+  """
+  Gives an administrator-created customer who has never logged in online access under a new
+  username and password; sends a code. The answer is the same requestId whether or not the data
+  match and whether or not the username is free: a reserved username is FORBIDDEN, a taken one is
+  told by confirmSelfRegistration.
+  """
   selfRegister("The request." input: SelfRegisterInput!): SelfRegisterPayload!
-  "Confirms a self-registration with the code it sent."
+  """
+  Confirms a self-registration with the code it sent. A username taken by, or looking like that
+  of, another user is CONFLICT (field username) and uses the code up: request again with another.
+  """
   confirmSelfRegistration(
     "The requestId selfRegister returned."
     requestId: String!
@@ -3667,7 +3723,11 @@ type Mutation {
   logout: Boolean!
   "Changes a password; other sessions of that user end."
   changePassword("The change." input: ChangePasswordInput!): Boolean!
-  "Creates a customer with a main account (administrators)."
+  """
+  Creates a customer with a main account (administrators). A username reserved for the bank
+  (admin*, bank*, support, security, root, ...) is FORBIDDEN; a username or e-mail address that
+  looks like another user's is CONFLICT naming the field, as a taken one.
+  """
   createCustomer("The customer." input: CreateCustomerInput!): Customer!
   "Deletes a customer whose accounts are empty; their history stays (administrators)."
   deleteCustomer("Whose." username: String!): Boolean!
@@ -3714,8 +3774,31 @@ type Mutation {
   abortCashout("The cash-out." id: ID!): Cashout!
   "Sets how far below zero an account may go (administrators)."
   setDebitLimit("The account." accountId: ID!, "The limit, 0 or more." limit: Decimal!): Account!
-  "Registers the viewer's Ed25519 public key (hex, 32 bytes)."
-  setPublicKey("The key." publicKey: String!): Customer!
+  """
+  Starts registering an Ed25519 public key: a single-use challenge, bound to the viewer and to this
+  key, that expires after CODE_TTL. Sign its payload with the key and send both to setPublicKey.
+  Starting another challenge ends the viewer's earlier one.
+  """
+  publicKeyChallenge("The key to register (hex, 32 bytes)." publicKey: String!): PublicKeyChallenge!
+  """
+  Registers the viewer's Ed25519 public key (hex, 32 bytes), with proof of possession: challengeId
+  from publicKeyChallenge and signature, the key's signature of its payload. Replacing a registered
+  key also needs currentPassword or oldKeySignature. Missing or invalid proof is BAD_USER_INPUT
+  naming the field (challengeId, signature, currentPassword or oldKeySignature); a key another
+  customer registered is CONFLICT.
+  """
+  setPublicKey(
+    "The key."
+    publicKey: String!
+    "The challengeId publicKeyChallenge returned for this key (required)."
+    challengeId: String
+    "The hex Ed25519 signature, by publicKey, of the challenge's payload (required)."
+    signature: String
+    "When a key is already registered: the viewer's current password (or give oldKeySignature)."
+    currentPassword: String
+    "When a key is already registered: the hex signature of the challenge's payload by that key."
+    oldKeySignature: String
+  ): Customer!
 }
 
 # ---- People and procedures (the membership census): STAFF and ADMIN only ----
@@ -4720,6 +4803,18 @@ func (ec *executionContext) childFields_Procedure(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type Procedure", field.Name)
 }
 
+func (ec *executionContext) childFields_PublicKeyChallenge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "challengeId":
+		return ec.fieldContext_PublicKeyChallenge_challengeId(ctx, field)
+	case "payload":
+		return ec.fieldContext_PublicKeyChallenge_payload(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_PublicKeyChallenge_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PublicKeyChallenge", field.Name)
+}
+
 func (ec *executionContext) childFields_RegisterPersonPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "person":
@@ -5588,6 +5683,20 @@ func (ec *executionContext) field_Mutation_processProcedure_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_publicKeyChallenge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "publicKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["publicKey"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerPerson_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5773,6 +5882,38 @@ func (ec *executionContext) field_Mutation_setPublicKey_args(ctx context.Context
 		return nil, err
 	}
 	args["publicKey"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "challengeId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["challengeId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "signature",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["signature"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "currentPassword",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["currentPassword"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "oldKeySignature",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["oldKeySignature"] = arg4
 	return args, nil
 }
 
@@ -10905,6 +11046,50 @@ func (ec *executionContext) fieldContext_Mutation_setDebitLimit(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_publicKeyChallenge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publicKeyChallenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublicKeyChallenge(ctx, fc.Args["publicKey"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublicKeyChallenge) graphql.Marshaler {
+			return ec.marshalNPublicKeyChallenge2ᚖcofferᚋgraphᚋmodelᚐPublicKeyChallenge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publicKeyChallenge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublicKeyChallenge(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publicKeyChallenge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setPublicKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10915,7 +11100,7 @@ func (ec *executionContext) _Mutation_setPublicKey(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SetPublicKey(ctx, fc.Args["publicKey"].(string))
+			return ec.Resolvers.Mutation().SetPublicKey(ctx, fc.Args["publicKey"].(string), fc.Args["challengeId"].(*string), fc.Args["signature"].(*string), fc.Args["currentPassword"].(*string), fc.Args["oldKeySignature"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
@@ -12607,6 +12792,75 @@ func (ec *executionContext) fieldContext_Procedure_files(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PublicKeyChallenge_challengeId(ctx context.Context, field graphql.CollectedField, obj *model.PublicKeyChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicKeyChallenge_challengeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChallengeID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicKeyChallenge_challengeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PublicKeyChallenge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PublicKeyChallenge_payload(ctx context.Context, field graphql.CollectedField, obj *model.PublicKeyChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicKeyChallenge_payload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payload, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicKeyChallenge_payload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PublicKeyChallenge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PublicKeyChallenge_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.PublicKeyChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicKeyChallenge_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicKeyChallenge_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PublicKeyChallenge", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -19730,6 +19984,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "publicKeyChallenge":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publicKeyChallenge(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setPublicKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setPublicKey(ctx, field)
@@ -20547,6 +20808,54 @@ func (ec *executionContext) _Procedure(ctx context.Context, sel ast.SelectionSet
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var publicKeyChallengeImplementors = []string{"PublicKeyChallenge"}
+
+func (ec *executionContext) _PublicKeyChallenge(ctx context.Context, sel ast.SelectionSet, obj *model.PublicKeyChallenge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, publicKeyChallengeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PublicKeyChallenge")
+		case "challengeId":
+			out.Values[i] = ec._PublicKeyChallenge_challengeId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payload":
+			out.Values[i] = ec._PublicKeyChallenge_payload(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._PublicKeyChallenge_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22980,6 +23289,16 @@ func (ec *executionContext) unmarshalNProcedureType2cofferᚋentᚋprocedureᚐT
 
 func (ec *executionContext) marshalNProcedureType2cofferᚋentᚋprocedureᚐType(ctx context.Context, sel ast.SelectionSet, v procedure.Type) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNPublicKeyChallenge2ᚖcofferᚋgraphᚋmodelᚐPublicKeyChallenge(ctx context.Context, sel ast.SelectionSet, v *model.PublicKeyChallenge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PublicKeyChallenge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRecipientInput2ᚖcofferᚋgraphᚋmodelᚐRecipientInput(ctx context.Context, v any) (*model.RecipientInput, error) {

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -61,6 +62,7 @@ func (s *Service) registrationSubject(c Contact) string {
 func (s *Service) PreRegister(ctx context.Context, in Contact) error {
 	f := apperr.Fields{}
 	c := in.normalize(f)
+	checkEmailLook(f, "email", c.Email, true)
 	if err := f.Err(); err != nil {
 		return err
 	}
@@ -109,10 +111,11 @@ func (s *Service) Register(ctx context.Context, in Registration) (*Session, erro
 		rec.SSNHash = s.ssnHash(c.SocialSecurity)
 		rec.ssnLast4 = c.SocialSecurity[len(c.SocialSecurity)-4:]
 	}
+	checkEmailLook(f, "email", c.Email, true)
 	username := NormalizeUsername(in.Username)
 	if username != "" {
-		if IsInstitutional(username) {
-			return nil, apperr.New(apperr.Forbidden, "%q is an institutional username", username)
+		if err := refuseReserved(username); err != nil {
+			return nil, err
 		}
 		checkUsername(f, "username", username)
 	}
@@ -178,10 +181,10 @@ func (s *Service) deriveUsername(ctx context.Context, email string) (string, err
 		if i > 1 {
 			name += strconv.Itoa(i)
 		}
-		if IsInstitutional(name) {
+		if IsInstitutional(name) || IsReservedName(name) {
 			continue
 		}
-		taken, err := s.Client.User.Query().Where(user.Username(name)).Exist(ctx)
+		taken, err := s.Client.User.Query().Where(user.Or(user.Username(name), user.UsernameSkeleton(Skeleton(name)))).Exist(ctx)
 		if err != nil {
 			return "", fmt.Errorf("identity: derive username: %w", err)
 		}
@@ -211,8 +214,8 @@ type SelfRegistration struct {
 func (s *Service) SelfRegister(ctx context.Context, in SelfRegistration) (string, error) {
 	f := apperr.Fields{}
 	username := NormalizeUsername(in.Username)
-	if IsInstitutional(username) {
-		return "", apperr.New(apperr.Forbidden, "%q is an institutional username", username)
+	if err := refuseReserved(username); err != nil {
+		return "", err
 	}
 	checkUsername(f, "username", username)
 	number := strings.TrimSpace(in.AccountNumber)
@@ -253,31 +256,12 @@ func (s *Service) SelfRegister(ctx context.Context, in SelfRegistration) (string
 	if err := f.Err(); err != nil {
 		return "", err
 	}
-	acc, err := s.Client.Account.Query().
-		Where(account.Number(number), account.KindEQ(account.KindMAIN), account.ClosedAtIsNil(), account.OwnerIDNotNil()).
-		WithOwner(func(q *ent.CustomerQuery) { q.WithUser() }).
-		Only(ctx)
-	if err != nil && !ent.IsNotFound(err) {
-		return "", fmt.Errorf("identity: self-register lookup: %w", err)
+	u, err := s.claimableUser(ctx, number, in.Mode, to)
+	if err != nil {
+		return "", err
 	}
-	var u *ent.User
-	if acc != nil && acc.Edges.Owner != nil && acc.Edges.Owner.Edges.User != nil {
-		u = acc.Edges.Owner.Edges.User
-		match := (in.Mode == delivery.ChannelEmail && u.Email != nil && *u.Email == to) ||
-			(in.Mode == delivery.ChannelSMS && u.Phone != nil && *u.Phone == to)
-		if !match || IsInstitutional(u.Username) {
-			u = nil
-		}
-	}
-	if username != "" && (u == nil || u.Username != username) {
-		taken, err := s.Client.User.Query().Where(user.Username(username)).Exist(ctx)
-		if err != nil {
-			return "", fmt.Errorf("identity: self-register: %w", err)
-		}
-		if taken {
-			return "", apperr.ConflictOn("username", "already taken")
-		}
-	}
+	// Whether the username is free is not told here but at confirmation, after the code: the
+	// answer to any account number would otherwise tell which usernames exist.
 	// The password is hashed either way, so both answers cost the same work.
 	hash, err := s.Hasher.Hash(ctx, in.Password)
 	if err != nil {
@@ -298,8 +282,35 @@ func (s *Service) SelfRegister(ctx context.Context, in SelfRegistration) (string
 	})
 }
 
+// claimableUser returns the user whose customer's main account has number and whose address for
+// mode is to, when their online access was never used; nil otherwise.
+func (s *Service) claimableUser(ctx context.Context, number string, mode delivery.Channel, to string) (*ent.User, error) {
+	acc, err := s.Client.Account.Query().
+		Where(account.Number(number), account.KindEQ(account.KindMAIN), account.ClosedAtIsNil(), account.OwnerIDNotNil()).
+		WithOwner(func(q *ent.CustomerQuery) { q.WithUser() }).
+		Only(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("identity: self-register lookup: %w", err)
+	}
+	if acc == nil || acc.Edges.Owner == nil || acc.Edges.Owner.Edges.User == nil {
+		return nil, nil
+	}
+	u := acc.Edges.Owner.Edges.User
+	match := (mode == delivery.ChannelEmail && u.Email != nil && *u.Email == to) ||
+		(mode == delivery.ChannelSMS && u.Phone != nil && *u.Phone == to)
+	// Only online access that was never used may be claimed: the account number and the e-mail
+	// are what every counterparty sees, so they must not take over a login in use.
+	if !match || IsInstitutional(u.Username) || u.ActivatedAt != nil {
+		return nil, nil
+	}
+	return u, nil
+}
+
 // ConfirmSelfRegistration applies a self-registration: the customer's login takes the new
-// username and password, and every earlier session ends.
+// username and password, its online access counts as activated, and every earlier session ends.
+// A username taken (or looked like) by another user is CONFLICT {username} here, after the code,
+// and the code is used up: the customer starts again with another username. A customer who
+// logged in since the request gets INVALID_CODE, as for a used code.
 func (s *Service) ConfirmSelfRegistration(ctx context.Context, requestID, code string) (*ent.User, error) {
 	c, err := s.Codes.Verify(ctx, challenge.PurposeSELF_REGISTRATION, requestID, strings.TrimSpace(code))
 	if err != nil {
@@ -308,10 +319,22 @@ func (s *Service) ConfirmSelfRegistration(ctx context.Context, requestID, code s
 	if c.UserID == nil {
 		return nil, codes.ErrInvalid
 	}
+	username := c.Data["username"]
+	if err := s.checkUsernameFree(ctx, username, *c.UserID); err != nil {
+		return nil, err
+	}
 	u, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.User, error) {
-		u, err := tx.User.UpdateOneID(*c.UserID).
-			SetUsername(c.Data["username"]).SetPasswordHash(c.Data["password_hash"]).
+		n, err := tx.User.Update().Where(user.ID(*c.UserID), user.ActivatedAtIsNil()).
+			SetUsername(username).SetUsernameSkeleton(Skeleton(username)).
+			SetPasswordHash(c.Data["password_hash"]).SetActivatedAt(s.Now()).
 			SetFailedLogins(0).ClearLockedUntil().Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 { // activated (or deleted) since the request
+			return nil, codes.ErrInvalid
+		}
+		u, err := tx.User.Get(ctx, *c.UserID)
 		if err != nil {
 			return nil, err
 		}
@@ -330,11 +353,11 @@ func (s *Service) ConfirmSelfRegistration(ctx context.Context, requestID, code s
 		}
 		return u, s.revokeSessions(ctx, tx.Client(), u.ID, 0)
 	})
-	if ent.IsNotFound(err) {
+	if ent.IsNotFound(err) || errors.Is(err, codes.ErrInvalid) {
 		return nil, codes.ErrInvalid
 	}
 	if store.IsUniqueViolation(err) {
-		return nil, apperr.ConflictOn("username", "was taken since the request: register again with another")
+		return nil, apperr.ConflictOn("username", "taken, or too like another user's: register again with another")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("identity: confirm self-registration: %w", err)

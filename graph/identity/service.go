@@ -78,7 +78,7 @@ func (s *Service) BootstrapAdmin(ctx context.Context, password string) error {
 		return err
 	}
 	if u == nil {
-		err = s.Client.User.Create().SetUsername("admin").SetPasswordHash(hash).
+		err = lookalikeKeys(s.Client.User.Create(), "admin", "").SetUsername("admin").SetPasswordHash(hash).
 			SetRole(user.RoleADMIN).SetStatus(user.StatusACTIVE).Exec(ctx)
 		if store.IsUniqueViolation(err) { // another instance won the race
 			return nil
@@ -96,12 +96,13 @@ type NewCustomer struct {
 	CashoutAddress, IBAN     string
 }
 
-// CreateCustomer creates a user, its customer and a main account (admin only).
+// CreateCustomer creates a user, its customer and a main account (admin only). A reserved
+// username is FORBIDDEN; one that looks like another user's is CONFLICT, as a taken one.
 func (s *Service) CreateCustomer(ctx context.Context, in NewCustomer) (*ent.Customer, error) {
 	f := apperr.Fields{}
 	username := NormalizeUsername(in.Username)
-	if IsInstitutional(username) {
-		return nil, apperr.New(apperr.Forbidden, "%q is an institutional username", username)
+	if err := refuseReserved(username); err != nil {
+		return nil, err
 	}
 	checkUsername(f, "username", username)
 	var email, cashout, ibanNorm string
@@ -110,6 +111,7 @@ func (s *Service) CreateCustomer(ctx context.Context, in NewCustomer) (*ent.Cust
 		if email, ok = NormalizeEmail(in.Email); !ok {
 			f.Add("email", "not a valid e-mail address")
 		}
+		checkEmailLook(f, "email", email, true)
 	}
 	if in.Phone != "" && !ValidPhone(in.Phone) {
 		f.Add("phone", "must be an E.164 number such as +34600111222")
@@ -172,7 +174,7 @@ func (s *Service) insertCustomer(ctx context.Context, rec customerRecord, names 
 		return nil, err
 	}
 	c, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.Customer, error) {
-		uc := tx.User.Create().SetUsername(rec.Username).SetPasswordHash(hash).
+		uc := lookalikeKeys(tx.User.Create(), rec.Username, rec.Email).SetUsername(rec.Username).SetPasswordHash(hash).
 			SetRole(user.RoleCUSTOMER).SetStatus(user.StatusACTIVE).SetCreatedAt(s.Now())
 		if rec.Email != "" {
 			uc.SetEmail(rec.Email)
@@ -212,7 +214,8 @@ func (s *Service) insertCustomer(ctx context.Context, rec customerRecord, names 
 	return c, nil
 }
 
-// checkTaken names, as CONFLICT, every unique value already in use.
+// checkTaken names, as CONFLICT, every unique value already in use, and a username or e-mail
+// address that looks like one in use (the same skeleton: lookalike.go).
 func (s *Service) checkTaken(ctx context.Context, u uniques, names uniqueFields) error {
 	f := apperr.Fields{}
 	checks := []struct {
@@ -220,8 +223,12 @@ func (s *Service) checkTaken(ctx context.Context, u uniques, names uniqueFields)
 		skip  bool
 		exist func() (bool, error)
 	}{
-		{names.Username, u.Username == "", func() (bool, error) { return s.Client.User.Query().Where(user.Username(u.Username)).Exist(ctx) }},
-		{names.Email, u.Email == "", func() (bool, error) { return s.Client.User.Query().Where(user.Email(u.Email)).Exist(ctx) }},
+		{names.Username, u.Username == "", func() (bool, error) {
+			return s.Client.User.Query().Where(user.Or(user.Username(u.Username), user.UsernameSkeleton(Skeleton(u.Username)))).Exist(ctx)
+		}},
+		{names.Email, u.Email == "", func() (bool, error) {
+			return s.Client.User.Query().Where(user.Or(user.Email(u.Email), user.EmailSkeleton(Skeleton(u.Email)))).Exist(ctx)
+		}},
 		{names.Phone, u.Phone == "", func() (bool, error) { return s.Client.User.Query().Where(user.Phone(u.Phone)).Exist(ctx) }},
 		{names.IBAN, u.IBAN == "", func() (bool, error) { return s.Client.Account.Query().Where(account.Iban(u.IBAN)).Exist(ctx) }},
 		{names.SSN, u.SSNHash == nil, func() (bool, error) {

@@ -61,6 +61,12 @@ func (s *Service) startSession(ctx context.Context, u *ent.User) (*Session, erro
 	if err != nil {
 		return nil, fmt.Errorf("identity: create session: %w", err)
 	}
+	// The first session activates the user's online access: selfRegister no longer reaches them.
+	if u.ActivatedAt == nil {
+		if err := s.Client.User.Update().Where(user.ID(u.ID), user.ActivatedAtIsNil()).SetActivatedAt(now).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("identity: activate: %w", err)
+		}
+	}
 	return &Session{Token: token, User: u, ExpiresAt: expires}, nil
 }
 

@@ -22,7 +22,9 @@ type NewUser struct {
 
 var createUserFields = uniqueFields{Username: "username", Email: "email", Phone: "phone"}
 
-// CreateUser creates a STAFF or ADMIN user (administrators only; checked by the caller).
+// CreateUser creates a STAFF or ADMIN user (administrators only; checked by the caller). Staff
+// may have the reserved names customers may not (support, security.desk), but not "admin" or
+// "bank", nor a name or e-mail address that looks like another user's.
 func (s *Service) CreateUser(ctx context.Context, in NewUser) (*ent.User, error) {
 	f := apperr.Fields{}
 	username := NormalizeUsername(in.Username)
@@ -39,6 +41,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*ent.User, error)
 		if email, ok = NormalizeEmail(in.Email); !ok {
 			f.Add("email", "not a valid e-mail address")
 		}
+		checkEmailLook(f, "email", email, false)
 	}
 	phone := strings.TrimSpace(in.Phone)
 	if phone != "" && !ValidPhone(phone) {
@@ -56,7 +59,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*ent.User, error)
 	if err != nil {
 		return nil, err
 	}
-	uc := s.Client.User.Create().SetUsername(username).SetPasswordHash(hash).SetRole(in.Role).
+	uc := lookalikeKeys(s.Client.User.Create(), username, email).SetUsername(username).SetPasswordHash(hash).SetRole(in.Role).
 		SetStatus(user.StatusACTIVE).SetCreatedAt(s.Now())
 	if email != "" {
 		uc.SetEmail(email)

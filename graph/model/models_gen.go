@@ -273,6 +273,16 @@ type PreRegisterInput struct {
 	SocialSecurity string `json:"socialSecurity"`
 }
 
+// What setPublicKey needs signed: proof that the viewer holds the key's private half.
+type PublicKeyChallenge struct {
+	// Send it back to setPublicKey as challengeId.
+	ChallengeID string `json:"challengeId"`
+	// The exact text to sign (its UTF-8 bytes) with the new key, and with the old one when replacing it by signature.
+	Payload string `json:"payload"`
+	// After this instant setPublicKey refuses the challenge.
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
 // Names a customer in exactly one way.
 type RecipientInput struct {
 	// The customer's e-mail address.
