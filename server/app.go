@@ -83,7 +83,11 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
-	codeService := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: cfg.CodeTTL, Now: time.Now}
+	codeService := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: cfg.CodeTTL, Now: time.Now,
+		Budget: delivery.NewBudget(delivery.BudgetConfig{
+			SMSPerDestinationPerHour: cfg.Budgets.SMSPerDestinationPerHour, SMSGlobalPerHour: cfg.Budgets.SMSGlobalPerHour,
+			EmailPerDestinationPerHour: cfg.Budgets.EmailPerDestinationPerHour, EmailGlobalPerHour: cfg.Budgets.EmailGlobalPerHour,
+		})}
 	ids := identity.NewService(db.Client, l, identity.NewHasher(0), codeService, key)
 	ids.SessionIdle, ids.SessionMaxAge = cfg.SessionIdleTimeout, cfg.SessionMaxAge
 	ids.SQL = db.SQL // authentication runs as a prepared statement
@@ -94,7 +98,8 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 			return nil, fmt.Errorf("bootstrap admin: %w", err)
 		}
 	}
-	people := &census.Service{Client: db.Client, Dialect: db.Dialect, Codes: codeService}
+	people := &census.Service{Client: db.Client, Dialect: db.Dialect, Codes: codeService,
+		PhoneStartsPerStaff: ratelimit.New(cfg.Budgets.PhoneStartsPerStaffPerHour, time.Hour)}
 	if err := people.SeedScopes(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("census scopes: %w", err)
@@ -103,10 +108,12 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	codeService.Queue = queue
 	resolver := &graph.Resolver{
 		Client: db.Client, Currency: currency, Ledger: l, Identity: ids,
-		Coins:    &coins.Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: limitMinor},
+		Coins: &coins.Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: limitMinor,
+			FailedLookups: ratelimit.New(cfg.Budgets.RecipientMissesPerHour, time.Hour)},
 		Products: &products.Service{Ledger: l, Key: key, CardPrefix: cfg.CardPrefix},
-		Cashouts: &cashout.Service{Ledger: l, Codes: codeService},
-		Census:   people,
+		Cashouts: &cashout.Service{Ledger: l, Codes: codeService,
+			PerUser: ratelimit.New(cfg.Budgets.CashoutsPerUserPerHour, time.Hour)},
+		Census: people,
 		Limits: graph.AuthLimits{
 			PerAddress: ratelimit.New(cfg.AuthRateLimit, time.Minute),
 			PerAccount: ratelimit.New(cfg.AccountRateLimit, 15*time.Minute),

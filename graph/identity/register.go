@@ -264,7 +264,8 @@ func (s *Service) SelfRegister(ctx context.Context, in SelfRegistration) (string
 	if acc != nil && acc.Edges.Owner != nil && acc.Edges.Owner.Edges.User != nil {
 		u = acc.Edges.Owner.Edges.User
 		match := (in.Mode == delivery.ChannelEmail && u.Email != nil && *u.Email == to) ||
-			(in.Mode == delivery.ChannelSMS && u.Phone != nil && *u.Phone == to)
+			(in.Mode == delivery.ChannelSMS && u.Phone != nil && *u.Phone == to && u.PhoneVerified)
+		// An unverified phone gets no SMS: that answers as a mismatch does, so it tells nothing.
 		if !match || IsInstitutional(u.Username) {
 			u = nil
 		}

@@ -137,7 +137,7 @@ func (s *Service) CreateCustomer(ctx context.Context, in NewCustomer) (*ent.Cust
 	}
 	rec := customerRecord{
 		uniques:  uniques{Username: username, Email: email, Phone: in.Phone, IBAN: ibanNorm},
-		password: in.Password, name: name, cashoutAddress: cashout,
+		password: in.Password, name: name, cashoutAddress: cashout, phoneVerified: in.Phone != "",
 	}
 	return s.insertCustomer(ctx, rec, createCustomerFields)
 }
@@ -161,6 +161,9 @@ type customerRecord struct {
 	address, city, state, postCode string
 	dateOfBirth                    *time.Time
 	ssnLast4, cashoutAddress       string
+	// phoneVerified: the bank vouches for a phone an administrator entered; a phone typed into
+	// the public register is the registrant's claim until confirmed (startPhoneConfirmation).
+	phoneVerified bool
 }
 
 // insertCustomer creates the user, the customer and the main account in one transaction.
@@ -179,7 +182,7 @@ func (s *Service) insertCustomer(ctx context.Context, rec customerRecord, names 
 			uc.SetEmail(rec.Email)
 		}
 		if rec.Phone != "" {
-			uc.SetPhone(rec.Phone)
+			uc.SetPhone(rec.Phone).SetPhoneVerified(rec.phoneVerified)
 		}
 		u, err := uc.Save(ctx)
 		if err != nil {
