@@ -378,3 +378,17 @@ func TestStartPhoneVerification_perDestination_smsBudgetBoundsEveryClerk(t *test
 		t.Errorf("%d SMS to the number, want 1", n)
 	}
 }
+
+func TestAuthRateLimit_tooManyRequests_carriesRetryAfter(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "postgres", "AUTH_RATE_LIMIT=2")
+	vars := map[string]any{"l": "nobody", "p": "wrong-password"}
+	for range 2 {
+		eaWantError(t, s.do("", idLoginMutation, vars), "UNAUTHENTICATED")
+	}
+	_, errs := abPost(t, s, "", idLoginMutation, vars)
+	abWantTooMany(t, errs, "a third login within the minute from one address")
+	if errs[0].Extensions.RetryAfter > 60 {
+		t.Errorf("retryAfter = %d s, want at most the 60 s window", errs[0].Extensions.RetryAfter)
+	}
+}
