@@ -106,11 +106,14 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	}
 	queue := delivery.NewQueue(sender, 1024, 4, 30*time.Second)
 	codeService.Queue = queue
+	// One budget of failed recipient look-ups per user, whether by address (sendCoins) or by
+	// card number (transferBetweenCards).
+	recipientMisses := ratelimit.New(cfg.Budgets.RecipientMissesPerHour, time.Hour)
 	resolver := &graph.Resolver{
 		Client: db.Client, Currency: currency, Ledger: l, Identity: ids,
 		Coins: &coins.Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: limitMinor,
-			FailedLookups: ratelimit.New(cfg.Budgets.RecipientMissesPerHour, time.Hour)},
-		Products: &products.Service{Ledger: l, Key: key, CardPrefix: cfg.CardPrefix},
+			FailedLookups: recipientMisses},
+		Products: &products.Service{Ledger: l, Key: key, CardPrefix: cfg.CardPrefix, FailedLookups: recipientMisses},
 		Cashouts: &cashout.Service{Ledger: l, Codes: codeService,
 			PerUser: ratelimit.New(cfg.Budgets.CashoutsPerUserPerHour, time.Hour)},
 		Census: people,

@@ -258,3 +258,41 @@ func abCodesByAlias(t *testing.T, data json.RawMessage, errs []abError, n int) [
 	}
 	return out
 }
+
+func TestTransferBetweenCards_guessedNumbers_fundsFirstThenTheLookupBudget(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, st, "RECIPIENT_MISSES_PER_HOUR=2")
+			admin := s.admin()
+			ann, ben := s.customer(admin, "ann"), s.customer(admin, "ben")
+			s.mint(admin, "ann", "10")
+			a, b := ptNewCard(t, s, ann), ptNewCard(t, s, ben)
+			ptMove(t, s, ann, ptFundCardMutation, ptCardMove(a.ID, "1"))
+			transfer := func(to, amount string) string {
+				return fmt.Sprintf(`input: {fromCardNumber: %q, toCardNumber: %q, amount: %q}`, a.Number, to, amount)
+			}
+			probe := func(amount string, numbers ...string) []string {
+				args := make([]string, len(numbers))
+				for i, n := range numbers {
+					args[i] = transfer(n, amount)
+				}
+				data, errs := abPost(t, s, ann, abAliases("transferBetweenCards", args, "{ id }"), nil)
+				return abCodesByAlias(t, data, errs, len(numbers))
+			}
+			// More than the card holds: the same answer for a real card and a made-up one.
+			if got := probe("5.00", b.Number, ptMadeUpNumber()); !slices.Equal(got, []string{"INSUFFICIENT_FUNDS", "INSUFFICIENT_FUNDS"}) {
+				t.Errorf("unpayable probes = %q, want INSUFFICIENT_FUNDS for both", got)
+			}
+			// Payable: made-up numbers spend the budget, then even a real card is refused unlooked.
+			got := probe("0.01", ptMadeUpNumber(), ptMadeUpNumber(), ptMadeUpNumber(), b.Number)
+			if want := []string{"NOT_FOUND", "NOT_FOUND", "TOO_MANY_REQUESTS", "TOO_MANY_REQUESTS"}; !slices.Equal(got, want) {
+				t.Errorf("probes = %q, want %q", got, want)
+			}
+			// One budget with sendCoins.
+			eaWantError(t, s.send(ann, "ben", "1.00", nil), "TOO_MANY_REQUESTS")
+			ptWantBalances(t, s, ann, "ann", map[string]string{"main": "9.00", a.key(): "1.00"})
+			ptWantBalances(t, s, ben, "ben", map[string]string{"main": "0.00", b.key(): "0.00"})
+		})
+	}
+}
