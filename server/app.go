@@ -83,11 +83,13 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
-	codeService := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: cfg.CodeTTL, Now: time.Now,
-		Budget: delivery.NewBudget(delivery.BudgetConfig{
-			SMSPerDestinationPerHour: cfg.Budgets.SMSPerDestinationPerHour, SMSGlobalPerHour: cfg.Budgets.SMSGlobalPerHour,
-			EmailPerDestinationPerHour: cfg.Budgets.EmailPerDestinationPerHour, EmailGlobalPerHour: cfg.Budgets.EmailGlobalPerHour,
-		})}
+	// Every message, queued or not, leaves through the budgeted sender.
+	budget := delivery.NewBudget(delivery.BudgetConfig{
+		SMSPerDestinationPerHour: cfg.Budgets.SMSPerDestinationPerHour, SMSGlobalPerHour: cfg.Budgets.SMSGlobalPerHour,
+		EmailPerDestinationPerHour: cfg.Budgets.EmailPerDestinationPerHour, EmailGlobalPerHour: cfg.Budgets.EmailGlobalPerHour,
+	})
+	sender = delivery.WithBudget(sender, budget)
+	codeService := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: cfg.CodeTTL, Now: time.Now, Budget: budget}
 	ids := identity.NewService(db.Client, l, identity.NewHasher(0), codeService, key)
 	ids.SessionIdle, ids.SessionMaxAge = cfg.SessionIdleTimeout, cfg.SessionMaxAge
 	ids.SQL = db.SQL // authentication runs as a prepared statement

@@ -45,8 +45,8 @@ type Service struct {
 	Now    func() time.Time
 	// Queue, when set, carries StartQuiet's messages in the background.
 	Queue *delivery.Queue
-	// Budget bounds the messages per destination and in all (nil: unbounded). Every message is
-	// a code and every code is made here, so taking the budget here covers every path.
+	// Budget is the delivery budget that Sender spends (delivery.WithBudget): asked here before
+	// a challenge is stored, so that a request beyond it stores nothing and hears why at once.
 	Budget *delivery.Budget
 }
 
@@ -70,9 +70,11 @@ type Request struct {
 
 // Start creates the challenge, then delivers its code outside any database transaction. It
 // returns the challenge's public id. A failed delivery kills the challenge and is returned.
-// Beyond the delivery budget it is TOO_MANY_REQUESTS, and nothing is stored or sent.
+// Beyond the delivery budget it is TOO_MANY_REQUESTS, and nothing is stored or sent (should a
+// concurrent request spend the last message in between, the send is refused and the challenge
+// killed, with the same answer).
 func (s *Service) Start(ctx context.Context, r Request) (string, error) {
-	if err := s.Budget.Take(r.Channel, r.To); err != nil {
+	if err := s.Budget.Check(r.Channel, r.To); err != nil {
 		return "", err
 	}
 	return s.start(ctx, r)
@@ -84,7 +86,7 @@ func (s *Service) CheckBudget(ch delivery.Channel, to string) error {
 	return s.Budget.Check(ch, to)
 }
 
-// start is Start once the budget is spent.
+// start is Start once the budget was asked.
 func (s *Service) start(ctx context.Context, r Request) (string, error) {
 	publicID, msg, err := s.create(ctx, r, false)
 	if err != nil {
@@ -103,7 +105,7 @@ func (s *Service) start(ctx context.Context, r Request) (string, error) {
 // Beyond the delivery budget it answers as Decoy does: a refusal only a match could earn would
 // tell the caller that the data matched.
 func (s *Service) StartQuiet(ctx context.Context, r Request) (string, error) {
-	if err := s.Budget.Take(r.Channel, r.To); err != nil {
+	if err := s.Budget.Check(r.Channel, r.To); err != nil {
 		slog.WarnContext(ctx, "code not sent: delivery budget exhausted", "purpose", r.Purpose, "user_id", r.UserID, "channel", r.Channel)
 		return s.Decoy(ctx, r.Purpose)
 	}

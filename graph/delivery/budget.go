@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -12,6 +13,9 @@ import (
 // number, an e-mail address), and in all. An SMS costs the bank money and a message floods its
 // recipient, so neither an attacker nor a bug may send without bound (SMS pumping, mail bombs).
 // The budgets are per server instance, like the rate limits.
+//
+// WithBudget spends it in the Sender itself, the one way out for every message, queued or not;
+// a flow that must answer its caller synchronously asks Check first, before it stores anything.
 type Budget struct {
 	perDestination map[Channel]*ratelimit.Limiter
 	global         map[Channel]*ratelimit.Limiter
@@ -81,6 +85,27 @@ func (b *Budget) Take(ch Channel, to string) error {
 		return overBudget(wait)
 	}
 	return nil
+}
+
+// WithBudget returns a Sender that spends b on every message before next sends it, and refuses
+// (TOO_MANY_REQUESTS, nothing sent) beyond it. A nil b sends without bound.
+func WithBudget(next Sender, b *Budget) Sender {
+	if b == nil {
+		return next
+	}
+	return budgetedSender{next: next, budget: b}
+}
+
+type budgetedSender struct {
+	next   Sender
+	budget *Budget
+}
+
+func (s budgetedSender) Send(ctx context.Context, m Message) error {
+	if err := s.budget.Take(m.Channel, m.To); err != nil {
+		return err
+	}
+	return s.next.Send(ctx, m)
 }
 
 // destinationKey folds case and spaces so that "Ana@X.com " and "ana@x.com" share one budget.

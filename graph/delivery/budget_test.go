@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -51,5 +52,30 @@ func TestBudget_perDestinationAndGlobal_refuseWithTheWait(t *testing.T) {
 	}
 	if err := NewBudget(BudgetConfig{}).Take(ChannelEmail, "a@b.c"); err != nil {
 		t.Errorf("zero budgets: %v", err)
+	}
+}
+
+type countingSender struct{ sent []Message }
+
+func (c *countingSender) Send(_ context.Context, m Message) error {
+	c.sent = append(c.sent, m)
+	return nil
+}
+
+func TestWithBudget_everyMessageSpends_refusedOnesNeverReachTheTransport(t *testing.T) {
+	next := &countingSender{}
+	s := WithBudget(next, NewBudget(BudgetConfig{EmailPerDestinationPerHour: 2}))
+	m := Message{Channel: ChannelEmail, To: "ana@example.com", Subject: "code", Text: "123456", Code: "123456"}
+	for i := range 3 {
+		err := s.Send(context.Background(), m)
+		if want := i < 2; (err == nil) != want {
+			t.Errorf("message %d: %v, want sent %v", i+1, err, want)
+		}
+	}
+	if len(next.sent) != 2 {
+		t.Errorf("the transport got %d messages, want 2", len(next.sent))
+	}
+	if WithBudget(next, nil) != Sender(next) {
+		t.Error("WithBudget(nil) wraps: want the sender itself")
 	}
 }
