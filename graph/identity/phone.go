@@ -8,6 +8,7 @@ import (
 
 	"coffer/ent"
 	"coffer/ent/challenge"
+	"coffer/ent/hook"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/codes"
@@ -79,4 +80,30 @@ func (s *Service) ConfirmPhone(ctx context.Context, v *Viewer, challengeID, code
 		return nil, codes.ErrInvalid
 	}
 	return s.Client.User.Get(ctx, v.UserID)
+}
+
+// unverifyChangedPhone is the rule "a changed phone is unverified again", on every update of a
+// user's phone whatever the operation that makes it: the proof was for the old number. An update
+// that sets phone_verified itself (an administrator's entry, which the bank vouches for) decides
+// on its own; setting the same number again keeps the proof when the old value can be read.
+func unverifyChangedPhone(next ent.Mutator) ent.Mutator {
+	return hook.UserFunc(func(ctx context.Context, m *ent.UserMutation) (ent.Value, error) {
+		if !m.Op().Is(ent.OpUpdate | ent.OpUpdateOne) {
+			return next.Mutate(ctx, m)
+		}
+		if _, decided := m.PhoneVerified(); decided {
+			return next.Mutate(ctx, m)
+		}
+		phone, set := m.Phone()
+		if !set && !m.PhoneCleared() {
+			return next.Mutate(ctx, m)
+		}
+		if m.Op().Is(ent.OpUpdateOne) && set {
+			if old, err := m.OldPhone(ctx); err == nil && old != nil && *old == phone {
+				return next.Mutate(ctx, m)
+			}
+		}
+		m.SetPhoneVerified(false)
+		return next.Mutate(ctx, m)
+	})
 }

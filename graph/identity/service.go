@@ -51,6 +51,8 @@ type Service struct {
 
 // NewService returns a service with the contract's defaults.
 func NewService(client *ent.Client, l *ledger.Ledger, h *Hasher, c *codes.Service, key lookup.Key) *Service {
+	// On the client, so that every phone change, in any package or transaction, obeys it.
+	client.User.Use(unverifyChangedPhone)
 	return &Service{
 		Client: client, Ledger: l, Hasher: h, Codes: c, Key: key, Now: time.Now,
 		SessionIdle: 30 * time.Minute, SessionMaxAge: 12 * time.Hour,
