@@ -1713,6 +1713,11 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, user.FieldPhone)
 				fieldSeen[user.FieldPhone] = struct{}{}
 			}
+		case "phoneVerified":
+			if _, ok := fieldSeen[user.FieldPhoneVerified]; !ok {
+				selectedFields = append(selectedFields, user.FieldPhoneVerified)
+				fieldSeen[user.FieldPhoneVerified] = struct{}{}
+			}
 		case "role":
 			if _, ok := fieldSeen[user.FieldRole]; !ok {
 				selectedFields = append(selectedFields, user.FieldRole)

@@ -17190,6 +17190,7 @@ type UserMutation struct {
 	username          *string
 	email             *string
 	phone             *string
+	phone_verified    *bool
 	password_hash     *string
 	role              *user.Role
 	status            *user.Status
@@ -17442,6 +17443,42 @@ func (m *UserMutation) PhoneCleared() bool {
 func (m *UserMutation) ResetPhone() {
 	m.phone = nil
 	delete(m.clearedFields, user.FieldPhone)
+}
+
+// SetPhoneVerified sets the "phone_verified" field.
+func (m *UserMutation) SetPhoneVerified(b bool) {
+	m.phone_verified = &b
+}
+
+// PhoneVerified returns the value of the "phone_verified" field in the mutation.
+func (m *UserMutation) PhoneVerified() (r bool, exists bool) {
+	v := m.phone_verified
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhoneVerified returns the old "phone_verified" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldPhoneVerified(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhoneVerified is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhoneVerified requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhoneVerified: %w", err)
+	}
+	return oldValue.PhoneVerified, nil
+}
+
+// ResetPhoneVerified resets all changes to the "phone_verified" field.
+func (m *UserMutation) ResetPhoneVerified() {
+	m.phone_verified = nil
 }
 
 // SetPasswordHash sets the "password_hash" field.
@@ -18003,7 +18040,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.username != nil {
 		fields = append(fields, user.FieldUsername)
 	}
@@ -18012,6 +18049,9 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.phone != nil {
 		fields = append(fields, user.FieldPhone)
+	}
+	if m.phone_verified != nil {
+		fields = append(fields, user.FieldPhoneVerified)
 	}
 	if m.password_hash != nil {
 		fields = append(fields, user.FieldPasswordHash)
@@ -18057,6 +18097,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.Email()
 	case user.FieldPhone:
 		return m.Phone()
+	case user.FieldPhoneVerified:
+		return m.PhoneVerified()
 	case user.FieldPasswordHash:
 		return m.PasswordHash()
 	case user.FieldRole:
@@ -18092,6 +18134,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldEmail(ctx)
 	case user.FieldPhone:
 		return m.OldPhone(ctx)
+	case user.FieldPhoneVerified:
+		return m.OldPhoneVerified(ctx)
 	case user.FieldPasswordHash:
 		return m.OldPasswordHash(ctx)
 	case user.FieldRole:
@@ -18141,6 +18185,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPhone(v)
+		return nil
+	case user.FieldPhoneVerified:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhoneVerified(v)
 		return nil
 	case user.FieldPasswordHash:
 		v, ok := value.(string)
@@ -18323,6 +18374,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldPhone:
 		m.ResetPhone()
+		return nil
+	case user.FieldPhoneVerified:
+		m.ResetPhoneVerified()
 		return nil
 	case user.FieldPasswordHash:
 		m.ResetPasswordHash()

@@ -706,22 +706,26 @@ func init() {
 	userDescPhone := userFields[2].Descriptor()
 	// user.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
 	user.PhoneValidator = userDescPhone.Validators[0].(func(string) error)
+	// userDescPhoneVerified is the schema descriptor for phone_verified field.
+	userDescPhoneVerified := userFields[3].Descriptor()
+	// user.DefaultPhoneVerified holds the default value on creation for the phone_verified field.
+	user.DefaultPhoneVerified = userDescPhoneVerified.Default.(bool)
 	// userDescFailedLogins is the schema descriptor for failed_logins field.
-	userDescFailedLogins := userFields[7].Descriptor()
+	userDescFailedLogins := userFields[8].Descriptor()
 	// user.DefaultFailedLogins holds the default value on creation for the failed_logins field.
 	user.DefaultFailedLogins = userDescFailedLogins.Default.(int)
 	// user.FailedLoginsValidator is a validator for the "failed_logins" field. It is called by the builders before save.
 	user.FailedLoginsValidator = userDescFailedLogins.Validators[0].(func(int) error)
 	// userDescCreatedAt is the schema descriptor for created_at field.
-	userDescCreatedAt := userFields[9].Descriptor()
+	userDescCreatedAt := userFields[10].Descriptor()
 	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
 	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
 	// userDescUsernameSkeleton is the schema descriptor for username_skeleton field.
-	userDescUsernameSkeleton := userFields[11].Descriptor()
+	userDescUsernameSkeleton := userFields[12].Descriptor()
 	// user.UsernameSkeletonValidator is a validator for the "username_skeleton" field. It is called by the builders before save.
 	user.UsernameSkeletonValidator = userDescUsernameSkeleton.Validators[0].(func(string) error)
 	// userDescEmailSkeleton is the schema descriptor for email_skeleton field.
-	userDescEmailSkeleton := userFields[12].Descriptor()
+	userDescEmailSkeleton := userFields[13].Descriptor()
 	// user.EmailSkeletonValidator is a validator for the "email_skeleton" field. It is called by the builders before save.
 	user.EmailSkeletonValidator = userDescEmailSkeleton.Validators[0].(func(string) error)
 }

@@ -24,6 +24,8 @@ type User struct {
 	Email *string `json:"email,omitempty"`
 	// Phone holds the value of the "phone" field.
 	Phone *string `json:"phone,omitempty"`
+	// PhoneVerified holds the value of the "phone_verified" field.
+	PhoneVerified bool `json:"phone_verified,omitempty"`
 	// PasswordHash holds the value of the "password_hash" field.
 	PasswordHash string `json:"-"`
 	// Role holds the value of the "role" field.
@@ -90,6 +92,8 @@ func (*User) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case user.FieldPhoneVerified:
+			values[i] = new(sql.NullBool)
 		case user.FieldID, user.FieldFailedLogins:
 			values[i] = new(sql.NullInt64)
 		case user.FieldUsername, user.FieldEmail, user.FieldPhone, user.FieldPasswordHash, user.FieldRole, user.FieldStatus, user.FieldTwoFactor, user.FieldUsernameSkeleton, user.FieldEmailSkeleton:
@@ -136,6 +140,12 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Phone = new(string)
 				*_m.Phone = value.String
+			}
+		case user.FieldPhoneVerified:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field phone_verified", values[i])
+			} else if value.Valid {
+				_m.PhoneVerified = value.Bool
 			}
 		case user.FieldPasswordHash:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -259,6 +269,9 @@ func (_m *User) String() string {
 		builder.WriteString("phone=")
 		builder.WriteString(*v)
 	}
+	builder.WriteString(", ")
+	builder.WriteString("phone_verified=")
+	builder.WriteString(fmt.Sprintf("%v", _m.PhoneVerified))
 	builder.WriteString(", ")
 	builder.WriteString("password_hash=<sensitive>")
 	builder.WriteString(", ")

@@ -58,6 +58,20 @@ func (_c *UserCreate) SetNillablePhone(v *string) *UserCreate {
 	return _c
 }
 
+// SetPhoneVerified sets the "phone_verified" field.
+func (_c *UserCreate) SetPhoneVerified(v bool) *UserCreate {
+	_c.mutation.SetPhoneVerified(v)
+	return _c
+}
+
+// SetNillablePhoneVerified sets the "phone_verified" field if the given value is not nil.
+func (_c *UserCreate) SetNillablePhoneVerified(v *bool) *UserCreate {
+	if v != nil {
+		_c.SetPhoneVerified(*v)
+	}
+	return _c
+}
+
 // SetPasswordHash sets the "password_hash" field.
 func (_c *UserCreate) SetPasswordHash(v string) *UserCreate {
 	_c.mutation.SetPasswordHash(v)
@@ -251,6 +265,10 @@ func (_c *UserCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *UserCreate) defaults() {
+	if _, ok := _c.mutation.PhoneVerified(); !ok {
+		v := user.DefaultPhoneVerified
+		_c.mutation.SetPhoneVerified(v)
+	}
 	if _, ok := _c.mutation.Status(); !ok {
 		v := user.DefaultStatus
 		_c.mutation.SetStatus(v)
@@ -288,6 +306,9 @@ func (_c *UserCreate) check() error {
 		if err := user.PhoneValidator(v); err != nil {
 			return &ValidationError{Name: "phone", err: fmt.Errorf(`ent: validator failed for field "User.phone": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.PhoneVerified(); !ok {
+		return &ValidationError{Name: "phone_verified", err: errors.New(`ent: missing required field "User.phone_verified"`)}
 	}
 	if _, ok := _c.mutation.PasswordHash(); !ok {
 		return &ValidationError{Name: "password_hash", err: errors.New(`ent: missing required field "User.password_hash"`)}
@@ -375,6 +396,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Phone(); ok {
 		_spec.SetField(user.FieldPhone, field.TypeString, value)
 		_node.Phone = &value
+	}
+	if value, ok := _c.mutation.PhoneVerified(); ok {
+		_spec.SetField(user.FieldPhoneVerified, field.TypeBool, value)
+		_node.PhoneVerified = value
 	}
 	if value, ok := _c.mutation.PasswordHash(); ok {
 		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)
@@ -545,6 +570,18 @@ func (u *UserUpsert) UpdatePhone() *UserUpsert {
 // ClearPhone clears the value of the "phone" field.
 func (u *UserUpsert) ClearPhone() *UserUpsert {
 	u.SetNull(user.FieldPhone)
+	return u
+}
+
+// SetPhoneVerified sets the "phone_verified" field.
+func (u *UserUpsert) SetPhoneVerified(v bool) *UserUpsert {
+	u.Set(user.FieldPhoneVerified, v)
+	return u
+}
+
+// UpdatePhoneVerified sets the "phone_verified" field to the value that was provided on create.
+func (u *UserUpsert) UpdatePhoneVerified() *UserUpsert {
+	u.SetExcluded(user.FieldPhoneVerified)
 	return u
 }
 
@@ -784,6 +821,20 @@ func (u *UserUpsertOne) UpdatePhone() *UserUpsertOne {
 func (u *UserUpsertOne) ClearPhone() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearPhone()
+	})
+}
+
+// SetPhoneVerified sets the "phone_verified" field.
+func (u *UserUpsertOne) SetPhoneVerified(v bool) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetPhoneVerified(v)
+	})
+}
+
+// UpdatePhoneVerified sets the "phone_verified" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdatePhoneVerified() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdatePhoneVerified()
 	})
 }
 
@@ -1212,6 +1263,20 @@ func (u *UserUpsertBulk) UpdatePhone() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearPhone() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearPhone()
+	})
+}
+
+// SetPhoneVerified sets the "phone_verified" field.
+func (u *UserUpsertBulk) SetPhoneVerified(v bool) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetPhoneVerified(v)
+	})
+}
+
+// UpdatePhoneVerified sets the "phone_verified" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdatePhoneVerified() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdatePhoneVerified()
 	})
 }
 

@@ -84,6 +84,20 @@ func (_u *UserUpdate) ClearPhone() *UserUpdate {
 	return _u
 }
 
+// SetPhoneVerified sets the "phone_verified" field.
+func (_u *UserUpdate) SetPhoneVerified(v bool) *UserUpdate {
+	_u.mutation.SetPhoneVerified(v)
+	return _u
+}
+
+// SetNillablePhoneVerified sets the "phone_verified" field if the given value is not nil.
+func (_u *UserUpdate) SetNillablePhoneVerified(v *bool) *UserUpdate {
+	if v != nil {
+		_u.SetPhoneVerified(*v)
+	}
+	return _u
+}
+
 // SetPasswordHash sets the "password_hash" field.
 func (_u *UserUpdate) SetPasswordHash(v string) *UserUpdate {
 	_u.mutation.SetPasswordHash(v)
@@ -411,6 +425,9 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.PhoneCleared() {
 		_spec.ClearField(user.FieldPhone, field.TypeString)
 	}
+	if value, ok := _u.mutation.PhoneVerified(); ok {
+		_spec.SetField(user.FieldPhoneVerified, field.TypeBool, value)
+	}
 	if value, ok := _u.mutation.PasswordHash(); ok {
 		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)
 	}
@@ -598,6 +615,20 @@ func (_u *UserUpdateOne) SetNillablePhone(v *string) *UserUpdateOne {
 // ClearPhone clears the value of the "phone" field.
 func (_u *UserUpdateOne) ClearPhone() *UserUpdateOne {
 	_u.mutation.ClearPhone()
+	return _u
+}
+
+// SetPhoneVerified sets the "phone_verified" field.
+func (_u *UserUpdateOne) SetPhoneVerified(v bool) *UserUpdateOne {
+	_u.mutation.SetPhoneVerified(v)
+	return _u
+}
+
+// SetNillablePhoneVerified sets the "phone_verified" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillablePhoneVerified(v *bool) *UserUpdateOne {
+	if v != nil {
+		_u.SetPhoneVerified(*v)
+	}
 	return _u
 }
 
@@ -957,6 +988,9 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if _u.mutation.PhoneCleared() {
 		_spec.ClearField(user.FieldPhone, field.TypeString)
+	}
+	if value, ok := _u.mutation.PhoneVerified(); ok {
+		_spec.SetField(user.FieldPhoneVerified, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.PasswordHash(); ok {
 		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)

@@ -31,6 +31,9 @@ func ErrorPresenter(ctx context.Context, err error) *gqlerror.Error {
 		if len(fields) > 0 {
 			ext["fields"] = fields
 		}
+		if ae.RetryAfterSeconds > 0 {
+			ext["retryAfter"] = ae.RetryAfterSeconds
+		}
 		gqlErr.Extensions = ext
 		return gqlErr
 	}

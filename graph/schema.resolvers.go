@@ -344,6 +344,27 @@ func (r *mutationResolver) SetTwoFactor(ctx context.Context, method user.TwoFact
 	return r.Identity.SetTwoFactor(ctx, v, method)
 }
 
+// StartPhoneConfirmation is the resolver for the startPhoneConfirmation field.
+func (r *mutationResolver) StartPhoneConfirmation(ctx context.Context) (string, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return "", err
+	}
+	return r.Identity.StartPhoneConfirmation(ctx, v)
+}
+
+// ConfirmPhone is the resolver for the confirmPhone field.
+func (r *mutationResolver) ConfirmPhone(ctx context.Context, challengeID string, code string) (*ent.User, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.throttle(ctx, "confirmPhone", challengeID); err != nil {
+		return nil, err
+	}
+	return r.Identity.ConfirmPhone(ctx, v, challengeID, code)
+}
+
 // RequestPasswordReset is the resolver for the requestPasswordReset field.
 func (r *mutationResolver) RequestPasswordReset(ctx context.Context, input model.RequestPasswordResetInput) (*model.OkPayload, error) {
 	if err := r.throttle(ctx, "requestPasswordReset", input.Email); err != nil {

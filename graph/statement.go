@@ -2,13 +2,12 @@ package graph
 
 import (
 	"context"
-	"encoding/hex"
 
 	"coffer/ent"
 	"coffer/ent/account"
 	"coffer/ent/customer"
-	"coffer/graph/coins"
 	"coffer/graph/model"
+	"coffer/graph/products"
 )
 
 // loadCounterparties loads the other side's account, customer and user for a whole statement
@@ -40,8 +39,7 @@ func (r *Resolver) loadCounterparties(ctx context.Context, conn *ent.EntryConnec
 	return nil
 }
 
-// counterparty describes the other side of an entry: its holder's name, the e-mail when it is a
-// known user, the public key otherwise, and the IBAN.
+// counterparty describes the other side of an entry (products.CounterpartyOf has the rule).
 func (r *Resolver) counterparty(ctx context.Context, e *ent.Entry) (*model.Counterparty, error) {
 	acc := e.Edges.CounterpartyAccount
 	if acc == nil {
@@ -52,15 +50,13 @@ func (r *Resolver) counterparty(ctx context.Context, e *ent.Entry) (*model.Count
 			return nil, err
 		}
 	}
-	name := acc.HolderName
-	cp := &model.Counterparty{Name: &name, Iban: acc.Iban}
-	if c := acc.Edges.Owner; c != nil {
-		if u := c.Edges.User; u != nil && u.Email != nil {
-			cp.Email = u.Email
-		} else if key := coins.PublicKeyOf(c); key != nil {
-			k := hex.EncodeToString(key)
-			cp.PublicKey = &k
+	var c *ent.Card
+	if acc.Kind == account.KindCARD {
+		var err error
+		if c, err = products.CardOfAccount(ctx, r.Client, acc.ID); err != nil {
+			return nil, err
 		}
 	}
-	return cp, nil
+	cp := products.CounterpartyOf(acc, c)
+	return &model.Counterparty{Name: cp.Name, Email: cp.Email, PublicKey: cp.PublicKey, Iban: cp.IBAN, CardNumber: cp.CardNumber}, nil
 }

@@ -86,7 +86,13 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
-	codeService := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: cfg.CodeTTL, Now: time.Now}
+	// Every message, queued or not, leaves through the budgeted sender.
+	budget := delivery.NewBudget(delivery.BudgetConfig{
+		SMSPerDestinationPerHour: cfg.Budgets.SMSPerDestinationPerHour, SMSGlobalPerHour: cfg.Budgets.SMSGlobalPerHour,
+		EmailPerDestinationPerHour: cfg.Budgets.EmailPerDestinationPerHour, EmailGlobalPerHour: cfg.Budgets.EmailGlobalPerHour,
+	})
+	sender = delivery.WithBudget(sender, budget)
+	codeService := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: cfg.CodeTTL, Now: time.Now, Budget: budget}
 	ids := identity.NewService(db.Client, l, identity.NewHasher(0), codeService, key)
 	ids.SessionIdle, ids.SessionMaxAge = cfg.SessionIdleTimeout, cfg.SessionMaxAge
 	ids.SQL = db.SQL // authentication runs as a prepared statement
@@ -101,19 +107,25 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	people := &census.Service{Client: db.Client, Dialect: db.Dialect, Codes: codeService}
+	people := &census.Service{Client: db.Client, Dialect: db.Dialect, Codes: codeService,
+		PhoneStartsPerStaff: ratelimit.New(cfg.Budgets.PhoneStartsPerStaffPerHour, time.Hour)}
 	if err := people.SeedScopes(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("census scopes: %w", err)
 	}
 	queue := delivery.NewQueue(sender, 1024, 4, 30*time.Second)
 	codeService.Queue = queue
+	// One budget of failed recipient look-ups per user, whether by address (sendCoins) or by
+	// card number (transferBetweenCards).
+	recipientMisses := ratelimit.New(cfg.Budgets.RecipientMissesPerHour, time.Hour)
 	resolver := &graph.Resolver{
 		Client: db.Client, Currency: currency, Ledger: l, Identity: ids,
-		Coins:    &coins.Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: limitMinor, Identity: ids, KeyChallengeTTL: cfg.CodeTTL},
-		Products: &products.Service{Ledger: l, Key: key, CardPrefix: cfg.CardPrefix},
-		Cashouts: &cashout.Service{Ledger: l, Codes: codeService},
-		Census:   people,
+		Coins: &coins.Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: limitMinor, Identity: ids,
+			KeyChallengeTTL: cfg.CodeTTL, FailedLookups: recipientMisses},
+		Products: &products.Service{Ledger: l, Key: key, CardPrefix: cfg.CardPrefix, FailedLookups: recipientMisses},
+		Cashouts: &cashout.Service{Ledger: l, Codes: codeService,
+			PerUser: ratelimit.New(cfg.Budgets.CashoutsPerUserPerHour, time.Hour)},
+		Census: people,
 		Limits: graph.AuthLimits{
 			PerAddress: ratelimit.New(cfg.AuthRateLimit, time.Minute),
 			PerAccount: ratelimit.New(cfg.AccountRateLimit, 15*time.Minute),

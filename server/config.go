@@ -40,6 +40,8 @@ type Config struct {
 	SessionMaxAge      time.Duration
 	// Limits and timeouts against load, faults and hostile input (hardening_config.go).
 	Hardening Hardening
+	// Message and probing budgets (budgets_config.go).
+	Budgets Budgets
 	// Live updates (subscriptions over WebSocket).
 	LiveMaxSubscriptions int
 	LiveMaxPerUser       int
@@ -89,6 +91,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&idle, "session-idle-timeout", "SESSION_IDLE_TIMEOUT", "30m", "a session ends after this long without a request")
 	str(&maxAge, "session-max-age", "SESSION_MAX_AGE", "12h", "a session ends this long after login in any case")
 	harden := registerHardening(fs, getenv, &c.Hardening)
+	budgets := registerBudgets(fs, getenv, &c.Budgets)
 	var liveMax, livePerUser, liveCheck string
 	str(&liveMax, "live-max-subscriptions", "LIVE_MAX_SUBSCRIPTIONS", "10000", "concurrent subscriptions per server instance")
 	str(&livePerUser, "live-max-subscriptions-per-user", "LIVE_MAX_SUBSCRIPTIONS_PER_USER", "20", "concurrent subscriptions per user and instance")
@@ -97,6 +100,9 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 		return c, err
 	}
 	if err := harden.parse(); err != nil {
+		return c, err
+	}
+	if err := budgets.parse(); err != nil {
 		return c, err
 	}
 	var err error

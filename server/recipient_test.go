@@ -8,7 +8,8 @@ import (
 
 // TestSendCoins_everyWayOfNamingTheRecipient_reachesTheirMainAccount sends by username, e-mail,
 // IBAN and public key (each resolved by its own prepared statement, outside the transaction)
-// and checks where the money arrived; staff named by e-mail are FORBIDDEN, by username unknown.
+// and checks where the money arrived; staff named by e-mail or username are NOT_FOUND, as nobody
+// is (issue 15.1: the answer must not tell which addresses are the bank's staff).
 func TestSendCoins_everyWayOfNamingTheRecipient_reachesTheirMainAccount(t *testing.T) {
 	eaOnStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
@@ -39,7 +40,7 @@ func TestSendCoins_everyWayOfNamingTheRecipient_reachesTheirMainAccount(t *testi
 			to   map[string]any
 			code string
 		}{
-			{map[string]any{"email": "clerk@example.com"}, "FORBIDDEN"},
+			{map[string]any{"email": "clerk@example.com"}, "NOT_FOUND"},
 			{map[string]any{"username": "clerk"}, "NOT_FOUND"},
 		}
 		for _, tt := range refused {

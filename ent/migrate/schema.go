@@ -638,6 +638,7 @@ var (
 		{Name: "username", Type: field.TypeString, Unique: true, Size: 64},
 		{Name: "email", Type: field.TypeString, Unique: true, Nullable: true, Size: 254},
 		{Name: "phone", Type: field.TypeString, Unique: true, Nullable: true, Size: 16},
+		{Name: "phone_verified", Type: field.TypeBool, Default: false},
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "role", Type: field.TypeEnum, Enums: []string{"ADMIN", "STAFF", "CUSTOMER"}},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "ACTIVE", "LOCKED", "DISABLED"}, Default: "ACTIVE"},

@@ -21,6 +21,9 @@ func (User) Fields() []ent.Field {
 		// "login by e-mail" names one user.
 		field.String("email").Optional().Nillable().Unique().MaxLen(254),
 		field.String("phone").Optional().Nillable().Unique().MaxLen(16),
+		// Whether a code sent to phone was confirmed (or an administrator entered it): no code is
+		// sent by SMS to an unverified number. Changing the phone clears it.
+		field.Bool("phone_verified").Default(false),
 		field.String("password_hash").Sensitive(),
 		field.Enum("role").Values("ADMIN", "STAFF", "CUSTOMER"),
 		field.Enum("status").Values("PENDING", "ACTIVE", "LOCKED", "DISABLED").Default("ACTIVE"),

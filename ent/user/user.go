@@ -23,6 +23,8 @@ const (
 	FieldEmail = "email"
 	// FieldPhone holds the string denoting the phone field in the database.
 	FieldPhone = "phone"
+	// FieldPhoneVerified holds the string denoting the phone_verified field in the database.
+	FieldPhoneVerified = "phone_verified"
 	// FieldPasswordHash holds the string denoting the password_hash field in the database.
 	FieldPasswordHash = "password_hash"
 	// FieldRole holds the string denoting the role field in the database.
@@ -71,6 +73,7 @@ var Columns = []string{
 	FieldUsername,
 	FieldEmail,
 	FieldPhone,
+	FieldPhoneVerified,
 	FieldPasswordHash,
 	FieldRole,
 	FieldStatus,
@@ -100,6 +103,8 @@ var (
 	EmailValidator func(string) error
 	// PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
 	PhoneValidator func(string) error
+	// DefaultPhoneVerified holds the default value on creation for the "phone_verified" field.
+	DefaultPhoneVerified bool
 	// DefaultFailedLogins holds the default value on creation for the "failed_logins" field.
 	DefaultFailedLogins int
 	// FailedLoginsValidator is a validator for the "failed_logins" field. It is called by the builders before save.
@@ -212,6 +217,11 @@ func ByEmail(opts ...sql.OrderTermOption) OrderOption {
 // ByPhone orders the results by the phone field.
 func ByPhone(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPhone, opts...).ToFunc()
+}
+
+// ByPhoneVerified orders the results by the phone_verified field.
+func ByPhoneVerified(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPhoneVerified, opts...).ToFunc()
 }
 
 // ByPasswordHash orders the results by the password_hash field.

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Code is an extensions.code of the contract.
@@ -35,6 +36,9 @@ type Error struct {
 	Message string
 	// Fields maps bare input field names ("email", not "input.email") to a human message.
 	Fields map[string]string
+	// RetryAfterSeconds, when positive, is how long a TOO_MANY_REQUESTS asks to wait
+	// (extensions.retryAfter).
+	RetryAfterSeconds int
 }
 
 func (e *Error) Error() string {
@@ -66,6 +70,13 @@ func Field(name, message string) *Error {
 // ConflictOn is a CONFLICT naming the input field whose value is taken.
 func ConflictOn(name, message string) *Error {
 	return &Error{Code: Conflict, Message: message, Fields: map[string]string{name: message}}
+}
+
+// TooMany is a TOO_MANY_REQUESTS that says how long to wait, rounded up to whole seconds.
+func TooMany(retryAfter time.Duration, format string, args ...any) *Error {
+	e := New(TooManyRequests, format, args...)
+	e.RetryAfterSeconds = max(int((retryAfter+time.Second-1)/time.Second), 1)
+	return e
 }
 
 // Fields collects input problems so that a client learns all of them at once.

@@ -19,6 +19,7 @@ import (
 	"coffer/graph/delivery"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
+	"coffer/graph/ratelimit"
 )
 
 // AccountCode is the bank's cash-out clearing account.
@@ -30,6 +31,8 @@ var errNotFound = apperr.New(apperr.NotFound, "cash-out not found")
 type Service struct {
 	Ledger *ledger.Ledger
 	Codes  *codes.Service
+	// PerUser bounds createCashout calls per user (nil: unbounded): each one can send a TAN.
+	PerUser *ratelimit.Limiter
 }
 
 // Request is createCashout's input.
@@ -54,6 +57,11 @@ func (s *Service) Create(ctx context.Context, v *identity.Viewer, in Request) (*
 	if in.AmountMinor <= 0 {
 		return nil, apperr.Field("amount", "must be positive")
 	}
+	if s.PerUser != nil {
+		if ok, wait := s.PerUser.Try(strconv.Itoa(v.UserID)); !ok {
+			return nil, apperr.TooMany(wait, "too many cash-outs: try again later")
+		}
+	}
 	c, err := s.Ledger.Client.Customer.Query().Where(customer.ID(v.CustomerID)).WithUser().Only(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("cashout: customer: %w", err)
@@ -67,9 +75,17 @@ func (s *Service) Create(ctx context.Context, v *identity.Viewer, in Request) (*
 	case in.Channel == cashout.ChannelEMAIL && u.Email != nil:
 		msg.Channel, msg.To = delivery.ChannelEmail, *u.Email
 	case in.Channel == cashout.ChannelSMS && u.Phone != nil:
-		msg.Channel, msg.To = delivery.ChannelSMS, *u.Phone
+		phone, err := identity.VerifiedPhone(u)
+		if err != nil {
+			return nil, err
+		}
+		msg.Channel, msg.To = delivery.ChannelSMS, phone
 	default:
 		return nil, apperr.New(apperr.PreconditionFailed, "no address on file for the %s channel", in.Channel)
+	}
+	// Refused before any money is reserved; Start takes the budget for real after the commit.
+	if err := s.Codes.CheckBudget(msg.Channel, msg.To); err != nil {
+		return nil, err
 	}
 	clearing, err := s.Ledger.EnsureSystemAccount(ctx, AccountCode, "Cash-outs", false)
 	if err != nil {

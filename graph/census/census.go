@@ -25,6 +25,7 @@ import (
 	"coffer/graph/census/qid"
 	"coffer/graph/codes"
 	"coffer/graph/gid"
+	"coffer/graph/ratelimit"
 )
 
 // Service applies the census rules.
@@ -34,6 +35,9 @@ type Service struct {
 	Codes   *codes.Service
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// PhoneStartsPerStaff bounds startPhoneVerification per staff user (nil: unbounded); the
+	// delivery budget bounds the texts per number.
+	PhoneStartsPerStaff *ratelimit.Limiter
 }
 
 // now is the clock at the database's precision (microseconds), so that an instant a client reads

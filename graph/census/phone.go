@@ -30,6 +30,11 @@ func (s *Service) StartPhoneVerification(ctx context.Context, a Actor, p *ent.Pe
 	if err := open(p); err != nil {
 		return nil, err
 	}
+	if s.PhoneStartsPerStaff != nil {
+		if ok, wait := s.PhoneStartsPerStaff.Try(strconv.Itoa(a.UserID)); !ok {
+			return nil, apperr.TooMany(wait, "too many phone verifications started: try again later")
+		}
+	}
 	if _, err := s.Codes.Start(ctx, codes.Request{
 		Purpose: phonePurpose, Subject: subjectOf(p.ID), Kind: delivery.KindPhoneVerification,
 		Channel: delivery.ChannelSMS, To: phone,

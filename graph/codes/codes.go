@@ -45,6 +45,9 @@ type Service struct {
 	Now    func() time.Time
 	// Queue, when set, carries StartQuiet's messages in the background.
 	Queue *delivery.Queue
+	// Budget is the delivery budget that Sender spends (delivery.WithBudget): asked here before
+	// a challenge is stored, so that a request beyond it stores nothing and hears why at once.
+	Budget *delivery.Budget
 }
 
 // Request is a challenge to start and the message that carries its code.
@@ -67,7 +70,24 @@ type Request struct {
 
 // Start creates the challenge, then delivers its code outside any database transaction. It
 // returns the challenge's public id. A failed delivery kills the challenge and is returned.
+// Beyond the delivery budget it is TOO_MANY_REQUESTS, and nothing is stored or sent (should a
+// concurrent request spend the last message in between, the send is refused and the challenge
+// killed, with the same answer).
 func (s *Service) Start(ctx context.Context, r Request) (string, error) {
+	if err := s.Budget.Check(r.Channel, r.To); err != nil {
+		return "", err
+	}
+	return s.start(ctx, r)
+}
+
+// CheckBudget answers as Start would about the delivery budget, spending nothing: for a flow
+// that must refuse before it does its own work (a cash-out reserves money before its TAN).
+func (s *Service) CheckBudget(ch delivery.Channel, to string) error {
+	return s.Budget.Check(ch, to)
+}
+
+// start is Start once the budget was asked.
+func (s *Service) start(ctx context.Context, r Request) (string, error) {
 	publicID, msg, err := s.create(ctx, r, false)
 	if err != nil {
 		return "", err
@@ -81,9 +101,16 @@ func (s *Service) Start(ctx context.Context, r Request) (string, error) {
 // StartQuiet is Start for flows whose answer must not say whether the data matched: the code
 // is sent in the background (through Queue when set), so that the request takes as long as one
 // that sent nothing (see Decoy). A failed delivery kills the challenge and is logged.
+//
+// Beyond the delivery budget it answers as Decoy does: a refusal only a match could earn would
+// tell the caller that the data matched.
 func (s *Service) StartQuiet(ctx context.Context, r Request) (string, error) {
+	if err := s.Budget.Check(r.Channel, r.To); err != nil {
+		slog.WarnContext(ctx, "code not sent: delivery budget exhausted", "purpose", r.Purpose, "user_id", r.UserID, "channel", r.Channel)
+		return s.Decoy(ctx, r.Purpose)
+	}
 	if s.Queue == nil {
-		return s.Start(ctx, r)
+		return s.start(ctx, r)
 	}
 	publicID, msg, err := s.create(ctx, r, false)
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/money"
+	"coffer/graph/ratelimit"
 	"coffer/graph/store"
 )
 
@@ -42,6 +43,9 @@ type Service struct {
 	KeyChallengeTTL time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// FailedLookups bounds, per sending user, the sends whose recipient named nobody (nil:
+	// unbounded): without it, sendCoins answers "who banks here" for any list of addresses.
+	FailedLookups *ratelimit.Limiter
 
 	recipientOnce sync.Once
 	recipients    *recipientStatements
@@ -174,14 +178,20 @@ type Send struct {
 }
 
 // Send moves coins from the viewer's main account to another customer's.
+//
+// The answer must not tell who banks here: an amount the sender cannot pay is INSUFFICIENT_FUNDS
+// before the recipient is looked up, and look-ups that name nobody spend a per-user budget
+// (TOO_MANY_REQUESTS once spent, before any look-up).
 func (s *Service) Send(ctx context.Context, v *identity.Viewer, in Send) (*ent.Transaction, error) {
 	var toID int
 	check := func(ctx context.Context) (err error) {
 		if in.AmountMinor <= 0 {
 			return apperr.Field("amount", "must be positive")
 		}
-		toID, err = s.Resolve(ctx, in.Recipient)
-		return err
+		if err := s.checkFunds(ctx, v, in.AmountMinor); err != nil {
+			return err
+		}
+		return s.resolveCounted(ctx, v, in.Recipient, &toID)
 	}
 	return s.Ledger.RunAfter(ctx, v.UserID, in.Key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
 		fromID, err := viewerAccount(ctx, tx.Client(), v)
@@ -196,6 +206,39 @@ func (s *Service) Send(ctx context.Context, v *identity.Viewer, in Send) (*ent.T
 			Memo: in.Memo, InitiatorID: v.UserID, Pending: !in.AutoSign, Key: in.Key,
 		})
 	})
+}
+
+// checkFunds refuses an amount the viewer's main account cannot pay now. The transfer checks again
+// under its lock; this read only makes the answer independent of the recipient.
+func (s *Service) checkFunds(ctx context.Context, v *identity.Viewer, amountMinor int64) error {
+	fromID, err := viewerAccount(ctx, s.Ledger.Client, v)
+	if err != nil {
+		return err
+	}
+	from, err := s.Ledger.Client.Account.Get(ctx, fromID)
+	if err != nil {
+		return fmt.Errorf("coins: read sender's account: %w", err)
+	}
+	if ledger.Available(from) < amountMinor {
+		return apperr.New(apperr.InsufficientFunds, "insufficient funds")
+	}
+	return nil
+}
+
+// resolveCounted is Resolve under the viewer's failed look-up budget.
+func (s *Service) resolveCounted(ctx context.Context, v *identity.Viewer, r Recipient, toID *int) error {
+	key := strconv.Itoa(v.UserID)
+	if s.FailedLookups != nil {
+		if ok, wait := s.FailedLookups.Peek(key); !ok {
+			return apperr.TooMany(wait, "too many recipients not found: try again later")
+		}
+	}
+	id, err := s.Resolve(ctx, r)
+	if err != nil && IsLookupMiss(err) && s.FailedLookups != nil {
+		s.FailedLookups.Allow(key)
+	}
+	*toID = id
+	return err
 }
 
 // viewerAccount is the id of the viewer's main account: the one authentication read along with

@@ -28,26 +28,27 @@ const (
 	recipientWays
 )
 
-// recipientSQL finds, for each way of naming a recipient, the user's role and the id of the main
-// open account of the customer named (NULL when the user has none). $1 is the name.
+// recipientSQL finds, for each way of naming a recipient, the id of the main open account of the
+// customer named (NULL when the customer has none). $1 is the name.
 //
-// The role comes back with the account so that naming staff by e-mail (FORBIDDEN) is told apart
-// from naming nobody (NOT_FOUND) without a second statement: the e-mail statement keeps users
-// without a customer; the others look among customers only, as a username or key of staff names
-// no recipient. An institutional username is refused by name before any statement. Should a
-// customer ever have two main accounts, Resolve takes the lowest id, as authentication does; the
-// statements leave the choice to Go rather than sort, which PostgreSQL would set up on every run.
+// Every statement looks among customers only: staff, administrators and the bank's own users
+// named by e-mail, IBAN or key are NOT_FOUND exactly as nobody is, or the answer would tell
+// which addresses belong to the bank's staff. The institutional usernames (admin, bank) are
+// refused by name before any statement: they are public knowledge (API.md), so FORBIDDEN there
+// tells nothing. Should a customer ever have two main accounts, Resolve takes the lowest id, as
+// authentication does; the statements leave the choice to Go rather than sort, which PostgreSQL
+// would set up on every run.
 var recipientSQL = [recipientWays]string{
-	byUsername:  recipientFromUser("JOIN", `u."username" = $1`),
-	byEmail:     recipientFromUser("LEFT JOIN", `u."email" = $1`),
-	byPublicKey: recipientFromUser("JOIN", `c."public_key" = $1`),
+	byUsername:  recipientFromUser(`u."username" = $1`),
+	byEmail:     recipientFromUser(`u."email" = $1`),
+	byPublicKey: recipientFromUser(`c."public_key" = $1`),
 	byIBAN: `SELECT 'CUSTOMER', a."id" FROM "accounts" a WHERE a."iban" = $1 AND a."owner_id" IS NOT NULL
 		AND a."kind" = 'MAIN' AND a."closed_at" IS NULL`,
 }
 
-func recipientFromUser(customerJoin, match string) string {
+func recipientFromUser(match string) string {
 	return `SELECT u."role", a."id" FROM "users" u
-		` + customerJoin + ` "customers" c ON c."user_id" = u."id"
+		JOIN "customers" c ON c."user_id" = u."id"
 		LEFT JOIN "accounts" a ON a."owner_id" = c."id" AND a."kind" = 'MAIN' AND a."closed_at" IS NULL
 		WHERE ` + match
 }
@@ -127,13 +128,19 @@ func (s *Service) Resolve(ctx context.Context, r Recipient) (int, error) {
 	if err := rows.Close(); err != nil {
 		return 0, fmt.Errorf("coins: resolve recipient: %w", err)
 	}
-	switch {
-	case role != "" && role != "CUSTOMER":
-		return 0, institutional()
-	case !accountID.Valid:
-		return 0, apperr.New(apperr.NotFound, "recipient not found")
+	// A customer row of another role (none exists today) is no recipient either.
+	if !accountID.Valid || role != "CUSTOMER" {
+		return 0, errRecipientNotFound
 	}
 	return int(accountID.Int64), nil
+}
+
+var errRecipientNotFound = apperr.New(apperr.NotFound, "recipient not found")
+
+// IsLookupMiss reports whether err is a recipient look-up that named nobody who can receive:
+// what the failed look-up budget counts (a malformed name is not a look-up).
+func IsLookupMiss(err error) bool {
+	return apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.Forbidden)
 }
 
 func institutional() error {

@@ -154,10 +154,11 @@ type ComplexityRoot struct {
 	}
 
 	Counterparty struct {
-		Email     func(childComplexity int) int
-		Iban      func(childComplexity int) int
-		Name      func(childComplexity int) int
-		PublicKey func(childComplexity int) int
+		CardNumber func(childComplexity int) int
+		Email      func(childComplexity int) int
+		Iban       func(childComplexity int) int
+		Name       func(childComplexity int) int
+		PublicKey  func(childComplexity int) int
 	}
 
 	CreateCardPayload struct {
@@ -253,6 +254,7 @@ type ComplexityRoot struct {
 		CleanupUnverifiedUsers      func(childComplexity int) int
 		ConfirmCashout              func(childComplexity int, id int, tan string) int
 		ConfirmLogin                func(childComplexity int, challengeID string, code string) int
+		ConfirmPhone                func(childComplexity int, challengeID string, code string) int
 		ConfirmSelfRegistration     func(childComplexity int, requestID string, authenticationToken string) int
 		ConfirmTransaction          func(childComplexity int, id int, signature *string) int
 		CreateBill                  func(childComplexity int, input model.CreateBillInput) int
@@ -286,6 +288,7 @@ type ComplexityRoot struct {
 		SetPublicKey                func(childComplexity int, publicKey string, challengeID *string, signature *string, currentPassword *string, oldKeySignature *string) int
 		SetTwoFactor                func(childComplexity int, method user.TwoFactor) int
 		SetUserStatus               func(childComplexity int, username string, status user.Status) int
+		StartPhoneConfirmation      func(childComplexity int) int
 		StartPhoneVerification      func(childComplexity int, personID string, phone string) int
 		TopUpSavings                func(childComplexity int, input model.SavingsMoveInput) int
 		TransferBetweenCards        func(childComplexity int, input model.TransferBetweenCardsInput) int
@@ -448,15 +451,16 @@ type ComplexityRoot struct {
 	}
 
 	User struct {
-		CreatedAt func(childComplexity int) int
-		Customer  func(childComplexity int) int
-		Email     func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Phone     func(childComplexity int) int
-		Role      func(childComplexity int) int
-		Status    func(childComplexity int) int
-		TwoFactor func(childComplexity int) int
-		Username  func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Customer      func(childComplexity int) int
+		Email         func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Phone         func(childComplexity int) int
+		PhoneVerified func(childComplexity int) int
+		Role          func(childComplexity int) int
+		Status        func(childComplexity int) int
+		TwoFactor     func(childComplexity int) int
+		Username      func(childComplexity int) int
 	}
 }
 
@@ -521,6 +525,8 @@ type MutationResolver interface {
 	ConfirmSelfRegistration(ctx context.Context, requestID string, authenticationToken string) (*model.SelfRegistrationPayload, error)
 	ConfirmLogin(ctx context.Context, challengeID string, code string) (*model.AuthPayload, error)
 	SetTwoFactor(ctx context.Context, method user.TwoFactor) (*ent.User, error)
+	StartPhoneConfirmation(ctx context.Context) (string, error)
+	ConfirmPhone(ctx context.Context, challengeID string, code string) (*ent.User, error)
 	RequestPasswordReset(ctx context.Context, input model.RequestPasswordResetInput) (*model.OkPayload, error)
 	ResetPassword(ctx context.Context, token string, newPassword string) (bool, error)
 	CreateUser(ctx context.Context, input model.CreateUserInput) (*ent.User, error)
@@ -1010,6 +1016,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CashoutEdge.Node(childComplexity), true
 
+	case "Counterparty.cardNumber":
+		if e.ComplexityRoot.Counterparty.CardNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Counterparty.CardNumber(childComplexity), true
 	case "Counterparty.email":
 		if e.ComplexityRoot.Counterparty.Email == nil {
 			break
@@ -1462,6 +1474,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmLogin(childComplexity, args["challengeId"].(string), args["code"].(string)), true
+	case "Mutation.confirmPhone":
+		if e.ComplexityRoot.Mutation.ConfirmPhone == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmPhone_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmPhone(childComplexity, args["challengeId"].(string), args["code"].(string)), true
 	case "Mutation.confirmSelfRegistration":
 		if e.ComplexityRoot.Mutation.ConfirmSelfRegistration == nil {
 			break
@@ -1815,6 +1838,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetUserStatus(childComplexity, args["username"].(string), args["status"].(user.Status)), true
+	case "Mutation.startPhoneConfirmation":
+		if e.ComplexityRoot.Mutation.StartPhoneConfirmation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.StartPhoneConfirmation(childComplexity), true
 	case "Mutation.startPhoneVerification":
 		if e.ComplexityRoot.Mutation.StartPhoneVerification == nil {
 			break
@@ -2602,6 +2631,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Phone(childComplexity), true
+	case "User.phoneVerified":
+		if e.ComplexityRoot.User.PhoneVerified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.PhoneVerified(childComplexity), true
 	case "User.role":
 		if e.ComplexityRoot.User.Role == nil {
 			break
@@ -2847,6 +2882,8 @@ type User implements Node {
   email: String
   "The phone number (E.164), if any."
   phone: String
+  "Whether the phone number is proved: confirmed with a code sent to it (startPhoneConfirmation, confirmPhone), or entered by an administrator. No code is sent by SMS to an unverified number; a changed number is unverified again."
+  phoneVerified: Boolean!
   "The user's role."
   role: Role!
   "Whether the user may log in."
@@ -3043,8 +3080,10 @@ type Counterparty {
   email: String
   "The other party's public key, when they have one and no e-mail."
   publicKey: String
-  "The other party's IBAN, if any."
+  "The other party's IBAN, if any; not shown for a card."
   iban: String
+  "The other party's card, masked (only its last four digits), when the other side is a card. A card shows only this and its holder's name."
+  cardNumber: String
 }
 
 "A page of statement lines."
@@ -3707,8 +3746,12 @@ type Mutation {
   ): SelfRegistrationPayload!
   "The second step of a login: the code sent to the user's second factor."
   confirmLogin("The challengeId login returned." challengeId: String!, "The code that was sent." code: String!): AuthPayload!
-  "Chooses the viewer's second factor; EMAIL needs an e-mail address, SMS a phone number."
+  "Chooses the viewer's second factor; EMAIL needs an e-mail address, SMS a verified phone number (PRECONDITION_FAILED otherwise)."
   setTwoFactor("The method." method: TwoFactorMethod!): User!
+  "Texts a code to the viewer's phone to prove they hold it; returns the challengeId for confirmPhone. PRECONDITION_FAILED without a phone or when it is already verified; TOO_MANY_REQUESTS beyond the SMS budget."
+  startPhoneConfirmation: String!
+  "Confirms the viewer's phone with the code startPhoneConfirmation sent: the phone becomes verified. INVALID_CODE for a wrong, expired or used code, or when the phone changed since."
+  confirmPhone("The challengeId startPhoneConfirmation returned." challengeId: String!, "The code that was sent." code: String!): User!
   "Sends a password-reset token by e-mail when all three match a customer; answers the same either way."
   requestPasswordReset("What must match." input: RequestPasswordResetInput!): OkPayload!
   "Sets a new password with a reset token; every session of the user ends."
@@ -4499,6 +4542,8 @@ func (ec *executionContext) childFields_Counterparty(ctx context.Context, field 
 		return ec.fieldContext_Counterparty_publicKey(ctx, field)
 	case "iban":
 		return ec.fieldContext_Counterparty_iban(ctx, field)
+	case "cardNumber":
+		return ec.fieldContext_Counterparty_cardNumber(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Counterparty", field.Name)
 }
@@ -4941,6 +4986,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_email(ctx, field)
 	case "phone":
 		return ec.fieldContext_User_phone(ctx, field)
+	case "phoneVerified":
+		return ec.fieldContext_User_phoneVerified(ctx, field)
 	case "role":
 		return ec.fieldContext_User_role(ctx, field)
 	case "status":
@@ -5378,6 +5425,28 @@ func (ec *executionContext) field_Mutation_confirmCashout_args(ctx context.Conte
 }
 
 func (ec *executionContext) field_Mutation_confirmLogin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "challengeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["challengeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmPhone_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "challengeId",
@@ -8158,6 +8227,29 @@ func (ec *executionContext) fieldContext_Counterparty_iban(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Counterparty", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Counterparty_cardNumber(ctx context.Context, field graphql.CollectedField, obj *model.Counterparty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Counterparty_cardNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CardNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Counterparty_cardNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Counterparty", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _CreateCardPayload_card(ctx context.Context, field graphql.CollectedField, obj *model.CreateCardPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9862,6 +9954,73 @@ func (ec *executionContext) fieldContext_Mutation_setTwoFactor(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setTwoFactor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startPhoneConfirmation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startPhoneConfirmation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().StartPhoneConfirmation(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startPhoneConfirmation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Mutation_confirmPhone(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmPhone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmPhone(ctx, fc.Args["challengeId"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖcofferᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmPhone(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmPhone_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14609,6 +14768,29 @@ func (ec *executionContext) fieldContext_User_phone(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _User_phoneVerified(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_phoneVerified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhoneVerified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_phoneVerified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _User_role(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18641,6 +18823,11 @@ func (ec *executionContext) _Counterparty(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "cardNumber":
+			out.Values[i] = ec._Counterparty_cardNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19784,6 +19971,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setTwoFactor":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setTwoFactor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startPhoneConfirmation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startPhoneConfirmation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmPhone":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmPhone(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -22012,6 +22213,11 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		case "phone":
 			out.Values[i] = ec._User_phone(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "phoneVerified":
+			out.Values[i] = ec._User_phoneVerified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "role":

@@ -141,7 +141,12 @@ func (s *Service) sendLoginCode(ctx context.Context, u *ent.User) (string, error
 	case u.TwoFactor == user.TwoFactorEMAIL && u.Email != nil:
 		r.Channel, r.To = delivery.ChannelEmail, *u.Email
 	case u.TwoFactor == user.TwoFactorSMS && u.Phone != nil:
-		r.Channel, r.To = delivery.ChannelSMS, *u.Phone
+		// The password was right, so refusing says nothing an attacker did not already prove.
+		phone, err := VerifiedPhone(u)
+		if err != nil {
+			return "", err
+		}
+		r.Channel, r.To = delivery.ChannelSMS, phone
 	default:
 		// setTwoFactor refuses a method without its address; an address removed since must not
 		// turn the second factor off silently.
@@ -191,7 +196,8 @@ func (s *Service) recordFailure(ctx context.Context, u *ent.User) error {
 	return s.Client.User.UpdateOneID(u.ID).SetFailedLogins(0).SetLockedUntil(s.Now().Add(s.LockoutDuration)).Exec(ctx)
 }
 
-// SetTwoFactor chooses the viewer's second factor; the method needs an address to send to.
+// SetTwoFactor chooses the viewer's second factor; the method needs an address to send to, and
+// SMS a verified phone.
 func (s *Service) SetTwoFactor(ctx context.Context, v *Viewer, method user.TwoFactor) (*ent.User, error) {
 	u, err := s.Client.User.Get(ctx, v.UserID)
 	if err != nil {
@@ -200,8 +206,10 @@ func (s *Service) SetTwoFactor(ctx context.Context, v *Viewer, method user.TwoFa
 	switch {
 	case method == user.TwoFactorEMAIL && u.Email == nil:
 		return nil, apperr.New(apperr.PreconditionFailed, "the user has no e-mail address")
-	case method == user.TwoFactorSMS && u.Phone == nil:
-		return nil, apperr.New(apperr.PreconditionFailed, "the user has no phone number")
+	case method == user.TwoFactorSMS:
+		if _, err := VerifiedPhone(u); err != nil {
+			return nil, err
+		}
 	}
 	return s.Client.User.UpdateOne(u).SetTwoFactor(method).Save(ctx)
 }

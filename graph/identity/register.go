@@ -297,7 +297,8 @@ func (s *Service) claimableUser(ctx context.Context, number string, mode deliver
 	}
 	u := acc.Edges.Owner.Edges.User
 	match := (mode == delivery.ChannelEmail && u.Email != nil && *u.Email == to) ||
-		(mode == delivery.ChannelSMS && u.Phone != nil && *u.Phone == to)
+		(mode == delivery.ChannelSMS && u.Phone != nil && *u.Phone == to && u.PhoneVerified)
+	// An unverified phone gets no SMS: that answers as a mismatch does, so it tells nothing.
 	// Only online access that was never used may be claimed: the account number and the e-mail
 	// are what every counterparty sees, so they must not take over a login in use.
 	if !match || IsInstitutional(u.Username) || u.ActivatedAt != nil {

@@ -50,6 +50,8 @@ type Service struct {
 
 // NewService returns a service with the contract's defaults.
 func NewService(client *ent.Client, l *ledger.Ledger, h *Hasher, c *codes.Service, key lookup.Key) *Service {
+	// On the client, so that every phone change, in any package or transaction, obeys it.
+	client.User.Use(unverifyChangedPhone)
 	return &Service{
 		Client: client, Ledger: l, Hasher: h, Codes: c, Key: key, Now: time.Now,
 		SessionIdle: 30 * time.Minute, SessionMaxAge: 12 * time.Hour,
@@ -138,7 +140,7 @@ func (s *Service) CreateCustomer(ctx context.Context, in NewCustomer) (*ent.Cust
 	}
 	rec := customerRecord{
 		uniques:  uniques{Username: username, Email: email, Phone: in.Phone, IBAN: ibanNorm},
-		password: in.Password, name: name, cashoutAddress: cashout,
+		password: in.Password, name: name, cashoutAddress: cashout, phoneVerified: in.Phone != "",
 	}
 	return s.insertCustomer(ctx, rec, createCustomerFields)
 }
@@ -162,6 +164,9 @@ type customerRecord struct {
 	address, city, state, postCode string
 	dateOfBirth                    *time.Time
 	ssnLast4, cashoutAddress       string
+	// phoneVerified: the bank vouches for a phone an administrator entered; a phone typed into
+	// the public register is the registrant's claim until confirmed (startPhoneConfirmation).
+	phoneVerified bool
 }
 
 // insertCustomer creates the user, the customer and the main account in one transaction.
@@ -180,7 +185,7 @@ func (s *Service) insertCustomer(ctx context.Context, rec customerRecord, names 
 			uc.SetEmail(rec.Email)
 		}
 		if rec.Phone != "" {
-			uc.SetPhone(rec.Phone)
+			uc.SetPhone(rec.Phone).SetPhoneVerified(rec.phoneVerified)
 		}
 		u, err := uc.Save(ctx)
 		if err != nil {

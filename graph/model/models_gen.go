@@ -57,8 +57,10 @@ type Counterparty struct {
 	Email *string `json:"email,omitempty"`
 	// The other party's public key, when they have one and no e-mail.
 	PublicKey *string `json:"publicKey,omitempty"`
-	// The other party's IBAN, if any.
+	// The other party's IBAN, if any; not shown for a card.
 	Iban *string `json:"iban,omitempty"`
+	// The other party's card, masked (only its last four digits), when the other side is a card. A card shows only this and its holder's name.
+	CardNumber *string `json:"cardNumber,omitempty"`
 }
 
 // A new bill.

@@ -21,6 +21,7 @@ import (
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/lookup"
+	"coffer/graph/ratelimit"
 	"coffer/graph/store"
 )
 
@@ -37,6 +38,9 @@ type Service struct {
 	Key lookup.Key
 	// CardPrefix is the issuer identification number new card numbers start with.
 	CardPrefix string
+	// FailedLookups bounds, per user, card numbers that name no card (nil: unbounded;
+	// enumeration.go).
+	FailedLookups *ratelimit.Limiter
 }
 
 func (s *Service) client() *ent.Client { return s.Ledger.Client }
@@ -213,7 +217,12 @@ func (s *Service) TransferBetweenCards(ctx context.Context, v *identity.Viewer, 
 	if err != nil {
 		return nil, err
 	}
-	return s.Ledger.Run(ctx, v.UserID, key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	if err := s.checkLookupBudget(v); err != nil {
+		return nil, err
+	}
+	missed := false
+	txn, err := s.Ledger.Run(ctx, v.UserID, key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+		missed = false
 		from, err := s.cardByNumber(ctx, tx.Client(), "fromCardNumber", from)
 		if err != nil {
 			return nil, err
@@ -221,8 +230,12 @@ func (s *Service) TransferBetweenCards(ctx context.Context, v *identity.Viewer, 
 		if from.CustomerID != v.CustomerID {
 			return nil, errCardNotFound
 		}
+		if err := checkFunds(ctx, tx.Client(), from.AccountID, amountMinor); err != nil {
+			return nil, err
+		}
 		to, err := s.cardByNumber(ctx, tx.Client(), "toCardNumber", to)
 		if err != nil {
+			missed = err == errCardNotFound
 			return nil, err
 		}
 		return s.Ledger.Transfer(ctx, tx, ledger.Move{
@@ -230,6 +243,10 @@ func (s *Service) TransferBetweenCards(ctx context.Context, v *identity.Viewer, 
 			AmountMinor: amountMinor, InitiatorID: v.UserID, Key: key,
 		})
 	})
+	if missed {
+		s.countLookupMiss(v)
+	}
+	return txn, err
 }
 
 // DeleteCard closes one of the viewer's cards and its account. Refused while the account holds or

@@ -129,8 +129,25 @@ func New(limit int, window time.Duration, opts ...Option) *Limiter {
 // one event per window/limit, so a limited client is slowed, never locked
 // out for longer than one window.
 func (l *Limiter) Allow(key string) bool {
+	ok, _ := l.Try(key)
+	return ok
+}
+
+// Try is Allow that also says, when it refuses, how long until key has a
+// token again (the value of a Retry-After).
+func (l *Limiter) Try(key string) (ok bool, retryAfter time.Duration) {
+	return l.take(key, true)
+}
+
+// Peek answers as Try would, without counting an event: for a budget that is
+// spent only when something fails, checked before the attempt.
+func (l *Limiter) Peek(key string) (ok bool, retryAfter time.Duration) {
+	return l.take(key, false)
+}
+
+func (l *Limiter) take(key string, count bool) (bool, time.Duration) {
 	if l.limit <= 0 {
-		return true
+		return true, 0
 	}
 	if len(key) > maxKeyBytes {
 		sum := sha256.Sum256([]byte(key))
@@ -148,7 +165,7 @@ func (l *Limiter) Allow(key string) bool {
 	}
 
 	tat, ok := l.tat[key]
-	if !ok && len(l.tat) >= l.maxKeys {
+	if !ok && count && len(l.tat) >= l.maxKeys {
 		l.evict(now)
 	}
 	// A missing key, or one idle long enough, has a full bucket.
@@ -157,10 +174,12 @@ func (l *Limiter) Allow(key string) bool {
 	}
 	next := tat + l.interval
 	if next-now > l.burst {
-		return false
+		return false, next - now - l.burst
 	}
-	l.tat[key] = next
-	return true
+	if count {
+		l.tat[key] = next
+	}
+	return true, 0
 }
 
 // Len reports how many keys the Limiter tracks now, stale ones included; it

@@ -309,3 +309,29 @@ func TestNewPanics(t *testing.T) {
 		})
 	}
 }
+
+func TestTryAndPeek_sayHowLongToWait_peekCountsNothing(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := New(2, time.Hour, WithClock(func() time.Time { return now }))
+	for range 5 {
+		if ok, _ := l.Peek("k"); !ok {
+			t.Fatal("Peek refused a fresh key")
+		}
+	}
+	if l.Len() != 0 {
+		t.Errorf("Peek stored %d keys, want 0", l.Len())
+	}
+	l.Try("k")
+	l.Try("k")
+	ok, wait := l.Try("k")
+	if ok || wait != 30*time.Minute {
+		t.Errorf("third Try = %v, %v; want refused, 30m", ok, wait)
+	}
+	if ok, wait := l.Peek("k"); ok || wait != 30*time.Minute {
+		t.Errorf("Peek when spent = %v, %v; want refused, 30m", ok, wait)
+	}
+	now = now.Add(30 * time.Minute)
+	if ok, _ := l.Try("k"); !ok {
+		t.Error("Try refused after the wait it named")
+	}
+}
