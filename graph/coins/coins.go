@@ -21,6 +21,7 @@ import (
 	"coffer/ent/customer"
 	"coffer/ent/transaction"
 	"coffer/graph/apperr"
+	"coffer/graph/audit"
 	"coffer/graph/gid"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
@@ -272,5 +273,12 @@ func (s *Service) SetPublicKey(ctx context.Context, v *identity.Viewer, publicKe
 	if taken {
 		return nil, apperr.ConflictOn("publicKey", "this public key belongs to another customer")
 	}
-	return s.Ledger.Client.Customer.UpdateOneID(v.CustomerID).SetPublicKey(key).Save(ctx)
+	return store.InTx(ctx, s.Ledger.Client, func(tx *ent.Tx) (*ent.Customer, error) {
+		c, err := tx.Customer.UpdateOneID(v.CustomerID).SetPublicKey(key).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return c, audit.Write(ctx, tx.AuditEvent, audit.Event{Action: audit.PublicKeyChanged,
+			Target: audit.Target("customer", v.CustomerID), TargetName: v.Username + " " + hex.EncodeToString(key)})
+	})
 }

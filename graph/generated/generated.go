@@ -283,7 +283,7 @@ type ComplexityRoot struct {
 		SetAdditionalInformation    func(childComplexity int, personID string, key string, jsonValue string) int
 		SetDebitLimit               func(childComplexity int, accountID int, limit string) int
 		SetPublicKey                func(childComplexity int, publicKey string) int
-		SetTwoFactor                func(childComplexity int, method user.TwoFactor) int
+		SetTwoFactor                func(childComplexity int, method user.TwoFactor, currentPassword *string) int
 		SetUserStatus               func(childComplexity int, username string, status user.Status) int
 		StartPhoneVerification      func(childComplexity int, personID string, phone string) int
 		TopUpSavings                func(childComplexity int, input model.SavingsMoveInput) int
@@ -513,7 +513,7 @@ type MutationResolver interface {
 	SelfRegister(ctx context.Context, input model.SelfRegisterInput) (*model.SelfRegisterPayload, error)
 	ConfirmSelfRegistration(ctx context.Context, requestID string, authenticationToken string) (*model.SelfRegistrationPayload, error)
 	ConfirmLogin(ctx context.Context, challengeID string, code string) (*model.AuthPayload, error)
-	SetTwoFactor(ctx context.Context, method user.TwoFactor) (*ent.User, error)
+	SetTwoFactor(ctx context.Context, method user.TwoFactor, currentPassword *string) (*ent.User, error)
 	RequestPasswordReset(ctx context.Context, input model.RequestPasswordResetInput) (*model.OkPayload, error)
 	ResetPassword(ctx context.Context, token string, newPassword string) (bool, error)
 	CreateUser(ctx context.Context, input model.CreateUserInput) (*ent.User, error)
@@ -1784,7 +1784,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SetTwoFactor(childComplexity, args["method"].(user.TwoFactor)), true
+		return e.ComplexityRoot.Mutation.SetTwoFactor(childComplexity, args["method"].(user.TwoFactor), args["currentPassword"].(*string)), true
 	case "Mutation.setUserStatus":
 		if e.ComplexityRoot.Mutation.SetUserStatus == nil {
 			break
@@ -3651,8 +3651,17 @@ type Mutation {
   ): SelfRegistrationPayload!
   "The second step of a login: the code sent to the user's second factor."
   confirmLogin("The challengeId login returned." challengeId: String!, "The code that was sent." code: String!): AuthPayload!
-  "Chooses the viewer's second factor; EMAIL needs an e-mail address, SMS a phone number."
-  setTwoFactor("The method." method: TwoFactorMethod!): User!
+  """
+  Chooses the viewer's second factor; EMAIL needs an e-mail address, SMS a phone number. Turning it
+  off (NONE) needs the current password: missing or wrong is BAD_USER_INPUT (currentPassword), and a
+  wrong one counts as a failed login (ACCOUNT_LOCKED once the account is locked).
+  """
+  setTwoFactor(
+    "The method."
+    method: TwoFactorMethod!
+    "The viewer's current password: required for NONE, checked whenever it is given."
+    currentPassword: String
+  ): User!
   "Sends a password-reset token by e-mail when all three match a customer; answers the same either way."
   requestPasswordReset("What must match." input: RequestPasswordResetInput!): OkPayload!
   "Sets a new password with a reset token; every session of the user ends."
@@ -5787,6 +5796,14 @@ func (ec *executionContext) field_Mutation_setTwoFactor_args(ctx context.Context
 		return nil, err
 	}
 	args["method"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "currentPassword",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["currentPassword"] = arg1
 	return args, nil
 }
 
@@ -9693,7 +9710,7 @@ func (ec *executionContext) _Mutation_setTwoFactor(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SetTwoFactor(ctx, fc.Args["method"].(user.TwoFactor))
+			return ec.Resolvers.Mutation().SetTwoFactor(ctx, fc.Args["method"].(user.TwoFactor), fc.Args["currentPassword"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
