@@ -173,3 +173,22 @@ func (s *Service) reauthenticate(ctx context.Context, u *ent.User, currentPasswo
 	}
 	return a, err
 }
+
+// CheckCurrentPassword re-authenticates the viewer before a security change that another package
+// makes (e.g. replacing a public key), counted like a login: BAD_USER_INPUT on currentPassword
+// when missing or wrong, ACCOUNT_LOCKED when the account is locked. A right password resets the
+// count at once; callers that change identity's own rows accept the attempt in their transaction.
+func (s *Service) CheckCurrentPassword(ctx context.Context, v *Viewer, currentPassword string) error {
+	u, err := s.Client.User.Get(ctx, v.UserID)
+	if err != nil {
+		return fmt.Errorf("identity: check current password: %w", err)
+	}
+	a, err := s.reauthenticate(ctx, u, currentPassword)
+	if err != nil {
+		return err
+	}
+	_, err = store.InTx(ctx, s.Client, func(tx *ent.Tx) (struct{}, error) {
+		return struct{}{}, s.acceptAttempt(ctx, tx, a)
+	})
+	return err
+}
