@@ -349,7 +349,9 @@ func TestAuditLog_loginsPasswordsAndSecondFactor_withActorTargetAddressAndBothRe
 			ann := s.login("ann", "ann-password")
 			a.mustDo(ann, auTwoFactorMutation, map[string]any{"m": "EMAIL"}, nil)
 			ch := s.idChallenge("ann", "ann-password")
-			if _, tok := s.idConfirmLogin(ch, s.idOutboxTo("ann@example.com").Code); tok == "" {
+			code := s.idOutboxTo("ann@example.com").Code
+			eaWantError(t, a.do("", idConfirmLoginMutation, map[string]any{"id": ch, "code": idOtherCode(code, 3)}), "INVALID_CODE")
+			if _, tok := s.idConfirmLogin(ch, code); tok == "" {
 				t.Fatal("the second step did not log in")
 			}
 			a.mustDo(ann, auChangePasswordMutation, map[string]any{"n": "ann-new-password", "c": "ann-password"}, nil)
@@ -378,7 +380,8 @@ func TestAuditLog_loginsPasswordsAndSecondFactor_withActorTargetAddressAndBothRe
 				{"customer.created", []string{"admin OK customer:" + ids["c:ann"] + " ann", "OK customer:" + ids["c:olga"] + " olga"}},
 				{"login.succeeded", []string{"admin OK user:" + ids["admin"] + " admin", "ann OK user:" + ids["ann"] + " ann",
 					"ann OK user:" + ids["ann"] + " ann"}},
-				{"login.failed", append([]string{"ann UNAUTHENTICATED user:" + ids["ann"] + " ann", "UNAUTHENTICATED"},
+				{"login.failed", append([]string{"ann UNAUTHENTICATED user:" + ids["ann"] + " ann", "UNAUTHENTICATED",
+					"ann INVALID_CODE user:" + ids["ann"] + " ann"},
 					auRepeat("olga UNAUTHENTICATED user:"+ids["olga"]+" olga", 5)...)},
 				{"login.second_factor_required", []string{"ann OK user:" + ids["ann"] + " ann"}},
 				{"two_factor.changed", []string{"ann OK user:" + ids["ann"] + " ann EMAIL"}},

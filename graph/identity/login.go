@@ -189,6 +189,9 @@ func (s *Service) sendLoginCode(ctx context.Context, u *ent.User) (string, error
 // ConfirmLogin completes a login with the code its second step sent.
 func (s *Service) ConfirmLogin(ctx context.Context, challengeID, code string) (*Session, error) {
 	c, err := s.Codes.Verify(ctx, challenge.PurposeLOGIN, challengeID, code)
+	if errors.Is(err, codes.ErrInvalid) {
+		return nil, s.secondStepFailed(ctx, challengeID)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -267,3 +270,29 @@ func (s *Service) SetTwoFactor(ctx context.Context, v *Viewer, method user.TwoFa
 }
 
 func userSubject(id int) string { return "user:" + strconv.Itoa(id) }
+
+// secondStepFailed records a wrong, expired or used login code against the challenge's user (or
+// nobody, for a challenge that does not exist) and answers INVALID_CODE.
+func (s *Service) secondStepFailed(ctx context.Context, challengeID string) error {
+	var u *ent.User
+	if len(challengeID) <= 200 {
+		c, err := s.Client.Challenge.Query().
+			Where(challenge.PublicID(challengeID), challenge.PurposeEQ(challenge.PurposeLOGIN)).Only(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return fmt.Errorf("identity: failed second step: %w", err)
+		}
+		if c != nil && c.UserID != nil {
+			if u, err = s.Client.User.Get(ctx, *c.UserID); err != nil && !ent.IsNotFound(err) {
+				return fmt.Errorf("identity: failed second step: %w", err)
+			}
+		}
+	}
+	if u == nil {
+		return s.anonymousFailure(ctx, codes.ErrInvalid)
+	}
+	f := failure{action: audit.LoginFailed, actor: actorOf(u)}
+	if err := s.writeFailure(ctx, s.Client.AuditEvent, u, f, apperr.InvalidCode); err != nil {
+		return err
+	}
+	return codes.ErrInvalid
+}
