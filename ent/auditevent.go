@@ -18,7 +18,7 @@ type AuditEvent struct {
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
 	// ActorID holds the value of the "actor_id" field.
-	ActorID int `json:"actor_id,omitempty"`
+	ActorID *int `json:"actor_id,omitempty"`
 	// ActorUsername holds the value of the "actor_username" field.
 	ActorUsername string `json:"actor_username,omitempty"`
 	// ActorRole holds the value of the "actor_role" field.
@@ -31,8 +31,14 @@ type AuditEvent struct {
 	Outcome string `json:"outcome,omitempty"`
 	// ClientAddr holds the value of the "client_addr" field.
 	ClientAddr string `json:"client_addr,omitempty"`
+	// Target holds the value of the "target" field.
+	Target string `json:"target,omitempty"`
+	// TargetName holds the value of the "target_name" field.
+	TargetName string `json:"target_name,omitempty"`
 	// RequestID holds the value of the "request_id" field.
 	RequestID string `json:"request_id,omitempty"`
+	// ClientRequestID holds the value of the "client_request_id" field.
+	ClientRequestID string `json:"client_request_id,omitempty"`
 	// At holds the value of the "at" field.
 	At           time.Time `json:"at,omitempty"`
 	selectValues sql.SelectValues
@@ -45,7 +51,7 @@ func (*AuditEvent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case auditevent.FieldID, auditevent.FieldActorID:
 			values[i] = new(sql.NullInt64)
-		case auditevent.FieldActorUsername, auditevent.FieldActorRole, auditevent.FieldAction, auditevent.FieldOperationName, auditevent.FieldOutcome, auditevent.FieldClientAddr, auditevent.FieldRequestID:
+		case auditevent.FieldActorUsername, auditevent.FieldActorRole, auditevent.FieldAction, auditevent.FieldOperationName, auditevent.FieldOutcome, auditevent.FieldClientAddr, auditevent.FieldTarget, auditevent.FieldTargetName, auditevent.FieldRequestID, auditevent.FieldClientRequestID:
 			values[i] = new(sql.NullString)
 		case auditevent.FieldAt:
 			values[i] = new(sql.NullTime)
@@ -74,7 +80,8 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field actor_id", values[i])
 			} else if value.Valid {
-				_m.ActorID = int(value.Int64)
+				_m.ActorID = new(int)
+				*_m.ActorID = int(value.Int64)
 			}
 		case auditevent.FieldActorUsername:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -112,11 +119,29 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ClientAddr = value.String
 			}
+		case auditevent.FieldTarget:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field target", values[i])
+			} else if value.Valid {
+				_m.Target = value.String
+			}
+		case auditevent.FieldTargetName:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field target_name", values[i])
+			} else if value.Valid {
+				_m.TargetName = value.String
+			}
 		case auditevent.FieldRequestID:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field request_id", values[i])
 			} else if value.Valid {
 				_m.RequestID = value.String
+			}
+		case auditevent.FieldClientRequestID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field client_request_id", values[i])
+			} else if value.Valid {
+				_m.ClientRequestID = value.String
 			}
 		case auditevent.FieldAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -160,8 +185,10 @@ func (_m *AuditEvent) String() string {
 	var builder strings.Builder
 	builder.WriteString("AuditEvent(")
 	builder.WriteString(fmt.Sprintf("id=%v, ", _m.ID))
-	builder.WriteString("actor_id=")
-	builder.WriteString(fmt.Sprintf("%v", _m.ActorID))
+	if v := _m.ActorID; v != nil {
+		builder.WriteString("actor_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("actor_username=")
 	builder.WriteString(_m.ActorUsername)
@@ -181,8 +208,17 @@ func (_m *AuditEvent) String() string {
 	builder.WriteString("client_addr=")
 	builder.WriteString(_m.ClientAddr)
 	builder.WriteString(", ")
+	builder.WriteString("target=")
+	builder.WriteString(_m.Target)
+	builder.WriteString(", ")
+	builder.WriteString("target_name=")
+	builder.WriteString(_m.TargetName)
+	builder.WriteString(", ")
 	builder.WriteString("request_id=")
 	builder.WriteString(_m.RequestID)
+	builder.WriteString(", ")
+	builder.WriteString("client_request_id=")
+	builder.WriteString(_m.ClientRequestID)
 	builder.WriteString(", ")
 	builder.WriteString("at=")
 	builder.WriteString(_m.At.Format(time.ANSIC))

@@ -28,6 +28,14 @@ func (_c *AuditEventCreate) SetActorID(v int) *AuditEventCreate {
 	return _c
 }
 
+// SetNillableActorID sets the "actor_id" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableActorID(v *int) *AuditEventCreate {
+	if v != nil {
+		_c.SetActorID(*v)
+	}
+	return _c
+}
+
 // SetActorUsername sets the "actor_username" field.
 func (_c *AuditEventCreate) SetActorUsername(v string) *AuditEventCreate {
 	_c.mutation.SetActorUsername(v)
@@ -72,6 +80,34 @@ func (_c *AuditEventCreate) SetClientAddr(v string) *AuditEventCreate {
 	return _c
 }
 
+// SetTarget sets the "target" field.
+func (_c *AuditEventCreate) SetTarget(v string) *AuditEventCreate {
+	_c.mutation.SetTarget(v)
+	return _c
+}
+
+// SetNillableTarget sets the "target" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableTarget(v *string) *AuditEventCreate {
+	if v != nil {
+		_c.SetTarget(*v)
+	}
+	return _c
+}
+
+// SetTargetName sets the "target_name" field.
+func (_c *AuditEventCreate) SetTargetName(v string) *AuditEventCreate {
+	_c.mutation.SetTargetName(v)
+	return _c
+}
+
+// SetNillableTargetName sets the "target_name" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableTargetName(v *string) *AuditEventCreate {
+	if v != nil {
+		_c.SetTargetName(*v)
+	}
+	return _c
+}
+
 // SetRequestID sets the "request_id" field.
 func (_c *AuditEventCreate) SetRequestID(v string) *AuditEventCreate {
 	_c.mutation.SetRequestID(v)
@@ -82,6 +118,20 @@ func (_c *AuditEventCreate) SetRequestID(v string) *AuditEventCreate {
 func (_c *AuditEventCreate) SetNillableRequestID(v *string) *AuditEventCreate {
 	if v != nil {
 		_c.SetRequestID(*v)
+	}
+	return _c
+}
+
+// SetClientRequestID sets the "client_request_id" field.
+func (_c *AuditEventCreate) SetClientRequestID(v string) *AuditEventCreate {
+	_c.mutation.SetClientRequestID(v)
+	return _c
+}
+
+// SetNillableClientRequestID sets the "client_request_id" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableClientRequestID(v *string) *AuditEventCreate {
+	if v != nil {
+		_c.SetClientRequestID(*v)
 	}
 	return _c
 }
@@ -143,9 +193,6 @@ func (_c *AuditEventCreate) defaults() {
 
 // check runs all checks and user-defined validators on the builder.
 func (_c *AuditEventCreate) check() error {
-	if _, ok := _c.mutation.ActorID(); !ok {
-		return &ValidationError{Name: "actor_id", err: errors.New(`ent: missing required field "AuditEvent.actor_id"`)}
-	}
 	if _, ok := _c.mutation.ActorUsername(); !ok {
 		return &ValidationError{Name: "actor_username", err: errors.New(`ent: missing required field "AuditEvent.actor_username"`)}
 	}
@@ -191,9 +238,24 @@ func (_c *AuditEventCreate) check() error {
 			return &ValidationError{Name: "client_addr", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.client_addr": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.Target(); ok {
+		if err := auditevent.TargetValidator(v); err != nil {
+			return &ValidationError{Name: "target", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.target": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.TargetName(); ok {
+		if err := auditevent.TargetNameValidator(v); err != nil {
+			return &ValidationError{Name: "target_name", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.target_name": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.RequestID(); ok {
 		if err := auditevent.RequestIDValidator(v); err != nil {
 			return &ValidationError{Name: "request_id", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.request_id": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.ClientRequestID(); ok {
+		if err := auditevent.ClientRequestIDValidator(v); err != nil {
+			return &ValidationError{Name: "client_request_id", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.client_request_id": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.At(); !ok {
@@ -228,7 +290,7 @@ func (_c *AuditEventCreate) createSpec() (*AuditEvent, *sqlgraph.CreateSpec) {
 	_spec.OnConflict = _c.conflict
 	if value, ok := _c.mutation.ActorID(); ok {
 		_spec.SetField(auditevent.FieldActorID, field.TypeInt, value)
-		_node.ActorID = value
+		_node.ActorID = &value
 	}
 	if value, ok := _c.mutation.ActorUsername(); ok {
 		_spec.SetField(auditevent.FieldActorUsername, field.TypeString, value)
@@ -254,9 +316,21 @@ func (_c *AuditEventCreate) createSpec() (*AuditEvent, *sqlgraph.CreateSpec) {
 		_spec.SetField(auditevent.FieldClientAddr, field.TypeString, value)
 		_node.ClientAddr = value
 	}
+	if value, ok := _c.mutation.Target(); ok {
+		_spec.SetField(auditevent.FieldTarget, field.TypeString, value)
+		_node.Target = value
+	}
+	if value, ok := _c.mutation.TargetName(); ok {
+		_spec.SetField(auditevent.FieldTargetName, field.TypeString, value)
+		_node.TargetName = value
+	}
 	if value, ok := _c.mutation.RequestID(); ok {
 		_spec.SetField(auditevent.FieldRequestID, field.TypeString, value)
 		_node.RequestID = value
+	}
+	if value, ok := _c.mutation.ClientRequestID(); ok {
+		_spec.SetField(auditevent.FieldClientRequestID, field.TypeString, value)
+		_node.ClientRequestID = value
 	}
 	if value, ok := _c.mutation.At(); ok {
 		_spec.SetField(auditevent.FieldAt, field.TypeTime, value)
@@ -346,8 +420,17 @@ func (u *AuditEventUpsertOne) UpdateNewValues() *AuditEventUpsertOne {
 		if _, exists := u.create.mutation.ClientAddr(); exists {
 			s.SetIgnore(auditevent.FieldClientAddr)
 		}
+		if _, exists := u.create.mutation.Target(); exists {
+			s.SetIgnore(auditevent.FieldTarget)
+		}
+		if _, exists := u.create.mutation.TargetName(); exists {
+			s.SetIgnore(auditevent.FieldTargetName)
+		}
 		if _, exists := u.create.mutation.RequestID(); exists {
 			s.SetIgnore(auditevent.FieldRequestID)
+		}
+		if _, exists := u.create.mutation.ClientRequestID(); exists {
+			s.SetIgnore(auditevent.FieldClientRequestID)
 		}
 		if _, exists := u.create.mutation.At(); exists {
 			s.SetIgnore(auditevent.FieldAt)
@@ -580,8 +663,17 @@ func (u *AuditEventUpsertBulk) UpdateNewValues() *AuditEventUpsertBulk {
 			if _, exists := b.mutation.ClientAddr(); exists {
 				s.SetIgnore(auditevent.FieldClientAddr)
 			}
+			if _, exists := b.mutation.Target(); exists {
+				s.SetIgnore(auditevent.FieldTarget)
+			}
+			if _, exists := b.mutation.TargetName(); exists {
+				s.SetIgnore(auditevent.FieldTargetName)
+			}
 			if _, exists := b.mutation.RequestID(); exists {
 				s.SetIgnore(auditevent.FieldRequestID)
+			}
+			if _, exists := b.mutation.ClientRequestID(); exists {
+				s.SetIgnore(auditevent.FieldClientRequestID)
 			}
 			if _, exists := b.mutation.At(); exists {
 				s.SetIgnore(auditevent.FieldAt)

@@ -68,11 +68,23 @@ func (_u *AuditEventUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 			}
 		}
 	}
+	if _u.mutation.ActorIDCleared() {
+		_spec.ClearField(auditevent.FieldActorID, field.TypeInt)
+	}
 	if _u.mutation.OperationNameCleared() {
 		_spec.ClearField(auditevent.FieldOperationName, field.TypeString)
 	}
+	if _u.mutation.TargetCleared() {
+		_spec.ClearField(auditevent.FieldTarget, field.TypeString)
+	}
+	if _u.mutation.TargetNameCleared() {
+		_spec.ClearField(auditevent.FieldTargetName, field.TypeString)
+	}
 	if _u.mutation.RequestIDCleared() {
 		_spec.ClearField(auditevent.FieldRequestID, field.TypeString)
+	}
+	if _u.mutation.ClientRequestIDCleared() {
+		_spec.ClearField(auditevent.FieldClientRequestID, field.TypeString)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -165,11 +177,23 @@ func (_u *AuditEventUpdateOne) sqlSave(ctx context.Context) (_node *AuditEvent, 
 			}
 		}
 	}
+	if _u.mutation.ActorIDCleared() {
+		_spec.ClearField(auditevent.FieldActorID, field.TypeInt)
+	}
 	if _u.mutation.OperationNameCleared() {
 		_spec.ClearField(auditevent.FieldOperationName, field.TypeString)
 	}
+	if _u.mutation.TargetCleared() {
+		_spec.ClearField(auditevent.FieldTarget, field.TypeString)
+	}
+	if _u.mutation.TargetNameCleared() {
+		_spec.ClearField(auditevent.FieldTargetName, field.TypeString)
+	}
 	if _u.mutation.RequestIDCleared() {
 		_spec.ClearField(auditevent.FieldRequestID, field.TypeString)
+	}
+	if _u.mutation.ClientRequestIDCleared() {
+		_spec.ClearField(auditevent.FieldClientRequestID, field.TypeString)
 	}
 	_node = &AuditEvent{config: _u.config}
 	_spec.Assign = _node.assignValues

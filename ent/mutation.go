@@ -1448,23 +1448,26 @@ func (m *AccountMutation) ResetEdge(name string) error {
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.
 type AuditEventMutation struct {
 	config
-	op             Op
-	typ            string
-	id             *int
-	actor_id       *int
-	addactor_id    *int
-	actor_username *string
-	actor_role     *string
-	action         *string
-	operation_name *string
-	outcome        *string
-	client_addr    *string
-	request_id     *string
-	at             *time.Time
-	clearedFields  map[string]struct{}
-	done           bool
-	oldValue       func(context.Context) (*AuditEvent, error)
-	predicates     []predicate.AuditEvent
+	op                Op
+	typ               string
+	id                *int
+	actor_id          *int
+	addactor_id       *int
+	actor_username    *string
+	actor_role        *string
+	action            *string
+	operation_name    *string
+	outcome           *string
+	client_addr       *string
+	target            *string
+	target_name       *string
+	request_id        *string
+	client_request_id *string
+	at                *time.Time
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*AuditEvent, error)
+	predicates        []predicate.AuditEvent
 }
 
 var _ ent.Mutation = (*AuditEventMutation)(nil)
@@ -1583,7 +1586,7 @@ func (m *AuditEventMutation) ActorID() (r int, exists bool) {
 // OldActorID returns the old "actor_id" field's value of the AuditEvent entity.
 // If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *AuditEventMutation) OldActorID(ctx context.Context) (v int, err error) {
+func (m *AuditEventMutation) OldActorID(ctx context.Context) (v *int, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldActorID is only allowed on UpdateOne operations")
 	}
@@ -1615,10 +1618,24 @@ func (m *AuditEventMutation) AddedActorID() (r int, exists bool) {
 	return *v, true
 }
 
+// ClearActorID clears the value of the "actor_id" field.
+func (m *AuditEventMutation) ClearActorID() {
+	m.actor_id = nil
+	m.addactor_id = nil
+	m.clearedFields[auditevent.FieldActorID] = struct{}{}
+}
+
+// ActorIDCleared returns if the "actor_id" field was cleared in this mutation.
+func (m *AuditEventMutation) ActorIDCleared() bool {
+	_, ok := m.clearedFields[auditevent.FieldActorID]
+	return ok
+}
+
 // ResetActorID resets all changes to the "actor_id" field.
 func (m *AuditEventMutation) ResetActorID() {
 	m.actor_id = nil
 	m.addactor_id = nil
+	delete(m.clearedFields, auditevent.FieldActorID)
 }
 
 // SetActorUsername sets the "actor_username" field.
@@ -1850,6 +1867,104 @@ func (m *AuditEventMutation) ResetClientAddr() {
 	m.client_addr = nil
 }
 
+// SetTarget sets the "target" field.
+func (m *AuditEventMutation) SetTarget(s string) {
+	m.target = &s
+}
+
+// Target returns the value of the "target" field in the mutation.
+func (m *AuditEventMutation) Target() (r string, exists bool) {
+	v := m.target
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTarget returns the old "target" field's value of the AuditEvent entity.
+// If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEventMutation) OldTarget(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTarget is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTarget requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTarget: %w", err)
+	}
+	return oldValue.Target, nil
+}
+
+// ClearTarget clears the value of the "target" field.
+func (m *AuditEventMutation) ClearTarget() {
+	m.target = nil
+	m.clearedFields[auditevent.FieldTarget] = struct{}{}
+}
+
+// TargetCleared returns if the "target" field was cleared in this mutation.
+func (m *AuditEventMutation) TargetCleared() bool {
+	_, ok := m.clearedFields[auditevent.FieldTarget]
+	return ok
+}
+
+// ResetTarget resets all changes to the "target" field.
+func (m *AuditEventMutation) ResetTarget() {
+	m.target = nil
+	delete(m.clearedFields, auditevent.FieldTarget)
+}
+
+// SetTargetName sets the "target_name" field.
+func (m *AuditEventMutation) SetTargetName(s string) {
+	m.target_name = &s
+}
+
+// TargetName returns the value of the "target_name" field in the mutation.
+func (m *AuditEventMutation) TargetName() (r string, exists bool) {
+	v := m.target_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTargetName returns the old "target_name" field's value of the AuditEvent entity.
+// If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEventMutation) OldTargetName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTargetName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTargetName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTargetName: %w", err)
+	}
+	return oldValue.TargetName, nil
+}
+
+// ClearTargetName clears the value of the "target_name" field.
+func (m *AuditEventMutation) ClearTargetName() {
+	m.target_name = nil
+	m.clearedFields[auditevent.FieldTargetName] = struct{}{}
+}
+
+// TargetNameCleared returns if the "target_name" field was cleared in this mutation.
+func (m *AuditEventMutation) TargetNameCleared() bool {
+	_, ok := m.clearedFields[auditevent.FieldTargetName]
+	return ok
+}
+
+// ResetTargetName resets all changes to the "target_name" field.
+func (m *AuditEventMutation) ResetTargetName() {
+	m.target_name = nil
+	delete(m.clearedFields, auditevent.FieldTargetName)
+}
+
 // SetRequestID sets the "request_id" field.
 func (m *AuditEventMutation) SetRequestID(s string) {
 	m.request_id = &s
@@ -1897,6 +2012,55 @@ func (m *AuditEventMutation) RequestIDCleared() bool {
 func (m *AuditEventMutation) ResetRequestID() {
 	m.request_id = nil
 	delete(m.clearedFields, auditevent.FieldRequestID)
+}
+
+// SetClientRequestID sets the "client_request_id" field.
+func (m *AuditEventMutation) SetClientRequestID(s string) {
+	m.client_request_id = &s
+}
+
+// ClientRequestID returns the value of the "client_request_id" field in the mutation.
+func (m *AuditEventMutation) ClientRequestID() (r string, exists bool) {
+	v := m.client_request_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClientRequestID returns the old "client_request_id" field's value of the AuditEvent entity.
+// If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEventMutation) OldClientRequestID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClientRequestID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClientRequestID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClientRequestID: %w", err)
+	}
+	return oldValue.ClientRequestID, nil
+}
+
+// ClearClientRequestID clears the value of the "client_request_id" field.
+func (m *AuditEventMutation) ClearClientRequestID() {
+	m.client_request_id = nil
+	m.clearedFields[auditevent.FieldClientRequestID] = struct{}{}
+}
+
+// ClientRequestIDCleared returns if the "client_request_id" field was cleared in this mutation.
+func (m *AuditEventMutation) ClientRequestIDCleared() bool {
+	_, ok := m.clearedFields[auditevent.FieldClientRequestID]
+	return ok
+}
+
+// ResetClientRequestID resets all changes to the "client_request_id" field.
+func (m *AuditEventMutation) ResetClientRequestID() {
+	m.client_request_id = nil
+	delete(m.clearedFields, auditevent.FieldClientRequestID)
 }
 
 // SetAt sets the "at" field.
@@ -1969,7 +2133,7 @@ func (m *AuditEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AuditEventMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 12)
 	if m.actor_id != nil {
 		fields = append(fields, auditevent.FieldActorID)
 	}
@@ -1991,8 +2155,17 @@ func (m *AuditEventMutation) Fields() []string {
 	if m.client_addr != nil {
 		fields = append(fields, auditevent.FieldClientAddr)
 	}
+	if m.target != nil {
+		fields = append(fields, auditevent.FieldTarget)
+	}
+	if m.target_name != nil {
+		fields = append(fields, auditevent.FieldTargetName)
+	}
 	if m.request_id != nil {
 		fields = append(fields, auditevent.FieldRequestID)
+	}
+	if m.client_request_id != nil {
+		fields = append(fields, auditevent.FieldClientRequestID)
 	}
 	if m.at != nil {
 		fields = append(fields, auditevent.FieldAt)
@@ -2019,8 +2192,14 @@ func (m *AuditEventMutation) Field(name string) (ent.Value, bool) {
 		return m.Outcome()
 	case auditevent.FieldClientAddr:
 		return m.ClientAddr()
+	case auditevent.FieldTarget:
+		return m.Target()
+	case auditevent.FieldTargetName:
+		return m.TargetName()
 	case auditevent.FieldRequestID:
 		return m.RequestID()
+	case auditevent.FieldClientRequestID:
+		return m.ClientRequestID()
 	case auditevent.FieldAt:
 		return m.At()
 	}
@@ -2046,8 +2225,14 @@ func (m *AuditEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldOutcome(ctx)
 	case auditevent.FieldClientAddr:
 		return m.OldClientAddr(ctx)
+	case auditevent.FieldTarget:
+		return m.OldTarget(ctx)
+	case auditevent.FieldTargetName:
+		return m.OldTargetName(ctx)
 	case auditevent.FieldRequestID:
 		return m.OldRequestID(ctx)
+	case auditevent.FieldClientRequestID:
+		return m.OldClientRequestID(ctx)
 	case auditevent.FieldAt:
 		return m.OldAt(ctx)
 	}
@@ -2108,12 +2293,33 @@ func (m *AuditEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetClientAddr(v)
 		return nil
+	case auditevent.FieldTarget:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTarget(v)
+		return nil
+	case auditevent.FieldTargetName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTargetName(v)
+		return nil
 	case auditevent.FieldRequestID:
 		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetRequestID(v)
+		return nil
+	case auditevent.FieldClientRequestID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClientRequestID(v)
 		return nil
 	case auditevent.FieldAt:
 		v, ok := value.(time.Time)
@@ -2167,11 +2373,23 @@ func (m *AuditEventMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *AuditEventMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(auditevent.FieldActorID) {
+		fields = append(fields, auditevent.FieldActorID)
+	}
 	if m.FieldCleared(auditevent.FieldOperationName) {
 		fields = append(fields, auditevent.FieldOperationName)
 	}
+	if m.FieldCleared(auditevent.FieldTarget) {
+		fields = append(fields, auditevent.FieldTarget)
+	}
+	if m.FieldCleared(auditevent.FieldTargetName) {
+		fields = append(fields, auditevent.FieldTargetName)
+	}
 	if m.FieldCleared(auditevent.FieldRequestID) {
 		fields = append(fields, auditevent.FieldRequestID)
+	}
+	if m.FieldCleared(auditevent.FieldClientRequestID) {
+		fields = append(fields, auditevent.FieldClientRequestID)
 	}
 	return fields
 }
@@ -2187,11 +2405,23 @@ func (m *AuditEventMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *AuditEventMutation) ClearField(name string) error {
 	switch name {
+	case auditevent.FieldActorID:
+		m.ClearActorID()
+		return nil
 	case auditevent.FieldOperationName:
 		m.ClearOperationName()
 		return nil
+	case auditevent.FieldTarget:
+		m.ClearTarget()
+		return nil
+	case auditevent.FieldTargetName:
+		m.ClearTargetName()
+		return nil
 	case auditevent.FieldRequestID:
 		m.ClearRequestID()
+		return nil
+	case auditevent.FieldClientRequestID:
+		m.ClearClientRequestID()
 		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent nullable field %s", name)
@@ -2222,8 +2452,17 @@ func (m *AuditEventMutation) ResetField(name string) error {
 	case auditevent.FieldClientAddr:
 		m.ResetClientAddr()
 		return nil
+	case auditevent.FieldTarget:
+		m.ResetTarget()
+		return nil
+	case auditevent.FieldTargetName:
+		m.ResetTargetName()
+		return nil
 	case auditevent.FieldRequestID:
 		m.ResetRequestID()
+		return nil
+	case auditevent.FieldClientRequestID:
+		m.ResetClientRequestID()
 		return nil
 	case auditevent.FieldAt:
 		m.ResetAt()

@@ -102,12 +102,24 @@ func init() {
 	auditeventDescClientAddr := auditeventFields[6].Descriptor()
 	// auditevent.ClientAddrValidator is a validator for the "client_addr" field. It is called by the builders before save.
 	auditevent.ClientAddrValidator = auditeventDescClientAddr.Validators[0].(func(string) error)
+	// auditeventDescTarget is the schema descriptor for target field.
+	auditeventDescTarget := auditeventFields[7].Descriptor()
+	// auditevent.TargetValidator is a validator for the "target" field. It is called by the builders before save.
+	auditevent.TargetValidator = auditeventDescTarget.Validators[0].(func(string) error)
+	// auditeventDescTargetName is the schema descriptor for target_name field.
+	auditeventDescTargetName := auditeventFields[8].Descriptor()
+	// auditevent.TargetNameValidator is a validator for the "target_name" field. It is called by the builders before save.
+	auditevent.TargetNameValidator = auditeventDescTargetName.Validators[0].(func(string) error)
 	// auditeventDescRequestID is the schema descriptor for request_id field.
-	auditeventDescRequestID := auditeventFields[7].Descriptor()
+	auditeventDescRequestID := auditeventFields[9].Descriptor()
 	// auditevent.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
 	auditevent.RequestIDValidator = auditeventDescRequestID.Validators[0].(func(string) error)
+	// auditeventDescClientRequestID is the schema descriptor for client_request_id field.
+	auditeventDescClientRequestID := auditeventFields[10].Descriptor()
+	// auditevent.ClientRequestIDValidator is a validator for the "client_request_id" field. It is called by the builders before save.
+	auditevent.ClientRequestIDValidator = auditeventDescClientRequestID.Validators[0].(func(string) error)
 	// auditeventDescAt is the schema descriptor for at field.
-	auditeventDescAt := auditeventFields[8].Descriptor()
+	auditeventDescAt := auditeventFields[11].Descriptor()
 	// auditevent.DefaultAt holds the default value on creation for the at field.
 	auditevent.DefaultAt = auditeventDescAt.Default.(func() time.Time)
 	billFields := schema.Bill{}.Fields()

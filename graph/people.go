@@ -11,6 +11,7 @@ import (
 	"coffer/ent"
 	"coffer/ent/person"
 	"coffer/graph/apperr"
+	"coffer/graph/audit"
 	"coffer/graph/census"
 	"coffer/graph/identity"
 	"coffer/graph/model"
@@ -110,10 +111,18 @@ func (r *Resolver) personQuery(ctx context.Context, ref string, versionAt *time.
 		return nil, err
 	}
 	p, err := r.Census.Resolve(ctx, ref, "id")
-	if err != nil || versionAt == nil {
-		return p, err
+	if err == nil && versionAt != nil {
+		p, err = r.Census.PersonAt(ctx, p, *versionAt)
 	}
-	return r.Census.PersonAt(ctx, p, *versionAt)
+	if err != nil {
+		return nil, err
+	}
+	// A clerk's read of personal data is recorded before the data leaves: no record, no data.
+	err = audit.Write(ctx, r.Client.AuditEvent, audit.Event{Action: audit.PersonRead, Target: audit.Target("person", p.ID), TargetName: ref})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // people pages the census by census number.
@@ -142,7 +151,23 @@ func (r *Resolver) people(ctx context.Context, first *int, after *entgql.Cursor[
 	}
 	// Census numbers are given in order, except those kept from another register; ids are the
 	// insertion order, stable under concurrent registrations.
-	return q.Paginate(ctx, after, first, before, last)
+	conn, err := q.Paginate(ctx, after, first, before, last)
+	if err != nil {
+		return nil, err
+	}
+	// The page's people are recorded as read before the data leaves: no record, no data.
+	e := audit.Event{Action: audit.PeopleRead}
+	if len(conn.Edges) > 0 {
+		ids := make([]int, len(conn.Edges))
+		for i, edge := range conn.Edges {
+			ids[i] = edge.Node.ID
+		}
+		e.Target = audit.Targets("person", ids)
+	}
+	if err := audit.Write(ctx, r.Client.AuditEvent, e); err != nil {
+		return nil, err
+	}
+	return conn, nil
 }
 
 // wantScopes reports whether Person.scopes should resolve: not when an enclosing person query

@@ -336,12 +336,12 @@ func (r *mutationResolver) ConfirmLogin(ctx context.Context, challengeID string,
 }
 
 // SetTwoFactor is the resolver for the setTwoFactor field.
-func (r *mutationResolver) SetTwoFactor(ctx context.Context, method user.TwoFactor) (*ent.User, error) {
+func (r *mutationResolver) SetTwoFactor(ctx context.Context, method user.TwoFactor, currentPassword *string) (*ent.User, error) {
 	v, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Identity.SetTwoFactor(ctx, v, method)
+	return r.Identity.SetTwoFactor(ctx, v, method, deref(currentPassword))
 }
 
 // StartPhoneConfirmation is the resolver for the startPhoneConfirmation field.

@@ -1005,7 +1005,7 @@ func TestLogin_emailSecondFactor_codeBySMTP(t *testing.T) {
 	}
 
 	// Turning it off logs in in one step again.
-	s.mustDo(session, idSetTwoFactorMutation, map[string]any{"m": "NONE"}, nil)
+	s.mustDo(session, auTwoFactorMutation, map[string]any{"m": "NONE", "p": "hana-password"}, nil)
 	s.login("hana", "hana-password")
 }
 

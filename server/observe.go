@@ -123,10 +123,9 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 	// Never the variables or the query text: they carry passwords, codes and personal data.
 	slog.InfoContext(ctx, "graphql", "type", typ, "fields", field, "outcome", outcome,
 		"ms", float64(elapsed.Microseconds())/1000, "user_id", userID)
-	if typ == string(ast.Mutation) && audit.Audited(v) {
-		err := audit.Record(context.WithoutCancel(ctx), o.client, audit.Event{
-			Viewer: v, Fields: fields, OperationName: name, Outcome: outcome,
-			ClientAddr: transport.From(ctx).ClientAddr, RequestID: transport.RequestID(ctx), At: start,
+	if typ == string(ast.Mutation) && v != nil && audit.Audited(string(v.Role)) {
+		err := audit.Record(context.WithoutCancel(ctx), o.client, audit.Request{
+			Actor: v.Actor(), Fields: fields, OperationName: name, Outcome: outcome, At: start.UTC(),
 		})
 		if err != nil {
 			slog.ErrorContext(ctx, "audit record not written", "error", err)
@@ -168,17 +167,19 @@ func topLevelFields(op *ast.OperationDefinition) []string {
 	return out
 }
 
-// requestIDs gives every request an id: the client's X-Request-Id when it is short and plain,
-// else a fresh one. It is echoed in the response header and quoted by every log line of the
-// request and by its audit records.
+// requestIDs gives every request the server's own id, fresh and unique, answered in the response's
+// X-Request-Id and quoted by every log line of the request and by its audit records. The client's
+// X-Request-Id, when it is short and plain, is kept apart (logs and audit records quote it as
+// client_request_id): anybody may choose it, so it may collide with another request's or forge one.
 func requestIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if !plainRequestID.MatchString(id) {
-			id = newRequestID()
+		id := newRequestID()
+		ctx := transport.WithRequestID(r.Context(), id)
+		if client := r.Header.Get("X-Request-Id"); plainRequestID.MatchString(client) {
+			ctx = transport.WithClientRequestID(ctx, client)
 		}
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(transport.WithRequestID(r.Context(), id)))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -196,6 +197,9 @@ type requestIDLogs struct{ slog.Handler }
 func (h requestIDLogs) Handle(ctx context.Context, r slog.Record) error {
 	if id := transport.RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if id := transport.ClientRequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("client_request_id", id))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -27,8 +27,14 @@ const (
 	FieldOutcome = "outcome"
 	// FieldClientAddr holds the string denoting the client_addr field in the database.
 	FieldClientAddr = "client_addr"
+	// FieldTarget holds the string denoting the target field in the database.
+	FieldTarget = "target"
+	// FieldTargetName holds the string denoting the target_name field in the database.
+	FieldTargetName = "target_name"
 	// FieldRequestID holds the string denoting the request_id field in the database.
 	FieldRequestID = "request_id"
+	// FieldClientRequestID holds the string denoting the client_request_id field in the database.
+	FieldClientRequestID = "client_request_id"
 	// FieldAt holds the string denoting the at field in the database.
 	FieldAt = "at"
 	// Table holds the table name of the auditevent in the database.
@@ -45,7 +51,10 @@ var Columns = []string{
 	FieldOperationName,
 	FieldOutcome,
 	FieldClientAddr,
+	FieldTarget,
+	FieldTargetName,
 	FieldRequestID,
+	FieldClientRequestID,
 	FieldAt,
 }
 
@@ -72,8 +81,14 @@ var (
 	OutcomeValidator func(string) error
 	// ClientAddrValidator is a validator for the "client_addr" field. It is called by the builders before save.
 	ClientAddrValidator func(string) error
+	// TargetValidator is a validator for the "target" field. It is called by the builders before save.
+	TargetValidator func(string) error
+	// TargetNameValidator is a validator for the "target_name" field. It is called by the builders before save.
+	TargetNameValidator func(string) error
 	// RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
 	RequestIDValidator func(string) error
+	// ClientRequestIDValidator is a validator for the "client_request_id" field. It is called by the builders before save.
+	ClientRequestIDValidator func(string) error
 	// DefaultAt holds the default value on creation for the "at" field.
 	DefaultAt func() time.Time
 )
@@ -121,9 +136,24 @@ func ByClientAddr(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldClientAddr, opts...).ToFunc()
 }
 
+// ByTarget orders the results by the target field.
+func ByTarget(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTarget, opts...).ToFunc()
+}
+
+// ByTargetName orders the results by the target_name field.
+func ByTargetName(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTargetName, opts...).ToFunc()
+}
+
 // ByRequestID orders the results by the request_id field.
 func ByRequestID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRequestID, opts...).ToFunc()
+}
+
+// ByClientRequestID orders the results by the client_request_id field.
+func ByClientRequestID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldClientRequestID, opts...).ToFunc()
 }
 
 // ByAt orders the results by the at field.

@@ -51,14 +51,17 @@ var (
 	// AuditEventsColumns holds the columns for the "audit_events" table.
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "actor_id", Type: field.TypeInt},
+		{Name: "actor_id", Type: field.TypeInt, Nullable: true},
 		{Name: "actor_username", Type: field.TypeString, Size: 64},
 		{Name: "actor_role", Type: field.TypeString, Size: 16},
 		{Name: "action", Type: field.TypeString, Size: 500},
 		{Name: "operation_name", Type: field.TypeString, Nullable: true, Size: 200},
 		{Name: "outcome", Type: field.TypeString, Size: 32},
 		{Name: "client_addr", Type: field.TypeString, Size: 64},
+		{Name: "target", Type: field.TypeString, Nullable: true, Size: 1100},
+		{Name: "target_name", Type: field.TypeString, Nullable: true, Size: 200},
 		{Name: "request_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "client_request_id", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "at", Type: field.TypeTime},
 	}
 	// AuditEventsTable holds the schema information for the "audit_events" table.
@@ -70,12 +73,12 @@ var (
 			{
 				Name:    "auditevent_actor_id_at",
 				Unique:  false,
-				Columns: []*schema.Column{AuditEventsColumns[1], AuditEventsColumns[9]},
+				Columns: []*schema.Column{AuditEventsColumns[1], AuditEventsColumns[12]},
 			},
 			{
 				Name:    "auditevent_at",
 				Unique:  false,
-				Columns: []*schema.Column{AuditEventsColumns[9]},
+				Columns: []*schema.Column{AuditEventsColumns[12]},
 			},
 		},
 	}

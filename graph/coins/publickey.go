@@ -15,6 +15,7 @@ import (
 
 	"coffer/ent"
 	"coffer/ent/challenge"
+	"coffer/graph/audit"
 	"coffer/ent/customer"
 	"coffer/graph/apperr"
 	"coffer/graph/gid"
@@ -195,7 +196,12 @@ func (s *Service) storeKey(ctx context.Context, v *identity.Viewer, challengeID 
 		if taken {
 			return nil, errKeyTaken
 		}
-		return tx.Customer.UpdateOneID(v.CustomerID).SetPublicKey(key).Save(ctx)
+		c, err := tx.Customer.UpdateOneID(v.CustomerID).SetPublicKey(key).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return c, audit.Write(ctx, tx.AuditEvent, audit.Event{Action: audit.PublicKeyChanged,
+			Target: audit.Target("customer", v.CustomerID), TargetName: v.Username + " " + hex.EncodeToString(key)})
 	})
 	if store.IsUniqueViolation(err) {
 		return nil, errKeyTaken

@@ -286,7 +286,7 @@ type ComplexityRoot struct {
 		SetAdditionalInformation    func(childComplexity int, personID string, key string, jsonValue string) int
 		SetDebitLimit               func(childComplexity int, accountID int, limit string) int
 		SetPublicKey                func(childComplexity int, publicKey string, challengeID *string, signature *string, currentPassword *string, oldKeySignature *string) int
-		SetTwoFactor                func(childComplexity int, method user.TwoFactor) int
+		SetTwoFactor                func(childComplexity int, method user.TwoFactor, currentPassword *string) int
 		SetUserStatus               func(childComplexity int, username string, status user.Status) int
 		StartPhoneConfirmation      func(childComplexity int) int
 		StartPhoneVerification      func(childComplexity int, personID string, phone string) int
@@ -524,7 +524,7 @@ type MutationResolver interface {
 	SelfRegister(ctx context.Context, input model.SelfRegisterInput) (*model.SelfRegisterPayload, error)
 	ConfirmSelfRegistration(ctx context.Context, requestID string, authenticationToken string) (*model.SelfRegistrationPayload, error)
 	ConfirmLogin(ctx context.Context, challengeID string, code string) (*model.AuthPayload, error)
-	SetTwoFactor(ctx context.Context, method user.TwoFactor) (*ent.User, error)
+	SetTwoFactor(ctx context.Context, method user.TwoFactor, currentPassword *string) (*ent.User, error)
 	StartPhoneConfirmation(ctx context.Context) (string, error)
 	ConfirmPhone(ctx context.Context, challengeID string, code string) (*ent.User, error)
 	RequestPasswordReset(ctx context.Context, input model.RequestPasswordResetInput) (*model.OkPayload, error)
@@ -1826,7 +1826,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SetTwoFactor(childComplexity, args["method"].(user.TwoFactor)), true
+		return e.ComplexityRoot.Mutation.SetTwoFactor(childComplexity, args["method"].(user.TwoFactor), args["currentPassword"].(*string)), true
 	case "Mutation.setUserStatus":
 		if e.ComplexityRoot.Mutation.SetUserStatus == nil {
 			break
@@ -3746,8 +3746,18 @@ type Mutation {
   ): SelfRegistrationPayload!
   "The second step of a login: the code sent to the user's second factor."
   confirmLogin("The challengeId login returned." challengeId: String!, "The code that was sent." code: String!): AuthPayload!
-  "Chooses the viewer's second factor; EMAIL needs an e-mail address, SMS a verified phone number (PRECONDITION_FAILED otherwise)."
-  setTwoFactor("The method." method: TwoFactorMethod!): User!
+  """
+  Chooses the viewer's second factor; EMAIL needs an e-mail address, SMS a verified phone number
+  (PRECONDITION_FAILED otherwise). Turning it off (NONE) needs the current password: missing or
+  wrong is BAD_USER_INPUT (currentPassword), and a wrong one counts as a failed login
+  (ACCOUNT_LOCKED once the account is locked).
+  """
+  setTwoFactor(
+    "The method."
+    method: TwoFactorMethod!
+    "The viewer's current password: required for NONE, checked whenever it is given."
+    currentPassword: String
+  ): User!
   "Texts a code to the viewer's phone to prove they hold it; returns the challengeId for confirmPhone. PRECONDITION_FAILED without a phone or when it is already verified; TOO_MANY_REQUESTS beyond the SMS budget."
   startPhoneConfirmation: String!
   "Confirms the viewer's phone with the code startPhoneConfirmation sent: the phone becomes verified. INVALID_CODE for a wrong, expired or used code, or when the phone changed since."
@@ -5997,6 +6007,14 @@ func (ec *executionContext) field_Mutation_setTwoFactor_args(ctx context.Context
 		return nil, err
 	}
 	args["method"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "currentPassword",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["currentPassword"] = arg1
 	return args, nil
 }
 
@@ -9926,7 +9944,7 @@ func (ec *executionContext) _Mutation_setTwoFactor(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SetTwoFactor(ctx, fc.Args["method"].(user.TwoFactor))
+			return ec.Resolvers.Mutation().SetTwoFactor(ctx, fc.Args["method"].(user.TwoFactor), fc.Args["currentPassword"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {

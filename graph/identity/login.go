@@ -2,8 +2,8 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 
@@ -11,8 +11,10 @@ import (
 	"coffer/ent/challenge"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
+	"coffer/graph/audit"
 	"coffer/graph/codes"
 	"coffer/graph/delivery"
+	"coffer/graph/store"
 )
 
 // LoginResult is a completed login, or the challenge of its second step.
@@ -29,65 +31,99 @@ var errLocked = apperr.New(apperr.AccountLocked, "the account is locked")
 // second factor, sends a code and returns its challenge. Unknown users and wrong passwords get
 // the same answer after the same work (a dummy hash is verified), and names nobody has "lock"
 // after as many failures as real accounts, so the answers say nothing about who has an account.
+// Every attempt is in the audit log, never its password.
 func (s *Service) Login(ctx context.Context, login, password string) (*LoginResult, error) {
 	login = normalizeLogin(login)
 	if login == "" || len(login) > 254 || len(password) > maxPasswordLen*4 {
 		_, _ = s.Hasher.Verify(ctx, password, "")
-		return nil, errBadCredentials
+		return nil, s.anonymousFailure(ctx, errBadCredentials)
 	}
 	u, err := s.findByLogin(ctx, login)
 	if err != nil {
 		return nil, err
 	}
-	hash := ""
-	if u != nil {
-		hash = u.PasswordHash
+	if u == nil {
+		return nil, s.phantomLogin(ctx, login, password)
 	}
-	ok, err := s.Hasher.Verify(ctx, password, hash)
+	f := failure{action: audit.LoginFailed, actor: actorOf(u)}
+	a, err := s.checkPassword(ctx, u, password, f)
+	if errors.Is(err, errWrongPassword) {
+		return nil, errBadCredentials
+	}
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
-	if u == nil {
-		if s.phantoms().locked(login, now) {
-			return nil, errLocked
-		}
-		s.phantoms().fail(login, now)
-		return nil, errBadCredentials
+	var refusal *apperr.Error
+	switch u.Status {
+	case user.StatusDISABLED:
+		refusal = apperr.New(apperr.AccountDisabled, "the account is disabled")
+	case user.StatusPENDING:
+		refusal = errBadCredentials
 	}
-	// A locked account answers the same whatever the password, or the lock would not stop guessing.
-	if u.Status == user.StatusLOCKED || (u.LockedUntil != nil && now.Before(*u.LockedUntil)) {
+	res, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*LoginResult, error) {
+		if err := s.acceptAttempt(ctx, tx, a); err != nil {
+			return nil, err
+		}
+		if refusal != nil {
+			return nil, s.writeFailure(ctx, tx.AuditEvent, u, f, refusal.Code)
+		}
+		return s.passwordAccepted(ctx, tx, u)
+	})
+	if errors.Is(err, errLocked) {
+		// Locked while the password was checked: refused like any attempt from then on.
+		if err := s.writeFailure(ctx, s.Client.AuditEvent, u, f, apperr.AccountLocked); err != nil {
+			return nil, err
+		}
 		return nil, errLocked
 	}
-	if !ok {
-		if err := s.recordFailure(ctx, u); err != nil {
-			return nil, err
-		}
-		return nil, errBadCredentials
-	}
-	if u.Status == user.StatusDISABLED {
-		return nil, apperr.New(apperr.AccountDisabled, "the account is disabled")
-	}
-	if u.Status == user.StatusPENDING {
-		return nil, errBadCredentials
-	}
-	if u.FailedLogins != 0 || u.LockedUntil != nil {
-		if err := s.Client.User.UpdateOne(u).SetFailedLogins(0).ClearLockedUntil().Exec(ctx); err != nil {
-			return nil, fmt.Errorf("identity: reset failures: %w", err)
-		}
-	}
-	if u.TwoFactor != user.TwoFactorNONE {
-		id, err := s.sendLoginCode(ctx, u)
-		if err != nil {
-			return nil, err
-		}
-		return &LoginResult{ChallengeID: id}, nil
-	}
-	sess, err := s.startSession(ctx, u)
 	if err != nil {
 		return nil, err
 	}
-	return &LoginResult{Session: sess}, nil
+	if refusal != nil {
+		return nil, refusal
+	}
+	if res.Session == nil {
+		if res.ChallengeID, err = s.sendLoginCode(ctx, u); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// passwordAccepted starts u's session in tx, or, when u has a second factor, records that its
+// code is to be sent (an empty result).
+func (s *Service) passwordAccepted(ctx context.Context, tx *ent.Tx, u *ent.User) (*LoginResult, error) {
+	e := audit.Event{Action: audit.LoginSucceeded, Actor: actorOf(u), Target: audit.Target("user", u.ID), TargetName: u.Username}
+	if u.TwoFactor != user.TwoFactorNONE {
+		e.Action = audit.LoginSecondFactorRequired
+		return &LoginResult{}, audit.Write(ctx, tx.AuditEvent, e)
+	}
+	sess, err := s.newSession(ctx, tx.Client(), u)
+	if err != nil {
+		return nil, err
+	}
+	return &LoginResult{Session: sess}, audit.Write(ctx, tx.AuditEvent, e)
+}
+
+// phantomLogin answers a login under a name nobody has exactly as a wrong password or a locked
+// account would be answered, after the same work.
+func (s *Service) phantomLogin(ctx context.Context, login, password string) error {
+	claimed := s.phantoms().claim(login, s.Now())
+	_, _ = s.Hasher.Verify(ctx, password, "")
+	if !claimed {
+		return s.anonymousFailure(ctx, errLocked)
+	}
+	return s.anonymousFailure(ctx, errBadCredentials)
+}
+
+// anonymousFailure records a failed login under a name nobody has, and returns refusal. The name
+// is not recorded: it may be a password typed into the wrong field.
+func (s *Service) anonymousFailure(ctx context.Context, refusal *apperr.Error) error {
+	err := audit.Write(ctx, s.Client.AuditEvent, audit.Event{Action: audit.LoginFailed, Actor: &audit.Actor{}, Outcome: string(refusal.Code)})
+	if err != nil {
+		return err
+	}
+	return refusal
 }
 
 func normalizeLogin(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
@@ -158,6 +194,9 @@ func (s *Service) sendLoginCode(ctx context.Context, u *ent.User) (string, error
 // ConfirmLogin completes a login with the code its second step sent.
 func (s *Service) ConfirmLogin(ctx context.Context, challengeID, code string) (*Session, error) {
 	c, err := s.Codes.Verify(ctx, challenge.PurposeLOGIN, challengeID, code)
+	if errors.Is(err, codes.ErrInvalid) {
+		return nil, s.secondStepFailed(ctx, challengeID)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -172,33 +211,37 @@ func (s *Service) ConfirmLogin(ctx context.Context, challengeID, code string) (*
 		return nil, fmt.Errorf("identity: confirm login: %w", err)
 	}
 	// The account may have been locked or disabled between the two steps.
+	var refusal *apperr.Error
 	switch EffectiveStatus(u, s.Now()) {
 	case user.StatusLOCKED:
-		return nil, errLocked
+		refusal = errLocked
 	case user.StatusDISABLED:
-		return nil, apperr.New(apperr.AccountDisabled, "the account is disabled")
+		refusal = apperr.New(apperr.AccountDisabled, "the account is disabled")
 	case user.StatusPENDING:
-		return nil, codes.ErrInvalid
+		refusal = codes.ErrInvalid
 	}
-	return s.startSession(ctx, u)
-}
-
-// recordFailure counts a failed login atomically and locks the account at the threshold.
-func (s *Service) recordFailure(ctx context.Context, u *ent.User) error {
-	updated, err := s.Client.User.UpdateOneID(u.ID).AddFailedLogins(1).Save(ctx)
-	if err != nil {
-		return fmt.Errorf("identity: count failure: %w", err)
+	if refusal != nil {
+		f := failure{action: audit.LoginFailed, actor: actorOf(u)}
+		if err := s.writeFailure(ctx, s.Client.AuditEvent, u, f, refusal.Code); err != nil {
+			return nil, err
+		}
+		return nil, refusal
 	}
-	if updated.FailedLogins < s.MaxFailedLogins {
-		return nil
-	}
-	slog.InfoContext(ctx, "account locked after failed logins", "user_id", u.ID)
-	return s.Client.User.UpdateOneID(u.ID).SetFailedLogins(0).SetLockedUntil(s.Now().Add(s.LockoutDuration)).Exec(ctx)
+	return store.InTx(ctx, s.Client, func(tx *ent.Tx) (*Session, error) {
+		sess, err := s.newSession(ctx, tx.Client(), u)
+		if err != nil {
+			return nil, err
+		}
+		return sess, audit.Write(ctx, tx.AuditEvent, audit.Event{
+			Action: audit.LoginSucceeded, Actor: actorOf(u), Target: audit.Target("user", u.ID), TargetName: u.Username,
+		})
+	})
 }
 
 // SetTwoFactor chooses the viewer's second factor; the method needs an address to send to, and
-// SMS a verified phone.
-func (s *Service) SetTwoFactor(ctx context.Context, v *Viewer, method user.TwoFactor) (*ent.User, error) {
+// SMS a verified phone. Turning it off needs the current password (reauthenticate), which is
+// checked whenever it is given; the change and its audit record commit together.
+func (s *Service) SetTwoFactor(ctx context.Context, v *Viewer, method user.TwoFactor, currentPassword string) (*ent.User, error) {
 	u, err := s.Client.User.Get(ctx, v.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("identity: set two factor: %w", err)
@@ -211,7 +254,52 @@ func (s *Service) SetTwoFactor(ctx context.Context, v *Viewer, method user.TwoFa
 			return nil, err
 		}
 	}
-	return s.Client.User.UpdateOne(u).SetTwoFactor(method).Save(ctx)
+	var a *attempt
+	if method == user.TwoFactorNONE || currentPassword != "" {
+		if a, err = s.reauthenticate(ctx, u, currentPassword); err != nil {
+			return nil, err
+		}
+	}
+	return store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.User, error) {
+		if a != nil {
+			if err := s.acceptAttempt(ctx, tx, a); err != nil {
+				return nil, err
+			}
+		}
+		updated, err := tx.User.UpdateOneID(u.ID).SetTwoFactor(method).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return updated, audit.Write(ctx, tx.AuditEvent, audit.Event{
+			Action: audit.TwoFactorChanged, Target: audit.Target("user", u.ID), TargetName: u.Username + " " + string(method),
+		})
+	})
 }
 
 func userSubject(id int) string { return "user:" + strconv.Itoa(id) }
+
+// secondStepFailed records a wrong, expired or used login code against the challenge's user (or
+// nobody, for a challenge that does not exist) and answers INVALID_CODE.
+func (s *Service) secondStepFailed(ctx context.Context, challengeID string) error {
+	var u *ent.User
+	if len(challengeID) <= 200 {
+		c, err := s.Client.Challenge.Query().
+			Where(challenge.PublicID(challengeID), challenge.PurposeEQ(challenge.PurposeLOGIN)).Only(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return fmt.Errorf("identity: failed second step: %w", err)
+		}
+		if c != nil && c.UserID != nil {
+			if u, err = s.Client.User.Get(ctx, *c.UserID); err != nil && !ent.IsNotFound(err) {
+				return fmt.Errorf("identity: failed second step: %w", err)
+			}
+		}
+	}
+	if u == nil {
+		return s.anonymousFailure(ctx, codes.ErrInvalid)
+	}
+	f := failure{action: audit.LoginFailed, actor: actorOf(u)}
+	if err := s.writeFailure(ctx, s.Client.AuditEvent, u, f, apperr.InvalidCode); err != nil {
+		return err
+	}
+	return codes.ErrInvalid
+}

@@ -40,13 +40,32 @@ func (p *phantomLockout) locked(name string, now time.Time) bool {
 	return n != nil && now.Before(n.lockedUntil)
 }
 
+// claim counts an attempt at name's password before the (dummy) password is checked, as
+// claimAttempt does for a real account: false when name is locked, else the attempt is counted as
+// a failure, and the one that reaches the threshold starts the lockout. Checking and counting
+// under one lock keeps parallel attempts from outrunning it, as they cannot for a real account.
+func (p *phantomLockout) claim(name string, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := p.names[sha256.Sum256([]byte(name))]; n != nil && now.Before(n.lockedUntil) {
+		return false
+	}
+	p.failLocked(name, now)
+	return true
+}
+
 // fail counts one failed login for name and starts the lockout at the threshold.
 func (p *phantomLockout) fail(name string, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failLocked(name, now)
+}
+
+// failLocked is fail with p.mu held.
+func (p *phantomLockout) failLocked(name string, now time.Time) {
 	if p.max <= 0 {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	key := sha256.Sum256([]byte(name))
 	n := p.names[key]
 	if n == nil {

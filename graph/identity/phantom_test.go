@@ -2,6 +2,8 @@ package identity
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -59,5 +61,23 @@ func TestPhantomLockout_memoryBounded_lockedNamesKeptOverIdleOnes(t *testing.T) 
 	}
 	if !p.locked("locked-one", t0.Add(time.Hour+30*time.Second)) {
 		t.Error("a locked name was evicted before idle ones")
+	}
+}
+
+func TestPhantomLockout_parallelClaims_exactlyMaxBeforeTheLock(t *testing.T) {
+	p := newPhantomLockout(5, 15*time.Minute)
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	var claimed atomic.Int64
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if p.claim("nobody", t0) {
+				claimed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := claimed.Load(); n != 5 || !p.locked("nobody", t0) {
+		t.Errorf("%d of 50 parallel claims went through (locked %v), want 5 and locked", n, p.locked("nobody", t0))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"coffer/ent/customer"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
+	"coffer/graph/audit"
 	"coffer/graph/codes"
 	"coffer/graph/delivery"
 	"coffer/graph/store"
@@ -74,7 +75,13 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		if err := tx.User.UpdateOneID(u.ID).SetPasswordHash(hash).SetFailedLogins(0).ClearLockedUntil().Exec(ctx); err != nil {
 			return struct{}{}, err
 		}
-		return struct{}{}, s.revokeSessions(ctx, tx.Client(), u.ID, 0)
+		if err := s.revokeSessions(ctx, tx.Client(), u.ID, 0); err != nil {
+			return struct{}{}, err
+		}
+		// Nobody is logged in: the actor is the user whose token was used.
+		return struct{}{}, audit.Write(ctx, tx.AuditEvent, audit.Event{
+			Action: audit.PasswordReset, Actor: actorOf(u), Target: audit.Target("user", u.ID), TargetName: u.Username,
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("identity: reset password: %w", err)

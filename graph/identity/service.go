@@ -15,6 +15,7 @@ import (
 	"coffer/ent/customer"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
+	"coffer/graph/audit"
 	"coffer/graph/codes"
 	"coffer/graph/iban"
 	"coffer/graph/ledger"
@@ -203,8 +204,13 @@ func (s *Service) insertCustomer(ctx context.Context, rec customerRecord, names 
 		if err != nil {
 			return nil, err
 		}
-		_, err = s.Ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: rec.name, IBAN: rec.IBAN})
-		return c, err
+		if _, err = s.Ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: rec.name, IBAN: rec.IBAN}); err != nil {
+			return nil, err
+		}
+		// The actor is the administrator (createCustomer), or nobody yet (register).
+		return c, audit.Write(ctx, tx.AuditEvent, audit.Event{
+			Action: audit.CustomerCreated, Target: audit.Target("customer", c.ID), TargetName: rec.Username,
+		})
 	})
 	if store.IsUniqueViolation(err) {
 		// Lost a race with another creation: name the field as the pre-check would have.
@@ -274,7 +280,12 @@ func (s *Service) DeleteCustomer(ctx context.Context, username string) error {
 		if err != nil {
 			return struct{}{}, err
 		}
-		return struct{}{}, s.deleteCustomer(ctx, tx, c)
+		if err := s.deleteCustomer(ctx, tx, c); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, audit.Write(ctx, tx.AuditEvent, audit.Event{
+			Action: audit.CustomerDeleted, Target: audit.Target("customer", c.ID), TargetName: username,
+		})
 	})
 	return err
 }
@@ -310,13 +321,12 @@ func (s *Service) ChangePassword(ctx context.Context, v *Viewer, username, newPa
 	if err := f.Err(); err != nil {
 		return err
 	}
+	// One's own password needs the current one, counted like a login (reauthenticate); an
+	// administrator changing another user's does not.
+	var a *attempt
 	if self {
-		ok, err := s.Hasher.Verify(ctx, currentPassword, u.PasswordHash)
-		if err != nil {
+		if a, err = s.reauthenticate(ctx, u, currentPassword); err != nil {
 			return err
-		}
-		if !ok {
-			return apperr.Field("currentPassword", "is wrong")
 		}
 	}
 	hash, err := s.Hasher.Hash(ctx, newPassword)
@@ -324,6 +334,11 @@ func (s *Service) ChangePassword(ctx context.Context, v *Viewer, username, newPa
 		return err
 	}
 	_, err = store.InTx(ctx, s.Client, func(tx *ent.Tx) (struct{}, error) {
+		if a != nil {
+			if err := s.acceptAttempt(ctx, tx, a); err != nil {
+				return struct{}{}, err
+			}
+		}
 		if err := tx.User.UpdateOne(u).SetPasswordHash(hash).Exec(ctx); err != nil {
 			return struct{}{}, err
 		}
@@ -331,7 +346,12 @@ func (s *Service) ChangePassword(ctx context.Context, v *Viewer, username, newPa
 		if self {
 			keep = v.SessionID
 		}
-		return struct{}{}, s.revokeSessions(ctx, tx.Client(), u.ID, keep)
+		if err := s.revokeSessions(ctx, tx.Client(), u.ID, keep); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, audit.Write(ctx, tx.AuditEvent, audit.Event{
+			Action: audit.PasswordChanged, Target: audit.Target("user", u.ID), TargetName: u.Username,
+		})
 	})
 	return err
 }

@@ -45,13 +45,19 @@ type Session struct {
 }
 
 func (s *Service) startSession(ctx context.Context, u *ent.User) (*Session, error) {
+	return s.newSession(ctx, s.Client, u)
+}
+
+// newSession is startSession through client: a transaction's, so that the session commits with
+// what goes with it (a login's audit record).
+func (s *Service) newSession(ctx context.Context, client *ent.Client, u *ent.User) (*Session, error) {
 	token, hash, err := NewToken()
 	if err != nil {
 		return nil, err
 	}
 	now := s.Now()
 	expires := now.Add(s.SessionMaxAge)
-	_, err = s.Client.Session.Create().
+	_, err = client.Session.Create().
 		SetTokenHash(hash).
 		SetUserID(u.ID).
 		SetCreatedAt(now).

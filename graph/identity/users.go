@@ -10,6 +10,7 @@ import (
 	"coffer/ent/challenge"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
+	"coffer/graph/audit"
 	"coffer/graph/store"
 )
 
@@ -59,15 +60,23 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*ent.User, error)
 	if err != nil {
 		return nil, err
 	}
-	uc := lookalikeKeys(s.Client.User.Create(), username, email).SetUsername(username).SetPasswordHash(hash).SetRole(in.Role).
-		SetStatus(user.StatusACTIVE).SetCreatedAt(s.Now())
-	if email != "" {
-		uc.SetEmail(email)
-	}
-	if phone != "" {
-		uc.SetPhone(phone).SetPhoneVerified(true) // an administrator entered it: the bank vouches
-	}
-	created, err := uc.Save(ctx)
+	created, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.User, error) {
+		uc := lookalikeKeys(tx.User.Create(), username, email).SetUsername(username).SetPasswordHash(hash).SetRole(in.Role).
+			SetStatus(user.StatusACTIVE).SetCreatedAt(s.Now())
+		if email != "" {
+			uc.SetEmail(email)
+		}
+		if phone != "" {
+			uc.SetPhone(phone).SetPhoneVerified(true) // an administrator entered it: the bank vouches
+		}
+		created, err := uc.Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return created, audit.Write(ctx, tx.AuditEvent, audit.Event{
+			Action: audit.UserCreated, Target: audit.Target("user", created.ID), TargetName: username + " " + string(in.Role),
+		})
+	})
 	if store.IsUniqueViolation(err) {
 		if err := s.checkTaken(ctx, u, createUserFields); err != nil {
 			return nil, err
@@ -114,7 +123,9 @@ func (s *Service) SetUserStatus(ctx context.Context, v *Viewer, username string,
 				return nil, err
 			}
 		}
-		return u, nil
+		return u, audit.Write(ctx, tx.AuditEvent, audit.Event{
+			Action: audit.UserStatusChanged, Target: audit.Target("user", u.ID), TargetName: username + " " + string(status),
+		})
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"coffer/ent/user"
 	"coffer/graph/apperr"
+	"coffer/graph/audit"
 )
 
 // Viewer is the authenticated user of a request.
@@ -38,9 +39,22 @@ func (v *Viewer) IsStaff() bool {
 
 type viewerKey struct{}
 
-// WithViewer returns ctx carrying v.
+// WithViewer returns ctx carrying v, who is also the actor of the audit events written under it.
 func WithViewer(ctx context.Context, v *Viewer) context.Context {
+	if v != nil {
+		ctx = audit.WithActor(ctx, v.Actor())
+	}
 	return context.WithValue(ctx, viewerKey{}, v)
+}
+
+// Actor is v as the audit log names them.
+func (v *Viewer) Actor() audit.Actor {
+	return audit.Actor{UserID: v.UserID, Username: v.Username, Role: string(v.Role)}
+}
+
+// actorOf is u as the audit log names them, for events before a session exists (a login).
+func actorOf(u *ent.User) *audit.Actor {
+	return &audit.Actor{UserID: u.ID, Username: u.Username, Role: string(u.Role)}
 }
 
 // ViewerFrom returns the viewer of ctx, or nil.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"strconv"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -15,6 +16,7 @@ import (
 	"coffer/ent/entry"
 	"coffer/ent/transaction"
 	"coffer/graph/apperr"
+	"coffer/graph/audit"
 	"coffer/graph/iban"
 	"coffer/graph/store"
 )
@@ -177,8 +179,11 @@ func (l *Ledger) SetDebitLimit(ctx context.Context, accountID int, limitMinor in
 			return apperr.New(apperr.NotFound, "account not found")
 		case store.IsCheckViolation(err):
 			return apperr.New(apperr.PreconditionFailed, "the account already uses more than this limit")
+		case err != nil:
+			return err
 		}
-		return err
+		return audit.Write(ctx, tx.AuditEvent, audit.Event{Action: audit.DebitLimitChanged,
+			Target: audit.Target("account", accountID), TargetName: acc.Number + " " + strconv.FormatInt(limitMinor, 10)})
 	})
 	return acc, err
 }

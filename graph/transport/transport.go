@@ -61,7 +61,8 @@ func ClearSessionCookie(ctx context.Context) {
 
 type requestIDKey struct{}
 
-// WithRequestID returns ctx carrying the request's id, which logs and audit records quote.
+// WithRequestID returns ctx carrying the server's id of the request, which logs and audit records
+// quote.
 func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey{}, id)
 }
@@ -69,5 +70,19 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 // RequestID returns the id of ctx's request, or "".
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+type clientRequestIDKey struct{}
+
+// WithClientRequestID returns ctx carrying the id the client gave its request (X-Request-Id).
+// Anybody may choose it, so it is kept apart from the server's own id (RequestID), which is unique.
+func WithClientRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, clientRequestIDKey{}, id)
+}
+
+// ClientRequestID returns the id the client gave ctx's request, or "".
+func ClientRequestID(ctx context.Context) string {
+	id, _ := ctx.Value(clientRequestIDKey{}).(string)
 	return id
 }
