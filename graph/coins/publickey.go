@@ -15,9 +15,9 @@ import (
 
 	"coffer/ent"
 	"coffer/ent/challenge"
-	"coffer/graph/audit"
 	"coffer/ent/customer"
 	"coffer/graph/apperr"
+	"coffer/graph/audit"
 	"coffer/graph/gid"
 	"coffer/graph/identity"
 	"coffer/graph/store"
