@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -44,5 +49,72 @@ func TestHelp_neverPrintsSecrets(t *testing.T) {
 	c, err = parseConfigTo([]string{"--admin-password=from-the-flag"}, getenv, io.Discard)
 	if err != nil || c.AdminPassword != "from-the-flag" {
 		t.Errorf("flag over environment: %q, %v", c.AdminPassword, err)
+	}
+}
+
+// badBodies are request bodies a client can get wrong, each with the answer's message.
+var badBodies = []struct {
+	name, give, wantMessage string
+}{
+	{"not JSON", `{"query": "{ me { id } }" secret-body-marker`, "the request body is not valid JSON (at byte 27)"},
+	{"truncated", `{"query": "{ me { secret-body-marker`, "the request body is not valid JSON (at byte 36)"},
+	{"a string", `"secret-body-marker"`, "the request body must be a JSON object with a query"},
+	{"null", `null`, "the request body must be a JSON object with a query"},
+	{"query a number", `{"query": 42, "x": "secret-body-marker"}`, `"query" must be a string`},
+	{"query an object", `{"query": {"secret-body-marker": 1}}`, `"query" must be a string`},
+	{"variables a string", `{"query": "{ __typename }", "variables": "secret-body-marker"}`, `"variables" must be an object`},
+	{"variables a list", `{"query": "{ __typename }", "variables": ["secret-body-marker"]}`, `"variables" must be an object`},
+	{"operationName a number", `{"query": "{ __typename }", "operationName": 1}`, `"operationName" must be a string`},
+	{"extensions a string", `{"query": "{ __typename }", "extensions": "secret-body-marker"}`, `"extensions" must be an object`},
+}
+
+// TestMalformedBody_badRequestSayingWhat sends bodies that are not valid JSON or whose members have
+// the wrong type: each is the client's mistake, answered 400 BAD_REQUEST with what is wrong and
+// without the body, never INTERNAL; a well-formed body with null members still runs.
+func TestMalformedBody_badRequestSayingWhat(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "sqlite")
+	for _, tt := range badBodies {
+		t.Run(tt.name, func(t *testing.T) {
+			res := hdRequest(t, s.URL, "POST", "/query", "application/json", tt.give, nil)
+			if res.status != http.StatusBadRequest || res.body.code() != "BAD_REQUEST" || len(res.body.Errors) != 1 ||
+				res.body.Errors[0].Message != tt.wantMessage {
+				t.Errorf("status %d, %s; want 400 BAD_REQUEST %q", res.status, res.raw, tt.wantMessage)
+			}
+			if strings.Contains(res.raw, "secret-body-marker") {
+				t.Errorf("the answer repeats the body: %s", res.raw)
+			}
+		})
+	}
+	res := hdRequest(t, s.URL, "POST", "/query", "application/json",
+		`{"query": "{ __typename }", "variables": null, "operationName": null, "extensions": null}`, nil)
+	if res.status != http.StatusOK || string(res.body.Data) != `{"__typename":"Query"}` {
+		t.Errorf("a body with null members: status %d, %s", res.status, res.raw)
+	}
+}
+
+// TestMalformedBody_loggedAtInfoWithoutTheBody checks the log of a malformed body: one INFO record
+// that says what is wrong, no ERROR, and the body nowhere.
+func TestMalformedBody_loggedAtInfoWithoutTheBody(t *testing.T) {
+	var logged bytes.Buffer
+	previous := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer slog.SetDefault(previous)
+	gate := queryGate(bodyLimits{max: 1 << 10, staffMax: 1 << 10, isStaff: func(*http.Request) bool { return false }},
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a malformed body reached GraphQL") }))
+	for _, tt := range badBodies {
+		logged.Reset()
+		req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(tt.give))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		gate.ServeHTTP(rec, req)
+		var record struct{ Level, Msg, Problem string }
+		if err := json.Unmarshal(logged.Bytes(), &record); err != nil || record.Level != "INFO" ||
+			record.Msg != "bad request body" || record.Problem != tt.wantMessage {
+			t.Errorf("%s: log %q, want one INFO record saying %q", tt.name, logged.String(), tt.wantMessage)
+		}
+		if strings.Contains(logged.String(), "secret-body-marker") {
+			t.Errorf("%s: the log repeats the body: %s", tt.name, logged.String())
+		}
 	}
 }
