@@ -85,7 +85,8 @@ func recoverToInternal(ctx context.Context, v any) error {
 }
 
 // operationLimits refuses operations whose text or shape is beyond the configured limits, then
-// those whose cost is: first the query length (before parsing), then depth, aliases, directives
+// those whose cost is: first the query length (before parsing), then the width of selection sets
+// and the number of fields (after parsing, before validation), then depth, aliases, directives
 // and introspection, then complexity.
 type operationLimits struct {
 	h  Hardening
@@ -110,7 +111,7 @@ func (l *operationLimits) MutateOperationParameters(ctx context.Context, p *grap
 	if n := utf8.RuneCountInString(p.Query); n > l.h.MaxQueryLength {
 		return limitError(errcode.ParseFailed, "query is %d characters long, over the limit of %d", n, l.h.MaxQueryLength)
 	}
-	return nil
+	return checkDocumentSize(p.Query, l.h.MaxTokens, l.h.MaxSelections, l.h.MaxFields)
 }
 
 // MutateOperationContext runs after parsing and validation, before execution.

@@ -9,6 +9,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
+
+	"coffer/graph/generated"
 )
 
 // TestHelp_neverPrintsSecrets runs the flag parsing with every secret in the environment: --help
@@ -117,4 +123,74 @@ func TestMalformedBody_loggedAtInfoWithoutTheBody(t *testing.T) {
 			t.Errorf("%s: the log repeats the body: %s", tt.name, logged.String())
 		}
 	}
+}
+
+// TestWideDocuments_refusedBeforeValidation sends documents whose validation would be quadratic
+// (one selection set of many fields) or long: each is refused as GRAPHQL_VALIDATION_FAILED with
+// the limit named, before authentication matters (the anonymous `me` answered UNAUTHENTICATED only
+// after a quarter of a second of validation), and a refused transfer moves nothing.
+func TestWideDocuments_refusedBeforeValidation(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "sqlite", "GRAPHQL_MAX_FIELDS=400")
+	p := hdSetUp(t, s)
+	ids := func(n int) string { return strings.Repeat("id ", n) }
+	tests := []struct {
+		name, token, query, wantMessage string
+	}{
+		{"anonymous me with 1,990 ids", "", "{ me { " + ids(1990) + "} }", "a selection set has 1990 selections, over the limit of 200"},
+		{"a transfer selecting 201 ids", p.ann, "mutation { " + hdSend + " { " + ids(201) + "} }", "a selection set has 201 selections, over the limit of 200"},
+		{"inline fragments merge with their parent", p.ann, "{ me { ... on User { " + ids(150) + "} " + ids(51) + "} }", "a selection set has 201 selections, over the limit of 200"},
+		{"201 spreads in one set", p.ann, "{ me { " + strings.Repeat("...F ", 201) + "} } fragment F on User { id }", "a selection set has 201 selections, over the limit of 200"},
+		{"an unused fragment is validated too", p.ann, "{ me { id } } fragment F on User { " + ids(201) + "}", "a selection set has 201 selections, over the limit of 200"},
+		{"402 fields in narrow sets", p.ann, "mutation { " + hdSend + " { id } } query Q { " + hdRepeat("a%d: me { id }", 200) + " }",
+			"query has 402 fields, over the limit of 400"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var headers map[string]string
+			if tt.token != "" {
+				headers = hdBearer(tt.token)
+			}
+			res := hdRequest(t, s.URL, "POST", "/query", "application/json", hdJSON(tt.query), headers)
+			if res.status != 422 || res.body.code() != "GRAPHQL_VALIDATION_FAILED" || res.body.Errors[0].Message != tt.wantMessage {
+				t.Errorf("status %d, %.300s; want 422 GRAPHQL_VALIDATION_FAILED %q", res.status, res.raw, tt.wantMessage)
+			}
+			p.hdWantUnchanged(t)
+		})
+	}
+	// At the limits the same shapes run.
+	s.mustDo(p.ann, "{ me { "+ids(200)+"} }", nil, nil)
+	s.mustDo(p.ann, "{ me { ...F } } fragment F on User { "+ids(199)+"}", nil, nil)
+}
+
+// wideQuery is the request of the finding: an anonymous `me` with 1,990 ids (6 KB).
+var wideQuery = "{ me { " + strings.Repeat("id ", 1990) + "} }"
+
+// BenchmarkWideDocument compares the refusal of wideQuery with parsing it, and with what it cost
+// before: parsing and validating it.
+func BenchmarkWideDocument(b *testing.B) {
+	schema := generated.NewExecutableSchema(generated.Config{}).Schema()
+	b.Run("parse", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: wideQuery}, 2000); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("refuse", func(b *testing.B) {
+		for b.Loop() {
+			if checkDocumentSize(wideQuery, 2000, 200, 2000) == nil {
+				b.Fatal("not refused")
+			}
+		}
+	})
+	b.Run("parse and validate", func(b *testing.B) {
+		for b.Loop() {
+			doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: wideQuery}, 2000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = validator.Validate(schema, doc)
+		}
+	})
 }
