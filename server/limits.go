@@ -60,6 +60,7 @@ func hardenGraphQL(gql *handler.Server, h Hardening, dev bool) {
 		gql.Use(extension.Introspection{})
 	}
 	gql.Use(&operationLimits{h: h})
+	gql.Use(&inputText{})
 }
 
 // rulesWithoutSuggestions are gqlparser's rules with every rule that can answer "Did you mean"

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -193,4 +194,90 @@ func BenchmarkWideDocument(b *testing.B) {
 			_ = validator.Validate(schema, doc)
 		}
 	})
+}
+
+// TestControlCharacters_refusedInEveryTextInput sends NULs, escapes, newlines and bidirectional
+// overrides in the inputs of the finding, anonymous and logged in, literal and in variables: each
+// is BAD_USER_INPUT naming the bare field, the same on both stores (PostgreSQL answered INTERNAL
+// for a NUL, SQLite stored it), and nothing is stored or moved. Free-form JSON still takes
+// newlines, and strings inside a JSON scalar are free.
+func TestControlCharacters_refusedInEveryTextInput(t *testing.T) {
+	for _, store := range stores {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, store)
+			p := hdSetUp(t, s)
+			soon := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+			tests := []struct {
+				name, token, query string
+				vars               map[string]any
+				wantField          string
+			}{
+				{"login with a NUL", "", `mutation($l: String!) { login(input: {login: $l, password: "x"}) { status } }`,
+					map[string]any{"l": "ann\x00"}, "login"},
+				{"login with a NUL, literal", "", `mutation { login(input: {login: "ann\u0000", password: "x"}) { status } }`, nil, "login"},
+				{"confirmLogin", "", `mutation($c: String!) { confirmLogin(challengeId: $c, code: "123456") { token } }`,
+					map[string]any{"c": "abc\x00"}, "challengeId"},
+				{"resetPassword", "", `mutation($t: String!) { resetPassword(token: $t, newPassword: "a-new-password-1") }`,
+					map[string]any{"t": "tok\x00en"}, "token"},
+				{"confirmSelfRegistration", "", `mutation($r: String!) { confirmSelfRegistration(requestId: $r, authenticationToken: "1") { __typename } }`,
+					map[string]any{"r": "\x00"}, "requestId"},
+				{"a memo with an escape", p.ann, `mutation($in: SendCoinsInput!) { sendCoins(input: $in) { id } }`,
+					map[string]any{"in": map[string]any{"recipient": map[string]any{"username": "ben"}, "amount": "1", "memo": "\x1b[2Jpaid"}}, "memo"},
+				{"a memo with a newline", p.ann, `mutation($in: SendCoinsInput!) { sendCoins(input: $in) { id } }`,
+					map[string]any{"in": map[string]any{"recipient": map[string]any{"username": "ben"}, "amount": "1", "memo": "Refund\nplease return 50.00"}}, "memo"},
+				{"a recipient with a right-to-left override", p.ann, `mutation($in: SendCoinsInput!) { sendCoins(input: $in) { id } }`,
+					map[string]any{"in": map[string]any{"recipient": map[string]any{"username": "\u202eneb"}, "amount": "1"}}, "username"},
+				{"a bill name with a NUL", p.ann, `mutation($in: CreateBillInput!) { createBill(input: $in) { id } }`,
+					map[string]any{"in": map[string]any{"name": "rent\x00", "amount": "1", "dueDate": soon}}, "name"},
+				{"a customer name with an isolate", p.admin, `mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { id } }`,
+					map[string]any{"in": map[string]any{"username": "cid", "password": "cid-password-1", "name": "Cid \u2067Smith", "email": "cid@example.com"}}, "name"},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					r := (&testServer{t: t, URL: s.URL}).do(tt.token, tt.query, tt.vars)
+					if r.code() != "BAD_USER_INPUT" || len(r.Errors) != 1 || len(r.Errors[0].Extensions.Fields) != 1 ||
+						r.Errors[0].Extensions.Fields[tt.wantField] == "" {
+						t.Errorf("%+v, want BAD_USER_INPUT naming only %s", r.Errors, tt.wantField)
+					}
+					p.hdWantUnchanged(t)
+				})
+			}
+			var stored struct {
+				Bills, Customers struct{ TotalCount int }
+			}
+			s.mustDo(p.ann, `{ bills { totalCount } }`, nil, &stored)
+			s.mustDo(p.admin, `{ customers { totalCount } }`, nil, &stored)
+			if stored.Bills.TotalCount != 0 || stored.Customers.TotalCount != 2 {
+				t.Errorf("after the refusals: %+v, want no bill and only ann and ben", stored)
+			}
+			// Legitimate text still passes: other scripts, marks, and the right-to-left mark.
+			if r := s.send(p.ann, "ben", "1", map[string]any{"memo": "Zoë — 山田 مرحبا\u200f"}); len(r.Errors) > 0 {
+				t.Errorf("a memo of plain text: %+v", r.Errors)
+			}
+		})
+	}
+}
+
+// TestControlCharacters_freeFormJSONStillWorks checks the exceptions: pretty-printed JSON text in
+// setAdditionalInformation and newlines inside a JSON scalar are kept; a NUL is refused in both
+// (PostgreSQL's jsonb cannot hold one), naming the field.
+func TestControlCharacters_freeFormJSONStillWorks(t *testing.T) {
+	c := ppStart(t)
+	person := c.enabled(t, map[string]any{"additionalInformation": map[string]any{"note": "line one\nline two"}})
+	if got := person.AdditionalInformation["note"]; got != "line one\nline two" {
+		t.Errorf("additionalInformation.note = %q", got)
+	}
+	var out struct{ SetAdditionalInformation ppPerson }
+	c.mustDo(c.staff, ppInfo, map[string]any{"p": person.QualifiedID, "k": "pretty", "v": "{\n\t\"a\": \"x\\ny\"\r\n}"}, &out)
+	if got, _ := out.SetAdditionalInformation.AdditionalInformation["pretty"].(map[string]any); got["a"] != "x\ny" {
+		t.Errorf("pretty-printed jsonValue stored as %v", out.SetAdditionalInformation.AdditionalInformation)
+	}
+	ppWantError(t, c.do(c.staff, ppInfo, map[string]any{"p": person.QualifiedID, "k": "nul", "v": "\"a\x00\""}), "BAD_USER_INPUT", "jsonValue")
+	ppWantError(t, c.do(c.staff, ppInfo, map[string]any{"p": person.QualifiedID, "k": "nul\x00", "v": "1"}), "BAD_USER_INPUT", "key")
+	ppWantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{
+		"additionalInformation": map[string]any{"note": "a\x00b"}})}), "BAD_USER_INPUT", "additionalInformation")
+	if got := c.person(t, person.QualifiedID).AdditionalInformation; len(got) != 2 {
+		t.Errorf("additional information after the refusals: %v, want note and pretty only", got)
+	}
 }
