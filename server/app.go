@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
 
@@ -117,6 +118,9 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	gql.AddTransport(gqltransport.POST{})
 	hardenGraphQL(gql, cfg.Hardening, cfg.Dev)
 	gql.Use(operations{metrics: m, client: db.Client})
+	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(resolver.WithLoaders(ctx))
+	})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
 	gql.SetQueryCache(newQueryCache())
 	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"unicode/utf8"
@@ -258,7 +259,8 @@ func satAdd(a, b int) int {
 }
 
 // pagedCost is the schema's cost model for complexity.Calculate: a field that takes first or last
-// returns that many items, so its selection costs that many times; other fields cost one plus
+// returns that many items, so its selection costs that many times, and so does a field that takes
+// a list of ids (nodes) for each id; other fields cost one plus
 // their selection (gqlgen's default). It applies to every connection of the schema, present and
 // future, without a cost function per field.
 type pagedCost struct {
@@ -271,7 +273,14 @@ func (p pagedCost) Complexity(ctx context.Context, typeName, field string, child
 		return 0, false
 	}
 	fd := def.Fields.ForName(field)
-	if fd == nil || (fd.Arguments.ForName("first") == nil && fd.Arguments.ForName("last") == nil) {
+	if fd == nil {
+		return p.ExecutableSchema.Complexity(ctx, typeName, field, childComplexity, args)
+	}
+	if ids := fd.Arguments.ForName("ids"); ids != nil && ids.Type.Elem != nil {
+		// nodes(ids:) returns one item per id, duplicates included: each is resolved in full.
+		return satAdd(1, satMul(max(listLen(args["ids"]), 1), childComplexity)), true
+	}
+	if fd.Arguments.ForName("first") == nil && fd.Arguments.ForName("last") == nil {
 		return p.ExecutableSchema.Complexity(ctx, typeName, field, childComplexity, args)
 	}
 	n := max(pageArg(args["first"]), pageArg(args["last"]))
@@ -279,6 +288,15 @@ func (p pagedCost) Complexity(ctx context.Context, typeName, field string, child
 		n = defaultPageCost
 	}
 	return satAdd(1, satMul(max(n, 1), childComplexity)), true
+}
+
+// listLen is the length of a list argument as the complexity walker hands it over.
+func listLen(v any) int {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice {
+		return 0
+	}
+	return rv.Len()
 }
 
 // pageArg reads a first/last argument as the complexity walker hands it over (a literal or a

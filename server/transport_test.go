@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -280,4 +281,115 @@ func TestControlCharacters_freeFormJSONStillWorks(t *testing.T) {
 	if got := c.person(t, person.QualifiedID).AdditionalInformation; len(got) != 2 {
 		t.Errorf("additional information after the refusals: %v, want note and pretty only", got)
 	}
+}
+
+// calls is how many times statements matching the LIKE pattern ran since the last reset.
+func (c *statementCounter) calls(like string) int64 {
+	c.t.Helper()
+	var n sql.NullInt64
+	err := c.db.QueryRow(`SELECT sum(calls) FROM pg_stat_statements
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query LIKE $1`, like).Scan(&n)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return n.Int64
+}
+
+// TestNodes_costByIDCount_entriesInOneQuery proves the nodes(ids:) finding with the statements
+// PostgreSQL ran. The request of the finding — a hundred copies of an account id, each with a page
+// of entries and each entry's transaction's entries — was priced as one copy and ran a statement
+// per transaction per copy; it is now priced per id and refused before any resolver. Within the
+// limit, transactions' entries, entries' transactions and counterparties are read in batches and
+// once per operation (duplicates are free), and more than 100 ids are refused.
+func TestNodes_costByIDCount_entriesInOneQuery(t *testing.T) {
+	t.Parallel()
+	s, counter := newCountedServer(t)
+	admin := s.admin()
+	alice := s.customer(admin, "alice")
+	s.customer(admin, "bob")
+	s.mint(admin, "alice", "100")
+	var txIDs []any
+	for range 10 {
+		var out struct{ SendCoins struct{ ID string } }
+		s.mustDo(alice, `mutation { sendCoins(input: {recipient: {username: "bob"}, amount: "1"}) { id } }`, nil, &out)
+		txIDs = append(txIDs, out.SendCoins.ID)
+	}
+	var me struct{ Me struct{ Customer struct{ Account struct{ ID string } } } }
+	s.mustDo(alice, `{ me { customer { account { id } } } }`, nil, &me)
+	repeat := func(id any, n int) []any {
+		ids := make([]any, n)
+		for i := range ids {
+			ids[i] = id
+		}
+		return ids
+	}
+	const finding = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Account { entries(first: 100) {
+		edges { node { transaction { entries { id amount { amount } } } } } } } } }`
+	const nested = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Transaction { entries { counterparty { name }
+		transaction { entries { counterparty { name } transaction { entries { counterparty { name } } } } } } } } }`
+	const flat = `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Transaction { entries { id amount { amount } } } } }`
+
+	t.Run("the request of the finding is priced per id and refused", func(t *testing.T) {
+		var r gqlResponse
+		got, list := counter.perRequest(1, func() { r = s.do(admin, finding, map[string]any{"ids": repeat(me.Me.Customer.Account.ID, 100)}) })
+		if r.code() != "COMPLEXITY_LIMIT_EXCEEDED" {
+			t.Errorf("%+v, want COMPLEXITY_LIMIT_EXCEEDED", r.Errors)
+		}
+		if got > 1 { // authentication
+			t.Errorf("the refused request ran %.0f statements:%s", got, list)
+		}
+		got, _ = counter.perRequest(1, func() { s.mustDo(admin, finding, map[string]any{"ids": repeat(me.Me.Customer.Account.ID, 1)}, nil) })
+		// The page, the entries field collection eager-loads under its transactions, and the
+		// batch of Transaction.entries (which applies the viewer's rule): not one a transaction.
+		if entryReads := counter.calls(`SELECT %FROM "entries"%`); entryReads > 3 {
+			t.Errorf("one copy read entries with %d statements, want at most 3", entryReads)
+		}
+		t.Logf("one copy: %.0f statements", got)
+	})
+	t.Run("duplicates are read once", func(t *testing.T) {
+		got, list := counter.perRequest(1, func() { s.mustDo(admin, nested, map[string]any{"ids": repeat(txIDs[0], 100)}, nil) })
+		// Authentication, the node (type and row), its entries, their transaction, the two
+		// counterparty accounts with owner and user (three statements a batch): at most 12 however
+		// the batches fall.
+		if got > 12 {
+			t.Errorf("a hundred copies of one transaction ran %.0f statements:%s", got, list)
+		}
+	})
+	t.Run("entries of many transactions in one query, each distinct node once", func(t *testing.T) {
+		for _, tt := range []struct {
+			name      string
+			ids       []any
+			wantNodes int
+		}{
+			{"ten distinct", txIDs, 10},
+			{"a hundred copies", repeat(txIDs[1], 100), 100},
+		} {
+			var out struct {
+				Nodes []struct {
+					ID      string
+					Entries []struct{ ID string }
+				}
+			}
+			got, list := counter.perRequest(1, func() { s.mustDo(alice, flat, map[string]any{"ids": tt.ids}, &out) })
+			entryReads := counter.calls(`SELECT %FROM "entries"%`)
+			t.Logf("%s: %.0f statements, %d reading entries", tt.name, got, entryReads)
+			if entryReads != 1 {
+				t.Errorf("%s: %d statements read entries, want 1:%s", tt.name, entryReads, list)
+			}
+			if len(out.Nodes) != tt.wantNodes {
+				t.Fatalf("%s: %d nodes, want %d", tt.name, len(out.Nodes), tt.wantNodes)
+			}
+			for _, n := range out.Nodes {
+				if len(n.Entries) != 1 { // alice sees her own line only
+					t.Errorf("%s: node %s shows %d entries to alice, want her own one", tt.name, n.ID, len(n.Entries))
+				}
+			}
+		}
+	})
+	t.Run("more than 100 ids are refused", func(t *testing.T) {
+		r := s.do(admin, flat, map[string]any{"ids": repeat(txIDs[0], 101)})
+		if r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions.Fields["ids"] == "" {
+			t.Errorf("%+v, want BAD_USER_INPUT {ids}", r.Errors)
+		}
+	})
 }
