@@ -314,7 +314,11 @@ func TestNodes_costByIDCount_entriesInOneQuery(t *testing.T) {
 		s.mustDo(alice, `mutation { sendCoins(input: {recipient: {username: "bob"}, amount: "1"}) { id } }`, nil, &out)
 		txIDs = append(txIDs, out.SendCoins.ID)
 	}
-	var me struct{ Me struct{ Customer struct{ Account struct{ ID string } } } }
+	var me struct {
+		Me struct {
+			Customer struct{ Account struct{ ID string } }
+		}
+	}
 	s.mustDo(alice, `{ me { customer { account { id } } } }`, nil, &me)
 	repeat := func(id any, n int) []any {
 		ids := make([]any, n)
