@@ -44,6 +44,9 @@ type Config struct {
 	LiveMaxSubscriptions int
 	LiveMaxPerUser       int
 	LiveSessionCheck     time.Duration
+	// WebSocket bounds: queries and mutations in flight on one connection, connections per user.
+	WSMaxOperations         int
+	WSMaxConnectionsPerUser int
 }
 
 // parseConfig reads the environment, then the flags.
@@ -104,6 +107,9 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	var liveMax, livePerUser, liveCheck string
 	str(&liveMax, "live-max-subscriptions", "LIVE_MAX_SUBSCRIPTIONS", "10000", "concurrent subscriptions per server instance")
 	str(&livePerUser, "live-max-subscriptions-per-user", "LIVE_MAX_SUBSCRIPTIONS_PER_USER", "20", "concurrent subscriptions per user and instance")
+	var wsOps, wsConns string
+	str(&wsOps, "ws-max-operations-in-flight", "WS_MAX_OPERATIONS_IN_FLIGHT", "10", "queries and mutations running at once on one WebSocket; more are TOO_MANY_REQUESTS")
+	str(&wsConns, "ws-max-connections-per-user", "WS_MAX_CONNECTIONS_PER_USER", "10", "open WebSockets per user and instance; more are closed with 4429")
 	str(&liveCheck, "live-session-check", "LIVE_SESSION_CHECK", "2s", "how often open WebSockets re-check their session (a logout closes them)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -158,6 +164,12 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	}
 	if c.LiveMaxPerUser, err = strconv.Atoi(livePerUser); err != nil || c.LiveMaxPerUser < 1 {
 		return c, fmt.Errorf("LIVE_MAX_SUBSCRIPTIONS_PER_USER: not a positive count: %q", livePerUser)
+	}
+	if c.WSMaxOperations, err = strconv.Atoi(wsOps); err != nil || c.WSMaxOperations < 1 {
+		return c, fmt.Errorf("WS_MAX_OPERATIONS_IN_FLIGHT: not a positive count: %q", wsOps)
+	}
+	if c.WSMaxConnectionsPerUser, err = strconv.Atoi(wsConns); err != nil || c.WSMaxConnectionsPerUser < 1 {
+		return c, fmt.Errorf("WS_MAX_CONNECTIONS_PER_USER: not a positive count: %q", wsConns)
 	}
 	if c.LiveSessionCheck, err = time.ParseDuration(liveCheck); err != nil || c.LiveSessionCheck <= 0 {
 		return c, fmt.Errorf("LIVE_SESSION_CHECK: not a duration: %q", liveCheck)
