@@ -47,8 +47,11 @@ func (t *inputText) MutateOperationContext(ctx context.Context, opCtx *graphql.O
 	}
 	w := textWalker{schema: t.schema, vars: opCtx.Variables, problems: apperr.Fields{}, seen: map[string]bool{}, doc: opCtx.Doc}
 	w.selectionSet(opCtx.Operation.SelectionSet)
-	if err := w.problems.Err(); err != nil {
-		return &gqlerror.Error{Message: "invalid input", Err: err}
+	if len(w.problems) > 0 {
+		// The shape the error presenter gives an *apperr.Error, written out: gqlgen's WebSocket
+		// transport sends the error list itself, relying on the presenter having run in place.
+		return &gqlerror.Error{Message: "invalid input", Extensions: map[string]any{
+			"code": string(apperr.BadUserInput), "fields": map[string]string(w.problems)}}
 	}
 	return nil
 }

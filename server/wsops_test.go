@@ -189,3 +189,19 @@ func TestWebSocket_connectionsPerUserCapped(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestWebSocket_controlCharactersRefusedLikeOverHTTP sends a memo with a NUL over a socket: the
+// same BAD_USER_INPUT naming the field as over HTTP, and nothing moves.
+func TestWebSocket_controlCharactersRefusedLikeOverHTTP(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "sqlite")
+	p := hdSetUp(t, s)
+	c := lvConnect(t, s, lvTransportWS, p.ann)
+	id := c.subscribe(`mutation($m: String) { sendCoins(input: {recipient: {username: "ben"}, amount: "1", memo: $m}) { id } }`,
+		map[string]any{"m": "paid\x00"})
+	if _, errs, ok := c.next(id, 10*time.Second); !ok || len(errs) != 1 || errs[0].Extensions.Code != "BAD_USER_INPUT" ||
+		errs[0].Extensions.Fields["memo"] == "" {
+		t.Errorf("ok=%v %+v, want BAD_USER_INPUT naming memo", ok, errs)
+	}
+	p.hdWantUnchanged(t)
+}
