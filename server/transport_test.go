@@ -139,12 +139,12 @@ func TestWideDocuments_refusedBeforeValidation(t *testing.T) {
 	tests := []struct {
 		name, token, query, wantMessage string
 	}{
-		{"anonymous me with 1,990 ids", "", "{ me { " + ids(1990) + "} }", "a selection set has 1990 selections, over the limit of 200"},
-		{"a transfer selecting 201 ids", p.ann, "mutation { " + hdSend + " { " + ids(201) + "} }", "a selection set has 201 selections, over the limit of 200"},
-		{"inline fragments merge with their parent", p.ann, "{ me { ... on User { " + ids(150) + "} " + ids(51) + "} }", "a selection set has 201 selections, over the limit of 200"},
-		{"201 spreads in one set", p.ann, "{ me { " + strings.Repeat("...F ", 201) + "} } fragment F on User { id }", "a selection set has 201 selections, over the limit of 200"},
-		{"an unused fragment is validated too", p.ann, "{ me { id } } fragment F on User { " + ids(201) + "}", "a selection set has 201 selections, over the limit of 200"},
-		{"402 fields in narrow sets", p.ann, "mutation { " + hdSend + " { id } } query Q { " + hdRepeat("a%d: me { id }", 200) + " }",
+		{"anonymous me with 1,990 ids", "", "{ me { " + ids(1990) + "} }", "a selection set has 1990 selections, over the limit of 100"},
+		{"a transfer selecting 101 ids", p.ann, "mutation { " + hdSend + " { " + ids(101) + "} }", "a selection set has 101 selections, over the limit of 100"},
+		{"inline fragments merge with their parent", p.ann, "{ me { ... on User { " + ids(50) + "} " + ids(51) + "} }", "a selection set has 101 selections, over the limit of 100"},
+		{"101 spreads in one set", p.ann, "{ me { " + strings.Repeat("...F ", 101) + "} } fragment F on User { id }", "a selection set has 101 selections, over the limit of 100"},
+		{"an unused fragment is validated too", p.ann, "{ me { id } } fragment F on User { " + ids(101) + "}", "a selection set has 101 selections, over the limit of 100"},
+		{"402 fields in narrow sets", p.ann, "mutation { " + hdSend + " { id } } query Q { " + hdRepeat("a%d: me { "+ids(99)+"}", 4) + " }",
 			"query has 402 fields, over the limit of 400"},
 	}
 	for _, tt := range tests {
@@ -161,8 +161,8 @@ func TestWideDocuments_refusedBeforeValidation(t *testing.T) {
 		})
 	}
 	// At the limits the same shapes run.
-	s.mustDo(p.ann, "{ me { "+ids(200)+"} }", nil, nil)
-	s.mustDo(p.ann, "{ me { ...F } } fragment F on User { "+ids(199)+"}", nil, nil)
+	s.mustDo(p.ann, "{ me { "+ids(100)+"} }", nil, nil)
+	s.mustDo(p.ann, "{ me { ...F } } fragment F on User { "+ids(100)+"}", nil, nil)
 }
 
 // wideQuery is the request of the finding: an anonymous `me` with 1,990 ids (6 KB).
@@ -181,7 +181,7 @@ func BenchmarkWideDocument(b *testing.B) {
 	})
 	b.Run("refuse", func(b *testing.B) {
 		for b.Loop() {
-			if checkDocumentSize(wideQuery, 2000, 200, 2000) == nil {
+			if checkDocumentSize(wideQuery, 2000, 100, 2000) == nil {
 				b.Fatal("not refused")
 			}
 		}
