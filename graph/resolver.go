@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"coffer/ent"
 	"coffer/graph/access"
 	"coffer/graph/apperr"
@@ -89,14 +91,16 @@ func (r *Resolver) visibleNode(ctx context.Context, id int) (ent.Noder, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := r.Client.Noder(ctx, id)
+	// Noder only tells the type (reading the id by primary key): with the field's own selection
+	// it would also eager-load the selected edges (every transaction's entries, nested), which
+	// fullNode then drops for the whole row that authorization needs.
+	n, err := r.Client.Noder(graphql.WithFieldContext(ctx, &graphql.FieldContext{}), id)
 	switch {
 	case ent.IsNotFound(err), err != nil && strings.Contains(err.Error(), "cannot resolve table"):
 		return nil, errNotFound
 	case err != nil:
 		return nil, err
 	}
-	// The node was loaded with only the columns the query selected; authorization needs the row.
 	if n, err = r.fullNode(ctx, n); err != nil {
 		return nil, err
 	}

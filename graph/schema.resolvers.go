@@ -7,7 +7,6 @@ package graph
 
 import (
 	"coffer/ent"
-	"coffer/ent/account"
 	"coffer/ent/card"
 	entcashout "coffer/ent/cashout"
 	"coffer/ent/entry"
@@ -34,7 +33,6 @@ import (
 	"time"
 
 	"entgo.io/contrib/entgql"
-	"github.com/99designs/gqlgen/graphql"
 )
 
 // Balance is the resolver for the balance field.
@@ -224,7 +222,7 @@ func (r *entryResolver) Account(ctx context.Context, obj *ent.Entry) (*ent.Accou
 
 // Transaction is the resolver for the transaction field.
 func (r *entryResolver) Transaction(ctx context.Context, obj *ent.Entry) (*ent.Transaction, error) {
-	return obj.Transaction(ctx)
+	return r.transactionOf(ctx, obj)
 }
 
 // Amount is the resolver for the amount field.
@@ -846,19 +844,7 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	if len(ids) > maxPageSize {
 		return nil, apperr.Field("ids", "at most 100 IDs")
 	}
-	nodes := make([]ent.Noder, len(ids))
-	for i, id := range ids {
-		n, err := r.visibleNode(ctx, id)
-		if apperr.Is(err, apperr.NotFound) {
-			graphql.AddError(ctx, err)
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		nodes[i] = n
-	}
-	return nodes, nil
+	return r.visibleNodes(ctx, ids)
 }
 
 // Me is the resolver for the me field.
@@ -1052,16 +1038,7 @@ func (r *transactionResolver) Amount(ctx context.Context, obj *ent.Transaction) 
 
 // Entries is the resolver for the entries field.
 func (r *transactionResolver) Entries(ctx context.Context, obj *ent.Transaction) ([]*ent.Entry, error) {
-	v, err := identity.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	q := obj.QueryEntries().Order(ent.Asc(entry.FieldID))
-	if !v.IsAdmin() {
-		// Another party's line would show their balance.
-		q.Where(entry.HasAccountWith(account.OwnerID(v.CustomerID)))
-	}
-	return q.All(ctx)
+	return r.entriesOf(ctx, obj.ID)
 }
 
 // SigningPayload is the resolver for the signingPayload field.

@@ -44,8 +44,7 @@ func (r *Resolver) counterparty(ctx context.Context, e *ent.Entry) (*model.Count
 	acc := e.Edges.CounterpartyAccount
 	if acc == nil {
 		var err error
-		acc, err = r.Client.Account.Query().Where(account.ID(e.CounterpartyAccountID)).
-			WithOwner(func(q *ent.CustomerQuery) { q.WithUser() }).Only(ctx)
+		acc, err = r.counterpartyAccount(ctx, e.CounterpartyAccountID)
 		if err != nil {
 			return nil, err
 		}

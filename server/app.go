@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
 
@@ -136,6 +137,9 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	gql.AddTransport(gqltransport.POST{})
 	hardenGraphQL(gql, cfg.Hardening, cfg.Dev)
 	gql.Use(operations{metrics: m, client: db.Client})
+	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(resolver.WithLoaders(ctx))
+	})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
 	gql.SetQueryCache(newQueryCache())
 	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m}
@@ -143,6 +147,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	resolver.Live = a.live.hub
 	m.countSubscriptions(a.live.hub.Open)
 	gql.AddTransport(a.websocketTransport())
+	gql.AroundOperations(a.websocketOperations)
 	return a, nil
 }
 
@@ -212,7 +217,14 @@ func (a *app) graphqlHandler() http.Handler {
 		_ = csrf.AddTrustedOrigin(o)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := transport.With(r.Context(), w, clientAddr(r), !a.cfg.Dev)
+		// After a WebSocket upgrade the ResponseWriter belongs to the hijacked connection, and the
+		// socket's operations run concurrently: none may write headers (a cookie), so they get no
+		// writer. Login over a WebSocket answers the token and sets no cookie.
+		var cookies http.ResponseWriter = w
+		if isWebSocket(r) {
+			cookies = nil
+		}
+		ctx := transport.With(r.Context(), cookies, clientAddr(r), !a.cfg.Dev)
 		token, fromCookie := bearerToken(r)
 		if fromCookie {
 			// A browser sends cookies on cross-site requests too: only same-origin (or allowed)

@@ -46,6 +46,9 @@ type Config struct {
 	LiveMaxSubscriptions int
 	LiveMaxPerUser       int
 	LiveSessionCheck     time.Duration
+	// WebSocket bounds: queries and mutations in flight on one connection, connections per user.
+	WSMaxOperations         int
+	WSMaxConnectionsPerUser int
 }
 
 // parseConfig reads the environment, then the flags.
@@ -64,16 +67,28 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 		}
 		fs.StringVar(p, name, def, usage+" ("+env+")")
 	}
+	// A secret's environment value is never a flag default: --help prints defaults, and its
+	// output ends up in terminals, CI logs and bug reports. The value is applied after parsing,
+	// unless the flag itself was given.
+	var secrets []secretFlag
+	secret := func(p *string, name, env, usage string) {
+		usage += " (" + env + ")"
+		if getenv(env) != "" {
+			usage += " [set in the environment, not shown]"
+		}
+		fs.StringVar(p, name, "", usage)
+		secrets = append(secrets, secretFlag{name: name, env: env, dst: p})
+	}
 	var scale, rate, limit, ttl, dev, origins, body string
 	var accountRate, maxFailures, lockout, idle, maxAge string
 	str(&c.Addr, "addr", "ADDR", "127.0.0.1:8080", "listen address")
-	str(&c.DatabaseURL, "database-url", "DATABASE_URL", "", "postgres:// URL; empty: embedded SQLite file under ./data/")
-	str(&c.AdminPassword, "admin-password", "ADMIN_PASSWORD", "", "creates or updates the administrator 'admin' at start-up")
+	secret(&c.DatabaseURL, "database-url", "DATABASE_URL", "postgres:// URL; empty: embedded SQLite file under ./data/")
+	secret(&c.AdminPassword, "admin-password", "ADMIN_PASSWORD", "creates or updates the administrator 'admin' at start-up")
 	str(&c.Currency, "bank-currency", "BANK_CURRENCY", "EUR", "the bank's currency code")
 	str(&scale, "bank-currency-scale", "BANK_CURRENCY_SCALE", "2", "fractional digits of the currency")
 	str(&c.OutboxFile, "outbox-file", "OUTBOX_FILE", "", "append every code sent, one JSON object a line")
-	str(&c.SMTPURL, "smtp-url", "SMTP_URL", "", "smtp://user:pass@host:port for e-mail")
-	str(&c.SMSWebhookURL, "sms-webhook-url", "SMS_WEBHOOK_URL", "", "URL that receives SMS as a JSON POST")
+	secret(&c.SMTPURL, "smtp-url", "SMTP_URL", "smtp://user:pass@host:port for e-mail")
+	secret(&c.SMSWebhookURL, "sms-webhook-url", "SMS_WEBHOOK_URL", "URL that receives SMS as a JSON POST (may carry a token)")
 	str(&ttl, "code-ttl", "CODE_TTL", "10m", "lifetime of one-time codes")
 	str(&limit, "creation-monthly-limit", "CREATION_MONTHLY_LIMIT", "1000", "coins mintable per recipient and month")
 	str(&dev, "dev", "DEV", "", "1 for development mode (cookies without Secure)")
@@ -84,7 +99,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&staffBody, "staff-max-body-bytes", "STAFF_MAX_BODY_BYTES", "41943040", "largest request body of a STAFF or ADMIN session (document uploads: 5 files of 5 MiB in base64)")
 	str(&c.CardPrefix, "card-prefix", "CARD_PREFIX", "400000", "the digits new card numbers start with (1 to 15)")
 	str(&c.SMTPFrom, "smtp-from", "SMTP_FROM", "", "the From of e-mails (default coffer <no-reply@localhost>)")
-	str(&c.LookupKey, "lookup-key", "LOOKUP_KEY", "", "hex key (32+ bytes) for hashing social security and card numbers; empty: generated and kept in the database")
+	secret(&c.LookupKey, "lookup-key", "LOOKUP_KEY", "hex key (32+ bytes) for hashing social security and card numbers; empty: generated and kept in the database")
 	str(&accountRate, "auth-account-rate-limit", "AUTH_ACCOUNT_RATE_LIMIT", "30", "authentication operations per 15 minutes per account and operation; 0 turns it off")
 	str(&maxFailures, "login-max-failures", "LOGIN_MAX_FAILURES", "5", "consecutive failed logins that lock an account")
 	str(&lockout, "login-lockout", "LOGIN_LOCKOUT", "15m", "how long failed logins lock an account")
@@ -95,9 +110,19 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	var liveMax, livePerUser, liveCheck string
 	str(&liveMax, "live-max-subscriptions", "LIVE_MAX_SUBSCRIPTIONS", "10000", "concurrent subscriptions per server instance")
 	str(&livePerUser, "live-max-subscriptions-per-user", "LIVE_MAX_SUBSCRIPTIONS_PER_USER", "20", "concurrent subscriptions per user and instance")
+	var wsOps, wsConns string
+	str(&wsOps, "ws-max-operations-in-flight", "WS_MAX_OPERATIONS_IN_FLIGHT", "10", "queries and mutations running at once on one WebSocket; more are TOO_MANY_REQUESTS")
+	str(&wsConns, "ws-max-connections-per-user", "WS_MAX_CONNECTIONS_PER_USER", "10", "open WebSockets per user and instance; more are closed with 4429")
 	str(&liveCheck, "live-session-check", "LIVE_SESSION_CHECK", "2s", "how often open WebSockets re-check their session (a logout closes them)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, s := range secrets {
+		if !given[s.name] {
+			*s.dst = getenv(s.env)
+		}
 	}
 	if err := harden.parse(); err != nil {
 		return c, err
@@ -146,6 +171,12 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	if c.LiveMaxPerUser, err = strconv.Atoi(livePerUser); err != nil || c.LiveMaxPerUser < 1 {
 		return c, fmt.Errorf("LIVE_MAX_SUBSCRIPTIONS_PER_USER: not a positive count: %q", livePerUser)
 	}
+	if c.WSMaxOperations, err = strconv.Atoi(wsOps); err != nil || c.WSMaxOperations < 1 {
+		return c, fmt.Errorf("WS_MAX_OPERATIONS_IN_FLIGHT: not a positive count: %q", wsOps)
+	}
+	if c.WSMaxConnectionsPerUser, err = strconv.Atoi(wsConns); err != nil || c.WSMaxConnectionsPerUser < 1 {
+		return c, fmt.Errorf("WS_MAX_CONNECTIONS_PER_USER: not a positive count: %q", wsConns)
+	}
 	if c.LiveSessionCheck, err = time.ParseDuration(liveCheck); err != nil || c.LiveSessionCheck <= 0 {
 		return c, fmt.Errorf("LIVE_SESSION_CHECK: not a duration: %q", liveCheck)
 	}
@@ -159,4 +190,11 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 		return c, err
 	}
 	return c, nil
+}
+
+// secretFlag is a setting whose value must never be printed (passwords, keys, URLs with
+// credentials).
+type secretFlag struct {
+	name, env string
+	dst       *string
 }

@@ -20,6 +20,8 @@ type Hardening struct {
 	MaxDepth       int // nested selections
 	MaxAliases     int
 	MaxDirectives  int
+	MaxSelections  int // selections in one selection set, checked before validation
+	MaxFields      int // fields written in the document, checked before validation
 	MaxComplexity  int // cost with lists multiplied by first/last
 	Introspection  bool
 
@@ -73,6 +75,8 @@ func registerHardening(fs *flag.FlagSet, getenv func(string) string, h *Hardenin
 		{"graphql-max-depth", "GRAPHQL_MAX_DEPTH", "10", "deepest selection nesting", &h.MaxDepth},
 		{"graphql-max-aliases", "GRAPHQL_MAX_ALIASES", "15", "most aliased fields in one operation", &h.MaxAliases},
 		{"graphql-max-directives", "GRAPHQL_MAX_DIRECTIVES", "50", "most directives in one operation", &h.MaxDirectives},
+		{"graphql-max-selections", "GRAPHQL_MAX_SELECTIONS", "100", "most selections (fields, fragment spreads) in one selection set, refused before validation", &h.MaxSelections},
+		{"graphql-max-fields", "GRAPHQL_MAX_FIELDS", "2000", "most fields written in one document (each fragment once), refused before validation", &h.MaxFields},
 		{"graphql-max-complexity", "GRAPHQL_MAX_COMPLEXITY", "5000", "highest operation cost (one a field, connections times first/last)", &h.MaxComplexity},
 		{"db-max-open-conns", "DB_MAX_OPEN_CONNS", "20", "PostgreSQL connections this server opens at most (kept under the server's max_connections)", &h.DBMaxOpenConns},
 	}

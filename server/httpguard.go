@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -117,9 +119,63 @@ func queryGate(limits bodyLimits, next http.Handler) http.Handler {
 			writeRefusal(w, http.StatusBadRequest, "BAD_REQUEST", "batched operations are not supported: send one operation per request")
 			return
 		}
+		if problem := checkOperationBody(body); problem != "" {
+			// The client's mistake, not the server's: no ERROR, and never the body in the log.
+			slog.InfoContext(r.Context(), "bad request body", "problem", problem)
+			writeRefusal(w, http.StatusBadRequest, "BAD_REQUEST", problem)
+			return
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// operationBody is a GraphQL-over-HTTP request body with each member left raw, so that its type
+// can be named in the answer. gqlgen decodes the same members into a string and maps.
+type operationBody struct {
+	Query         json.RawMessage `json:"query"`
+	OperationName json.RawMessage `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    json.RawMessage `json:"extensions"`
+}
+
+// checkOperationBody says what is wrong with a request body gqlgen could not decode, or "" when
+// it is fine. gqlgen answers such bodies with an error that quotes the whole body, which the error
+// presenter then turns into INTERNAL: a client's typo would page the operator. The message names
+// the problem and never repeats the body.
+func checkOperationBody(body []byte) string {
+	const notAnObject = "the request body must be a JSON object with a query"
+	var b operationBody
+	if err := json.Unmarshal(body, &b); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syntax):
+			return fmt.Sprintf("the request body is not valid JSON (at byte %d)", syntax.Offset)
+		case errors.As(err, &typ):
+			return notAnObject
+		default:
+			return "the request body is not valid JSON"
+		}
+	}
+	if string(bytes.TrimSpace(body)) == "null" {
+		return notAnObject
+	}
+	for _, m := range []struct {
+		name, want string
+		value      json.RawMessage
+	}{
+		{"query", "a string", b.Query}, {"operationName", "a string", b.OperationName},
+		{"variables", "an object", b.Variables}, {"extensions", "an object", b.Extensions},
+	} {
+		if len(m.value) == 0 || string(m.value) == "null" {
+			continue
+		}
+		if (m.want == "a string") != (m.value[0] == '"') || (m.want == "an object") != (m.value[0] == '{') {
+			return fmt.Sprintf("%q must be %s", m.name, m.want)
+		}
+	}
+	return ""
 }
 
 // readBody reads r's body within limits; the status is 0, 413 or 400.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"unicode/utf8"
@@ -60,6 +61,7 @@ func hardenGraphQL(gql *handler.Server, h Hardening, dev bool) {
 		gql.Use(extension.Introspection{})
 	}
 	gql.Use(&operationLimits{h: h})
+	gql.Use(&inputText{})
 }
 
 // rulesWithoutSuggestions are gqlparser's rules with every rule that can answer "Did you mean"
@@ -85,7 +87,8 @@ func recoverToInternal(ctx context.Context, v any) error {
 }
 
 // operationLimits refuses operations whose text or shape is beyond the configured limits, then
-// those whose cost is: first the query length (before parsing), then depth, aliases, directives
+// those whose cost is: first the query length (before parsing), then the width of selection sets
+// and the number of fields (after parsing, before validation), then depth, aliases, directives
 // and introspection, then complexity.
 type operationLimits struct {
 	h  Hardening
@@ -110,7 +113,7 @@ func (l *operationLimits) MutateOperationParameters(ctx context.Context, p *grap
 	if n := utf8.RuneCountInString(p.Query); n > l.h.MaxQueryLength {
 		return limitError(errcode.ParseFailed, "query is %d characters long, over the limit of %d", n, l.h.MaxQueryLength)
 	}
-	return nil
+	return checkDocumentSize(p.Query, l.h.MaxTokens, l.h.MaxSelections, l.h.MaxFields)
 }
 
 // MutateOperationContext runs after parsing and validation, before execution.
@@ -256,7 +259,8 @@ func satAdd(a, b int) int {
 }
 
 // pagedCost is the schema's cost model for complexity.Calculate: a field that takes first or last
-// returns that many items, so its selection costs that many times; other fields cost one plus
+// returns that many items, so its selection costs that many times, and so does a field that takes
+// a list of ids (nodes) for each id; other fields cost one plus
 // their selection (gqlgen's default). It applies to every connection of the schema, present and
 // future, without a cost function per field.
 type pagedCost struct {
@@ -269,7 +273,14 @@ func (p pagedCost) Complexity(ctx context.Context, typeName, field string, child
 		return 0, false
 	}
 	fd := def.Fields.ForName(field)
-	if fd == nil || (fd.Arguments.ForName("first") == nil && fd.Arguments.ForName("last") == nil) {
+	if fd == nil {
+		return p.ExecutableSchema.Complexity(ctx, typeName, field, childComplexity, args)
+	}
+	if ids := fd.Arguments.ForName("ids"); ids != nil && ids.Type.Elem != nil {
+		// nodes(ids:) returns one item per id, duplicates included: each is resolved in full.
+		return satAdd(1, satMul(max(listLen(args["ids"]), 1), childComplexity)), true
+	}
+	if fd.Arguments.ForName("first") == nil && fd.Arguments.ForName("last") == nil {
 		return p.ExecutableSchema.Complexity(ctx, typeName, field, childComplexity, args)
 	}
 	n := max(pageArg(args["first"]), pageArg(args["last"]))
@@ -277,6 +288,15 @@ func (p pagedCost) Complexity(ctx context.Context, typeName, field string, child
 		n = defaultPageCost
 	}
 	return satAdd(1, satMul(max(n, 1), childComplexity)), true
+}
+
+// listLen is the length of a list argument as the complexity walker hands it over.
+func listLen(v any) int {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice {
+		return 0
+	}
+	return rv.Len()
 }
 
 // pageArg reads a first/last argument as the complexity walker hands it over (a literal or a

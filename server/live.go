@@ -44,7 +44,7 @@ func startLive(cfg Config, db *store.DB, l *ledger.Ledger, ids *identity.Service
 
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &liveRuntime{hub: hub, cancel: cancel,
-		sockets: &sockets{identity: ids, every: cfg.LiveSessionCheck, open: map[*socket]struct{}{}}}
+		sockets: &sockets{identity: ids, every: cfg.LiveSessionCheck, open: map[*socket]struct{}{}, perUser: map[int]int{}}}
 	rt.goRun(func() { hub.Run(ctx) })
 	rt.goRun(func() { notifier.Run(ctx) })
 	rt.goRun(func() { rt.sockets.Run(ctx) })
@@ -135,8 +135,13 @@ func (a *app) websocketInit(ctx context.Context, p gqltransport.InitPayload) (co
 	}
 	ctx = identity.WithViewer(ctx, v)
 	ctx, cancel := context.WithCancel(ctx)
-	sk := &socket{sessionID: v.SessionID, conn: slot.conn, cancel: cancel}
-	a.live.sockets.add(sk)
+	sk := &socket{sessionID: v.SessionID, userID: v.UserID, conn: slot.conn, cancel: cancel,
+		inFlight: make(chan struct{}, a.cfg.WSMaxOperations)}
+	if !a.live.sockets.add(sk, a.cfg.WSMaxConnectionsPerUser) {
+		cancel()
+		ctx := gqltransport.WithWebsocketCloseCode(ctx, wsCloseTooMany)
+		return gqltransport.AppendCloseReason(ctx, "too many connections"), nil, errors.New("too many connections")
+	}
 	return context.WithValue(ctx, socketKey{}, sk), nil, nil
 }
 
@@ -166,26 +171,47 @@ type sockets struct {
 	identity *identity.Service
 	every    time.Duration
 
-	mu   sync.Mutex
-	open map[*socket]struct{}
+	mu      sync.Mutex
+	open    map[*socket]struct{}
+	perUser map[int]int // open sockets by user id
 }
 
 type socket struct {
 	sessionID int
+	userID    int
 	conn      *gorillaConn
 	cancel    context.CancelFunc
+	// inFlight holds a slot for each query or mutation running on the socket.
+	inFlight chan struct{}
 }
 
-func (s *sockets) add(sk *socket) {
+// add registers sk unless its user already has maxPerUser open sockets.
+func (s *sockets) add(sk *socket, maxPerUser int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.perUser[sk.userID] >= maxPerUser {
+		return false
+	}
 	s.open[sk] = struct{}{}
+	s.perUser[sk.userID]++
+	return true
 }
 
 func (s *sockets) remove(sk *socket) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.drop(sk)
+}
+
+// drop forgets sk (s.mu held); dropping it twice is harmless.
+func (s *sockets) drop(sk *socket) {
+	if _, open := s.open[sk]; !open {
+		return
+	}
 	delete(s.open, sk)
+	if s.perUser[sk.userID]--; s.perUser[sk.userID] <= 0 {
+		delete(s.perUser, sk.userID)
+	}
 }
 
 // Run checks the sessions every interval; when ctx ends it closes every socket ("going away").
@@ -228,7 +254,7 @@ func (s *sockets) check(ctx context.Context) error {
 	for _, sk := range checked {
 		if _, open := s.open[sk]; open && !active[sk.sessionID] {
 			ended = append(ended, sk)
-			delete(s.open, sk)
+			s.drop(sk)
 		}
 	}
 	s.mu.Unlock()
@@ -247,6 +273,7 @@ func (s *sockets) closeAll(code int, reason string) {
 		all = append(all, sk)
 	}
 	clear(s.open)
+	clear(s.perUser)
 	s.mu.Unlock()
 	for _, sk := range all {
 		_ = sk.conn.WriteClose(code, reason)

@@ -11,7 +11,7 @@ import (
 // another lands several of them inside a running check. The bench's 2,000 subscribers found
 // this: two dozen of them were closed with 4401 while they opened.
 func TestLive_sessionCheck_sparesSocketsOpenedWhileItRuns(t *testing.T) {
-	s := startServer(t, "postgres", "LIVE_SESSION_CHECK=2ms", "LIVE_MAX_SUBSCRIPTIONS_PER_USER=100",
+	s := startServer(t, "postgres", "LIVE_SESSION_CHECK=2ms", "LIVE_MAX_SUBSCRIPTIONS_PER_USER=100", "WS_MAX_CONNECTIONS_PER_USER=100",
 		"AUTH_RATE_LIMIT=0", "AUTH_ACCOUNT_RATE_LIMIT=0")
 	admin := s.admin()
 	first := s.customer(admin, "alice")

@@ -23,6 +23,7 @@ const (
 	wsInitTimeout      = 10 * time.Second
 	wsCloseUnauth      = 4401 // graphql-transport-ws: the session ended
 	wsCloseForbidden   = 4403 // graphql-transport-ws: connection_init refused
+	wsCloseTooMany     = 4429 // connection_init refused: the user has too many sockets open
 	wsCloseGoingAway   = 1001
 	wsHandshakeTimeout = 10 * time.Second
 )

@@ -1,7 +1,7 @@
 // Reads the fenced ```graphql blocks of a markdown text and the directives before each (the
 // convention is described in tests/readme.test.mjs).
 
-/** blocks returns the ```graphql blocks of markdown with their line and directives. */
+/** blocks returns the ```graphql blocks of markdown with their line, directives and variables. */
 export function blocks(markdown) {
   const lines = markdown.split('\n');
   const out = [];
@@ -18,7 +18,18 @@ export function blocks(markdown) {
         if (!c) break;
         directives[c[1]] = c[2] ?? true;
       }
-      out.push({ line: i + 1, text: lines.slice(i + 1, end).join('\n'), directives });
+      const block = { line: i + 1, text: lines.slice(i + 1, end).join('\n'), directives };
+      // A ```json block right after it (blank lines between) holds its variables, as a person
+      // puts them in the Playground's Variables tab.
+      let next = end + 1;
+      while (next < lines.length && lines[next].trim() === '') next++;
+      if (next < lines.length && /^\s*```json\s*$/.test(lines[next])) {
+        let close = next + 1;
+        while (close < lines.length && !/^\s*```\s*$/.test(lines[close])) close++;
+        block.variables = lines.slice(next + 1, close).join('\n');
+        end = close;
+      }
+      out.push(block);
     }
     i = end;
   }

@@ -1,13 +1,15 @@
 // The Playground as a person uses it, in Debian's headless Chromium driven by playwright-core:
-// open /, run { __typename } from the editor, log in from the editor, copy the token into the
-// Headers tab, run `me`, and keep a screenshot of the result in e2e/artifacts/.
+// open /, run { __typename } from the editor, log in from the editor as the README's first step
+// does (the password in the Variables tab), check that the browser's storage keeps no password,
+// copy the token into the Headers tab, run `me`, and keep a screenshot in e2e/artifacts/.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { url, adminPassword, adminToken, customer, gql } from '../lib/coffer.mjs';
+import { blocks } from '../lib/readme.mjs';
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 mkdirSync(artifacts, { recursive: true });
@@ -38,15 +40,24 @@ async function run(page, query) {
   return (await result.innerText()).replace(/\u00a0/g, ' ');
 }
 
-/** setHeaders types headers into the Headers tab, as a person pastes a token. */
-async function setHeaders(page, headers) {
-  await page.getByRole('button', { name: 'Headers' }).click();
+/** setTool types text into the Variables or Headers tab, as a person pastes it. */
+async function setTool(page, tab, text) {
+  await page.getByRole('button', { name: tab }).click();
   const editor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror').last();
   await editor.click();
   await page.keyboard.press('Control+A');
-  await page.keyboard.insertText(JSON.stringify(headers));
+  await page.keyboard.insertText(text);
   await page.waitForTimeout(400);
 }
+
+/** setHeaders types headers into the Headers tab, as a person pastes a token. */
+const setHeaders = (page, headers) => setTool(page, 'Headers', JSON.stringify(headers));
+
+/** kept is everything the page keeps in the browser's storage, as one string. */
+const kept = (page) => page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage } }));
+
+// The README's first step: the administrator's login, with the password in its variables.
+const readmeLogin = blocks(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'README.md'), 'utf8'))[0];
 
 /** json reads CodeMirror's rendered text (one line per row, maybe with fold markers) as JSON. */
 function json(text) {
@@ -70,9 +81,19 @@ test('Playground: runs { __typename } and a logged-in me query from its editor',
   const typename = await run(page, '{ __typename }');
   assert.deepEqual(json(typename), { data: { __typename: 'Query' } });
 
-  const login = json(await run(page,
-    `mutation { login(input: {login: "admin", password: "${adminPassword}"}) { status auth { token } } }`));
+  // An older Playground kept its tabs in localStorage, password included: the page removes them.
+  await page.evaluate((pw) => localStorage.setItem('graphiql:tabState', JSON.stringify({ variables: `{"password": "${pw}"}` })), adminPassword);
+  await page.reload();
+  await page.locator('.graphiql-query-editor .CodeMirror').waitFor();
+  assert.ok(!(await kept(page)).includes(adminPassword), 'an older page\'s saved tabs were kept');
+
+  assert.ok(readmeLogin.variables?.includes('coffer-admin-password'), 'the README logs in with the password in variables');
+  assert.ok(!readmeLogin.text.includes('coffer-admin-password'), 'the README puts the password in the query text');
+  await setTool(page, 'Variables', readmeLogin.variables.replace('coffer-admin-password', adminPassword));
+  const login = json(await run(page, readmeLogin.text));
   assert.equal(login.data.login.status, 'AUTHENTICATED');
+  // Nothing the person typed is in the browser's storage, and a reload forgets it.
+  assert.ok(!(await kept(page)).includes(adminPassword), `the browser's storage keeps the password: ${await kept(page)}`);
   // Drop the session cookie login set, so that only the Authorization header can authenticate me.
   await page.context().clearCookies();
 
@@ -84,6 +105,12 @@ test('Playground: runs { __typename } and a logged-in me query from its editor',
   const pageText = await page.locator('.graphiql-response').innerText();
   assert.match(pageText, /"username": "admin"/);
   await page.screenshot({ path: join(artifacts, 'playground-me.png') });
+
+  assert.ok(!(await kept(page)).includes(adminPassword), 'the browser\'s storage keeps the password');
+  await page.reload();
+  await page.locator('.graphiql-query-editor .CodeMirror').waitFor();
+  assert.ok(!(await page.locator('.graphiql-editors').innerText()).includes(adminPassword), 'the editors show the password after a reload');
+  assert.ok(!(await kept(page)).includes(adminPassword), 'the browser\'s storage keeps the password after a reload');
 
   assert.deepEqual(external, [], 'the Playground loaded something from another host');
   assert.deepEqual(consoleErrors, [], 'the browser console reported errors (CSP?)');

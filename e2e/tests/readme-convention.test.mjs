@@ -18,3 +18,17 @@ test('README convention: graphql fences only, directives from the comments right
     { line: 19, text: '  { x }', directives: {} },
   ]);
 });
+
+test('README convention: a ```json block right after a graphql block holds its variables', () => {
+  const md = [
+    '```graphql', 'mutation($p: String!) { login(input: {login: "admin", password: $p}) { status } }', '```', '',
+    '```json', '{"p": "coffer-admin-password"}', '```',
+    '```json', '{"not": "variables"}', '```',
+    '```graphql', '{ me { username } }', '```', 'text', '```json', '{}', '```',
+  ].join('\n');
+  assert.deepEqual(blocks(md), [
+    { line: 1, text: 'mutation($p: String!) { login(input: {login: "admin", password: $p}) { status } }', directives: {},
+      variables: '{"p": "coffer-admin-password"}' },
+    { line: 11, text: '{ me { username } }', directives: {} },
+  ]);
+});

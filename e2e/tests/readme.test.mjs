@@ -26,6 +26,10 @@
 //    Run on each in the Playground); placeholders are filled per operation, so an operation may
 //    use the answer of the one before it in the same block.
 // 6. A block without `expect:` passes when its answer has no `errors`.
+// 6a. A ```json block right after a ```graphql block (blank lines between) is its variables, as
+//    put in the Playground's Variables tab; placeholders and "coffer-admin-password" are filled in
+//    it too. Credentials are always variables: the Playground keeps no editor state, but a query
+//    text with a password in it is what people copy, share and paste into history.
 // 7. Subscription blocks are sent over graphql-ws (graphql-transport-ws) with the current token in
 //    connection_init ({"authorization": "Bearer ..."}); the next block runs half a second after
 //    the server acknowledged the connection; the subscription stays open while the blocks after
@@ -141,7 +145,8 @@ test('README.md: every ```graphql snippet runs as written', async (t) => {
           await sub.ready;
           continue;
         }
-        const r = await gqlRaw(query, {}, current);
+        const variables = block.variables ? JSON.parse(await fill(block.variables, values, where)) : {};
+        const r = await gqlRaw(query, variables, current);
         if (block.directives.expect) {
           assert.equal(r.errors?.[0]?.extensions?.code, block.directives.expect, `${where}: ${JSON.stringify(r.errors ?? r.data)}`);
         } else {

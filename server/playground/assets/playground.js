@@ -22,12 +22,12 @@
   var defaultQuery = [
     '# Welcome to coffer\'s Playground.',
     '#',
-    '# Log in with the mutation below, then open the Headers tab underneath and put in',
-    '#   {"Authorization": "Bearer <auth.token>"}',
-    '# (the session cookie that login sets works too, in this browser).',
+    '# Put your password in the Variables tab underneath and run Login, then open the Headers',
+    '# tab and put in {"Authorization": "Bearer <auth.token>"} (the session cookie that login',
+    '# sets works too, in this browser). Nothing you type here is kept after the page closes.',
     '',
-    'mutation Login {',
-    '  login(input: {login: "admin", password: "your password"}) {',
+    'mutation Login($login: String!, $password: String!) {',
+    '  login(input: {login: $login, password: $password}) {',
     '    status',
     '    auth { token expiresAt user { username role } }',
     '  }',
@@ -38,10 +38,32 @@
     '}',
     ''
   ].join('\n');
+  var defaultVariables = '{\n  "login": "admin",\n  "password": ""\n}';
+
+  // GraphiQL keeps its tabs (queries and variables), history and favourites in the storage it is
+  // given, localStorage by default: a password typed into a login stayed there for whoever opens
+  // the browser next. The editor's state lives in this page's memory only (a reload starts
+  // afresh), and what an older page left in localStorage is removed.
+  var memory = {};
+  var storage = {
+    getItem: function (k) { return Object.prototype.hasOwnProperty.call(memory, k) ? memory[k] : null; },
+    setItem: function (k, v) { memory[k] = String(v); },
+    removeItem: function (k) { delete memory[k]; },
+    clear: function () { memory = {}; },
+    key: function (i) { var keys = Object.keys(memory); return i < keys.length ? keys[i] : null; },
+    get length() { return Object.keys(memory).length; }
+  };
+  try {
+    Object.keys(window.localStorage).forEach(function (k) {
+      if (k.indexOf('graphiql:') === 0) window.localStorage.removeItem(k);
+    });
+  } catch (e) { /* storage disabled: nothing was kept */ }
 
   ReactDOM.createRoot(root).render(React.createElement(GraphiQL, {
     fetcher: fetcher,
     defaultQuery: defaultQuery,
+    variables: defaultVariables,
+    storage: storage,
     defaultEditorToolsVisibility: 'headers',
     isHeadersEditorEnabled: true,
     shouldPersistHeaders: false
