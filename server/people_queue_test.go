@@ -222,7 +222,9 @@ func (c *ppCensus) versions(t *testing.T, id string, vars map[string]any) ppVers
 		vars = map[string]any{}
 	}
 	vars["id"] = id
-	var out struct{ Person struct{ Versions ppVersionPage } }
+	var out struct {
+		Person struct{ Versions ppVersionPage }
+	}
 	c.mustDo(c.staff, ppVersions, vars, &out)
 	return out.Person.Versions
 }
