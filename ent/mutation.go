@@ -9384,6 +9384,7 @@ type PersonMutation struct {
 	appendadditional_information json.RawMessage
 	created_at                   *time.Time
 	updated_at                   *time.Time
+	search_key                   *string
 	clearedFields                map[string]struct{}
 	procedures                   map[int]struct{}
 	removedprocedures            map[int]struct{}
@@ -10426,6 +10427,42 @@ func (m *PersonMutation) ResetUpdatedAt() {
 	m.updated_at = nil
 }
 
+// SetSearchKey sets the "search_key" field.
+func (m *PersonMutation) SetSearchKey(s string) {
+	m.search_key = &s
+}
+
+// SearchKey returns the value of the "search_key" field in the mutation.
+func (m *PersonMutation) SearchKey() (r string, exists bool) {
+	v := m.search_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSearchKey returns the old "search_key" field's value of the Person entity.
+// If the Person object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonMutation) OldSearchKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSearchKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSearchKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSearchKey: %w", err)
+	}
+	return oldValue.SearchKey, nil
+}
+
+// ResetSearchKey resets all changes to the "search_key" field.
+func (m *PersonMutation) ResetSearchKey() {
+	m.search_key = nil
+}
+
 // AddProcedureIDs adds the "procedures" edge to the Procedure entity by ids.
 func (m *PersonMutation) AddProcedureIDs(ids ...int) {
 	if m.procedures == nil {
@@ -10622,7 +10659,7 @@ func (m *PersonMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PersonMutation) Fields() []string {
-	fields := make([]string, 0, 23)
+	fields := make([]string, 0, 24)
 	if m.census_number != nil {
 		fields = append(fields, person.FieldCensusNumber)
 	}
@@ -10692,6 +10729,9 @@ func (m *PersonMutation) Fields() []string {
 	if m.updated_at != nil {
 		fields = append(fields, person.FieldUpdatedAt)
 	}
+	if m.search_key != nil {
+		fields = append(fields, person.FieldSearchKey)
+	}
 	return fields
 }
 
@@ -10746,6 +10786,8 @@ func (m *PersonMutation) Field(name string) (ent.Value, bool) {
 		return m.CreatedAt()
 	case person.FieldUpdatedAt:
 		return m.UpdatedAt()
+	case person.FieldSearchKey:
+		return m.SearchKey()
 	}
 	return nil, false
 }
@@ -10801,6 +10843,8 @@ func (m *PersonMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldCreatedAt(ctx)
 	case person.FieldUpdatedAt:
 		return m.OldUpdatedAt(ctx)
+	case person.FieldSearchKey:
+		return m.OldSearchKey(ctx)
 	}
 	return nil, fmt.Errorf("unknown Person field %s", name)
 }
@@ -10971,6 +11015,13 @@ func (m *PersonMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetUpdatedAt(v)
 		return nil
+	case person.FieldSearchKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSearchKey(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Person field %s", name)
 }
@@ -11136,6 +11187,9 @@ func (m *PersonMutation) ResetField(name string) error {
 		return nil
 	case person.FieldUpdatedAt:
 		m.ResetUpdatedAt()
+		return nil
+	case person.FieldSearchKey:
+		m.ResetSearchKey()
 		return nil
 	}
 	return fmt.Errorf("unknown Person field %s", name)
@@ -11774,6 +11828,8 @@ type PersonVersionMutation struct {
 	op               Op
 	typ              string
 	id               *int
+	version          *int
+	addversion       *int
 	valid_from       *time.Time
 	snapshot         *json.RawMessage
 	appendsnapshot   json.RawMessage
@@ -11922,6 +11978,62 @@ func (m *PersonVersionMutation) OldPersonID(ctx context.Context) (v int, err err
 // ResetPersonID resets all changes to the "person_id" field.
 func (m *PersonVersionMutation) ResetPersonID() {
 	m.person = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *PersonVersionMutation) SetVersion(i int) {
+	m.version = &i
+	m.addversion = nil
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *PersonVersionMutation) Version() (r int, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the PersonVersion entity.
+// If the PersonVersion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PersonVersionMutation) OldVersion(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// AddVersion adds i to the "version" field.
+func (m *PersonVersionMutation) AddVersion(i int) {
+	if m.addversion != nil {
+		*m.addversion += i
+	} else {
+		m.addversion = &i
+	}
+}
+
+// AddedVersion returns the value that was added to the "version" field in this mutation.
+func (m *PersonVersionMutation) AddedVersion() (r int, exists bool) {
+	v := m.addversion
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *PersonVersionMutation) ResetVersion() {
+	m.version = nil
+	m.addversion = nil
 }
 
 // SetValidFrom sets the "valid_from" field.
@@ -12248,9 +12360,12 @@ func (m *PersonVersionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PersonVersionMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.person != nil {
 		fields = append(fields, personversion.FieldPersonID)
+	}
+	if m.version != nil {
+		fields = append(fields, personversion.FieldVersion)
 	}
 	if m.valid_from != nil {
 		fields = append(fields, personversion.FieldValidFrom)
@@ -12277,6 +12392,8 @@ func (m *PersonVersionMutation) Field(name string) (ent.Value, bool) {
 	switch name {
 	case personversion.FieldPersonID:
 		return m.PersonID()
+	case personversion.FieldVersion:
+		return m.Version()
 	case personversion.FieldValidFrom:
 		return m.ValidFrom()
 	case personversion.FieldSnapshot:
@@ -12298,6 +12415,8 @@ func (m *PersonVersionMutation) OldField(ctx context.Context, name string) (ent.
 	switch name {
 	case personversion.FieldPersonID:
 		return m.OldPersonID(ctx)
+	case personversion.FieldVersion:
+		return m.OldVersion(ctx)
 	case personversion.FieldValidFrom:
 		return m.OldValidFrom(ctx)
 	case personversion.FieldSnapshot:
@@ -12323,6 +12442,13 @@ func (m *PersonVersionMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPersonID(v)
+		return nil
+	case personversion.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
 		return nil
 	case personversion.FieldValidFrom:
 		v, ok := value.(time.Time)
@@ -12367,6 +12493,9 @@ func (m *PersonVersionMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *PersonVersionMutation) AddedFields() []string {
 	var fields []string
+	if m.addversion != nil {
+		fields = append(fields, personversion.FieldVersion)
+	}
 	if m.addprocedure_id != nil {
 		fields = append(fields, personversion.FieldProcedureID)
 	}
@@ -12381,6 +12510,8 @@ func (m *PersonVersionMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *PersonVersionMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case personversion.FieldVersion:
+		return m.AddedVersion()
 	case personversion.FieldProcedureID:
 		return m.AddedProcedureID()
 	case personversion.FieldChangedByID:
@@ -12394,6 +12525,13 @@ func (m *PersonVersionMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *PersonVersionMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case personversion.FieldVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVersion(v)
+		return nil
 	case personversion.FieldProcedureID:
 		v, ok := value.(int)
 		if !ok {
@@ -12452,6 +12590,9 @@ func (m *PersonVersionMutation) ResetField(name string) error {
 	switch name {
 	case personversion.FieldPersonID:
 		m.ResetPersonID()
+		return nil
+	case personversion.FieldVersion:
+		m.ResetVersion()
 		return nil
 	case personversion.FieldValidFrom:
 		m.ResetValidFrom()

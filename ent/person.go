@@ -64,6 +64,8 @@ type Person struct {
 	CreatedAt time.Time `json:"created_at,omitempty"`
 	// UpdatedAt holds the value of the "updated_at" field.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
+	// SearchKey holds the value of the "search_key" field.
+	SearchKey string `json:"-"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the PersonQuery when eager-loading is set.
 	Edges        PersonEdges `json:"edges"`
@@ -123,7 +125,7 @@ func (*Person) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case person.FieldID, person.FieldCensusNumber:
 			values[i] = new(sql.NullInt64)
-		case person.FieldFirstName, person.FieldLastName1, person.FieldLastName2, person.FieldDocumentType, person.FieldDocumentID, person.FieldDocumentScopeCode, person.FieldGender, person.FieldAddress, person.FieldAddressScopeCode, person.FieldPostalCode, person.FieldEmail, person.FieldScopeCode, person.FieldPhone, person.FieldState, person.FieldMembershipLevel, person.FieldVerification, person.FieldPhoneVerification:
+		case person.FieldFirstName, person.FieldLastName1, person.FieldLastName2, person.FieldDocumentType, person.FieldDocumentID, person.FieldDocumentScopeCode, person.FieldGender, person.FieldAddress, person.FieldAddressScopeCode, person.FieldPostalCode, person.FieldEmail, person.FieldScopeCode, person.FieldPhone, person.FieldState, person.FieldMembershipLevel, person.FieldVerification, person.FieldPhoneVerification, person.FieldSearchKey:
 			values[i] = new(sql.NullString)
 		case person.FieldBornAt, person.FieldCreatedAt, person.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -293,6 +295,12 @@ func (_m *Person) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.UpdatedAt = value.Time
 			}
+		case person.FieldSearchKey:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field search_key", values[i])
+			} else if value.Valid {
+				_m.SearchKey = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -418,6 +426,8 @@ func (_m *Person) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("updated_at=")
 	builder.WriteString(_m.UpdatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("search_key=<sensitive>")
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -236,6 +236,20 @@ func (_c *PersonCreate) SetNillableUpdatedAt(v *time.Time) *PersonCreate {
 	return _c
 }
 
+// SetSearchKey sets the "search_key" field.
+func (_c *PersonCreate) SetSearchKey(v string) *PersonCreate {
+	_c.mutation.SetSearchKey(v)
+	return _c
+}
+
+// SetNillableSearchKey sets the "search_key" field if the given value is not nil.
+func (_c *PersonCreate) SetNillableSearchKey(v *string) *PersonCreate {
+	if v != nil {
+		_c.SetSearchKey(*v)
+	}
+	return _c
+}
+
 // AddProcedureIDs adds the "procedures" edge to the Procedure entity by IDs.
 func (_c *PersonCreate) AddProcedureIDs(ids ...int) *PersonCreate {
 	_c.mutation.AddProcedureIDs(ids...)
@@ -339,6 +353,10 @@ func (_c *PersonCreate) defaults() {
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
 		v := person.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
+	}
+	if _, ok := _c.mutation.SearchKey(); !ok {
+		v := person.DefaultSearchKey
+		_c.mutation.SetSearchKey(v)
 	}
 }
 
@@ -488,6 +506,9 @@ func (_c *PersonCreate) check() error {
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
 		return &ValidationError{Name: "updated_at", err: errors.New(`ent: missing required field "Person.updated_at"`)}
 	}
+	if _, ok := _c.mutation.SearchKey(); !ok {
+		return &ValidationError{Name: "search_key", err: errors.New(`ent: missing required field "Person.search_key"`)}
+	}
 	return nil
 }
 
@@ -606,6 +627,10 @@ func (_c *PersonCreate) createSpec() (*Person, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.UpdatedAt(); ok {
 		_spec.SetField(person.FieldUpdatedAt, field.TypeTime, value)
 		_node.UpdatedAt = value
+	}
+	if value, ok := _c.mutation.SearchKey(); ok {
+		_spec.SetField(person.FieldSearchKey, field.TypeString, value)
+		_node.SearchKey = value
 	}
 	if nodes := _c.mutation.ProceduresIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -989,6 +1014,18 @@ func (u *PersonUpsert) UpdateUpdatedAt() *PersonUpsert {
 	return u
 }
 
+// SetSearchKey sets the "search_key" field.
+func (u *PersonUpsert) SetSearchKey(v string) *PersonUpsert {
+	u.Set(person.FieldSearchKey, v)
+	return u
+}
+
+// UpdateSearchKey sets the "search_key" field to the value that was provided on create.
+func (u *PersonUpsert) UpdateSearchKey() *PersonUpsert {
+	u.SetExcluded(person.FieldSearchKey)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -1363,6 +1400,20 @@ func (u *PersonUpsertOne) SetUpdatedAt(v time.Time) *PersonUpsertOne {
 func (u *PersonUpsertOne) UpdateUpdatedAt() *PersonUpsertOne {
 	return u.Update(func(s *PersonUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetSearchKey sets the "search_key" field.
+func (u *PersonUpsertOne) SetSearchKey(v string) *PersonUpsertOne {
+	return u.Update(func(s *PersonUpsert) {
+		s.SetSearchKey(v)
+	})
+}
+
+// UpdateSearchKey sets the "search_key" field to the value that was provided on create.
+func (u *PersonUpsertOne) UpdateSearchKey() *PersonUpsertOne {
+	return u.Update(func(s *PersonUpsert) {
+		s.UpdateSearchKey()
 	})
 }
 
@@ -1906,6 +1957,20 @@ func (u *PersonUpsertBulk) SetUpdatedAt(v time.Time) *PersonUpsertBulk {
 func (u *PersonUpsertBulk) UpdateUpdatedAt() *PersonUpsertBulk {
 	return u.Update(func(s *PersonUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetSearchKey sets the "search_key" field.
+func (u *PersonUpsertBulk) SetSearchKey(v string) *PersonUpsertBulk {
+	return u.Update(func(s *PersonUpsert) {
+		s.SetSearchKey(v)
+	})
+}
+
+// UpdateSearchKey sets the "search_key" field to the value that was provided on create.
+func (u *PersonUpsertBulk) UpdateSearchKey() *PersonUpsertBulk {
+	return u.Update(func(s *PersonUpsert) {
+		s.UpdateSearchKey()
 	})
 }
 

@@ -347,6 +347,20 @@ func (_u *PersonUpdate) SetNillableUpdatedAt(v *time.Time) *PersonUpdate {
 	return _u
 }
 
+// SetSearchKey sets the "search_key" field.
+func (_u *PersonUpdate) SetSearchKey(v string) *PersonUpdate {
+	_u.mutation.SetSearchKey(v)
+	return _u
+}
+
+// SetNillableSearchKey sets the "search_key" field if the given value is not nil.
+func (_u *PersonUpdate) SetNillableSearchKey(v *string) *PersonUpdate {
+	if v != nil {
+		_u.SetSearchKey(*v)
+	}
+	return _u
+}
+
 // AddProcedureIDs adds the "procedures" edge to the Procedure entity by IDs.
 func (_u *PersonUpdate) AddProcedureIDs(ids ...int) *PersonUpdate {
 	_u.mutation.AddProcedureIDs(ids...)
@@ -671,6 +685,9 @@ func (_u *PersonUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(person.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.SearchKey(); ok {
+		_spec.SetField(person.FieldSearchKey, field.TypeString, value)
 	}
 	if _u.mutation.ProceduresCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1141,6 +1158,20 @@ func (_u *PersonUpdateOne) SetNillableUpdatedAt(v *time.Time) *PersonUpdateOne {
 	return _u
 }
 
+// SetSearchKey sets the "search_key" field.
+func (_u *PersonUpdateOne) SetSearchKey(v string) *PersonUpdateOne {
+	_u.mutation.SetSearchKey(v)
+	return _u
+}
+
+// SetNillableSearchKey sets the "search_key" field if the given value is not nil.
+func (_u *PersonUpdateOne) SetNillableSearchKey(v *string) *PersonUpdateOne {
+	if v != nil {
+		_u.SetSearchKey(*v)
+	}
+	return _u
+}
+
 // AddProcedureIDs adds the "procedures" edge to the Procedure entity by IDs.
 func (_u *PersonUpdateOne) AddProcedureIDs(ids ...int) *PersonUpdateOne {
 	_u.mutation.AddProcedureIDs(ids...)
@@ -1495,6 +1526,9 @@ func (_u *PersonUpdateOne) sqlSave(ctx context.Context) (_node *Person, err erro
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(person.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.SearchKey(); ok {
+		_spec.SetField(person.FieldSearchKey, field.TypeString, value)
 	}
 	if _u.mutation.ProceduresCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -21,6 +21,8 @@ type PersonVersion struct {
 	ID int `json:"id,omitempty"`
 	// PersonID holds the value of the "person_id" field.
 	PersonID int `json:"person_id,omitempty"`
+	// Version holds the value of the "version" field.
+	Version int `json:"version,omitempty"`
 	// ValidFrom holds the value of the "valid_from" field.
 	ValidFrom time.Time `json:"valid_from,omitempty"`
 	// Snapshot holds the value of the "snapshot" field.
@@ -66,7 +68,7 @@ func (*PersonVersion) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case personversion.FieldSnapshot:
 			values[i] = new([]byte)
-		case personversion.FieldID, personversion.FieldPersonID, personversion.FieldProcedureID, personversion.FieldChangedByID:
+		case personversion.FieldID, personversion.FieldPersonID, personversion.FieldVersion, personversion.FieldProcedureID, personversion.FieldChangedByID:
 			values[i] = new(sql.NullInt64)
 		case personversion.FieldValidFrom, personversion.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
@@ -96,6 +98,12 @@ func (_m *PersonVersion) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field person_id", values[i])
 			} else if value.Valid {
 				_m.PersonID = int(value.Int64)
+			}
+		case personversion.FieldVersion:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field version", values[i])
+			} else if value.Valid {
+				_m.Version = int(value.Int64)
 			}
 		case personversion.FieldValidFrom:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -174,6 +182,9 @@ func (_m *PersonVersion) String() string {
 	builder.WriteString(fmt.Sprintf("id=%v, ", _m.ID))
 	builder.WriteString("person_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.PersonID))
+	builder.WriteString(", ")
+	builder.WriteString("version=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Version))
 	builder.WriteString(", ")
 	builder.WriteString("valid_from=")
 	builder.WriteString(_m.ValidFrom.Format(time.ANSIC))

@@ -30,6 +30,12 @@ func (_c *PersonVersionCreate) SetPersonID(v int) *PersonVersionCreate {
 	return _c
 }
 
+// SetVersion sets the "version" field.
+func (_c *PersonVersionCreate) SetVersion(v int) *PersonVersionCreate {
+	_c.mutation.SetVersion(v)
+	return _c
+}
+
 // SetValidFrom sets the "valid_from" field.
 func (_c *PersonVersionCreate) SetValidFrom(v time.Time) *PersonVersionCreate {
 	_c.mutation.SetValidFrom(v)
@@ -135,6 +141,14 @@ func (_c *PersonVersionCreate) check() error {
 	if _, ok := _c.mutation.PersonID(); !ok {
 		return &ValidationError{Name: "person_id", err: errors.New(`ent: missing required field "PersonVersion.person_id"`)}
 	}
+	if _, ok := _c.mutation.Version(); !ok {
+		return &ValidationError{Name: "version", err: errors.New(`ent: missing required field "PersonVersion.version"`)}
+	}
+	if v, ok := _c.mutation.Version(); ok {
+		if err := personversion.VersionValidator(v); err != nil {
+			return &ValidationError{Name: "version", err: fmt.Errorf(`ent: validator failed for field "PersonVersion.version": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.ValidFrom(); !ok {
 		return &ValidationError{Name: "valid_from", err: errors.New(`ent: missing required field "PersonVersion.valid_from"`)}
 	}
@@ -174,6 +188,10 @@ func (_c *PersonVersionCreate) createSpec() (*PersonVersion, *sqlgraph.CreateSpe
 		_spec = sqlgraph.NewCreateSpec(personversion.Table, sqlgraph.NewFieldSpec(personversion.FieldID, field.TypeInt))
 	)
 	_spec.OnConflict = _c.conflict
+	if value, ok := _c.mutation.Version(); ok {
+		_spec.SetField(personversion.FieldVersion, field.TypeInt, value)
+		_node.Version = value
+	}
 	if value, ok := _c.mutation.ValidFrom(); ok {
 		_spec.SetField(personversion.FieldValidFrom, field.TypeTime, value)
 		_node.ValidFrom = value
@@ -276,6 +294,9 @@ func (u *PersonVersionUpsertOne) UpdateNewValues() *PersonVersionUpsertOne {
 	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
 		if _, exists := u.create.mutation.PersonID(); exists {
 			s.SetIgnore(personversion.FieldPersonID)
+		}
+		if _, exists := u.create.mutation.Version(); exists {
+			s.SetIgnore(personversion.FieldVersion)
 		}
 		if _, exists := u.create.mutation.ValidFrom(); exists {
 			s.SetIgnore(personversion.FieldValidFrom)
@@ -501,6 +522,9 @@ func (u *PersonVersionUpsertBulk) UpdateNewValues() *PersonVersionUpsertBulk {
 		for _, b := range u.create.builders {
 			if _, exists := b.mutation.PersonID(); exists {
 				s.SetIgnore(personversion.FieldPersonID)
+			}
+			if _, exists := b.mutation.Version(); exists {
+				s.SetIgnore(personversion.FieldVersion)
 			}
 			if _, exists := b.mutation.ValidFrom(); exists {
 				s.SetIgnore(personversion.FieldValidFrom)

@@ -442,6 +442,36 @@ func (u *ProcedureUpsert) UpdateState() *ProcedureUpsert {
 	return u
 }
 
+// SetInformation sets the "information" field.
+func (u *ProcedureUpsert) SetInformation(v json.RawMessage) *ProcedureUpsert {
+	u.Set(procedure.FieldInformation, v)
+	return u
+}
+
+// UpdateInformation sets the "information" field to the value that was provided on create.
+func (u *ProcedureUpsert) UpdateInformation() *ProcedureUpsert {
+	u.SetExcluded(procedure.FieldInformation)
+	return u
+}
+
+// ClearInformation clears the value of the "information" field.
+func (u *ProcedureUpsert) ClearInformation() *ProcedureUpsert {
+	u.SetNull(procedure.FieldInformation)
+	return u
+}
+
+// SetPrioritized sets the "prioritized" field.
+func (u *ProcedureUpsert) SetPrioritized(v bool) *ProcedureUpsert {
+	u.Set(procedure.FieldPrioritized, v)
+	return u
+}
+
+// UpdatePrioritized sets the "prioritized" field to the value that was provided on create.
+func (u *ProcedureUpsert) UpdatePrioritized() *ProcedureUpsert {
+	u.SetExcluded(procedure.FieldPrioritized)
+	return u
+}
+
 // SetProcessedAt sets the "processed_at" field.
 func (u *ProcedureUpsert) SetProcessedAt(v time.Time) *ProcedureUpsert {
 	u.Set(procedure.FieldProcessedAt, v)
@@ -513,12 +543,6 @@ func (u *ProcedureUpsertOne) UpdateNewValues() *ProcedureUpsertOne {
 		if _, exists := u.create.mutation.PersonID(); exists {
 			s.SetIgnore(procedure.FieldPersonID)
 		}
-		if _, exists := u.create.mutation.Information(); exists {
-			s.SetIgnore(procedure.FieldInformation)
-		}
-		if _, exists := u.create.mutation.Prioritized(); exists {
-			s.SetIgnore(procedure.FieldPrioritized)
-		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(procedure.FieldCreatedAt)
 		}
@@ -567,6 +591,41 @@ func (u *ProcedureUpsertOne) SetState(v procedure.State) *ProcedureUpsertOne {
 func (u *ProcedureUpsertOne) UpdateState() *ProcedureUpsertOne {
 	return u.Update(func(s *ProcedureUpsert) {
 		s.UpdateState()
+	})
+}
+
+// SetInformation sets the "information" field.
+func (u *ProcedureUpsertOne) SetInformation(v json.RawMessage) *ProcedureUpsertOne {
+	return u.Update(func(s *ProcedureUpsert) {
+		s.SetInformation(v)
+	})
+}
+
+// UpdateInformation sets the "information" field to the value that was provided on create.
+func (u *ProcedureUpsertOne) UpdateInformation() *ProcedureUpsertOne {
+	return u.Update(func(s *ProcedureUpsert) {
+		s.UpdateInformation()
+	})
+}
+
+// ClearInformation clears the value of the "information" field.
+func (u *ProcedureUpsertOne) ClearInformation() *ProcedureUpsertOne {
+	return u.Update(func(s *ProcedureUpsert) {
+		s.ClearInformation()
+	})
+}
+
+// SetPrioritized sets the "prioritized" field.
+func (u *ProcedureUpsertOne) SetPrioritized(v bool) *ProcedureUpsertOne {
+	return u.Update(func(s *ProcedureUpsert) {
+		s.SetPrioritized(v)
+	})
+}
+
+// UpdatePrioritized sets the "prioritized" field to the value that was provided on create.
+func (u *ProcedureUpsertOne) UpdatePrioritized() *ProcedureUpsertOne {
+	return u.Update(func(s *ProcedureUpsert) {
+		s.UpdatePrioritized()
 	})
 }
 
@@ -815,12 +874,6 @@ func (u *ProcedureUpsertBulk) UpdateNewValues() *ProcedureUpsertBulk {
 			if _, exists := b.mutation.PersonID(); exists {
 				s.SetIgnore(procedure.FieldPersonID)
 			}
-			if _, exists := b.mutation.Information(); exists {
-				s.SetIgnore(procedure.FieldInformation)
-			}
-			if _, exists := b.mutation.Prioritized(); exists {
-				s.SetIgnore(procedure.FieldPrioritized)
-			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(procedure.FieldCreatedAt)
 			}
@@ -870,6 +923,41 @@ func (u *ProcedureUpsertBulk) SetState(v procedure.State) *ProcedureUpsertBulk {
 func (u *ProcedureUpsertBulk) UpdateState() *ProcedureUpsertBulk {
 	return u.Update(func(s *ProcedureUpsert) {
 		s.UpdateState()
+	})
+}
+
+// SetInformation sets the "information" field.
+func (u *ProcedureUpsertBulk) SetInformation(v json.RawMessage) *ProcedureUpsertBulk {
+	return u.Update(func(s *ProcedureUpsert) {
+		s.SetInformation(v)
+	})
+}
+
+// UpdateInformation sets the "information" field to the value that was provided on create.
+func (u *ProcedureUpsertBulk) UpdateInformation() *ProcedureUpsertBulk {
+	return u.Update(func(s *ProcedureUpsert) {
+		s.UpdateInformation()
+	})
+}
+
+// ClearInformation clears the value of the "information" field.
+func (u *ProcedureUpsertBulk) ClearInformation() *ProcedureUpsertBulk {
+	return u.Update(func(s *ProcedureUpsert) {
+		s.ClearInformation()
+	})
+}
+
+// SetPrioritized sets the "prioritized" field.
+func (u *ProcedureUpsertBulk) SetPrioritized(v bool) *ProcedureUpsertBulk {
+	return u.Update(func(s *ProcedureUpsert) {
+		s.SetPrioritized(v)
+	})
+}
+
+// UpdatePrioritized sets the "prioritized" field to the value that was provided on create.
+func (u *ProcedureUpsertBulk) UpdatePrioritized() *ProcedureUpsertBulk {
+	return u.Update(func(s *ProcedureUpsert) {
+		s.UpdatePrioritized()
 	})
 }
 

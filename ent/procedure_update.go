@@ -8,12 +8,14 @@ import (
 	"coffer/ent/procedure"
 	"coffer/ent/user"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 )
 
@@ -40,6 +42,38 @@ func (_u *ProcedureUpdate) SetState(v procedure.State) *ProcedureUpdate {
 func (_u *ProcedureUpdate) SetNillableState(v *procedure.State) *ProcedureUpdate {
 	if v != nil {
 		_u.SetState(*v)
+	}
+	return _u
+}
+
+// SetInformation sets the "information" field.
+func (_u *ProcedureUpdate) SetInformation(v json.RawMessage) *ProcedureUpdate {
+	_u.mutation.SetInformation(v)
+	return _u
+}
+
+// AppendInformation appends value to the "information" field.
+func (_u *ProcedureUpdate) AppendInformation(v json.RawMessage) *ProcedureUpdate {
+	_u.mutation.AppendInformation(v)
+	return _u
+}
+
+// ClearInformation clears the value of the "information" field.
+func (_u *ProcedureUpdate) ClearInformation() *ProcedureUpdate {
+	_u.mutation.ClearInformation()
+	return _u
+}
+
+// SetPrioritized sets the "prioritized" field.
+func (_u *ProcedureUpdate) SetPrioritized(v bool) *ProcedureUpdate {
+	_u.mutation.SetPrioritized(v)
+	return _u
+}
+
+// SetNillablePrioritized sets the "prioritized" field if the given value is not nil.
+func (_u *ProcedureUpdate) SetNillablePrioritized(v *bool) *ProcedureUpdate {
+	if v != nil {
+		_u.SetPrioritized(*v)
 	}
 	return _u
 }
@@ -216,8 +250,19 @@ func (_u *ProcedureUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(procedure.FieldState, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.Information(); ok {
+		_spec.SetField(procedure.FieldInformation, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedInformation(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, procedure.FieldInformation, value)
+		})
+	}
 	if _u.mutation.InformationCleared() {
 		_spec.ClearField(procedure.FieldInformation, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Prioritized(); ok {
+		_spec.SetField(procedure.FieldPrioritized, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.ProcessedAt(); ok {
 		_spec.SetField(procedure.FieldProcessedAt, field.TypeTime, value)
@@ -335,6 +380,38 @@ func (_u *ProcedureUpdateOne) SetState(v procedure.State) *ProcedureUpdateOne {
 func (_u *ProcedureUpdateOne) SetNillableState(v *procedure.State) *ProcedureUpdateOne {
 	if v != nil {
 		_u.SetState(*v)
+	}
+	return _u
+}
+
+// SetInformation sets the "information" field.
+func (_u *ProcedureUpdateOne) SetInformation(v json.RawMessage) *ProcedureUpdateOne {
+	_u.mutation.SetInformation(v)
+	return _u
+}
+
+// AppendInformation appends value to the "information" field.
+func (_u *ProcedureUpdateOne) AppendInformation(v json.RawMessage) *ProcedureUpdateOne {
+	_u.mutation.AppendInformation(v)
+	return _u
+}
+
+// ClearInformation clears the value of the "information" field.
+func (_u *ProcedureUpdateOne) ClearInformation() *ProcedureUpdateOne {
+	_u.mutation.ClearInformation()
+	return _u
+}
+
+// SetPrioritized sets the "prioritized" field.
+func (_u *ProcedureUpdateOne) SetPrioritized(v bool) *ProcedureUpdateOne {
+	_u.mutation.SetPrioritized(v)
+	return _u
+}
+
+// SetNillablePrioritized sets the "prioritized" field if the given value is not nil.
+func (_u *ProcedureUpdateOne) SetNillablePrioritized(v *bool) *ProcedureUpdateOne {
+	if v != nil {
+		_u.SetPrioritized(*v)
 	}
 	return _u
 }
@@ -541,8 +618,19 @@ func (_u *ProcedureUpdateOne) sqlSave(ctx context.Context) (_node *Procedure, er
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(procedure.FieldState, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.Information(); ok {
+		_spec.SetField(procedure.FieldInformation, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedInformation(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, procedure.FieldInformation, value)
+		})
+	}
 	if _u.mutation.InformationCleared() {
 		_spec.ClearField(procedure.FieldInformation, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Prioritized(); ok {
+		_spec.SetField(procedure.FieldPrioritized, field.TypeBool, value)
 	}
 	if value, ok := _u.mutation.ProcessedAt(); ok {
 		_spec.SetField(procedure.FieldProcessedAt, field.TypeTime, value)

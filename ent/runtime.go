@@ -504,6 +504,10 @@ func init() {
 	personDescUpdatedAt := personFields[22].Descriptor()
 	// person.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	person.DefaultUpdatedAt = personDescUpdatedAt.Default.(func() time.Time)
+	// personDescSearchKey is the schema descriptor for search_key field.
+	personDescSearchKey := personFields[23].Descriptor()
+	// person.DefaultSearchKey holds the default value on creation for the search_key field.
+	person.DefaultSearchKey = personDescSearchKey.Default.(string)
 	personexternalidFields := schema.PersonExternalID{}.Fields()
 	_ = personexternalidFields
 	// personexternalidDescSystem is the schema descriptor for system field.
@@ -544,8 +548,12 @@ func init() {
 	}()
 	personversionFields := schema.PersonVersion{}.Fields()
 	_ = personversionFields
+	// personversionDescVersion is the schema descriptor for version field.
+	personversionDescVersion := personversionFields[1].Descriptor()
+	// personversion.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	personversion.VersionValidator = personversionDescVersion.Validators[0].(func(int) error)
 	// personversionDescCreatedAt is the schema descriptor for created_at field.
-	personversionDescCreatedAt := personversionFields[5].Descriptor()
+	personversionDescCreatedAt := personversionFields[6].Descriptor()
 	// personversion.DefaultCreatedAt holds the default value on creation for the created_at field.
 	personversion.DefaultCreatedAt = personversionDescCreatedAt.Default.(func() time.Time)
 	procedureFields := schema.Procedure{}.Fields()

@@ -148,6 +148,15 @@ func (r *Resolver) people(ctx context.Context, first *int, after *entgql.Cursor[
 		if filter.ScopeCode != nil {
 			q.Where(person.ScopeCode(*filter.ScopeCode))
 		}
+		if filter.Search != nil {
+			match, err := census.SearchPredicate(*filter.Search)
+			if err != nil {
+				return nil, err
+			}
+			if match != nil {
+				q.Where(match)
+			}
+		}
 	}
 	// Census numbers are given in order, except those kept from another register; ids are the
 	// insertion order, stable under concurrent registrations.
@@ -206,4 +215,74 @@ func jsonOf(v any) (json.RawMessage, error) {
 		return nil, nil
 	}
 	return json.Marshal(v)
+}
+
+// verificationOf is processProcedure's verification argument, "" when omitted.
+func verificationOf(v *person.Verification) person.Verification {
+	if v == nil {
+		return ""
+	}
+	return *v
+}
+
+// censusPage bounds a page request and notes whether totalCount was asked for.
+func censusPage(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (census.Page, error) {
+	first, last, err := pageArgs(first, last)
+	if err != nil {
+		return census.Page{}, err
+	}
+	return census.Page{First: first, Last: last, After: after, Before: before, WantTotal: selects(ctx, "totalCount")}, nil
+}
+
+// selects reports whether the current field's selection asks for the field at path (e.g.
+// "edges", "node", "person"), through fragments too.
+func selects(ctx context.Context, path ...string) bool {
+	op := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for i, name := range path {
+		var next []graphql.CollectedField
+		for _, f := range fields {
+			if f.Name == name {
+				if i == len(path)-1 {
+					return true
+				}
+				next = append(next, graphql.CollectFields(op, f.Selections, nil)...)
+			}
+		}
+		fields = next
+	}
+	return false
+}
+
+// procedureQueue answers procedures: the clerks' queue, with the page's people, clerks and (when
+// asked for) files loaded in one statement each.
+func (r *Resolver) procedureQueue(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.ProcedureFilter) (*census.ProcedureConnection, error) {
+	if _, err := staff(ctx); err != nil {
+		return nil, err
+	}
+	pg, err := censusPage(ctx, first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	var f census.QueueFilter
+	if filter != nil {
+		f = census.QueueFilter{State: filter.State, Type: filter.Type, Prioritized: filter.Prioritized, ScopeCode: filter.ScopeCode}
+	}
+	return r.Census.Queue(ctx, f, pg, census.QueueLoad{
+		Person: selects(ctx, "edges", "node", "person"),
+		Users:  selects(ctx, "edges", "node", "createdBy") || selects(ctx, "edges", "node", "processedBy"),
+		Files:  selects(ctx, "edges", "node", "files"),
+	})
+}
+
+// personVersions answers Person.versions: the person's history, oldest first.
+func (r *Resolver) personVersions(ctx context.Context, p *ent.Person, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*census.VersionConnection, error) {
+	if _, err := staff(ctx); err != nil {
+		return nil, err
+	}
+	pg, err := censusPage(ctx, first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	return r.Census.Versions(ctx, p.ID, pg, selects(ctx, "edges", "node", "procedure"))
 }

@@ -741,22 +741,31 @@ func (r *mutationResolver) RequestDocumentVerification(ctx context.Context, pers
 	return r.requestDocumentVerification(ctx, personID, files, prioritized)
 }
 
-// StartPhoneVerification is the resolver for the startPhoneVerification field.
-func (r *mutationResolver) StartPhoneVerification(ctx context.Context, personID string, phone string) (*ent.Procedure, error) {
+// RequestVerification is the resolver for the requestVerification field.
+func (r *mutationResolver) RequestVerification(ctx context.Context, personID string) (*ent.Procedure, error) {
 	a, p, err := r.personFor(ctx, personID)
 	if err != nil {
 		return nil, err
 	}
-	return r.Census.StartPhoneVerification(ctx, a, p, phone)
+	return r.Census.RequestVerification(ctx, a, p)
+}
+
+// StartPhoneVerification is the resolver for the startPhoneVerification field.
+func (r *mutationResolver) StartPhoneVerification(ctx context.Context, personID string, phone *string) (*ent.Procedure, error) {
+	a, p, err := r.personFor(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Census.StartPhoneVerification(ctx, a, p, deref(phone))
 }
 
 // VerifyPhone is the resolver for the verifyPhone field.
-func (r *mutationResolver) VerifyPhone(ctx context.Context, personID string, receivedCode string, phone string) (*ent.Person, error) {
+func (r *mutationResolver) VerifyPhone(ctx context.Context, personID string, receivedCode string, phone *string) (*ent.Person, error) {
 	a, p, err := r.personFor(ctx, personID)
 	if err != nil {
 		return nil, err
 	}
-	return r.Census.VerifyPhone(ctx, a, p, receivedCode, phone)
+	return r.Census.VerifyPhone(ctx, a, p, receivedCode, deref(phone))
 }
 
 // SetAdditionalInformation is the resolver for the setAdditionalInformation field.
@@ -769,12 +778,12 @@ func (r *mutationResolver) SetAdditionalInformation(ctx context.Context, personI
 }
 
 // ProcessProcedure is the resolver for the processProcedure field.
-func (r *mutationResolver) ProcessProcedure(ctx context.Context, id int, decision model.ProcedureDecision, comment *string) (*ent.Procedure, error) {
+func (r *mutationResolver) ProcessProcedure(ctx context.Context, id int, decision model.ProcedureDecision, comment *string, verification *person.Verification) (*ent.Procedure, error) {
 	a, err := staff(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Census.Process(ctx, a, id, census.Decision(decision), deref(comment))
+	return r.Census.Process(ctx, a, id, census.Decision(decision), deref(comment), verificationOf(verification))
 }
 
 // CreateScope is the resolver for the createScope field.
@@ -810,8 +819,16 @@ func (r *personResolver) Procedures(ctx context.Context, obj *ent.Person, pendin
 	return r.Census.Procedures(ctx, obj.ID, pendingOnly != nil && *pendingOnly)
 }
 
+// Versions is the resolver for the versions field.
+func (r *personResolver) Versions(ctx context.Context, obj *ent.Person, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*census.VersionConnection, error) {
+	return r.personVersions(ctx, obj, first, after, last, before)
+}
+
 // Person is the resolver for the person field.
 func (r *procedureResolver) Person(ctx context.Context, obj *ent.Procedure) (*ent.Person, error) {
+	if p := obj.Edges.Person; p != nil { // loaded with the queue's page
+		return p, nil
+	}
 	p, err := r.Client.Person.Get(ctx, obj.PersonID)
 	if ent.IsNotFound(err) {
 		return nil, errNotFound
@@ -821,16 +838,25 @@ func (r *procedureResolver) Person(ctx context.Context, obj *ent.Procedure) (*en
 
 // CreatedBy is the resolver for the createdBy field.
 func (r *procedureResolver) CreatedBy(ctx context.Context, obj *ent.Procedure) (*ent.User, error) {
+	if u := obj.Edges.CreatedBy; u != nil {
+		return u, nil
+	}
 	return r.userOf(ctx, obj.CreatedByID)
 }
 
 // ProcessedBy is the resolver for the processedBy field.
 func (r *procedureResolver) ProcessedBy(ctx context.Context, obj *ent.Procedure) (*ent.User, error) {
+	if u := obj.Edges.ProcessedBy; u != nil {
+		return u, nil
+	}
 	return r.userOf(ctx, obj.ProcessedByID)
 }
 
 // Files is the resolver for the files field.
 func (r *procedureResolver) Files(ctx context.Context, obj *ent.Procedure) ([]*ent.DocumentFile, error) {
+	if fs := obj.Edges.Files; fs != nil {
+		return fs, nil
+	}
 	return r.Census.Files(ctx, obj.ID)
 }
 
@@ -965,6 +991,11 @@ func (r *queryResolver) Transaction(ctx context.Context, id int) (*ent.Transacti
 // Person is the resolver for the person field.
 func (r *queryResolver) Person(ctx context.Context, id string, withScope *bool, versionAt *time.Time) (*ent.Person, error) {
 	return r.personQuery(ctx, id, versionAt)
+}
+
+// Procedures is the resolver for the procedures field.
+func (r *queryResolver) Procedures(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.ProcedureFilter) (*census.ProcedureConnection, error) {
+	return r.procedureQueue(ctx, first, after, last, before, filter)
 }
 
 // PersonProcedures is the resolver for the personProcedures field.

@@ -114,6 +114,10 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("census scopes: %w", err)
 	}
+	if _, err := people.BackfillSearchKeys(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("census search keys: %w", err)
+	}
 	queue := delivery.NewQueue(sender, 1024, 4, 30*time.Second)
 	codeService.Queue = queue
 	// One budget of failed recipient look-ups per user, whether by address (sendCoins) or by

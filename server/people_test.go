@@ -89,7 +89,13 @@ var ppSeq atomic.Int64
 func ppStart(t *testing.T, env ...string) *ppCensus {
 	t.Helper()
 	t.Parallel()
-	s := startServer(t, "postgres", env...)
+	return ppStartOn(t, "postgres", env...)
+}
+
+// ppStartOn is ppStart on the given store, without t.Parallel (for subtests that choose).
+func ppStartOn(t *testing.T, store string, env ...string) *ppCensus {
+	t.Helper()
+	s := startServer(t, store, env...)
 	admin := s.admin()
 	s.mustDo(admin, `mutation { createUser(input: {username: "clerk", password: "clerk-password-1", role: STAFF}) { id } }`, nil, nil)
 	return &ppCensus{testServer: s, admin: admin, staff: s.login("clerk", "clerk-password-1"), customer: s.customer(admin, "carla")}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -133,5 +134,75 @@ func TestHotPaths_statementCounts_stayPinned(t *testing.T) {
 	}
 	if got := s.balance(s.login("bob", "bob-password")); got != "0.10" {
 		t.Errorf("bob's balance = %s, want 0.10", got)
+	}
+}
+
+// TestCensusPages_statementCounts_fixedWhateverThePageSize pins the SQL statements of a page of
+// the clerks' queue and of a person's history, and proves that they do not grow with the page:
+// the related rows (people, clerks, files; procedures) are loaded once per page, not per row.
+// A queue page: authentication, the count, the page, its people, its clerks, its files. A history
+// page: authentication, the person's look-up by census number and their row, the count, the
+// page, its procedures (each version here made by a procedure).
+func TestCensusPages_statementCounts_fixedWhateverThePageSize(t *testing.T) {
+	t.Parallel()
+	s, counter := newCountedServer(t)
+	admin := s.admin()
+	s.mustDo(admin, `mutation { createUser(input: {username: "clerk", password: "clerk-password-1", role: STAFF}) { id } }`, nil, nil)
+	c := &ppCensus{testServer: s, admin: admin, staff: s.login("clerk", "clerk-password-1")}
+	first, _ := c.register(t, nil)
+	for i := range 24 {
+		p, reg := c.register(t, nil)
+		switch i % 4 {
+		case 0:
+			c.process(t, reg.ID, "ACCEPT", "")
+		case 1:
+			c.mustDo(c.staff, ppDocs, map[string]any{"p": p.ID, "f": []any{ppFileIn("a.png", "image/png", ppPNG)}, "pr": i%8 == 1}, nil)
+		}
+	}
+	// The first person's history: each version made by an accepted procedure.
+	for i := range 24 {
+		var ch struct{ ChangePersonData ppProcedure }
+		c.mustDo(c.staff, ppChange, map[string]any{"p": first.QualifiedID, "in": map[string]any{"address": fmt.Sprint("Calle ", i)}}, &ch)
+		c.process(t, ch.ChangePersonData.ID, "ACCEPT", "")
+	}
+	const (
+		queue = `query($n: Int!) { procedures(first: $n) { totalCount pageInfo { endCursor } edges { node {
+			id type state prioritized createdAt person { qualifiedId firstName lastName1 state }
+			createdBy { username } processedBy { username } files { filename sha256 } } } } }`
+		history = `query($id: String!, $n: Int!) { person(id: $id) { versions(first: $n) { totalCount
+			edges { cursor node { version at procedure { id type state } person { firstName state additionalInformation } } } } } }`
+	)
+	tests := []struct {
+		name  string
+		query string
+		vars  map[string]any
+		want  float64
+	}{
+		{"queue", queue, map[string]any{}, 6},
+		{"history", history, map[string]any{"id": first.QualifiedID}, 6},
+	}
+	for _, tt := range tests {
+		var counts []float64
+		for _, size := range []int{3, 20} {
+			vars := map[string]any{"n": size}
+			for k, v := range tt.vars {
+				vars[k] = v
+			}
+			var page map[string]any
+			s.mustDo(c.staff, tt.query, vars, &page)
+			if n := strings.Count(fmt.Sprint(page), "procedure:map[") + strings.Count(fmt.Sprint(page), "createdBy:map["); n < size-1 {
+				// (the first version, the registration, has no procedure)
+				t.Fatalf("%s: the page of %d is not full: %v", tt.name, size, page)
+			}
+			got, list := counter.perRequest(5, func() { s.mustDo(c.staff, tt.query, vars, nil) })
+			t.Logf("%s, page of %d: %.1f statements", tt.name, size, got)
+			if got > tt.want {
+				t.Errorf("%s, page of %d: %.1f SQL statements per request, want at most %.0f:%s", tt.name, size, got, tt.want, list)
+			}
+			counts = append(counts, got)
+		}
+		if counts[0] != counts[1] {
+			t.Errorf("%s: %.1f statements for 3 rows, %.1f for 20: the count grows with the page", tt.name, counts[0], counts[1])
+		}
 	}
 }

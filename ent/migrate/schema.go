@@ -365,6 +365,7 @@ var (
 		{Name: "additional_information", Type: field.TypeJSON, Nullable: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "search_key", Type: field.TypeString, Default: ""},
 	}
 	// PersonsTable holds the schema information for the "persons" table.
 	PersonsTable = &schema.Table{
@@ -376,6 +377,17 @@ var (
 				Name:    "person_phone",
 				Unique:  false,
 				Columns: []*schema.Column{PersonsColumns[15]},
+			},
+			{
+				Name:    "person_search_key",
+				Unique:  false,
+				Columns: []*schema.Column{PersonsColumns[24]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "gin_trgm_ops",
+					Types: map[string]string{
+						"postgres": "GIN",
+					},
+				},
 			},
 		},
 	}
@@ -415,6 +427,7 @@ var (
 	// PersonVersionsColumns holds the columns for the "person_versions" table.
 	PersonVersionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "version", Type: field.TypeInt},
 		{Name: "valid_from", Type: field.TypeTime},
 		{Name: "snapshot", Type: field.TypeJSON},
 		{Name: "procedure_id", Type: field.TypeInt, Nullable: true},
@@ -430,7 +443,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "person_versions_persons_versions",
-				Columns:    []*schema.Column{PersonVersionsColumns[6]},
+				Columns:    []*schema.Column{PersonVersionsColumns[7]},
 				RefColumns: []*schema.Column{PersonsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -439,7 +452,12 @@ var (
 			{
 				Name:    "personversion_person_id_valid_from",
 				Unique:  false,
-				Columns: []*schema.Column{PersonVersionsColumns[6], PersonVersionsColumns[1]},
+				Columns: []*schema.Column{PersonVersionsColumns[7], PersonVersionsColumns[2]},
+			},
+			{
+				Name:    "personversion_person_id_version",
+				Unique:  true,
+				Columns: []*schema.Column{PersonVersionsColumns[7], PersonVersionsColumns[1]},
 			},
 		},
 	}
@@ -487,6 +505,11 @@ var (
 				Name:    "procedure_person_id_state",
 				Unique:  false,
 				Columns: []*schema.Column{ProceduresColumns[8], ProceduresColumns[2]},
+			},
+			{
+				Name:    "procedure_state_prioritized_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ProceduresColumns[2], ProceduresColumns[4], ProceduresColumns[5]},
 			},
 		},
 	}

@@ -63,6 +63,8 @@ const (
 	FieldCreatedAt = "created_at"
 	// FieldUpdatedAt holds the string denoting the updated_at field in the database.
 	FieldUpdatedAt = "updated_at"
+	// FieldSearchKey holds the string denoting the search_key field in the database.
+	FieldSearchKey = "search_key"
 	// EdgeProcedures holds the string denoting the procedures edge name in mutations.
 	EdgeProcedures = "procedures"
 	// EdgeVersions holds the string denoting the versions edge name in mutations.
@@ -120,6 +122,7 @@ var Columns = []string{
 	FieldAdditionalInformation,
 	FieldCreatedAt,
 	FieldUpdatedAt,
+	FieldSearchKey,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -161,6 +164,8 @@ var (
 	DefaultCreatedAt func() time.Time
 	// DefaultUpdatedAt holds the default value on creation for the "updated_at" field.
 	DefaultUpdatedAt func() time.Time
+	// DefaultSearchKey holds the default value on creation for the "search_key" field.
+	DefaultSearchKey string
 )
 
 // DocumentType defines the type for the "document_type" enum field.
@@ -434,6 +439,11 @@ func ByCreatedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByUpdatedAt orders the results by the updated_at field.
 func ByUpdatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldUpdatedAt, opts...).ToFunc()
+}
+
+// BySearchKey orders the results by the search_key field.
+func BySearchKey(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSearchKey, opts...).ToFunc()
 }
 
 // ByProceduresCount orders the results by procedures count.

@@ -130,6 +130,11 @@ func UpdatedAt(v time.Time) predicate.Person {
 	return predicate.Person(sql.FieldEQ(FieldUpdatedAt, v))
 }
 
+// SearchKey applies equality check predicate on the "search_key" field. It's identical to SearchKeyEQ.
+func SearchKey(v string) predicate.Person {
+	return predicate.Person(sql.FieldEQ(FieldSearchKey, v))
+}
+
 // CensusNumberEQ applies the EQ predicate on the "census_number" field.
 func CensusNumberEQ(v int64) predicate.Person {
 	return predicate.Person(sql.FieldEQ(FieldCensusNumber, v))
@@ -1173,6 +1178,71 @@ func UpdatedAtLT(v time.Time) predicate.Person {
 // UpdatedAtLTE applies the LTE predicate on the "updated_at" field.
 func UpdatedAtLTE(v time.Time) predicate.Person {
 	return predicate.Person(sql.FieldLTE(FieldUpdatedAt, v))
+}
+
+// SearchKeyEQ applies the EQ predicate on the "search_key" field.
+func SearchKeyEQ(v string) predicate.Person {
+	return predicate.Person(sql.FieldEQ(FieldSearchKey, v))
+}
+
+// SearchKeyNEQ applies the NEQ predicate on the "search_key" field.
+func SearchKeyNEQ(v string) predicate.Person {
+	return predicate.Person(sql.FieldNEQ(FieldSearchKey, v))
+}
+
+// SearchKeyIn applies the In predicate on the "search_key" field.
+func SearchKeyIn(vs ...string) predicate.Person {
+	return predicate.Person(sql.FieldIn(FieldSearchKey, vs...))
+}
+
+// SearchKeyNotIn applies the NotIn predicate on the "search_key" field.
+func SearchKeyNotIn(vs ...string) predicate.Person {
+	return predicate.Person(sql.FieldNotIn(FieldSearchKey, vs...))
+}
+
+// SearchKeyGT applies the GT predicate on the "search_key" field.
+func SearchKeyGT(v string) predicate.Person {
+	return predicate.Person(sql.FieldGT(FieldSearchKey, v))
+}
+
+// SearchKeyGTE applies the GTE predicate on the "search_key" field.
+func SearchKeyGTE(v string) predicate.Person {
+	return predicate.Person(sql.FieldGTE(FieldSearchKey, v))
+}
+
+// SearchKeyLT applies the LT predicate on the "search_key" field.
+func SearchKeyLT(v string) predicate.Person {
+	return predicate.Person(sql.FieldLT(FieldSearchKey, v))
+}
+
+// SearchKeyLTE applies the LTE predicate on the "search_key" field.
+func SearchKeyLTE(v string) predicate.Person {
+	return predicate.Person(sql.FieldLTE(FieldSearchKey, v))
+}
+
+// SearchKeyContains applies the Contains predicate on the "search_key" field.
+func SearchKeyContains(v string) predicate.Person {
+	return predicate.Person(sql.FieldContains(FieldSearchKey, v))
+}
+
+// SearchKeyHasPrefix applies the HasPrefix predicate on the "search_key" field.
+func SearchKeyHasPrefix(v string) predicate.Person {
+	return predicate.Person(sql.FieldHasPrefix(FieldSearchKey, v))
+}
+
+// SearchKeyHasSuffix applies the HasSuffix predicate on the "search_key" field.
+func SearchKeyHasSuffix(v string) predicate.Person {
+	return predicate.Person(sql.FieldHasSuffix(FieldSearchKey, v))
+}
+
+// SearchKeyEqualFold applies the EqualFold predicate on the "search_key" field.
+func SearchKeyEqualFold(v string) predicate.Person {
+	return predicate.Person(sql.FieldEqualFold(FieldSearchKey, v))
+}
+
+// SearchKeyContainsFold applies the ContainsFold predicate on the "search_key" field.
+func SearchKeyContainsFold(v string) predicate.Person {
+	return predicate.Person(sql.FieldContainsFold(FieldSearchKey, v))
 }
 
 // HasProcedures applies the HasEdge predicate on the "procedures" edge.

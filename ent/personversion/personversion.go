@@ -16,6 +16,8 @@ const (
 	FieldID = "id"
 	// FieldPersonID holds the string denoting the person_id field in the database.
 	FieldPersonID = "person_id"
+	// FieldVersion holds the string denoting the version field in the database.
+	FieldVersion = "version"
 	// FieldValidFrom holds the string denoting the valid_from field in the database.
 	FieldValidFrom = "valid_from"
 	// FieldSnapshot holds the string denoting the snapshot field in the database.
@@ -43,6 +45,7 @@ const (
 var Columns = []string{
 	FieldID,
 	FieldPersonID,
+	FieldVersion,
 	FieldValidFrom,
 	FieldSnapshot,
 	FieldProcedureID,
@@ -61,6 +64,8 @@ func ValidColumn(column string) bool {
 }
 
 var (
+	// VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	VersionValidator func(int) error
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
 )
@@ -76,6 +81,11 @@ func ByID(opts ...sql.OrderTermOption) OrderOption {
 // ByPersonID orders the results by the person_id field.
 func ByPersonID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPersonID, opts...).ToFunc()
+}
+
+// ByVersion orders the results by the version field.
+func ByVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldVersion, opts...).ToFunc()
 }
 
 // ByValidFrom orders the results by the valid_from field.

@@ -60,6 +60,11 @@ func PersonID(v int) predicate.PersonVersion {
 	return predicate.PersonVersion(sql.FieldEQ(FieldPersonID, v))
 }
 
+// Version applies equality check predicate on the "version" field. It's identical to VersionEQ.
+func Version(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldEQ(FieldVersion, v))
+}
+
 // ValidFrom applies equality check predicate on the "valid_from" field. It's identical to ValidFromEQ.
 func ValidFrom(v time.Time) predicate.PersonVersion {
 	return predicate.PersonVersion(sql.FieldEQ(FieldValidFrom, v))
@@ -98,6 +103,46 @@ func PersonIDIn(vs ...int) predicate.PersonVersion {
 // PersonIDNotIn applies the NotIn predicate on the "person_id" field.
 func PersonIDNotIn(vs ...int) predicate.PersonVersion {
 	return predicate.PersonVersion(sql.FieldNotIn(FieldPersonID, vs...))
+}
+
+// VersionEQ applies the EQ predicate on the "version" field.
+func VersionEQ(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldEQ(FieldVersion, v))
+}
+
+// VersionNEQ applies the NEQ predicate on the "version" field.
+func VersionNEQ(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldNEQ(FieldVersion, v))
+}
+
+// VersionIn applies the In predicate on the "version" field.
+func VersionIn(vs ...int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldIn(FieldVersion, vs...))
+}
+
+// VersionNotIn applies the NotIn predicate on the "version" field.
+func VersionNotIn(vs ...int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldNotIn(FieldVersion, vs...))
+}
+
+// VersionGT applies the GT predicate on the "version" field.
+func VersionGT(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldGT(FieldVersion, v))
+}
+
+// VersionGTE applies the GTE predicate on the "version" field.
+func VersionGTE(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldGTE(FieldVersion, v))
+}
+
+// VersionLT applies the LT predicate on the "version" field.
+func VersionLT(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldLT(FieldVersion, v))
+}
+
+// VersionLTE applies the LTE predicate on the "version" field.
+func VersionLTE(v int) predicate.PersonVersion {
+	return predicate.PersonVersion(sql.FieldLTE(FieldVersion, v))
 }
 
 // ValidFromEQ applies the EQ predicate on the "valid_from" field.

@@ -6,6 +6,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
@@ -58,6 +59,11 @@ func (Person) Fields() []ent.Field {
 		field.JSON("additional_information", json.RawMessage{}).Optional(),
 		field.Time("created_at").Default(time.Now).Immutable(),
 		field.Time("updated_at").Default(time.Now),
+		// The names, document id, e-mail and phone, lower-cased and without accents
+		// (census.SearchKey), which people(filter: {search}) matches with LIKE. Written by every
+		// change of the person; "" only on rows older than the column, until the start-up backfill
+		// (census.BackfillSearchKeys). Derived, so left out of the versions' snapshots (Sensitive).
+		field.String("search_key").Default("").Sensitive(),
 	}
 }
 
@@ -70,5 +76,13 @@ func (Person) Edges() []ent.Edge {
 }
 
 func (Person) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("phone")}
+	return []ent.Index{
+		index.Fields("phone"),
+		// A trigram index serves LIKE '%term%' on PostgreSQL (pg_trgm, created by the migration).
+		// On SQLite it is a plain index that LIKE '%term%' cannot use: the search scans there.
+		index.Fields("search_key").Annotations(
+			entsql.IndexTypes(map[string]string{dialect.Postgres: "GIN"}),
+			entsql.OpClass("gin_trgm_ops"),
+		),
+	}
 }

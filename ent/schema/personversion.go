@@ -26,6 +26,9 @@ func (PersonVersion) Annotations() []schema.Annotation {
 func (PersonVersion) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("person_id").Immutable(),
+		// The version's number in the person's history: 1 for the registration, then one more per
+		// change (Person.versions).
+		field.Int("version").Positive().Immutable(),
 		field.Time("valid_from").Immutable(),
 		field.JSON("snapshot", json.RawMessage{}).Immutable(),
 		// The procedure whose acceptance made this version, if any.
@@ -44,5 +47,8 @@ func (PersonVersion) Edges() []ent.Edge {
 }
 
 func (PersonVersion) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("person_id", "valid_from")}
+	return []ent.Index{
+		index.Fields("person_id", "valid_from"),
+		index.Fields("person_id", "version").Unique(),
+	}
 }

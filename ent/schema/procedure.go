@@ -28,9 +28,11 @@ func (Procedure) Fields() []ent.Field {
 			"MEMBERSHIP_LEVEL_CHANGE", "DOCUMENT_VERIFICATION", "PHONE_VERIFICATION").Immutable(),
 		field.Enum("state").Values("PENDING", "ACCEPTED", "REJECTED").Default("PENDING"),
 		field.Int("person_id").Immutable(),
-		field.JSON("information", json.RawMessage{}).Optional().Immutable(),
+		// Set at the request; a DOCUMENT_VERIFICATION opened by requestVerification gets its files'
+		// description (and prioritized) when requestDocumentVerification brings them.
+		field.JSON("information", json.RawMessage{}).Optional(),
 		// Prioritized document verifications come first in the pending list.
-		field.Bool("prioritized").Default(false).Immutable(),
+		field.Bool("prioritized").Default(false),
 		field.Time("created_at").Default(time.Now).Immutable(),
 		field.Int("created_by_id").Optional().Nillable().Immutable(),
 		field.Time("processed_at").Optional().Nillable(),
@@ -49,5 +51,9 @@ func (Procedure) Edges() []ent.Edge {
 }
 
 func (Procedure) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("person_id", "state")}
+	return []ent.Index{
+		index.Fields("person_id", "state"),
+		// The clerks' queue (census.Queue): pending first, prioritized first, oldest first.
+		index.Fields("state", "prioritized", "created_at"),
+	}
 }

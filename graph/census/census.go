@@ -140,14 +140,34 @@ func (s *Service) lockPerson(ctx context.Context, tx *ent.Tx, id int) (*ent.Pers
 
 // writeVersion records p, as it is now in tx, valid from at, changed by a (through procedureID
 // when a procedure made the change).
+// Every version also brings the person's search key up to date (one more statement only when
+// the searched fields changed), so that no path that changes a person can forget it.
+// The version number is the previous one plus one: every caller has written the person's row
+// in tx first, so the row lock orders concurrent writers, and the unique (person_id, version)
+// index is the second line of defence.
 func writeVersion(ctx context.Context, tx *ent.Tx, a Actor, p *ent.Person, at time.Time, procedureID *int) error {
+	if key := SearchKey(p); key != p.SearchKey {
+		if err := tx.Person.UpdateOneID(p.ID).SetSearchKey(key).Exec(ctx); err != nil {
+			return fmt.Errorf("census: search key: %w", err)
+		}
+		p.SearchKey = key
+	}
+	last, err := tx.PersonVersion.Query().Where(personversion.PersonID(p.ID)).
+		Order(ent.Desc(personversion.FieldVersion)).Limit(1).Select(personversion.FieldVersion).Ints(ctx)
+	if err != nil {
+		return fmt.Errorf("census: last version: %w", err)
+	}
+	number := 1
+	if len(last) == 1 {
+		number = last[0] + 1
+	}
 	snap := *p
 	snap.Edges = ent.PersonEdges{}
 	raw, err := json.Marshal(&snap)
 	if err != nil {
 		return fmt.Errorf("census: snapshot: %w", err)
 	}
-	return tx.PersonVersion.Create().SetPersonID(p.ID).SetValidFrom(at).SetSnapshot(raw).
+	return tx.PersonVersion.Create().SetPersonID(p.ID).SetVersion(number).SetValidFrom(at).SetSnapshot(raw).
 		SetNillableProcedureID(procedureID).SetChangedByID(a.UserID).SetCreatedAt(at).Exec(ctx)
 }
 

@@ -79,7 +79,7 @@ func TestPersonAt_injectedClock_eachVersionFromItsInstant(t *testing.T) {
 		t.Fatalf("registered: %+v", p)
 	}
 	clk.Set(t0.Add(time.Hour))
-	if _, err := s.Process(ctx, a, reg.ID, census.Accept, ""); err != nil {
+	if _, err := s.Process(ctx, a, reg.ID, census.Accept, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	change, err := s.RequestDataChange(ctx, a, p, census.Data{FirstName: ptr("Eva")})
@@ -87,7 +87,7 @@ func TestPersonAt_injectedClock_eachVersionFromItsInstant(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Set(t0.Add(2 * time.Hour))
-	if _, err := s.Process(ctx, a, change.ID, census.Accept, ""); err != nil {
+	if _, err := s.Process(ctx, a, change.ID, census.Accept, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

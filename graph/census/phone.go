@@ -20,10 +20,26 @@ const phonePurpose = challenge.PurposePHONE_VERIFICATION
 // subjectOf is what a person's phone code is bound to; one live code per person.
 func subjectOf(personID int) string { return "person:" + strconv.Itoa(personID) }
 
+// phoneOrOwn is phone, or the person's own number when phone is empty; a person without one is
+// BAD_USER_INPUT (phone).
+func phoneOrOwn(p *ent.Person, phone string) (string, error) {
+	if phone != "" {
+		return phone, nil
+	}
+	if p.Phone == nil || *p.Phone == "" {
+		return "", apperr.Field("phone", "the person has no phone number on file: give one")
+	}
+	return *p.Phone, nil
+}
+
 // StartPhoneVerification sends an SMS code to phone and opens a PHONE_VERIFICATION procedure
 // holding the number. A new start supersedes the person's previous one: its code dies and its
-// procedure is rejected.
+// procedure is rejected. An empty phone means the person's own.
 func (s *Service) StartPhoneVerification(ctx context.Context, a Actor, p *ent.Person, phone string) (*ent.Procedure, error) {
+	phone, err := phoneOrOwn(p, phone)
+	if err != nil {
+		return nil, err
+	}
 	if !e164.MatchString(phone) {
 		return nil, apperr.Field("phone", "must be an E.164 number such as +34600111222")
 	}
@@ -70,8 +86,13 @@ func (s *Service) StartPhoneVerification(ctx context.Context, a Actor, p *ent.Pe
 // VerifyPhone checks the code sent by StartPhoneVerification for the same number. On success the
 // number becomes the person's, VERIFIED, the procedure is accepted, and anybody else whose
 // verified number it was is marked REASSIGNED (each a new version). A wrong, expired or used code,
-// or another number than the one the code went to, is INVALID_CODE.
+// or another number than the one the code went to, is INVALID_CODE. An empty phone means the
+// person's own.
 func (s *Service) VerifyPhone(ctx context.Context, a Actor, p *ent.Person, code, phone string) (*ent.Person, error) {
+	phone, err := phoneOrOwn(p, phone)
+	if err != nil {
+		return nil, err
+	}
 	pr, err := s.Client.Procedure.Query().
 		Where(procedure.PersonID(p.ID), procedure.TypeEQ(procedure.TypePHONE_VERIFICATION), procedure.StateEQ(procedure.StatePENDING)).
 		Order(ent.Desc(procedure.FieldID)).First(ctx)

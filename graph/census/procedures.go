@@ -120,6 +120,8 @@ func (s *Service) Register(ctx context.Context, a Actor, r Registration) (*ent.P
 		if info != nil {
 			create.SetAdditionalInformation(info)
 		}
+		create.SetSearchKey(SearchKey(&ent.Person{FirstName: *d.FirstName, LastName1: *d.LastName1,
+			LastName2: nonEmpty(d.LastName2), DocumentID: *d.DocumentID, Email: nonEmpty(d.Email), Phone: nonEmpty(d.Phone)}))
 		p, err := create.Save(ctx)
 		if err != nil {
 			return out{}, uniqueAsConflict(err)
@@ -139,6 +141,14 @@ func (s *Service) Register(ctx context.Context, a Actor, r Registration) (*ent.P
 		return out{p, pr}, nil
 	})
 	return res.p, res.pr, err
+}
+
+// nonEmpty is v, or nil when v is nil or empty.
+func nonEmpty(v *string) *string {
+	if v == nil || *v == "" {
+		return nil
+	}
+	return v
 }
 
 func (s *Service) nextCensusNumber(ctx context.Context, tx *ent.Tx) (int64, error) {
@@ -188,7 +198,7 @@ func open(p *ent.Person) error {
 // the same type (CONFLICT): a clerk decides on one request at a time. before runs in the same
 // transaction after the person is locked, for checks and person changes that come with the request.
 func (s *Service) request(ctx context.Context, a Actor, personID int, t procedure.Type, info any, prioritized bool,
-	before func(tx *ent.Tx, p *ent.Person, now time.Time) error,
+	before func(tx *ent.Tx, p *ent.Person, pr *ent.Procedure, now time.Time) error,
 ) (*ent.Procedure, error) {
 	raw, err := json.Marshal(info)
 	if err != nil {
@@ -217,7 +227,7 @@ func (s *Service) request(ctx context.Context, a Actor, personID int, t procedur
 			return nil, err
 		}
 		if before != nil {
-			if err := before(tx, p, now); err != nil {
+			if err := before(tx, p, pr, now); err != nil {
 				return nil, err
 			}
 		}
@@ -310,12 +320,23 @@ const (
 
 // Process accepts or rejects a pending procedure and, when accepted, applies its change to the
 // person in the same transaction (a new version). A procedure is processed once: a processed one
-// is PRECONDITION_FAILED. A rejection needs a comment saying why.
-func (s *Service) Process(ctx context.Context, a Actor, procedureID int, decision Decision, comment string) (*ent.Procedure, error) {
+// is PRECONDITION_FAILED. A rejection needs a comment saying why. verification ("" for none) is
+// only for rejecting a DOCUMENT_VERIFICATION: MISTAKE or FRAUD, what the person's verification
+// becomes; anything else is BAD_USER_INPUT (verification).
+func (s *Service) Process(ctx context.Context, a Actor, procedureID int, decision Decision, comment string,
+	verification person.Verification,
+) (*ent.Procedure, error) {
 	comment = strings.TrimSpace(comment)
 	f := apperr.Fields{}
 	if decision != Accept && decision != Reject {
 		f.Add("decision", "must be ACCEPT or REJECT")
+	}
+	switch {
+	case verification == "":
+	case decision != Reject:
+		f.Add("verification", "only a rejection carries a verification")
+	case verification != person.VerificationMISTAKE && verification != person.VerificationFRAUD:
+		f.Add("verification", "must be MISTAKE or FRAUD")
 	}
 	if !utf8.ValidString(comment) || utf8.RuneCountInString(comment) > maxCommentLen {
 		f.Add("comment", "must be at most 1000 characters")
@@ -343,6 +364,9 @@ func (s *Service) Process(ctx context.Context, a Actor, procedureID int, decisio
 		if pr, err = tx.Procedure.Get(ctx, procedureID); err != nil {
 			return nil, err
 		}
+		if verification != "" && pr.Type != procedure.TypeDOCUMENT_VERIFICATION {
+			return nil, apperr.Field("verification", "only a DOCUMENT_VERIFICATION carries a verification")
+		}
 		if pr.State != procedure.StatePENDING {
 			return nil, apperr.New(apperr.PreconditionFailed, "the procedure was already %s", strings.ToLower(string(pr.State)))
 		}
@@ -353,7 +377,7 @@ func (s *Service) Process(ctx context.Context, a Actor, procedureID int, decisio
 			if err := s.apply(ctx, tx, a, p, pr, now); err != nil {
 				return nil, err
 			}
-		} else if err := s.reject(ctx, tx, a, p, pr, now); err != nil {
+		} else if err := s.reject(ctx, tx, a, p, pr, now, verification); err != nil {
 			return nil, err
 		}
 		if pr.Type == procedure.TypePHONE_VERIFICATION {
@@ -500,15 +524,23 @@ func applyChange(ctx context.Context, tx *ent.Tx, p *ent.Person, ch DataChange, 
 	return nil
 }
 
-// reject applies what a rejection means for the person: a rejected registration trashes them, a
-// rejected document verification marks the documents a MISTAKE.
-func (s *Service) reject(ctx context.Context, tx *ent.Tx, a Actor, p *ent.Person, pr *ent.Procedure, now time.Time) error {
+// reject applies what a rejection means for the person: a rejected registration trashes them; a
+// rejected document verification sets the verification the clerk gave (MISTAKE or FRAUD), or
+// MISTAKE when the person was waiting for it (VERIFICATION_REQUESTED or _RECEIVED).
+func (s *Service) reject(ctx context.Context, tx *ent.Tx, a Actor, p *ent.Person, pr *ent.Procedure, now time.Time,
+	verification person.Verification,
+) error {
+	waiting := p.Verification == person.VerificationVERIFICATION_RECEIVED ||
+		p.Verification == person.VerificationVERIFICATION_REQUESTED
+	if verification == "" && waiting {
+		verification = person.VerificationMISTAKE
+	}
 	up := tx.Person.UpdateOneID(p.ID).SetUpdatedAt(now)
 	switch {
 	case pr.Type == procedure.TypeREGISTRATION && p.State == person.StatePENDING:
 		up.SetState(person.StateTRASHED)
-	case pr.Type == procedure.TypeDOCUMENT_VERIFICATION && p.Verification == person.VerificationVERIFICATION_RECEIVED:
-		up.SetVerification(person.VerificationMISTAKE)
+	case pr.Type == procedure.TypeDOCUMENT_VERIFICATION && verification != "" && verification != p.Verification:
+		up.SetVerification(verification)
 	default:
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"coffer/ent/procedure"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
+	"coffer/graph/census"
 	"coffer/graph/gid"
 	"coffer/graph/live"
 	"coffer/graph/model"
@@ -274,12 +275,13 @@ type ComplexityRoot struct {
 		Logout                      func(childComplexity int) int
 		PayBill                     func(childComplexity int, input model.PayBillInput) int
 		PreRegister                 func(childComplexity int, input model.PreRegisterInput) int
-		ProcessProcedure            func(childComplexity int, id int, decision model.ProcedureDecision, comment *string) int
+		ProcessProcedure            func(childComplexity int, id int, decision model.ProcedureDecision, comment *string, verification *person.Verification) int
 		PublicKeyChallenge          func(childComplexity int, publicKey string) int
 		Register                    func(childComplexity int, input model.RegisterInput) int
 		RegisterPerson              func(childComplexity int, input model.RegisterPersonInput) int
 		RequestDocumentVerification func(childComplexity int, personID string, files []*model.DocumentFileInput, prioritized *bool) int
 		RequestPasswordReset        func(childComplexity int, input model.RequestPasswordResetInput) int
+		RequestVerification         func(childComplexity int, personID string) int
 		ResetPassword               func(childComplexity int, token string, newPassword string) int
 		SelfRegister                func(childComplexity int, input model.SelfRegisterInput) int
 		SendCoins                   func(childComplexity int, input model.SendCoinsInput) int
@@ -289,10 +291,10 @@ type ComplexityRoot struct {
 		SetTwoFactor                func(childComplexity int, method user.TwoFactor, currentPassword *string) int
 		SetUserStatus               func(childComplexity int, username string, status user.Status) int
 		StartPhoneConfirmation      func(childComplexity int) int
-		StartPhoneVerification      func(childComplexity int, personID string, phone string) int
+		StartPhoneVerification      func(childComplexity int, personID string, phone *string) int
 		TopUpSavings                func(childComplexity int, input model.SavingsMoveInput) int
 		TransferBetweenCards        func(childComplexity int, input model.TransferBetweenCardsInput) int
-		VerifyPhone                 func(childComplexity int, personID string, receivedCode string, phone string) int
+		VerifyPhone                 func(childComplexity int, personID string, receivedCode string, phone *string) int
 		WithdrawSavings             func(childComplexity int, input model.SavingsMoveInput) int
 	}
 
@@ -335,6 +337,7 @@ type ComplexityRoot struct {
 		State                 func(childComplexity int) int
 		UpdatedAt             func(childComplexity int) int
 		Verification          func(childComplexity int) int
+		Versions              func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
 	}
 
 	PersonConnection struct {
@@ -344,6 +347,24 @@ type ComplexityRoot struct {
 	}
 
 	PersonEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PersonVersion struct {
+		At        func(childComplexity int) int
+		Person    func(childComplexity int) int
+		Procedure func(childComplexity int) int
+		Version   func(childComplexity int) int
+	}
+
+	PersonVersionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PersonVersionEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
@@ -361,6 +382,17 @@ type ComplexityRoot struct {
 		ProcessedBy func(childComplexity int) int
 		State       func(childComplexity int) int
 		Type        func(childComplexity int) int
+	}
+
+	ProcedureConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ProcedureEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	PublicKeyChallenge struct {
@@ -381,6 +413,7 @@ type ComplexityRoot struct {
 		People           func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.PersonFilter) int
 		Person           func(childComplexity int, id string, withScope *bool, versionAt *time.Time) int
 		PersonProcedures func(childComplexity int, personID string) int
+		Procedures       func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.ProcedureFilter) int
 		SavingsGoals     func(childComplexity int) int
 		Scopes           func(childComplexity int) int
 		Transaction      func(childComplexity int, id int) int
@@ -562,10 +595,11 @@ type MutationResolver interface {
 	CancelPerson(ctx context.Context, personID string, channel string, reason *string) (*ent.Procedure, error)
 	ChangeMembershipLevel(ctx context.Context, personID string, level person.MembershipLevel) (*ent.Procedure, error)
 	RequestDocumentVerification(ctx context.Context, personID string, files []*model.DocumentFileInput, prioritized *bool) (*ent.Procedure, error)
-	StartPhoneVerification(ctx context.Context, personID string, phone string) (*ent.Procedure, error)
-	VerifyPhone(ctx context.Context, personID string, receivedCode string, phone string) (*ent.Person, error)
+	RequestVerification(ctx context.Context, personID string) (*ent.Procedure, error)
+	StartPhoneVerification(ctx context.Context, personID string, phone *string) (*ent.Procedure, error)
+	VerifyPhone(ctx context.Context, personID string, receivedCode string, phone *string) (*ent.Person, error)
 	SetAdditionalInformation(ctx context.Context, personID string, key string, jsonValue string) (*ent.Person, error)
-	ProcessProcedure(ctx context.Context, id int, decision model.ProcedureDecision, comment *string) (*ent.Procedure, error)
+	ProcessProcedure(ctx context.Context, id int, decision model.ProcedureDecision, comment *string, verification *person.Verification) (*ent.Procedure, error)
 	CreateScope(ctx context.Context, input model.CreateScopeInput) (*ent.Scope, error)
 }
 type PersonResolver interface {
@@ -576,6 +610,7 @@ type PersonResolver interface {
 	MembershipAllowed(ctx context.Context, obj *ent.Person) (bool, error)
 	Scopes(ctx context.Context, obj *ent.Person) ([]*ent.Scope, error)
 	Procedures(ctx context.Context, obj *ent.Person, pendingOnly *bool) ([]*ent.Procedure, error)
+	Versions(ctx context.Context, obj *ent.Person, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*census.VersionConnection, error)
 }
 type ProcedureResolver interface {
 	Person(ctx context.Context, obj *ent.Procedure) (*ent.Person, error)
@@ -599,6 +634,7 @@ type QueryResolver interface {
 	Cashouts(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CashoutConnection, error)
 	Transaction(ctx context.Context, id int) (*ent.Transaction, error)
 	Person(ctx context.Context, id string, withScope *bool, versionAt *time.Time) (*ent.Person, error)
+	Procedures(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.ProcedureFilter) (*census.ProcedureConnection, error)
 	PersonProcedures(ctx context.Context, personID string) ([]*ent.Procedure, error)
 	People(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.PersonFilter) (*ent.PersonConnection, error)
 	Scopes(ctx context.Context) ([]*ent.Scope, error)
@@ -1694,7 +1730,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ProcessProcedure(childComplexity, args["id"].(int), args["decision"].(model.ProcedureDecision), args["comment"].(*string)), true
+		return e.ComplexityRoot.Mutation.ProcessProcedure(childComplexity, args["id"].(int), args["decision"].(model.ProcedureDecision), args["comment"].(*string), args["verification"].(*person.Verification)), true
 	case "Mutation.publicKeyChallenge":
 		if e.ComplexityRoot.Mutation.PublicKeyChallenge == nil {
 			break
@@ -1750,6 +1786,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestPasswordReset(childComplexity, args["input"].(model.RequestPasswordResetInput)), true
+	case "Mutation.requestVerification":
+		if e.ComplexityRoot.Mutation.RequestVerification == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestVerification_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestVerification(childComplexity, args["personId"].(string)), true
 	case "Mutation.resetPassword":
 		if e.ComplexityRoot.Mutation.ResetPassword == nil {
 			break
@@ -1854,7 +1901,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.StartPhoneVerification(childComplexity, args["personId"].(string), args["phone"].(string)), true
+		return e.ComplexityRoot.Mutation.StartPhoneVerification(childComplexity, args["personId"].(string), args["phone"].(*string)), true
 	case "Mutation.topUpSavings":
 		if e.ComplexityRoot.Mutation.TopUpSavings == nil {
 			break
@@ -1887,7 +1934,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.VerifyPhone(childComplexity, args["personId"].(string), args["receivedCode"].(string), args["phone"].(string)), true
+		return e.ComplexityRoot.Mutation.VerifyPhone(childComplexity, args["personId"].(string), args["receivedCode"].(string), args["phone"].(*string)), true
 	case "Mutation.withdrawSavings":
 		if e.ComplexityRoot.Mutation.WithdrawSavings == nil {
 			break
@@ -2099,6 +2146,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Person.Verification(childComplexity), true
+	case "Person.versions":
+		if e.ComplexityRoot.Person.Versions == nil {
+			break
+		}
+
+		args, err := ec.field_Person_versions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Person.Versions(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int])), true
 
 	case "PersonConnection.edges":
 		if e.ComplexityRoot.PersonConnection.Edges == nil {
@@ -2131,6 +2189,63 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PersonEdge.Node(childComplexity), true
+
+	case "PersonVersion.at":
+		if e.ComplexityRoot.PersonVersion.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonVersion.At(childComplexity), true
+	case "PersonVersion.person":
+		if e.ComplexityRoot.PersonVersion.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonVersion.Person(childComplexity), true
+	case "PersonVersion.procedure":
+		if e.ComplexityRoot.PersonVersion.Procedure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonVersion.Procedure(childComplexity), true
+	case "PersonVersion.version":
+		if e.ComplexityRoot.PersonVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonVersion.Version(childComplexity), true
+
+	case "PersonVersionConnection.edges":
+		if e.ComplexityRoot.PersonVersionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonVersionConnection.Edges(childComplexity), true
+	case "PersonVersionConnection.pageInfo":
+		if e.ComplexityRoot.PersonVersionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonVersionConnection.PageInfo(childComplexity), true
+	case "PersonVersionConnection.totalCount":
+		if e.ComplexityRoot.PersonVersionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonVersionConnection.TotalCount(childComplexity), true
+
+	case "PersonVersionEdge.cursor":
+		if e.ComplexityRoot.PersonVersionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonVersionEdge.Cursor(childComplexity), true
+	case "PersonVersionEdge.node":
+		if e.ComplexityRoot.PersonVersionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonVersionEdge.Node(childComplexity), true
 
 	case "Procedure.comment":
 		if e.ComplexityRoot.Procedure.Comment == nil {
@@ -2204,6 +2319,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Procedure.Type(childComplexity), true
+
+	case "ProcedureConnection.edges":
+		if e.ComplexityRoot.ProcedureConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcedureConnection.Edges(childComplexity), true
+	case "ProcedureConnection.pageInfo":
+		if e.ComplexityRoot.ProcedureConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcedureConnection.PageInfo(childComplexity), true
+	case "ProcedureConnection.totalCount":
+		if e.ComplexityRoot.ProcedureConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcedureConnection.TotalCount(childComplexity), true
+
+	case "ProcedureEdge.cursor":
+		if e.ComplexityRoot.ProcedureEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcedureEdge.Cursor(childComplexity), true
+	case "ProcedureEdge.node":
+		if e.ComplexityRoot.ProcedureEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcedureEdge.Node(childComplexity), true
 
 	case "PublicKeyChallenge.challengeId":
 		if e.ComplexityRoot.PublicKeyChallenge.ChallengeID == nil {
@@ -2336,6 +2483,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PersonProcedures(childComplexity, args["personId"].(string)), true
+	case "Query.procedures":
+		if e.ComplexityRoot.Query.Procedures == nil {
+			break
+		}
+
+		args, err := ec.field_Query_procedures_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Procedures(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int]), args["filter"].(*model.ProcedureFilter)), true
 	case "Query.savingsGoals":
 		if e.ComplexityRoot.Query.SavingsGoals == nil {
 			break
@@ -2686,6 +2844,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPersonDataInput,
 		ec.unmarshalInputPersonFilter,
 		ec.unmarshalInputPreRegisterInput,
+		ec.unmarshalInputProcedureFilter,
 		ec.unmarshalInputRecipientInput,
 		ec.unmarshalInputRegisterInput,
 		ec.unmarshalInputRegisterPersonInput,
@@ -3905,15 +4064,15 @@ enum MembershipLevel {
 enum Verification {
   "Nothing verified."
   NOT_VERIFIED
-  "Documents were asked for."
+  "Documents were asked for (requestVerification); a DOCUMENT_VERIFICATION procedure waits for them."
   VERIFICATION_REQUESTED
   "Documents were received (a document verification is pending)."
   VERIFICATION_RECEIVED
   "A document verification was accepted."
   VERIFIED
-  "A document verification was rejected: the documents did not prove the identity."
+  "A document verification was rejected: the documents did not prove the identity (the default of a rejection)."
   MISTAKE
-  "The documents were forged."
+  "A document verification was rejected because the documents were forged (processProcedure(verification: FRAUD))."
   FRAUD
 }
 
@@ -3937,7 +4096,7 @@ enum ProcedureType {
   CANCELLATION
   "A new membership level (information.level); MEMBER is accepted only for an enabled adult with a verified identity."
   MEMBERSHIP_LEVEL_CHANGE
-  "Identity documents to check (files); accepting sets verification VERIFIED, rejecting MISTAKE."
+  "Identity documents to check (files), opened by requestVerification (without files yet) or requestDocumentVerification; accepting sets verification VERIFIED, rejecting MISTAKE or FRAUD."
   DOCUMENT_VERIFICATION
   "A phone number being verified by SMS code (information.phone); completed by verifyPhone, or rejected."
   PHONE_VERIFICATION
@@ -4019,6 +4178,17 @@ type Person implements Node {
   scopes: [Scope!]
   "The person's procedures, oldest first (always as they are now, also on a past version)."
   procedures("Only the pending ones." pendingOnly: Boolean = false): [Procedure!]!
+  "The person's history, oldest first: every version as the person then was (always the whole history, also on a past version)."
+  versions(
+    "Return the first n (at most 100)."
+    first: Int
+    "Return versions after this cursor."
+    after: Cursor
+    "Return the last n (at most 100)."
+    last: Int
+    "Return versions before this cursor."
+    before: Cursor
+  ): PersonVersionConnection!
   "When the person was registered."
   createdAt: Time!
   "When this version of the person was written: the last change at or before the instant asked for."
@@ -4052,6 +4222,68 @@ input PersonFilter {
   "Only people with this verification."
   verification: Verification
   "Only people whose scopeCode is this."
+  scopeCode: String
+  "Only people whose first or last names, document id, e-mail or phone contain every word of this text, ignoring case and accents (\"lucia\" finds Lucía); at most 200 characters and 5 words."
+  search: String
+}
+
+"One version of a person: the person as they were from ` + "`" + `at` + "`" + ` until the next version."
+type PersonVersion {
+  "The version's number in the person's history, from 1 (the registration)."
+  version: Int!
+  "When this version began."
+  at: Time!
+  "The procedure whose acceptance (or request, or rejection) made this version, if any; as it is now."
+  procedure: Procedure
+  "The person as they were in this version."
+  person: Person!
+}
+
+"A page of a person's versions, oldest first."
+type PersonVersionConnection {
+  "The versions of this page."
+  edges: [PersonVersionEdge!]!
+  "Pagination information."
+  pageInfo: PageInfo!
+  "The number of versions in all pages."
+  totalCount: Int!
+}
+
+"A version in a page."
+type PersonVersionEdge {
+  "The version."
+  node: PersonVersion
+  "Where this version stands in the list."
+  cursor: Cursor!
+}
+
+"A page of the clerks' queue of procedures: pending first, prioritized first, then oldest first."
+type ProcedureConnection {
+  "The procedures of this page."
+  edges: [ProcedureEdge!]!
+  "Pagination information."
+  pageInfo: PageInfo!
+  "The number of procedures in all pages."
+  totalCount: Int!
+}
+
+"A procedure in a page."
+type ProcedureEdge {
+  "The procedure."
+  node: Procedure
+  "Where this procedure stands in the queue; stays valid when procedures are added."
+  cursor: Cursor!
+}
+
+"Restricts the procedures queue; all given conditions must hold."
+input ProcedureFilter {
+  "Only procedures in this state (PENDING: the work still to do)."
+  state: ProcedureState
+  "Only procedures of this type."
+  type: ProcedureType
+  "Only prioritized (true) or only not prioritized (false) procedures."
+  prioritized: Boolean
+  "Only procedures about people whose scopeCode is this."
   scopeCode: String
 }
 
@@ -4225,6 +4457,22 @@ extend type Query {
     "Return the person as they were at this instant; NOT_FOUND before they existed. The identifier is resolved on the person as they are now."
     versionAt: Time
   ): Person
+  """
+  The clerks' queue: the procedures of all people, pending ones first, within them prioritized ones
+  first, then oldest first (STAFF, ADMIN).
+  """
+  procedures(
+    "Return the first n (at most 100)."
+    first: Int
+    "Return procedures after this cursor."
+    after: Cursor
+    "Return the last n (at most 100)."
+    last: Int
+    "Return procedures before this cursor."
+    before: Cursor
+    "Restrict the procedures returned."
+    filter: ProcedureFilter
+  ): ProcedureConnection!
   "A person's pending procedures: prioritized document verifications first, then oldest first (STAFF, ADMIN)."
   personProcedures("A qualified identifier or the person's global ID." personId: String!): [Procedure!]!
   "The people of the census, by census number (STAFF, ADMIN)."
@@ -4270,7 +4518,7 @@ extend type Mutation {
     "The new level; the person's current one is PRECONDITION_FAILED."
     level: MembershipLevel!
   ): Procedure!
-  "Sends identity documents to verify: a DOCUMENT_VERIFICATION procedure; the person's verification becomes VERIFICATION_RECEIVED (STAFF, ADMIN)."
+  "Sends identity documents to verify: a DOCUMENT_VERIFICATION procedure (the one requestVerification opened, when it waits for files); the person's verification becomes VERIFICATION_RECEIVED (STAFF, ADMIN)."
   requestDocumentVerification(
     "A qualified identifier or the person's global ID."
     personId: String!
@@ -4279,12 +4527,21 @@ extend type Mutation {
     "Put it first in personProcedures."
     prioritized: Boolean = false
   ): Procedure!
+  """
+  Asks a person for identity documents: opens a pending DOCUMENT_VERIFICATION procedure without
+  files and sets the person's verification to VERIFICATION_REQUESTED (a new version); a person with
+  an e-mail address is told by e-mail. requestDocumentVerification later adds the files to this
+  same procedure (VERIFICATION_RECEIVED); a clerk may also accept or reject it directly. A person
+  already VERIFIED is PRECONDITION_FAILED, one with a pending document verification CONFLICT
+  (STAFF, ADMIN).
+  """
+  requestVerification("A qualified identifier or the person's global ID." personId: String!): Procedure!
   "Sends a code by SMS to verify a phone number: a PHONE_VERIFICATION procedure, superseding an earlier one (STAFF, ADMIN)."
   startPhoneVerification(
     "A qualified identifier or the person's global ID."
     personId: String!
-    "The number to verify, E.164."
-    phone: String!
+    "The number to verify, E.164; omitted: the person's own phone (none on file is BAD_USER_INPUT)."
+    phone: String
   ): Procedure!
   "Checks the SMS code: the number becomes the person's, VERIFIED; another person's verified same number becomes REASSIGNED (STAFF, ADMIN)."
   verifyPhone(
@@ -4292,8 +4549,8 @@ extend type Mutation {
     personId: String!
     "The code the person received."
     receivedCode: String!
-    "The number the code was sent to."
-    phone: String!
+    "The number the code was sent to; omitted: the person's own phone (none on file is BAD_USER_INPUT)."
+    phone: String
   ): Person!
   "Sets one key of a person's additional information; a jsonValue of null removes it (STAFF, ADMIN)."
   setAdditionalInformation(
@@ -4312,6 +4569,8 @@ extend type Mutation {
     decision: ProcedureDecision!
     "Why; required to reject, at most 1000 characters."
     comment: String
+    "Only to REJECT a DOCUMENT_VERIFICATION: MISTAKE (the default) or FRAUD, the person's verification afterwards; anything else is BAD_USER_INPUT."
+    verification: Verification
   ): Procedure!
   "Adds a scope (ADMIN)."
   createScope("The scope." input: CreateScopeInput!): Scope!
@@ -4798,6 +5057,8 @@ func (ec *executionContext) childFields_Person(ctx context.Context, field graphq
 		return ec.fieldContext_Person_scopes(ctx, field)
 	case "procedures":
 		return ec.fieldContext_Person_procedures(ctx, field)
+	case "versions":
+		return ec.fieldContext_Person_versions(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Person_createdAt(ctx, field)
 	case "updatedAt":
@@ -4828,6 +5089,42 @@ func (ec *executionContext) childFields_PersonEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type PersonEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PersonVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_PersonVersion_version(ctx, field)
+	case "at":
+		return ec.fieldContext_PersonVersion_at(ctx, field)
+	case "procedure":
+		return ec.fieldContext_PersonVersion_procedure(ctx, field)
+	case "person":
+		return ec.fieldContext_PersonVersion_person(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PersonVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_PersonVersionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PersonVersionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PersonVersionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PersonVersionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PersonVersionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PersonVersionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PersonVersionEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_PersonVersionEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PersonVersionEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Procedure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4856,6 +5153,28 @@ func (ec *executionContext) childFields_Procedure(ctx context.Context, field gra
 		return ec.fieldContext_Procedure_files(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Procedure", field.Name)
+}
+
+func (ec *executionContext) childFields_ProcedureConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ProcedureConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ProcedureConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ProcedureConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProcedureConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ProcedureEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ProcedureEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ProcedureEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProcedureEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_PublicKeyChallenge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5759,6 +6078,14 @@ func (ec *executionContext) field_Mutation_processProcedure_args(ctx context.Con
 		return nil, err
 	}
 	args["comment"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "verification",
+		func(ctx context.Context, v any) (*person.Verification, error) {
+			return ec.unmarshalOVerification2ᚖcofferᚋentᚋpersonᚐVerification(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["verification"] = arg3
 	return args, nil
 }
 
@@ -5845,6 +6172,20 @@ func (ec *executionContext) field_Mutation_requestPasswordReset_args(ctx context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestVerification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "personId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["personId"] = arg0
 	return args, nil
 }
 
@@ -6052,8 +6393,8 @@ func (ec *executionContext) field_Mutation_startPhoneVerification_args(ctx conte
 	}
 	args["personId"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "phone",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6110,8 +6451,8 @@ func (ec *executionContext) field_Mutation_verifyPhone_args(ctx context.Context,
 	}
 	args["receivedCode"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "phone",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6145,6 +6486,44 @@ func (ec *executionContext) field_Person_procedures_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["pendingOnly"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Person_versions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
 	return args, nil
 }
 
@@ -6413,6 +6792,52 @@ func (ec *executionContext) field_Query_person_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["versionAt"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_procedures_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ProcedureFilter, error) {
+			return ec.unmarshalOProcedureFilter2ᚖcofferᚋgraphᚋmodelᚐProcedureFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
 	return args, nil
 }
 
@@ -11531,6 +11956,50 @@ func (ec *executionContext) fieldContext_Mutation_requestDocumentVerification(ct
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_requestVerification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestVerification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestVerification(ctx, fc.Args["personId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestVerification(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestVerification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_startPhoneVerification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11541,7 +12010,7 @@ func (ec *executionContext) _Mutation_startPhoneVerification(ctx context.Context
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().StartPhoneVerification(ctx, fc.Args["personId"].(string), fc.Args["phone"].(string))
+			return ec.Resolvers.Mutation().StartPhoneVerification(ctx, fc.Args["personId"].(string), fc.Args["phone"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
@@ -11585,7 +12054,7 @@ func (ec *executionContext) _Mutation_verifyPhone(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().VerifyPhone(ctx, fc.Args["personId"].(string), fc.Args["receivedCode"].(string), fc.Args["phone"].(string))
+			return ec.Resolvers.Mutation().VerifyPhone(ctx, fc.Args["personId"].(string), fc.Args["receivedCode"].(string), fc.Args["phone"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Person) graphql.Marshaler {
@@ -11673,7 +12142,7 @@ func (ec *executionContext) _Mutation_processProcedure(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ProcessProcedure(ctx, fc.Args["id"].(int), fc.Args["decision"].(model.ProcedureDecision), fc.Args["comment"].(*string))
+			return ec.Resolvers.Mutation().ProcessProcedure(ctx, fc.Args["id"].(int), fc.Args["decision"].(model.ProcedureDecision), fc.Args["comment"].(*string), fc.Args["verification"].(*person.Verification))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
@@ -12471,6 +12940,50 @@ func (ec *executionContext) fieldContext_Person_procedures(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Person_versions(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_versions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Person().Versions(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *census.VersionConnection) graphql.Marshaler {
+			return ec.marshalNPersonVersionConnection2ᚖcofferᚋgraphᚋcensusᚐVersionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_versions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonVersionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Person_versions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Person_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Person) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12657,6 +13170,258 @@ func (ec *executionContext) _PersonEdge_cursor(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_PersonEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PersonEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _PersonVersion_version(ctx context.Context, field graphql.CollectedField, obj *census.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonVersion_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonVersion_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonVersion", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PersonVersion_at(ctx context.Context, field graphql.CollectedField, obj *census.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonVersion_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonVersion_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonVersion", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _PersonVersion_procedure(ctx context.Context, field graphql.CollectedField, obj *census.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonVersion_procedure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Procedure, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+			return ec.marshalOProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PersonVersion_procedure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonVersion_person(ctx context.Context, field graphql.CollectedField, obj *census.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonVersion_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Person, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Person) graphql.Marshaler {
+			return ec.marshalNPerson2ᚖcofferᚋentᚐPerson(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonVersion_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonVersionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *census.VersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonVersionConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*census.VersionEdge) graphql.Marshaler {
+			return ec.marshalNPersonVersionEdge2ᚕᚖcofferᚋgraphᚋcensusᚐVersionEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonVersionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonVersionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonVersionEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonVersionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *census.VersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonVersionConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonVersionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonVersionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonVersionConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *census.VersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonVersionConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonVersionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonVersionConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PersonVersionEdge_node(ctx context.Context, field graphql.CollectedField, obj *census.VersionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonVersionEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *census.Version) graphql.Marshaler {
+			return ec.marshalOPersonVersion2ᚖcofferᚋgraphᚋcensusᚐVersion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PersonVersionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonVersionEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonVersionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *census.VersionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonVersionEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonVersionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonVersionEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _Procedure_id(ctx context.Context, field graphql.CollectedField, obj *ent.Procedure) (ret graphql.Marshaler) {
@@ -12969,6 +13734,148 @@ func (ec *executionContext) fieldContext_Procedure_files(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ProcedureConnection_edges(ctx context.Context, field graphql.CollectedField, obj *census.ProcedureConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcedureConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*census.ProcedureEdge) graphql.Marshaler {
+			return ec.marshalNProcedureEdge2ᚕᚖcofferᚋgraphᚋcensusᚐProcedureEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcedureConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProcedureConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcedureEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProcedureConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *census.ProcedureConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcedureConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcedureConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProcedureConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProcedureConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *census.ProcedureConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcedureConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcedureConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcedureConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProcedureEdge_node(ctx context.Context, field graphql.CollectedField, obj *census.ProcedureEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcedureEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+			return ec.marshalOProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProcedureEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProcedureEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Procedure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProcedureEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *census.ProcedureEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcedureEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcedureEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcedureEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _PublicKeyChallenge_challengeId(ctx context.Context, field graphql.CollectedField, obj *model.PublicKeyChallenge) (ret graphql.Marshaler) {
@@ -13526,6 +14433,50 @@ func (ec *executionContext) fieldContext_Query_person(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_person_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_procedures(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_procedures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Procedures(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["filter"].(*model.ProcedureFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *census.ProcedureConnection) graphql.Marshaler {
+			return ec.marshalNProcedureConnection2ᚖcofferᚋgraphᚋcensusᚐProcedureConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_procedures(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcedureConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_procedures_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16759,7 +17710,7 @@ func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"state", "membershipLevel", "verification", "scopeCode"}
+	fieldsInOrder := [...]string{"state", "membershipLevel", "verification", "scopeCode", "search"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16794,6 +17745,13 @@ func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj 
 				return it, err
 			}
 			it.ScopeCode = data
+		case "search":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("search"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Search = data
 		}
 	}
 	return it, nil
@@ -16838,6 +17796,57 @@ func (ec *executionContext) unmarshalInputPreRegisterInput(ctx context.Context, 
 				return it, err
 			}
 			it.SocialSecurity = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputProcedureFilter(ctx context.Context, obj any) (model.ProcedureFilter, error) {
+	var it model.ProcedureFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"state", "type", "prioritized", "scopeCode"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "state":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
+			data, err := ec.unmarshalOProcedureState2ᚖcofferᚋentᚋprocedureᚐState(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.State = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalOProcedureType2ᚖcofferᚋentᚋprocedureᚐType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "prioritized":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prioritized"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Prioritized = data
+		case "scopeCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopeCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScopeCode = data
 		}
 	}
 	return it, nil
@@ -20252,6 +21261,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "requestVerification":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestVerification(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "startPhoneVerification":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_startPhoneVerification(ctx, field)
@@ -20701,6 +21717,44 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "versions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Person_versions(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._Person_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -20799,6 +21853,150 @@ func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSe
 			}
 		case "cursor":
 			out.Values[i] = ec._PersonEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var personVersionImplementors = []string{"PersonVersion"}
+
+func (ec *executionContext) _PersonVersion(ctx context.Context, sel ast.SelectionSet, obj *census.Version) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PersonVersion")
+		case "version":
+			out.Values[i] = ec._PersonVersion_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._PersonVersion_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "procedure":
+			out.Values[i] = ec._PersonVersion_procedure(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "person":
+			out.Values[i] = ec._PersonVersion_person(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var personVersionConnectionImplementors = []string{"PersonVersionConnection"}
+
+func (ec *executionContext) _PersonVersionConnection(ctx context.Context, sel ast.SelectionSet, obj *census.VersionConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personVersionConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PersonVersionConnection")
+		case "edges":
+			out.Values[i] = ec._PersonVersionConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PersonVersionConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PersonVersionConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var personVersionEdgeImplementors = []string{"PersonVersionEdge"}
+
+func (ec *executionContext) _PersonVersionEdge(ctx context.Context, sel ast.SelectionSet, obj *census.VersionEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personVersionEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PersonVersionEdge")
+		case "node":
+			out.Values[i] = ec._PersonVersionEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._PersonVersionEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -21027,6 +22225,97 @@ func (ec *executionContext) _Procedure(ctx context.Context, sel ast.SelectionSet
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var procedureConnectionImplementors = []string{"ProcedureConnection"}
+
+func (ec *executionContext) _ProcedureConnection(ctx context.Context, sel ast.SelectionSet, obj *census.ProcedureConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, procedureConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProcedureConnection")
+		case "edges":
+			out.Values[i] = ec._ProcedureConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ProcedureConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ProcedureConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var procedureEdgeImplementors = []string{"ProcedureEdge"}
+
+func (ec *executionContext) _ProcedureEdge(ctx context.Context, sel ast.SelectionSet, obj *census.ProcedureEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, procedureEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProcedureEdge")
+		case "node":
+			out.Values[i] = ec._ProcedureEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._ProcedureEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21369,6 +22658,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_person(ctx, field)
 				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "procedures":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_procedures(ctx, field)
+				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -23444,6 +24755,42 @@ func (ec *executionContext) marshalNPersonState2cofferᚋentᚋpersonᚐState(ct
 	return v
 }
 
+func (ec *executionContext) marshalNPersonVersionConnection2ᚖcofferᚋgraphᚋcensusᚐVersionConnection(ctx context.Context, sel ast.SelectionSet, v *census.VersionConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PersonVersionConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPersonVersionEdge2ᚕᚖcofferᚋgraphᚋcensusᚐVersionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*census.VersionEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPersonVersionEdge2ᚖcofferᚋgraphᚋcensusᚐVersionEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPersonVersionEdge2ᚖcofferᚋgraphᚋcensusᚐVersionEdge(ctx context.Context, sel ast.SelectionSet, v *census.VersionEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PersonVersionEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPhoneVerification2cofferᚋentᚋpersonᚐPhoneVerification(ctx context.Context, v any) (person.PhoneVerification, error) {
 	var res person.PhoneVerification
 	err := res.UnmarshalGQL(v)
@@ -23485,6 +24832,16 @@ func (ec *executionContext) marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx co
 	return ec._Procedure(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProcedureConnection2ᚖcofferᚋgraphᚋcensusᚐProcedureConnection(ctx context.Context, sel ast.SelectionSet, v *census.ProcedureConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProcedureConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNProcedureDecision2cofferᚋgraphᚋmodelᚐProcedureDecision(ctx context.Context, v any) (model.ProcedureDecision, error) {
 	var res model.ProcedureDecision
 	err := res.UnmarshalGQL(v)
@@ -23493,6 +24850,32 @@ func (ec *executionContext) unmarshalNProcedureDecision2cofferᚋgraphᚋmodel�
 
 func (ec *executionContext) marshalNProcedureDecision2cofferᚋgraphᚋmodelᚐProcedureDecision(ctx context.Context, sel ast.SelectionSet, v model.ProcedureDecision) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNProcedureEdge2ᚕᚖcofferᚋgraphᚋcensusᚐProcedureEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*census.ProcedureEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProcedureEdge2ᚖcofferᚋgraphᚋcensusᚐProcedureEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProcedureEdge2ᚖcofferᚋgraphᚋcensusᚐProcedureEdge(ctx context.Context, sel ast.SelectionSet, v *census.ProcedureEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProcedureEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNProcedureState2cofferᚋentᚋprocedureᚐState(ctx context.Context, v any) (procedure.State, error) {
@@ -24244,6 +25627,60 @@ func (ec *executionContext) unmarshalOPersonState2ᚖcofferᚋentᚋpersonᚐSta
 }
 
 func (ec *executionContext) marshalOPersonState2ᚖcofferᚋentᚋpersonᚐState(ctx context.Context, sel ast.SelectionSet, v *person.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOPersonVersion2ᚖcofferᚋgraphᚋcensusᚐVersion(ctx context.Context, sel ast.SelectionSet, v *census.Version) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PersonVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOProcedure2ᚖcofferᚋentᚐProcedure(ctx context.Context, sel ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Procedure(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOProcedureFilter2ᚖcofferᚋgraphᚋmodelᚐProcedureFilter(ctx context.Context, v any) (*model.ProcedureFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputProcedureFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOProcedureState2ᚖcofferᚋentᚋprocedureᚐState(ctx context.Context, v any) (*procedure.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(procedure.State)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProcedureState2ᚖcofferᚋentᚋprocedureᚐState(ctx context.Context, sel ast.SelectionSet, v *procedure.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOProcedureType2ᚖcofferᚋentᚋprocedureᚐType(ctx context.Context, v any) (*procedure.Type, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(procedure.Type)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProcedureType2ᚖcofferᚋentᚋprocedureᚐType(ctx context.Context, sel ast.SelectionSet, v *procedure.Type) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

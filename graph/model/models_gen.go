@@ -8,6 +8,7 @@ import (
 	"coffer/ent/cashout"
 	"coffer/ent/entry"
 	"coffer/ent/person"
+	"coffer/ent/procedure"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"encoding/json"
@@ -263,6 +264,8 @@ type PersonFilter struct {
 	Verification *person.Verification `json:"verification,omitempty"`
 	// Only people whose scopeCode is this.
 	ScopeCode *string `json:"scopeCode,omitempty"`
+	// Only people whose first or last names, document id, e-mail or phone contain every word of this text, ignoring case and accents ("lucia" finds Lucía); at most 200 characters and 5 words.
+	Search *string `json:"search,omitempty"`
 }
 
 // The first step of registering: proves the e-mail address.
@@ -273,6 +276,18 @@ type PreRegisterInput struct {
 	PhoneNumber string `json:"phoneNumber"`
 	// The social security number: 4 to 20 letters, digits or dashes.
 	SocialSecurity string `json:"socialSecurity"`
+}
+
+// Restricts the procedures queue; all given conditions must hold.
+type ProcedureFilter struct {
+	// Only procedures in this state (PENDING: the work still to do).
+	State *procedure.State `json:"state,omitempty"`
+	// Only procedures of this type.
+	Type *procedure.Type `json:"type,omitempty"`
+	// Only prioritized (true) or only not prioritized (false) procedures.
+	Prioritized *bool `json:"prioritized,omitempty"`
+	// Only procedures about people whose scopeCode is this.
+	ScopeCode *string `json:"scopeCode,omitempty"`
 }
 
 // What setPublicKey needs signed: proof that the viewer holds the key's private half.

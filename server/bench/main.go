@@ -45,7 +45,8 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "measured time of one run")
 	flag.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured time before each run")
 	flag.IntVar(&o.recipients, "recipients", 512, "customers that receive transfers")
-	flag.StringVar(&o.cases, "cases", "", "run only these cases, comma-separated keys (limit,limit_notify,transfer,plain_read,read,statement); all when empty")
+	flag.StringVar(&o.cases, "cases", "", "run only these cases, comma-separated keys (limit,limit_notify,transfer,plain_read,read,statement,search_sql,search); all when empty")
+	flag.IntVar(&o.people, "people", 100_000, "people in the census for the search cases")
 	flag.IntVar(&o.subscribers, "subscribers", 2000, "WebSocket subscribers of the subscription case (0 skips it)")
 	flag.IntVar(&o.subClients, "sub-clients", 16, "clients sending coins to the subscribers")
 	flag.IntVar(&o.subTransfers, "sub-transfers", 2, "measured transfers to each subscriber (after one warm-up transfer each)")
@@ -68,7 +69,7 @@ func main() {
 
 type options struct {
 	server, out, clients, cases string
-	rounds, recipients          int
+	rounds, recipients, people  int
 	duration, warmup            time.Duration
 
 	// The subscription case: subscribers, the clients sending to them, transfers per subscriber.
@@ -141,6 +142,14 @@ type summary struct {
 	// alone, or null where the kernel cannot reset the peak.
 	PeakRSSMiB     float64  `json:"peak_rss_mb"`
 	PeakRSSLoadMiB *float64 `json:"peak_rss_load_mb"`
+	// SearchRatio is coffer's best people-search rate over its plain SQL's best (search_sql),
+	// each at its own best client count, over SearchPeople people; SearchP99Ms its p99 per client
+	// count (the target: 50 ms).
+	SearchPeople int                `json:"search_people"`
+	SearchRatio  float64            `json:"search_ratio"`
+	SearchRPS    float64            `json:"search_rps"`
+	SearchSQLRPS float64            `json:"search_sql_rps"`
+	SearchP99Ms  map[string]float64 `json:"search_p99_ms"`
 }
 
 func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
@@ -253,6 +262,16 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	loadPeakKnown := resetPeakRSS(srv.pid()) == nil
 	logf("seeded; server peak memory so far %.1f MiB", seededPeak)
 
+	var clerkTokens []string
+	if wantSearch := o.cases == "" || strings.Contains(o.cases, "search"); wantSearch && o.people > 0 {
+		logf("seeding %d people (COPY, search keys by census.SearchKey) and %d clerk sessions", o.people, maxClients)
+		if err := seedPeople(ctx, db, o.people); err != nil {
+			return fmt.Errorf("seed people: %w", err)
+		}
+		if clerkTokens, err = staffTokens(ctx, coffer, maxClients); err != nil {
+			return fmt.Errorf("clerk sessions: %w", err)
+		}
+	}
 	cases := []benchCase{
 		{key: "limit", label: "limit: transfer SQL", op: rawTransfer(db, pop, false)},
 		{key: "limit_notify", label: "limit + NOTIFY", op: rawTransfer(db, pop, true)},
@@ -261,8 +280,16 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 		{key: "read", label: "coffer balance read", server: srv, op: query(cofferWire, pop, balanceQuery)},
 		{key: "statement", label: "coffer statement (50)", server: srv, op: query(cofferWire, pop, fmt.Sprintf(statementQuery, 50))},
 	}
+	if clerkTokens != nil {
+		cases = append(cases,
+			benchCase{key: "search_sql", label: "limit: search SQL", op: rawSearch(db)},
+			benchCase{key: "search", label: "coffer people search", server: srv, op: cofferSearch(cofferWire, clerkTokens)})
+	}
 	if o.cases != "" {
 		keep := strings.Split(o.cases, ",")
+		if slices.Contains(keep, "search") {
+			keep = append(keep, "search_sql") // the search's ratio needs its limit
+		}
 		cases = slices.DeleteFunc(cases, func(c benchCase) bool { return !slices.Contains(keep, c.key) })
 		if len(cases) == 0 {
 			return fmt.Errorf("-cases: none of %q is a case", o.cases)
@@ -272,6 +299,9 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 		Started: time.Now().UTC(), Machine: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
 		Clients: clients, Rounds: o.rounds, DurationS: o.duration.Seconds(), Senders: maxClients, Recipients: o.recipients,
 		Cases: map[string]map[int]result{}, Runs: map[string]map[int][]result{},
+	}
+	if clerkTokens != nil {
+		rep.Summary.SearchPeople = o.people
 	}
 	for _, c := range cases {
 		rep.Runs[c.key] = map[int][]result{}
@@ -315,9 +345,14 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 			sr.TransfersPerSecond, sr.SendToEventP50Ms, sr.SendToEventP99Ms, sr.KiBPerSubscriber, sr.Lost, sr.Duplicated)
 	}
 
-	logf("counting SQL statements per request")
-	if rep.Statements, err = countAll(ctx, db, coffer, plainc, pop); err != nil {
-		return err
+	// The statement page is full only after the transfer case: without it there is nothing to count.
+	if _, ok := rep.Runs["transfer"]; ok {
+		logf("counting SQL statements per request")
+		if rep.Statements, err = countAll(ctx, db, coffer, plainc, pop); err != nil {
+			return err
+		}
+	} else {
+		logf("not counting SQL statements: the transfer case did not run")
 	}
 	loadPeak, err := peakRSSMiB(srv.pid())
 	if err != nil {
@@ -422,6 +457,16 @@ func (r *report) summarize(clients []int) {
 	s.StatementRPS = round1(stmt.PerSecond)
 	s.StatementQueries = r.Statements["statement_50"].PerRequest - r.Statements["account"].PerRequest
 	s.StatementQueries10 = r.Statements["statement_10"].PerRequest - r.Statements["account"].PerRequest
+	if _, ok := r.Cases["search"]; ok {
+		_, search := best("search")
+		_, searchSQL := best("search_sql")
+		s.SearchRPS, s.SearchSQLRPS = round1(search.PerSecond), round1(searchSQL.PerSecond)
+		s.SearchRatio = ratio(search.PerSecond, searchSQL.PerSecond)
+		s.SearchP99Ms = map[string]float64{}
+		for _, n := range clients {
+			s.SearchP99Ms[fmt.Sprint(n)] = r.Cases["search"][n].P99Ms
+		}
+	}
 	if sr := r.Subscriptions; sr != nil {
 		s.Subscribers = sr.Subscribers
 		p50, p99, kib, rp50, rp99, tps := sr.SendToEventP50Ms, sr.SendToEventP99Ms, sr.KiBPerSubscriber,
@@ -469,6 +514,11 @@ func (r *report) print(w io.Writer, cases []benchCase) {
 	}
 	for _, n := range r.Clients {
 		fmt.Fprintf(w, "%-22s %7d %9.3f\n", "balance reads", n, ratio(r.Cases["read"][n].PerSecond, r.Cases["plain_read"][n].PerSecond))
+	}
+	if _, ok := r.Cases["search"]; ok {
+		for _, n := range r.Clients {
+			fmt.Fprintf(w, "%-22s %7d %9.3f\n", "people search", n, ratio(r.Cases["search"][n].PerSecond, r.Cases["search_sql"][n].PerSecond))
+		}
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "SQL statements per request (pg_stat_statements, BEGIN/COMMIT included):")
