@@ -43,6 +43,8 @@ type app struct {
 	queue   *delivery.Queue
 	metrics *metrics
 	live    *liveRuntime
+	// products runs the autopay job (autopay.go).
+	products *products.Service
 }
 
 func newApp(ctx context.Context, cfg Config) (*app, error) {
@@ -122,7 +124,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	gql.Use(operations{metrics: m, client: db.Client})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
 	gql.SetQueryCache(newQueryCache())
-	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m}
+	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m, products: resolver.Products}
 	a.live = startLive(cfg, db, l, ids)
 	resolver.Live = a.live.hub
 	m.countSubscriptions(a.live.hub.Open)

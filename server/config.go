@@ -44,6 +44,8 @@ type Config struct {
 	LiveMaxSubscriptions int
 	LiveMaxPerUser       int
 	LiveSessionCheck     time.Duration
+	// AutopayInterval is how often the autopay job pays the bills that are due.
+	AutopayInterval time.Duration
 }
 
 // parseConfig reads the environment, then the flags.
@@ -93,6 +95,8 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&liveMax, "live-max-subscriptions", "LIVE_MAX_SUBSCRIPTIONS", "10000", "concurrent subscriptions per server instance")
 	str(&livePerUser, "live-max-subscriptions-per-user", "LIVE_MAX_SUBSCRIPTIONS_PER_USER", "20", "concurrent subscriptions per user and instance")
 	str(&liveCheck, "live-session-check", "LIVE_SESSION_CHECK", "2s", "how often open WebSockets re-check their session (a logout closes them)")
+	var autopay string
+	str(&autopay, "autopay-interval", "AUTOPAY_INTERVAL", "1m", "how often bills with autopay that are due are paid")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -118,6 +122,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	}{
 		{"CODE_TTL", ttl, &c.CodeTTL}, {"LOGIN_LOCKOUT", lockout, &c.LoginLockout},
 		{"SESSION_IDLE_TIMEOUT", idle, &c.SessionIdleTimeout}, {"SESSION_MAX_AGE", maxAge, &c.SessionMaxAge},
+		{"AUTOPAY_INTERVAL", autopay, &c.AutopayInterval},
 	} {
 		if *d.dst, err = time.ParseDuration(d.value); err != nil || *d.dst <= 0 {
 			return c, fmt.Errorf("%s: not a duration: %q", d.name, d.value)
