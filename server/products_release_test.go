@@ -467,3 +467,25 @@ func TestBillAutopay_twoInstancesOnOnePostgres_payEachBillOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteCustomer_withFrozenAndClosedCardsAndAutopayBills_deletes: the second release's states
+// (a frozen card, a closed card, a bill with autopay on each) do not stop deleting a customer at
+// zero.
+func TestDeleteCustomer_withFrozenAndClosedCardsAndAutopayBills_deletes(t *testing.T) {
+	eaOnStores(t, func(t *testing.T, s *testServer) {
+		admin := ptOn(t, s).admin()
+		ann := ptOn(t, s).customer(admin, "ann")
+		frozen, closed := ptNewCard(t, s, ann), ptNewCard(t, s, ann)
+		future := time.Now().Add(72 * time.Hour)
+		prSetAutopay(t, s, ann, ptNewBill(t, s, ann, "Power", "5", future).ID, frozen)
+		prSetAutopay(t, s, ann, ptNewBill(t, s, ann, "Water", "5", future).ID, closed)
+		prSetStatus(t, s, ann, prFreezeMutation, frozen.ID, "FROZEN")
+		ptWantTrue(t, ptOn(t, s).do(ann, ptDeleteCardMutation, map[string]any{"n": closed.Number}))
+		var del struct{ DeleteCustomer bool }
+		ptOn(t, s).mustDo(admin, eaDeleteCustomerMutation, map[string]any{"u": "ann"}, &del)
+		if !del.DeleteCustomer {
+			t.Fatal("deleteCustomer = false, want true")
+		}
+		eaWantError(t, ptOn(t, s).do(ann, eaMeQuery, nil), "UNAUTHENTICATED")
+	})
+}
