@@ -489,3 +489,33 @@ func TestDeleteCustomer_withFrozenAndClosedCardsAndAutopayBills_deletes(t *testi
 		eaWantError(t, ptOn(t, s).do(ann, eaMeQuery, nil), "UNAUTHENTICATED")
 	})
 }
+
+func TestAutopayInterval_defaultOneMinute_flagAndEnvironment_refusesNonDurations(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "AUTOPAY_INTERVAL" {
+				return v
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		give    string
+		args    []string
+		want    time.Duration
+		wantErr bool
+	}{
+		{give: "", want: time.Minute},
+		{give: "250ms", want: 250 * time.Millisecond},
+		{give: "250ms", args: []string{"--autopay-interval", "2h"}, want: 2 * time.Hour},
+		{give: "0s", wantErr: true},
+		{give: "-1m", wantErr: true},
+		{give: "soon", wantErr: true},
+	}
+	for _, tt := range tests {
+		c, err := parseConfig(tt.args, env(tt.give))
+		if (err != nil) != tt.wantErr || (!tt.wantErr && c.AutopayInterval != tt.want) {
+			t.Errorf("AUTOPAY_INTERVAL=%q %v: %v, %v; want %v (error %v)", tt.give, tt.args, c.AutopayInterval, err, tt.want, tt.wantErr)
+		}
+	}
+}
