@@ -67,10 +67,12 @@ type AutopayRun struct {
 // claim there (paid_at IS NULL and the autopay card unchanged) makes a payment happen at most
 // once even when two instances run at the same time; the caller keeps runs apart as well (an
 // advisory lock on PostgreSQL). A bill that cannot be paid (funds, a frozen or closed card) stays
-// unpaid with autopayError set, and is tried again at the next run. An internal error ends the
-// run; the next run starts over.
+// unpaid with autopayError set, and is tried again at the next run. An internal error on one bill
+// does not hold up the others: the run goes on and returns the first such error with their count.
 func (s *Service) RunAutopay(ctx context.Context) (AutopayRun, error) {
 	var run AutopayRun
+	var firstErr error
+	internal := 0
 	clearing, err := s.Ledger.EnsureSystemAccount(ctx, BillsAccountCode, "Bill payments", false)
 	if err != nil {
 		return run, err
@@ -87,8 +89,14 @@ func (s *Service) RunAutopay(ctx context.Context) (AutopayRun, error) {
 		for _, b := range bills {
 			lastID = b.ID
 			paid, err := s.autopay(ctx, clearing, b)
+			if ctx.Err() != nil {
+				return run, ctx.Err()
+			}
 			if err != nil {
-				return run, err
+				if internal++; firstErr == nil {
+					firstErr = err
+				}
+				continue
 			}
 			if paid {
 				run.Paid++
@@ -97,6 +105,9 @@ func (s *Service) RunAutopay(ctx context.Context) (AutopayRun, error) {
 			}
 		}
 		if len(bills) < autopayBatch {
+			if firstErr != nil {
+				return run, fmt.Errorf("products: autopay: %d bills failed, the first: %w", internal, firstErr)
+			}
 			return run, nil
 		}
 	}
