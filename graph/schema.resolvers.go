@@ -191,8 +191,12 @@ func (r *customerResolver) Balance(ctx context.Context, obj *ent.Customer) (*mod
 }
 
 // Cards is the resolver for the cards field.
-func (r *customerResolver) Cards(ctx context.Context, obj *ent.Customer) ([]*ent.Card, error) {
-	return r.Client.Card.Query().Where(card.CustomerID(obj.ID), card.StatusEQ(card.StatusACTIVE)).Order(ent.Asc(card.FieldID)).All(ctx)
+func (r *customerResolver) Cards(ctx context.Context, obj *ent.Customer, includeClosed *bool) ([]*ent.Card, error) {
+	q := r.Client.Card.Query().Where(card.CustomerID(obj.ID))
+	if includeClosed == nil || !*includeClosed {
+		q.Where(card.StatusNEQ(card.StatusCLOSED))
+	}
+	return q.Order(ent.Asc(card.FieldID)).All(ctx)
 }
 
 // SavingsGoals is the resolver for the savingsGoals field.
@@ -570,6 +574,16 @@ func (r *mutationResolver) DeleteCard(ctx context.Context, cardNumber string) (b
 	return true, nil
 }
 
+// FreezeCard is the resolver for the freezeCard field.
+func (r *mutationResolver) FreezeCard(ctx context.Context, id int) (*ent.Card, error) {
+	return r.withCustomerCard(ctx, id, r.Products.FreezeCard)
+}
+
+// UnfreezeCard is the resolver for the unfreezeCard field.
+func (r *mutationResolver) UnfreezeCard(ctx context.Context, id int) (*ent.Card, error) {
+	return r.withCustomerCard(ctx, id, r.Products.UnfreezeCard)
+}
+
 // CreateSavingsGoal is the resolver for the createSavingsGoal field.
 func (r *mutationResolver) CreateSavingsGoal(ctx context.Context, input model.CreateSavingsGoalInput) (*ent.SavingsGoal, error) {
 	v, err := identity.RequireCustomer(ctx)
@@ -601,6 +615,15 @@ func (r *mutationResolver) DeleteSavingsGoal(ctx context.Context, id int) (bool,
 	return true, nil
 }
 
+// UpdateSavingsGoal is the resolver for the updateSavingsGoal field.
+func (r *mutationResolver) UpdateSavingsGoal(ctx context.Context, id int, input model.UpdateSavingsGoalInput) (*ent.SavingsGoal, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.UpdateSavingsGoal(ctx, v, id, products.GoalChange{Name: input.Name, Goal: input.Goal})
+}
+
 // CreateBill is the resolver for the createBill field.
 func (r *mutationResolver) CreateBill(ctx context.Context, input model.CreateBillInput) (*ent.Bill, error) {
 	v, err := identity.RequireCustomer(ctx)
@@ -621,6 +644,42 @@ func (r *mutationResolver) PayBill(ctx context.Context, input model.PayBillInput
 		return nil, err
 	}
 	return r.Products.PayBill(ctx, v, products.BillPayment{BillID: input.BillID, CardNumber: input.CardNumber, Key: key})
+}
+
+// UpdateBill is the resolver for the updateBill field.
+func (r *mutationResolver) UpdateBill(ctx context.Context, id int, input model.UpdateBillInput) (*ent.Bill, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.UpdateBill(ctx, v, id, products.BillChange{Name: input.Name, Amount: input.Amount, DueDate: input.DueDate})
+}
+
+// DeleteBill is the resolver for the deleteBill field.
+func (r *mutationResolver) DeleteBill(ctx context.Context, id int) (int, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return id, r.Products.DeleteBill(ctx, v, id)
+}
+
+// SetBillAutopay is the resolver for the setBillAutopay field.
+func (r *mutationResolver) SetBillAutopay(ctx context.Context, billID int, cardNumber string) (*ent.Bill, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.SetBillAutopay(ctx, v, billID, cardNumber)
+}
+
+// CancelBillAutopay is the resolver for the cancelBillAutopay field.
+func (r *mutationResolver) CancelBillAutopay(ctx context.Context, billID int) (*ent.Bill, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.CancelBillAutopay(ctx, v, billID)
 }
 
 // CreateCashout is the resolver for the createCashout field.
@@ -928,12 +987,12 @@ func (r *queryResolver) Card(ctx context.Context, last4 string) (*ent.Card, erro
 }
 
 // Cards is the resolver for the cards field.
-func (r *queryResolver) Cards(ctx context.Context) ([]*ent.Card, error) {
+func (r *queryResolver) Cards(ctx context.Context, includeClosed *bool) ([]*ent.Card, error) {
 	v, err := identity.RequireCustomer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Customer().Cards(ctx, &ent.Customer{ID: v.CustomerID})
+	return r.Customer().Cards(ctx, &ent.Customer{ID: v.CustomerID}, includeClosed)
 }
 
 // SavingsGoals is the resolver for the savingsGoals field.

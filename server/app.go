@@ -44,6 +44,8 @@ type app struct {
 	queue   *delivery.Queue
 	metrics *metrics
 	live    *liveRuntime
+	// products runs the autopay job (autopay.go).
+	products *products.Service
 }
 
 func newApp(ctx context.Context, cfg Config) (*app, error) {
@@ -146,7 +148,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
 	gql.SetQueryCache(newQueryCache())
-	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m}
+	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m, products: resolver.Products}
 	a.live = startLive(cfg, db, l, ids)
 	resolver.Live = a.live.hub
 	m.countSubscriptions(a.live.hub.Open)

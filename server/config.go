@@ -49,6 +49,8 @@ type Config struct {
 	// WebSocket bounds: queries and mutations in flight on one connection, connections per user.
 	WSMaxOperations         int
 	WSMaxConnectionsPerUser int
+	// AutopayInterval is how often the autopay job pays the bills that are due.
+	AutopayInterval time.Duration
 }
 
 // parseConfig reads the environment, then the flags.
@@ -114,6 +116,8 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&wsOps, "ws-max-operations-in-flight", "WS_MAX_OPERATIONS_IN_FLIGHT", "10", "queries and mutations running at once on one WebSocket; more are TOO_MANY_REQUESTS")
 	str(&wsConns, "ws-max-connections-per-user", "WS_MAX_CONNECTIONS_PER_USER", "10", "open WebSockets per user and instance; more are closed with 4429")
 	str(&liveCheck, "live-session-check", "LIVE_SESSION_CHECK", "2s", "how often open WebSockets re-check their session (a logout closes them)")
+	var autopay string
+	str(&autopay, "autopay-interval", "AUTOPAY_INTERVAL", "1m", "how often bills with autopay that are due are paid")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -149,6 +153,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	}{
 		{"CODE_TTL", ttl, &c.CodeTTL}, {"LOGIN_LOCKOUT", lockout, &c.LoginLockout},
 		{"SESSION_IDLE_TIMEOUT", idle, &c.SessionIdleTimeout}, {"SESSION_MAX_AGE", maxAge, &c.SessionMaxAge},
+		{"AUTOPAY_INTERVAL", autopay, &c.AutopayInterval},
 	} {
 		if *d.dst, err = time.ParseDuration(d.value); err != nil || *d.dst <= 0 {
 			return c, fmt.Errorf("%s: not a duration: %q", d.name, d.value)

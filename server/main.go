@@ -61,7 +61,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 	jobs, stopJobs := context.WithCancel(ctx)
 	jobsDone := make(chan struct{})
 	go func() { defer close(jobsDone); app.cleanupHourly(jobs) }()
-	defer func() { stopJobs(); <-jobsDone }()
+	autopayDone := make(chan struct{})
+	go func() { defer close(autopayDone); app.autopayEvery(jobs, cfg.AutopayInterval) }()
+	defer func() { stopJobs(); <-jobsDone; <-autopayDone }()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

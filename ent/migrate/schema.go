@@ -90,9 +90,11 @@ var (
 		{Name: "due_date", Type: field.TypeTime},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "autopay_error", Type: field.TypeString, Nullable: true, Size: 200},
 		{Name: "customer_id", Type: field.TypeInt},
 		{Name: "paid_with_card_id", Type: field.TypeInt, Nullable: true},
 		{Name: "transaction_id", Type: field.TypeInt, Nullable: true},
+		{Name: "autopay_card_id", Type: field.TypeInt, Nullable: true},
 	}
 	// BillsTable holds the schema information for the "bills" table.
 	BillsTable = &schema.Table{
@@ -102,20 +104,26 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "bills_customers_customer",
-				Columns:    []*schema.Column{BillsColumns[6]},
+				Columns:    []*schema.Column{BillsColumns[7]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "bills_cards_paid_with",
-				Columns:    []*schema.Column{BillsColumns[7]},
+				Columns:    []*schema.Column{BillsColumns[8]},
 				RefColumns: []*schema.Column{CardsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "bills_transactions_transaction",
-				Columns:    []*schema.Column{BillsColumns[8]},
+				Columns:    []*schema.Column{BillsColumns[9]},
 				RefColumns: []*schema.Column{TransactionsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "bills_cards_autopay_card",
+				Columns:    []*schema.Column{BillsColumns[10]},
+				RefColumns: []*schema.Column{CardsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 		},
@@ -123,7 +131,12 @@ var (
 			{
 				Name:    "bill_customer_id_due_date",
 				Unique:  false,
-				Columns: []*schema.Column{BillsColumns[6], BillsColumns[3]},
+				Columns: []*schema.Column{BillsColumns[7], BillsColumns[3]},
+			},
+			{
+				Name:    "bill_autopay_card_id_due_date",
+				Unique:  false,
+				Columns: []*schema.Column{BillsColumns[10], BillsColumns[3]},
 			},
 		},
 	}
@@ -133,7 +146,7 @@ var (
 		{Name: "number_hash", Type: field.TypeBytes, Unique: true},
 		{Name: "last4", Type: field.TypeString, Size: 4},
 		{Name: "expires_on", Type: field.TypeTime},
-		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "CLOSED"}, Default: "ACTIVE"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "FROZEN", "CLOSED"}, Default: "ACTIVE"},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "closed_at", Type: field.TypeTime, Nullable: true},
 		{Name: "customer_id", Type: field.TypeInt},
@@ -722,6 +735,7 @@ func init() {
 	BillsTable.ForeignKeys[0].RefTable = CustomersTable
 	BillsTable.ForeignKeys[1].RefTable = CardsTable
 	BillsTable.ForeignKeys[2].RefTable = TransactionsTable
+	BillsTable.ForeignKeys[3].RefTable = CardsTable
 	BillsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
 	}

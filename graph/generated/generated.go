@@ -98,15 +98,17 @@ type ComplexityRoot struct {
 	}
 
 	Bill struct {
-		Amount      func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		DueDate     func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Paid        func(childComplexity int) int
-		PaidAt      func(childComplexity int) int
-		PaidWith    func(childComplexity int) int
-		Transaction func(childComplexity int) int
+		Amount       func(childComplexity int) int
+		AutopayCard  func(childComplexity int) int
+		AutopayError func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		DueDate      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Paid         func(childComplexity int) int
+		PaidAt       func(childComplexity int) int
+		PaidWith     func(childComplexity int) int
+		Transaction  func(childComplexity int) int
 	}
 
 	BillConnection struct {
@@ -172,7 +174,7 @@ type ComplexityRoot struct {
 		Address             func(childComplexity int) int
 		Balance             func(childComplexity int) int
 		Bills               func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) int
-		Cards               func(childComplexity int) int
+		Cards               func(childComplexity int, includeClosed *bool) int
 		CashoutAddress      func(childComplexity int) int
 		City                func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
@@ -247,6 +249,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AbortCashout                func(childComplexity int, id int) int
+		CancelBillAutopay           func(childComplexity int, billID int) int
 		CancelPerson                func(childComplexity int, personID string, channel string, reason *string) int
 		CancelTransaction           func(childComplexity int, id int) int
 		ChangeMembershipLevel       func(childComplexity int, personID string, level person.MembershipLevel) int
@@ -267,9 +270,11 @@ type ComplexityRoot struct {
 		CreateScope                 func(childComplexity int, input model.CreateScopeInput) int
 		CreateUser                  func(childComplexity int, input model.CreateUserInput) int
 		DefundCard                  func(childComplexity int, input model.CardMoveInput) int
+		DeleteBill                  func(childComplexity int, id int) int
 		DeleteCard                  func(childComplexity int, cardNumber string) int
 		DeleteCustomer              func(childComplexity int, username string) int
 		DeleteSavingsGoal           func(childComplexity int, id int) int
+		FreezeCard                  func(childComplexity int, id int) int
 		FundCard                    func(childComplexity int, input model.CardMoveInput) int
 		Login                       func(childComplexity int, input model.LoginInput) int
 		Logout                      func(childComplexity int) int
@@ -286,6 +291,7 @@ type ComplexityRoot struct {
 		SelfRegister                func(childComplexity int, input model.SelfRegisterInput) int
 		SendCoins                   func(childComplexity int, input model.SendCoinsInput) int
 		SetAdditionalInformation    func(childComplexity int, personID string, key string, jsonValue string) int
+		SetBillAutopay              func(childComplexity int, billID int, cardNumber string) int
 		SetDebitLimit               func(childComplexity int, accountID int, limit string) int
 		SetPublicKey                func(childComplexity int, publicKey string, challengeID *string, signature *string, currentPassword *string, oldKeySignature *string) int
 		SetTwoFactor                func(childComplexity int, method user.TwoFactor, currentPassword *string) int
@@ -294,6 +300,9 @@ type ComplexityRoot struct {
 		StartPhoneVerification      func(childComplexity int, personID string, phone *string) int
 		TopUpSavings                func(childComplexity int, input model.SavingsMoveInput) int
 		TransferBetweenCards        func(childComplexity int, input model.TransferBetweenCardsInput) int
+		UnfreezeCard                func(childComplexity int, id int) int
+		UpdateBill                  func(childComplexity int, id int, input model.UpdateBillInput) int
+		UpdateSavingsGoal           func(childComplexity int, id int, input model.UpdateSavingsGoalInput) int
 		VerifyPhone                 func(childComplexity int, personID string, receivedCode string, phone *string) int
 		WithdrawSavings             func(childComplexity int, input model.SavingsMoveInput) int
 	}
@@ -404,7 +413,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Bills            func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) int
 		Card             func(childComplexity int, last4 string) int
-		Cards            func(childComplexity int) int
+		Cards            func(childComplexity int, includeClosed *bool) int
 		Cashouts         func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
 		Customers        func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
 		Me               func(childComplexity int) int
@@ -536,7 +545,7 @@ type CustomerResolver interface {
 
 	Account(ctx context.Context, obj *ent.Customer) (*ent.Account, error)
 	Balance(ctx context.Context, obj *ent.Customer) (*model.Money, error)
-	Cards(ctx context.Context, obj *ent.Customer) ([]*ent.Card, error)
+	Cards(ctx context.Context, obj *ent.Customer, includeClosed *bool) ([]*ent.Card, error)
 	SavingsGoals(ctx context.Context, obj *ent.Customer) ([]*ent.SavingsGoal, error)
 	Bills(ctx context.Context, obj *ent.Customer, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error)
 	PublicKey(ctx context.Context, obj *ent.Customer) (*string, error)
@@ -578,12 +587,19 @@ type MutationResolver interface {
 	DefundCard(ctx context.Context, input model.CardMoveInput) (*ent.Transaction, error)
 	TransferBetweenCards(ctx context.Context, input model.TransferBetweenCardsInput) (*ent.Transaction, error)
 	DeleteCard(ctx context.Context, cardNumber string) (bool, error)
+	FreezeCard(ctx context.Context, id int) (*ent.Card, error)
+	UnfreezeCard(ctx context.Context, id int) (*ent.Card, error)
 	CreateSavingsGoal(ctx context.Context, input model.CreateSavingsGoalInput) (*ent.SavingsGoal, error)
 	TopUpSavings(ctx context.Context, input model.SavingsMoveInput) (*ent.Transaction, error)
 	WithdrawSavings(ctx context.Context, input model.SavingsMoveInput) (*ent.Transaction, error)
 	DeleteSavingsGoal(ctx context.Context, id int) (bool, error)
+	UpdateSavingsGoal(ctx context.Context, id int, input model.UpdateSavingsGoalInput) (*ent.SavingsGoal, error)
 	CreateBill(ctx context.Context, input model.CreateBillInput) (*ent.Bill, error)
 	PayBill(ctx context.Context, input model.PayBillInput) (*ent.Bill, error)
+	UpdateBill(ctx context.Context, id int, input model.UpdateBillInput) (*ent.Bill, error)
+	DeleteBill(ctx context.Context, id int) (int, error)
+	SetBillAutopay(ctx context.Context, billID int, cardNumber string) (*ent.Bill, error)
+	CancelBillAutopay(ctx context.Context, billID int) (*ent.Bill, error)
 	CreateCashout(ctx context.Context, input model.CreateCashoutInput) (*ent.Cashout, error)
 	ConfirmCashout(ctx context.Context, id int, tan string) (*ent.Cashout, error)
 	AbortCashout(ctx context.Context, id int) (*ent.Cashout, error)
@@ -628,7 +644,7 @@ type QueryResolver interface {
 	Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CustomerConnection, error)
 	Transactions(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.TransactionFilter) (*ent.TransactionConnection, error)
 	Card(ctx context.Context, last4 string) (*ent.Card, error)
-	Cards(ctx context.Context) ([]*ent.Card, error)
+	Cards(ctx context.Context, includeClosed *bool) ([]*ent.Card, error)
 	SavingsGoals(ctx context.Context) ([]*ent.SavingsGoal, error)
 	Bills(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error)
 	Cashouts(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CashoutConnection, error)
@@ -830,6 +846,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Bill.Amount(childComplexity), true
+	case "Bill.autopayCard":
+		if e.ComplexityRoot.Bill.AutopayCard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.AutopayCard(childComplexity), true
+	case "Bill.autopayError":
+		if e.ComplexityRoot.Bill.AutopayError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.AutopayError(childComplexity), true
 	case "Bill.createdAt":
 		if e.ComplexityRoot.Bill.CreatedAt == nil {
 			break
@@ -1130,7 +1158,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Customer.Cards(childComplexity), true
+		args, err := ec.field_Customer_cards_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.Cards(childComplexity, args["includeClosed"].(*bool)), true
 	case "Customer.cashoutAddress":
 		if e.ComplexityRoot.Customer.CashoutAddress == nil {
 			break
@@ -1427,6 +1460,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AbortCashout(childComplexity, args["id"].(int)), true
+	case "Mutation.cancelBillAutopay":
+		if e.ComplexityRoot.Mutation.CancelBillAutopay == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelBillAutopay_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelBillAutopay(childComplexity, args["billId"].(int)), true
 	case "Mutation.cancelPerson":
 		if e.ComplexityRoot.Mutation.CancelPerson == nil {
 			break
@@ -1637,6 +1681,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DefundCard(childComplexity, args["input"].(model.CardMoveInput)), true
+	case "Mutation.deleteBill":
+		if e.ComplexityRoot.Mutation.DeleteBill == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteBill_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteBill(childComplexity, args["id"].(int)), true
 	case "Mutation.deleteCard":
 		if e.ComplexityRoot.Mutation.DeleteCard == nil {
 			break
@@ -1670,6 +1725,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteSavingsGoal(childComplexity, args["id"].(int)), true
+	case "Mutation.freezeCard":
+		if e.ComplexityRoot.Mutation.FreezeCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_freezeCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FreezeCard(childComplexity, args["id"].(int)), true
 	case "Mutation.fundCard":
 		if e.ComplexityRoot.Mutation.FundCard == nil {
 			break
@@ -1841,6 +1907,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAdditionalInformation(childComplexity, args["personId"].(string), args["key"].(string), args["jsonValue"].(string)), true
+	case "Mutation.setBillAutopay":
+		if e.ComplexityRoot.Mutation.SetBillAutopay == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setBillAutopay_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetBillAutopay(childComplexity, args["billId"].(int), args["cardNumber"].(string)), true
 	case "Mutation.setDebitLimit":
 		if e.ComplexityRoot.Mutation.SetDebitLimit == nil {
 			break
@@ -1924,6 +2001,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TransferBetweenCards(childComplexity, args["input"].(model.TransferBetweenCardsInput)), true
+	case "Mutation.unfreezeCard":
+		if e.ComplexityRoot.Mutation.UnfreezeCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unfreezeCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnfreezeCard(childComplexity, args["id"].(int)), true
+	case "Mutation.updateBill":
+		if e.ComplexityRoot.Mutation.UpdateBill == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateBill_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateBill(childComplexity, args["id"].(int), args["input"].(model.UpdateBillInput)), true
+	case "Mutation.updateSavingsGoal":
+		if e.ComplexityRoot.Mutation.UpdateSavingsGoal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSavingsGoal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSavingsGoal(childComplexity, args["id"].(int), args["input"].(model.UpdateSavingsGoalInput)), true
 	case "Mutation.verifyPhone":
 		if e.ComplexityRoot.Mutation.VerifyPhone == nil {
 			break
@@ -2398,7 +2508,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Query.Cards(childComplexity), true
+		args, err := ec.field_Query_cards_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Cards(childComplexity, args["includeClosed"].(*bool)), true
 	case "Query.cashouts":
 		if e.ComplexityRoot.Query.Cashouts == nil {
 			break
@@ -2854,6 +2969,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputSendCoinsInput,
 		ec.unmarshalInputTransactionFilter,
 		ec.unmarshalInputTransferBetweenCardsInput,
+		ec.unmarshalInputUpdateBillInput,
+		ec.unmarshalInputUpdateSavingsGoalInput,
 	)
 	first := true
 
@@ -3091,8 +3208,8 @@ type Customer implements Node {
   account: Account!
   "The main account's balance."
   balance: Money!
-  "The customer's active cards."
-  cards: [Card!]!
+  "The customer's cards: active and frozen ones, and closed ones too when asked."
+  cards("Also list closed (deleted) cards." includeClosed: Boolean = false): [Card!]!
   "The customer's savings goals."
   savingsGoals: [SavingsGoal!]!
   "The customer's bills, by due date."
@@ -3451,6 +3568,8 @@ type SelfRegistrationPayload {
 enum CardStatus {
   "In use."
   ACTIVE
+  "Stopped by its owner (freezeCard): every debit of it is PRECONDITION_FAILED; credits and defundCard still work."
+  FROZEN
   "Deleted by its owner; its history stays."
   CLOSED
 }
@@ -3536,6 +3655,10 @@ type Bill implements Node {
   paidWith: Card
   "The payment's ledger transaction."
   transaction: Transaction
+  "The viewer's card that pays the bill on its due date (UTC), when autopay is set."
+  autopayCard: Card
+  "Why the last autopay attempt failed (funds, a frozen or closed card); null once it succeeds. Each run retries."
+  autopayError: String
   "When the bill was entered."
   createdAt: Time!
 }
@@ -3664,6 +3787,24 @@ input CreateBillInput {
   amount: Decimal!
   "When it is due."
   dueDate: Time!
+}
+
+"Changes to a savings goal; fields left out stay as they are."
+input UpdateSavingsGoalInput {
+  "What it is for."
+  name: String
+  "The target amount, positive."
+  goal: Decimal
+}
+
+"Changes to an unpaid bill; fields left out stay as they are."
+input UpdateBillInput {
+  "What it is for."
+  name: String
+  "The amount due, positive."
+  amount: Decimal
+  "When it is due."
+  dueDate: Time
 }
 
 "A bill paid with a card."
@@ -3844,10 +3985,10 @@ type Query {
     "Restrict the transactions returned."
     filter: TransactionFilter
   ): TransactionConnection!
-  "One of the viewer's active cards, by its last four digits."
+  "One of the viewer's active or frozen cards, by its last four digits."
   card("The last four digits." last4: String!): Card
-  "The viewer's active cards."
-  cards: [Card!]!
+  "The viewer's active and frozen cards, and closed ones too when asked."
+  cards("Also list closed (deleted) cards." includeClosed: Boolean = false): [Card!]!
   "The viewer's savings goals."
   savingsGoals: [SavingsGoal!]!
   "The viewer's bills, by due date."
@@ -3966,6 +4107,10 @@ type Mutation {
   transferBetweenCards("The transfer." input: TransferBetweenCardsInput!): Transaction!
   "Deletes one of the viewer's cards; it must be empty. Its history stays."
   deleteCard("The card's full number." cardNumber: String!): Boolean!
+  "Freezes one of the viewer's cards: no debit until unfrozen. Freezing a frozen card returns it unchanged; a closed card is PRECONDITION_FAILED."
+  freezeCard("The card." id: ID!): Card!
+  "Unfreezes one of the viewer's cards. Unfreezing an active card returns it unchanged; a closed card is PRECONDITION_FAILED."
+  unfreezeCard("The card." id: ID!): Card!
   "Creates a savings goal for the viewer."
   createSavingsGoal("The goal." input: CreateSavingsGoalInput!): SavingsGoal!
   "Moves money from one of the viewer's cards to one of their savings goals."
@@ -3974,10 +4119,20 @@ type Mutation {
   withdrawSavings("The move." input: SavingsMoveInput!): Transaction!
   "Deletes one of the viewer's savings goals; it must be empty."
   deleteSavingsGoal("The goal." id: ID!): Boolean!
+  "Renames one of the viewer's savings goals or changes its target."
+  updateSavingsGoal("The goal." id: ID!, "The changes." input: UpdateSavingsGoalInput!): SavingsGoal!
   "Enters a bill for the viewer."
   createBill("The bill." input: CreateBillInput!): Bill!
   "Pays one of the viewer's bills with one of their cards; a bill is paid at most once."
   payBill("The payment." input: PayBillInput!): Bill!
+  "Changes one of the viewer's unpaid bills; a paid bill is PRECONDITION_FAILED."
+  updateBill("The bill." id: ID!, "The changes." input: UpdateBillInput!): Bill!
+  "Deletes one of the viewer's unpaid bills and returns its ID; a paid bill is PRECONDITION_FAILED."
+  deleteBill("The bill." id: ID!): ID!
+  "Has one of the viewer's unpaid bills paid from one of their cards on its due date (UTC), or at the next run when already due."
+  setBillAutopay("The bill." billId: ID!, "The full number of the viewer's card that pays." cardNumber: String!): Bill!
+  "Stops autopay of one of the viewer's unpaid bills."
+  cancelBillAutopay("The bill." billId: ID!): Bill!
   "Reserves an amount for a cash-out to the viewer's cashout address and sends a TAN."
   createCashout("The cash-out." input: CreateCashoutInput!): Cashout!
   "Confirms a pending cash-out with its TAN: the money leaves."
@@ -4705,6 +4860,10 @@ func (ec *executionContext) childFields_Bill(ctx context.Context, field graphql.
 		return ec.fieldContext_Bill_paidWith(ctx, field)
 	case "transaction":
 		return ec.fieldContext_Bill_transaction(ctx, field)
+	case "autopayCard":
+		return ec.fieldContext_Bill_autopayCard(ctx, field)
+	case "autopayError":
+		return ec.fieldContext_Bill_autopayError(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Bill_createdAt(ctx, field)
 	}
@@ -5615,6 +5774,20 @@ func (ec *executionContext) field_Customer_bills_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Customer_cards_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeClosed",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeClosed"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_abortCashout_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5626,6 +5799,20 @@ func (ec *executionContext) field_Mutation_abortCashout_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelBillAutopay_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "billId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["billId"] = arg0
 	return args, nil
 }
 
@@ -5953,6 +6140,20 @@ func (ec *executionContext) field_Mutation_defundCard_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteBill_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5982,6 +6183,20 @@ func (ec *executionContext) field_Mutation_deleteCustomer_args(ctx context.Conte
 }
 
 func (ec *executionContext) field_Mutation_deleteSavingsGoal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_freezeCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -6269,6 +6484,28 @@ func (ec *executionContext) field_Mutation_setAdditionalInformation_args(ctx con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setBillAutopay_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "billId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["billId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "cardNumber",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cardNumber"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setDebitLimit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6428,6 +6665,64 @@ func (ec *executionContext) field_Mutation_transferBetweenCards_args(ctx context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unfreezeCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateBill_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateBillInput, error) {
+			return ec.unmarshalNUpdateBillInput2cofferᚋgraphᚋmodelᚐUpdateBillInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateSavingsGoal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateSavingsGoalInput, error) {
+			return ec.unmarshalNUpdateSavingsGoalInput2cofferᚋgraphᚋmodelᚐUpdateSavingsGoalInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -6598,6 +6893,20 @@ func (ec *executionContext) field_Query_card_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["last4"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_cards_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeClosed",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeClosed"] = arg0
 	return args, nil
 }
 
@@ -7821,6 +8130,61 @@ func (ec *executionContext) fieldContext_Bill_transaction(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Bill_autopayCard(ctx context.Context, field graphql.CollectedField, obj *ent.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_autopayCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutopayCard(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalOCard2ᚖcofferᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_autopayCard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Bill",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Bill_autopayError(ctx context.Context, field graphql.CollectedField, obj *ent.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_autopayError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutopayError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_autopayError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Bill_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Bill) (ret graphql.Marshaler) {
@@ -9175,7 +9539,8 @@ func (ec *executionContext) _Customer_cards(ctx context.Context, field graphql.C
 			return ec.fieldContext_Customer_cards(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Customer().Cards(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Customer().Cards(ctx, obj, fc.Args["includeClosed"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Card) graphql.Marshaler {
@@ -9185,7 +9550,7 @@ func (ec *executionContext) _Customer_cards(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Customer_cards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Customer_cards(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
@@ -9194,6 +9559,17 @@ func (ec *executionContext) fieldContext_Customer_cards(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Card(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_cards_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -11208,6 +11584,94 @@ func (ec *executionContext) fieldContext_Mutation_deleteCard(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_freezeCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_freezeCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FreezeCard(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalNCard2ᚖcofferᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_freezeCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_freezeCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unfreezeCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unfreezeCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnfreezeCard(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalNCard2ᚖcofferᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unfreezeCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unfreezeCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createSavingsGoal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11384,6 +11848,50 @@ func (ec *executionContext) fieldContext_Mutation_deleteSavingsGoal(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateSavingsGoal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSavingsGoal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSavingsGoal(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateSavingsGoalInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SavingsGoal) graphql.Marshaler {
+			return ec.marshalNSavingsGoal2ᚖcofferᚋentᚐSavingsGoal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSavingsGoal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavingsGoal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSavingsGoal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createBill(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11466,6 +11974,182 @@ func (ec *executionContext) fieldContext_Mutation_payBill(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_payBill_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateBill(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateBill(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateBill(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateBillInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
+			return ec.marshalNBill2ᚖcofferᚋentᚐBill(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateBill(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Bill(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateBill_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteBill(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteBill(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteBill(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteBill(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteBill_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setBillAutopay(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setBillAutopay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetBillAutopay(ctx, fc.Args["billId"].(int), fc.Args["cardNumber"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
+			return ec.marshalNBill2ᚖcofferᚋentᚐBill(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setBillAutopay(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Bill(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setBillAutopay_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelBillAutopay(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelBillAutopay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelBillAutopay(ctx, fc.Args["billId"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
+			return ec.marshalNBill2ᚖcofferᚋentᚐBill(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelBillAutopay(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Bill(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelBillAutopay_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14208,7 +14892,8 @@ func (ec *executionContext) _Query_cards(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Query_cards(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().Cards(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Cards(ctx, fc.Args["includeClosed"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Card) graphql.Marshaler {
@@ -14218,7 +14903,7 @@ func (ec *executionContext) _Query_cards(ctx context.Context, field graphql.Coll
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Query_cards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Query_cards(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
@@ -14227,6 +14912,17 @@ func (ec *executionContext) fieldContext_Query_cards(_ context.Context, field gr
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Card(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cards_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -18490,6 +19186,87 @@ func (ec *executionContext) unmarshalInputTransferBetweenCardsInput(ctx context.
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputUpdateBillInput(ctx context.Context, obj any) (model.UpdateBillInput, error) {
+	var it model.UpdateBillInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "amount", "dueDate"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalODecimal2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "dueDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dueDate"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DueDate = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUpdateSavingsGoalInput(ctx context.Context, obj any) (model.UpdateSavingsGoalInput, error) {
+	var it model.UpdateSavingsGoalInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "goal"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "goal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("goal"))
+			data, err := ec.unmarshalODecimal2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Goal = data
+		}
+	}
+	return it, nil
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -19261,6 +20038,49 @@ func (ec *executionContext) _Bill(ctx context.Context, sel ast.SelectionSet, obj
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "autopayCard":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Bill_autopayCard(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "autopayError":
+			out.Values[i] = ec._Bill_autopayError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.Values[i] = ec._Bill_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -21142,6 +21962,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "freezeCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_freezeCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unfreezeCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unfreezeCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createSavingsGoal":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createSavingsGoal(ctx, field)
@@ -21170,6 +22004,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateSavingsGoal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSavingsGoal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createBill":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createBill(ctx, field)
@@ -21180,6 +22021,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "payBill":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_payBill(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateBill":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateBill(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteBill":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteBill(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setBillAutopay":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setBillAutopay(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelBillAutopay":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelBillAutopay(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -25168,6 +26037,16 @@ func (ec *executionContext) marshalNTwoFactorMethod2cofferᚋentᚋuserᚐTwoFac
 	return v
 }
 
+func (ec *executionContext) unmarshalNUpdateBillInput2cofferᚋgraphᚋmodelᚐUpdateBillInput(ctx context.Context, v any) (model.UpdateBillInput, error) {
+	res, err := ec.unmarshalInputUpdateBillInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateSavingsGoalInput2cofferᚋgraphᚋmodelᚐUpdateSavingsGoalInput(ctx context.Context, v any) (model.UpdateSavingsGoalInput, error) {
+	res, err := ec.unmarshalInputUpdateSavingsGoalInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNUser2ᚖcofferᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -25443,6 +26322,24 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = sel
 	_ = ctx
 	res := scalars.MarshalDate(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalODecimal2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := scalars.UnmarshalDecimal(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODecimal2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := scalars.MarshalDecimal(*v)
 	return res
 }
 

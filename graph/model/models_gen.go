@@ -486,6 +486,24 @@ type TransferBetweenCardsInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// Changes to an unpaid bill; fields left out stay as they are.
+type UpdateBillInput struct {
+	// What it is for.
+	Name *string `json:"name,omitempty"`
+	// The amount due, positive.
+	Amount *string `json:"amount,omitempty"`
+	// When it is due.
+	DueDate *time.Time `json:"dueDate,omitempty"`
+}
+
+// Changes to a savings goal; fields left out stay as they are.
+type UpdateSavingsGoalInput struct {
+	// What it is for.
+	Name *string `json:"name,omitempty"`
+	// The target amount, positive.
+	Goal *string `json:"goal,omitempty"`
+}
+
 // How a self-registration's one-time code travels.
 type AuthenticationMode string
 
