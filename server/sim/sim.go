@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// sim is one seed's simulation: the environment, the model, and what was seen.
+type sim struct {
+	e    *env
+	o    options
+	seed uint64
+	hc   *http.Client
+	ctx  context.Context
+
+	// rw: operations hold it shared; a quiescent check holds it exclusively, so that the model
+	// and the server agree on what has happened.
+	rw sync.RWMutex
+
+	mu        sync.Mutex // guards the model and the history
+	customers []*customer
+	byName    map[string]*customer
+	admin     string // an admin session
+	staff     string // a clerk's session
+	persons   []*person
+	victim    string // a customer that only anonymous clients use (wrong passwords lock it)
+	history   []event
+	nextName  atomic.Int64
+
+	statsMu    sync.Mutex
+	stats      map[string]map[string]int // kind -> outcome -> count
+	violations []violation
+	internal   int // INTERNAL answers outside faults
+	faultAns   int // INTERNAL or transport failures during faults
+	checks     map[string]int
+	faults     map[string]int
+	seen       map[string]bool // violations reported once
+
+	faultMu sync.Mutex // held by a fault while it runs and by a quiescent check
+
+	subs []*subscriber
+}
+
+// person is a census person as the model knows it.
+type person struct {
+	id         string
+	procedures []string // pending procedure IDs
+}
+
+// worker drives its own customers with its own random stream: the same seed gives each worker
+// the same choices, so a run replays as far as the interleaving of workers allows.
+type worker struct {
+	idx  int
+	rng  *rand.Rand
+	step int
+	keys int // idempotency keys made so far
+	mine []*customer
+}
+
+func newSim(ctx context.Context, e *env, o options, seed uint64) *sim {
+	return &sim{
+		e: e, o: o, seed: seed, ctx: ctx,
+		hc:     &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		byName: map[string]*customer{}, stats: map[string]map[string]int{},
+		checks: map[string]int{}, faults: map[string]int{},
+	}
+}
+
+// call posts a request to one of the running servers, chosen by the worker's stream. With retry
+// (operations that carry an idempotency key, and reads), a request that got no answer is sent
+// again, to any server, until one answers or a minute has passed: the key makes that safe.
+func (s *sim) call(w *worker, retry bool, token, query string, vars map[string]any) reply {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		urls := s.e.urls()
+		var r reply
+		if len(urls) == 0 {
+			r = reply{err: fmt.Errorf("no server running")}
+		} else {
+			r = post(s.ctx, s.hc, urls[w.rng.IntN(len(urls))], token, query, vars)
+		}
+		if r.err == nil || !retry || time.Now().After(deadline) || s.ctx.Err() != nil {
+			return r
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// expect records an operation's outcome and checks it: no INTERNAL outside a fault, no leaking
+// message, and a code among allowed ("" is success). It returns whether the operation succeeded.
+func (s *sim) expect(w *worker, kind string, c *customer, detail string, r reply, allowed ...string) bool {
+	outcome := r.code()
+	if outcome == "" {
+		outcome = "ok"
+	}
+	actor := "-"
+	if c != nil {
+		actor = c.username
+	}
+	s.mu.Lock()
+	s.history = append(s.history, event{step: w.step, worker: w.idx, kind: kind, actor: actor, detail: detail, outcome: outcome})
+	s.mu.Unlock()
+	s.count(kind, outcome)
+	fault := s.e.inFault()
+	switch {
+	case r.err != nil:
+		if !fault {
+			s.violate(w.step, kind, c, "no answer outside a fault: "+r.err.Error())
+		} else {
+			s.countFaultAnswer()
+		}
+		return false
+	case r.code() == "INTERNAL":
+		if fault {
+			s.countFaultAnswer()
+		} else {
+			s.statsMu.Lock()
+			s.internal++
+			s.statsMu.Unlock()
+			s.violate(w.step, kind, c, fmt.Sprintf("INTERNAL (%s): %s", detail, r.Errors[0].Message))
+		}
+		return false
+	}
+	if m := r.leak(); m != "" {
+		s.violate(w.step, kind, c, fmt.Sprintf("error message leaks internals (%s): %q", detail, m))
+	}
+	code := r.code()
+	if !slices.Contains(allowed, code) {
+		msg := ""
+		if len(r.Errors) > 0 {
+			msg = ": " + r.Errors[0].Message
+		}
+		want := strings.Join(allowed, "|")
+		s.violate(w.step, kind, c, fmt.Sprintf("%s: got %q%s, want one of [%s]", detail, outcome, msg, strings.ReplaceAll(want, "|", " ")))
+	}
+	return code == "" && r.ok()
+}
+
+func (s *sim) count(kind, outcome string) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	if s.stats[kind] == nil {
+		s.stats[kind] = map[string]int{}
+	}
+	s.stats[kind][outcome]++
+}
+
+func (s *sim) countFaultAnswer() {
+	s.statsMu.Lock()
+	s.faultAns++
+	s.statsMu.Unlock()
+}
+
+// violate records a violation with the history of the actor involved (all of it for "-").
+func (s *sim) violate(step int, kind string, c *customer, detail string) {
+	actor := "-"
+	if c != nil {
+		actor = c.username
+	}
+	v := violation{Seed: s.seed, Step: step, Kind: kind, Actor: actor, Detail: detail}
+	s.mu.Lock()
+	for _, h := range s.history {
+		if c == nil || h.actor == actor || strings.Contains(h.detail, actor) {
+			v.History = append(v.History, h.String())
+		}
+	}
+	s.mu.Unlock()
+	// The shortest history that still shows the cause: the last 30 operations of the actor.
+	if len(v.History) > 30 {
+		v.History = v.History[len(v.History)-30:]
+	}
+	s.statsMu.Lock()
+	s.violations = append(s.violations, v)
+	s.statsMu.Unlock()
+	s.o.log("VIOLATION seed=%d step=%d %s (%s): %s", v.Seed, v.Step, v.Kind, v.Actor, v.Detail)
+}
+
+// pickCustomer chooses one of the worker's live customers, nil when it has none.
+func (s *sim) pickCustomer(w *worker) *customer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var live []*customer
+	for _, c := range w.mine {
+		if !c.deleted && !c.deleting {
+			live = append(live, c)
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	return live[w.rng.IntN(len(live))]
+}
+
+// pickOther chooses another customer (of any worker) that is not deleted, nil when there is none.
+func (s *sim) pickOther(w *worker, not *customer) *customer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*customer
+	for _, c := range s.customers {
+		if c != not && !c.deleted && c.username != s.victim {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out[w.rng.IntN(len(out))]
+}
+
+// foreignIDs lists the IDs of other customers' entities, for the operations that must not reach
+// them.
+func (s *sim) foreignIDs(not *customer) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, c := range s.customers {
+		if c == not {
+			continue
+		}
+		for _, a := range c.accounts() {
+			out = append(out, a.id)
+		}
+		for _, k := range c.cards {
+			out = append(out, k.id)
+		}
+		for _, g := range c.goals {
+			out = append(out, g.id)
+		}
+		for _, b := range c.bills {
+			out = append(out, b.id)
+		}
+		for _, p := range c.pendings {
+			out = append(out, p.id)
+			if p.cashout != "" {
+				out = append(out, p.cashout)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// newName is a fresh username for this seed.
+func (s *sim) newName(prefix string) string {
+	return fmt.Sprintf("%s%d", prefix, s.nextName.Add(1))
+}
