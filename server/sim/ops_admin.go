@@ -58,7 +58,7 @@ func (s *sim) opUserStatus(w *worker) {
 		status, refused = "DISABLED", "ACCOUNT_DISABLED"
 	}
 	set := func(st string) bool {
-		r := s.call(w, true, s.admin, `mutation($u: String!, $s: UserStatus!) { setUserStatus(username: $u, status: $s) { status } }`,
+		r := s.callThroughFault(w, s.admin, `mutation($u: String!, $s: UserStatus!) { setUserStatus(username: $u, status: $s) { status } }`,
 			map[string]any{"u": c.username, "s": st})
 		return s.expect(w, "setUserStatus", c, st, r, "")
 	}
@@ -71,11 +71,7 @@ func (s *sim) opUserStatus(w *worker) {
 	if !set("ACTIVE") {
 		return
 	}
-	if tok, _ := s.login(w, "login", c, c.username, c.password); tok != "" {
-		s.mu.Lock()
-		c.token = tok
-		s.mu.Unlock()
-	}
+	s.relogin(w, c)
 }
 
 // opCoinsBad: createCoins with a target date outside its window, to an institutional user, to

@@ -31,7 +31,8 @@ func (s *sim) opBugDeleteHadCard(w *worker) {
 	c.deleting = true
 	s.mu.Unlock()
 	r = s.call(w, true, s.admin, `mutation($u: String!) { deleteCustomer(username: $u) }`, map[string]any{"u": c.username})
-	ok := s.expect(w, "bug.deleteHadCard", c, "deleteCustomer", r, "")
+	// Another worker may have sent it coins meanwhile: PRECONDITION_FAILED then.
+	ok := s.expect(w, "bug.deleteHadCard", c, "deleteCustomer", r, "", "PRECONDITION_FAILED")
 	s.mu.Lock()
 	c.deleting, c.deleted = false, ok
 	s.mu.Unlock()
@@ -129,6 +130,32 @@ func (s *sim) opBugParallelCards(w *worker) {
 	if ok > products.MaxActiveCards {
 		s.violate(w.step, "bug.parallelCards", c, fmt.Sprintf("%d of %d parallel createCard succeeded, at most %d cards may be active", ok, n, products.MaxActiveCards))
 	}
+}
+
+// opBugMaxAmount: the largest representable amount, sent to another customer or moved to a card:
+// INSUFFICIENT_FUNDS (nobody has that much), never INTERNAL. On PostgreSQL the credit side
+// overflowed ("bigint out of range") when it was updated before the debit was refused.
+func (s *sim) opBugMaxAmount(w *worker) {
+	c := s.pickCustomer(w)
+	to := s.pickOther(w, c)
+	if c == nil || to == nil {
+		return
+	}
+	const largest = "92233720368547758.07"
+	allowed := []string{"INSUFFICIENT_FUNDS", "BAD_USER_INPUT"}
+	s.mu.Lock()
+	cards := c.liveCards()
+	if to.deleting || to.deleted {
+		allowed = append(allowed, "NOT_FOUND")
+	}
+	s.mu.Unlock()
+	if len(cards) > 0 && w.rng.IntN(2) == 0 {
+		r := s.call(w, true, c.token, qFund, map[string]any{"in": map[string]any{"cardId": cards[0].id, "amount": largest}})
+		s.expect(w, "bug.maxAmount.fundCard", c, largest, r, allowed...)
+		return
+	}
+	r := s.call(w, true, c.token, qSend, map[string]any{"in": map[string]any{"recipient": map[string]any{"username": to.username}, "amount": largest}})
+	s.expect(w, "bug.maxAmount.sendCoins", c, largest+" to "+to.username, r, allowed...)
 }
 
 // opBugHugeLimit: the admin sets a fresh customer's debit limit to the largest amount; reading

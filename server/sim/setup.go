@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 const (
@@ -97,6 +98,25 @@ func (s *sim) createCustomer(w *worker, kind string) *customer {
 	w.mine = append(w.mine, c)
 	s.mu.Unlock()
 	return c
+}
+
+// relogin logs c in again (after a logout or a block), retrying while a fault makes the answer
+// INTERNAL or lost, so that the customer keeps a working session.
+func (s *sim) relogin(w *worker, c *customer) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		tok, r := s.login(w, "login", c, c.username, c.password, "", "INTERNAL", "TRANSPORT")
+		if tok != "" {
+			s.mu.Lock()
+			c.token = tok
+			s.mu.Unlock()
+			return
+		}
+		if !s.e.inFault() && r.code() != "TRANSPORT" || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }
 
 // mint creates amount coins for c (admin, createCoins with an idempotency key).
