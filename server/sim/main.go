@@ -28,7 +28,8 @@ type options struct {
 	seed                                uint64
 	seeds, steps, servers, workers      int
 	customers, subscribers, checkEvery  int
-	duration, faultEvery                time.Duration
+	faultSteps                          int
+	duration                            time.Duration
 	faultList                           []string
 	out                                 io.Writer
 }
@@ -41,7 +42,7 @@ func (o options) log(format string, args ...any) {
 type summary struct {
 	Ops            int            `json:"ops"`
 	Seeds          []uint64       `json:"seeds"`
-	Store          string         `json:"store"`
+	Stores         []string       `json:"stores"`
 	Servers        int            `json:"servers"`
 	Violations     int            `json:"violations"`
 	InternalErrors int            `json:"internal_errors"`
@@ -58,7 +59,7 @@ type summary struct {
 func main() {
 	var o options
 	flag.StringVar(&o.server, "server", "", "the built coffer server binary (required; make simulate builds it)")
-	flag.StringVar(&o.store, "store", "postgres", "postgres or sqlite")
+	flag.StringVar(&o.store, "store", "postgres", "postgres, sqlite, or both: postgres,sqlite (each seed runs on each)")
 	flag.StringVar(&o.dir, "dir", "sim-results", "where the servers' logs, the outbox and the database go")
 	flag.Uint64Var(&o.seed, "seed", 0, "the first seed (0: one from the clock, printed)")
 	flag.IntVar(&o.seeds, "seeds", 1, "how many seeds, seed, seed+1, ...")
@@ -71,7 +72,7 @@ func main() {
 	flag.IntVar(&o.checkEvery, "check-every", 250, "steps between quiescent checks")
 	flag.StringVar(&o.weights, "weights", "", "operation weights, name=n,... (bug.*=0 leaves out the known bugs)")
 	flag.StringVar(&o.faults, "faults", "", "faults to inject: kill,pgstop,wsdrop (or all)")
-	flag.DurationVar(&o.faultEvery, "fault-every", 6*time.Second, "mean time between faults")
+	flag.IntVar(&o.faultSteps, "fault-steps", 150, "steps between faults")
 	flag.Parse()
 	o.out = os.Stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -110,7 +111,7 @@ func simulate(ctx context.Context, o options) (*summary, error) {
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano()%1_000_000 + 1)
 	}
-	o.workers, o.checkEvery, o.servers = max(o.workers, 1), max(o.checkEvery, 1), max(o.servers, 1)
+	o.workers, o.checkEvery, o.servers, o.faultSteps = max(o.workers, 1), max(o.checkEvery, 1), max(o.servers, 1), max(o.faultSteps, 1)
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -119,8 +120,14 @@ func simulate(ctx context.Context, o options) (*summary, error) {
 	if o.duration > 0 {
 		deadline = start.Add(o.duration)
 	}
-	sum := &summary{Store: o.store, Servers: o.servers, Faults: map[string]int{}, Subscribers: o.subscribers}
-	o.log("store %s, %d servers, %d workers, %d steps a seed, faults [%s]", o.store, o.servers, o.workers, o.steps, strings.Join(o.faultList, " "))
+	stores := strings.Split(o.store, ",")
+	for _, st := range stores {
+		if st != "postgres" && st != "sqlite" {
+			return nil, fmt.Errorf("-store: %q is neither postgres nor sqlite", st)
+		}
+	}
+	sum := &summary{Stores: stores, Servers: o.servers, Faults: map[string]int{}, Subscribers: o.subscribers}
+	o.log("stores %s, %d servers, %d workers, %d steps a seed, faults [%s]", o.store, o.servers, o.workers, o.steps, strings.Join(o.faultList, " "))
 	o.log("weights %s", weightsString(list))
 	for i := 0; ; i++ {
 		seed := o.seed + uint64(i)
@@ -131,8 +138,12 @@ func simulate(ctx context.Context, o options) (*summary, error) {
 		if o.duration == 0 {
 			seedDeadline = time.Now().Add(24 * time.Hour)
 		}
-		if err := runSeed(ctx, o, list, seed, seedDeadline, sum); err != nil {
-			return nil, fmt.Errorf("seed %d: %w", seed, err)
+		for _, st := range stores {
+			so := o
+			so.store = st
+			if err := runSeed(ctx, so, list, seed, seedDeadline, sum); err != nil {
+				return nil, fmt.Errorf("%s seed %d: %w", st, seed, err)
+			}
 		}
 	}
 	sum.Seconds = float64(time.Since(start).Milliseconds()) / 1000

@@ -123,7 +123,7 @@ func (s *sim) run(list []op, deadline time.Time) error {
 	if total == 0 {
 		return fmt.Errorf("every operation has weight 0")
 	}
-	stopFaults := s.startFaults(rand.New(rand.NewPCG(s.seed, 0)))
+	faults := s.newFaulter(rand.New(rand.NewPCG(s.seed, 0)))
 	var mu sync.Mutex
 	next := 0
 	claim := func() (int, bool) {
@@ -146,6 +146,7 @@ func (s *sim) run(list []op, deadline time.Time) error {
 				if step%s.o.checkEvery == 0 {
 					s.quiescentCheck(w, fmt.Sprintf("step %d", step))
 				}
+				faults.atStep(step)
 				w.step = step
 				o := pick(w.rng, list, total)
 				s.rw.RLock()
@@ -155,7 +156,7 @@ func (s *sim) run(list []op, deadline time.Time) error {
 		})
 	}
 	wg.Wait()
-	stopFaults()
+	faults.wait()
 	s.quiescentCheck(workers[0], "end")
 	s.checkSubscribers(workers[0])
 	return nil
