@@ -78,14 +78,14 @@ func (s *sim) checkDB(w *worker, when string) {
 			if len(bad) > 10 {
 				bad = append(bad[:10], fmt.Sprintf("(%d more)", len(bad)-10))
 			}
-			s.violateOnce(w.step, "invariant", inv.name, fmt.Sprintf("%s (%s): %s", inv.name, when, strings.Join(bad, " ")))
+			s.violateOnce(w.step, "invariant", nil, inv.name, fmt.Sprintf("%s (%s): %s", inv.name, when, strings.Join(bad, " ")))
 		}
 	}
 }
 
 // violateOnce records a violation the first time its key is seen: an invariant that broke stays
 // broken at every later check.
-func (s *sim) violateOnce(step int, kind, key, detail string) {
+func (s *sim) violateOnce(step int, kind string, c *customer, key, detail string) {
 	s.statsMu.Lock()
 	if s.seen == nil {
 		s.seen = map[string]bool{}
@@ -94,7 +94,7 @@ func (s *sim) violateOnce(step int, kind, key, detail string) {
 	s.seen[key] = true
 	s.statsMu.Unlock()
 	if !dup {
-		s.violate(step, kind, nil, detail)
+		s.violate(step, kind, c, detail)
 	}
 }
 
@@ -183,7 +183,7 @@ func (s *sim) checkModel(w *worker, when string) {
 			}
 			s.mu.Unlock()
 			if !dirty && (bal != want || avail != wantAvail || limit != wantLimit) {
-				s.violateOnce(w.step, "model", "model "+a.id, fmt.Sprintf("%s's %s account %s (%s): server balance %s available %s limit %s, model %s %s %s",
+				s.violateOnce(w.step, "model", c, "model "+a.id, fmt.Sprintf("%s's %s account %s (%s): server balance %s available %s limit %s, model %s %s %s",
 					c.username, a.kind, a.id, when, dec(bal), dec(avail), dec(limit), dec(want), dec(wantAvail), dec(wantLimit)))
 			}
 		}

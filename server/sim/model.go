@@ -73,7 +73,9 @@ type customer struct {
 	// hadProducts: it once had a card, savings goal or bill (deleting it hits the known bug);
 	// hadCashout: it once had a cash-out.
 	hadProducts, hadCashout bool
-	deleting, deleted       bool
+	// unknownCards counts createCard answers lost to a fault: the card may exist.
+	unknownCards      int
+	deleting, deleted bool
 	// subscribed: a subscriber follows its main account, so it is never deleted nor blocked.
 	subscribed bool
 	// counterpartyOf: transactions of others that this customer is the recipient of (and so

@@ -189,6 +189,7 @@ func (s *sim) opSession(w *worker) {
 	}
 	r := s.call(w, false, c.token, `mutation { logout }`, nil)
 	if !s.expect(w, "logout", c, "", r, "") {
+		s.relogin(w, c) // the session may have ended all the same
 		return
 	}
 	old := c.token

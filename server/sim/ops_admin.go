@@ -142,7 +142,7 @@ func (s *sim) opDelete(w *worker, which string) {
 	if !empty {
 		allowed = []string{"PRECONDITION_FAILED"}
 	}
-	r := s.call(w, true, s.admin, `mutation($u: String!) { deleteCustomer(username: $u) }`, map[string]any{"u": c.username})
+	r := s.callSettle(w, s.admin, `mutation($u: String!) { deleteCustomer(username: $u) }`, map[string]any{"u": c.username}, "NOT_FOUND")
 	ok := s.expect(w, kind, c, "", r, allowed...)
 	s.mu.Lock()
 	c.deleting = false
@@ -174,7 +174,7 @@ func (s *sim) empty(w *worker, kind string, c *customer) bool {
 		if p.cashout != "" {
 			q, id = `mutation($id: ID!) { abortCashout(id: $id) { id } }`, p.cashout
 		}
-		r := s.call(w, true, c.token, q, map[string]any{"id": id})
+		r := s.callSettle(w, c.token, q, map[string]any{"id": id}, "PRECONDITION_FAILED")
 		if !s.expect(w, kind+".release", c, id, r, "") {
 			return false
 		}

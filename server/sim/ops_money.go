@@ -164,13 +164,13 @@ func (s *sim) opSettle(w *worker) {
 	allowed := []string{""}
 	if confirm {
 		kind = "confirmTransaction"
-		r = s.call(w, true, c.token, `mutation($id: ID!) { confirmTransaction(id: $id) { id status } }`, map[string]any{"id": p.id})
+		r = s.callSettle(w, c.token, `mutation($id: ID!) { confirmTransaction(id: $id) { id status } }`, map[string]any{"id": p.id}, "PRECONDITION_FAILED")
 		if toGone {
 			// Posting into a deleted customer's closed account must fail.
 			allowed = []string{"PRECONDITION_FAILED", "NOT_FOUND"}
 		}
 	} else {
-		r = s.call(w, true, c.token, `mutation($id: ID!) { cancelTransaction(id: $id) { id status } }`, map[string]any{"id": p.id})
+		r = s.callSettle(w, c.token, `mutation($id: ID!) { cancelTransaction(id: $id) { id status } }`, map[string]any{"id": p.id}, "PRECONDITION_FAILED")
 	}
 	detail := fmt.Sprintf("%s of %s to %s", p.id, dec(p.amount), p.to.username)
 	if !s.expect(w, kind, c, detail, r, allowed...) {
@@ -266,7 +266,8 @@ func (s *sim) opCardTransfer(w *worker) {
 	if to == from {
 		allowed = []string{"BAD_USER_INPUT"}
 	}
-	if toGone {
+	if toGone || owner != c {
+		// Another customer's card may be deleted (closed) by its own worker at any moment.
 		allowed = append(allowed, "NOT_FOUND", "PRECONDITION_FAILED")
 	}
 	key := s.key(w, "xfer")

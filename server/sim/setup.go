@@ -147,7 +147,7 @@ func (s *sim) key(w *worker, what string) string {
 
 // lost marks c's model as unknown when an answer never came.
 func (s *sim) lost(c *customer, r reply) {
-	if r.err != nil && c != nil {
+	if (r.err != nil || r.code() == "INTERNAL") && c != nil {
 		s.mu.Lock()
 		c.dirty = true
 		s.mu.Unlock()

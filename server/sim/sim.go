@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -87,11 +88,40 @@ func (s *sim) call(w *worker, retry bool, token, query string, vars map[string]a
 		} else {
 			r = post(s.ctx, s.hc, urls[w.rng.IntN(len(urls))], token, query, vars)
 		}
-		if r.err == nil || !retry || time.Now().After(deadline) || s.ctx.Err() != nil {
+		if !s.ambiguous(r) || !retry || time.Now().After(deadline) || s.ctx.Err() != nil {
 			return r
+		}
+		if r.err == nil {
+			s.countFaultAnswer() // an INTERNAL during a fault, tried again
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// ambiguous says whether an answer leaves the outcome unknown: none came, or INTERNAL while a
+// fault is injected (the commit may have happened before the connection broke).
+func (s *sim) ambiguous(r reply) bool {
+	return r.err != nil || r.code() == "INTERNAL" && s.e.inFault()
+}
+
+// callSettle sends a request that a retry cannot repeat harmlessly (confirm, cancel, abort,
+// delete). When the answer is ambiguous it is sent again until one is not; an answer in done then
+// means the lost first attempt did the work (it is no longer pending, the customer is gone), and
+// is returned as a success.
+func (s *sim) callSettle(w *worker, token, query string, vars map[string]any, done ...string) reply {
+	r := s.call(w, false, token, query, vars)
+	if !s.ambiguous(r) {
+		return r
+	}
+	for deadline := time.Now().Add(time.Minute); s.ambiguous(r) && time.Now().Before(deadline); {
+		s.countFaultAnswer()
+		time.Sleep(300 * time.Millisecond)
+		r = s.call(w, false, token, query, vars)
+	}
+	if slices.Contains(done, r.code()) {
+		return reply{Data: json.RawMessage(`null`)}
+	}
+	return r
 }
 
 // callThroughFault is call for a request whose failure would leave an actor stuck (unblocking a
