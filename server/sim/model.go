@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"math"
 	"strings"
@@ -74,7 +75,9 @@ type customer struct {
 	// hadCashout: it once had a cash-out.
 	hadProducts, hadCashout bool
 	// unknownCards counts createCard answers lost to a fault: the card may exist.
-	unknownCards      int
+	unknownCards int
+	// key signs its pending transfers once it has set a public key.
+	key               ed25519.PrivateKey
 	deleting, deleted bool
 	// subscribed: a subscriber follows its main account, so it is never deleted nor blocked.
 	subscribed bool

@@ -164,7 +164,15 @@ func (s *sim) opSettle(w *worker) {
 	allowed := []string{""}
 	if confirm {
 		kind = "confirmTransaction"
-		r = s.callSettle(w, c.token, `mutation($id: ID!) { confirmTransaction(id: $id) { id status } }`, map[string]any{"id": p.id}, "PRECONDITION_FAILED")
+		sig, ok := s.signature(w, c, p)
+		if !ok {
+			return
+		}
+		vars := map[string]any{"id": p.id}
+		if sig != "" {
+			vars["s"] = sig
+		}
+		r = s.callSettle(w, c.token, `mutation($id: ID!, $s: String) { confirmTransaction(id: $id, signature: $s) { id status } }`, vars, "PRECONDITION_FAILED")
 		if toGone {
 			// Posting into a deleted customer's closed account must fail.
 			allowed = []string{"PRECONDITION_FAILED", "NOT_FOUND"}
