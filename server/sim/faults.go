@@ -8,7 +8,8 @@ import (
 
 // faulter injects the faults named in -faults (kill: SIGKILL of a server under load, then a
 // restart; pgstop: PostgreSQL stopped in immediate mode, then started; wsdrop: a subscriber's
-// socket dropped, to be resumed with afterVersion): one every -fault-steps steps, at the same
+// socket dropped, to be resumed with afterVersion; slowsub: a subscriber that stops reading for
+// up to five seconds): one every -fault-steps steps, at the same
 // steps for the same seed, while the workers go on.
 type faulter struct {
 	s     *sim
@@ -82,6 +83,10 @@ func (s *sim) inject(kind string, pause time.Duration, srvIdx, subIdx int) {
 			s.violate(0, "fault", nil, "PostgreSQL restart failed: "+err.Error())
 		}
 		s.e.endFault()
+	case "slowsub":
+		if len(s.subs) > 0 {
+			s.subs[subIdx].pauseUntil.Store(time.Now().Add(3 * pause).UnixNano())
+		}
 	case "wsdrop":
 		if len(s.subs) > 0 {
 			s.subs[subIdx].drop()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -22,8 +23,10 @@ type subscriber struct {
 	versions []int // versions of the changes with a statement line, as received
 	problems []string
 	resumes  int
-	stop     chan struct{}
-	done     chan struct{}
+	// pauseUntil (unix nanoseconds): the subscriber reads nothing before it.
+	pauseUntil atomic.Int64
+	stop       chan struct{}
+	done       chan struct{}
 }
 
 const qBalanceChanged = `subscription($a: ID, $v: Int) { balanceChanged(accountId: $a, afterVersion: $v) { version balance { amount } entry { id balanceAfter { amount } } } }`
@@ -107,6 +110,10 @@ func (s *sim) subscribeOnce(sub *subscriber) error {
 			return nil
 		default:
 		}
+		// A slow client (the slowsub fault) stops reading for a while.
+		if d := time.Until(time.Unix(0, sub.pauseUntil.Load())); d > 0 {
+			time.Sleep(d)
+		}
 		var m struct {
 			Type    string
 			Payload json.RawMessage
@@ -120,7 +127,11 @@ func (s *sim) subscribeOnce(sub *subscriber) error {
 		case "next":
 			sub.receive(m.Payload)
 		case "error":
-			sub.problem(fmt.Sprintf("subscription error: %s", m.Payload))
+			// A client that fell behind is ended with TOO_MANY_REQUESTS and resumes.
+			var errs []gqlError
+			if json.Unmarshal(m.Payload, &errs) != nil || len(errs) == 0 || errs[0].Extensions.Code != "TOO_MANY_REQUESTS" {
+				sub.problem(fmt.Sprintf("subscription error: %s", m.Payload))
+			}
 			return fmt.Errorf("subscription error")
 		case "complete":
 			return fmt.Errorf("completed")
