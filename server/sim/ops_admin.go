@@ -221,12 +221,10 @@ func (s *sim) empty(w *worker, kind string, c *customer) bool {
 		if to == nil {
 			return false
 		}
+		before := s.deleted(to)
 		r := s.call(w, true, c.token, qSend, map[string]any{"in": map[string]any{"recipient": map[string]any{"username": to.username},
 			"amount": dec(bal), "idempotencyKey": s.key(w, "empty-main")}})
-		allowed := []string{""}
-		if to.deleting || to.deleted {
-			allowed = append(allowed, "NOT_FOUND")
-		}
+		allowed := s.creditAllowed([]string{""}, before, to)
 		if !s.expect(w, kind+".sendAll", c, dec(bal)+" to "+to.username, r, allowed...) {
 			return false
 		}

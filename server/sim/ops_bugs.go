@@ -145,10 +145,8 @@ func (s *sim) opBugMaxAmount(w *worker) {
 	allowed := []string{"INSUFFICIENT_FUNDS", "BAD_USER_INPUT"}
 	s.mu.Lock()
 	cards := c.liveCards()
-	if to.deleting || to.deleted {
-		allowed = append(allowed, "NOT_FOUND")
-	}
 	s.mu.Unlock()
+	allowed = append(allowed, "NOT_FOUND", "PRECONDITION_FAILED") // the recipient may be deleted meanwhile
 	if len(cards) > 0 && w.rng.IntN(2) == 0 {
 		r := s.call(w, true, c.token, qFund, map[string]any{"in": map[string]any{"cardId": cards[0].id, "amount": largest}})
 		s.expect(w, "bug.maxAmount.fundCard", c, largest, r, allowed...)
@@ -194,12 +192,10 @@ func (s *sim) opBugHugeLimit(w *worker) {
 	if to == nil {
 		return
 	}
+	before := s.deleted(to)
 	r = s.call(w, true, c.token, qSend, map[string]any{"in": map[string]any{"recipient": map[string]any{"username": to.username},
 		"amount": "1000000.00", "idempotencyKey": s.key(w, "huge")}})
-	allowed := []string{"", "INSUFFICIENT_FUNDS"}
-	if to.deleting || to.deleted {
-		allowed = append(allowed, "NOT_FOUND")
-	}
+	allowed := s.creditAllowed([]string{"", "INSUFFICIENT_FUNDS"}, before, to)
 	if s.expect(w, "bug.hugeLimit.sendCoins", c, "1000000.00 to "+to.username, r, allowed...) {
 		s.mu.Lock()
 		c.main.balance -= 100000000

@@ -80,8 +80,8 @@ func (s *sim) opSend(w *worker) {
 	rcpt, how := s.recipient(w, to)
 	s.mu.Lock()
 	avail := c.main.available()
-	toGone := to.deleting || to.deleted
 	s.mu.Unlock()
+	before := s.deleted(to)
 	amount := amountFor(w, avail)
 	autoSign := w.rng.IntN(4) != 0
 	key := s.key(w, "send")
@@ -90,12 +90,9 @@ func (s *sim) opSend(w *worker) {
 	if !autoSign {
 		kind = "sendCoins.pending"
 	}
-	allowed := debitAllowed(avail, amount)
-	if toGone {
-		allowed = append(allowed, "NOT_FOUND")
-	}
 	detail := fmt.Sprintf("%s to %s key %s", dec(amount), how, key)
 	r := s.call(w, true, c.token, qSend, map[string]any{"in": in})
+	allowed := s.creditAllowed(debitAllowed(avail, amount), before, to)
 	if !s.expect(w, kind, c, detail, r, allowed...) {
 		s.lost(c, r)
 		return
@@ -156,9 +153,7 @@ func (s *sim) opSettle(w *worker) {
 	}
 	p := open[w.rng.IntN(len(open))]
 	confirm := w.rng.IntN(2) == 0
-	s.mu.Lock()
-	toGone := p.to.deleting || p.to.deleted
-	s.mu.Unlock()
+	before := s.deleted(p.to)
 	var r reply
 	kind := "cancelTransaction"
 	allowed := []string{""}
@@ -173,10 +168,8 @@ func (s *sim) opSettle(w *worker) {
 			vars["s"] = sig
 		}
 		r = s.callSettle(w, c.token, `mutation($id: ID!, $s: String) { confirmTransaction(id: $id, signature: $s) { id status } }`, vars, "PRECONDITION_FAILED")
-		if toGone {
-			// Posting into a deleted customer's closed account must fail.
-			allowed = []string{"PRECONDITION_FAILED", "NOT_FOUND"}
-		}
+		// Posting into a deleted customer's closed account must fail.
+		allowed = s.creditAllowed(allowed, before, p.to)
 	} else {
 		r = s.callSettle(w, c.token, `mutation($id: ID!) { cancelTransaction(id: $id) { id status } }`, map[string]any{"id": p.id}, "PRECONDITION_FAILED")
 	}
@@ -267,14 +260,18 @@ func (s *sim) opCardTransfer(w *worker) {
 	to, owner := all[i], owners[i]
 	s.mu.Lock()
 	avail := from.acct.available()
-	toGone := owner.deleting || owner.deleted || to.deleted
+	toGone := owner.deleted || to.deleted
 	s.mu.Unlock()
 	amount := amountFor(w, avail)
 	allowed := debitAllowed(avail, amount)
 	if to == from {
 		allowed = []string{"BAD_USER_INPUT"}
 	}
-	if toGone || owner != c {
+	switch {
+	case toGone:
+		// A card deleted (or whose owner was deleted) before the request: closed, never credited.
+		allowed = []string{"NOT_FOUND", "PRECONDITION_FAILED", "INSUFFICIENT_FUNDS"}
+	case owner != c:
 		// Another customer's card may be deleted (closed) by its own worker at any moment.
 		allowed = append(allowed, "NOT_FOUND", "PRECONDITION_FAILED")
 	}

@@ -293,6 +293,36 @@ func (s *sim) foreignIDs(not *customer) []string {
 	return out
 }
 
+// deleted says whether who's deletion has been acknowledged.
+func (s *sim) deleted(who *customer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return who.deleted
+}
+
+// creditAllowed adjusts what a request that credits who may answer: when who's deletion was
+// acknowledged before the request (deletedBefore), only refusals; when who is being deleted or
+// was deleted meanwhile (read after the answer), also NOT_FOUND and PRECONDITION_FAILED (the
+// account is closed).
+func (s *sim) creditAllowed(allowed []string, deletedBefore bool, who *customer) []string {
+	if deletedBefore {
+		out := []string{"NOT_FOUND", "PRECONDITION_FAILED"}
+		for _, a := range allowed {
+			if a != "" {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	s.mu.Lock()
+	gone := who.deleting || who.deleted
+	s.mu.Unlock()
+	if gone {
+		return append(slices.Clone(allowed), "NOT_FOUND", "PRECONDITION_FAILED")
+	}
+	return allowed
+}
+
 // newName is a fresh username for this seed.
 func (s *sim) newName(prefix string) string {
 	return fmt.Sprintf("%s%d", prefix, s.nextName.Add(1))
