@@ -142,7 +142,7 @@ func (s *sim) opDelete(w *worker, which string) {
 	if !empty {
 		allowed = []string{"PRECONDITION_FAILED"}
 	}
-	r := s.callSettle(w, s.admin, `mutation($u: String!) { deleteCustomer(username: $u) }`, map[string]any{"u": c.username}, "NOT_FOUND")
+	r := s.callSettle(w, s.admin, `mutation($u: String!) { deleteCustomer(username: $u) }`, map[string]any{"u": c.username}, codeIn("NOT_FOUND"))
 	ok := s.expect(w, kind, c, "", r, allowed...)
 	s.mu.Lock()
 	c.deleting = false
@@ -169,12 +169,11 @@ func (s *sim) empty(w *worker, kind string, c *customer) bool {
 	open := c.open("")
 	s.mu.Unlock()
 	for _, p := range open {
-		q := `mutation($id: ID!) { cancelTransaction(id: $id) { id } }`
-		id := p.id
+		q, id, want := `mutation($id: ID!) { cancelTransaction(id: $id) { id } }`, p.id, "VOIDED"
 		if p.cashout != "" {
-			q, id = `mutation($id: ID!) { abortCashout(id: $id) { id } }`, p.cashout
+			q, id, want = `mutation($id: ID!) { abortCashout(id: $id) { id } }`, p.cashout, "ABORTED"
 		}
-		r := s.callSettle(w, c.token, q, map[string]any{"id": id}, "PRECONDITION_FAILED")
+		r := s.callSettle(w, c.token, q, map[string]any{"id": id}, s.statusIs(w, c.token, id, want))
 		if !s.expect(w, kind+".release", c, id, r, "") {
 			return false
 		}

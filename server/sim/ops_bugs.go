@@ -30,7 +30,7 @@ func (s *sim) opBugDeleteHadCard(w *worker) {
 	k.deleted, k.acct.closed = true, true
 	c.deleting = true
 	s.mu.Unlock()
-	r = s.callSettle(w, s.admin, `mutation($u: String!) { deleteCustomer(username: $u) }`, map[string]any{"u": c.username}, "NOT_FOUND")
+	r = s.callSettle(w, s.admin, `mutation($u: String!) { deleteCustomer(username: $u) }`, map[string]any{"u": c.username}, codeIn("NOT_FOUND"))
 	// Another worker may have sent it coins meanwhile: PRECONDITION_FAILED then.
 	ok := s.expect(w, "bug.deleteHadCard", c, "deleteCustomer", r, "", "PRECONDITION_FAILED")
 	s.mu.Lock()

@@ -167,11 +167,11 @@ func (s *sim) opSettle(w *worker) {
 		if sig != "" {
 			vars["s"] = sig
 		}
-		r = s.callSettle(w, c.token, `mutation($id: ID!, $s: String) { confirmTransaction(id: $id, signature: $s) { id status } }`, vars, "PRECONDITION_FAILED")
+		r = s.callSettle(w, c.token, `mutation($id: ID!, $s: String) { confirmTransaction(id: $id, signature: $s) { id status } }`, vars, s.statusIs(w, c.token, p.id, "POSTED"))
 		// Posting into a deleted customer's closed account must fail.
 		allowed = s.creditAllowed(allowed, before, p.to)
 	} else {
-		r = s.callSettle(w, c.token, `mutation($id: ID!) { cancelTransaction(id: $id) { id status } }`, map[string]any{"id": p.id}, "PRECONDITION_FAILED")
+		r = s.callSettle(w, c.token, `mutation($id: ID!) { cancelTransaction(id: $id) { id status } }`, map[string]any{"id": p.id}, s.statusIs(w, c.token, p.id, "VOIDED"))
 	}
 	detail := fmt.Sprintf("%s of %s to %s", p.id, dec(p.amount), p.to.username)
 	if !s.expect(w, kind, c, detail, r, allowed...) {

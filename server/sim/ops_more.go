@@ -31,7 +31,7 @@ func (s *sim) opPassword(w *worker) {
 		if c.subscribed {
 			return // its subscriber's session must live on
 		}
-		r := s.callSettle(w, c.token, q, map[string]any{"in": map[string]any{"newPassword": fresh, "confirmPassword": fresh, "currentPassword": c.password}})
+		r := s.callSettle(w, c.token, q, map[string]any{"in": map[string]any{"newPassword": fresh, "confirmPassword": fresh, "currentPassword": c.password}}, nil)
 		if !s.expect(w, "changePassword", c, "", r, "") {
 			return
 		}
@@ -68,7 +68,7 @@ func (s *sim) opRegister(w *worker) {
 		return s.callSettle(w, "", `mutation($in: RegisterInput!) { register(input: $in) { token user { username } } }`,
 			map[string]any{"in": map[string]any{"firstName": "Reg", "lastName": "Istered", "email": email, "phoneNumber": phone,
 				"dateOfBirth": "1991-02-03", "socialSecurity": ssn, "address": "Calle 1", "city": "Madrid", "state": "MD",
-				"postCode": "28013", "password": name + "-Password1", "verificationCode": code, "username": name}}, done...)
+				"postCode": "28013", "password": name + "-Password1", "verificationCode": code, "username": name}}, codeIn(done...))
 	}
 	wrong := []byte(code)
 	wrong[0] = '0' + (wrong[0]-'0'+1)%10

@@ -272,7 +272,7 @@ func (s *sim) createCashout(w *worker, kind string, c *customer, amount int64, a
 func (s *sim) settleCashout(w *worker, c *customer, p *pending) {
 	detail := fmt.Sprintf("cash-out %s of %s", p.cashout, dec(p.amount))
 	if w.rng.IntN(3) == 0 {
-		r := s.callSettle(w, c.token, `mutation($id: ID!) { abortCashout(id: $id) { id status } }`, map[string]any{"id": p.cashout}, "PRECONDITION_FAILED")
+		r := s.callSettle(w, c.token, `mutation($id: ID!) { abortCashout(id: $id) { id status } }`, map[string]any{"id": p.cashout}, s.statusIs(w, c.token, p.cashout, "ABORTED"))
 		if s.expect(w, "abortCashout", c, detail, r, "") {
 			s.mu.Lock()
 			p.status = "ABORTED"
@@ -294,7 +294,7 @@ func (s *sim) settleCashout(w *worker, c *customer, p *pending) {
 		return
 	}
 	r := s.callSettle(w, c.token, `mutation($id: ID!, $t: String!) { confirmCashout(id: $id, tan: $t) { id status } }`,
-		map[string]any{"id": p.cashout, "t": p.tan}, "PRECONDITION_FAILED", "INVALID_CODE")
+		map[string]any{"id": p.cashout, "t": p.tan}, s.statusIs(w, c.token, p.cashout, "CONFIRMED"))
 	if !s.expect(w, "confirmCashout", c, detail, r, "") {
 		s.lost(c, r)
 		return

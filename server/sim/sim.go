@@ -105,10 +105,10 @@ func (s *sim) ambiguous(r reply) bool {
 }
 
 // callSettle sends a request that a retry cannot repeat harmlessly (confirm, cancel, abort,
-// delete). When the answer is ambiguous it is sent again until one is not; an answer in done then
-// means the lost first attempt did the work (it is no longer pending, the customer is gone), and
-// is returned as a success.
-func (s *sim) callSettle(w *worker, token, query string, vars map[string]any, done ...string) reply {
+// delete). When the answer is ambiguous it is sent again until one is not; when done says that
+// answer means the lost first attempt did the work (the customer is gone, the transaction is in
+// the state the request wanted), it is returned as a success.
+func (s *sim) callSettle(w *worker, token, query string, vars map[string]any, done func(reply) bool) reply {
 	r := s.call(w, false, token, query, vars)
 	if !s.ambiguous(r) {
 		return r
@@ -118,10 +118,28 @@ func (s *sim) callSettle(w *worker, token, query string, vars map[string]any, do
 		time.Sleep(300 * time.Millisecond)
 		r = s.call(w, false, token, query, vars)
 	}
-	if slices.Contains(done, r.code()) {
+	if done != nil && done(r) {
 		return reply{Data: json.RawMessage(`null`)}
 	}
 	return r
+}
+
+// codeIn is a callSettle done: the answer has one of codes.
+func codeIn(codes ...string) func(reply) bool {
+	return func(r reply) bool { return slices.Contains(codes, r.code()) }
+}
+
+// statusIs is a callSettle done for a transaction or cash-out: the answer is a refusal and the
+// entity, read back, has status want (POSTED, VOIDED, CONFIRMED, ABORTED).
+func (s *sim) statusIs(w *worker, token, id, want string) func(reply) bool {
+	return func(r reply) bool {
+		if c := r.code(); c != "PRECONDITION_FAILED" && c != "INVALID_CODE" {
+			return false
+		}
+		rr := s.call(w, true, token, `query($id: ID!) { node(id: $id) { ... on Transaction { status } ... on Cashout { status } } }`, map[string]any{"id": id})
+		var out struct{ Node struct{ Status string } }
+		return rr.ok() && rr.decode(&out) == nil && out.Node.Status == want
+	}
 }
 
 // callThroughFault is call for a request whose failure would leave an actor stuck (unblocking a
