@@ -39,6 +39,7 @@ type env struct {
 	// INTERNAL answers and transport failures are expected.
 	faulting  atomic.Int32
 	calmAfter atomic.Int64 // unix nanoseconds before which answers still count as during a fault
+	epoch     atomic.Int64 // faults begun so far
 }
 
 // server is one coffer process; proc is nil while it is down.
@@ -128,7 +129,10 @@ func (e *env) inFault() bool {
 	return e.faulting.Load() > 0 || time.Now().UnixNano() < e.calmAfter.Load()
 }
 
-func (e *env) beginFault() { e.faulting.Add(1) }
+func (e *env) beginFault() { e.epoch.Add(1); e.faulting.Add(1) }
+
+// crossed says whether a fault began since epoch was read, or is under way.
+func (e *env) crossed(epoch int64) bool { return e.epoch.Load() != epoch || e.inFault() }
 
 // endFault ends a fault; requests that were under way may still fail for a few seconds.
 func (e *env) endFault() {

@@ -56,6 +56,7 @@ type pending struct {
 	amount  int64
 	to      *customer // a transfer's recipient
 	tan     string    // a cash-out's TAN, from the outbox
+	inFault bool      // a cash-out created while a fault was injected (its TAN may be lost)
 	status  string    // PENDING POSTED VOIDED (CONFIRMED ABORTED for a cash-out, as the API says)
 }
 

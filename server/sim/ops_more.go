@@ -64,6 +64,12 @@ func (s *sim) opRegister(w *worker) {
 		return
 	}
 	reg := func(code string, done ...string) reply {
+		if len(done) == 0 { // a wrong code: not retried, every wrong try counts
+			return s.call(w, false, "", `mutation($in: RegisterInput!) { register(input: $in) { token user { username } } }`,
+				map[string]any{"in": map[string]any{"firstName": "Reg", "lastName": "Istered", "email": email, "phoneNumber": phone,
+					"dateOfBirth": "1991-02-03", "socialSecurity": ssn, "address": "Calle 1", "city": "Madrid", "state": "MD",
+					"postCode": "28013", "password": name + "-Password1", "verificationCode": code, "username": name}})
+		}
 		// A registration whose answer a fault lost may have used the code: INVALID_CODE then.
 		return s.callSettle(w, "", `mutation($in: RegisterInput!) { register(input: $in) { token user { username } } }`,
 			map[string]any{"in": map[string]any{"firstName": "Reg", "lastName": "Istered", "email": email, "phoneNumber": phone,
@@ -199,7 +205,7 @@ func (s *sim) opPersonData(w *worker) {
 		}
 		wrong := []byte(code)
 		wrong[0] = '0' + (wrong[0]-'0'+1)%10
-		r = s.call(w, true, s.staff, `mutation($p: String!, $c: String!, $ph: String!) { verifyPhone(personId: $p, receivedCode: $c, phone: $ph) { id } }`,
+		r = s.call(w, false, s.staff, `mutation($p: String!, $c: String!, $ph: String!) { verifyPhone(personId: $p, receivedCode: $c, phone: $ph) { id } }`,
 			map[string]any{"p": p.id, "c": string(wrong), "ph": phone})
 		s.expect(w, "verifyPhone.wrongCode", nil, p.id, r, "INVALID_CODE")
 		r = s.call(w, true, s.staff, `mutation($p: String!, $c: String!, $ph: String!) { verifyPhone(personId: $p, receivedCode: $c, phone: $ph) { phoneVerification } }`,
