@@ -15,9 +15,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -175,9 +177,10 @@ func runSeed(ctx context.Context, o options, list []op, seed uint64, deadline ti
 		fmt.Fprintln(o.out, l)
 	}
 	checks := 0
-	for name, c := range s.checks {
-		fmt.Fprintf(o.out, "  check %-60s %d\n", name, c)
-		checks += c
+	names := slices.Sorted(maps.Keys(s.checks))
+	for _, name := range names {
+		fmt.Fprintf(o.out, "  check %-60s %d\n", name, s.checks[name])
+		checks += s.checks[name]
 	}
 	resumes := 0
 	for _, sub := range s.subs {
