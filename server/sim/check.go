@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -37,6 +38,13 @@ var dbInvariants = []struct{ name, query string }{
 		WHERE owner_id IS NULL AND kind <> 'SYSTEM' AND (balance <> 0 OR reserved <> 0)`},
 }
 
+// afterDrain holds once drain has ended everything the model knew to be pending.
+var afterDrain = []struct{ name, query string }{
+	{"nothing of a customer stays pending after draining", `SELECT t.id, t.amount FROM transactions t
+		JOIN accounts a ON a.id = t.debit_account_id WHERE t.status = 'PENDING' AND a.owner_id IS NOT NULL`},
+	{"no procedure stays pending after draining", `SELECT id, 0 FROM procedures WHERE state = 'PENDING'`},
+}
+
 // checkDB runs every invariant in one read-only snapshot and reports what breaks.
 func (s *sim) checkDB(w *worker, when string) {
 	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
@@ -58,7 +66,11 @@ func (s *sim) checkDB(w *worker, when string) {
 		return
 	}
 	defer tx.Rollback()
-	for _, inv := range dbInvariants {
+	invariants := dbInvariants
+	if when == "end" {
+		invariants = append(slices.Clone(invariants), afterDrain...)
+	}
+	for _, inv := range invariants {
 		s.countCheck(inv.name)
 		rows, err := tx.QueryContext(ctx, inv.query)
 		if err != nil {

@@ -161,6 +161,8 @@ func (s *sim) run(list []op, deadline time.Time) error {
 	}
 	wg.Wait()
 	faults.wait()
+	s.quiescentCheck(workers[0], "before draining")
+	s.drain(workers[0])
 	s.quiescentCheck(workers[0], "end")
 	s.checkSubscribers(workers[0])
 	return nil
@@ -183,4 +185,76 @@ func (s *sim) opsByKind() ([]string, int) {
 	}
 	sort.Strings(lines)
 	return lines, n
+}
+
+// drain ends everything left pending, as a customer or clerk would: every pending transfer is
+// cancelled, every pending cash-out aborted, every pending procedure decided. Each must work:
+// nothing may stay PENDING without a way out.
+func (s *sim) drain(w *worker) {
+	s.mu.Lock()
+	type item struct {
+		c *customer
+		p *pending
+	}
+	var open []item
+	for _, c := range s.customers {
+		if c.deleted {
+			continue
+		}
+		for _, p := range c.open("") {
+			open = append(open, item{c, p})
+		}
+	}
+	s.mu.Unlock()
+	for _, it := range open {
+		c, p := it.c, it.p
+		q, id, want := `mutation($id: ID!) { cancelTransaction(id: $id) { id } }`, p.id, "VOIDED"
+		if p.cashout != "" {
+			q, id, want = `mutation($id: ID!) { abortCashout(id: $id) { id } }`, p.cashout, "ABORTED"
+		}
+		r := s.callSettle(w, c.token, q, map[string]any{"id": id}, s.statusIs(w, c.token, id, want))
+		if s.expect(w, "drain."+want, c, id, r, "") {
+			s.mu.Lock()
+			p.status = want
+			c.main.reserved -= p.amount
+			s.mu.Unlock()
+		}
+	}
+	// The clerk pages through everybody's pending procedures (also ones whose creation a fault
+	// hid from the model).
+	var procs []string
+	var after any
+	for {
+		r := s.call(w, true, s.staff, `query($after: Cursor) { people(first: 100, after: $after) {
+			edges { node { procedures(pendingOnly: true) { id } } } pageInfo { hasNextPage endCursor } } }`, map[string]any{"after": after})
+		var out struct {
+			People struct {
+				Edges []struct {
+					Node struct{ Procedures []struct{ ID string } }
+				}
+				PageInfo struct {
+					HasNextPage bool
+					EndCursor   string
+				}
+			}
+		}
+		if !s.expect(w, "drain.readProcedures", nil, "", r, "") || r.decode(&out) != nil {
+			break
+		}
+		for _, e := range out.People.Edges {
+			for _, pr := range e.Node.Procedures {
+				procs = append(procs, pr.ID)
+			}
+		}
+		if !out.People.PageInfo.HasNextPage {
+			break
+		}
+		after = out.People.PageInfo.EndCursor
+	}
+	for _, id := range procs {
+		r := s.call(w, true, s.staff, `mutation($id: ID!) { processProcedure(id: $id, decision: REJECT, comment: "drain") { id } }`,
+			map[string]any{"id": id})
+		// An earlier decision (or the person's cancellation) may have closed it already.
+		s.expect(w, "drain.procedure", nil, id, r, "", "PRECONDITION_FAILED")
+	}
 }

@@ -136,9 +136,17 @@ func (s *sim) statusIs(w *worker, token, id, want string) func(reply) bool {
 		if c := r.code(); c != "PRECONDITION_FAILED" && c != "INVALID_CODE" {
 			return false
 		}
-		rr := s.call(w, true, token, `query($id: ID!) { node(id: $id) { ... on Transaction { status } ... on Cashout { status } } }`, map[string]any{"id": id})
-		var out struct{ Node struct{ Status string } }
-		return rr.ok() && rr.decode(&out) == nil && out.Node.Status == want
+		// Aliased: the two status fields have different enum types.
+		rr := s.call(w, true, token, `query($id: ID!) { node(id: $id) { ... on Transaction { txStatus: status } ... on Cashout { coStatus: status } } }`,
+			map[string]any{"id": id})
+		var out struct {
+			Node struct{ TxStatus, CoStatus string }
+		}
+		if !rr.ok() || rr.decode(&out) != nil {
+			s.violate(w.step, "statusReadBack", nil, fmt.Sprintf("reading %s back: %s %+v", id, rr.code(), rr.Errors))
+			return false
+		}
+		return out.Node.TxStatus == want || out.Node.CoStatus == want
 	}
 }
 
