@@ -127,9 +127,18 @@ func (s *sim) subscribeOnce(sub *subscriber) error {
 		case "next":
 			sub.receive(m.Payload)
 		case "error":
-			// A client that fell behind is ended with TOO_MANY_REQUESTS and resumes.
+			// A client that fell behind is ended with TOO_MANY_REQUESTS and resumes; during a
+			// fault (the database down) INTERNAL is expected, and it resumes as well.
 			var errs []gqlError
-			if json.Unmarshal(m.Payload, &errs) != nil || len(errs) == 0 || errs[0].Extensions.Code != "TOO_MANY_REQUESTS" {
+			var code string
+			if json.Unmarshal(m.Payload, &errs) == nil && len(errs) > 0 {
+				code = errs[0].Extensions.Code
+			}
+			switch {
+			case code == "TOO_MANY_REQUESTS":
+			case code == "INTERNAL" && s.e.inFault():
+				s.countFaultAnswer()
+			default:
 				sub.problem(fmt.Sprintf("subscription error: %s", m.Payload))
 			}
 			return fmt.Errorf("subscription error")
