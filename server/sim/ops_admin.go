@@ -263,11 +263,8 @@ func (s *sim) opDeleteWithPending(w *worker) {
 // PRECONDITION_FAILED), changes their membership, cancels them, and looks up malformed
 // identifiers.
 func (s *sim) opPeople(w *worker) {
-	s.mu.Lock()
-	persons := len(s.persons)
-	s.mu.Unlock()
 	switch op := w.rng.IntN(5); {
-	case op == 0 || persons == 0:
+	case op == 0 || s.pickPerson(w) == nil:
 		s.registerPerson(w, fmt.Sprintf("Sim%d", w.step), []string{""})
 	case op == 1:
 		p := s.pickPerson(w)
@@ -323,10 +320,22 @@ func (s *sim) addProcedure(w *worker, kind string, p *person, r reply, field str
 	}
 }
 
+// pickPerson chooses one of the people w registered (each worker's clerk work stays its own, as
+// customers do: a second phone verification of the same person would void the first's code), nil
+// when w has none.
 func (s *sim) pickPerson(w *worker) *person {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.persons[w.rng.IntN(len(s.persons))]
+	var mine []*person
+	for _, p := range s.persons {
+		if p.worker == w.idx {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) == 0 {
+		return nil
+	}
+	return mine[w.rng.IntN(len(mine))]
 }
 
 // registerPerson registers a person with a valid random DNI; firstName is the caller's (the NUL
@@ -349,7 +358,7 @@ func (s *sim) registerPerson(w *worker, firstName string, allowed []string) {
 	}
 	if r.decode(&out) == nil && out.RegisterPerson.Person.ID != "" {
 		s.mu.Lock()
-		s.persons = append(s.persons, &person{id: out.RegisterPerson.Person.ID, procedures: []string{out.RegisterPerson.Procedure.ID}})
+		s.persons = append(s.persons, &person{id: out.RegisterPerson.Person.ID, worker: w.idx, procedures: []string{out.RegisterPerson.Procedure.ID}})
 		s.mu.Unlock()
 	}
 }

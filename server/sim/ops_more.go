@@ -171,13 +171,10 @@ func (s *sim) signature(w *worker, c *customer, p *pending) (string, bool) {
 // opPersonData: the clerk changes a person's data, sets additional information (valid and
 // invalid JSON), and verifies a phone with a wrong code (INVALID_CODE).
 func (s *sim) opPersonData(w *worker) {
-	s.mu.Lock()
-	none := len(s.persons) == 0
-	s.mu.Unlock()
-	if none {
+	p := s.pickPerson(w)
+	if p == nil {
 		return
 	}
-	p := s.pickPerson(w)
 	switch w.rng.IntN(4) {
 	case 0:
 		r := s.call(w, true, s.staff, `mutation($p: String!, $in: PersonDataInput!) { changePersonData(personId: $p, input: $in) { id } }`,

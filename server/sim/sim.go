@@ -53,6 +53,7 @@ type sim struct {
 // person is a census person as the model knows it.
 type person struct {
 	id         string
+	worker     int
 	procedures []string // pending procedure IDs
 }
 
