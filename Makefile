@@ -45,6 +45,25 @@ bench:
 	$(GO) build -o bench-results/coffer ./server
 	$(GO) run ./server/bench -server bench-results/coffer
 
+# The simulator (docs/simulator.md): random weighted operations from a seed against two built
+# servers on one database, with invariants checked as it goes and at the end; the last line is a
+# JSON summary. `make simulate SEED=7 STEPS=3000` replays a seed; STORE=postgres, sqlite or
+# postgres,sqlite; FAULTS=kill,pgstop,wsdrop or all; DURATION=30m runs seed after seed;
+# WEIGHTS='bug.*=0' leaves out the operations of known bugs.
+SEED ?=
+STEPS ?= 2000
+STORE ?= postgres
+DURATION ?=
+FAULTS ?=
+WEIGHTS ?=
+.PHONY: simulate
+simulate:
+	mkdir -p sim-results
+	$(GO) build -o sim-results/coffer ./server
+	$(GO) run ./server/sim -server sim-results/coffer -dir sim-results -store "$(STORE)" -steps $(STEPS) \
+	  $(if $(SEED),-seed $(SEED)) $(if $(DURATION),-duration $(DURATION)) $(if $(FAULTS),-faults $(FAULTS)) \
+	  $(if $(WEIGHTS),-weights '$(WEIGHTS)')
+
 # End-to-end: real clients (graphql-http's audit, graphql-ws, Apollo, headless Chromium) against the
 # built server on a throwaway PostgreSQL; see e2e/run.mjs. Needs Node 20+ and /usr/bin/chromium.
 .PHONY: e2e lint-schema playground-assets

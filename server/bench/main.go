@@ -198,12 +198,12 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	plain, err := startPlain(dbURL, filepath.Join(dir, "plain.log"))
 	if err != nil {
 		return err
 	}
-	defer plain.stop()
+	defer plain.Stop()
 
 	db, err := sql.Open("postgres", dbURL)
 	if err != nil {
@@ -227,8 +227,8 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	}()
 
 	httpc := newHTTPClient(maxClients)
-	coffer := &gqlClient{url: "http://" + srv.addr + "/query", http: httpc}
-	plainc := &gqlClient{url: "http://" + plain.addr + "/balance", http: httpc}
+	coffer := &gqlClient{url: "http://" + srv.Addr + "/query", http: httpc}
+	plainc := &gqlClient{url: "http://" + plain.Addr + "/balance", http: httpc}
 	// The measured loops post through wireClient (wire.go), the same for both servers.
 	cofferWire, err := newWireClient(coffer.url, maxClients)
 	if err != nil {
@@ -255,11 +255,11 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 		}
 	}
 
-	seededPeak, err := peakRSSMiB(srv.pid())
+	seededPeak, err := peakRSSMiB(srv.PID())
 	if err != nil {
 		return err
 	}
-	loadPeakKnown := resetPeakRSS(srv.pid()) == nil
+	loadPeakKnown := resetPeakRSS(srv.PID()) == nil
 	logf("seeded; server peak memory so far %.1f MiB", seededPeak)
 
 	var clerkTokens []string
@@ -316,7 +316,7 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 				}
 				m := meter{postgresPID: cluster.PID(), benchPID: os.Getpid()}
 				if c.server != nil {
-					m.serverPID = c.server.pid()
+					m.serverPID = c.server.PID()
 				}
 				r := run(ctx, n, o.warmup, o.duration, m, c.op)
 				rep.Runs[c.key][n] = append(rep.Runs[c.key][n], r)
@@ -336,7 +336,7 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	// of their server's memory and work.
 	if o.subscribers > 0 {
 		logf("subscription case: %d subscribers, %d clients sending", o.subscribers, o.subClients)
-		m := meter{postgresPID: cluster.PID(), serverPID: srv.pid(), benchPID: os.Getpid()}
+		m := meter{postgresPID: cluster.PID(), serverPID: srv.PID(), benchPID: os.Getpid()}
 		if rep.Subscriptions, err = subscriptionCase(ctx, srv, cofferWire, pop, subs, subAccounts, o.subClients, o.subTransfers, m, logf); err != nil {
 			return fmt.Errorf("subscription case: %w", err)
 		}
@@ -354,7 +354,7 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	} else {
 		logf("not counting SQL statements: the transfer case did not run")
 	}
-	loadPeak, err := peakRSSMiB(srv.pid())
+	loadPeak, err := peakRSSMiB(srv.PID())
 	if err != nil {
 		return err
 	}
