@@ -30,6 +30,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -215,6 +216,11 @@ func (r *customerResolver) PublicKey(ctx context.Context, obj *ent.Customer) (*s
 	}
 	s := hex.EncodeToString(key)
 	return &s, nil
+}
+
+// Transactions is the resolver for the transactions field.
+func (r *customerResolver) Transactions(ctx context.Context, obj *ent.Customer, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], status *transaction.Status) (*ent.TransactionConnection, error) {
+	panic(fmt.Errorf("not implemented: Transactions - transactions"))
 }
 
 // Account is the resolver for the account field.
@@ -743,6 +749,16 @@ func (r *mutationResolver) CreateScope(ctx context.Context, input model.CreateSc
 	return r.Census.CreateScope(ctx, census.ScopeInput{Name: input.Name, ScopeType: input.ScopeType, Code: input.Code, Mappings: input.Mappings})
 }
 
+// UpdateCustomer is the resolver for the updateCustomer field.
+func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.UpdateCustomerInput) (*model.UpdateCustomerPayload, error) {
+	panic(fmt.Errorf("not implemented: UpdateCustomer - updateCustomer"))
+}
+
+// ConfirmCustomerUpdate is the resolver for the confirmCustomerUpdate field.
+func (r *mutationResolver) ConfirmCustomerUpdate(ctx context.Context, challengeID string, code string) (*ent.Customer, error) {
+	panic(fmt.Errorf("not implemented: ConfirmCustomerUpdate - confirmCustomerUpdate"))
+}
+
 // QualifiedID is the resolver for the qualifiedId field.
 func (r *personResolver) QualifiedID(ctx context.Context, obj *ent.Person) (string, error) {
 	return census.QualifiedID(obj), nil
@@ -830,7 +846,7 @@ func (r *queryResolver) Me(ctx context.Context) (*ent.User, error) {
 }
 
 // Customers is the resolver for the customers field.
-func (r *queryResolver) Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CustomerConnection, error) {
+func (r *queryResolver) Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], search *string) (*ent.CustomerConnection, error) {
 	if _, err := identity.RequireAdmin(ctx); err != nil {
 		return nil, err
 	}
@@ -877,7 +893,7 @@ func (r *queryResolver) Cards(ctx context.Context) ([]*ent.Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.Customer().Cards(ctx, &ent.Customer{ID: v.CustomerID})
+	return r.Resolver.Customer().Cards(ctx, &ent.Customer{ID: v.CustomerID})
 }
 
 // SavingsGoals is the resolver for the savingsGoals field.
@@ -886,7 +902,7 @@ func (r *queryResolver) SavingsGoals(ctx context.Context) ([]*ent.SavingsGoal, e
 	if err != nil {
 		return nil, err
 	}
-	return r.Customer().SavingsGoals(ctx, &ent.Customer{ID: v.CustomerID})
+	return r.Resolver.Customer().SavingsGoals(ctx, &ent.Customer{ID: v.CustomerID})
 }
 
 // Bills is the resolver for the bills field.
@@ -957,6 +973,11 @@ func (r *queryResolver) Scopes(ctx context.Context) ([]*ent.Scope, error) {
 		return nil, err
 	}
 	return r.Census.Scopes(ctx)
+}
+
+// Customer is the resolver for the customer field.
+func (r *queryResolver) Customer(ctx context.Context, username string) (*ent.Customer, error) {
+	panic(fmt.Errorf("not implemented: Customer - customer"))
 }
 
 // Goal is the resolver for the goal field.
