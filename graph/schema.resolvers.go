@@ -30,7 +30,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -220,7 +219,23 @@ func (r *customerResolver) PublicKey(ctx context.Context, obj *ent.Customer) (*s
 
 // Transactions is the resolver for the transactions field.
 func (r *customerResolver) Transactions(ctx context.Context, obj *ent.Customer, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], status *transaction.Status) (*ent.TransactionConnection, error) {
-	panic(fmt.Errorf("not implemented: Transactions - transactions"))
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A customer's transactions are theirs and the bank's to see; anyone else's look missing.
+	if !v.IsAdmin() && (v.CustomerID == 0 || v.CustomerID != obj.ID) {
+		return nil, errNotFound
+	}
+	first, last, err = pageArgs(first, last)
+	if err != nil {
+		return nil, err
+	}
+	q, err := ledger.CustomerTransactions(ctx, r.Client, obj.ID, status)
+	if err != nil {
+		return nil, err
+	}
+	return q.Paginate(ctx, after, first, before, last, ent.WithTransactionOrder(ledger.NewestFirst))
 }
 
 // Account is the resolver for the account field.
@@ -459,14 +474,18 @@ func (r *mutationResolver) CreateCoins(ctx context.Context, input model.CreateCo
 	if input.TargetDate != nil {
 		target, targetKey = *input.TargetDate, input.TargetDate.UTC().Format(time.RFC3339Nano)
 	}
-	key, err := ledger.NewKey(input.IdempotencyKey, "createCoins", recipientKey(input.Recipient), minorKey(amount),
-		targetKey, deref(input.Memo))
+	parts := []string{recipientKey(input.Recipient), minorKey(amount), targetKey, deref(input.Memo)}
+	autoSign := input.AutoSign == nil || *input.AutoSign
+	if !autoSign { // appended only when false: keys of earlier auto-signed creations keep their fingerprint
+		parts = append(parts, "pending")
+	}
+	key, err := ledger.NewKey(input.IdempotencyKey, "createCoins", parts...)
 	if err != nil {
 		return nil, err
 	}
 	return r.Coins.Create(ctx, v, coins.Mint{
 		Recipient: recipient(input.Recipient), AmountMinor: amount, TargetDate: target,
-		Memo: deref(input.Memo), Key: key,
+		Memo: deref(input.Memo), AutoSign: autoSign, Key: key,
 	})
 }
 
@@ -751,12 +770,31 @@ func (r *mutationResolver) CreateScope(ctx context.Context, input model.CreateSc
 
 // UpdateCustomer is the resolver for the updateCustomer field.
 func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.UpdateCustomerInput) (*model.UpdateCustomerPayload, error) {
-	panic(fmt.Errorf("not implemented: UpdateCustomer - updateCustomer"))
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Identity.UpdateCustomer(ctx, v, identity.CustomerUpdate{
+		Username: input.Username, Name: input.Name, Email: input.Email, Phone: input.Phone,
+		CashoutAddress: input.CashoutAddress,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &model.UpdateCustomerPayload{Customer: res.Customer}
+	if res.ChallengeID != "" {
+		out.ChallengeID = &res.ChallengeID
+	}
+	return out, nil
 }
 
 // ConfirmCustomerUpdate is the resolver for the confirmCustomerUpdate field.
 func (r *mutationResolver) ConfirmCustomerUpdate(ctx context.Context, challengeID string, code string) (*ent.Customer, error) {
-	panic(fmt.Errorf("not implemented: ConfirmCustomerUpdate - confirmCustomerUpdate"))
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Identity.ConfirmCustomerUpdate(ctx, v, challengeID, code)
 }
 
 // QualifiedID is the resolver for the qualifiedId field.
@@ -854,7 +892,17 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *entgql
 	if err != nil {
 		return nil, err
 	}
-	return r.Client.Customer.Query().Paginate(ctx, after, first, before, last)
+	q := r.Client.Customer.Query()
+	if search != nil {
+		p, err := identity.SearchCustomers(r.Ledger.Dialect, *search)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			q.Where(p)
+		}
+	}
+	return q.Paginate(ctx, after, first, before, last)
 }
 
 // Transactions is the resolver for the transactions field.
@@ -977,7 +1025,10 @@ func (r *queryResolver) Scopes(ctx context.Context) ([]*ent.Scope, error) {
 
 // Customer is the resolver for the customer field.
 func (r *queryResolver) Customer(ctx context.Context, username string) (*ent.Customer, error) {
-	panic(fmt.Errorf("not implemented: Customer - customer"))
+	if _, err := identity.RequireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	return r.Identity.CustomerByUsername(ctx, username)
 }
 
 // Goal is the resolver for the goal field.

@@ -76,7 +76,7 @@ func (s *Service) Login(ctx context.Context, login, password string) (*LoginResu
 			return nil, fmt.Errorf("identity: reset failures: %w", err)
 		}
 	}
-	if u.TwoFactor != user.TwoFactorNONE {
+	if u.TwoFactor != user.TwoFactorNONE || s.requiresTwoFactor(u) {
 		id, err := s.sendLoginCode(ctx, u)
 		if err != nil {
 			return nil, err
@@ -141,6 +141,10 @@ func (s *Service) sendLoginCode(ctx context.Context, u *ent.User) (string, error
 	case u.TwoFactor == user.TwoFactorEMAIL && u.Email != nil:
 		r.Channel, r.To = delivery.ChannelEmail, *u.Email
 	case u.TwoFactor == user.TwoFactorSMS && u.Phone != nil:
+		r.Channel, r.To = delivery.ChannelSMS, *u.Phone
+	case u.TwoFactor == user.TwoFactorNONE && u.Email != nil: // required without a chosen method
+		r.Channel, r.To = delivery.ChannelEmail, *u.Email
+	case u.TwoFactor == user.TwoFactorNONE && u.Phone != nil:
 		r.Channel, r.To = delivery.ChannelSMS, *u.Phone
 	default:
 		// setTwoFactor refuses a method without its address; an address removed since must not
