@@ -161,7 +161,11 @@ func TestCustomerTransactions_statementCount_fixedPerPage(t *testing.T) {
 	}
 	page := func(first int, status string) func() {
 		return func() {
-			var out struct{ Me struct{ Customer struct{ Transactions struct{ TotalCount int } } } }
+			var out struct {
+				Me struct {
+					Customer struct{ Transactions struct{ TotalCount int } }
+				}
+			}
 			s.mustDo(alice, `query($first: Int, $status: TransactionStatus) { me { customer { transactions(first: $first, status: $status) {
 				totalCount edges { cursor node { id kind status amount { amount } memo createdAt } } } } } }`,
 				vars(first, status), &out)
