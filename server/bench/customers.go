@@ -39,7 +39,7 @@ func searchText(rng *rand.Rand) string { return fmt.Sprintf("%06d", rng.IntN(sea
 // customerSearchCases seeds the searchable customers (only when a customers_search case is
 // selected) and returns the two cases.
 func customerSearchCases(ctx context.Context, selected func(string) bool, db *sql.DB, api *gqlClient,
-	c *wireClient, logf func(string, ...any)) ([]benchCase, error) {
+	c *wireClient, srv *child, logf func(string, ...any)) ([]benchCase, error) {
 	if !selected("customers_search") && !selected("customers_search_sql") {
 		return nil, nil
 	}
@@ -81,7 +81,7 @@ func customerSearchCases(ctx context.Context, selected func(string) bool, db *sq
 	}
 	return []benchCase{
 		{key: "customers_search_sql", label: "customers search SQL", op: plain},
-		{key: "customers_search", label: "coffer customers(search)", op: gql},
+		{key: "customers_search", label: "coffer customers(search)", server: srv, op: gql},
 	}, nil
 }
 

@@ -266,7 +266,7 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 		{key: "statement", label: "coffer statement (50)", server: srv, op: query(cofferWire, pop, fmt.Sprintf(statementQuery, 50))},
 	}
 	selected := func(key string) bool { return o.cases == "" || slices.Contains(strings.Split(o.cases, ","), key) }
-	searchCases, err := customerSearchCases(ctx, selected, db, coffer, cofferWire, logf)
+	searchCases, err := customerSearchCases(ctx, selected, db, coffer, cofferWire, srv, logf)
 	if err != nil {
 		return err
 	}
