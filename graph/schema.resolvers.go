@@ -1097,6 +1097,23 @@ func (r *transactionResolver) SigningPayload(ctx context.Context, obj *ent.Trans
 	return coins.SigningPayload(obj, r.Currency), nil
 }
 
+// Signable is the resolver for the signable field.
+func (r *transactionResolver) Signable(ctx context.Context, obj *ent.Transaction) (bool, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return false, err
+	}
+	main := v.MainAccountID
+	if main == 0 && v.CustomerID != 0 && obj.Status == transaction.StatusPENDING {
+		acc, err := coins.MainAccount(ctx, r.Client, v.CustomerID)
+		if err != nil {
+			return false, err
+		}
+		main = acc.ID
+	}
+	return coins.Signable(v, main, obj), nil
+}
+
 // Status is the resolver for the status field.
 func (r *userResolver) Status(ctx context.Context, obj *ent.User) (user.Status, error) {
 	// locked_until is not a GraphQL field, so field collection may not have loaded it.

@@ -53,10 +53,11 @@ func crLastCode(t *testing.T, s *testServer, to string) string {
 }
 
 type crTxn struct {
-	ID     string
-	Kind   string
-	Status string
-	Amount struct{ Amount string }
+	ID       string
+	Kind     string
+	Status   string
+	Signable bool
+	Amount   struct{ Amount string }
 }
 
 type crTxnPage struct {
@@ -76,7 +77,7 @@ func (p crTxnPage) amounts() []string {
 	return out
 }
 
-const crTxnFields = `totalCount pageInfo { hasNextPage endCursor } edges { node { id kind status amount { amount } } }`
+const crTxnFields = `totalCount pageInfo { hasNextPage endCursor } edges { node { id kind status signable amount { amount } } }`
 
 // crMyTransactions is the viewer's Customer.transactions page.
 func crMyTransactions(t *testing.T, s *testServer, token string, vars map[string]any) crTxnPage {
@@ -117,6 +118,17 @@ func TestCustomerTransactions_ownNewestFirst_pendingIsTheReviewPage(t *testing.T
 		next := crMyTransactions(t, s, alice, map[string]any{"first": 3, "after": first.PageInfo.EndCursor})
 		if got := append(first.amounts(), next.amounts()...); !first.PageInfo.HasNextPage || !slices.Equal(got, want) {
 			t.Errorf("two pages = %v (hasNextPage %v), want %v", got, first.PageInfo.HasNextPage, want)
+		}
+		// What waits for alice's signature is marked; bob sees the one to him, not signable by him.
+		for _, e := range pending.Edges {
+			if !e.Node.Signable {
+				t.Errorf("alice's pending %s is not signable by her", e.Node.Amount.Amount)
+			}
+		}
+		for _, e := range crMyTransactions(t, s, bob, map[string]any{"status": "PENDING"}).Edges {
+			if e.Node.Signable {
+				t.Errorf("bob may sign alice's pending %s", e.Node.Amount.Amount)
+			}
 		}
 		// Bob sees the pending transfer to him (as creditor) and his own, not carol's.
 		if got := crMyTransactions(t, s, bob, nil).amounts(); !slices.Equal(got, []string{"0.50 POSTED", "2.00 PENDING", "1.00 POSTED"}) {
@@ -175,6 +187,15 @@ func TestCreateCoins_pendingCreationNeedsASecondAdmin(t *testing.T) {
 		// Four eyes: not the creator; the recipient cannot sign it either.
 		confirm := `mutation($id: ID!) { confirmTransaction(id: $id) { status } }`
 		cancel := `mutation($id: ID!) { cancelTransaction(id: $id) { status } }`
+		signable := func(token string) bool {
+			var out struct{ Transaction struct{ Signable bool } }
+			s.mustDo(token, `query($id: ID!) { transaction(id: $id) { signable } }`, map[string]any{"id": id}, &out)
+			return out.Transaction.Signable
+		}
+		if signable(admin) || !signable(second) || signable(alice) {
+			t.Errorf("signable: creator %v, second admin %v, recipient %v; want false, true, false",
+				signable(admin), signable(second), signable(alice))
+		}
 		crWant(t, s.do(admin, confirm, map[string]any{"id": id}), "FORBIDDEN")
 		crWant(t, s.do(alice, confirm, map[string]any{"id": id}), "NOT_FOUND")
 		crWant(t, s.do(alice, cancel, map[string]any{"id": id}), "NOT_FOUND")

@@ -167,7 +167,7 @@ func TestCustomerTransactions_statementCount_fixedPerPage(t *testing.T) {
 				}
 			}
 			s.mustDo(alice, `query($first: Int, $status: TransactionStatus) { me { customer { transactions(first: $first, status: $status) {
-				totalCount edges { cursor node { id kind status amount { amount } memo createdAt } } } } } }`,
+				totalCount edges { cursor node { id kind status signable amount { amount } memo createdAt } } } } } }`,
 				vars(first, status), &out)
 			if out.Me.Customer.Transactions.TotalCount == 0 {
 				t.Fatal("empty page")

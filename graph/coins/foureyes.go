@@ -58,3 +58,16 @@ func (s *Service) SettleCreation(ctx context.Context, admin *identity.Viewer, tx
 	})
 	return store.Detach(settled), err
 }
+
+// Signable reports whether viewer v may confirm txn now: a pending transfer sent from v's main
+// account (mainAccountID), or for an administrator a pending creation another administrator
+// created. It is what a customer's review page marks as waiting for their signature.
+func Signable(v *identity.Viewer, mainAccountID int, txn *ent.Transaction) bool {
+	if txn.Status != transaction.StatusPENDING {
+		return false
+	}
+	if v.IsAdmin() {
+		return CheckSettleCreation(txn, v.UserID, true) == nil
+	}
+	return txn.Kind == transaction.KindTRANSFER && mainAccountID != 0 && txn.DebitAccountID == mainAccountID
+}

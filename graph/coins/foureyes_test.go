@@ -6,7 +6,9 @@ import (
 
 	"coffer/ent"
 	"coffer/ent/transaction"
+	"coffer/ent/user"
 	"coffer/graph/apperr"
+	"coffer/graph/identity"
 )
 
 func TestCheckSettleCreation(t *testing.T) {
@@ -42,6 +44,37 @@ func TestCheckSettleCreation(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("code = %q, want %q (%v)", got, tt.want, err)
+			}
+		})
+	}
+}
+
+func TestSignable(t *testing.T) {
+	admin := &identity.Viewer{UserID: 1, Role: user.RoleADMIN}
+	ann := &identity.Viewer{UserID: 2, Role: user.RoleCUSTOMER, CustomerID: 3}
+	creator, other := 1, 9
+	const annMain, benMain = 10, 11
+	tx := func(kind transaction.Kind, status transaction.Status, debit int, initiator *int) *ent.Transaction {
+		return &ent.Transaction{Kind: kind, Status: status, DebitAccountID: debit, InitiatorID: initiator}
+	}
+	tests := []struct {
+		name   string
+		viewer *identity.Viewer
+		give   *ent.Transaction
+		want   bool
+	}{
+		{"ann's pending transfer", ann, tx(transaction.KindTRANSFER, transaction.StatusPENDING, annMain, nil), true},
+		{"a pending transfer to ann", ann, tx(transaction.KindTRANSFER, transaction.StatusPENDING, benMain, nil), false},
+		{"ann's posted transfer", ann, tx(transaction.KindTRANSFER, transaction.StatusPOSTED, annMain, nil), false},
+		{"a pending creation, for its recipient", ann, tx(transaction.KindCREATION, transaction.StatusPENDING, 1, &creator), false},
+		{"another admin's pending creation", admin, tx(transaction.KindCREATION, transaction.StatusPENDING, 1, &other), true},
+		{"the admin's own pending creation", admin, tx(transaction.KindCREATION, transaction.StatusPENDING, 1, &creator), false},
+		{"a customer's transfer, for an admin", admin, tx(transaction.KindTRANSFER, transaction.StatusPENDING, annMain, nil), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Signable(tt.viewer, annMain, tt.give); got != tt.want {
+				t.Errorf("Signable = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -427,6 +427,7 @@ type ComplexityRoot struct {
 		Kind           func(childComplexity int) int
 		Memo           func(childComplexity int) int
 		PostedAt       func(childComplexity int) int
+		Signable       func(childComplexity int) int
 		SigningPayload func(childComplexity int) int
 		Status         func(childComplexity int) int
 		TargetDate     func(childComplexity int) int
@@ -618,6 +619,7 @@ type TransactionResolver interface {
 
 	Entries(ctx context.Context, obj *ent.Transaction) ([]*ent.Entry, error)
 	SigningPayload(ctx context.Context, obj *ent.Transaction) (string, error)
+	Signable(ctx context.Context, obj *ent.Transaction) (bool, error)
 }
 type UserResolver interface {
 	Status(ctx context.Context, obj *ent.User) (user.Status, error)
@@ -2535,6 +2537,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Transaction.PostedAt(childComplexity), true
+	case "Transaction.signable":
+		if e.ComplexityRoot.Transaction.Signable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Signable(childComplexity), true
 	case "Transaction.signingPayload":
 		if e.ComplexityRoot.Transaction.SigningPayload == nil {
 			break
@@ -4273,6 +4281,11 @@ extend type Customer {
   ): TransactionConnection!
 }
 
+extend type Transaction {
+  "Whether the viewer may confirm it now: a pending transfer the viewer sent or, for an administrator, a pending creation another administrator created (four eyes)."
+  signable: Boolean!
+}
+
 extend type Query {
   "A customer by username (administrators); an unknown one is NOT_FOUND."
   customer("The customer's username." username: String!): Customer
@@ -4943,6 +4956,8 @@ func (ec *executionContext) childFields_Transaction(ctx context.Context, field g
 		return ec.fieldContext_Transaction_entries(ctx, field)
 	case "signingPayload":
 		return ec.fieldContext_Transaction_signingPayload(ctx, field)
+	case "signable":
+		return ec.fieldContext_Transaction_signable(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Transaction", field.Name)
 }
@@ -14544,6 +14559,29 @@ func (ec *executionContext) fieldContext_Transaction_signingPayload(_ context.Co
 	return graphql.NewScalarFieldContext("Transaction", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Transaction_signable(ctx context.Context, field graphql.CollectedField, obj *ent.Transaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transaction_signable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Transaction().Signable(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Transaction_signable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Transaction", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _TransactionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.TransactionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22154,6 +22192,44 @@ func (ec *executionContext) _Transaction(ctx context.Context, sel ast.SelectionS
 					}
 				}()
 				res = ec._Transaction_signingPayload(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "signable":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Transaction_signable(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
