@@ -219,6 +219,27 @@ func (r *customerResolver) PublicKey(ctx context.Context, obj *ent.Customer) (*s
 	return &s, nil
 }
 
+// Transactions is the resolver for the transactions field.
+func (r *customerResolver) Transactions(ctx context.Context, obj *ent.Customer, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], status *transaction.Status) (*ent.TransactionConnection, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A customer's transactions are theirs and the bank's to see; anyone else's look missing.
+	if !v.IsAdmin() && (v.CustomerID == 0 || v.CustomerID != obj.ID) {
+		return nil, errNotFound
+	}
+	first, last, err = pageArgs(first, last)
+	if err != nil {
+		return nil, err
+	}
+	q, err := ledger.CustomerTransactions(ctx, r.Client, obj.ID, status)
+	if err != nil {
+		return nil, err
+	}
+	return q.Paginate(ctx, after, first, before, last, ent.WithTransactionOrder(ledger.NewestFirst))
+}
+
 // Account is the resolver for the account field.
 func (r *entryResolver) Account(ctx context.Context, obj *ent.Entry) (*ent.Account, error) {
 	return obj.Account(ctx)
@@ -476,14 +497,18 @@ func (r *mutationResolver) CreateCoins(ctx context.Context, input model.CreateCo
 	if input.TargetDate != nil {
 		target, targetKey = *input.TargetDate, input.TargetDate.UTC().Format(time.RFC3339Nano)
 	}
-	key, err := ledger.NewKey(input.IdempotencyKey, "createCoins", recipientKey(input.Recipient), minorKey(amount),
-		targetKey, deref(input.Memo))
+	parts := []string{recipientKey(input.Recipient), minorKey(amount), targetKey, deref(input.Memo)}
+	autoSign := input.AutoSign == nil || *input.AutoSign
+	if !autoSign { // appended only when false: keys of earlier auto-signed creations keep their fingerprint
+		parts = append(parts, "pending")
+	}
+	key, err := ledger.NewKey(input.IdempotencyKey, "createCoins", parts...)
 	if err != nil {
 		return nil, err
 	}
 	return r.Coins.Create(ctx, v, coins.Mint{
 		Recipient: recipient(input.Recipient), AmountMinor: amount, TargetDate: target,
-		Memo: deref(input.Memo), Key: key,
+		Memo: deref(input.Memo), AutoSign: autoSign, Key: key,
 	})
 }
 
@@ -853,6 +878,35 @@ func (r *mutationResolver) CreateScope(ctx context.Context, input model.CreateSc
 	return r.Census.CreateScope(ctx, census.ScopeInput{Name: input.Name, ScopeType: input.ScopeType, Code: input.Code, Mappings: input.Mappings})
 }
 
+// UpdateCustomer is the resolver for the updateCustomer field.
+func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.UpdateCustomerInput) (*model.UpdateCustomerPayload, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Identity.UpdateCustomer(ctx, v, identity.CustomerUpdate{
+		Username: input.Username, Name: input.Name, Email: input.Email, Phone: input.Phone,
+		CashoutAddress: input.CashoutAddress,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &model.UpdateCustomerPayload{Customer: res.Customer}
+	if res.ChallengeID != "" {
+		out.ChallengeID = &res.ChallengeID
+	}
+	return out, nil
+}
+
+// ConfirmCustomerUpdate is the resolver for the confirmCustomerUpdate field.
+func (r *mutationResolver) ConfirmCustomerUpdate(ctx context.Context, challengeID string, code string) (*ent.Customer, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Identity.ConfirmCustomerUpdate(ctx, v, challengeID, code)
+}
+
 // QualifiedID is the resolver for the qualifiedId field.
 func (r *personResolver) QualifiedID(ctx context.Context, obj *ent.Person) (string, error) {
 	return census.QualifiedID(obj), nil
@@ -945,7 +999,7 @@ func (r *queryResolver) Me(ctx context.Context) (*ent.User, error) {
 }
 
 // Customers is the resolver for the customers field.
-func (r *queryResolver) Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CustomerConnection, error) {
+func (r *queryResolver) Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], search *string) (*ent.CustomerConnection, error) {
 	if _, err := identity.RequireAdmin(ctx); err != nil {
 		return nil, err
 	}
@@ -953,7 +1007,17 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *entgql
 	if err != nil {
 		return nil, err
 	}
-	return r.Client.Customer.Query().Paginate(ctx, after, first, before, last)
+	q := r.Client.Customer.Query()
+	if search != nil {
+		p, err := identity.SearchCustomers(r.Ledger.Dialect, *search)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			q.Where(p)
+		}
+	}
+	return q.Paginate(ctx, after, first, before, last)
 }
 
 // Transactions is the resolver for the transactions field.
@@ -992,7 +1056,7 @@ func (r *queryResolver) Cards(ctx context.Context, includeClosed *bool) ([]*ent.
 	if err != nil {
 		return nil, err
 	}
-	return r.Customer().Cards(ctx, &ent.Customer{ID: v.CustomerID}, includeClosed)
+	return r.Resolver.Customer().Cards(ctx, &ent.Customer{ID: v.CustomerID}, includeClosed)
 }
 
 // SavingsGoals is the resolver for the savingsGoals field.
@@ -1001,7 +1065,7 @@ func (r *queryResolver) SavingsGoals(ctx context.Context) ([]*ent.SavingsGoal, e
 	if err != nil {
 		return nil, err
 	}
-	return r.Customer().SavingsGoals(ctx, &ent.Customer{ID: v.CustomerID})
+	return r.Resolver.Customer().SavingsGoals(ctx, &ent.Customer{ID: v.CustomerID})
 }
 
 // Bills is the resolver for the bills field.
@@ -1079,6 +1143,14 @@ func (r *queryResolver) Scopes(ctx context.Context) ([]*ent.Scope, error) {
 	return r.Census.Scopes(ctx)
 }
 
+// Customer is the resolver for the customer field.
+func (r *queryResolver) Customer(ctx context.Context, username string) (*ent.Customer, error) {
+	if _, err := identity.RequireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	return r.Identity.CustomerByUsername(ctx, username)
+}
+
 // Goal is the resolver for the goal field.
 func (r *savingsGoalResolver) Goal(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error) {
 	return r.money(obj.Goal), nil
@@ -1134,6 +1206,23 @@ func (r *transactionResolver) Entries(ctx context.Context, obj *ent.Transaction)
 // SigningPayload is the resolver for the signingPayload field.
 func (r *transactionResolver) SigningPayload(ctx context.Context, obj *ent.Transaction) (string, error) {
 	return coins.SigningPayload(obj, r.Currency), nil
+}
+
+// Signable is the resolver for the signable field.
+func (r *transactionResolver) Signable(ctx context.Context, obj *ent.Transaction) (bool, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return false, err
+	}
+	main := v.MainAccountID
+	if main == 0 && v.CustomerID != 0 && obj.Status == transaction.StatusPENDING {
+		acc, err := coins.MainAccount(ctx, r.Client, v.CustomerID)
+		if err != nil {
+			return false, err
+		}
+		main = acc.ID
+	}
+	return coins.Signable(v, main, obj), nil
 }
 
 // Status is the resolver for the status field.

@@ -100,6 +100,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	ids.SessionIdle, ids.SessionMaxAge = cfg.SessionIdleTimeout, cfg.SessionMaxAge
 	ids.SQL = db.SQL // authentication runs as a prepared statement
 	ids.MaxFailedLogins, ids.LockoutDuration = cfg.LoginMaxFailures, cfg.LoginLockout
+	ids.RequireTwoFactor = cfg.RequireTwoFactor
 	if cfg.AdminPassword != "" {
 		if err := ids.BootstrapAdmin(ctx, cfg.AdminPassword); err != nil {
 			db.Close()

@@ -51,6 +51,8 @@ type Config struct {
 	WSMaxConnectionsPerUser int
 	// AutopayInterval is how often the autopay job pays the bills that are due.
 	AutopayInterval time.Duration
+	// RequireTwoFactor makes every customer login two-step (REQUIRE_TWO_FACTOR=1).
+	RequireTwoFactor bool
 }
 
 // parseConfig reads the environment, then the flags.
@@ -107,6 +109,8 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&lockout, "login-lockout", "LOGIN_LOCKOUT", "15m", "how long failed logins lock an account")
 	str(&idle, "session-idle-timeout", "SESSION_IDLE_TIMEOUT", "30m", "a session ends after this long without a request")
 	str(&maxAge, "session-max-age", "SESSION_MAX_AGE", "12h", "a session ends this long after login in any case")
+	var twoFactor string
+	str(&twoFactor, "require-two-factor", "REQUIRE_TWO_FACTOR", "", "1: every customer login takes two steps (the chosen method, else e-mail)")
 	harden := registerHardening(fs, getenv, &c.Hardening)
 	budgets := registerBudgets(fs, getenv, &c.Budgets)
 	var liveMax, livePerUser, liveCheck string
@@ -186,6 +190,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 		return c, fmt.Errorf("LIVE_SESSION_CHECK: not a duration: %q", liveCheck)
 	}
 	c.Dev = dev == "1" || strings.EqualFold(dev, "true")
+	c.RequireTwoFactor = twoFactor == "1" || strings.EqualFold(twoFactor, "true")
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.AllowedOrigins = append(c.AllowedOrigins, o)

@@ -46,6 +46,17 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{AccountsColumns[14], AccountsColumns[1]},
 			},
+			{
+				Name:    "accounts_iban_trgm",
+				Unique:  false,
+				Columns: []*schema.Column{AccountsColumns[3]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "gin_trgm_ops",
+					Types: map[string]string{
+						"postgres": "GIN",
+					},
+				},
+			},
 		},
 	}
 	// AuditEventsColumns holds the columns for the "audit_events" table.
@@ -216,7 +227,7 @@ var (
 	ChallengesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "public_id", Type: field.TypeString, Unique: true, Size: 64},
-		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"EMAIL_VERIFICATION", "LOGIN", "SELF_REGISTRATION", "PASSWORD_RESET", "PHONE_VERIFICATION", "CASHOUT_TAN", "PUBLIC_KEY"}},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"EMAIL_VERIFICATION", "LOGIN", "SELF_REGISTRATION", "PASSWORD_RESET", "PHONE_VERIFICATION", "CASHOUT_TAN", "PUBLIC_KEY", "CUSTOMER_UPDATE"}},
 		{Name: "subject", Type: field.TypeString, Size: 300},
 		{Name: "user_id", Type: field.TypeInt, Nullable: true},
 		{Name: "code_hash", Type: field.TypeBytes},
@@ -274,6 +285,19 @@ var (
 				Columns:    []*schema.Column{CustomersColumns[15]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "customers_name_trgm",
+				Unique:  false,
+				Columns: []*schema.Column{CustomersColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "gin_trgm_ops",
+					Types: map[string]string{
+						"postgres": "GIN",
+					},
+				},
 			},
 		},
 	}
@@ -694,6 +718,41 @@ var (
 		Name:       "users",
 		Columns:    UsersColumns,
 		PrimaryKey: []*schema.Column{UsersColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "users_username_trgm",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "gin_trgm_ops",
+					Types: map[string]string{
+						"postgres": "GIN",
+					},
+				},
+			},
+			{
+				Name:    "users_email_trgm",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[2]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "gin_trgm_ops",
+					Types: map[string]string{
+						"postgres": "GIN",
+					},
+				},
+			},
+			{
+				Name:    "users_phone_trgm",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[3]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "gin_trgm_ops",
+					Types: map[string]string{
+						"postgres": "GIN",
+					},
+				},
+			},
+		},
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{

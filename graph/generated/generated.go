@@ -191,6 +191,7 @@ type ComplexityRoot struct {
 		SavingsGoals        func(childComplexity int) int
 		SocialSecurityLast4 func(childComplexity int) int
 		State               func(childComplexity int) int
+		Transactions        func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], status *transaction.Status) int
 		User                func(childComplexity int) int
 	}
 
@@ -257,6 +258,7 @@ type ComplexityRoot struct {
 		ChangePersonData            func(childComplexity int, personID string, input model.PersonDataInput) int
 		CleanupUnverifiedUsers      func(childComplexity int) int
 		ConfirmCashout              func(childComplexity int, id int, tan string) int
+		ConfirmCustomerUpdate       func(childComplexity int, challengeID string, code string) int
 		ConfirmLogin                func(childComplexity int, challengeID string, code string) int
 		ConfirmPhone                func(childComplexity int, challengeID string, code string) int
 		ConfirmSelfRegistration     func(childComplexity int, requestID string, authenticationToken string) int
@@ -302,6 +304,7 @@ type ComplexityRoot struct {
 		TransferBetweenCards        func(childComplexity int, input model.TransferBetweenCardsInput) int
 		UnfreezeCard                func(childComplexity int, id int) int
 		UpdateBill                  func(childComplexity int, id int, input model.UpdateBillInput) int
+		UpdateCustomer              func(childComplexity int, input model.UpdateCustomerInput) int
 		UpdateSavingsGoal           func(childComplexity int, id int, input model.UpdateSavingsGoalInput) int
 		VerifyPhone                 func(childComplexity int, personID string, receivedCode string, phone *string) int
 		WithdrawSavings             func(childComplexity int, input model.SavingsMoveInput) int
@@ -415,7 +418,8 @@ type ComplexityRoot struct {
 		Card             func(childComplexity int, last4 string) int
 		Cards            func(childComplexity int, includeClosed *bool) int
 		Cashouts         func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
-		Customers        func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
+		Customer         func(childComplexity int, username string) int
+		Customers        func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], search *string) int
 		Me               func(childComplexity int) int
 		Node             func(childComplexity int, id int) int
 		Nodes            func(childComplexity int, ids []int) int
@@ -475,6 +479,7 @@ type ComplexityRoot struct {
 		Kind           func(childComplexity int) int
 		Memo           func(childComplexity int) int
 		PostedAt       func(childComplexity int) int
+		Signable       func(childComplexity int) int
 		SigningPayload func(childComplexity int) int
 		Status         func(childComplexity int) int
 		TargetDate     func(childComplexity int) int
@@ -490,6 +495,11 @@ type ComplexityRoot struct {
 	TransactionEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	UpdateCustomerPayload struct {
+		ChallengeID func(childComplexity int) int
+		Customer    func(childComplexity int) int
 	}
 
 	User struct {
@@ -549,6 +559,8 @@ type CustomerResolver interface {
 	SavingsGoals(ctx context.Context, obj *ent.Customer) ([]*ent.SavingsGoal, error)
 	Bills(ctx context.Context, obj *ent.Customer, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error)
 	PublicKey(ctx context.Context, obj *ent.Customer) (*string, error)
+
+	Transactions(ctx context.Context, obj *ent.Customer, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], status *transaction.Status) (*ent.TransactionConnection, error)
 }
 type EntryResolver interface {
 	Account(ctx context.Context, obj *ent.Entry) (*ent.Account, error)
@@ -617,6 +629,8 @@ type MutationResolver interface {
 	SetAdditionalInformation(ctx context.Context, personID string, key string, jsonValue string) (*ent.Person, error)
 	ProcessProcedure(ctx context.Context, id int, decision model.ProcedureDecision, comment *string, verification *person.Verification) (*ent.Procedure, error)
 	CreateScope(ctx context.Context, input model.CreateScopeInput) (*ent.Scope, error)
+	UpdateCustomer(ctx context.Context, input model.UpdateCustomerInput) (*model.UpdateCustomerPayload, error)
+	ConfirmCustomerUpdate(ctx context.Context, challengeID string, code string) (*ent.Customer, error)
 }
 type PersonResolver interface {
 	QualifiedID(ctx context.Context, obj *ent.Person) (string, error)
@@ -641,7 +655,7 @@ type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	Me(ctx context.Context) (*ent.User, error)
-	Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CustomerConnection, error)
+	Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], search *string) (*ent.CustomerConnection, error)
 	Transactions(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.TransactionFilter) (*ent.TransactionConnection, error)
 	Card(ctx context.Context, last4 string) (*ent.Card, error)
 	Cards(ctx context.Context, includeClosed *bool) ([]*ent.Card, error)
@@ -654,6 +668,7 @@ type QueryResolver interface {
 	PersonProcedures(ctx context.Context, personID string) ([]*ent.Procedure, error)
 	People(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.PersonFilter) (*ent.PersonConnection, error)
 	Scopes(ctx context.Context) ([]*ent.Scope, error)
+	Customer(ctx context.Context, username string) (*ent.Customer, error)
 }
 type SavingsGoalResolver interface {
 	Goal(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error)
@@ -670,6 +685,7 @@ type TransactionResolver interface {
 
 	Entries(ctx context.Context, obj *ent.Transaction) ([]*ent.Entry, error)
 	SigningPayload(ctx context.Context, obj *ent.Transaction) (string, error)
+	Signable(ctx context.Context, obj *ent.Transaction) (bool, error)
 }
 type UserResolver interface {
 	Status(ctx context.Context, obj *ent.User) (user.Status, error)
@@ -1260,6 +1276,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.State(childComplexity), true
+	case "Customer.transactions":
+		if e.ComplexityRoot.Customer.Transactions == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_transactions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.Transactions(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int]), args["status"].(*transaction.Status)), true
 	case "Customer.user":
 		if e.ComplexityRoot.Customer.User == nil {
 			break
@@ -1543,6 +1570,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmCashout(childComplexity, args["id"].(int), args["tan"].(string)), true
+	case "Mutation.confirmCustomerUpdate":
+		if e.ComplexityRoot.Mutation.ConfirmCustomerUpdate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmCustomerUpdate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmCustomerUpdate(childComplexity, args["challengeId"].(string), args["code"].(string)), true
 	case "Mutation.confirmLogin":
 		if e.ComplexityRoot.Mutation.ConfirmLogin == nil {
 			break
@@ -2023,6 +2061,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateBill(childComplexity, args["id"].(int), args["input"].(model.UpdateBillInput)), true
+	case "Mutation.updateCustomer":
+		if e.ComplexityRoot.Mutation.UpdateCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateCustomer(childComplexity, args["input"].(model.UpdateCustomerInput)), true
 	case "Mutation.updateSavingsGoal":
 		if e.ComplexityRoot.Mutation.UpdateSavingsGoal == nil {
 			break
@@ -2525,6 +2574,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Cashouts(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int])), true
+	case "Query.customer":
+		if e.ComplexityRoot.Query.Customer == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Customer(childComplexity, args["username"].(string)), true
 	case "Query.customers":
 		if e.ComplexityRoot.Query.Customers == nil {
 			break
@@ -2535,7 +2595,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int])), true
+		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int]), args["search"].(*string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -2817,6 +2877,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Transaction.PostedAt(childComplexity), true
+	case "Transaction.signable":
+		if e.ComplexityRoot.Transaction.Signable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Signable(childComplexity), true
 	case "Transaction.signingPayload":
 		if e.ComplexityRoot.Transaction.SigningPayload == nil {
 			break
@@ -2873,6 +2939,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TransactionEdge.Node(childComplexity), true
+
+	case "UpdateCustomerPayload.challengeId":
+		if e.ComplexityRoot.UpdateCustomerPayload.ChallengeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateCustomerPayload.ChallengeID(childComplexity), true
+	case "UpdateCustomerPayload.customer":
+		if e.ComplexityRoot.UpdateCustomerPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateCustomerPayload.Customer(childComplexity), true
 
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
@@ -2970,6 +3049,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputTransactionFilter,
 		ec.unmarshalInputTransferBetweenCardsInput,
 		ec.unmarshalInputUpdateBillInput,
+		ec.unmarshalInputUpdateCustomerInput,
 		ec.unmarshalInputUpdateSavingsGoalInput,
 	)
 	first := true
@@ -3937,6 +4017,8 @@ input CreateCoinsInput {
   memo: String
   "Retrying with the same key and input returns the first result."
   idempotencyKey: String
+  "Post at once (true, the default), or leave the creation PENDING (it counts against the monthly limit) until another administrator confirms it with confirmTransaction: four eyes."
+  autoSign: Boolean = true
 }
 
 "Coins sent to another customer."
@@ -3971,6 +4053,8 @@ type Query {
     last: Int
     "Return customers before this cursor."
     before: Cursor
+    "Only customers whose username, name, e-mail, phone or IBAN contains this text, ignoring case."
+    search: String
   ): CustomerConnection!
   "All transactions (administrators)."
   transactions(
@@ -4731,6 +4815,66 @@ extend type Mutation {
   createScope("The scope." input: CreateScopeInput!): Scope!
 }
 
+extend type Customer {
+  "The customer's own transactions, as debtor or creditor, newest first (the customer and administrators). With status PENDING: what waits for a signature."
+  transactions(
+    "Return the first n (at most 100)."
+    first: Int
+    "Return transactions after this cursor."
+    after: Cursor
+    "Return the last n (at most 100)."
+    last: Int
+    "Return transactions before this cursor."
+    before: Cursor
+    "Only transactions in this status."
+    status: TransactionStatus
+  ): TransactionConnection!
+}
+
+extend type Transaction {
+  "Whether the viewer may confirm it now: a pending transfer the viewer sent or, for an administrator, a pending creation another administrator created (four eyes)."
+  signable: Boolean!
+}
+
+extend type Query {
+  "A customer by username (administrators); an unknown one is NOT_FOUND."
+  customer("The customer's username." username: String!): Customer
+}
+
+extend type Mutation {
+  """
+  Changes a customer's contact data and cash-out address. An administrator changes any field of
+  anyone at once (customer set, challengeId null). A customer changes only their own email, phone
+  and cashoutAddress: the change waits for a TAN e-mailed to their current address (customer null,
+  challengeId set) and applies with confirmCustomerUpdate. A taken e-mail or phone is CONFLICT.
+  """
+  updateCustomer("The change." input: UpdateCustomerInput!): UpdateCustomerPayload!
+  "Applies a customer's own pending updateCustomer with the TAN it sent; a wrong, expired or used code, or another user's challenge, is INVALID_CODE."
+  confirmCustomerUpdate("The challengeId updateCustomer returned." challengeId: String!, "The TAN that was e-mailed." code: String!): Customer!
+}
+
+"A change of a customer's data; absent fields stay as they are."
+input UpdateCustomerInput {
+  "Whose: required for administrators; a customer may leave it out or name themselves (another is FORBIDDEN)."
+  username: String
+  "The full name (administrators only; a customer is FORBIDDEN)."
+  name: String
+  "The e-mail address; it cannot be removed."
+  email: String
+  "The phone number, E.164; an empty string removes it."
+  phone: String
+  "Where cash-outs are paid to, a payto URI; an empty string removes it."
+  cashoutAddress: String
+}
+
+"The answer to updateCustomer."
+type UpdateCustomerPayload {
+  "The customer as changed (an administrator's change); null while a customer's own change waits for its TAN."
+  customer: Customer
+  "The TAN challenge to pass to confirmCustomerUpdate (a customer's own change); null when applied at once."
+  challengeId: String
+}
+
 """
 Live updates, over WebSocket on ` + "`" + `/query` + "`" + ` (subprotocols ` + "`" + `graphql-transport-ws` + "`" + ` and the legacy
 ` + "`" + `graphql-ws` + "`" + `). Authenticate in the ` + "`" + `connection_init` + "`" + ` payload with ` + "`" + `{"authorization": "Bearer
@@ -5032,6 +5176,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_publicKey(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Customer_createdAt(ctx, field)
+	case "transactions":
+		return ec.fieldContext_Customer_transactions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -5438,6 +5584,8 @@ func (ec *executionContext) childFields_Transaction(ctx context.Context, field g
 		return ec.fieldContext_Transaction_entries(ctx, field)
 	case "signingPayload":
 		return ec.fieldContext_Transaction_signingPayload(ctx, field)
+	case "signable":
+		return ec.fieldContext_Transaction_signable(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Transaction", field.Name)
 }
@@ -5462,6 +5610,16 @@ func (ec *executionContext) childFields_TransactionEdge(ctx context.Context, fie
 		return ec.fieldContext_TransactionEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TransactionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateCustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_UpdateCustomerPayload_customer(ctx, field)
+	case "challengeId":
+		return ec.fieldContext_UpdateCustomerPayload_challengeId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateCustomerPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5788,6 +5946,52 @@ func (ec *executionContext) field_Customer_cards_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Customer_transactions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*transaction.Status, error) {
+			return ec.unmarshalOTransactionStatus2ᚖcofferᚋentᚋtransactionᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_abortCashout_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5937,6 +6141,28 @@ func (ec *executionContext) field_Mutation_confirmCashout_args(ctx context.Conte
 		return nil, err
 	}
 	args["tan"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmCustomerUpdate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "challengeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["challengeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
 	return args, nil
 }
 
@@ -6704,6 +6930,20 @@ func (ec *executionContext) field_Mutation_updateBill_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateCustomerInput, error) {
+			return ec.unmarshalNUpdateCustomerInput2cofferᚋgraphᚋmodelᚐUpdateCustomerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateSavingsGoal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6948,6 +7188,20 @@ func (ec *executionContext) field_Query_cashouts_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_customer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "username",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["username"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6983,6 +7237,14 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "search",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["search"] = arg4
 	return args, nil
 }
 
@@ -9694,6 +9956,50 @@ func (ec *executionContext) _Customer_createdAt(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Customer_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Customer_transactions(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_transactions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Customer().Transactions(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["status"].(*transaction.Status))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.TransactionConnection) graphql.Marshaler {
+			return ec.marshalNTransactionConnection2ᚖcofferᚋentᚐTransactionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_transactions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TransactionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_transactions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerConnection) (ret graphql.Marshaler) {
@@ -12904,6 +13210,94 @@ func (ec *executionContext) fieldContext_Mutation_createScope(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["input"].(model.UpdateCustomerInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateCustomerPayload) graphql.Marshaler {
+			return ec.marshalNUpdateCustomerPayload2ᚖcofferᚋgraphᚋmodelᚐUpdateCustomerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateCustomer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpdateCustomerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateCustomer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmCustomerUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmCustomerUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmCustomerUpdate(ctx, fc.Args["challengeId"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmCustomerUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmCustomerUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OkPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.OkPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14761,7 +15155,7 @@ func (ec *executionContext) _Query_customers(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Customers(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]))
+			return ec.Resolvers.Query().Customers(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["search"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.CustomerConnection) graphql.Marshaler {
@@ -15295,6 +15689,50 @@ func (ec *executionContext) fieldContext_Query_scopes(_ context.Context, field g
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Scope(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_customer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Customer(ctx, fc.Args["username"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_customer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -16199,6 +16637,29 @@ func (ec *executionContext) fieldContext_Transaction_signingPayload(_ context.Co
 	return graphql.NewScalarFieldContext("Transaction", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Transaction_signable(ctx context.Context, field graphql.CollectedField, obj *ent.Transaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transaction_signable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Transaction().Signable(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Transaction_signable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Transaction", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _TransactionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.TransactionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16339,6 +16800,61 @@ func (ec *executionContext) _TransactionEdge_cursor(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_TransactionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TransactionEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _UpdateCustomerPayload_customer(ctx context.Context, field graphql.CollectedField, obj *model.UpdateCustomerPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateCustomerPayload_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateCustomerPayload_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpdateCustomerPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpdateCustomerPayload_challengeId(ctx context.Context, field graphql.CollectedField, obj *model.UpdateCustomerPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateCustomerPayload_challengeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChallengeID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateCustomerPayload_challengeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UpdateCustomerPayload", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -17833,7 +18349,11 @@ func (ec *executionContext) unmarshalInputCreateCoinsInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"recipient", "amount", "targetDate", "memo", "idempotencyKey"}
+	if _, present := asMap["autoSign"]; !present {
+		asMap["autoSign"] = true
+	}
+
+	fieldsInOrder := [...]string{"recipient", "amount", "targetDate", "memo", "idempotencyKey", "autoSign"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17875,6 +18395,13 @@ func (ec *executionContext) unmarshalInputCreateCoinsInput(ctx context.Context, 
 				return it, err
 			}
 			it.IdempotencyKey = data
+		case "autoSign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("autoSign"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AutoSign = data
 		}
 	}
 	return it, nil
@@ -19225,6 +19752,64 @@ func (ec *executionContext) unmarshalInputUpdateBillInput(ctx context.Context, o
 				return it, err
 			}
 			it.DueDate = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Context, obj any) (model.UpdateCustomerInput, error) {
+	var it model.UpdateCustomerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"username", "name", "email", "phone", "cashoutAddress"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "username":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("username"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Username = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "cashoutAddress":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashoutAddress"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashoutAddress = data
 		}
 	}
 	return it, nil
@@ -21158,6 +21743,44 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "transactions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Customer_transactions(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22168,6 +22791,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "createScope":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createScope(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateCustomer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateCustomer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmCustomerUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmCustomerUpdate(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -23626,6 +24263,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "customer":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_customer(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -24269,6 +24928,44 @@ func (ec *executionContext) _Transaction(ctx context.Context, sel ast.SelectionS
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "signable":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Transaction_signable(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24358,6 +25055,49 @@ func (ec *executionContext) _TransactionEdge(ctx context.Context, sel ast.Select
 		case "cursor":
 			out.Values[i] = ec._TransactionEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var updateCustomerPayloadImplementors = []string{"UpdateCustomerPayload"}
+
+func (ec *executionContext) _UpdateCustomerPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateCustomerPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, updateCustomerPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpdateCustomerPayload")
+		case "customer":
+			out.Values[i] = ec._UpdateCustomerPayload_customer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "challengeId":
+			out.Values[i] = ec._UpdateCustomerPayload_challengeId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -26040,6 +26780,21 @@ func (ec *executionContext) marshalNTwoFactorMethod2cofferᚋentᚋuserᚐTwoFac
 func (ec *executionContext) unmarshalNUpdateBillInput2cofferᚋgraphᚋmodelᚐUpdateBillInput(ctx context.Context, v any) (model.UpdateBillInput, error) {
 	res, err := ec.unmarshalInputUpdateBillInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateCustomerInput2cofferᚋgraphᚋmodelᚐUpdateCustomerInput(ctx context.Context, v any) (model.UpdateCustomerInput, error) {
+	res, err := ec.unmarshalInputUpdateCustomerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpdateCustomerPayload2ᚖcofferᚋgraphᚋmodelᚐUpdateCustomerPayload(ctx context.Context, sel ast.SelectionSet, v *model.UpdateCustomerPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._UpdateCustomerPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUpdateSavingsGoalInput2cofferᚋgraphᚋmodelᚐUpdateSavingsGoalInput(ctx context.Context, v any) (model.UpdateSavingsGoalInput, error) {
