@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, copyFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -69,4 +69,22 @@ test('typed client: compiled with tsc, logs in, reads the balance, sends coins',
   assert.equal(twoWays?.code, 'BAD_USER_INPUT');
   assert.ok(twoWays.fields.recipient, 'extensions.fields.recipient');
   assert.equal((await client.request(BalanceDocument, {})).me.customer.account.balance.amount, '37.50', 'refusals moved nothing');
+});
+
+test('typed client: RecipientInput is @oneOf in the types too (two ways do not compile)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-oneof-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const client = join(repo, 'docs/examples/client');
+  for (const f of ['coffer.ts', 'generated.ts']) copyFileSync(join(client, f), join(dir, f));
+  const compile = (recipient) => {
+    writeFileSync(join(dir, 'use.ts'), `import { Client } from './coffer.js';
+import { SendCoinsDocument } from './generated.js';
+await new Client({ endpoint: 'http://x/query' }).request(SendCoinsDocument, { input: { recipient: ${recipient}, amount: '1' } });
+export {};`);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      extends: join(client, 'tsconfig.json'), compilerOptions: { noEmit: true }, files: ['use.ts'] }));
+    return run(join(e2e, 'node_modules/.bin/tsc'), ['-p', dir]).then(() => '', (err) => err.stdout);
+  };
+  assert.equal(await compile(`{ username: 'bob' }`), '', 'one way compiles');
+  assert.match(await compile(`{ username: 'bob', email: 'bob@example.com' }`), /error TS\d+/, 'two ways do not');
 });
