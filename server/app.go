@@ -142,6 +142,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	gql := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
 	gql.AddTransport(gqltransport.Options{})
 	gql.AddTransport(gqltransport.POST{})
+	gql.Use(newPersistedQueries()) // before the limits: they check the text a hash stands for
 	hardenGraphQL(gql, cfg.Hardening, cfg.Dev)
 	gql.Use(operations{metrics: m, client: db.Client})
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

@@ -3540,8 +3540,8 @@ input TransactionFilter {
   kind: TransactionKind
 }
 
-"Names a customer in exactly one way."
-input RecipientInput {
+"Names a customer in exactly one way: give exactly one field, not null and not empty."
+input RecipientInput @oneOf {
   "The customer's e-mail address."
   email: String
   "The customer's username."

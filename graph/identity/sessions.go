@@ -68,8 +68,10 @@ func (s *Service) newSession(ctx context.Context, client *ent.Client, u *ent.Use
 		return nil, fmt.Errorf("identity: create session: %w", err)
 	}
 	// The first session activates the user's online access: selfRegister no longer reaches them.
+	// Through client too: outside login's transaction the update waited for that transaction's
+	// own locks (the user row, SQLite's write lock) until the request deadline.
 	if u.ActivatedAt == nil {
-		if err := s.Client.User.Update().Where(user.ID(u.ID), user.ActivatedAtIsNil()).SetActivatedAt(now).Exec(ctx); err != nil {
+		if err := client.User.Update().Where(user.ID(u.ID), user.ActivatedAtIsNil()).SetActivatedAt(now).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("identity: activate: %w", err)
 		}
 	}

@@ -302,7 +302,7 @@ type PublicKeyChallenge struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-// Names a customer in exactly one way.
+// Names a customer in exactly one way: give exactly one field, not null and not empty.
 type RecipientInput struct {
 	// The customer's e-mail address.
 	Email *string `json:"email,omitempty"`
