@@ -39,7 +39,7 @@ lint:
 	$(MAKE) lint-schema
 
 # Starts its own PostgreSQL and the built server as a separate process; prints a table and, as its
-# last line, a JSON summary; writes bench-results/bench.json (README: Performance).
+# last line, a JSON summary; writes bench-results/bench.json (server/bench/README.md).
 bench:
 	mkdir -p bench-results
 	$(GO) build -o bench-results/coffer ./server
@@ -85,7 +85,7 @@ lint-schema: $(E2E_DEPS)
 playground-assets:
 	server/playground/fetch-assets.sh
 
-# Versioned schema migrations (README: Schema migrations). `make migration name=add_card_limits`
+# Versioned schema migrations (docs/migrations.md). `make migration name=add_card_limits`
 # writes the next migration of both stores from ent/schema into ent/migrate/migrations/; the check
 # (part of check-generated) fails when ent/schema has changes that no migration makes.
 .PHONY: migration migration-hash check-migrations

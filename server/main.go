@@ -23,8 +23,8 @@ var setDefaultLogger sync.Once
 // leaves short-lived garbage (JSON, GraphQL documents, rows) and little of it survives, so
 // collecting at twice Go's default target of 100 trades some memory for less collector CPU, on
 // cores the server shares with PostgreSQL: make bench measured 3.5% more transfers at
-// 32 clients, for a peak of 406 MiB instead of 295 MiB with 2,000 subscriptions open (README:
-// Performance).
+// 32 clients, for a peak of 406 MiB instead of 295 MiB with 2,000 subscriptions open (server/bench/
+// README.md).
 const defaultGCPercent = 200
 
 func main() {

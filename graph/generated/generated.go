@@ -3145,7 +3145,7 @@ func newExecutionContext(
 var sources = []*ast.Source{
 	{Name: "../../schema.graphqls", Input: `"""
 coffer: one GraphQL API for a small bank. Money is exact: amounts are ` + "`" + `Decimal` + "`" + ` strings in the
-bank's currency, never floats. Errors carry ` + "`" + `extensions.code` + "`" + ` (see the README).
+bank's currency, never floats. Errors carry ` + "`" + `extensions.code` + "`" + ` (see docs/api.md, "Errors").
 """
 schema {
   query: Query
