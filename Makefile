@@ -4,7 +4,7 @@ GO ?= go
 ADMIN_PASSWORD ?= coffer-admin-password
 GENERATED := ent graph/generated graph/model graph/schema.resolvers.go
 
-.PHONY: run test test-deps generate check-generated lint bench
+.PHONY: run test test-deps generate check-generated lint bench image-context
 
 run:
 	mkdir -p data
@@ -99,3 +99,14 @@ migration-hash:
 
 check-migrations:
 	$(GO) run ./ent/migrate/gen -check
+
+# The container image's build context (Dockerfile): a static binary (CGO_ENABLED=0; SQLite and
+# lib/pq are pure Go) and the host's CA certificates beside the Dockerfile, so that the image is
+# FROM scratch and pulls nothing. Then: docker build -t coffer build/image. deploy/image_test.go
+# runs this target and checks that the binary is static.
+IMAGE_CONTEXT ?= build/image
+image-context:
+	mkdir -p $(IMAGE_CONTEXT)
+	rm -f $(IMAGE_CONTEXT)/coffer $(IMAGE_CONTEXT)/ca-certificates.crt $(IMAGE_CONTEXT)/Dockerfile
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(IMAGE_CONTEXT)/coffer ./server
+	cp /etc/ssl/certs/ca-certificates.crt Dockerfile $(IMAGE_CONTEXT)/

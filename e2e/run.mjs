@@ -1,8 +1,9 @@
 // Runs coffer's end-to-end suite: builds the server, starts a throwaway PostgreSQL (the Go tests'
 // graph/pgtest, through `server/e2eenv`), starts the built server on a free port with
 // ADMIN_PASSWORD, OUTBOX_FILE, DEV=1 and AUTH_RATE_LIMIT=0, then runs `node --test` on
-// tests/*.test.mjs (or the files given as arguments) with the server's address in COFFER_URL,
-// and stops everything afterwards. Usage: `node run.mjs [tests/x.test.mjs ...]` (make test runs it).
+// tests/*.test.mjs (or the files given as arguments) with the server's address in COFFER_URL
+// (and the binary and database in COFFER_BIN and COFFER_DATABASE_URL), and stops everything
+// afterwards. Usage: `node run.mjs [tests/x.test.mjs ...]` (make test runs it).
 import { spawn, execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, mkdirSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,7 +90,12 @@ async function main() {
     : readdirSync(join(here, 'tests')).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => join('tests', f));
   const tests = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
     cwd: here, stdio: 'inherit',
-    env: { ...process.env, COFFER_URL: url, COFFER_OUTBOX: outbox, COFFER_ADMIN_PASSWORD: adminPassword, COFFER_WALLET_ORIGIN: walletOrigin },
+    env: {
+      ...process.env, COFFER_URL: url, COFFER_OUTBOX: outbox, COFFER_ADMIN_PASSWORD: adminPassword,
+      COFFER_WALLET_ORIGIN: walletOrigin,
+      // For tests that start more instances on the same database (tests/proxy.test.mjs).
+      COFFER_BIN: server, COFFER_DATABASE_URL: databaseURL,
+    },
   });
   const code = await new Promise((resolve) => tests.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
   console.log(`# e2e suite finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -197,10 +196,12 @@ func (a *app) cleanupHourly(ctx context.Context) {
 func (a *app) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/query", a.websocketGate(a.graphqlHandler()))
-	pg := playground.Handler("coffer", "/query")
-	mux.Handle("GET /{$}", pg)
-	mux.Handle("GET /playground", pg)
-	mux.Handle("GET "+playground.AssetPrefix, pg)
+	if a.cfg.Playground {
+		pg := playground.Handler("coffer", "/query")
+		mux.Handle("GET /{$}", pg)
+		mux.Handle("GET /playground", pg)
+		mux.Handle("GET "+playground.AssetPrefix, pg)
+	}
 	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -214,7 +215,7 @@ func (a *app) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return requestIDs(securityHeaders(a.guard(mux)))
+	return requestIDs(securityHeaders(strictTransport(a.cfg.Dev, a.guard(mux))))
 }
 
 // graphqlHandler authenticates the request, bounds its body and protects cookie sessions from
@@ -232,7 +233,7 @@ func (a *app) graphqlHandler() http.Handler {
 		if isWebSocket(r) {
 			cookies = nil
 		}
-		ctx := transport.With(r.Context(), cookies, clientAddr(r), !a.cfg.Dev)
+		ctx := transport.With(r.Context(), cookies, a.clientAddr(r), !a.cfg.Dev)
 		token, fromCookie := bearerToken(r)
 		if fromCookie {
 			// A browser sends cookies on cross-site requests too: only same-origin (or allowed)
@@ -281,12 +282,11 @@ func bearerToken(r *http.Request) (token string, fromCookie bool) {
 	return "", false
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// clientAddr is the address of the request's client: the TCP peer, or behind a trusted proxy the
+// address it forwarded (TRUSTED_PROXIES). Rate limits, the audit log and the logs all use it; a
+// WebSocket's operations keep the address of its upgrade request.
+func (a *app) clientAddr(r *http.Request) string {
+	return a.cfg.TrustedProxies.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
 }
 
 func securityHeaders(next http.Handler) http.Handler {

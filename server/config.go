@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"coffer/graph/transport"
 )
 
 // Config is the server's configuration: every setting is an environment variable and a flag of
@@ -53,6 +55,9 @@ type Config struct {
 	AutopayInterval time.Duration
 	// RequireTwoFactor makes every customer login two-step (REQUIRE_TWO_FACTOR=1).
 	RequireTwoFactor bool
+	// Production defaults and proxies (production.go).
+	Playground     bool
+	TrustedProxies transport.TrustedProxies
 }
 
 // parseConfig reads the environment, then the flags.
@@ -86,7 +91,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	var scale, rate, limit, ttl, dev, origins, body string
 	var accountRate, maxFailures, lockout, idle, maxAge string
 	str(&c.Addr, "addr", "ADDR", "127.0.0.1:8080", "listen address")
-	secret(&c.DatabaseURL, "database-url", "DATABASE_URL", "postgres:// URL; empty: embedded SQLite file under ./data/")
+	secret(&c.DatabaseURL, "database-url", "DATABASE_URL", "postgres:// URL, or a SQLite file (sqlite://PATH, file:PATH, or a path ending in .db); empty: ./data/coffer.db")
 	secret(&c.AdminPassword, "admin-password", "ADMIN_PASSWORD", "creates or updates the administrator 'admin' at start-up")
 	str(&c.Currency, "bank-currency", "BANK_CURRENCY", "EUR", "the bank's currency code")
 	str(&scale, "bank-currency-scale", "BANK_CURRENCY_SCALE", "2", "fractional digits of the currency")
@@ -119,6 +124,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	var wsOps, wsConns string
 	str(&wsOps, "ws-max-operations-in-flight", "WS_MAX_OPERATIONS_IN_FLIGHT", "10", "queries and mutations running at once on one WebSocket; more are TOO_MANY_REQUESTS")
 	str(&wsConns, "ws-max-connections-per-user", "WS_MAX_CONNECTIONS_PER_USER", "10", "open WebSockets per user and instance; more are closed with 4429")
+	prod := registerProduction(fs, getenv)
 	str(&liveCheck, "live-session-check", "LIVE_SESSION_CHECK", "2s", "how often open WebSockets re-check their session (a logout closes them)")
 	var autopay string
 	str(&autopay, "autopay-interval", "AUTOPAY_INTERVAL", "1m", "how often bills with autopay that are due are paid")
@@ -132,7 +138,11 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 			*s.dst = getenv(s.env)
 		}
 	}
+	c.Dev = dev == "1" || strings.EqualFold(dev, "true")
 	if err := harden.parse(); err != nil {
+		return c, err
+	}
+	if err := prod.parse(&c); err != nil {
 		return c, err
 	}
 	if err := budgets.parse(); err != nil {
@@ -189,7 +199,6 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	if c.LiveSessionCheck, err = time.ParseDuration(liveCheck); err != nil || c.LiveSessionCheck <= 0 {
 		return c, fmt.Errorf("LIVE_SESSION_CHECK: not a duration: %q", liveCheck)
 	}
-	c.Dev = dev == "1" || strings.EqualFold(dev, "true")
 	c.RequireTwoFactor = twoFactor == "1" || strings.EqualFold(twoFactor, "true")
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
