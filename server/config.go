@@ -42,6 +42,8 @@ type Config struct {
 	Hardening Hardening
 	// Message and probing budgets (budgets_config.go).
 	Budgets Budgets
+	// Logs, metrics listener and tracing (observe_config.go).
+	Observe Observability
 	// Live updates (subscriptions over WebSocket).
 	LiveMaxSubscriptions int
 	LiveMaxPerUser       int
@@ -107,6 +109,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&maxAge, "session-max-age", "SESSION_MAX_AGE", "12h", "a session ends this long after login in any case")
 	harden := registerHardening(fs, getenv, &c.Hardening)
 	budgets := registerBudgets(fs, getenv, &c.Budgets)
+	observe := registerObservability(fs, getenv, &c.Observe)
 	var liveMax, livePerUser, liveCheck string
 	str(&liveMax, "live-max-subscriptions", "LIVE_MAX_SUBSCRIPTIONS", "10000", "concurrent subscriptions per server instance")
 	str(&livePerUser, "live-max-subscriptions-per-user", "LIVE_MAX_SUBSCRIPTIONS_PER_USER", "20", "concurrent subscriptions per user and instance")
@@ -128,6 +131,9 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 		return c, err
 	}
 	if err := budgets.parse(); err != nil {
+		return c, err
+	}
+	if err := observe.parse(); err != nil {
 		return c, err
 	}
 	var err error
