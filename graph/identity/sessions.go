@@ -69,7 +69,10 @@ func (s *Service) newSession(ctx context.Context, client *ent.Client, u *ent.Use
 	}
 	// The first session activates the user's online access: selfRegister no longer reaches them.
 	if u.ActivatedAt == nil {
-		if err := s.Client.User.Update().Where(user.ID(u.ID), user.ActivatedAtIsNil()).SetActivatedAt(now).Exec(ctx); err != nil {
+		// Through client: the login's transaction may hold the user row (its failure count), and
+		// another connection would wait for that lock until lock_timeout (PostgreSQL) or for the one
+		// connection (SQLite).
+		if err := client.User.Update().Where(user.ID(u.ID), user.ActivatedAtIsNil()).SetActivatedAt(now).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("identity: activate: %w", err)
 		}
 	}
