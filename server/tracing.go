@@ -156,13 +156,12 @@ func (g graphqlTracing) InterceptResponse(ctx context.Context, next graphql.Resp
 		return next(ctx)
 	}
 	typ := string(oc.Operation.Operation)
-	name := typ
-	if n := oc.OperationName; n != "" {
-		name = typ + " " + n[:min(len(n), maxSpanOperationName)]
+	name, opName := typ, oc.Operation.Name[:min(len(oc.Operation.Name), maxSpanOperationName)]
+	if opName != "" {
+		name = typ + " " + opName
 	}
 	ctx, span := g.tracer.Start(ctx, name, trace.WithAttributes(
-		attribute.String("graphql.operation.type", typ),
-		attribute.String("graphql.operation.name", oc.OperationName[:min(len(oc.OperationName), maxSpanOperationName)])))
+		attribute.String("graphql.operation.type", typ), attribute.String("graphql.operation.name", opName)))
 	defer span.End()
 	resp := next(ctx)
 	if resp != nil && len(resp.Errors) > 0 {
@@ -181,10 +180,14 @@ func (g graphqlTracing) InterceptRootField(ctx context.Context, next graphql.Roo
 		return next(ctx) // a subscription's field: no operation span to hang it on
 	}
 	fc := graphql.GetRootFieldContext(ctx)
-	if fc == nil {
+	if fc == nil || !graphql.HasOperationContext(ctx) {
 		return next(ctx)
 	}
-	ctx, span := g.tracer.Start(ctx, fc.Object+"."+fc.Field.Name,
+	typ := "Query"
+	if graphql.GetOperationContext(ctx).Operation.Operation == ast.Mutation {
+		typ = "Mutation"
+	}
+	ctx, span := g.tracer.Start(ctx, typ+"."+fc.Field.Name,
 		trace.WithAttributes(attribute.String("graphql.field.name", fc.Field.Name)))
 	defer span.End()
 	return next(ctx)
