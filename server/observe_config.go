@@ -70,6 +70,10 @@ func (of *observabilityFlags) parse() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: not an http(s) URL: %q", of.ep)
 		}
+		if u.User != nil {
+			// --help prints this setting: a collector's credentials go in OTEL_EXPORTER_OTLP_HEADERS.
+			return fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: no credentials in the URL; use OTEL_EXPORTER_OTLP_HEADERS")
+		}
 	}
 	of.o.OTLPEndpoint = of.ep
 	return nil

@@ -447,3 +447,30 @@ func TestTracing_traceIDInLogLines_spansExportedOverOTLP(t *testing.T) {
 		}
 	}
 }
+
+// TestObservabilityConfig_badValuesRefused checks that a mistyped setting stops the start-up
+// instead of logging at a level nobody chose or sending spans nowhere.
+func TestObservabilityConfig_badValuesRefused(t *testing.T) {
+	tests := []struct{ give, want string }{
+		{give: "LOG_LEVEL=verbose", want: "LOG_LEVEL"},
+		{give: "METRICS_ADDR=9090", want: "METRICS_ADDR"},
+		{give: "OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318", want: "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{give: "OTEL_EXPORTER_OTLP_ENDPOINT=https://user:secret@collector:4318", want: "no credentials"},
+	}
+	for _, tt := range tests {
+		k, v, _ := strings.Cut(tt.give, "=")
+		_, err := parseConfigTo(nil, func(name string) string {
+			if name == k {
+				return v
+			}
+			return ""
+		}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s: error %v, want one naming %s (without the secret)", tt.give, err, tt.want)
+		}
+	}
+	cfg, err := parseConfigTo(nil, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.Observe.LogLevel != slog.LevelInfo || cfg.Observe.MetricsAddr != "" || cfg.Observe.OTLPEndpoint != "" {
+		t.Errorf("defaults: %+v, %v; want info, no metrics listener, tracing off", cfg.Observe, err)
+	}
+}
