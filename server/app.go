@@ -45,6 +45,7 @@ type app struct {
 	live    *liveRuntime
 	// products runs the autopay job (autopay.go).
 	products *products.Service
+	tracing *tracing // nil when tracing is off
 }
 
 func newApp(ctx context.Context, cfg Config) (*app, error) {
@@ -62,8 +63,15 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CREATION_MONTHLY_LIMIT: %w", err)
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, dbOptions(cfg.Hardening))
+	tr, err := newTracing(ctx, cfg.Observe)
 	if err != nil {
+		return nil, err
+	}
+	dbOpts := dbOptions(cfg.Hardening)
+	dbOpts.OpenSQL = tr.openSQL()
+	db, err := store.Open(ctx, cfg.DatabaseURL, dbOpts)
+	if err != nil {
+		_ = tr.shutdown(ctx)
 		return nil, err
 	}
 	l := ledger.New(db.Client, db.Dialect, currency)
@@ -143,13 +151,16 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	gql.AddTransport(gqltransport.POST{})
 	gql.Use(newPersistedQueries()) // before the limits: they check the text a hash stands for
 	hardenGraphQL(gql, cfg.Hardening, cfg.Dev)
+	if tr != nil {
+		gql.Use(graphqlTracing{tracer: tr.tracer}) // outermost: the operations' log line is in its span
+	}
 	gql.Use(operations{metrics: m, client: db.Client})
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(resolver.WithLoaders(ctx))
 	})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
 	gql.SetQueryCache(newQueryCache())
-	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m, products: resolver.Products}
+	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m, products: resolver.Products, tracing: tr}
 	a.live = startLive(cfg, db, l, ids)
 	resolver.Live = a.live.hub
 	m.countSubscriptions(a.live.hub.Open)
@@ -163,6 +174,11 @@ func (a *app) Close() {
 	a.live.stop()
 	a.queue.Close()
 	a.db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.tracing.shutdown(ctx); err != nil {
+		slog.Warn("spans not exported at shutdown", "error", err)
+	}
 }
 
 // cleanupLockID is the advisory lock that lets one instance at a time run the hourly clean-up.
@@ -202,7 +218,9 @@ func (a *app) Handler() http.Handler {
 		mux.Handle("GET /playground", pg)
 		mux.Handle("GET "+playground.AssetPrefix, pg)
 	}
-	mux.Handle("GET /metrics", a.metrics.handler())
+	if a.cfg.Observe.MetricsAddr == "" {
+		mux.Handle("GET /metrics", a.metrics.handler()) // else on the private listener only
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -215,7 +233,7 @@ func (a *app) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return requestIDs(securityHeaders(strictTransport(a.cfg.Dev, a.guard(mux))))
+	return a.tracing.httpHandler(requestIDs(securityHeaders(strictTransport(a.cfg.Dev, a.guard(mux)))))
 }
 
 // graphqlHandler authenticates the request, bounds its body and protects cookie sessions from

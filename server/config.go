@@ -44,6 +44,8 @@ type Config struct {
 	Hardening Hardening
 	// Message and probing budgets (budgets_config.go).
 	Budgets Budgets
+	// Logs, metrics listener and tracing (observe_config.go).
+	Observe Observability
 	// Live updates (subscriptions over WebSocket).
 	LiveMaxSubscriptions int
 	LiveMaxPerUser       int
@@ -118,6 +120,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&twoFactor, "require-two-factor", "REQUIRE_TWO_FACTOR", "", "1: every customer login takes two steps (the chosen method, else e-mail)")
 	harden := registerHardening(fs, getenv, &c.Hardening)
 	budgets := registerBudgets(fs, getenv, &c.Budgets)
+	observe := registerObservability(fs, getenv, &c.Observe)
 	var liveMax, livePerUser, liveCheck string
 	str(&liveMax, "live-max-subscriptions", "LIVE_MAX_SUBSCRIPTIONS", "10000", "concurrent subscriptions per server instance")
 	str(&livePerUser, "live-max-subscriptions-per-user", "LIVE_MAX_SUBSCRIPTIONS_PER_USER", "20", "concurrent subscriptions per user and instance")
@@ -146,6 +149,9 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 		return c, err
 	}
 	if err := budgets.parse(); err != nil {
+		return c, err
+	}
+	if err := observe.parse(); err != nil {
 		return c, err
 	}
 	var err error

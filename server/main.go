@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 	if err != nil {
 		return err
 	}
-	logger := slog.New(requestIDLogs{slog.NewJSONHandler(os.Stderr, nil)})
+	logger := slog.New(requestIDLogs{slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.Observe.LogLevel})})
 	// The process-wide default is set once: tests run several servers in one process.
 	setDefaultLogger.Do(func() { slog.SetDefault(logger) })
 
@@ -76,6 +76,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 		WriteTimeout:      cfg.Hardening.WriteTimeout,
 		IdleTimeout:       cfg.Hardening.IdleTimeout,
 	}
+	stopPrivate, err := servePrivate(cfg, app, logger)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopPrivate()
 	logger.Info("serving", "addr", ln.Addr().String(), "store", app.db.Dialect)
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -96,4 +102,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// servePrivate serves the metrics and the profiler on METRICS_ADDR, when it is set, until the
+// returned function stops it. The listener has no write timeout: a CPU profile or an execution
+// trace streams for as long as the operator asked (?seconds=).
+func servePrivate(cfg Config, a *app, logger *slog.Logger) (stop func(), err error) {
+	if cfg.Observe.MetricsAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.Observe.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("METRICS_ADDR: listen: %w", err)
+	}
+	srv := &http.Server{Handler: a.metrics.privateHandler(), ReadHeaderTimeout: cfg.Hardening.ReadHeaderTimeout}
+	logger.Info("serving metrics", "addr", ln.Addr().String())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics listener stopped", "error", err)
+		}
+	}()
+	return func() { _ = srv.Close(); <-done }, nil
 }

@@ -7,7 +7,10 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -53,8 +56,56 @@ func newMetrics(db *sql.DB) *metrics {
 	}
 	m.reg.MustRegister(m.operations, m.latency, m.ledger,
 		collectors.NewDBStatsCollector(db, "coffer"),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo())
 	return m
+}
+
+// version is the release, set at build time (-ldflags "-X main.version=v1.0.0"); without it the
+// module version that the Go toolchain recorded, "(devel)" in a build from a checkout.
+var version string
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "unknown"
+}
+
+// buildInfo is coffer_build_info: always 1, its labels say which build runs (the version, the VCS
+// revision the toolchain recorded, the Go version), so that a dashboard can show a rollout.
+func buildInfo() prometheus.Collector {
+	revision, goVersion := "unknown", runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && s.Value != "" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "coffer_build_info",
+		Help:        "Always 1; the labels say which build of coffer is running.",
+		ConstLabels: prometheus.Labels{"version": buildVersion(), "revision": revision, "go_version": goVersion},
+	})
+	g.Set(1)
+	return g
+}
+
+// privateHandler serves the metrics and Go's profiler on METRICS_ADDR, a listener that only the
+// operators' network reaches: profiles show the code's behaviour, and a CPU profile costs CPU.
+func (m *metrics) privateHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // countSubscriptions reports open() as the gauge of open subscriptions, read at each scrape.
@@ -191,7 +242,8 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-// requestIDLogs adds the request id of a record's context to every log line.
+// requestIDLogs adds the request id of a record's context to every log line, and the trace and
+// span ids when the request is traced.
 type requestIDLogs struct{ slog.Handler }
 
 func (h requestIDLogs) Handle(ctx context.Context, r slog.Record) error {
@@ -200,6 +252,9 @@ func (h requestIDLogs) Handle(ctx context.Context, r slog.Record) error {
 	}
 	if id := transport.ClientRequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("client_request_id", id))
+	}
+	if traceID, spanID, ok := traceIDs(ctx); ok {
+		r.AddAttrs(slog.String("trace_id", traceID), slog.String("span_id", spanID))
 	}
 	return h.Handler.Handle(ctx, r)
 }

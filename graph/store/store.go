@@ -39,6 +39,16 @@ type Options struct {
 	StatementTimeout time.Duration
 	LockTimeout      time.Duration
 	IdleInTxTimeout  time.Duration
+	// OpenSQL opens the pool (sql.Open when nil): the server passes one that wraps the driver to
+	// trace every statement when tracing is on.
+	OpenSQL func(driverName, dataSourceName string) (*sql.DB, error)
+}
+
+func (o Options) openSQL(driverName, dataSourceName string) (*sql.DB, error) {
+	if o.OpenSQL != nil {
+		return o.OpenSQL(driverName, dataSourceName)
+	}
+	return sql.Open(driverName, dataSourceName)
 }
 
 // IsPostgres reports whether url names a PostgreSQL server.
@@ -83,7 +93,7 @@ func open(url string, opts Options) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		sqlDB, err := sql.Open("postgres", url)
+		sqlDB, err := opts.openSQL("postgres", url)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
@@ -109,7 +119,7 @@ func open(url string, opts Options) (*DB, error) {
 	}
 	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate" +
 		sqliteDSNTimes
-	sqlDB, err := sql.Open("sqlite", dsn)
+	sqlDB, err := opts.openSQL("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
