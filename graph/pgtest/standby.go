@@ -87,3 +87,6 @@ func (c *Cluster) tool(name string) string {
 	}
 	return name
 }
+
+// LogTail returns the end of the cluster's server log (for a failing test to show).
+func (c *Cluster) LogTail() string { return c.logTail() }
