@@ -201,22 +201,42 @@ func StartCluster() (*Cluster, error) { return StartClusterWith() }
 // postgres -c), applied after the defaults so that they override them; they stay in force across
 // StopImmediate and Start. The benchmark uses it to preload pg_stat_statements.
 func StartClusterWith(settings ...string) (*Cluster, error) {
+	c, initdb, err := newCluster(settings)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.setup(initdb, "-D", c.dataDir, "-A", "trust", "-U", "postgres",
+		"--no-sync", "-E", "UTF8", "--locale=C"); err != nil {
+		os.RemoveAll(c.dir)
+		return nil, err
+	}
+	register(c)
+	if err := c.Start(); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// newCluster makes the temporary directory of a cluster and returns it, not yet set up, with the
+// path of initdb.
+func newCluster(settings []string) (*Cluster, string, error) {
 	sweepOnce()
 	initdb, postgres, err := findBinaries()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
 		// initdb and postgres refuse to run as root.
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			return nil, fmt.Errorf("running as root and no \"postgres\" system user to run PostgreSQL as (%v): install the postgresql package or create the user", err)
+			return nil, "", fmt.Errorf("running as root and no \"postgres\" system user to run PostgreSQL as (%v): install the postgresql package or create the user", err)
 		}
 		uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 		gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
 		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("user postgres: %v", err)
+			return nil, "", fmt.Errorf("user postgres: %v", err)
 		}
 		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
 	}
@@ -227,7 +247,7 @@ func StartClusterWith(settings ...string) (*Cluster, error) {
 	}
 	dir, err := os.MkdirTemp(base, dirPrefix)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	c := &Cluster{
 		dir:      dir,
@@ -239,20 +259,12 @@ func StartClusterWith(settings ...string) (*Cluster, error) {
 		cred:     cred,
 		settings: slices.Clone(settings),
 	}
-	if err := c.setup(initdb); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	register(c)
-	if err := c.Start(); err != nil {
-		c.Stop()
-		return nil, err
-	}
-	return c, nil
+	return c, initdb, nil
 }
 
-// setup creates the directories and runs initdb.
-func (c *Cluster) setup(initdb string) error {
+// setup creates the directories and fills the data directory with the command bin args (initdb,
+// or pg_basebackup for a standby) run as the cluster's user.
+func (c *Cluster) setup(bin string, args ...string) error {
 	if err := os.WriteFile(filepath.Join(c.dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return err
 	}
@@ -271,12 +283,11 @@ func (c *Cluster) setup(initdb string) error {
 			}
 		}
 	}
-	cmd := exec.Command(initdb, "-D", c.dataDir, "-A", "trust", "-U", "postgres",
-		"--no-sync", "-E", "UTF8", "--locale=C")
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = c.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("initdb (%s) failed: %v\n%s", initdb, err, out)
+		return fmt.Errorf("%s failed: %v\n%s", bin, err, out)
 	}
 	return nil
 }

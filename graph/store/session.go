@@ -16,16 +16,19 @@ import (
 	"coffer/ent"
 )
 
-// withSessionSettings adds the connect timeout and the session timeouts of opts to a PostgreSQL
-// URL. lib/pq sends every parameter it does not know itself to the server as a run-time setting,
-// so each new connection starts with them. A setting already in the URL wins: the operator wrote
-// it on purpose.
+// withSessionSettings adds target_session_attrs (primary.go), the connect timeout and the session
+// timeouts of opts to a PostgreSQL URL. lib/pq sends every parameter it does not know itself to
+// the server as a run-time setting, so each new connection starts with them. A setting already in
+// the URL wins: the operator wrote it on purpose.
 func withSessionSettings(url string, opts Options) (string, error) {
 	u, err := neturl.Parse(url)
 	if err != nil {
 		return "", fmt.Errorf("store: DATABASE_URL: %w", err)
 	}
 	q := u.Query()
+	if err := requirePrimary(q); err != nil {
+		return "", err
+	}
 	set := func(key, value string) {
 		if q.Get(key) == "" {
 			q.Set(key, value)
