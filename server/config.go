@@ -49,6 +49,10 @@ type Config struct {
 	// WebSocket bounds: queries and mutations in flight on one connection, connections per user.
 	WSMaxOperations         int
 	WSMaxConnectionsPerUser int
+	// Ledger batching (docs/ledger.md): how long the poster collects while a batch is in flight,
+	// and the most postings a batch holds (0: every posting in a transaction of its own).
+	LedgerBatchWindow time.Duration
+	LedgerBatchMax    int
 }
 
 // parseConfig reads the environment, then the flags.
@@ -114,6 +118,9 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&wsOps, "ws-max-operations-in-flight", "WS_MAX_OPERATIONS_IN_FLIGHT", "10", "queries and mutations running at once on one WebSocket; more are TOO_MANY_REQUESTS")
 	str(&wsConns, "ws-max-connections-per-user", "WS_MAX_CONNECTIONS_PER_USER", "10", "open WebSockets per user and instance; more are closed with 4429")
 	str(&liveCheck, "live-session-check", "LIVE_SESSION_CHECK", "2s", "how often open WebSockets re-check their session (a logout closes them)")
+	var batchWindow, batchMax string
+	str(&batchWindow, "ledger-batch-window", "LEDGER_BATCH_WINDOW", "1ms", "how long the ledger's poster collects postings while a batch is in flight (0 to 100ms)")
+	str(&batchMax, "ledger-batch-max", "LEDGER_BATCH_MAX", "64", "the most postings in one batch (1 to 1000); 0 posts each in a transaction of its own")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -179,6 +186,12 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	}
 	if c.LiveSessionCheck, err = time.ParseDuration(liveCheck); err != nil || c.LiveSessionCheck <= 0 {
 		return c, fmt.Errorf("LIVE_SESSION_CHECK: not a duration: %q", liveCheck)
+	}
+	if c.LedgerBatchWindow, err = time.ParseDuration(batchWindow); err != nil || c.LedgerBatchWindow < 0 || c.LedgerBatchWindow > 100*time.Millisecond {
+		return c, fmt.Errorf("LEDGER_BATCH_WINDOW: not a duration from 0 to 100ms: %q", batchWindow)
+	}
+	if c.LedgerBatchMax, err = strconv.Atoi(batchMax); err != nil || c.LedgerBatchMax < 0 || c.LedgerBatchMax > 1000 {
+		return c, fmt.Errorf("LEDGER_BATCH_MAX: not a count from 0 to 1000: %q", batchMax)
 	}
 	c.Dev = dev == "1" || strings.EqualFold(dev, "true")
 	for _, o := range strings.Split(origins, ",") {
