@@ -4,7 +4,7 @@ GO ?= go
 ADMIN_PASSWORD ?= coffer-admin-password
 GENERATED := ent graph/generated graph/model graph/schema.resolvers.go
 
-.PHONY: run test test-deps generate check-generated lint bench
+.PHONY: run test test-deps generate check-generated lint bench image-context
 
 run:
 	mkdir -p data
@@ -39,11 +39,30 @@ lint:
 	$(MAKE) lint-schema
 
 # Starts its own PostgreSQL and the built server as a separate process; prints a table and, as its
-# last line, a JSON summary; writes bench-results/bench.json (README: Performance).
+# last line, a JSON summary; writes bench-results/bench.json (server/bench/README.md).
 bench:
 	mkdir -p bench-results
 	$(GO) build -o bench-results/coffer ./server
 	$(GO) run ./server/bench -server bench-results/coffer
+
+# The simulator (docs/simulator.md): random weighted operations from a seed against two built
+# servers on one database, with invariants checked as it goes and at the end; the last line is a
+# JSON summary. `make simulate SEED=7 STEPS=3000` replays a seed; STORE=postgres, sqlite or
+# postgres,sqlite; FAULTS=kill,pgstop,wsdrop or all; DURATION=30m runs seed after seed;
+# WEIGHTS='bug.*=0' leaves out the operations of known bugs.
+SEED ?=
+STEPS ?= 2000
+STORE ?= postgres
+DURATION ?=
+FAULTS ?=
+WEIGHTS ?=
+.PHONY: simulate
+simulate:
+	mkdir -p sim-results
+	$(GO) build -o sim-results/coffer ./server
+	$(GO) run ./server/sim -server sim-results/coffer -dir sim-results -store "$(STORE)" -steps $(STEPS) \
+	  $(if $(SEED),-seed $(SEED)) $(if $(DURATION),-duration $(DURATION)) $(if $(FAULTS),-faults $(FAULTS)) \
+	  $(if $(WEIGHTS),-weights '$(WEIGHTS)')
 
 # End-to-end: real clients (graphql-http's audit, graphql-ws, Apollo, headless Chromium) against the
 # built server on a throwaway PostgreSQL; see e2e/run.mjs. Needs Node 20+ and /usr/bin/chromium.
@@ -66,7 +85,7 @@ lint-schema: $(E2E_DEPS)
 playground-assets:
 	server/playground/fetch-assets.sh
 
-# Versioned schema migrations (README: Schema migrations). `make migration name=add_card_limits`
+# Versioned schema migrations (docs/migrations.md). `make migration name=add_card_limits`
 # writes the next migration of both stores from ent/schema into ent/migrate/migrations/; the check
 # (part of check-generated) fails when ent/schema has changes that no migration makes.
 .PHONY: migration migration-hash check-migrations
@@ -80,3 +99,14 @@ migration-hash:
 
 check-migrations:
 	$(GO) run ./ent/migrate/gen -check
+
+# The container image's build context (Dockerfile): a static binary (CGO_ENABLED=0; SQLite and
+# lib/pq are pure Go) and the host's CA certificates beside the Dockerfile, so that the image is
+# FROM scratch and pulls nothing. Then: docker build -t coffer build/image. deploy/image_test.go
+# runs this target and checks that the binary is static.
+IMAGE_CONTEXT ?= build/image
+image-context:
+	mkdir -p $(IMAGE_CONTEXT)
+	rm -f $(IMAGE_CONTEXT)/coffer $(IMAGE_CONTEXT)/ca-certificates.crt $(IMAGE_CONTEXT)/Dockerfile
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(IMAGE_CONTEXT)/coffer ./server
+	cp /etc/ssl/certs/ca-certificates.crt Dockerfile $(IMAGE_CONTEXT)/

@@ -1,8 +1,9 @@
 // Runs coffer's end-to-end suite: builds the server, starts a throwaway PostgreSQL (the Go tests'
 // graph/pgtest, through `server/e2eenv`), starts the built server on a free port with
 // ADMIN_PASSWORD, OUTBOX_FILE, DEV=1 and AUTH_RATE_LIMIT=0, then runs `node --test` on
-// tests/*.test.mjs (or the files given as arguments) with the server's address in COFFER_URL,
-// and stops everything afterwards. Usage: `node run.mjs [tests/x.test.mjs ...]` (make test runs it).
+// tests/*.test.mjs (or the files given as arguments) with the server's address in COFFER_URL
+// (and the binary and database in COFFER_BIN and COFFER_DATABASE_URL), and stops everything
+// afterwards. Usage: `node run.mjs [tests/x.test.mjs ...]` (make test runs it).
 import { spawn, execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, mkdirSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
+import { createServer } from 'node:net';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
@@ -40,6 +42,16 @@ function stop(child) {
   });
 }
 
+/** freePort returns a TCP port of 127.0.0.1 that was free a moment ago. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 async function main() {
   const started = Date.now();
   const build = (out, pkg) => promisify(execFile)('go', ['build', '-o', out, pkg], { cwd: repo });
@@ -53,6 +65,9 @@ async function main() {
   children.push(pg);
   const databaseURL = await firstLine(pg.stdout, (l) => l.startsWith('postgres://') && l, 'e2eenv', 60_000);
 
+  // The example web wallet's origin (tests/wallet.test.mjs serves it there): the same host on
+  // another port, cross-origin but same-site, so the session cookie (SameSite=Lax) goes along.
+  const walletOrigin = `http://127.0.0.1:${await freePort()}`;
   const outbox = join(tmp, 'outbox.jsonl');
   const log = createWriteStream(join(artifacts, 'server.log'));
   const coffer = spawn(server, [], {
@@ -60,6 +75,7 @@ async function main() {
     env: {
       ...process.env, ADDR: '127.0.0.1:0', DATABASE_URL: databaseURL, ADMIN_PASSWORD: adminPassword,
       OUTBOX_FILE: outbox, DEV: '1', AUTH_RATE_LIMIT: '0', AUTH_ACCOUNT_RATE_LIMIT: '0',
+      ALLOWED_ORIGINS: walletOrigin,
     },
   });
   children.push(coffer);
@@ -74,7 +90,12 @@ async function main() {
     : readdirSync(join(here, 'tests')).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => join('tests', f));
   const tests = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
     cwd: here, stdio: 'inherit',
-    env: { ...process.env, COFFER_URL: url, COFFER_OUTBOX: outbox, COFFER_ADMIN_PASSWORD: adminPassword },
+    env: {
+      ...process.env, COFFER_URL: url, COFFER_OUTBOX: outbox, COFFER_ADMIN_PASSWORD: adminPassword,
+      COFFER_WALLET_ORIGIN: walletOrigin,
+      // For tests that start more instances on the same database (tests/proxy.test.mjs).
+      COFFER_BIN: server, COFFER_DATABASE_URL: databaseURL,
+    },
   });
   const code = await new Promise((resolve) => tests.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
   console.log(`# e2e suite finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -36,6 +36,10 @@ type Bill struct {
 	PaidWithCardID *int `json:"paid_with_card_id,omitempty"`
 	// TransactionID holds the value of the "transaction_id" field.
 	TransactionID *int `json:"transaction_id,omitempty"`
+	// AutopayCardID holds the value of the "autopay_card_id" field.
+	AutopayCardID *int `json:"autopay_card_id,omitempty"`
+	// AutopayError holds the value of the "autopay_error" field.
+	AutopayError *string `json:"autopay_error,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the BillQuery when eager-loading is set.
 	Edges        BillEdges `json:"edges"`
@@ -50,11 +54,13 @@ type BillEdges struct {
 	PaidWith *Card `json:"paid_with,omitempty"`
 	// Transaction holds the value of the transaction edge.
 	Transaction *Transaction `json:"transaction,omitempty"`
+	// AutopayCard holds the value of the autopay_card edge.
+	AutopayCard *Card `json:"autopay_card,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
-	totalCount [3]map[string]int
+	totalCount [4]map[string]int
 }
 
 // CustomerOrErr returns the Customer value or an error if the edge
@@ -90,14 +96,25 @@ func (e BillEdges) TransactionOrErr() (*Transaction, error) {
 	return nil, &NotLoadedError{edge: "transaction"}
 }
 
+// AutopayCardOrErr returns the AutopayCard value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e BillEdges) AutopayCardOrErr() (*Card, error) {
+	if e.AutopayCard != nil {
+		return e.AutopayCard, nil
+	} else if e.loadedTypes[3] {
+		return nil, &NotFoundError{label: card.Label}
+	}
+	return nil, &NotLoadedError{edge: "autopay_card"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Bill) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case bill.FieldID, bill.FieldCustomerID, bill.FieldAmount, bill.FieldPaidWithCardID, bill.FieldTransactionID:
+		case bill.FieldID, bill.FieldCustomerID, bill.FieldAmount, bill.FieldPaidWithCardID, bill.FieldTransactionID, bill.FieldAutopayCardID:
 			values[i] = new(sql.NullInt64)
-		case bill.FieldName:
+		case bill.FieldName, bill.FieldAutopayError:
 			values[i] = new(sql.NullString)
 		case bill.FieldDueDate, bill.FieldCreatedAt, bill.FieldPaidAt:
 			values[i] = new(sql.NullTime)
@@ -173,6 +190,20 @@ func (_m *Bill) assignValues(columns []string, values []any) error {
 				_m.TransactionID = new(int)
 				*_m.TransactionID = int(value.Int64)
 			}
+		case bill.FieldAutopayCardID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field autopay_card_id", values[i])
+			} else if value.Valid {
+				_m.AutopayCardID = new(int)
+				*_m.AutopayCardID = int(value.Int64)
+			}
+		case bill.FieldAutopayError:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field autopay_error", values[i])
+			} else if value.Valid {
+				_m.AutopayError = new(string)
+				*_m.AutopayError = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -199,6 +230,11 @@ func (_m *Bill) QueryPaidWith() *CardQuery {
 // QueryTransaction queries the "transaction" edge of the Bill entity.
 func (_m *Bill) QueryTransaction() *TransactionQuery {
 	return NewBillClient(_m.config).QueryTransaction(_m)
+}
+
+// QueryAutopayCard queries the "autopay_card" edge of the Bill entity.
+func (_m *Bill) QueryAutopayCard() *CardQuery {
+	return NewBillClient(_m.config).QueryAutopayCard(_m)
 }
 
 // Update returns a builder for updating this Bill.
@@ -252,6 +288,16 @@ func (_m *Bill) String() string {
 	if v := _m.TransactionID; v != nil {
 		builder.WriteString("transaction_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.AutopayCardID; v != nil {
+		builder.WriteString("autopay_card_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.AutopayError; v != nil {
+		builder.WriteString("autopay_error=")
+		builder.WriteString(*v)
 	}
 	builder.WriteByte(')')
 	return builder.String()

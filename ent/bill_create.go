@@ -105,6 +105,34 @@ func (_c *BillCreate) SetNillableTransactionID(v *int) *BillCreate {
 	return _c
 }
 
+// SetAutopayCardID sets the "autopay_card_id" field.
+func (_c *BillCreate) SetAutopayCardID(v int) *BillCreate {
+	_c.mutation.SetAutopayCardID(v)
+	return _c
+}
+
+// SetNillableAutopayCardID sets the "autopay_card_id" field if the given value is not nil.
+func (_c *BillCreate) SetNillableAutopayCardID(v *int) *BillCreate {
+	if v != nil {
+		_c.SetAutopayCardID(*v)
+	}
+	return _c
+}
+
+// SetAutopayError sets the "autopay_error" field.
+func (_c *BillCreate) SetAutopayError(v string) *BillCreate {
+	_c.mutation.SetAutopayError(v)
+	return _c
+}
+
+// SetNillableAutopayError sets the "autopay_error" field if the given value is not nil.
+func (_c *BillCreate) SetNillableAutopayError(v *string) *BillCreate {
+	if v != nil {
+		_c.SetAutopayError(*v)
+	}
+	return _c
+}
+
 // SetCustomer sets the "customer" edge to the Customer entity.
 func (_c *BillCreate) SetCustomer(v *Customer) *BillCreate {
 	return _c.SetCustomerID(v.ID)
@@ -132,6 +160,11 @@ func (_c *BillCreate) SetPaidWith(v *Card) *BillCreate {
 // SetTransaction sets the "transaction" edge to the Transaction entity.
 func (_c *BillCreate) SetTransaction(v *Transaction) *BillCreate {
 	return _c.SetTransactionID(v.ID)
+}
+
+// SetAutopayCard sets the "autopay_card" edge to the Card entity.
+func (_c *BillCreate) SetAutopayCard(v *Card) *BillCreate {
+	return _c.SetAutopayCardID(v.ID)
 }
 
 // Mutation returns the BillMutation object of the builder.
@@ -202,6 +235,11 @@ func (_c *BillCreate) check() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "Bill.created_at"`)}
 	}
+	if v, ok := _c.mutation.AutopayError(); ok {
+		if err := bill.AutopayErrorValidator(v); err != nil {
+			return &ValidationError{Name: "autopay_error", err: fmt.Errorf(`ent: validator failed for field "Bill.autopay_error": %w`, err)}
+		}
+	}
 	if len(_c.mutation.CustomerIDs()) == 0 {
 		return &ValidationError{Name: "customer", err: errors.New(`ent: missing required edge "Bill.customer"`)}
 	}
@@ -252,6 +290,10 @@ func (_c *BillCreate) createSpec() (*Bill, *sqlgraph.CreateSpec) {
 		_spec.SetField(bill.FieldPaidAt, field.TypeTime, value)
 		_node.PaidAt = &value
 	}
+	if value, ok := _c.mutation.AutopayError(); ok {
+		_spec.SetField(bill.FieldAutopayError, field.TypeString, value)
+		_node.AutopayError = &value
+	}
 	if nodes := _c.mutation.CustomerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -301,6 +343,23 @@ func (_c *BillCreate) createSpec() (*Bill, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.TransactionID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AutopayCardIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   bill.AutopayCardTable,
+			Columns: []string{bill.AutopayCardColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.AutopayCardID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec
@@ -448,6 +507,42 @@ func (u *BillUpsert) UpdateTransactionID() *BillUpsert {
 // ClearTransactionID clears the value of the "transaction_id" field.
 func (u *BillUpsert) ClearTransactionID() *BillUpsert {
 	u.SetNull(bill.FieldTransactionID)
+	return u
+}
+
+// SetAutopayCardID sets the "autopay_card_id" field.
+func (u *BillUpsert) SetAutopayCardID(v int) *BillUpsert {
+	u.Set(bill.FieldAutopayCardID, v)
+	return u
+}
+
+// UpdateAutopayCardID sets the "autopay_card_id" field to the value that was provided on create.
+func (u *BillUpsert) UpdateAutopayCardID() *BillUpsert {
+	u.SetExcluded(bill.FieldAutopayCardID)
+	return u
+}
+
+// ClearAutopayCardID clears the value of the "autopay_card_id" field.
+func (u *BillUpsert) ClearAutopayCardID() *BillUpsert {
+	u.SetNull(bill.FieldAutopayCardID)
+	return u
+}
+
+// SetAutopayError sets the "autopay_error" field.
+func (u *BillUpsert) SetAutopayError(v string) *BillUpsert {
+	u.Set(bill.FieldAutopayError, v)
+	return u
+}
+
+// UpdateAutopayError sets the "autopay_error" field to the value that was provided on create.
+func (u *BillUpsert) UpdateAutopayError() *BillUpsert {
+	u.SetExcluded(bill.FieldAutopayError)
+	return u
+}
+
+// ClearAutopayError clears the value of the "autopay_error" field.
+func (u *BillUpsert) ClearAutopayError() *BillUpsert {
+	u.SetNull(bill.FieldAutopayError)
 	return u
 }
 
@@ -608,6 +703,48 @@ func (u *BillUpsertOne) UpdateTransactionID() *BillUpsertOne {
 func (u *BillUpsertOne) ClearTransactionID() *BillUpsertOne {
 	return u.Update(func(s *BillUpsert) {
 		s.ClearTransactionID()
+	})
+}
+
+// SetAutopayCardID sets the "autopay_card_id" field.
+func (u *BillUpsertOne) SetAutopayCardID(v int) *BillUpsertOne {
+	return u.Update(func(s *BillUpsert) {
+		s.SetAutopayCardID(v)
+	})
+}
+
+// UpdateAutopayCardID sets the "autopay_card_id" field to the value that was provided on create.
+func (u *BillUpsertOne) UpdateAutopayCardID() *BillUpsertOne {
+	return u.Update(func(s *BillUpsert) {
+		s.UpdateAutopayCardID()
+	})
+}
+
+// ClearAutopayCardID clears the value of the "autopay_card_id" field.
+func (u *BillUpsertOne) ClearAutopayCardID() *BillUpsertOne {
+	return u.Update(func(s *BillUpsert) {
+		s.ClearAutopayCardID()
+	})
+}
+
+// SetAutopayError sets the "autopay_error" field.
+func (u *BillUpsertOne) SetAutopayError(v string) *BillUpsertOne {
+	return u.Update(func(s *BillUpsert) {
+		s.SetAutopayError(v)
+	})
+}
+
+// UpdateAutopayError sets the "autopay_error" field to the value that was provided on create.
+func (u *BillUpsertOne) UpdateAutopayError() *BillUpsertOne {
+	return u.Update(func(s *BillUpsert) {
+		s.UpdateAutopayError()
+	})
+}
+
+// ClearAutopayError clears the value of the "autopay_error" field.
+func (u *BillUpsertOne) ClearAutopayError() *BillUpsertOne {
+	return u.Update(func(s *BillUpsert) {
+		s.ClearAutopayError()
 	})
 }
 
@@ -934,6 +1071,48 @@ func (u *BillUpsertBulk) UpdateTransactionID() *BillUpsertBulk {
 func (u *BillUpsertBulk) ClearTransactionID() *BillUpsertBulk {
 	return u.Update(func(s *BillUpsert) {
 		s.ClearTransactionID()
+	})
+}
+
+// SetAutopayCardID sets the "autopay_card_id" field.
+func (u *BillUpsertBulk) SetAutopayCardID(v int) *BillUpsertBulk {
+	return u.Update(func(s *BillUpsert) {
+		s.SetAutopayCardID(v)
+	})
+}
+
+// UpdateAutopayCardID sets the "autopay_card_id" field to the value that was provided on create.
+func (u *BillUpsertBulk) UpdateAutopayCardID() *BillUpsertBulk {
+	return u.Update(func(s *BillUpsert) {
+		s.UpdateAutopayCardID()
+	})
+}
+
+// ClearAutopayCardID clears the value of the "autopay_card_id" field.
+func (u *BillUpsertBulk) ClearAutopayCardID() *BillUpsertBulk {
+	return u.Update(func(s *BillUpsert) {
+		s.ClearAutopayCardID()
+	})
+}
+
+// SetAutopayError sets the "autopay_error" field.
+func (u *BillUpsertBulk) SetAutopayError(v string) *BillUpsertBulk {
+	return u.Update(func(s *BillUpsert) {
+		s.SetAutopayError(v)
+	})
+}
+
+// UpdateAutopayError sets the "autopay_error" field to the value that was provided on create.
+func (u *BillUpsertBulk) UpdateAutopayError() *BillUpsertBulk {
+	return u.Update(func(s *BillUpsert) {
+		s.UpdateAutopayError()
+	})
+}
+
+// ClearAutopayError clears the value of the "autopay_error" field.
+func (u *BillUpsertBulk) ClearAutopayError() *BillUpsertBulk {
+	return u.Update(func(s *BillUpsert) {
+		s.ClearAutopayError()
 	})
 }
 

@@ -29,6 +29,7 @@ type BillQuery struct {
 	withCustomer    *CustomerQuery
 	withPaidWith    *CardQuery
 	withTransaction *TransactionQuery
+	withAutopayCard *CardQuery
 	loadTotal       []func(context.Context, []*Bill) error
 	modifiers       []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
@@ -126,6 +127,28 @@ func (_q *BillQuery) QueryTransaction() *TransactionQuery {
 			sqlgraph.From(bill.Table, bill.FieldID, selector),
 			sqlgraph.To(transaction.Table, transaction.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, bill.TransactionTable, bill.TransactionColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAutopayCard chains the current query on the "autopay_card" edge.
+func (_q *BillQuery) QueryAutopayCard() *CardQuery {
+	query := (&CardClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(bill.Table, bill.FieldID, selector),
+			sqlgraph.To(card.Table, card.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, bill.AutopayCardTable, bill.AutopayCardColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -328,6 +351,7 @@ func (_q *BillQuery) Clone() *BillQuery {
 		withCustomer:    _q.withCustomer.Clone(),
 		withPaidWith:    _q.withPaidWith.Clone(),
 		withTransaction: _q.withTransaction.Clone(),
+		withAutopayCard: _q.withAutopayCard.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -364,6 +388,17 @@ func (_q *BillQuery) WithTransaction(opts ...func(*TransactionQuery)) *BillQuery
 		opt(query)
 	}
 	_q.withTransaction = query
+	return _q
+}
+
+// WithAutopayCard tells the query-builder to eager-load the nodes that are connected to
+// the "autopay_card" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *BillQuery) WithAutopayCard(opts ...func(*CardQuery)) *BillQuery {
+	query := (&CardClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAutopayCard = query
 	return _q
 }
 
@@ -445,10 +480,11 @@ func (_q *BillQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Bill, e
 	var (
 		nodes       = []*Bill{}
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [4]bool{
 			_q.withCustomer != nil,
 			_q.withPaidWith != nil,
 			_q.withTransaction != nil,
+			_q.withAutopayCard != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -487,6 +523,12 @@ func (_q *BillQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Bill, e
 	if query := _q.withTransaction; query != nil {
 		if err := _q.loadTransaction(ctx, query, nodes, nil,
 			func(n *Bill, e *Transaction) { n.Edges.Transaction = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withAutopayCard; query != nil {
+		if err := _q.loadAutopayCard(ctx, query, nodes, nil,
+			func(n *Bill, e *Card) { n.Edges.AutopayCard = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -591,6 +633,38 @@ func (_q *BillQuery) loadTransaction(ctx context.Context, query *TransactionQuer
 	}
 	return nil
 }
+func (_q *BillQuery) loadAutopayCard(ctx context.Context, query *CardQuery, nodes []*Bill, init func(*Bill), assign func(*Bill, *Card)) error {
+	ids := make([]int, 0, len(nodes))
+	nodeids := make(map[int][]*Bill)
+	for i := range nodes {
+		if nodes[i].AutopayCardID == nil {
+			continue
+		}
+		fk := *nodes[i].AutopayCardID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(card.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "autopay_card_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
 
 func (_q *BillQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -628,6 +702,9 @@ func (_q *BillQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withTransaction != nil {
 			_spec.Node.AddColumnOnce(bill.FieldTransactionID)
+		}
+		if _q.withAutopayCard != nil {
+			_spec.Node.AddColumnOnce(bill.FieldAutopayCardID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

@@ -139,6 +139,46 @@ func (_u *BillUpdate) ClearTransactionID() *BillUpdate {
 	return _u
 }
 
+// SetAutopayCardID sets the "autopay_card_id" field.
+func (_u *BillUpdate) SetAutopayCardID(v int) *BillUpdate {
+	_u.mutation.SetAutopayCardID(v)
+	return _u
+}
+
+// SetNillableAutopayCardID sets the "autopay_card_id" field if the given value is not nil.
+func (_u *BillUpdate) SetNillableAutopayCardID(v *int) *BillUpdate {
+	if v != nil {
+		_u.SetAutopayCardID(*v)
+	}
+	return _u
+}
+
+// ClearAutopayCardID clears the value of the "autopay_card_id" field.
+func (_u *BillUpdate) ClearAutopayCardID() *BillUpdate {
+	_u.mutation.ClearAutopayCardID()
+	return _u
+}
+
+// SetAutopayError sets the "autopay_error" field.
+func (_u *BillUpdate) SetAutopayError(v string) *BillUpdate {
+	_u.mutation.SetAutopayError(v)
+	return _u
+}
+
+// SetNillableAutopayError sets the "autopay_error" field if the given value is not nil.
+func (_u *BillUpdate) SetNillableAutopayError(v *string) *BillUpdate {
+	if v != nil {
+		_u.SetAutopayError(*v)
+	}
+	return _u
+}
+
+// ClearAutopayError clears the value of the "autopay_error" field.
+func (_u *BillUpdate) ClearAutopayError() *BillUpdate {
+	_u.mutation.ClearAutopayError()
+	return _u
+}
+
 // SetPaidWithID sets the "paid_with" edge to the Card entity by ID.
 func (_u *BillUpdate) SetPaidWithID(id int) *BillUpdate {
 	_u.mutation.SetPaidWithID(id)
@@ -163,6 +203,11 @@ func (_u *BillUpdate) SetTransaction(v *Transaction) *BillUpdate {
 	return _u.SetTransactionID(v.ID)
 }
 
+// SetAutopayCard sets the "autopay_card" edge to the Card entity.
+func (_u *BillUpdate) SetAutopayCard(v *Card) *BillUpdate {
+	return _u.SetAutopayCardID(v.ID)
+}
+
 // Mutation returns the BillMutation object of the builder.
 func (_u *BillUpdate) Mutation() *BillMutation {
 	return _u.mutation
@@ -177,6 +222,12 @@ func (_u *BillUpdate) ClearPaidWith() *BillUpdate {
 // ClearTransaction clears the "transaction" edge to the Transaction entity.
 func (_u *BillUpdate) ClearTransaction() *BillUpdate {
 	_u.mutation.ClearTransaction()
+	return _u
+}
+
+// ClearAutopayCard clears the "autopay_card" edge to the Card entity.
+func (_u *BillUpdate) ClearAutopayCard() *BillUpdate {
+	_u.mutation.ClearAutopayCard()
 	return _u
 }
 
@@ -219,6 +270,11 @@ func (_u *BillUpdate) check() error {
 			return &ValidationError{Name: "amount", err: fmt.Errorf(`ent: validator failed for field "Bill.amount": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AutopayError(); ok {
+		if err := bill.AutopayErrorValidator(v); err != nil {
+			return &ValidationError{Name: "autopay_error", err: fmt.Errorf(`ent: validator failed for field "Bill.autopay_error": %w`, err)}
+		}
+	}
 	if _u.mutation.CustomerCleared() && len(_u.mutation.CustomerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Bill.customer"`)
 	}
@@ -254,6 +310,12 @@ func (_u *BillUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.PaidAtCleared() {
 		_spec.ClearField(bill.FieldPaidAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.AutopayError(); ok {
+		_spec.SetField(bill.FieldAutopayError, field.TypeString, value)
+	}
+	if _u.mutation.AutopayErrorCleared() {
+		_spec.ClearField(bill.FieldAutopayError, field.TypeString)
 	}
 	if _u.mutation.PaidWithCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -306,6 +368,35 @@ func (_u *BillUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(transaction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AutopayCardCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   bill.AutopayCardTable,
+			Columns: []string{bill.AutopayCardColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AutopayCardIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   bill.AutopayCardTable,
+			Columns: []string{bill.AutopayCardColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -442,6 +533,46 @@ func (_u *BillUpdateOne) ClearTransactionID() *BillUpdateOne {
 	return _u
 }
 
+// SetAutopayCardID sets the "autopay_card_id" field.
+func (_u *BillUpdateOne) SetAutopayCardID(v int) *BillUpdateOne {
+	_u.mutation.SetAutopayCardID(v)
+	return _u
+}
+
+// SetNillableAutopayCardID sets the "autopay_card_id" field if the given value is not nil.
+func (_u *BillUpdateOne) SetNillableAutopayCardID(v *int) *BillUpdateOne {
+	if v != nil {
+		_u.SetAutopayCardID(*v)
+	}
+	return _u
+}
+
+// ClearAutopayCardID clears the value of the "autopay_card_id" field.
+func (_u *BillUpdateOne) ClearAutopayCardID() *BillUpdateOne {
+	_u.mutation.ClearAutopayCardID()
+	return _u
+}
+
+// SetAutopayError sets the "autopay_error" field.
+func (_u *BillUpdateOne) SetAutopayError(v string) *BillUpdateOne {
+	_u.mutation.SetAutopayError(v)
+	return _u
+}
+
+// SetNillableAutopayError sets the "autopay_error" field if the given value is not nil.
+func (_u *BillUpdateOne) SetNillableAutopayError(v *string) *BillUpdateOne {
+	if v != nil {
+		_u.SetAutopayError(*v)
+	}
+	return _u
+}
+
+// ClearAutopayError clears the value of the "autopay_error" field.
+func (_u *BillUpdateOne) ClearAutopayError() *BillUpdateOne {
+	_u.mutation.ClearAutopayError()
+	return _u
+}
+
 // SetPaidWithID sets the "paid_with" edge to the Card entity by ID.
 func (_u *BillUpdateOne) SetPaidWithID(id int) *BillUpdateOne {
 	_u.mutation.SetPaidWithID(id)
@@ -466,6 +597,11 @@ func (_u *BillUpdateOne) SetTransaction(v *Transaction) *BillUpdateOne {
 	return _u.SetTransactionID(v.ID)
 }
 
+// SetAutopayCard sets the "autopay_card" edge to the Card entity.
+func (_u *BillUpdateOne) SetAutopayCard(v *Card) *BillUpdateOne {
+	return _u.SetAutopayCardID(v.ID)
+}
+
 // Mutation returns the BillMutation object of the builder.
 func (_u *BillUpdateOne) Mutation() *BillMutation {
 	return _u.mutation
@@ -480,6 +616,12 @@ func (_u *BillUpdateOne) ClearPaidWith() *BillUpdateOne {
 // ClearTransaction clears the "transaction" edge to the Transaction entity.
 func (_u *BillUpdateOne) ClearTransaction() *BillUpdateOne {
 	_u.mutation.ClearTransaction()
+	return _u
+}
+
+// ClearAutopayCard clears the "autopay_card" edge to the Card entity.
+func (_u *BillUpdateOne) ClearAutopayCard() *BillUpdateOne {
+	_u.mutation.ClearAutopayCard()
 	return _u
 }
 
@@ -535,6 +677,11 @@ func (_u *BillUpdateOne) check() error {
 			return &ValidationError{Name: "amount", err: fmt.Errorf(`ent: validator failed for field "Bill.amount": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AutopayError(); ok {
+		if err := bill.AutopayErrorValidator(v); err != nil {
+			return &ValidationError{Name: "autopay_error", err: fmt.Errorf(`ent: validator failed for field "Bill.autopay_error": %w`, err)}
+		}
+	}
 	if _u.mutation.CustomerCleared() && len(_u.mutation.CustomerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Bill.customer"`)
 	}
@@ -588,6 +735,12 @@ func (_u *BillUpdateOne) sqlSave(ctx context.Context) (_node *Bill, err error) {
 	if _u.mutation.PaidAtCleared() {
 		_spec.ClearField(bill.FieldPaidAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.AutopayError(); ok {
+		_spec.SetField(bill.FieldAutopayError, field.TypeString, value)
+	}
+	if _u.mutation.AutopayErrorCleared() {
+		_spec.ClearField(bill.FieldAutopayError, field.TypeString)
+	}
 	if _u.mutation.PaidWithCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -639,6 +792,35 @@ func (_u *BillUpdateOne) sqlSave(ctx context.Context) (_node *Bill, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(transaction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AutopayCardCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   bill.AutopayCardTable,
+			Columns: []string{bill.AutopayCardColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AutopayCardIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   bill.AutopayCardTable,
+			Columns: []string{bill.AutopayCardColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(card.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

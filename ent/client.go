@@ -812,6 +812,22 @@ func (c *BillClient) QueryTransaction(_m *Bill) *TransactionQuery {
 	return query
 }
 
+// QueryAutopayCard queries the autopay_card edge of a Bill.
+func (c *BillClient) QueryAutopayCard(_m *Bill) *CardQuery {
+	query := (&CardClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(bill.Table, bill.FieldID, id),
+			sqlgraph.To(card.Table, card.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, bill.AutopayCardTable, bill.AutopayCardColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *BillClient) Hooks() []Hook {
 	return c.hooks.Bill

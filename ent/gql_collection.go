@@ -323,6 +323,21 @@ func (_q *BillQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, bill.FieldTransactionID)
 				fieldSeen[bill.FieldTransactionID] = struct{}{}
 			}
+
+		case "autopayCard":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&CardClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, cardImplementors)...); err != nil {
+				return err
+			}
+			_q.withAutopayCard = query
+			if _, ok := fieldSeen[bill.FieldAutopayCardID]; !ok {
+				selectedFields = append(selectedFields, bill.FieldAutopayCardID)
+				fieldSeen[bill.FieldAutopayCardID] = struct{}{}
+			}
 		case "customerID":
 			if _, ok := fieldSeen[bill.FieldCustomerID]; !ok {
 				selectedFields = append(selectedFields, bill.FieldCustomerID)
@@ -362,6 +377,16 @@ func (_q *BillQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if _, ok := fieldSeen[bill.FieldTransactionID]; !ok {
 				selectedFields = append(selectedFields, bill.FieldTransactionID)
 				fieldSeen[bill.FieldTransactionID] = struct{}{}
+			}
+		case "autopayCardID":
+			if _, ok := fieldSeen[bill.FieldAutopayCardID]; !ok {
+				selectedFields = append(selectedFields, bill.FieldAutopayCardID)
+				fieldSeen[bill.FieldAutopayCardID] = struct{}{}
+			}
+		case "autopayError":
+			if _, ok := fieldSeen[bill.FieldAutopayError]; !ok {
+				selectedFields = append(selectedFields, bill.FieldAutopayError)
+				fieldSeen[bill.FieldAutopayError] = struct{}{}
 			}
 		case "id":
 		case "__typename":

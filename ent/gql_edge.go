@@ -60,6 +60,14 @@ func (_m *Bill) Transaction(ctx context.Context) (*Transaction, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *Bill) AutopayCard(ctx context.Context) (*Card, error) {
+	result, err := _m.Edges.AutopayCardOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAutopayCard().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Card) Customer(ctx context.Context) (*Customer, error) {
 	result, err := _m.Edges.CustomerOrErr()
 	if IsNotLoaded(err) {

@@ -2522,25 +2522,28 @@ func (m *AuditEventMutation) ResetEdge(name string) error {
 // BillMutation represents an operation that mutates the Bill nodes in the graph.
 type BillMutation struct {
 	config
-	op                 Op
-	typ                string
-	id                 *int
-	name               *string
-	amount             *int64
-	addamount          *int64
-	due_date           *time.Time
-	created_at         *time.Time
-	paid_at            *time.Time
-	clearedFields      map[string]struct{}
-	customer           *int
-	clearedcustomer    bool
-	paid_with          *int
-	clearedpaid_with   bool
-	transaction        *int
-	clearedtransaction bool
-	done               bool
-	oldValue           func(context.Context) (*Bill, error)
-	predicates         []predicate.Bill
+	op                  Op
+	typ                 string
+	id                  *int
+	name                *string
+	amount              *int64
+	addamount           *int64
+	due_date            *time.Time
+	created_at          *time.Time
+	paid_at             *time.Time
+	autopay_error       *string
+	clearedFields       map[string]struct{}
+	customer            *int
+	clearedcustomer     bool
+	paid_with           *int
+	clearedpaid_with    bool
+	transaction         *int
+	clearedtransaction  bool
+	autopay_card        *int
+	clearedautopay_card bool
+	done                bool
+	oldValue            func(context.Context) (*Bill, error)
+	predicates          []predicate.Bill
 }
 
 var _ ent.Mutation = (*BillMutation)(nil)
@@ -2988,6 +2991,104 @@ func (m *BillMutation) ResetTransactionID() {
 	delete(m.clearedFields, bill.FieldTransactionID)
 }
 
+// SetAutopayCardID sets the "autopay_card_id" field.
+func (m *BillMutation) SetAutopayCardID(i int) {
+	m.autopay_card = &i
+}
+
+// AutopayCardID returns the value of the "autopay_card_id" field in the mutation.
+func (m *BillMutation) AutopayCardID() (r int, exists bool) {
+	v := m.autopay_card
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAutopayCardID returns the old "autopay_card_id" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldAutopayCardID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAutopayCardID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAutopayCardID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAutopayCardID: %w", err)
+	}
+	return oldValue.AutopayCardID, nil
+}
+
+// ClearAutopayCardID clears the value of the "autopay_card_id" field.
+func (m *BillMutation) ClearAutopayCardID() {
+	m.autopay_card = nil
+	m.clearedFields[bill.FieldAutopayCardID] = struct{}{}
+}
+
+// AutopayCardIDCleared returns if the "autopay_card_id" field was cleared in this mutation.
+func (m *BillMutation) AutopayCardIDCleared() bool {
+	_, ok := m.clearedFields[bill.FieldAutopayCardID]
+	return ok
+}
+
+// ResetAutopayCardID resets all changes to the "autopay_card_id" field.
+func (m *BillMutation) ResetAutopayCardID() {
+	m.autopay_card = nil
+	delete(m.clearedFields, bill.FieldAutopayCardID)
+}
+
+// SetAutopayError sets the "autopay_error" field.
+func (m *BillMutation) SetAutopayError(s string) {
+	m.autopay_error = &s
+}
+
+// AutopayError returns the value of the "autopay_error" field in the mutation.
+func (m *BillMutation) AutopayError() (r string, exists bool) {
+	v := m.autopay_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAutopayError returns the old "autopay_error" field's value of the Bill entity.
+// If the Bill object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillMutation) OldAutopayError(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAutopayError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAutopayError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAutopayError: %w", err)
+	}
+	return oldValue.AutopayError, nil
+}
+
+// ClearAutopayError clears the value of the "autopay_error" field.
+func (m *BillMutation) ClearAutopayError() {
+	m.autopay_error = nil
+	m.clearedFields[bill.FieldAutopayError] = struct{}{}
+}
+
+// AutopayErrorCleared returns if the "autopay_error" field was cleared in this mutation.
+func (m *BillMutation) AutopayErrorCleared() bool {
+	_, ok := m.clearedFields[bill.FieldAutopayError]
+	return ok
+}
+
+// ResetAutopayError resets all changes to the "autopay_error" field.
+func (m *BillMutation) ResetAutopayError() {
+	m.autopay_error = nil
+	delete(m.clearedFields, bill.FieldAutopayError)
+}
+
 // ClearCustomer clears the "customer" edge to the Customer entity.
 func (m *BillMutation) ClearCustomer() {
 	m.clearedcustomer = true
@@ -3082,6 +3183,33 @@ func (m *BillMutation) ResetTransaction() {
 	m.clearedtransaction = false
 }
 
+// ClearAutopayCard clears the "autopay_card" edge to the Card entity.
+func (m *BillMutation) ClearAutopayCard() {
+	m.clearedautopay_card = true
+	m.clearedFields[bill.FieldAutopayCardID] = struct{}{}
+}
+
+// AutopayCardCleared reports if the "autopay_card" edge to the Card entity was cleared.
+func (m *BillMutation) AutopayCardCleared() bool {
+	return m.AutopayCardIDCleared() || m.clearedautopay_card
+}
+
+// AutopayCardIDs returns the "autopay_card" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AutopayCardID instead. It exists only for internal usage by the builders.
+func (m *BillMutation) AutopayCardIDs() (ids []int) {
+	if id := m.autopay_card; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAutopayCard resets all changes to the "autopay_card" edge.
+func (m *BillMutation) ResetAutopayCard() {
+	m.autopay_card = nil
+	m.clearedautopay_card = false
+}
+
 // Where appends a list predicates to the BillMutation builder.
 func (m *BillMutation) Where(ps ...predicate.Bill) {
 	m.predicates = append(m.predicates, ps...)
@@ -3116,7 +3244,7 @@ func (m *BillMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *BillMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 10)
 	if m.customer != nil {
 		fields = append(fields, bill.FieldCustomerID)
 	}
@@ -3140,6 +3268,12 @@ func (m *BillMutation) Fields() []string {
 	}
 	if m.transaction != nil {
 		fields = append(fields, bill.FieldTransactionID)
+	}
+	if m.autopay_card != nil {
+		fields = append(fields, bill.FieldAutopayCardID)
+	}
+	if m.autopay_error != nil {
+		fields = append(fields, bill.FieldAutopayError)
 	}
 	return fields
 }
@@ -3165,6 +3299,10 @@ func (m *BillMutation) Field(name string) (ent.Value, bool) {
 		return m.PaidWithCardID()
 	case bill.FieldTransactionID:
 		return m.TransactionID()
+	case bill.FieldAutopayCardID:
+		return m.AutopayCardID()
+	case bill.FieldAutopayError:
+		return m.AutopayError()
 	}
 	return nil, false
 }
@@ -3190,6 +3328,10 @@ func (m *BillMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldPaidWithCardID(ctx)
 	case bill.FieldTransactionID:
 		return m.OldTransactionID(ctx)
+	case bill.FieldAutopayCardID:
+		return m.OldAutopayCardID(ctx)
+	case bill.FieldAutopayError:
+		return m.OldAutopayError(ctx)
 	}
 	return nil, fmt.Errorf("unknown Bill field %s", name)
 }
@@ -3255,6 +3397,20 @@ func (m *BillMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetTransactionID(v)
 		return nil
+	case bill.FieldAutopayCardID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAutopayCardID(v)
+		return nil
+	case bill.FieldAutopayError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAutopayError(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Bill field %s", name)
 }
@@ -3309,6 +3465,12 @@ func (m *BillMutation) ClearedFields() []string {
 	if m.FieldCleared(bill.FieldTransactionID) {
 		fields = append(fields, bill.FieldTransactionID)
 	}
+	if m.FieldCleared(bill.FieldAutopayCardID) {
+		fields = append(fields, bill.FieldAutopayCardID)
+	}
+	if m.FieldCleared(bill.FieldAutopayError) {
+		fields = append(fields, bill.FieldAutopayError)
+	}
 	return fields
 }
 
@@ -3331,6 +3493,12 @@ func (m *BillMutation) ClearField(name string) error {
 		return nil
 	case bill.FieldTransactionID:
 		m.ClearTransactionID()
+		return nil
+	case bill.FieldAutopayCardID:
+		m.ClearAutopayCardID()
+		return nil
+	case bill.FieldAutopayError:
+		m.ClearAutopayError()
 		return nil
 	}
 	return fmt.Errorf("unknown Bill nullable field %s", name)
@@ -3364,13 +3532,19 @@ func (m *BillMutation) ResetField(name string) error {
 	case bill.FieldTransactionID:
 		m.ResetTransactionID()
 		return nil
+	case bill.FieldAutopayCardID:
+		m.ResetAutopayCardID()
+		return nil
+	case bill.FieldAutopayError:
+		m.ResetAutopayError()
+		return nil
 	}
 	return fmt.Errorf("unknown Bill field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *BillMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.customer != nil {
 		edges = append(edges, bill.EdgeCustomer)
 	}
@@ -3379,6 +3553,9 @@ func (m *BillMutation) AddedEdges() []string {
 	}
 	if m.transaction != nil {
 		edges = append(edges, bill.EdgeTransaction)
+	}
+	if m.autopay_card != nil {
+		edges = append(edges, bill.EdgeAutopayCard)
 	}
 	return edges
 }
@@ -3399,13 +3576,17 @@ func (m *BillMutation) AddedIDs(name string) []ent.Value {
 		if id := m.transaction; id != nil {
 			return []ent.Value{*id}
 		}
+	case bill.EdgeAutopayCard:
+		if id := m.autopay_card; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *BillMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	return edges
 }
 
@@ -3417,7 +3598,7 @@ func (m *BillMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *BillMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.clearedcustomer {
 		edges = append(edges, bill.EdgeCustomer)
 	}
@@ -3426,6 +3607,9 @@ func (m *BillMutation) ClearedEdges() []string {
 	}
 	if m.clearedtransaction {
 		edges = append(edges, bill.EdgeTransaction)
+	}
+	if m.clearedautopay_card {
+		edges = append(edges, bill.EdgeAutopayCard)
 	}
 	return edges
 }
@@ -3440,6 +3624,8 @@ func (m *BillMutation) EdgeCleared(name string) bool {
 		return m.clearedpaid_with
 	case bill.EdgeTransaction:
 		return m.clearedtransaction
+	case bill.EdgeAutopayCard:
+		return m.clearedautopay_card
 	}
 	return false
 }
@@ -3457,6 +3643,9 @@ func (m *BillMutation) ClearEdge(name string) error {
 	case bill.EdgeTransaction:
 		m.ClearTransaction()
 		return nil
+	case bill.EdgeAutopayCard:
+		m.ClearAutopayCard()
+		return nil
 	}
 	return fmt.Errorf("unknown Bill unique edge %s", name)
 }
@@ -3473,6 +3662,9 @@ func (m *BillMutation) ResetEdge(name string) error {
 		return nil
 	case bill.EdgeTransaction:
 		m.ResetTransaction()
+		return nil
+	case bill.EdgeAutopayCard:
+		m.ResetAutopayCard()
 		return nil
 	}
 	return fmt.Errorf("unknown Bill edge %s", name)

@@ -150,6 +150,10 @@ func init() {
 	billDescCreatedAt := billFields[4].Descriptor()
 	// bill.DefaultCreatedAt holds the default value on creation for the created_at field.
 	bill.DefaultCreatedAt = billDescCreatedAt.Default.(func() time.Time)
+	// billDescAutopayError is the schema descriptor for autopay_error field.
+	billDescAutopayError := billFields[9].Descriptor()
+	// bill.AutopayErrorValidator is a validator for the "autopay_error" field. It is called by the builders before save.
+	bill.AutopayErrorValidator = billDescAutopayError.Validators[0].(func(string) error)
 	cardFields := schema.Card{}.Fields()
 	_ = cardFields
 	// cardDescLast4 is the schema descriptor for last4 field.

@@ -17,6 +17,9 @@ import (
 // trace reaches a client.
 func ErrorPresenter(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+	if field, ok := oneOfViolation(gqlErr); ok {
+		return oneOfError(gqlErr, field)
+	}
 	var ae *apperr.Error
 	if errors.As(err, &ae) {
 		gqlErr.Message = ae.Message
@@ -33,6 +36,10 @@ func ErrorPresenter(ctx context.Context, err error) *gqlerror.Error {
 		}
 		if ae.RetryAfterSeconds > 0 {
 			ext["retryAfter"] = ae.RetryAfterSeconds
+		} else if ae.Code == apperr.TooManyRequests {
+			// Every TOO_MANY_REQUESTS says when to retry (API.md); one that forgot to is not
+			// left without an answer.
+			ext["retryAfter"] = 1
 		}
 		gqlErr.Extensions = ext
 		return gqlErr

@@ -69,3 +69,14 @@ func (r *Resolver) bills(ctx context.Context, customerID int, first *int, after 
 	return q.Paginate(ctx, after, first, before, last,
 		ent.WithBillOrder(&ent.BillOrder{Direction: entgql.OrderDirectionAsc, Field: ent.BillOrderFieldDueDate}))
 }
+
+// withCustomerCard applies freezeCard or unfreezeCard to one of the viewer's cards.
+func (r *Resolver) withCustomerCard(ctx context.Context, cardID int,
+	apply func(context.Context, *identity.Viewer, int) (*ent.Card, error),
+) (*ent.Card, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return apply(ctx, v, cardID)
+}

@@ -191,8 +191,12 @@ func (r *customerResolver) Balance(ctx context.Context, obj *ent.Customer) (*mod
 }
 
 // Cards is the resolver for the cards field.
-func (r *customerResolver) Cards(ctx context.Context, obj *ent.Customer) ([]*ent.Card, error) {
-	return r.Client.Card.Query().Where(card.CustomerID(obj.ID), card.StatusEQ(card.StatusACTIVE)).Order(ent.Asc(card.FieldID)).All(ctx)
+func (r *customerResolver) Cards(ctx context.Context, obj *ent.Customer, includeClosed *bool) ([]*ent.Card, error) {
+	q := r.Client.Card.Query().Where(card.CustomerID(obj.ID))
+	if includeClosed == nil || !*includeClosed {
+		q.Where(card.StatusNEQ(card.StatusCLOSED))
+	}
+	return q.Order(ent.Asc(card.FieldID)).All(ctx)
 }
 
 // SavingsGoals is the resolver for the savingsGoals field.
@@ -213,6 +217,27 @@ func (r *customerResolver) PublicKey(ctx context.Context, obj *ent.Customer) (*s
 	}
 	s := hex.EncodeToString(key)
 	return &s, nil
+}
+
+// Transactions is the resolver for the transactions field.
+func (r *customerResolver) Transactions(ctx context.Context, obj *ent.Customer, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], status *transaction.Status) (*ent.TransactionConnection, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A customer's transactions are theirs and the bank's to see; anyone else's look missing.
+	if !v.IsAdmin() && (v.CustomerID == 0 || v.CustomerID != obj.ID) {
+		return nil, errNotFound
+	}
+	first, last, err = pageArgs(first, last)
+	if err != nil {
+		return nil, err
+	}
+	q, err := ledger.CustomerTransactions(ctx, r.Client, obj.ID, status)
+	if err != nil {
+		return nil, err
+	}
+	return q.Paginate(ctx, after, first, before, last, ent.WithTransactionOrder(ledger.NewestFirst))
 }
 
 // Account is the resolver for the account field.
@@ -472,14 +497,18 @@ func (r *mutationResolver) CreateCoins(ctx context.Context, input model.CreateCo
 	if input.TargetDate != nil {
 		target, targetKey = *input.TargetDate, input.TargetDate.UTC().Format(time.RFC3339Nano)
 	}
-	key, err := ledger.NewKey(input.IdempotencyKey, "createCoins", recipientKey(input.Recipient), minorKey(amount),
-		targetKey, deref(input.Memo))
+	parts := []string{recipientKey(input.Recipient), minorKey(amount), targetKey, deref(input.Memo)}
+	autoSign := input.AutoSign == nil || *input.AutoSign
+	if !autoSign { // appended only when false: keys of earlier auto-signed creations keep their fingerprint
+		parts = append(parts, "pending")
+	}
+	key, err := ledger.NewKey(input.IdempotencyKey, "createCoins", parts...)
 	if err != nil {
 		return nil, err
 	}
 	return r.Coins.Create(ctx, v, coins.Mint{
 		Recipient: recipient(input.Recipient), AmountMinor: amount, TargetDate: target,
-		Memo: deref(input.Memo), Key: key,
+		Memo: deref(input.Memo), AutoSign: autoSign, Key: key,
 	})
 }
 
@@ -570,6 +599,16 @@ func (r *mutationResolver) DeleteCard(ctx context.Context, cardNumber string) (b
 	return true, nil
 }
 
+// FreezeCard is the resolver for the freezeCard field.
+func (r *mutationResolver) FreezeCard(ctx context.Context, id int) (*ent.Card, error) {
+	return r.withCustomerCard(ctx, id, r.Products.FreezeCard)
+}
+
+// UnfreezeCard is the resolver for the unfreezeCard field.
+func (r *mutationResolver) UnfreezeCard(ctx context.Context, id int) (*ent.Card, error) {
+	return r.withCustomerCard(ctx, id, r.Products.UnfreezeCard)
+}
+
 // CreateSavingsGoal is the resolver for the createSavingsGoal field.
 func (r *mutationResolver) CreateSavingsGoal(ctx context.Context, input model.CreateSavingsGoalInput) (*ent.SavingsGoal, error) {
 	v, err := identity.RequireCustomer(ctx)
@@ -601,6 +640,15 @@ func (r *mutationResolver) DeleteSavingsGoal(ctx context.Context, id int) (bool,
 	return true, nil
 }
 
+// UpdateSavingsGoal is the resolver for the updateSavingsGoal field.
+func (r *mutationResolver) UpdateSavingsGoal(ctx context.Context, id int, input model.UpdateSavingsGoalInput) (*ent.SavingsGoal, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.UpdateSavingsGoal(ctx, v, id, products.GoalChange{Name: input.Name, Goal: input.Goal})
+}
+
 // CreateBill is the resolver for the createBill field.
 func (r *mutationResolver) CreateBill(ctx context.Context, input model.CreateBillInput) (*ent.Bill, error) {
 	v, err := identity.RequireCustomer(ctx)
@@ -621,6 +669,42 @@ func (r *mutationResolver) PayBill(ctx context.Context, input model.PayBillInput
 		return nil, err
 	}
 	return r.Products.PayBill(ctx, v, products.BillPayment{BillID: input.BillID, CardNumber: input.CardNumber, Key: key})
+}
+
+// UpdateBill is the resolver for the updateBill field.
+func (r *mutationResolver) UpdateBill(ctx context.Context, id int, input model.UpdateBillInput) (*ent.Bill, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.UpdateBill(ctx, v, id, products.BillChange{Name: input.Name, Amount: input.Amount, DueDate: input.DueDate})
+}
+
+// DeleteBill is the resolver for the deleteBill field.
+func (r *mutationResolver) DeleteBill(ctx context.Context, id int) (int, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return id, r.Products.DeleteBill(ctx, v, id)
+}
+
+// SetBillAutopay is the resolver for the setBillAutopay field.
+func (r *mutationResolver) SetBillAutopay(ctx context.Context, billID int, cardNumber string) (*ent.Bill, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.SetBillAutopay(ctx, v, billID, cardNumber)
+}
+
+// CancelBillAutopay is the resolver for the cancelBillAutopay field.
+func (r *mutationResolver) CancelBillAutopay(ctx context.Context, billID int) (*ent.Bill, error) {
+	v, err := identity.RequireCustomer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Products.CancelBillAutopay(ctx, v, billID)
 }
 
 // CreateCashout is the resolver for the createCashout field.
@@ -794,6 +878,35 @@ func (r *mutationResolver) CreateScope(ctx context.Context, input model.CreateSc
 	return r.Census.CreateScope(ctx, census.ScopeInput{Name: input.Name, ScopeType: input.ScopeType, Code: input.Code, Mappings: input.Mappings})
 }
 
+// UpdateCustomer is the resolver for the updateCustomer field.
+func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.UpdateCustomerInput) (*model.UpdateCustomerPayload, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Identity.UpdateCustomer(ctx, v, identity.CustomerUpdate{
+		Username: input.Username, Name: input.Name, Email: input.Email, Phone: input.Phone,
+		CashoutAddress: input.CashoutAddress,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &model.UpdateCustomerPayload{Customer: res.Customer}
+	if res.ChallengeID != "" {
+		out.ChallengeID = &res.ChallengeID
+	}
+	return out, nil
+}
+
+// ConfirmCustomerUpdate is the resolver for the confirmCustomerUpdate field.
+func (r *mutationResolver) ConfirmCustomerUpdate(ctx context.Context, challengeID string, code string) (*ent.Customer, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Identity.ConfirmCustomerUpdate(ctx, v, challengeID, code)
+}
+
 // QualifiedID is the resolver for the qualifiedId field.
 func (r *personResolver) QualifiedID(ctx context.Context, obj *ent.Person) (string, error) {
 	return census.QualifiedID(obj), nil
@@ -886,7 +999,7 @@ func (r *queryResolver) Me(ctx context.Context) (*ent.User, error) {
 }
 
 // Customers is the resolver for the customers field.
-func (r *queryResolver) Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CustomerConnection, error) {
+func (r *queryResolver) Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], search *string) (*ent.CustomerConnection, error) {
 	if _, err := identity.RequireAdmin(ctx); err != nil {
 		return nil, err
 	}
@@ -894,7 +1007,17 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *entgql
 	if err != nil {
 		return nil, err
 	}
-	return r.Client.Customer.Query().Paginate(ctx, after, first, before, last)
+	q := r.Client.Customer.Query()
+	if search != nil {
+		p, err := identity.SearchCustomers(r.Ledger.Dialect, *search)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			q.Where(p)
+		}
+	}
+	return q.Paginate(ctx, after, first, before, last)
 }
 
 // Transactions is the resolver for the transactions field.
@@ -928,12 +1051,12 @@ func (r *queryResolver) Card(ctx context.Context, last4 string) (*ent.Card, erro
 }
 
 // Cards is the resolver for the cards field.
-func (r *queryResolver) Cards(ctx context.Context) ([]*ent.Card, error) {
+func (r *queryResolver) Cards(ctx context.Context, includeClosed *bool) ([]*ent.Card, error) {
 	v, err := identity.RequireCustomer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Customer().Cards(ctx, &ent.Customer{ID: v.CustomerID})
+	return r.Resolver.Customer().Cards(ctx, &ent.Customer{ID: v.CustomerID}, includeClosed)
 }
 
 // SavingsGoals is the resolver for the savingsGoals field.
@@ -942,7 +1065,7 @@ func (r *queryResolver) SavingsGoals(ctx context.Context) ([]*ent.SavingsGoal, e
 	if err != nil {
 		return nil, err
 	}
-	return r.Customer().SavingsGoals(ctx, &ent.Customer{ID: v.CustomerID})
+	return r.Resolver.Customer().SavingsGoals(ctx, &ent.Customer{ID: v.CustomerID})
 }
 
 // Bills is the resolver for the bills field.
@@ -1020,6 +1143,14 @@ func (r *queryResolver) Scopes(ctx context.Context) ([]*ent.Scope, error) {
 	return r.Census.Scopes(ctx)
 }
 
+// Customer is the resolver for the customer field.
+func (r *queryResolver) Customer(ctx context.Context, username string) (*ent.Customer, error) {
+	if _, err := identity.RequireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	return r.Identity.CustomerByUsername(ctx, username)
+}
+
 // Goal is the resolver for the goal field.
 func (r *savingsGoalResolver) Goal(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error) {
 	return r.money(obj.Goal), nil
@@ -1075,6 +1206,23 @@ func (r *transactionResolver) Entries(ctx context.Context, obj *ent.Transaction)
 // SigningPayload is the resolver for the signingPayload field.
 func (r *transactionResolver) SigningPayload(ctx context.Context, obj *ent.Transaction) (string, error) {
 	return coins.SigningPayload(obj, r.Currency), nil
+}
+
+// Signable is the resolver for the signable field.
+func (r *transactionResolver) Signable(ctx context.Context, obj *ent.Transaction) (bool, error) {
+	v, err := identity.Require(ctx)
+	if err != nil {
+		return false, err
+	}
+	main := v.MainAccountID
+	if main == 0 && v.CustomerID != 0 && obj.Status == transaction.StatusPENDING {
+		acc, err := coins.MainAccount(ctx, r.Client, v.CustomerID)
+		if err != nil {
+			return false, err
+		}
+		main = acc.ID
+	}
+	return coins.Signable(v, main, obj), nil
 }
 
 // Status is the resolver for the status field.

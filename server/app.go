@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -46,6 +45,8 @@ type app struct {
 	live    *liveRuntime
 	// poster batches the ledger's postings (nil with LEDGER_BATCH_MAX=0).
 	poster *ledger.Batcher
+	// products runs the autopay job (autopay.go).
+	products *products.Service
 }
 
 func newApp(ctx context.Context, cfg Config) (*app, error) {
@@ -100,6 +101,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	ids.SessionIdle, ids.SessionMaxAge = cfg.SessionIdleTimeout, cfg.SessionMaxAge
 	ids.SQL = db.SQL // authentication runs as a prepared statement
 	ids.MaxFailedLogins, ids.LockoutDuration = cfg.LoginMaxFailures, cfg.LoginLockout
+	ids.RequireTwoFactor = cfg.RequireTwoFactor
 	if cfg.AdminPassword != "" {
 		if err := ids.BootstrapAdmin(ctx, cfg.AdminPassword); err != nil {
 			db.Close()
@@ -141,6 +143,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	gql := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
 	gql.AddTransport(gqltransport.Options{})
 	gql.AddTransport(gqltransport.POST{})
+	gql.Use(newPersistedQueries()) // before the limits: they check the text a hash stands for
 	hardenGraphQL(gql, cfg.Hardening, cfg.Dev)
 	gql.Use(operations{metrics: m, client: db.Client})
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
@@ -156,7 +159,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 			return nil, err
 		}
 	}
-	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m, poster: poster}
+	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m, products: resolver.Products, poster: poster}
 	a.live = startLive(cfg, db, l, ids)
 	resolver.Live = a.live.hub
 	m.countSubscriptions(a.live.hub.Open)
@@ -206,10 +209,12 @@ func (a *app) cleanupHourly(ctx context.Context) {
 func (a *app) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/query", a.websocketGate(a.graphqlHandler()))
-	pg := playground.Handler("coffer", "/query")
-	mux.Handle("GET /{$}", pg)
-	mux.Handle("GET /playground", pg)
-	mux.Handle("GET "+playground.AssetPrefix, pg)
+	if a.cfg.Playground {
+		pg := playground.Handler("coffer", "/query")
+		mux.Handle("GET /{$}", pg)
+		mux.Handle("GET /playground", pg)
+		mux.Handle("GET "+playground.AssetPrefix, pg)
+	}
 	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -223,7 +228,7 @@ func (a *app) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return requestIDs(securityHeaders(a.guard(mux)))
+	return requestIDs(securityHeaders(strictTransport(a.cfg.Dev, a.guard(mux))))
 }
 
 // graphqlHandler authenticates the request, bounds its body and protects cookie sessions from
@@ -241,7 +246,7 @@ func (a *app) graphqlHandler() http.Handler {
 		if isWebSocket(r) {
 			cookies = nil
 		}
-		ctx := transport.With(r.Context(), cookies, clientAddr(r), !a.cfg.Dev)
+		ctx := transport.With(r.Context(), cookies, a.clientAddr(r), !a.cfg.Dev)
 		token, fromCookie := bearerToken(r)
 		if fromCookie {
 			// A browser sends cookies on cross-site requests too: only same-origin (or allowed)
@@ -290,12 +295,11 @@ func bearerToken(r *http.Request) (token string, fromCookie bool) {
 	return "", false
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// clientAddr is the address of the request's client: the TCP peer, or behind a trusted proxy the
+// address it forwarded (TRUSTED_PROXIES). Rate limits, the audit log and the logs all use it; a
+// WebSocket's operations keep the address of its upgrade request.
+func (a *app) clientAddr(r *http.Request) string {
+	return a.cfg.TrustedProxies.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
 }
 
 func securityHeaders(next http.Handler) http.Handler {

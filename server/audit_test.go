@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -552,8 +553,9 @@ func TestAuditLog_publicKeyChange_recordedWithTheKey(t *testing.T) {
 			s := startServer(t, st)
 			admin := s.admin()
 			ann := s.customer(admin, "ann")
-			key := strings.Repeat("ab", 32)
-			s.mustDo(ann, `mutation($k: String!) { setPublicKey(publicKey: $k) { id } }`, map[string]any{"k": key}, nil)
+			pub, priv := pkNewKey(t)
+			key := hex.EncodeToString(pub)
+			pkMustRegister(s, ann, priv)
 			ids := auIDs(t, s)
 			got := auEvents(auRows(t, s), "public_key.changed")
 			if want := "ann OK customer:" + ids["c:ann"] + " ann " + key; len(got) != 1 || got[0] != want {

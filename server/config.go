@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"coffer/graph/transport"
 )
 
 // Config is the server's configuration: every setting is an environment variable and a flag of
@@ -53,6 +55,13 @@ type Config struct {
 	// and the most postings a batch holds (0: every posting in a transaction of its own).
 	LedgerBatchWindow time.Duration
 	LedgerBatchMax    int
+	// AutopayInterval is how often the autopay job pays the bills that are due.
+	AutopayInterval time.Duration
+	// RequireTwoFactor makes every customer login two-step (REQUIRE_TWO_FACTOR=1).
+	RequireTwoFactor bool
+	// Production defaults and proxies (production.go).
+	Playground     bool
+	TrustedProxies transport.TrustedProxies
 }
 
 // parseConfig reads the environment, then the flags.
@@ -86,7 +95,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	var scale, rate, limit, ttl, dev, origins, body string
 	var accountRate, maxFailures, lockout, idle, maxAge string
 	str(&c.Addr, "addr", "ADDR", "127.0.0.1:8080", "listen address")
-	secret(&c.DatabaseURL, "database-url", "DATABASE_URL", "postgres:// URL; empty: embedded SQLite file under ./data/")
+	secret(&c.DatabaseURL, "database-url", "DATABASE_URL", "postgres:// URL, or a SQLite file (sqlite://PATH, file:PATH, or a path ending in .db); empty: ./data/coffer.db")
 	secret(&c.AdminPassword, "admin-password", "ADMIN_PASSWORD", "creates or updates the administrator 'admin' at start-up")
 	str(&c.Currency, "bank-currency", "BANK_CURRENCY", "EUR", "the bank's currency code")
 	str(&scale, "bank-currency-scale", "BANK_CURRENCY_SCALE", "2", "fractional digits of the currency")
@@ -109,6 +118,8 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&lockout, "login-lockout", "LOGIN_LOCKOUT", "15m", "how long failed logins lock an account")
 	str(&idle, "session-idle-timeout", "SESSION_IDLE_TIMEOUT", "30m", "a session ends after this long without a request")
 	str(&maxAge, "session-max-age", "SESSION_MAX_AGE", "12h", "a session ends this long after login in any case")
+	var twoFactor string
+	str(&twoFactor, "require-two-factor", "REQUIRE_TWO_FACTOR", "", "1: every customer login takes two steps (the chosen method, else e-mail)")
 	harden := registerHardening(fs, getenv, &c.Hardening)
 	budgets := registerBudgets(fs, getenv, &c.Budgets)
 	var liveMax, livePerUser, liveCheck string
@@ -117,10 +128,13 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	var wsOps, wsConns string
 	str(&wsOps, "ws-max-operations-in-flight", "WS_MAX_OPERATIONS_IN_FLIGHT", "10", "queries and mutations running at once on one WebSocket; more are TOO_MANY_REQUESTS")
 	str(&wsConns, "ws-max-connections-per-user", "WS_MAX_CONNECTIONS_PER_USER", "10", "open WebSockets per user and instance; more are closed with 4429")
+	prod := registerProduction(fs, getenv)
 	str(&liveCheck, "live-session-check", "LIVE_SESSION_CHECK", "2s", "how often open WebSockets re-check their session (a logout closes them)")
 	var batchWindow, batchMax string
 	str(&batchWindow, "ledger-batch-window", "LEDGER_BATCH_WINDOW", "1ms", "how long the ledger's poster collects postings while a batch is in flight (0 to 100ms)")
 	str(&batchMax, "ledger-batch-max", "LEDGER_BATCH_MAX", "64", "the most postings in one batch (1 to 1000); 0 posts each in a transaction of its own")
+	var autopay string
+	str(&autopay, "autopay-interval", "AUTOPAY_INTERVAL", "1m", "how often bills with autopay that are due are paid")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -131,7 +145,11 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 			*s.dst = getenv(s.env)
 		}
 	}
+	c.Dev = dev == "1" || strings.EqualFold(dev, "true")
 	if err := harden.parse(); err != nil {
+		return c, err
+	}
+	if err := prod.parse(&c); err != nil {
 		return c, err
 	}
 	if err := budgets.parse(); err != nil {
@@ -156,6 +174,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	}{
 		{"CODE_TTL", ttl, &c.CodeTTL}, {"LOGIN_LOCKOUT", lockout, &c.LoginLockout},
 		{"SESSION_IDLE_TIMEOUT", idle, &c.SessionIdleTimeout}, {"SESSION_MAX_AGE", maxAge, &c.SessionMaxAge},
+		{"AUTOPAY_INTERVAL", autopay, &c.AutopayInterval},
 	} {
 		if *d.dst, err = time.ParseDuration(d.value); err != nil || *d.dst <= 0 {
 			return c, fmt.Errorf("%s: not a duration: %q", d.name, d.value)
@@ -193,7 +212,7 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	if c.LedgerBatchMax, err = strconv.Atoi(batchMax); err != nil || c.LedgerBatchMax < 0 || c.LedgerBatchMax > 1000 {
 		return c, fmt.Errorf("LEDGER_BATCH_MAX: not a count from 0 to 1000: %q", batchMax)
 	}
-	c.Dev = dev == "1" || strings.EqualFold(dev, "true")
+	c.RequireTwoFactor = twoFactor == "1" || strings.EqualFold(twoFactor, "true")
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.AllowedOrigins = append(c.AllowedOrigins, o)

@@ -41,10 +41,9 @@ type Hardening struct {
 
 // hardeningFlags are the raw values until the flags are parsed.
 type hardeningFlags struct {
-	h             *Hardening
-	ints          []*hardeningInt // pointers: the flags write into them
-	durations     []*hardeningDuration
-	introspection string
+	h         *Hardening
+	ints      []*hardeningInt // pointers: the flags write into them
+	durations []*hardeningDuration
 }
 
 type hardeningInt struct {
@@ -105,7 +104,6 @@ func registerHardening(fs *flag.FlagSet, getenv func(string) string, h *Hardenin
 		hf.durations = append(hf.durations, hd)
 		str(&hd.value, d.name, d.env, d.def, d.usage)
 	}
-	str(&hf.introspection, "introspection", "INTROSPECTION", "true", "false turns GraphQL introspection (__schema, __type) off")
 	return hf
 }
 
@@ -125,11 +123,6 @@ func (hf *hardeningFlags) parse() error {
 		}
 		*d.dst = v
 	}
-	b, err := strconv.ParseBool(hf.introspection)
-	if err != nil {
-		return fmt.Errorf("INTROSPECTION: not true or false: %q", hf.introspection)
-	}
-	hf.h.Introspection = b
 	return nil
 }
 

@@ -291,13 +291,13 @@ fragment FullType on __Type {
 fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
 fragment TypeRef on __Type {` + strings.Repeat(" kind name ofType {", 9) + " kind name" + strings.Repeat(" }", 9) + " }"
 
-// TestIntrospection_onByDefault_offWithTheSwitch_noSuggestionsOutsideDev checks introspection and
-// field suggestions, which tell a client what the schema holds.
-func TestIntrospection_onByDefault_offWithTheSwitch_noSuggestionsOutsideDev(t *testing.T) {
-	on := startServer(t, "sqlite", "DEV=")
+// TestIntrospection_onWhenChosen_offWithTheSwitch_noSuggestionsOutsideDev checks introspection and
+// field suggestions, which tell a client what the schema holds (the defaults: production_test.go).
+func TestIntrospection_onWhenChosen_offWithTheSwitch_noSuggestionsOutsideDev(t *testing.T) {
+	on := startServer(t, "sqlite", "DEV=", "INTROSPECTION=true")
 	off := startServer(t, "sqlite", "INTROSPECTION=false", "DEV=1")
 
-	t.Run("the Playground's introspection query runs by default", func(t *testing.T) {
+	t.Run("the Playground's introspection query runs when chosen", func(t *testing.T) {
 		var out struct {
 			Schema struct{ Types []struct{ Name string } } `json:"__schema"`
 		}
@@ -690,7 +690,7 @@ func TestHardeningConfig_everySettingAFlag(t *testing.T) {
 	}
 	h := defaults.Hardening
 	if h.MaxDepth != 10 || h.MaxAliases != 15 || h.MaxDirectives != 50 || h.MaxTokens != 2000 ||
-		h.MaxQueryLength != 15000 || h.MaxComplexity != 5000 || !h.Introspection || defaults.MaxBodyBytes != 256<<10 {
+		h.MaxQueryLength != 15000 || h.MaxComplexity != 5000 || h.Introspection || defaults.MaxBodyBytes != 256<<10 {
 		t.Errorf("defaults %+v", h)
 	}
 	flagged, err := parseConfigTo([]string{"--graphql-max-depth=7", "--introspection=false", "--db-statement-timeout=2s"},

@@ -86,6 +86,8 @@ type gqlError struct {
 	Extensions struct {
 		Code   string            `json:"code"`
 		Fields map[string]string `json:"fields"`
+		// RetryAfter is the wait in seconds a TOO_MANY_REQUESTS asks for.
+		RetryAfter int `json:"retryAfter"`
 	} `json:"extensions"`
 }
 

@@ -601,7 +601,7 @@ func TestLive_rejections(t *testing.T) {
 		for deadline := time.Now().Add(10 * time.Second); refused == "" && time.Now().Before(deadline); {
 			for _, id := range ids {
 				if _, errs, ok := c.next(id, 50*time.Millisecond); ok {
-					if len(errs) == 0 || errs[0].Extensions.Code != "TOO_MANY_REQUESTS" {
+					if len(errs) == 0 || errs[0].Extensions.Code != "TOO_MANY_REQUESTS" || errs[0].Extensions.RetryAfter <= 0 {
 						t.Fatalf("subscription %s: %+v", id, errs)
 					}
 					refused = id

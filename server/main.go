@@ -23,8 +23,8 @@ var setDefaultLogger sync.Once
 // leaves short-lived garbage (JSON, GraphQL documents, rows) and little of it survives, so
 // collecting at twice Go's default target of 100 trades some memory for less collector CPU, on
 // cores the server shares with PostgreSQL: make bench measured 3.5% more transfers at
-// 32 clients, for a peak of 406 MiB instead of 295 MiB with 2,000 subscriptions open (README:
-// Performance).
+// 32 clients, for a peak of 406 MiB instead of 295 MiB with 2,000 subscriptions open (server/bench/
+// README.md).
 const defaultGCPercent = 200
 
 func main() {
@@ -61,7 +61,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 	jobs, stopJobs := context.WithCancel(ctx)
 	jobsDone := make(chan struct{})
 	go func() { defer close(jobsDone); app.cleanupHourly(jobs) }()
-	defer func() { stopJobs(); <-jobsDone }()
+	autopayDone := make(chan struct{})
+	go func() { defer close(autopayDone); app.autopayEvery(jobs, cfg.AutopayInterval) }()
+	defer func() { stopJobs(); <-jobsDone; <-autopayDone }()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -122,7 +122,7 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 	}
 	// Never the variables or the query text: they carry passwords, codes and personal data.
 	slog.InfoContext(ctx, "graphql", "type", typ, "fields", field, "outcome", outcome,
-		"ms", float64(elapsed.Microseconds())/1000, "user_id", userID)
+		"ms", float64(elapsed.Microseconds())/1000, "user_id", userID, "client_addr", transport.From(ctx).ClientAddr)
 	if typ == string(ast.Mutation) && v != nil && audit.Audited(string(v.Role)) {
 		err := audit.Record(context.WithoutCancel(ctx), o.client, audit.Request{
 			Actor: v.Actor(), Fields: fields, OperationName: name, Outcome: outcome, At: start.UTC(),

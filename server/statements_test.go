@@ -207,3 +207,57 @@ func TestCensusPages_statementCounts_fixedWhateverThePageSize(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomerTransactions_statementCount_fixedPerPage pins the review page's cost: whatever the
+// customer's history, a page of Customer.transactions is authentication, the customer's accounts,
+// the count and the page (the transactions are read by index on each side, see
+// ledger.CustomerTransactions). A page of 20 out of 60 and a page of 3 cost the same.
+func TestCustomerTransactions_statementCount_fixedPerPage(t *testing.T) {
+	t.Parallel()
+	s, counter := newCountedServer(t)
+	admin := s.admin()
+	alice := s.customer(admin, "alice")
+	s.customer(admin, "bob")
+	s.mint(admin, "alice", "100")
+	for i := range 60 {
+		if r := s.send(alice, "bob", "0.01", map[string]any{"autoSign": i%2 == 0}); len(r.Errors) > 0 {
+			t.Fatalf("sendCoins: %+v", r.Errors)
+		}
+	}
+	vars := func(first int, status string) map[string]any {
+		v := map[string]any{"first": first}
+		if status != "" {
+			v["status"] = status
+		}
+		return v
+	}
+	page := func(first int, status string) func() {
+		return func() {
+			var out struct {
+				Me struct {
+					Customer struct{ Transactions struct{ TotalCount int } }
+				}
+			}
+			s.mustDo(alice, `query($first: Int, $status: TransactionStatus) { me { customer { transactions(first: $first, status: $status) {
+				totalCount edges { cursor node { id kind status signable amount { amount } memo createdAt } } } } } }`,
+				vars(first, status), &out)
+			if out.Me.Customer.Transactions.TotalCount == 0 {
+				t.Fatal("empty page")
+			}
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		give func()
+	}{
+		{"a page of 20 of 61", page(20, "")},
+		{"a review page of 20 of 30 pending", page(20, "PENDING")},
+		{"a page of 3", page(3, "PENDING")},
+	} {
+		got, list := counter.perRequest(5, tt.give)
+		t.Logf("%s: %.1f statements", tt.name, got)
+		if got > 4 {
+			t.Errorf("%s: %.1f SQL statements per page, want at most 4:%s", tt.name, got, list)
+		}
+	}
+}

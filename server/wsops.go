@@ -11,6 +11,10 @@ import (
 	"coffer/graph/apperr"
 )
 
+// wsBusyRetryAfterSeconds is the extensions.retryAfter of an operation refused because its
+// connection already runs WS_MAX_OPERATIONS_IN_FLIGHT: a slot frees when one of them answers.
+const wsBusyRetryAfterSeconds = 1
+
 // websocketOperations gives each query and mutation sent over a WebSocket what an HTTP request
 // gets from the HTTP layer: the request deadline (REQUEST_TIMEOUT), and a bound on how many run
 // at once on one connection (WS_MAX_OPERATIONS_IN_FLIGHT; gqlgen starts every message's operation
@@ -28,7 +32,7 @@ func (a *app) websocketOperations(ctx context.Context, next graphql.OperationHan
 	default:
 		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 			Message:    "too many operations in flight on this connection",
-			Extensions: map[string]any{"code": string(apperr.TooManyRequests)},
+			Extensions: map[string]any{"code": string(apperr.TooManyRequests), "retryAfter": wsBusyRetryAfterSeconds},
 		}}})
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Hardening.RequestTimeout)

@@ -116,8 +116,8 @@ func TestWebSocket_operationsGetTheRequestDeadlineAndAreCapped(t *testing.T) {
 	// The third is refused only once both hold their slot: wait until both are blocked on the lock.
 	waitForLockWaiters(t, db, 2)
 	third := c.subscribe(send, nil)
-	if _, errs, ok := c.next(third, 10*time.Second); !ok || len(errs) != 1 || errs[0].Extensions.Code != "TOO_MANY_REQUESTS" {
-		t.Errorf("third operation: ok=%v %+v, want TOO_MANY_REQUESTS", ok, errs)
+	if _, errs, ok := c.next(third, 10*time.Second); !ok || len(errs) != 1 || errs[0].Extensions.Code != "TOO_MANY_REQUESTS" || errs[0].Extensions.RetryAfter <= 0 {
+		t.Errorf("third operation: ok=%v %+v, want TOO_MANY_REQUESTS with retryAfter", ok, errs)
 	}
 	for _, id := range held {
 		if _, errs, ok := c.next(id, 30*time.Second); !ok || len(errs) == 0 {

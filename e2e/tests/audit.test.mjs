@@ -1,12 +1,12 @@
 // graphql-http's server audit (the GraphQL-over-HTTP specification's MUST and SHOULD rules)
 // against /query. Every MUST passes; the SHOULD audits that fail are exactly the ones listed in
-// shouldFailures with the reason (also in README.md, "End-to-end tests").
+// shouldFailures with the reason (also in docs/testing.md, "End-to-end tests").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditServer } from 'graphql-http';
 import { endpoint } from '../lib/coffer.mjs';
 
-// The audit's id → why coffer answers otherwise. Keep README.md in step.
+// The audit's id → why coffer answers otherwise. Keep docs/testing.md in step.
 // gqlgen's POST transport answers every request error (parse, validation, variable coercion) with
 // 422 and a body {"errors": [...], "data": null}, whatever the Accept header; coffer keeps gqlgen's
 // transport rather than a hand-made one, and clients read the errors from the body either way.

@@ -1,4 +1,5 @@
-// Every GraphQL snippet in README.md runs as written against the server.
+// Every GraphQL snippet in README.md, then in docs/api.md (the tour goes on where the README's first
+// session stops), runs as written against the server, in one session.
 //
 // The convention (for whoever writes README.md):
 //
@@ -46,7 +47,9 @@ import WebSocket from 'ws';
 import { url, gql, gqlRaw, adminPassword, lastCode } from '../lib/coffer.mjs';
 import { blocks } from '../lib/readme.mjs';
 
-const readme = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'README.md');
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The pages whose snippets run, in order, as one session.
+const pages = ['README.md', 'docs/api.md'];
 
 /** operations splits a document into one document per operation (with all fragments). */
 function operations(doc) {
@@ -105,9 +108,12 @@ async function fill(text, values, where) {
   }).replaceAll('"coffer-admin-password"', JSON.stringify(adminPassword));
 }
 
-test('README.md: every ```graphql snippet runs as written', async (t) => {
-  const all = blocks(readFileSync(readme, 'utf8'));
-  assert.ok(all.length > 0, 'README.md has no ```graphql blocks');
+test('README.md and docs/api.md: every ```graphql snippet runs as written', async (t) => {
+  const all = pages.flatMap((page) => {
+    const found = blocks(readFileSync(join(repo, page), 'utf8')).map((b) => ({ ...b, page }));
+    assert.ok(found.length > 0, `${page} has no \`\`\`graphql blocks`);
+    return found;
+  });
   const schema = buildClientSchema(await gql(getIntrospectionQuery()));
   const values = new Map();
   const tokens = new Map();
@@ -115,7 +121,7 @@ test('README.md: every ```graphql snippet runs as written', async (t) => {
   let current; // the token in the "headers pane"
   try {
     for (const block of all) {
-      const where = `README.md:${block.line}`;
+      const where = `${block.page}:${block.line}`;
       let doc;
       try {
         doc = parse(block.text);

@@ -30,12 +30,18 @@ const (
 	FieldPaidWithCardID = "paid_with_card_id"
 	// FieldTransactionID holds the string denoting the transaction_id field in the database.
 	FieldTransactionID = "transaction_id"
+	// FieldAutopayCardID holds the string denoting the autopay_card_id field in the database.
+	FieldAutopayCardID = "autopay_card_id"
+	// FieldAutopayError holds the string denoting the autopay_error field in the database.
+	FieldAutopayError = "autopay_error"
 	// EdgeCustomer holds the string denoting the customer edge name in mutations.
 	EdgeCustomer = "customer"
 	// EdgePaidWith holds the string denoting the paid_with edge name in mutations.
 	EdgePaidWith = "paid_with"
 	// EdgeTransaction holds the string denoting the transaction edge name in mutations.
 	EdgeTransaction = "transaction"
+	// EdgeAutopayCard holds the string denoting the autopay_card edge name in mutations.
+	EdgeAutopayCard = "autopay_card"
 	// Table holds the table name of the bill in the database.
 	Table = "bills"
 	// CustomerTable is the table that holds the customer relation/edge.
@@ -59,6 +65,13 @@ const (
 	TransactionInverseTable = "transactions"
 	// TransactionColumn is the table column denoting the transaction relation/edge.
 	TransactionColumn = "transaction_id"
+	// AutopayCardTable is the table that holds the autopay_card relation/edge.
+	AutopayCardTable = "bills"
+	// AutopayCardInverseTable is the table name for the Card entity.
+	// It exists in this package in order to avoid circular dependency with the "card" package.
+	AutopayCardInverseTable = "cards"
+	// AutopayCardColumn is the table column denoting the autopay_card relation/edge.
+	AutopayCardColumn = "autopay_card_id"
 )
 
 // Columns holds all SQL columns for bill fields.
@@ -72,6 +85,8 @@ var Columns = []string{
 	FieldPaidAt,
 	FieldPaidWithCardID,
 	FieldTransactionID,
+	FieldAutopayCardID,
+	FieldAutopayError,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -91,6 +106,8 @@ var (
 	AmountValidator func(int64) error
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
+	// AutopayErrorValidator is a validator for the "autopay_error" field. It is called by the builders before save.
+	AutopayErrorValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the Bill queries.
@@ -141,6 +158,16 @@ func ByTransactionID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTransactionID, opts...).ToFunc()
 }
 
+// ByAutopayCardID orders the results by the autopay_card_id field.
+func ByAutopayCardID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAutopayCardID, opts...).ToFunc()
+}
+
+// ByAutopayError orders the results by the autopay_error field.
+func ByAutopayError(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAutopayError, opts...).ToFunc()
+}
+
 // ByCustomerField orders the results by customer field.
 func ByCustomerField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -159,6 +186,13 @@ func ByPaidWithField(field string, opts ...sql.OrderTermOption) OrderOption {
 func ByTransactionField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
 		sqlgraph.OrderByNeighborTerms(s, newTransactionStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByAutopayCardField orders the results by autopay_card field.
+func ByAutopayCardField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAutopayCardStep(), sql.OrderByField(field, opts...))
 	}
 }
 func newCustomerStep() *sqlgraph.Step {
@@ -180,5 +214,12 @@ func newTransactionStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(TransactionInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, TransactionTable, TransactionColumn),
+	)
+}
+func newAutopayCardStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AutopayCardInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, false, AutopayCardTable, AutopayCardColumn),
 	)
 }

@@ -95,6 +95,16 @@ func TransactionID(v int) predicate.Bill {
 	return predicate.Bill(sql.FieldEQ(FieldTransactionID, v))
 }
 
+// AutopayCardID applies equality check predicate on the "autopay_card_id" field. It's identical to AutopayCardIDEQ.
+func AutopayCardID(v int) predicate.Bill {
+	return predicate.Bill(sql.FieldEQ(FieldAutopayCardID, v))
+}
+
+// AutopayError applies equality check predicate on the "autopay_error" field. It's identical to AutopayErrorEQ.
+func AutopayError(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldEQ(FieldAutopayError, v))
+}
+
 // CustomerIDEQ applies the EQ predicate on the "customer_id" field.
 func CustomerIDEQ(v int) predicate.Bill {
 	return predicate.Bill(sql.FieldEQ(FieldCustomerID, v))
@@ -410,6 +420,111 @@ func TransactionIDNotNil() predicate.Bill {
 	return predicate.Bill(sql.FieldNotNull(FieldTransactionID))
 }
 
+// AutopayCardIDEQ applies the EQ predicate on the "autopay_card_id" field.
+func AutopayCardIDEQ(v int) predicate.Bill {
+	return predicate.Bill(sql.FieldEQ(FieldAutopayCardID, v))
+}
+
+// AutopayCardIDNEQ applies the NEQ predicate on the "autopay_card_id" field.
+func AutopayCardIDNEQ(v int) predicate.Bill {
+	return predicate.Bill(sql.FieldNEQ(FieldAutopayCardID, v))
+}
+
+// AutopayCardIDIn applies the In predicate on the "autopay_card_id" field.
+func AutopayCardIDIn(vs ...int) predicate.Bill {
+	return predicate.Bill(sql.FieldIn(FieldAutopayCardID, vs...))
+}
+
+// AutopayCardIDNotIn applies the NotIn predicate on the "autopay_card_id" field.
+func AutopayCardIDNotIn(vs ...int) predicate.Bill {
+	return predicate.Bill(sql.FieldNotIn(FieldAutopayCardID, vs...))
+}
+
+// AutopayCardIDIsNil applies the IsNil predicate on the "autopay_card_id" field.
+func AutopayCardIDIsNil() predicate.Bill {
+	return predicate.Bill(sql.FieldIsNull(FieldAutopayCardID))
+}
+
+// AutopayCardIDNotNil applies the NotNil predicate on the "autopay_card_id" field.
+func AutopayCardIDNotNil() predicate.Bill {
+	return predicate.Bill(sql.FieldNotNull(FieldAutopayCardID))
+}
+
+// AutopayErrorEQ applies the EQ predicate on the "autopay_error" field.
+func AutopayErrorEQ(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldEQ(FieldAutopayError, v))
+}
+
+// AutopayErrorNEQ applies the NEQ predicate on the "autopay_error" field.
+func AutopayErrorNEQ(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldNEQ(FieldAutopayError, v))
+}
+
+// AutopayErrorIn applies the In predicate on the "autopay_error" field.
+func AutopayErrorIn(vs ...string) predicate.Bill {
+	return predicate.Bill(sql.FieldIn(FieldAutopayError, vs...))
+}
+
+// AutopayErrorNotIn applies the NotIn predicate on the "autopay_error" field.
+func AutopayErrorNotIn(vs ...string) predicate.Bill {
+	return predicate.Bill(sql.FieldNotIn(FieldAutopayError, vs...))
+}
+
+// AutopayErrorGT applies the GT predicate on the "autopay_error" field.
+func AutopayErrorGT(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldGT(FieldAutopayError, v))
+}
+
+// AutopayErrorGTE applies the GTE predicate on the "autopay_error" field.
+func AutopayErrorGTE(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldGTE(FieldAutopayError, v))
+}
+
+// AutopayErrorLT applies the LT predicate on the "autopay_error" field.
+func AutopayErrorLT(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldLT(FieldAutopayError, v))
+}
+
+// AutopayErrorLTE applies the LTE predicate on the "autopay_error" field.
+func AutopayErrorLTE(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldLTE(FieldAutopayError, v))
+}
+
+// AutopayErrorContains applies the Contains predicate on the "autopay_error" field.
+func AutopayErrorContains(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldContains(FieldAutopayError, v))
+}
+
+// AutopayErrorHasPrefix applies the HasPrefix predicate on the "autopay_error" field.
+func AutopayErrorHasPrefix(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldHasPrefix(FieldAutopayError, v))
+}
+
+// AutopayErrorHasSuffix applies the HasSuffix predicate on the "autopay_error" field.
+func AutopayErrorHasSuffix(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldHasSuffix(FieldAutopayError, v))
+}
+
+// AutopayErrorIsNil applies the IsNil predicate on the "autopay_error" field.
+func AutopayErrorIsNil() predicate.Bill {
+	return predicate.Bill(sql.FieldIsNull(FieldAutopayError))
+}
+
+// AutopayErrorNotNil applies the NotNil predicate on the "autopay_error" field.
+func AutopayErrorNotNil() predicate.Bill {
+	return predicate.Bill(sql.FieldNotNull(FieldAutopayError))
+}
+
+// AutopayErrorEqualFold applies the EqualFold predicate on the "autopay_error" field.
+func AutopayErrorEqualFold(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldEqualFold(FieldAutopayError, v))
+}
+
+// AutopayErrorContainsFold applies the ContainsFold predicate on the "autopay_error" field.
+func AutopayErrorContainsFold(v string) predicate.Bill {
+	return predicate.Bill(sql.FieldContainsFold(FieldAutopayError, v))
+}
+
 // HasCustomer applies the HasEdge predicate on the "customer" edge.
 func HasCustomer() predicate.Bill {
 	return predicate.Bill(func(s *sql.Selector) {
@@ -471,6 +586,29 @@ func HasTransaction() predicate.Bill {
 func HasTransactionWith(preds ...predicate.Transaction) predicate.Bill {
 	return predicate.Bill(func(s *sql.Selector) {
 		step := newTransactionStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasAutopayCard applies the HasEdge predicate on the "autopay_card" edge.
+func HasAutopayCard() predicate.Bill {
+	return predicate.Bill(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, AutopayCardTable, AutopayCardColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasAutopayCardWith applies the HasEdge predicate on the "autopay_card" edge with a given conditions (other predicates).
+func HasAutopayCardWith(preds ...predicate.Card) predicate.Bill {
+	return predicate.Bill(func(s *sql.Selector) {
+		step := newAutopayCardStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -94,6 +94,7 @@ const DefaultStatus = StatusACTIVE
 // Status values.
 const (
 	StatusACTIVE Status = "ACTIVE"
+	StatusFROZEN Status = "FROZEN"
 	StatusCLOSED Status = "CLOSED"
 )
 
@@ -104,7 +105,7 @@ func (s Status) String() string {
 // StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
 func StatusValidator(s Status) error {
 	switch s {
-	case StatusACTIVE, StatusCLOSED:
+	case StatusACTIVE, StatusFROZEN, StatusCLOSED:
 		return nil
 	default:
 		return fmt.Errorf("card: invalid enum value for status field: %q", s)

@@ -90,6 +90,7 @@ const (
 	PurposePHONE_VERIFICATION Purpose = "PHONE_VERIFICATION"
 	PurposeCASHOUT_TAN        Purpose = "CASHOUT_TAN"
 	PurposePUBLIC_KEY         Purpose = "PUBLIC_KEY"
+	PurposeCUSTOMER_UPDATE    Purpose = "CUSTOMER_UPDATE"
 )
 
 func (pu Purpose) String() string {
@@ -99,7 +100,7 @@ func (pu Purpose) String() string {
 // PurposeValidator is a validator for the "purpose" field enum values. It is called by the builders before save.
 func PurposeValidator(pu Purpose) error {
 	switch pu {
-	case PurposeEMAIL_VERIFICATION, PurposeLOGIN, PurposeSELF_REGISTRATION, PurposePASSWORD_RESET, PurposePHONE_VERIFICATION, PurposeCASHOUT_TAN, PurposePUBLIC_KEY:
+	case PurposeEMAIL_VERIFICATION, PurposeLOGIN, PurposeSELF_REGISTRATION, PurposePASSWORD_RESET, PurposePHONE_VERIFICATION, PurposeCASHOUT_TAN, PurposePUBLIC_KEY, PurposeCUSTOMER_UPDATE:
 		return nil
 	default:
 		return fmt.Errorf("challenge: invalid enum value for purpose field: %q", pu)

@@ -46,6 +46,17 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{AccountsColumns[14], AccountsColumns[1]},
 			},
+			{
+				Name:    "accounts_iban_trgm",
+				Unique:  false,
+				Columns: []*schema.Column{AccountsColumns[3]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "gin_trgm_ops",
+					Types: map[string]string{
+						"postgres": "GIN",
+					},
+				},
+			},
 		},
 	}
 	// AuditEventsColumns holds the columns for the "audit_events" table.
@@ -90,9 +101,11 @@ var (
 		{Name: "due_date", Type: field.TypeTime},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "autopay_error", Type: field.TypeString, Nullable: true, Size: 200},
 		{Name: "customer_id", Type: field.TypeInt},
 		{Name: "paid_with_card_id", Type: field.TypeInt, Nullable: true},
 		{Name: "transaction_id", Type: field.TypeInt, Nullable: true},
+		{Name: "autopay_card_id", Type: field.TypeInt, Nullable: true},
 	}
 	// BillsTable holds the schema information for the "bills" table.
 	BillsTable = &schema.Table{
@@ -102,20 +115,26 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "bills_customers_customer",
-				Columns:    []*schema.Column{BillsColumns[6]},
+				Columns:    []*schema.Column{BillsColumns[7]},
 				RefColumns: []*schema.Column{CustomersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "bills_cards_paid_with",
-				Columns:    []*schema.Column{BillsColumns[7]},
+				Columns:    []*schema.Column{BillsColumns[8]},
 				RefColumns: []*schema.Column{CardsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "bills_transactions_transaction",
-				Columns:    []*schema.Column{BillsColumns[8]},
+				Columns:    []*schema.Column{BillsColumns[9]},
 				RefColumns: []*schema.Column{TransactionsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "bills_cards_autopay_card",
+				Columns:    []*schema.Column{BillsColumns[10]},
+				RefColumns: []*schema.Column{CardsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 		},
@@ -123,7 +142,12 @@ var (
 			{
 				Name:    "bill_customer_id_due_date",
 				Unique:  false,
-				Columns: []*schema.Column{BillsColumns[6], BillsColumns[3]},
+				Columns: []*schema.Column{BillsColumns[7], BillsColumns[3]},
+			},
+			{
+				Name:    "bill_autopay_card_id_due_date",
+				Unique:  false,
+				Columns: []*schema.Column{BillsColumns[10], BillsColumns[3]},
 			},
 		},
 	}
@@ -133,7 +157,7 @@ var (
 		{Name: "number_hash", Type: field.TypeBytes, Unique: true},
 		{Name: "last4", Type: field.TypeString, Size: 4},
 		{Name: "expires_on", Type: field.TypeTime},
-		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "CLOSED"}, Default: "ACTIVE"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "FROZEN", "CLOSED"}, Default: "ACTIVE"},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "closed_at", Type: field.TypeTime, Nullable: true},
 		{Name: "customer_id", Type: field.TypeInt},
@@ -203,7 +227,7 @@ var (
 	ChallengesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "public_id", Type: field.TypeString, Unique: true, Size: 64},
-		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"EMAIL_VERIFICATION", "LOGIN", "SELF_REGISTRATION", "PASSWORD_RESET", "PHONE_VERIFICATION", "CASHOUT_TAN", "PUBLIC_KEY"}},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"EMAIL_VERIFICATION", "LOGIN", "SELF_REGISTRATION", "PASSWORD_RESET", "PHONE_VERIFICATION", "CASHOUT_TAN", "PUBLIC_KEY", "CUSTOMER_UPDATE"}},
 		{Name: "subject", Type: field.TypeString, Size: 300},
 		{Name: "user_id", Type: field.TypeInt, Nullable: true},
 		{Name: "code_hash", Type: field.TypeBytes},
@@ -261,6 +285,19 @@ var (
 				Columns:    []*schema.Column{CustomersColumns[15]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "customers_name_trgm",
+				Unique:  false,
+				Columns: []*schema.Column{CustomersColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "gin_trgm_ops",
+					Types: map[string]string{
+						"postgres": "GIN",
+					},
+				},
 			},
 		},
 	}
@@ -681,6 +718,41 @@ var (
 		Name:       "users",
 		Columns:    UsersColumns,
 		PrimaryKey: []*schema.Column{UsersColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "users_username_trgm",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "gin_trgm_ops",
+					Types: map[string]string{
+						"postgres": "GIN",
+					},
+				},
+			},
+			{
+				Name:    "users_email_trgm",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[2]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "gin_trgm_ops",
+					Types: map[string]string{
+						"postgres": "GIN",
+					},
+				},
+			},
+			{
+				Name:    "users_phone_trgm",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[3]},
+				Annotation: &entsql.IndexAnnotation{
+					OpClass: "gin_trgm_ops",
+					Types: map[string]string{
+						"postgres": "GIN",
+					},
+				},
+			},
+		},
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
@@ -722,6 +794,7 @@ func init() {
 	BillsTable.ForeignKeys[0].RefTable = CustomersTable
 	BillsTable.ForeignKeys[1].RefTable = CardsTable
 	BillsTable.ForeignKeys[2].RefTable = TransactionsTable
+	BillsTable.ForeignKeys[3].RefTable = CardsTable
 	BillsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
 	}

@@ -65,5 +65,6 @@ func (Account) Edges() []ent.Edge {
 func (Account) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("owner_id", "kind"),
+		searchIndex("accounts_iban_trgm", "iban"),
 	}
 }

@@ -37,6 +37,10 @@ func (Bill) Fields() []ent.Field {
 		field.Time("paid_at").Optional().Nillable().Annotations(entgql.MapsTo("paidAt", "paid")),
 		field.Int("paid_with_card_id").Optional().Nillable(),
 		field.Int("transaction_id").Optional().Nillable().Unique(),
+		// Autopay: the owner's card that pays the bill on its due date (UTC), and why the last
+		// attempt failed (cleared when a payment succeeds or autopay is set again).
+		field.Int("autopay_card_id").Optional().Nillable(),
+		field.String("autopay_error").Optional().Nillable().MaxLen(200),
 	}
 }
 
@@ -45,9 +49,14 @@ func (Bill) Edges() []ent.Edge {
 		edge.To("customer", Customer.Type).Field("customer_id").Unique().Required().Immutable(),
 		edge.To("paid_with", Card.Type).Field("paid_with_card_id").Unique(),
 		edge.To("transaction", Transaction.Type).Field("transaction_id").Unique(),
+		edge.To("autopay_card", Card.Type).Field("autopay_card_id").Unique(),
 	}
 }
 
 func (Bill) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("customer_id", "due_date")}
+	return []ent.Index{
+		index.Fields("customer_id", "due_date"),
+		// The autopay job's scan: bills with autopay set, by due date.
+		index.Fields("autopay_card_id", "due_date"),
+	}
 }

@@ -29,7 +29,8 @@ func (Card) Fields() []ent.Field {
 		field.Bytes("number_hash").Unique().Sensitive().Immutable(),
 		field.String("last4").MinLen(4).MaxLen(4).Immutable(),
 		field.Time("expires_on").Immutable(),
-		field.Enum("status").Values("ACTIVE", "CLOSED").Default("ACTIVE"),
+		// FROZEN: the owner stopped debits (freezeCard); credits and defundCard still work.
+		field.Enum("status").Values("ACTIVE", "FROZEN", "CLOSED").Default("ACTIVE"),
 		field.Time("created_at").Default(time.Now).Immutable(),
 		field.Time("closed_at").Optional().Nillable(),
 	}

@@ -29,7 +29,7 @@ func (Challenge) Fields() []ent.Field {
 		field.String("public_id").Unique().NotEmpty().MaxLen(64).Immutable(),
 		field.Enum("purpose").Values(
 			"EMAIL_VERIFICATION", "LOGIN", "SELF_REGISTRATION", "PASSWORD_RESET",
-			"PHONE_VERIFICATION", "CASHOUT_TAN", "PUBLIC_KEY",
+			"PHONE_VERIFICATION", "CASHOUT_TAN", "PUBLIC_KEY", "CUSTOMER_UPDATE",
 		).Immutable(),
 		// What the code is bound to, e.g. "email:ana@example.com" or "user:12".
 		field.String("subject").NotEmpty().MaxLen(300).Immutable(),

@@ -52,3 +52,7 @@ func (Customer) Edges() []ent.Edge {
 		edge.To("accounts", Account.Type).Annotations(entgql.Skip()),
 	}
 }
+
+func (Customer) Indexes() []ent.Index {
+	return []ent.Index{searchIndex("customers_name_trgm", "name")}
+}

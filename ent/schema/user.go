@@ -50,3 +50,11 @@ func (User) Edges() []ent.Edge {
 		edge.To("sessions", Session.Type).Annotations(entgql.Skip()),
 	}
 }
+
+func (User) Indexes() []ent.Index {
+	return []ent.Index{
+		searchIndex("users_username_trgm", "username"),
+		searchIndex("users_email_trgm", "email"),
+		searchIndex("users_phone_trgm", "phone"),
+	}
+}

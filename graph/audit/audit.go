@@ -37,6 +37,7 @@ const (
 	UserCreated               = "user.created"
 	CustomerCreated           = "customer.created"
 	CustomerDeleted           = "customer.deleted"
+	CustomerUpdated           = "customer.updated"
 	DebitLimitChanged         = "account.debit_limit_changed"
 	PersonRead                = "person.read"
 	PeopleRead                = "people.read"

@@ -76,7 +76,10 @@ type Mint struct {
 	// TargetDate is the day the coins are created for; zero means now.
 	TargetDate time.Time
 	Memo       string
-	Key        *ledger.Key
+	// AutoSign posts at once; otherwise the creation stays PENDING, counted against the monthly
+	// limit, until another administrator confirms it (four eyes, ConfirmCreation).
+	AutoSign bool
+	Key      *ledger.Key
 }
 
 // CheckTargetDate enforces the creation window: the current or the two previous calendar months
@@ -143,7 +146,7 @@ func (s *Service) Create(ctx context.Context, admin *identity.Viewer, m Mint) (*
 		}
 		txn, err := s.Ledger.Transfer(ctx, tx, ledger.Move{
 			Kind: transaction.KindCREATION, DebitID: issuer, CreditID: toID, AmountMinor: m.AmountMinor,
-			Memo: m.Memo, TargetDate: &t, InitiatorID: admin.UserID, Key: m.Key,
+			Memo: m.Memo, TargetDate: &t, InitiatorID: admin.UserID, Pending: !m.AutoSign, Key: m.Key,
 		})
 		if err != nil {
 			return nil, err
@@ -153,14 +156,15 @@ func (s *Service) Create(ctx context.Context, admin *identity.Viewer, m Mint) (*
 }
 
 // withinCirculation refuses a creation that takes the money in circulation beyond
-// ledger.MaxCirculationMinor. It reads the issuer's balance after the debit, under the row lock
-// the debit took, so concurrent creations are counted one after another.
+// ledger.MaxCirculationMinor. It reads the issuer's balance after the debit (or the reservation
+// of a pending creation, counted as if posted), under the row lock the debit took, so concurrent
+// creations are counted one after another.
 func (s *Service) withinCirculation(ctx context.Context, tx *ledger.Tx, issuer int) error {
 	acc, err := tx.Account.Get(ctx, issuer)
 	if err != nil {
 		return fmt.Errorf("coins: issuer: %w", err)
 	}
-	if acc.Balance < -ledger.MaxCirculationMinor {
+	if acc.Balance-acc.Reserved < -ledger.MaxCirculationMinor {
 		return apperr.New(apperr.PreconditionFailed, "the money in circulation would exceed %s",
 			s.Ledger.Currency.Format(ledger.MaxCirculationMinor))
 	}
@@ -315,6 +319,9 @@ func (s *Service) ownPending(ctx context.Context, client *ent.Client, v *identit
 // Confirm posts a pending transaction the viewer sent. When the viewer has registered a public
 // key, signature must be its Ed25519 signature (hex) of the SigningPayload.
 func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, txnID int, signature string) (*ent.Transaction, error) {
+	if v.IsAdmin() {
+		return s.SettleCreation(ctx, v, txnID, true)
+	}
 	txn, err := s.ownPending(ctx, s.Ledger.Client, v, txnID)
 	if err != nil {
 		return nil, err
@@ -344,6 +351,9 @@ func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, txnID int, si
 
 // Cancel voids a pending transaction the viewer sent, releasing the reserved funds.
 func (s *Service) Cancel(ctx context.Context, v *identity.Viewer, txnID int) (*ent.Transaction, error) {
+	if v.IsAdmin() {
+		return s.SettleCreation(ctx, v, txnID, false)
+	}
 	txn, err := s.ownPending(ctx, s.Ledger.Client, v, txnID)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,9 @@ const (
 	KindPasswordReset     Kind = "password_reset"
 	KindPhoneVerification Kind = "phone_verification"
 	KindCashoutTAN        Kind = "cashout_tan"
+	// KindCustomerUpdateTAN confirms a customer's change of their own contact data or cash-out
+	// address (updateCustomer); it goes to the e-mail address on file before the change.
+	KindCustomerUpdateTAN Kind = "customer_update_tan"
 )
 
 // TemplateData fills a message.
@@ -86,6 +89,15 @@ If you did not ask for it, ignore this message.
 {{end}}Your TAN to confirm the cash-out of {{.Amount}} is {{.Code}}.{{if .TTL}}
 It expires in {{duration .TTL}}.{{end}}
 Never share it. If you did not start this cash-out, do not use it and contact the bank.
+`,
+	},
+	KindCustomerUpdateTAN: {
+		subject: "Your TAN to confirm a change of your details",
+		text: `{{if .Username}}Hello {{.Username}},
+
+{{end}}Your TAN to confirm the change of your contact details or cash-out address is {{.Code}}.{{if .TTL}}
+It expires in {{duration .TTL}}.{{end}}
+Never share it. If you did not ask for this change, do not use it and contact the bank.
 `,
 	},
 }

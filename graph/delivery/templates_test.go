@@ -9,7 +9,7 @@ import (
 
 var allKinds = []Kind{
 	KindEmailVerification, KindLoginCode, KindRegistrationOTP,
-	KindPasswordReset, KindPhoneVerification, KindCashoutTAN,
+	KindPasswordReset, KindPhoneVerification, KindCashoutTAN, KindCustomerUpdateTAN,
 }
 
 func TestRender_everyKind_containsCodeAndExpiry(t *testing.T) {

@@ -98,15 +98,17 @@ type ComplexityRoot struct {
 	}
 
 	Bill struct {
-		Amount      func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		DueDate     func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Paid        func(childComplexity int) int
-		PaidAt      func(childComplexity int) int
-		PaidWith    func(childComplexity int) int
-		Transaction func(childComplexity int) int
+		Amount       func(childComplexity int) int
+		AutopayCard  func(childComplexity int) int
+		AutopayError func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		DueDate      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Paid         func(childComplexity int) int
+		PaidAt       func(childComplexity int) int
+		PaidWith     func(childComplexity int) int
+		Transaction  func(childComplexity int) int
 	}
 
 	BillConnection struct {
@@ -172,7 +174,7 @@ type ComplexityRoot struct {
 		Address             func(childComplexity int) int
 		Balance             func(childComplexity int) int
 		Bills               func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) int
-		Cards               func(childComplexity int) int
+		Cards               func(childComplexity int, includeClosed *bool) int
 		CashoutAddress      func(childComplexity int) int
 		City                func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
@@ -189,6 +191,7 @@ type ComplexityRoot struct {
 		SavingsGoals        func(childComplexity int) int
 		SocialSecurityLast4 func(childComplexity int) int
 		State               func(childComplexity int) int
+		Transactions        func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], status *transaction.Status) int
 		User                func(childComplexity int) int
 	}
 
@@ -247,6 +250,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AbortCashout                func(childComplexity int, id int) int
+		CancelBillAutopay           func(childComplexity int, billID int) int
 		CancelPerson                func(childComplexity int, personID string, channel string, reason *string) int
 		CancelTransaction           func(childComplexity int, id int) int
 		ChangeMembershipLevel       func(childComplexity int, personID string, level person.MembershipLevel) int
@@ -254,6 +258,7 @@ type ComplexityRoot struct {
 		ChangePersonData            func(childComplexity int, personID string, input model.PersonDataInput) int
 		CleanupUnverifiedUsers      func(childComplexity int) int
 		ConfirmCashout              func(childComplexity int, id int, tan string) int
+		ConfirmCustomerUpdate       func(childComplexity int, challengeID string, code string) int
 		ConfirmLogin                func(childComplexity int, challengeID string, code string) int
 		ConfirmPhone                func(childComplexity int, challengeID string, code string) int
 		ConfirmSelfRegistration     func(childComplexity int, requestID string, authenticationToken string) int
@@ -267,9 +272,11 @@ type ComplexityRoot struct {
 		CreateScope                 func(childComplexity int, input model.CreateScopeInput) int
 		CreateUser                  func(childComplexity int, input model.CreateUserInput) int
 		DefundCard                  func(childComplexity int, input model.CardMoveInput) int
+		DeleteBill                  func(childComplexity int, id int) int
 		DeleteCard                  func(childComplexity int, cardNumber string) int
 		DeleteCustomer              func(childComplexity int, username string) int
 		DeleteSavingsGoal           func(childComplexity int, id int) int
+		FreezeCard                  func(childComplexity int, id int) int
 		FundCard                    func(childComplexity int, input model.CardMoveInput) int
 		Login                       func(childComplexity int, input model.LoginInput) int
 		Logout                      func(childComplexity int) int
@@ -286,6 +293,7 @@ type ComplexityRoot struct {
 		SelfRegister                func(childComplexity int, input model.SelfRegisterInput) int
 		SendCoins                   func(childComplexity int, input model.SendCoinsInput) int
 		SetAdditionalInformation    func(childComplexity int, personID string, key string, jsonValue string) int
+		SetBillAutopay              func(childComplexity int, billID int, cardNumber string) int
 		SetDebitLimit               func(childComplexity int, accountID int, limit string) int
 		SetPublicKey                func(childComplexity int, publicKey string, challengeID *string, signature *string, currentPassword *string, oldKeySignature *string) int
 		SetTwoFactor                func(childComplexity int, method user.TwoFactor, currentPassword *string) int
@@ -294,6 +302,10 @@ type ComplexityRoot struct {
 		StartPhoneVerification      func(childComplexity int, personID string, phone *string) int
 		TopUpSavings                func(childComplexity int, input model.SavingsMoveInput) int
 		TransferBetweenCards        func(childComplexity int, input model.TransferBetweenCardsInput) int
+		UnfreezeCard                func(childComplexity int, id int) int
+		UpdateBill                  func(childComplexity int, id int, input model.UpdateBillInput) int
+		UpdateCustomer              func(childComplexity int, input model.UpdateCustomerInput) int
+		UpdateSavingsGoal           func(childComplexity int, id int, input model.UpdateSavingsGoalInput) int
 		VerifyPhone                 func(childComplexity int, personID string, receivedCode string, phone *string) int
 		WithdrawSavings             func(childComplexity int, input model.SavingsMoveInput) int
 	}
@@ -404,9 +416,10 @@ type ComplexityRoot struct {
 	Query struct {
 		Bills            func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) int
 		Card             func(childComplexity int, last4 string) int
-		Cards            func(childComplexity int) int
+		Cards            func(childComplexity int, includeClosed *bool) int
 		Cashouts         func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
-		Customers        func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
+		Customer         func(childComplexity int, username string) int
+		Customers        func(childComplexity int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], search *string) int
 		Me               func(childComplexity int) int
 		Node             func(childComplexity int, id int) int
 		Nodes            func(childComplexity int, ids []int) int
@@ -466,6 +479,7 @@ type ComplexityRoot struct {
 		Kind           func(childComplexity int) int
 		Memo           func(childComplexity int) int
 		PostedAt       func(childComplexity int) int
+		Signable       func(childComplexity int) int
 		SigningPayload func(childComplexity int) int
 		Status         func(childComplexity int) int
 		TargetDate     func(childComplexity int) int
@@ -481,6 +495,11 @@ type ComplexityRoot struct {
 	TransactionEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	UpdateCustomerPayload struct {
+		ChallengeID func(childComplexity int) int
+		Customer    func(childComplexity int) int
 	}
 
 	User struct {
@@ -536,10 +555,12 @@ type CustomerResolver interface {
 
 	Account(ctx context.Context, obj *ent.Customer) (*ent.Account, error)
 	Balance(ctx context.Context, obj *ent.Customer) (*model.Money, error)
-	Cards(ctx context.Context, obj *ent.Customer) ([]*ent.Card, error)
+	Cards(ctx context.Context, obj *ent.Customer, includeClosed *bool) ([]*ent.Card, error)
 	SavingsGoals(ctx context.Context, obj *ent.Customer) ([]*ent.SavingsGoal, error)
 	Bills(ctx context.Context, obj *ent.Customer, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error)
 	PublicKey(ctx context.Context, obj *ent.Customer) (*string, error)
+
+	Transactions(ctx context.Context, obj *ent.Customer, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], status *transaction.Status) (*ent.TransactionConnection, error)
 }
 type EntryResolver interface {
 	Account(ctx context.Context, obj *ent.Entry) (*ent.Account, error)
@@ -578,12 +599,19 @@ type MutationResolver interface {
 	DefundCard(ctx context.Context, input model.CardMoveInput) (*ent.Transaction, error)
 	TransferBetweenCards(ctx context.Context, input model.TransferBetweenCardsInput) (*ent.Transaction, error)
 	DeleteCard(ctx context.Context, cardNumber string) (bool, error)
+	FreezeCard(ctx context.Context, id int) (*ent.Card, error)
+	UnfreezeCard(ctx context.Context, id int) (*ent.Card, error)
 	CreateSavingsGoal(ctx context.Context, input model.CreateSavingsGoalInput) (*ent.SavingsGoal, error)
 	TopUpSavings(ctx context.Context, input model.SavingsMoveInput) (*ent.Transaction, error)
 	WithdrawSavings(ctx context.Context, input model.SavingsMoveInput) (*ent.Transaction, error)
 	DeleteSavingsGoal(ctx context.Context, id int) (bool, error)
+	UpdateSavingsGoal(ctx context.Context, id int, input model.UpdateSavingsGoalInput) (*ent.SavingsGoal, error)
 	CreateBill(ctx context.Context, input model.CreateBillInput) (*ent.Bill, error)
 	PayBill(ctx context.Context, input model.PayBillInput) (*ent.Bill, error)
+	UpdateBill(ctx context.Context, id int, input model.UpdateBillInput) (*ent.Bill, error)
+	DeleteBill(ctx context.Context, id int) (int, error)
+	SetBillAutopay(ctx context.Context, billID int, cardNumber string) (*ent.Bill, error)
+	CancelBillAutopay(ctx context.Context, billID int) (*ent.Bill, error)
 	CreateCashout(ctx context.Context, input model.CreateCashoutInput) (*ent.Cashout, error)
 	ConfirmCashout(ctx context.Context, id int, tan string) (*ent.Cashout, error)
 	AbortCashout(ctx context.Context, id int) (*ent.Cashout, error)
@@ -601,6 +629,8 @@ type MutationResolver interface {
 	SetAdditionalInformation(ctx context.Context, personID string, key string, jsonValue string) (*ent.Person, error)
 	ProcessProcedure(ctx context.Context, id int, decision model.ProcedureDecision, comment *string, verification *person.Verification) (*ent.Procedure, error)
 	CreateScope(ctx context.Context, input model.CreateScopeInput) (*ent.Scope, error)
+	UpdateCustomer(ctx context.Context, input model.UpdateCustomerInput) (*model.UpdateCustomerPayload, error)
+	ConfirmCustomerUpdate(ctx context.Context, challengeID string, code string) (*ent.Customer, error)
 }
 type PersonResolver interface {
 	QualifiedID(ctx context.Context, obj *ent.Person) (string, error)
@@ -625,10 +655,10 @@ type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	Me(ctx context.Context) (*ent.User, error)
-	Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CustomerConnection, error)
+	Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], search *string) (*ent.CustomerConnection, error)
 	Transactions(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.TransactionFilter) (*ent.TransactionConnection, error)
 	Card(ctx context.Context, last4 string) (*ent.Card, error)
-	Cards(ctx context.Context) ([]*ent.Card, error)
+	Cards(ctx context.Context, includeClosed *bool) ([]*ent.Card, error)
 	SavingsGoals(ctx context.Context) ([]*ent.SavingsGoal, error)
 	Bills(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error)
 	Cashouts(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CashoutConnection, error)
@@ -638,6 +668,7 @@ type QueryResolver interface {
 	PersonProcedures(ctx context.Context, personID string) ([]*ent.Procedure, error)
 	People(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.PersonFilter) (*ent.PersonConnection, error)
 	Scopes(ctx context.Context) ([]*ent.Scope, error)
+	Customer(ctx context.Context, username string) (*ent.Customer, error)
 }
 type SavingsGoalResolver interface {
 	Goal(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error)
@@ -654,6 +685,7 @@ type TransactionResolver interface {
 
 	Entries(ctx context.Context, obj *ent.Transaction) ([]*ent.Entry, error)
 	SigningPayload(ctx context.Context, obj *ent.Transaction) (string, error)
+	Signable(ctx context.Context, obj *ent.Transaction) (bool, error)
 }
 type UserResolver interface {
 	Status(ctx context.Context, obj *ent.User) (user.Status, error)
@@ -830,6 +862,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Bill.Amount(childComplexity), true
+	case "Bill.autopayCard":
+		if e.ComplexityRoot.Bill.AutopayCard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.AutopayCard(childComplexity), true
+	case "Bill.autopayError":
+		if e.ComplexityRoot.Bill.AutopayError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.AutopayError(childComplexity), true
 	case "Bill.createdAt":
 		if e.ComplexityRoot.Bill.CreatedAt == nil {
 			break
@@ -1130,7 +1174,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Customer.Cards(childComplexity), true
+		args, err := ec.field_Customer_cards_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.Cards(childComplexity, args["includeClosed"].(*bool)), true
 	case "Customer.cashoutAddress":
 		if e.ComplexityRoot.Customer.CashoutAddress == nil {
 			break
@@ -1227,6 +1276,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.State(childComplexity), true
+	case "Customer.transactions":
+		if e.ComplexityRoot.Customer.Transactions == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_transactions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.Transactions(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int]), args["status"].(*transaction.Status)), true
 	case "Customer.user":
 		if e.ComplexityRoot.Customer.User == nil {
 			break
@@ -1427,6 +1487,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AbortCashout(childComplexity, args["id"].(int)), true
+	case "Mutation.cancelBillAutopay":
+		if e.ComplexityRoot.Mutation.CancelBillAutopay == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelBillAutopay_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelBillAutopay(childComplexity, args["billId"].(int)), true
 	case "Mutation.cancelPerson":
 		if e.ComplexityRoot.Mutation.CancelPerson == nil {
 			break
@@ -1499,6 +1570,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmCashout(childComplexity, args["id"].(int), args["tan"].(string)), true
+	case "Mutation.confirmCustomerUpdate":
+		if e.ComplexityRoot.Mutation.ConfirmCustomerUpdate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmCustomerUpdate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmCustomerUpdate(childComplexity, args["challengeId"].(string), args["code"].(string)), true
 	case "Mutation.confirmLogin":
 		if e.ComplexityRoot.Mutation.ConfirmLogin == nil {
 			break
@@ -1637,6 +1719,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DefundCard(childComplexity, args["input"].(model.CardMoveInput)), true
+	case "Mutation.deleteBill":
+		if e.ComplexityRoot.Mutation.DeleteBill == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteBill_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteBill(childComplexity, args["id"].(int)), true
 	case "Mutation.deleteCard":
 		if e.ComplexityRoot.Mutation.DeleteCard == nil {
 			break
@@ -1670,6 +1763,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteSavingsGoal(childComplexity, args["id"].(int)), true
+	case "Mutation.freezeCard":
+		if e.ComplexityRoot.Mutation.FreezeCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_freezeCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FreezeCard(childComplexity, args["id"].(int)), true
 	case "Mutation.fundCard":
 		if e.ComplexityRoot.Mutation.FundCard == nil {
 			break
@@ -1841,6 +1945,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAdditionalInformation(childComplexity, args["personId"].(string), args["key"].(string), args["jsonValue"].(string)), true
+	case "Mutation.setBillAutopay":
+		if e.ComplexityRoot.Mutation.SetBillAutopay == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setBillAutopay_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetBillAutopay(childComplexity, args["billId"].(int), args["cardNumber"].(string)), true
 	case "Mutation.setDebitLimit":
 		if e.ComplexityRoot.Mutation.SetDebitLimit == nil {
 			break
@@ -1924,6 +2039,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TransferBetweenCards(childComplexity, args["input"].(model.TransferBetweenCardsInput)), true
+	case "Mutation.unfreezeCard":
+		if e.ComplexityRoot.Mutation.UnfreezeCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unfreezeCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnfreezeCard(childComplexity, args["id"].(int)), true
+	case "Mutation.updateBill":
+		if e.ComplexityRoot.Mutation.UpdateBill == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateBill_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateBill(childComplexity, args["id"].(int), args["input"].(model.UpdateBillInput)), true
+	case "Mutation.updateCustomer":
+		if e.ComplexityRoot.Mutation.UpdateCustomer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateCustomer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateCustomer(childComplexity, args["input"].(model.UpdateCustomerInput)), true
+	case "Mutation.updateSavingsGoal":
+		if e.ComplexityRoot.Mutation.UpdateSavingsGoal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSavingsGoal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSavingsGoal(childComplexity, args["id"].(int), args["input"].(model.UpdateSavingsGoalInput)), true
 	case "Mutation.verifyPhone":
 		if e.ComplexityRoot.Mutation.VerifyPhone == nil {
 			break
@@ -2398,7 +2557,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Query.Cards(childComplexity), true
+		args, err := ec.field_Query_cards_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Cards(childComplexity, args["includeClosed"].(*bool)), true
 	case "Query.cashouts":
 		if e.ComplexityRoot.Query.Cashouts == nil {
 			break
@@ -2410,6 +2574,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Cashouts(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int])), true
+	case "Query.customer":
+		if e.ComplexityRoot.Query.Customer == nil {
+			break
+		}
+
+		args, err := ec.field_Query_customer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Customer(childComplexity, args["username"].(string)), true
 	case "Query.customers":
 		if e.ComplexityRoot.Query.Customers == nil {
 			break
@@ -2420,7 +2595,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int])), true
+		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int]), args["search"].(*string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -2702,6 +2877,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Transaction.PostedAt(childComplexity), true
+	case "Transaction.signable":
+		if e.ComplexityRoot.Transaction.Signable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Signable(childComplexity), true
 	case "Transaction.signingPayload":
 		if e.ComplexityRoot.Transaction.SigningPayload == nil {
 			break
@@ -2758,6 +2939,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TransactionEdge.Node(childComplexity), true
+
+	case "UpdateCustomerPayload.challengeId":
+		if e.ComplexityRoot.UpdateCustomerPayload.ChallengeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateCustomerPayload.ChallengeID(childComplexity), true
+	case "UpdateCustomerPayload.customer":
+		if e.ComplexityRoot.UpdateCustomerPayload.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateCustomerPayload.Customer(childComplexity), true
 
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
@@ -2854,6 +3048,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputSendCoinsInput,
 		ec.unmarshalInputTransactionFilter,
 		ec.unmarshalInputTransferBetweenCardsInput,
+		ec.unmarshalInputUpdateBillInput,
+		ec.unmarshalInputUpdateCustomerInput,
+		ec.unmarshalInputUpdateSavingsGoalInput,
 	)
 	first := true
 
@@ -2948,7 +3145,7 @@ func newExecutionContext(
 var sources = []*ast.Source{
 	{Name: "../../schema.graphqls", Input: `"""
 coffer: one GraphQL API for a small bank. Money is exact: amounts are ` + "`" + `Decimal` + "`" + ` strings in the
-bank's currency, never floats. Errors carry ` + "`" + `extensions.code` + "`" + ` (see the README).
+bank's currency, never floats. Errors carry ` + "`" + `extensions.code` + "`" + ` (see docs/api.md, "Errors").
 """
 schema {
   query: Query
@@ -3091,8 +3288,8 @@ type Customer implements Node {
   account: Account!
   "The main account's balance."
   balance: Money!
-  "The customer's active cards."
-  cards: [Card!]!
+  "The customer's cards: active and frozen ones, and closed ones too when asked."
+  cards("Also list closed (deleted) cards." includeClosed: Boolean = false): [Card!]!
   "The customer's savings goals."
   savingsGoals: [SavingsGoal!]!
   "The customer's bills, by due date."
@@ -3343,8 +3540,8 @@ input TransactionFilter {
   kind: TransactionKind
 }
 
-"Names a customer in exactly one way."
-input RecipientInput {
+"Names a customer in exactly one way: give exactly one field, not null and not empty."
+input RecipientInput @oneOf {
   "The customer's e-mail address."
   email: String
   "The customer's username."
@@ -3451,6 +3648,8 @@ type SelfRegistrationPayload {
 enum CardStatus {
   "In use."
   ACTIVE
+  "Stopped by its owner (freezeCard): every debit of it is PRECONDITION_FAILED; credits and defundCard still work."
+  FROZEN
   "Deleted by its owner; its history stays."
   CLOSED
 }
@@ -3536,6 +3735,10 @@ type Bill implements Node {
   paidWith: Card
   "The payment's ledger transaction."
   transaction: Transaction
+  "The viewer's card that pays the bill on its due date (UTC), when autopay is set."
+  autopayCard: Card
+  "Why the last autopay attempt failed (funds, a frozen or closed card); null once it succeeds. Each run retries."
+  autopayError: String
   "When the bill was entered."
   createdAt: Time!
 }
@@ -3664,6 +3867,24 @@ input CreateBillInput {
   amount: Decimal!
   "When it is due."
   dueDate: Time!
+}
+
+"Changes to a savings goal; fields left out stay as they are."
+input UpdateSavingsGoalInput {
+  "What it is for."
+  name: String
+  "The target amount, positive."
+  goal: Decimal
+}
+
+"Changes to an unpaid bill; fields left out stay as they are."
+input UpdateBillInput {
+  "What it is for."
+  name: String
+  "The amount due, positive."
+  amount: Decimal
+  "When it is due."
+  dueDate: Time
 }
 
 "A bill paid with a card."
@@ -3796,6 +4017,8 @@ input CreateCoinsInput {
   memo: String
   "Retrying with the same key and input returns the first result."
   idempotencyKey: String
+  "Post at once (true, the default), or leave the creation PENDING (it counts against the monthly limit) until another administrator confirms it with confirmTransaction: four eyes."
+  autoSign: Boolean = true
 }
 
 "Coins sent to another customer."
@@ -3830,6 +4053,8 @@ type Query {
     last: Int
     "Return customers before this cursor."
     before: Cursor
+    "Only customers whose username, name, e-mail, phone or IBAN contains this text, ignoring case."
+    search: String
   ): CustomerConnection!
   "All transactions (administrators)."
   transactions(
@@ -3844,10 +4069,10 @@ type Query {
     "Restrict the transactions returned."
     filter: TransactionFilter
   ): TransactionConnection!
-  "One of the viewer's active cards, by its last four digits."
+  "One of the viewer's active or frozen cards, by its last four digits."
   card("The last four digits." last4: String!): Card
-  "The viewer's active cards."
-  cards: [Card!]!
+  "The viewer's active and frozen cards, and closed ones too when asked."
+  cards("Also list closed (deleted) cards." includeClosed: Boolean = false): [Card!]!
   "The viewer's savings goals."
   savingsGoals: [SavingsGoal!]!
   "The viewer's bills, by due date."
@@ -3966,6 +4191,10 @@ type Mutation {
   transferBetweenCards("The transfer." input: TransferBetweenCardsInput!): Transaction!
   "Deletes one of the viewer's cards; it must be empty. Its history stays."
   deleteCard("The card's full number." cardNumber: String!): Boolean!
+  "Freezes one of the viewer's cards: no debit until unfrozen. Freezing a frozen card returns it unchanged; a closed card is PRECONDITION_FAILED."
+  freezeCard("The card." id: ID!): Card!
+  "Unfreezes one of the viewer's cards. Unfreezing an active card returns it unchanged; a closed card is PRECONDITION_FAILED."
+  unfreezeCard("The card." id: ID!): Card!
   "Creates a savings goal for the viewer."
   createSavingsGoal("The goal." input: CreateSavingsGoalInput!): SavingsGoal!
   "Moves money from one of the viewer's cards to one of their savings goals."
@@ -3974,10 +4203,20 @@ type Mutation {
   withdrawSavings("The move." input: SavingsMoveInput!): Transaction!
   "Deletes one of the viewer's savings goals; it must be empty."
   deleteSavingsGoal("The goal." id: ID!): Boolean!
+  "Renames one of the viewer's savings goals or changes its target."
+  updateSavingsGoal("The goal." id: ID!, "The changes." input: UpdateSavingsGoalInput!): SavingsGoal!
   "Enters a bill for the viewer."
   createBill("The bill." input: CreateBillInput!): Bill!
   "Pays one of the viewer's bills with one of their cards; a bill is paid at most once."
   payBill("The payment." input: PayBillInput!): Bill!
+  "Changes one of the viewer's unpaid bills; a paid bill is PRECONDITION_FAILED."
+  updateBill("The bill." id: ID!, "The changes." input: UpdateBillInput!): Bill!
+  "Deletes one of the viewer's unpaid bills and returns its ID; a paid bill is PRECONDITION_FAILED."
+  deleteBill("The bill." id: ID!): ID!
+  "Has one of the viewer's unpaid bills paid from one of their cards on its due date (UTC), or at the next run when already due."
+  setBillAutopay("The bill." billId: ID!, "The full number of the viewer's card that pays." cardNumber: String!): Bill!
+  "Stops autopay of one of the viewer's unpaid bills."
+  cancelBillAutopay("The bill." billId: ID!): Bill!
   "Reserves an amount for a cash-out to the viewer's cashout address and sends a TAN."
   createCashout("The cash-out." input: CreateCashoutInput!): Cashout!
   "Confirms a pending cash-out with its TAN: the money leaves."
@@ -4576,6 +4815,66 @@ extend type Mutation {
   createScope("The scope." input: CreateScopeInput!): Scope!
 }
 
+extend type Customer {
+  "The customer's own transactions, as debtor or creditor, newest first (the customer and administrators). With status PENDING: what waits for a signature."
+  transactions(
+    "Return the first n (at most 100)."
+    first: Int
+    "Return transactions after this cursor."
+    after: Cursor
+    "Return the last n (at most 100)."
+    last: Int
+    "Return transactions before this cursor."
+    before: Cursor
+    "Only transactions in this status."
+    status: TransactionStatus
+  ): TransactionConnection!
+}
+
+extend type Transaction {
+  "Whether the viewer may confirm it now: a pending transfer the viewer sent or, for an administrator, a pending creation another administrator created (four eyes)."
+  signable: Boolean!
+}
+
+extend type Query {
+  "A customer by username (administrators); an unknown one is NOT_FOUND."
+  customer("The customer's username." username: String!): Customer
+}
+
+extend type Mutation {
+  """
+  Changes a customer's contact data and cash-out address. An administrator changes any field of
+  anyone at once (customer set, challengeId null). A customer changes only their own email, phone
+  and cashoutAddress: the change waits for a TAN e-mailed to their current address (customer null,
+  challengeId set) and applies with confirmCustomerUpdate. A taken e-mail or phone is CONFLICT.
+  """
+  updateCustomer("The change." input: UpdateCustomerInput!): UpdateCustomerPayload!
+  "Applies a customer's own pending updateCustomer with the TAN it sent; a wrong, expired or used code, or another user's challenge, is INVALID_CODE."
+  confirmCustomerUpdate("The challengeId updateCustomer returned." challengeId: String!, "The TAN that was e-mailed." code: String!): Customer!
+}
+
+"A change of a customer's data; absent fields stay as they are."
+input UpdateCustomerInput {
+  "Whose: required for administrators; a customer may leave it out or name themselves (another is FORBIDDEN)."
+  username: String
+  "The full name (administrators only; a customer is FORBIDDEN)."
+  name: String
+  "The e-mail address; it cannot be removed."
+  email: String
+  "The phone number, E.164; an empty string removes it."
+  phone: String
+  "Where cash-outs are paid to, a payto URI; an empty string removes it."
+  cashoutAddress: String
+}
+
+"The answer to updateCustomer."
+type UpdateCustomerPayload {
+  "The customer as changed (an administrator's change); null while a customer's own change waits for its TAN."
+  customer: Customer
+  "The TAN challenge to pass to confirmCustomerUpdate (a customer's own change); null when applied at once."
+  challengeId: String
+}
+
 """
 Live updates, over WebSocket on ` + "`" + `/query` + "`" + ` (subprotocols ` + "`" + `graphql-transport-ws` + "`" + ` and the legacy
 ` + "`" + `graphql-ws` + "`" + `). Authenticate in the ` + "`" + `connection_init` + "`" + ` payload with ` + "`" + `{"authorization": "Bearer
@@ -4705,6 +5004,10 @@ func (ec *executionContext) childFields_Bill(ctx context.Context, field graphql.
 		return ec.fieldContext_Bill_paidWith(ctx, field)
 	case "transaction":
 		return ec.fieldContext_Bill_transaction(ctx, field)
+	case "autopayCard":
+		return ec.fieldContext_Bill_autopayCard(ctx, field)
+	case "autopayError":
+		return ec.fieldContext_Bill_autopayError(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Bill_createdAt(ctx, field)
 	}
@@ -4873,6 +5176,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_publicKey(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Customer_createdAt(ctx, field)
+	case "transactions":
+		return ec.fieldContext_Customer_transactions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -5279,6 +5584,8 @@ func (ec *executionContext) childFields_Transaction(ctx context.Context, field g
 		return ec.fieldContext_Transaction_entries(ctx, field)
 	case "signingPayload":
 		return ec.fieldContext_Transaction_signingPayload(ctx, field)
+	case "signable":
+		return ec.fieldContext_Transaction_signable(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Transaction", field.Name)
 }
@@ -5303,6 +5610,16 @@ func (ec *executionContext) childFields_TransactionEdge(ctx context.Context, fie
 		return ec.fieldContext_TransactionEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TransactionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateCustomerPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "customer":
+		return ec.fieldContext_UpdateCustomerPayload_customer(ctx, field)
+	case "challengeId":
+		return ec.fieldContext_UpdateCustomerPayload_challengeId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateCustomerPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5615,6 +5932,66 @@ func (ec *executionContext) field_Customer_bills_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Customer_cards_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeClosed",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeClosed"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Customer_transactions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*transaction.Status, error) {
+			return ec.unmarshalOTransactionStatus2ᚖcofferᚋentᚋtransactionᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_abortCashout_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5626,6 +6003,20 @@ func (ec *executionContext) field_Mutation_abortCashout_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelBillAutopay_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "billId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["billId"] = arg0
 	return args, nil
 }
 
@@ -5750,6 +6141,28 @@ func (ec *executionContext) field_Mutation_confirmCashout_args(ctx context.Conte
 		return nil, err
 	}
 	args["tan"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmCustomerUpdate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "challengeId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["challengeId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
 	return args, nil
 }
 
@@ -5953,6 +6366,20 @@ func (ec *executionContext) field_Mutation_defundCard_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteBill_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5982,6 +6409,20 @@ func (ec *executionContext) field_Mutation_deleteCustomer_args(ctx context.Conte
 }
 
 func (ec *executionContext) field_Mutation_deleteSavingsGoal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_freezeCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -6269,6 +6710,28 @@ func (ec *executionContext) field_Mutation_setAdditionalInformation_args(ctx con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setBillAutopay_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "billId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["billId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "cardNumber",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cardNumber"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setDebitLimit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6428,6 +6891,78 @@ func (ec *executionContext) field_Mutation_transferBetweenCards_args(ctx context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unfreezeCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateBill_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateBillInput, error) {
+			return ec.unmarshalNUpdateBillInput2cofferᚋgraphᚋmodelᚐUpdateBillInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateCustomer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateCustomerInput, error) {
+			return ec.unmarshalNUpdateCustomerInput2cofferᚋgraphᚋmodelᚐUpdateCustomerInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateSavingsGoal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateSavingsGoalInput, error) {
+			return ec.unmarshalNUpdateSavingsGoalInput2cofferᚋgraphᚋmodelᚐUpdateSavingsGoalInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -6601,6 +7136,20 @@ func (ec *executionContext) field_Query_card_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_cards_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeClosed",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeClosed"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_cashouts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6639,6 +7188,20 @@ func (ec *executionContext) field_Query_cashouts_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_customer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "username",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["username"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6674,6 +7237,14 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "search",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["search"] = arg4
 	return args, nil
 }
 
@@ -7821,6 +8392,61 @@ func (ec *executionContext) fieldContext_Bill_transaction(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Bill_autopayCard(ctx context.Context, field graphql.CollectedField, obj *ent.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_autopayCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutopayCard(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalOCard2ᚖcofferᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_autopayCard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Bill",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Bill_autopayError(ctx context.Context, field graphql.CollectedField, obj *ent.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_autopayError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutopayError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_autopayError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Bill_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Bill) (ret graphql.Marshaler) {
@@ -9175,7 +9801,8 @@ func (ec *executionContext) _Customer_cards(ctx context.Context, field graphql.C
 			return ec.fieldContext_Customer_cards(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Customer().Cards(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Customer().Cards(ctx, obj, fc.Args["includeClosed"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Card) graphql.Marshaler {
@@ -9185,7 +9812,7 @@ func (ec *executionContext) _Customer_cards(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Customer_cards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Customer_cards(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
@@ -9194,6 +9821,17 @@ func (ec *executionContext) fieldContext_Customer_cards(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Card(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_cards_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9318,6 +9956,50 @@ func (ec *executionContext) _Customer_createdAt(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Customer_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Customer", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Customer_transactions(ctx context.Context, field graphql.CollectedField, obj *ent.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_transactions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Customer().Transactions(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["status"].(*transaction.Status))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.TransactionConnection) graphql.Marshaler {
+			return ec.marshalNTransactionConnection2ᚖcofferᚋentᚐTransactionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_transactions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TransactionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_transactions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CustomerConnection) (ret graphql.Marshaler) {
@@ -11208,6 +11890,94 @@ func (ec *executionContext) fieldContext_Mutation_deleteCard(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_freezeCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_freezeCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FreezeCard(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalNCard2ᚖcofferᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_freezeCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_freezeCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unfreezeCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unfreezeCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnfreezeCard(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
+			return ec.marshalNCard2ᚖcofferᚋentᚐCard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unfreezeCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Card(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unfreezeCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createSavingsGoal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11384,6 +12154,50 @@ func (ec *executionContext) fieldContext_Mutation_deleteSavingsGoal(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateSavingsGoal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSavingsGoal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSavingsGoal(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateSavingsGoalInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SavingsGoal) graphql.Marshaler {
+			return ec.marshalNSavingsGoal2ᚖcofferᚋentᚐSavingsGoal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSavingsGoal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavingsGoal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSavingsGoal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createBill(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11466,6 +12280,182 @@ func (ec *executionContext) fieldContext_Mutation_payBill(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_payBill_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateBill(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateBill(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateBill(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateBillInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
+			return ec.marshalNBill2ᚖcofferᚋentᚐBill(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateBill(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Bill(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateBill_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteBill(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteBill(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteBill(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteBill(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteBill_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setBillAutopay(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setBillAutopay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetBillAutopay(ctx, fc.Args["billId"].(int), fc.Args["cardNumber"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
+			return ec.marshalNBill2ᚖcofferᚋentᚐBill(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setBillAutopay(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Bill(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setBillAutopay_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelBillAutopay(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelBillAutopay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelBillAutopay(ctx, fc.Args["billId"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
+			return ec.marshalNBill2ᚖcofferᚋentᚐBill(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelBillAutopay(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Bill(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelBillAutopay_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12214,6 +13204,94 @@ func (ec *executionContext) fieldContext_Mutation_createScope(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_createScope_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["input"].(model.UpdateCustomerInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateCustomerPayload) graphql.Marshaler {
+			return ec.marshalNUpdateCustomerPayload2ᚖcofferᚋgraphᚋmodelᚐUpdateCustomerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateCustomer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpdateCustomerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateCustomer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmCustomerUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmCustomerUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmCustomerUpdate(ctx, fc.Args["challengeId"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmCustomerUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmCustomerUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14077,7 +15155,7 @@ func (ec *executionContext) _Query_customers(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Customers(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]))
+			return ec.Resolvers.Query().Customers(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["search"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.CustomerConnection) graphql.Marshaler {
@@ -14208,7 +15286,8 @@ func (ec *executionContext) _Query_cards(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Query_cards(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().Cards(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Cards(ctx, fc.Args["includeClosed"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Card) graphql.Marshaler {
@@ -14218,7 +15297,7 @@ func (ec *executionContext) _Query_cards(ctx context.Context, field graphql.Coll
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Query_cards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Query_cards(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
@@ -14227,6 +15306,17 @@ func (ec *executionContext) fieldContext_Query_cards(_ context.Context, field gr
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Card(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cards_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -14599,6 +15689,50 @@ func (ec *executionContext) fieldContext_Query_scopes(_ context.Context, field g
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Scope(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_customer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Customer(ctx, fc.Args["username"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_customer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -15503,6 +16637,29 @@ func (ec *executionContext) fieldContext_Transaction_signingPayload(_ context.Co
 	return graphql.NewScalarFieldContext("Transaction", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Transaction_signable(ctx context.Context, field graphql.CollectedField, obj *ent.Transaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transaction_signable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Transaction().Signable(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Transaction_signable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Transaction", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _TransactionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.TransactionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15643,6 +16800,61 @@ func (ec *executionContext) _TransactionEdge_cursor(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_TransactionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TransactionEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _UpdateCustomerPayload_customer(ctx context.Context, field graphql.CollectedField, obj *model.UpdateCustomerPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateCustomerPayload_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateCustomerPayload_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpdateCustomerPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpdateCustomerPayload_challengeId(ctx context.Context, field graphql.CollectedField, obj *model.UpdateCustomerPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateCustomerPayload_challengeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChallengeID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateCustomerPayload_challengeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UpdateCustomerPayload", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -17137,7 +18349,11 @@ func (ec *executionContext) unmarshalInputCreateCoinsInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"recipient", "amount", "targetDate", "memo", "idempotencyKey"}
+	if _, present := asMap["autoSign"]; !present {
+		asMap["autoSign"] = true
+	}
+
+	fieldsInOrder := [...]string{"recipient", "amount", "targetDate", "memo", "idempotencyKey", "autoSign"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17179,6 +18395,13 @@ func (ec *executionContext) unmarshalInputCreateCoinsInput(ctx context.Context, 
 				return it, err
 			}
 			it.IdempotencyKey = data
+		case "autoSign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("autoSign"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AutoSign = data
 		}
 	}
 	return it, nil
@@ -18490,6 +19713,145 @@ func (ec *executionContext) unmarshalInputTransferBetweenCardsInput(ctx context.
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputUpdateBillInput(ctx context.Context, obj any) (model.UpdateBillInput, error) {
+	var it model.UpdateBillInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "amount", "dueDate"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalODecimal2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "dueDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dueDate"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DueDate = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Context, obj any) (model.UpdateCustomerInput, error) {
+	var it model.UpdateCustomerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"username", "name", "email", "phone", "cashoutAddress"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "username":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("username"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Username = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "cashoutAddress":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashoutAddress"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashoutAddress = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUpdateSavingsGoalInput(ctx context.Context, obj any) (model.UpdateSavingsGoalInput, error) {
+	var it model.UpdateSavingsGoalInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "goal"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "goal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("goal"))
+			data, err := ec.unmarshalODecimal2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Goal = data
+		}
+	}
+	return it, nil
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -19261,6 +20623,49 @@ func (ec *executionContext) _Bill(ctx context.Context, sel ast.SelectionSet, obj
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "autopayCard":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Bill_autopayCard(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "autopayError":
+			out.Values[i] = ec._Bill_autopayError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.Values[i] = ec._Bill_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -20338,6 +21743,44 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "transactions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Customer_transactions(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21142,6 +22585,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "freezeCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_freezeCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unfreezeCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unfreezeCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createSavingsGoal":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createSavingsGoal(ctx, field)
@@ -21170,6 +22627,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateSavingsGoal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSavingsGoal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createBill":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createBill(ctx, field)
@@ -21180,6 +22644,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "payBill":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_payBill(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateBill":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateBill(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteBill":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteBill(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setBillAutopay":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setBillAutopay(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelBillAutopay":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelBillAutopay(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -21299,6 +22791,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "createScope":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createScope(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateCustomer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateCustomer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmCustomerUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmCustomerUpdate(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -22757,6 +24263,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "customer":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_customer(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -23400,6 +24928,44 @@ func (ec *executionContext) _Transaction(ctx context.Context, sel ast.SelectionS
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "signable":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Transaction_signable(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23489,6 +25055,49 @@ func (ec *executionContext) _TransactionEdge(ctx context.Context, sel ast.Select
 		case "cursor":
 			out.Values[i] = ec._TransactionEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var updateCustomerPayloadImplementors = []string{"UpdateCustomerPayload"}
+
+func (ec *executionContext) _UpdateCustomerPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateCustomerPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, updateCustomerPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpdateCustomerPayload")
+		case "customer":
+			out.Values[i] = ec._UpdateCustomerPayload_customer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "challengeId":
+			out.Values[i] = ec._UpdateCustomerPayload_challengeId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -25168,6 +26777,31 @@ func (ec *executionContext) marshalNTwoFactorMethod2cofferᚋentᚋuserᚐTwoFac
 	return v
 }
 
+func (ec *executionContext) unmarshalNUpdateBillInput2cofferᚋgraphᚋmodelᚐUpdateBillInput(ctx context.Context, v any) (model.UpdateBillInput, error) {
+	res, err := ec.unmarshalInputUpdateBillInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateCustomerInput2cofferᚋgraphᚋmodelᚐUpdateCustomerInput(ctx context.Context, v any) (model.UpdateCustomerInput, error) {
+	res, err := ec.unmarshalInputUpdateCustomerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpdateCustomerPayload2ᚖcofferᚋgraphᚋmodelᚐUpdateCustomerPayload(ctx context.Context, sel ast.SelectionSet, v *model.UpdateCustomerPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._UpdateCustomerPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateSavingsGoalInput2cofferᚋgraphᚋmodelᚐUpdateSavingsGoalInput(ctx context.Context, v any) (model.UpdateSavingsGoalInput, error) {
+	res, err := ec.unmarshalInputUpdateSavingsGoalInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNUser2ᚖcofferᚋentᚐUser(ctx context.Context, sel ast.SelectionSet, v *ent.User) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -25443,6 +27077,24 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = sel
 	_ = ctx
 	res := scalars.MarshalDate(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalODecimal2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := scalars.UnmarshalDecimal(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODecimal2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := scalars.MarshalDecimal(*v)
 	return res
 }
 

@@ -94,7 +94,7 @@ func (s *Service) Login(ctx context.Context, login, password string) (*LoginResu
 // code is to be sent (an empty result).
 func (s *Service) passwordAccepted(ctx context.Context, tx *ent.Tx, u *ent.User) (*LoginResult, error) {
 	e := audit.Event{Action: audit.LoginSucceeded, Actor: actorOf(u), Target: audit.Target("user", u.ID), TargetName: u.Username}
-	if u.TwoFactor != user.TwoFactorNONE {
+	if u.TwoFactor != user.TwoFactorNONE || s.requiresTwoFactor(u) {
 		e.Action = audit.LoginSecondFactorRequired
 		return &LoginResult{}, audit.Write(ctx, tx.AuditEvent, e)
 	}
@@ -178,6 +178,14 @@ func (s *Service) sendLoginCode(ctx context.Context, u *ent.User) (string, error
 		r.Channel, r.To = delivery.ChannelEmail, *u.Email
 	case u.TwoFactor == user.TwoFactorSMS && u.Phone != nil:
 		// The password was right, so refusing says nothing an attacker did not already prove.
+		phone, err := VerifiedPhone(u)
+		if err != nil {
+			return "", err
+		}
+		r.Channel, r.To = delivery.ChannelSMS, phone
+	case u.TwoFactor == user.TwoFactorNONE && u.Email != nil: // required without a chosen method
+		r.Channel, r.To = delivery.ChannelEmail, *u.Email
+	case u.TwoFactor == user.TwoFactorNONE && u.Phone != nil:
 		phone, err := VerifiedPhone(u)
 		if err != nil {
 			return "", err

@@ -38,6 +38,8 @@ type Service struct {
 	// MaxFailedLogins consecutive failures lock the account for LockoutDuration.
 	MaxFailedLogins int
 	LockoutDuration time.Duration
+	// RequireTwoFactor (REQUIRE_TWO_FACTOR) makes every customer login two-step (twofactor.go).
+	RequireTwoFactor bool
 	// SQL, when set, is the pool under Client: authentication runs as a prepared statement on it.
 	SQL *sql.DB
 	// authStmt is that statement, prepared on first use; authOnce gives it its text.

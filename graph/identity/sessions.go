@@ -68,6 +68,8 @@ func (s *Service) newSession(ctx context.Context, client *ent.Client, u *ent.Use
 		return nil, fmt.Errorf("identity: create session: %w", err)
 	}
 	// The first session activates the user's online access: selfRegister no longer reaches them.
+	// Through client: a login's transaction already holds the user's row (the lockout claim), and
+	// another connection would wait for it until lock_timeout (SQLite: for ever).
 	if u.ActivatedAt == nil {
 		if err := client.User.Update().Where(user.ID(u.ID), user.ActivatedAtIsNil()).SetActivatedAt(now).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("identity: activate: %w", err)

@@ -60,12 +60,17 @@ type BalanceEvent struct {
 	At             time.Time
 }
 
-// ErrFellBehind ends a subscription whose client stopped reading: its buffer stayed full.
-var ErrFellBehind = apperr.New(apperr.TooManyRequests,
+// ErrFellBehind ends a subscription whose client stopped reading: its buffer stayed full. The
+// client may subscribe again at once (retryAfter 1 s), resuming from its last version.
+var ErrFellBehind = apperr.TooMany(time.Second,
 	"the subscription fell behind (the client did not read its events in time); subscribe again with afterVersion set to the last version received")
 
-// ErrTooManySubscriptions refuses a subscription beyond the per-user or the global cap.
-var ErrTooManySubscriptions = apperr.New(apperr.TooManyRequests, "too many concurrent subscriptions")
+// ErrTooManySubscriptions refuses a subscription beyond the per-user or the global cap. A slot
+// frees only when another subscription ends, so the client is asked to wait a little longer.
+var ErrTooManySubscriptions = apperr.TooMany(subscriptionRetryAfter, "too many concurrent subscriptions")
+
+// subscriptionRetryAfter is the extensions.retryAfter of a subscription refused by a cap.
+const subscriptionRetryAfter = 5 * time.Second
 
 // available is what the account can spend after a change that left balanceMinor.
 func available(a *ent.Account, balanceMinor int64) int64 {

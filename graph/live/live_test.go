@@ -15,6 +15,7 @@ import (
 	"coffer/ent"
 	"coffer/ent/account"
 	"coffer/ent/transaction"
+	"coffer/graph/apperr"
 	"coffer/graph/ledger"
 	"coffer/graph/live"
 	"coffer/graph/money"
@@ -390,5 +391,15 @@ func TestHub_idleSubscribersCostNoQueries(t *testing.T) {
 	t.Logf("one change with %d subscribers on its account: %d queries", perAccount, used)
 	if used > 3*perAccount {
 		t.Fatalf("%d queries for one change with %d subscribers on its account", used, perAccount)
+	}
+}
+
+// TestErrors_tooManyRequests_sayWhenToRetry: the hub's TOO_MANY_REQUESTS errors carry
+// extensions.retryAfter like every other (docs/client-kit.md).
+func TestErrors_tooManyRequests_sayWhenToRetry(t *testing.T) {
+	for _, err := range []*apperr.Error{live.ErrFellBehind, live.ErrTooManySubscriptions} {
+		if err.Code != apperr.TooManyRequests || err.RetryAfterSeconds <= 0 {
+			t.Errorf("%q: code %s, retryAfter %d s; want TOO_MANY_REQUESTS with a positive retryAfter", err.Message, err.Code, err.RetryAfterSeconds)
+		}
 	}
 }

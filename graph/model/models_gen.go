@@ -104,6 +104,8 @@ type CreateCoinsInput struct {
 	Memo *string `json:"memo,omitempty"`
 	// Retrying with the same key and input returns the first result.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+	// Post at once (true, the default), or leave the creation PENDING (it counts against the monthly limit) until another administrator confirms it with confirmTransaction: four eyes.
+	AutoSign *bool `json:"autoSign,omitempty"`
 }
 
 // A new customer, created by an administrator.
@@ -300,7 +302,7 @@ type PublicKeyChallenge struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-// Names a customer in exactly one way.
+// Names a customer in exactly one way: give exactly one field, not null and not empty.
 type RecipientInput struct {
 	// The customer's e-mail address.
 	Email *string `json:"email,omitempty"`
@@ -484,6 +486,46 @@ type TransferBetweenCardsInput struct {
 	Amount string `json:"amount"`
 	// Retrying with the same key and input returns the first result.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+// Changes to an unpaid bill; fields left out stay as they are.
+type UpdateBillInput struct {
+	// What it is for.
+	Name *string `json:"name,omitempty"`
+	// The amount due, positive.
+	Amount *string `json:"amount,omitempty"`
+	// When it is due.
+	DueDate *time.Time `json:"dueDate,omitempty"`
+}
+
+// A change of a customer's data; absent fields stay as they are.
+type UpdateCustomerInput struct {
+	// Whose: required for administrators; a customer may leave it out or name themselves (another is FORBIDDEN).
+	Username *string `json:"username,omitempty"`
+	// The full name (administrators only; a customer is FORBIDDEN).
+	Name *string `json:"name,omitempty"`
+	// The e-mail address; it cannot be removed.
+	Email *string `json:"email,omitempty"`
+	// The phone number, E.164; an empty string removes it.
+	Phone *string `json:"phone,omitempty"`
+	// Where cash-outs are paid to, a payto URI; an empty string removes it.
+	CashoutAddress *string `json:"cashoutAddress,omitempty"`
+}
+
+// The answer to updateCustomer.
+type UpdateCustomerPayload struct {
+	// The customer as changed (an administrator's change); null while a customer's own change waits for its TAN.
+	Customer *ent.Customer `json:"customer,omitempty"`
+	// The TAN challenge to pass to confirmCustomerUpdate (a customer's own change); null when applied at once.
+	ChallengeID *string `json:"challengeId,omitempty"`
+}
+
+// Changes to a savings goal; fields left out stay as they are.
+type UpdateSavingsGoalInput struct {
+	// What it is for.
+	Name *string `json:"name,omitempty"`
+	// The target amount, positive.
+	Goal *string `json:"goal,omitempty"`
 }
 
 // How a self-registration's one-time code travels.

@@ -9,6 +9,7 @@ import (
 
 	"coffer/ent"
 	"coffer/ent/bill"
+	"coffer/ent/predicate"
 	"coffer/ent/transaction"
 	"coffer/graph/apperr"
 	"coffer/graph/identity"
@@ -59,8 +60,7 @@ type BillPayment struct {
 }
 
 // PayBill debits the card to the bill-payment clearing account and marks the bill paid, in one
-// database transaction. The mark is a conditional update (paid_at IS NULL): of two racing
-// payments, the second finds the bill paid and rolls its transfer back.
+// database transaction (settleBill, which autopay uses too).
 func (s *Service) PayBill(ctx context.Context, v *identity.Viewer, in BillPayment) (*ent.Bill, error) {
 	clearing, err := s.Ledger.EnsureSystemAccount(ctx, BillsAccountCode, "Bill payments", false)
 	if err != nil {
@@ -72,7 +72,7 @@ func (s *Service) PayBill(ctx context.Context, v *identity.Viewer, in BillPaymen
 			return nil, err
 		}
 		if b.PaidAt != nil {
-			return nil, apperr.New(apperr.PreconditionFailed, "the bill is already paid")
+			return nil, errBillPaid
 		}
 		c, err := s.cardByNumber(ctx, tx.Client(), "cardNumber", in.CardNumber)
 		if err != nil {
@@ -81,22 +81,7 @@ func (s *Service) PayBill(ctx context.Context, v *identity.Viewer, in BillPaymen
 		if c.CustomerID != v.CustomerID {
 			return nil, errCardNotFound
 		}
-		txn, err := s.Ledger.Transfer(ctx, tx, ledger.Move{
-			Kind: transaction.KindBILL_PAYMENT, DebitID: c.AccountID, CreditID: clearing,
-			AmountMinor: b.Amount, Memo: b.Name, InitiatorID: v.UserID, Key: in.Key,
-		})
-		if err != nil {
-			return nil, err
-		}
-		n, err := tx.Bill.Update().Where(bill.ID(b.ID), bill.PaidAtIsNil()).
-			SetPaidAt(s.Ledger.Now()).SetPaidWithCardID(c.ID).SetTransactionID(txn.ID).Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, apperr.New(apperr.PreconditionFailed, "the bill is already paid")
-		}
-		return txn, nil
+		return s.settleBill(ctx, tx, v, clearing, b.ID, c, in.Key)
 	})
 	if err != nil {
 		return nil, err
@@ -107,4 +92,120 @@ func (s *Service) PayBill(ctx context.Context, v *identity.Viewer, in BillPaymen
 		return nil, errBillNotFound
 	}
 	return b, err
+}
+
+var errBillPaid = apperr.New(apperr.PreconditionFailed, "the bill is already paid")
+
+// settleBill pays bill billID of v with card c inside tx: the one function behind payBill and
+// autopay, so a bill is paid at most once whoever pays it. It first claims the bill with a
+// conditional update (paid_at IS NULL, plus the caller's conditions), which takes the bill's row
+// lock: of two racing payments the second finds it paid and rolls back, and an edit or delete
+// (conditional on paid_at IS NULL too) either commits before, and the amount read after the claim
+// is the edited one, or finds the bill paid. Then the card's frozen rule and the transfer.
+func (s *Service) settleBill(ctx context.Context, tx *ledger.Tx, v *identity.Viewer, clearing, billID int, c *ent.Card,
+	key *ledger.Key, also ...predicate.Bill) (*ent.Transaction, error) {
+	where := append([]predicate.Bill{bill.ID(billID), bill.CustomerID(v.CustomerID), bill.PaidAtIsNil()}, also...)
+	n, err := tx.Bill.Update().Where(where...).
+		SetPaidAt(s.Ledger.Now()).SetPaidWithCardID(c.ID).ClearAutopayError().Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("products: claim bill: %w", err)
+	}
+	if n == 0 {
+		return nil, unchangeableBill(ctx, tx.Client(), v, billID)
+	}
+	b, err := tx.Bill.Get(ctx, billID)
+	if err != nil {
+		return nil, err
+	}
+	if err := debitCard(ctx, tx.Tx, c.ID); err != nil {
+		return nil, err
+	}
+	txn, err := s.Ledger.Transfer(ctx, tx, ledger.Move{
+		Kind: transaction.KindBILL_PAYMENT, DebitID: c.AccountID, CreditID: clearing,
+		AmountMinor: b.Amount, Memo: b.Name, InitiatorID: v.UserID, Key: key,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Bill.UpdateOneID(b.ID).SetTransactionID(txn.ID).Exec(ctx); err != nil {
+		return nil, err
+	}
+	return txn, nil
+}
+
+// unchangeableBill says why a conditional update of an unpaid bill matched nothing: it is not the
+// viewer's (or gone), NOT_FOUND, or it is paid, PRECONDITION_FAILED. Otherwise the caller's own
+// condition failed (autopay changed meanwhile), PRECONDITION_FAILED too.
+func unchangeableBill(ctx context.Context, client *ent.Client, v *identity.Viewer, billID int) error {
+	b, err := OwnBill(ctx, client, v, billID)
+	switch {
+	case err != nil:
+		return err
+	case b.PaidAt != nil:
+		return errBillPaid
+	default:
+		return apperr.New(apperr.PreconditionFailed, "the bill's autopay changed")
+	}
+}
+
+// BillChange is an edit of an unpaid bill; nil fields stay as they are.
+type BillChange struct {
+	Name, Amount *string
+	DueDate      *time.Time
+}
+
+// UpdateBill edits one of the viewer's unpaid bills in one conditional update (paid_at IS NULL):
+// a paid bill is PRECONDITION_FAILED, and a payment racing the edit either pays the edited bill
+// or leaves it unedited (settleBill).
+func (s *Service) UpdateBill(ctx context.Context, v *identity.Viewer, billID int, in BillChange) (*ent.Bill, error) {
+	f := apperr.Fields{}
+	upd := s.client().Bill.Update().Where(bill.ID(billID), bill.CustomerID(v.CustomerID), bill.PaidAtIsNil())
+	if in.Name != nil {
+		name := strings.TrimSpace(*in.Name)
+		if name == "" || utf8.RuneCountInString(name) > 100 {
+			f.Add("name", "required, at most 100 characters")
+		}
+		upd.SetName(name)
+	}
+	if in.Amount != nil {
+		upd.SetAmount(s.positive(f, "amount", *in.Amount))
+	}
+	if in.DueDate != nil {
+		if in.DueDate.IsZero() || in.DueDate.Year() > 9999 {
+			f.Add("dueDate", "required")
+		}
+		upd.SetDueDate(in.DueDate.UTC())
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if in.Name == nil && in.Amount == nil && in.DueDate == nil {
+		b, err := OwnBill(ctx, s.client(), v, billID)
+		if err == nil && b.PaidAt != nil {
+			return nil, errBillPaid
+		}
+		return b, err
+	}
+	n, err := upd.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("products: update bill: %w", err)
+	}
+	if n == 0 {
+		return nil, unchangeableBill(ctx, s.client(), v, billID)
+	}
+	return s.client().Bill.Get(ctx, billID)
+}
+
+// DeleteBill deletes one of the viewer's unpaid bills, conditionally on paid_at IS NULL as
+// UpdateBill; a paid bill stays (it is the record of its payment): PRECONDITION_FAILED.
+func (s *Service) DeleteBill(ctx context.Context, v *identity.Viewer, billID int) error {
+	n, err := s.client().Bill.Delete().
+		Where(bill.ID(billID), bill.CustomerID(v.CustomerID), bill.PaidAtIsNil()).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("products: delete bill: %w", err)
+	}
+	if n == 0 {
+		return unchangeableBill(ctx, s.client(), v, billID)
+	}
+	return nil
 }

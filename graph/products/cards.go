@@ -77,7 +77,7 @@ func (s *Service) CreateCard(ctx context.Context, v *identity.Viewer) (*ent.Card
 			if err != nil {
 				return nil, err
 			}
-			n, err := tx.Card.Query().Where(card.CustomerID(v.CustomerID), card.StatusEQ(card.StatusACTIVE)).Count(ctx)
+			n, err := tx.Card.Query().Where(card.CustomerID(v.CustomerID), card.StatusNEQ(card.StatusCLOSED)).Count(ctx)
 			if err != nil {
 				return nil, err
 			}
@@ -109,35 +109,36 @@ func expiry(now time.Time) time.Time {
 	return time.Date(y+cardValidityYears, m+1, 0, 0, 0, 0, 0, time.UTC)
 }
 
-// OwnCard returns one of the viewer's active cards; another's, a closed or a missing one is
-// NOT_FOUND alike.
+// OwnCard returns one of the viewer's usable (active or frozen) cards; another's, a closed or a
+// missing one is NOT_FOUND alike.
 func OwnCard(ctx context.Context, client *ent.Client, v *identity.Viewer, cardID int) (*ent.Card, error) {
 	c, err := client.Card.Query().
-		Where(card.ID(cardID), card.CustomerID(v.CustomerID), card.StatusEQ(card.StatusACTIVE)).Only(ctx)
+		Where(card.ID(cardID), card.CustomerID(v.CustomerID), card.StatusNEQ(card.StatusCLOSED)).Only(ctx)
 	if ent.IsNotFound(err) || v.CustomerID == 0 {
 		return nil, errCardNotFound
 	}
 	return c, err
 }
 
-// cardByNumber finds an active card by its full number; field names the input on a malformed one.
+// cardByNumber finds a usable (active or frozen) card by its full number; field names the input on
+// a malformed one. Whether a frozen card may be debited is debitCard's question.
 func (s *Service) cardByNumber(ctx context.Context, client *ent.Client, field, number string) (*ent.Card, error) {
 	n, err := cardnum.Normalize(number)
 	if err != nil {
 		return nil, apperr.Field(field, err.Error())
 	}
 	c, err := client.Card.Query().
-		Where(card.NumberHash(s.numberHash(n)), card.StatusEQ(card.StatusACTIVE)).Only(ctx)
+		Where(card.NumberHash(s.numberHash(n)), card.StatusNEQ(card.StatusCLOSED)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, errCardNotFound
 	}
 	return c, err
 }
 
-// CardByLast4 returns the viewer's active card ending in last4.
+// CardByLast4 returns the viewer's active or frozen card ending in last4.
 func CardByLast4(ctx context.Context, client *ent.Client, v *identity.Viewer, last4 string) (*ent.Card, error) {
 	c, err := client.Card.Query().
-		Where(card.CustomerID(v.CustomerID), card.Last4(last4), card.StatusEQ(card.StatusACTIVE)).
+		Where(card.CustomerID(v.CustomerID), card.Last4(last4), card.StatusNEQ(card.StatusCLOSED)).
 		Order(ent.Desc(card.FieldID)).First(ctx)
 	if ent.IsNotFound(err) || v.CustomerID == 0 {
 		return nil, errCardNotFound
@@ -238,6 +239,9 @@ func (s *Service) TransferBetweenCards(ctx context.Context, v *identity.Viewer, 
 			missed = err == errCardNotFound
 			return nil, err
 		}
+		if err := debitCard(ctx, tx.Tx, from.ID); err != nil {
+			return nil, err
+		}
 		return s.Ledger.Transfer(ctx, tx, ledger.Move{
 			Kind: transaction.KindCARD_TRANSFER, DebitID: from.AccountID, CreditID: to.AccountID,
 			AmountMinor: amountMinor, InitiatorID: v.UserID, Key: key,
@@ -249,8 +253,9 @@ func (s *Service) TransferBetweenCards(ctx context.Context, v *identity.Viewer, 
 	return txn, err
 }
 
-// DeleteCard closes one of the viewer's cards and its account. Refused while the account holds or
-// reserves money; the account's history stays.
+// DeleteCard closes one of the viewer's cards (active or frozen) and its account. Refused while
+// the account holds or reserves money; the account's history stays, and the card is kept as
+// CLOSED (cards(includeClosed: true)).
 func (s *Service) DeleteCard(ctx context.Context, v *identity.Viewer, number string) error {
 	_, err := store.InTx(ctx, s.client(), func(tx *ent.Tx) (struct{}, error) {
 		c, err := s.cardByNumber(ctx, tx.Client(), "cardNumber", number)
@@ -260,10 +265,9 @@ func (s *Service) DeleteCard(ctx context.Context, v *identity.Viewer, number str
 		if c.CustomerID != v.CustomerID {
 			return struct{}{}, errCardNotFound
 		}
-		if err := closeEmpty(ctx, tx, c.AccountID, s.Ledger.Now()); err != nil {
-			return struct{}{}, err
-		}
-		n, err := tx.Card.Update().Where(card.ID(c.ID), card.StatusEQ(card.StatusACTIVE)).
+		// The card's row first, then its account's, the order every debit takes them in
+		// (debitCard, then the ledger), so a debit and a delete never wait on each other in a cycle.
+		n, err := tx.Card.Update().Where(card.ID(c.ID), card.StatusNEQ(card.StatusCLOSED)).
 			SetStatus(card.StatusCLOSED).SetClosedAt(s.Ledger.Now()).Save(ctx)
 		if err != nil {
 			return struct{}{}, err
@@ -271,7 +275,7 @@ func (s *Service) DeleteCard(ctx context.Context, v *identity.Viewer, number str
 		if n == 0 {
 			return struct{}{}, errCardNotFound
 		}
-		return struct{}{}, nil
+		return struct{}{}, closeEmpty(ctx, tx, c.AccountID, s.Ledger.Now())
 	})
 	return err
 }

@@ -103,6 +103,8 @@ func (s *Service) savingsMove(ctx context.Context, v *identity.Viewer, in Saving
 		from, to := c.AccountID, g.AccountID
 		if kind == transaction.KindSAVINGS_WITHDRAWAL {
 			from, to = to, from
+		} else if err := debitCard(ctx, tx.Tx, c.ID); err != nil {
+			return nil, err
 		}
 		return s.Ledger.Transfer(ctx, tx, ledger.Move{
 			Kind: kind, DebitID: from, CreditID: to, AmountMinor: in.AmountMinor, InitiatorID: v.UserID, Key: in.Key,
@@ -132,4 +134,42 @@ func (s *Service) DeleteSavingsGoal(ctx context.Context, v *identity.Viewer, goa
 		return struct{}{}, nil
 	})
 	return err
+}
+
+// GoalChange is an edit of a savings goal; nil fields stay as they are.
+type GoalChange struct {
+	Name, Goal *string
+}
+
+// UpdateSavingsGoal renames one of the viewer's goals or changes its target (> 0, within
+// money.MaxAmountMinor like every amount). The goal's money is untouched: a new target below the
+// balance makes it reached.
+func (s *Service) UpdateSavingsGoal(ctx context.Context, v *identity.Viewer, goalID int, in GoalChange) (*ent.SavingsGoal, error) {
+	f := apperr.Fields{}
+	upd := s.client().SavingsGoal.Update().
+		Where(savingsgoal.ID(goalID), savingsgoal.CustomerID(v.CustomerID), savingsgoal.DeletedAtIsNil())
+	if in.Name != nil {
+		name := strings.TrimSpace(*in.Name)
+		if name == "" || utf8.RuneCountInString(name) > 100 {
+			f.Add("name", "required, at most 100 characters")
+		}
+		upd.SetName(name)
+	}
+	if in.Goal != nil {
+		upd.SetGoal(s.positive(f, "goal", *in.Goal))
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if in.Name == nil && in.Goal == nil {
+		return OwnGoal(ctx, s.client(), v, goalID)
+	}
+	n, err := upd.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("products: update savings goal: %w", err)
+	}
+	if n == 0 || v.CustomerID == 0 {
+		return nil, errGoalNotFound
+	}
+	return s.client().SavingsGoal.Get(ctx, goalID)
 }

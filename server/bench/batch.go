@@ -151,23 +151,23 @@ func sqliteTransfers(ctx context.Context, o options, clients []int, dir string, 
 		if err != nil {
 			return nil, err
 		}
-		url := "http://" + srv.addr + "/query"
+		url := "http://" + srv.Addr + "/query"
 		if pop == nil {
 			logf("SQLite: seeding %d senders and %d recipients through the API", maxClients, hotAccounts*4)
 			if pop, err = seed(ctx, &gqlClient{url: url, http: newHTTPClient(maxClients)}, nil, maxClients, hotAccounts*4); err != nil {
-				srv.stop()
+				srv.Stop()
 				return nil, fmt.Errorf("seed SQLite: %w", err)
 			}
 		}
 		wire, err := newWireClient(url, maxClients)
 		if err != nil {
-			srv.stop()
+			srv.Stop()
 			return nil, err
 		}
 		runs[v.key] = map[int][]result{}
 		for round := 1; round <= o.rounds; round++ {
 			for _, n := range clients {
-				m := meter{postgresPID: -1, serverPID: srv.pid(), benchPID: os.Getpid()}
+				m := meter{postgresPID: -1, serverPID: srv.PID(), benchPID: os.Getpid()}
 				r := run(ctx, n, o.warmup, o.duration, m, cofferTransfer(wire, pop))
 				runs[v.key][n] = append(runs[v.key][n], r)
 				logf("round %d/%d %-26s %2d clients: %7.0f/s p50 %6.2f ms p99 %7.2f ms errors %d",
@@ -175,7 +175,7 @@ func sqliteTransfers(ctx context.Context, o options, clients []int, dir string, 
 			}
 		}
 		wire.close()
-		srv.stop()
+		srv.Stop()
 	}
 	return runs, nil
 }

@@ -1,47 +1,31 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	childproc "coffer/server/internal/child"
 )
 
-// child is a process the benchmark started (the coffer server or the plain handler), reached at
-// addr. It dies with the benchmark (parent-death signal), so a killed `make bench` leaves no
-// server behind.
-type child struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
-}
+// child is a process the benchmark started (the coffer server or the plain handler); it dies
+// with the benchmark, so a killed `make bench` leaves no server behind.
+type child = childproc.Process
 
 // startCoffer runs the built server binary on 127.0.0.1:0 over databaseURL and waits for its
 // "serving" log line, which names the bound address. Its log goes to logPath.
 func startCoffer(bin, databaseURL, logPath string, env ...string) (*child, error) {
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
-		"ADDR=127.0.0.1:0", "DATABASE_URL="+databaseURL, "ADMIN_PASSWORD="+adminPassword, "DEV=1",
+	return childproc.Coffer(bin, logPath, append([]string{
+		"ADDR=127.0.0.1:0", "DATABASE_URL=" + databaseURL, "ADMIN_PASSWORD=" + adminPassword, "DEV=1",
 		// The benchmark logs in hundreds of customers from one address.
 		"AUTH_RATE_LIMIT=0", "AUTH_ACCOUNT_RATE_LIMIT=0",
 		// Every sender is minted enough coins for the whole run.
 		"CREATION_MONTHLY_LIMIT=1000000000",
-		"OUTBOX_FILE="+filepath.Join(filepath.Dir(logPath), "outbox.jsonl"),
-	)
-	cmd.Env = append(cmd.Env, env...)
-	return startChild(cmd, logPath, func(line string) (string, bool) {
-		var l struct{ Msg, Addr string }
-		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "serving" && l.Addr != "" {
-			return l.Addr, true
-		}
-		return "", false
-	})
+		"OUTBOX_FILE=" + filepath.Join(filepath.Dir(logPath), "outbox.jsonl"),
+	}, env...)...)
 }
 
 // startPlain runs this program again as the plain net/http + lib/pq handler (see plain.go), a
@@ -52,74 +36,10 @@ func startPlain(databaseURL, logPath string) (*child, error) {
 		return nil, err
 	}
 	cmd := exec.Command(self, "-serve-plain", databaseURL)
-	return startChild(cmd, logPath, func(line string) (string, bool) {
+	return childproc.Start(cmd, logPath, func(line string) (string, bool) {
 		addr, ok := strings.CutPrefix(line, "plain handler serving on ")
 		return addr, ok
 	})
-}
-
-// startChild starts cmd, reads its stderr until ready recognises the line naming the address, and
-// copies the rest of its output to logPath.
-func startChild(cmd *exec.Cmd, logPath string, ready func(line string) (string, bool)) (*child, error) {
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout = logf
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		logf.Close()
-		return nil, err
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
-	}
-	c := &child{cmd: cmd, done: make(chan struct{})}
-	addrc := make(chan string, 1)
-	go func() {
-		defer logf.Close()
-		// Lines are read until the ready line, then the rest is copied in bulk: the server logs
-		// every request, and relaying it line by line cost the load generator, which shares the
-		// cores with the server, a read and a write per request.
-		br := bufio.NewReaderSize(stderr, 64*1024)
-		for {
-			line, err := br.ReadString('\n')
-			logf.WriteString(line)
-			if addr, ok := ready(strings.TrimRight(line, "\r\n")); ok {
-				addrc <- addr
-				break
-			}
-			if err != nil {
-				return
-			}
-		}
-		br.WriteTo(logf)
-	}()
-	go func() { cmd.Wait(); close(c.done) }()
-	select {
-	case c.addr = <-addrc:
-		return c, nil
-	case <-c.done:
-		return nil, fmt.Errorf("%s exited during start-up; log %s", cmd.Path, logPath)
-	case <-time.After(60 * time.Second):
-		c.stop()
-		return nil, fmt.Errorf("%s did not start within 60s; log %s", cmd.Path, logPath)
-	}
-}
-
-func (c *child) pid() int { return c.cmd.Process.Pid }
-
-// stop asks the process to shut down and kills it if it has not within ten seconds.
-func (c *child) stop() {
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
-		c.cmd.Process.Kill()
-		<-c.done
-	}
 }
 
 // peakRSSMiB is VmHWM of pid: the most resident memory the process has had (kernel-tracked, so no

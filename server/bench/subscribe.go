@@ -337,16 +337,16 @@ func subscriptionCase(ctx context.Context, srv *child, coffer *wireClient, pop *
 	clients, perSub int, m meter, logf func(string, ...any)) (*subResult, error) {
 	n := len(subs)
 	res := &subResult{Subscribers: n, Clients: clients}
-	metricsURL := "http://" + srv.addr + "/metrics"
+	metricsURL := "http://" + srv.Addr + "/metrics"
 	var err error
-	before := settle(srv.pid(), metricsURL)
+	before := settle(srv.PID(), metricsURL)
 	if before.err != nil {
 		return nil, before.err
 	}
 
 	var received atomic.Int64
 	var closing atomic.Bool
-	wsURL := "ws://" + srv.addr + "/query"
+	wsURL := "ws://" + srv.Addr + "/query"
 	conns := make([]*subscriber, n)
 	start := time.Now()
 	err = parallel(ctx, n, 32, func(i int) error {
@@ -375,7 +375,7 @@ func subscriptionCase(ctx context.Context, srv *child, coffer *wireClient, pop *
 	}
 	res.OpenSeconds = round1(time.Since(start).Seconds())
 	logf("subscriptions: %d open in %.1fs; letting the server settle", n, time.Since(start).Seconds())
-	open := settle(srv.pid(), metricsURL)
+	open := settle(srv.PID(), metricsURL)
 	if open.err != nil {
 		return nil, open.err
 	}

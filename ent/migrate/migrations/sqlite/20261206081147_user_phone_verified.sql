@@ -20,6 +20,12 @@ CREATE UNIQUE INDEX `users_phone_key` ON `users` (`phone`);
 CREATE UNIQUE INDEX `users_username_skeleton_key` ON `users` (`username_skeleton`);
 -- Create index "users_email_skeleton_key" to table: "users"
 CREATE UNIQUE INDEX `users_email_skeleton_key` ON `users` (`email_skeleton`);
+-- Create index "users_username_trgm" to table: "users"
+CREATE INDEX `users_username_trgm` ON `users` (`username`);
+-- Create index "users_email_trgm" to table: "users"
+CREATE INDEX `users_email_trgm` ON `users` (`email`);
+-- Create index "users_phone_trgm" to table: "users"
+CREATE INDEX `users_phone_trgm` ON `users` (`phone`);
 -- Enable back the enforcement of foreign-keys constraints
 PRAGMA foreign_keys = on;
 -- Phones entered by an administrator count as verified (the bank vouches for them): every
