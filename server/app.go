@@ -43,6 +43,8 @@ type app struct {
 	queue   *delivery.Queue
 	metrics *metrics
 	live    *liveRuntime
+	// poster batches the ledger's postings (nil with LEDGER_BATCH_MAX=0).
+	poster *ledger.Batcher
 	// products runs the autopay job (autopay.go).
 	products *products.Service
 	tracing *tracing // nil when tracing is off
@@ -160,7 +162,15 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
 	gql.SetQueryCache(newQueryCache())
-	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m, products: resolver.Products, tracing: tr}
+	var poster *ledger.Batcher
+	if cfg.LedgerBatchMax > 0 {
+		if poster, err = l.StartBatching(ledger.BatchConfig{Window: cfg.LedgerBatchWindow, Max: cfg.LedgerBatchMax}); err != nil {
+			queue.Close()
+			db.Close()
+			return nil, err
+		}
+	}
+	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m, products: resolver.Products, tracing: tr, poster: poster}
 	a.live = startLive(cfg, db, l, ids)
 	resolver.Live = a.live.hub
 	m.countSubscriptions(a.live.hub.Open)
@@ -169,8 +179,11 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	return a, nil
 }
 
-// Close stops the live fan-out, sends what is queued, then closes the database.
+// Close posts what the ledger's poster holds, stops the live fan-out, sends what is queued, then closes the database.
 func (a *app) Close() {
+	if a.poster != nil {
+		a.poster.Close() // its last batches commit and notify before the fan-out stops
+	}
 	a.live.stop()
 	a.queue.Close()
 	a.db.Close()

@@ -53,6 +53,10 @@ type Config struct {
 	// WebSocket bounds: queries and mutations in flight on one connection, connections per user.
 	WSMaxOperations         int
 	WSMaxConnectionsPerUser int
+	// Ledger batching (docs/ledger.md): how long the poster collects while a batch is in flight,
+	// and the most postings a batch holds (0: every posting in a transaction of its own).
+	LedgerBatchWindow time.Duration
+	LedgerBatchMax    int
 	// AutopayInterval is how often the autopay job pays the bills that are due.
 	AutopayInterval time.Duration
 	// RequireTwoFactor makes every customer login two-step (REQUIRE_TWO_FACTOR=1).
@@ -129,6 +133,9 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	str(&wsConns, "ws-max-connections-per-user", "WS_MAX_CONNECTIONS_PER_USER", "10", "open WebSockets per user and instance; more are closed with 4429")
 	prod := registerProduction(fs, getenv)
 	str(&liveCheck, "live-session-check", "LIVE_SESSION_CHECK", "2s", "how often open WebSockets re-check their session (a logout closes them)")
+	var batchWindow, batchMax string
+	str(&batchWindow, "ledger-batch-window", "LEDGER_BATCH_WINDOW", "1ms", "how long the ledger's poster collects postings while a batch is in flight (0 to 100ms)")
+	str(&batchMax, "ledger-batch-max", "LEDGER_BATCH_MAX", "64", "the most postings in one batch (1 to 1000); 0 posts each in a transaction of its own")
 	var autopay string
 	str(&autopay, "autopay-interval", "AUTOPAY_INTERVAL", "1m", "how often bills with autopay that are due are paid")
 	if err := fs.Parse(args); err != nil {
@@ -204,6 +211,12 @@ func parseConfigTo(args []string, getenv func(string) string, out io.Writer) (Co
 	}
 	if c.LiveSessionCheck, err = time.ParseDuration(liveCheck); err != nil || c.LiveSessionCheck <= 0 {
 		return c, fmt.Errorf("LIVE_SESSION_CHECK: not a duration: %q", liveCheck)
+	}
+	if c.LedgerBatchWindow, err = time.ParseDuration(batchWindow); err != nil || c.LedgerBatchWindow < 0 || c.LedgerBatchWindow > 100*time.Millisecond {
+		return c, fmt.Errorf("LEDGER_BATCH_WINDOW: not a duration from 0 to 100ms: %q", batchWindow)
+	}
+	if c.LedgerBatchMax, err = strconv.Atoi(batchMax); err != nil || c.LedgerBatchMax < 0 || c.LedgerBatchMax > 1000 {
+		return c, fmt.Errorf("LEDGER_BATCH_MAX: not a count from 0 to 1000: %q", batchMax)
 	}
 	c.RequireTwoFactor = twoFactor == "1" || strings.EqualFold(twoFactor, "true")
 	for _, o := range strings.Split(origins, ",") {

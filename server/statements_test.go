@@ -91,9 +91,10 @@ func (c *statementCounter) perRequest(n int, op func()) (float64, string) {
 // TestHotPaths_statementCounts_stayPinned pins how many SQL statements the hot requests cost, so
 // that a regression (an extra look-up, a read-back, authentication growing again) fails here
 // rather than only in `make bench`. Authentication is one statement (session, user, customer and
-// main account id joined); a balance read adds the balance; a transfer adds the recipient (before
-// the transaction), then BEGIN, the transaction row, the debit, the credit, both entries and
-// COMMIT — the limit's 6 plus 2.
+// main account id joined); a balance read adds the balance; a transfer adds the sender's funds and
+// the recipient (before the transaction), then its batch (docs/ledger.md): BEGIN, both accounts
+// read and locked, the transaction rows, the accounts' update, the entries, COMMIT — the limit's
+// 6 plus 3. A batch of n transfers runs those 6 once.
 func TestHotPaths_statementCounts_stayPinned(t *testing.T) {
 	t.Parallel()
 	s, counter := newCountedServer(t)
@@ -119,7 +120,7 @@ func TestHotPaths_statementCounts_stayPinned(t *testing.T) {
 			if r := s.send(alice, "bob", "0.01", map[string]any{"autoSign": true}); len(r.Errors) > 0 {
 				t.Fatalf("sendCoins: %+v", r.Errors)
 			}
-		}, 8},
+		}, 9},
 	}
 	for _, tt := range tests {
 		got, list := counter.perRequest(n, tt.give)

@@ -197,6 +197,23 @@ func (s *Service) Send(ctx context.Context, v *identity.Viewer, in Send) (*ent.T
 		}
 		return s.resolveCounted(ctx, v, in.Recipient, &toID)
 	}
+	if in.AutoSign {
+		// Posted at once: the ledger's poster may batch it with other postings (docs/ledger.md).
+		return s.Ledger.SubmitAfter(ctx, v.UserID, in.Key, func(ctx context.Context) (ledger.Posting, error) {
+			if err := check(ctx); err != nil {
+				return ledger.Posting{}, err
+			}
+			fromID, err := viewerAccount(ctx, s.Ledger.Client, v)
+			if err != nil {
+				return ledger.Posting{}, err
+			}
+			if toID == fromID {
+				return ledger.Posting{}, apperr.Field("recipient", "you cannot send coins to yourself")
+			}
+			return ledger.Posting{Move: ledger.Move{Kind: transaction.KindTRANSFER, DebitID: fromID, CreditID: toID,
+				AmountMinor: in.AmountMinor, Memo: in.Memo, InitiatorID: v.UserID, Key: in.Key}}, nil
+		})
+	}
 	return s.Ledger.RunAfter(ctx, v.UserID, in.Key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
 		fromID, err := viewerAccount(ctx, tx.Client(), v)
 		if err != nil {

@@ -56,6 +56,9 @@ type Ledger struct {
 	// OnTransaction, when set, is told of every ledger transaction Run committed (metrics).
 	OnTransaction func(*ent.Transaction)
 
+	// batcher, when started (StartBatching), posts what Submit is given in batches.
+	batcher *Batcher
+
 	issuerMu sync.Mutex
 	issuerID int
 
@@ -125,19 +128,8 @@ func (l *Ledger) RunAfter(ctx context.Context, initiatorID int, key *Key, before
 		return nil, errors.New("ledger: an idempotency key needs an initiator")
 	}
 	for attempt := 0; ; attempt++ {
-		if key != nil {
-			prev, err := l.Client.Transaction.Query().
-				Where(transaction.InitiatorID(initiatorID), transaction.IdempotencyKey(key.Value)).
-				Only(ctx)
-			switch {
-			case err == nil:
-				if string(prev.RequestHash) != string(key.Fingerprint) {
-					return nil, apperr.ConflictOn("idempotencyKey", "this idempotency key was used for a different request")
-				}
-				return prev, nil
-			case !ent.IsNotFound(err):
-				return nil, fmt.Errorf("ledger: idempotency lookup: %w", err)
-			}
+		if prev, err := l.lookupKey(ctx, initiatorID, key); prev != nil || err != nil {
+			return prev, err
 		}
 		if before != nil {
 			if err := before(ctx); err != nil {
@@ -163,6 +155,30 @@ func (l *Ledger) RunAfter(ctx context.Context, initiatorID int, key *Key, before
 		}
 		return nil, err
 	}
+}
+
+// lookupKey returns the transaction an earlier request under key created (nil when none), or
+// CONFLICT when that request was a different one.
+func (l *Ledger) lookupKey(ctx context.Context, initiatorID int, key *Key) (*ent.Transaction, error) {
+	if key == nil {
+		return nil, nil
+	}
+	prev, err := l.Client.Transaction.Query().
+		Where(transaction.InitiatorID(initiatorID), transaction.IdempotencyKey(key.Value)).
+		Only(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("ledger: idempotency lookup: %w", err)
+	case string(prev.RequestHash) != string(key.Fingerprint):
+		return nil, errKeyConflict()
+	}
+	return prev, nil
+}
+
+func errKeyConflict() error {
+	return apperr.ConflictOn("idempotencyKey", "this idempotency key was used for a different request")
 }
 
 // Apply runs fn in a database transaction for operations that change accounts but are not covered
@@ -207,17 +223,8 @@ func (tx *Tx) statusChanged(transactionID int) { *tx.settled = append(*tx.settle
 
 // Transfer records m in tx: posted at once, or reserved when m.Pending.
 func (l *Ledger) Transfer(ctx context.Context, tx *Tx, m Move) (*ent.Transaction, error) {
-	if m.AmountMinor <= 0 {
-		return nil, apperr.Field("amount", "must be positive")
-	}
-	if err := l.Currency.WithinBound(m.AmountMinor); err != nil {
-		return nil, apperr.Field("amount", err.Error())
-	}
-	if m.DebitID == m.CreditID {
-		return nil, apperr.Field("recipient", "cannot move money to the same account")
-	}
-	if utf8.RuneCountInString(m.Memo) > MaxMemoLen {
-		return nil, apperr.Field("memo", fmt.Sprintf("at most %d characters", MaxMemoLen))
+	if err := l.checkMove(m); err != nil {
+		return nil, err
 	}
 	now := l.Now()
 	txn := &ent.Transaction{
@@ -254,6 +261,23 @@ func (l *Ledger) Transfer(ctx context.Context, tx *Tx, m Move) (*ent.Transaction
 		return nil, err
 	}
 	return txn, nil
+}
+
+// checkMove is what a move must satisfy before it touches the database.
+func (l *Ledger) checkMove(m Move) error {
+	if m.AmountMinor <= 0 {
+		return apperr.Field("amount", "must be positive")
+	}
+	if err := l.Currency.WithinBound(m.AmountMinor); err != nil {
+		return apperr.Field("amount", err.Error())
+	}
+	if m.DebitID == m.CreditID {
+		return apperr.Field("recipient", "cannot move money to the same account")
+	}
+	if utf8.RuneCountInString(m.Memo) > MaxMemoLen {
+		return apperr.Field("memo", fmt.Sprintf("at most %d characters", MaxMemoLen))
+	}
+	return nil
 }
 
 // Post books a pending transaction of one of kinds. Anything else (not pending, or of another

@@ -19,6 +19,9 @@ type benchCase struct {
 	// server is the process serving the case (its CPU is reported), nil for the raw SQL.
 	server *child
 	op     op
+	// sized, when set, replaces op: at n clients the case runs workers closed-loop workers whose
+	// every op is perOp transfers (a batch); its rate and op count are per transfer.
+	sized func(n int) (workers, perOp int, o op)
 }
 
 // The GraphQL operations of the workload.

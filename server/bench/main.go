@@ -45,7 +45,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "measured time of one run")
 	flag.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured time before each run")
 	flag.IntVar(&o.recipients, "recipients", 512, "customers that receive transfers")
-	flag.StringVar(&o.cases, "cases", "", "run only these cases, comma-separated keys (limit,limit_notify,transfer,plain_read,read,statement,search_sql,search,customers_search,customers_search_sql); all when empty")
+	flag.StringVar(&o.cases, "cases", "", "run only these cases, comma-separated keys (limit,limit_notify,transfer,plain_read,read,statement,search_sql,search,customers_search,customers_search_sql,batch_limit,transfer_unbatched,limit_hot,transfer_hot,sqlite); all when empty")
 	flag.IntVar(&o.people, "people", 100_000, "people in the census for the search cases")
 	flag.IntVar(&o.subscribers, "subscribers", 2000, "WebSocket subscribers of the subscription case (0 skips it)")
 	flag.IntVar(&o.subClients, "sub-clients", 16, "clients sending coins to the subscribers")
@@ -112,6 +112,26 @@ type summary struct {
 	LimitNotifyTPS      float64 `json:"limit_notify_tps"`
 	TransferP50Ms32     float64 `json:"transfer_p50_ms_32"`
 	TransferP99Ms32     float64 `json:"transfer_p99_ms_32"`
+	// LimitP99Ms32 is the limit's p99 at 32 clients, beside coffer's.
+	LimitP99Ms32 float64 `json:"limit_p99_ms_32"`
+	// BatchLimitTPS is the best rate of the batched limit (coffer's batch statements in raw SQL
+	// at the batch sizes its poster reaches), BatchRatio coffer's best over it.
+	BatchLimitTPS float64 `json:"batch_limit_tps"`
+	BatchRatio    float64 `json:"batch_ratio"`
+	// TransferP50Ms1 and TransferUnbatchedP50Ms1 are sendCoins' p50 at 1 client with batching on
+	// and off (LEDGER_BATCH_MAX=0, a second server on the same database); TransferUnbatchedTPS
+	// the unbatched server's best rate.
+	TransferP50Ms1          float64 `json:"transfer_p50_ms_1"`
+	TransferUnbatchedP50Ms1 float64 `json:"transfer_unbatched_p50_ms_1"`
+	TransferUnbatchedTPS    float64 `json:"transfer_unbatched_tps"`
+	// The hot-account case: every client pays into the same 10 recipients; HotTPS is coffer's
+	// rate at 64 clients, HotLimitTPS the limit's with the same pattern, HotRatio their ratio.
+	HotTPS      float64 `json:"hot_tps_64"`
+	HotLimitTPS float64 `json:"hot_limit_tps_64"`
+	HotRatio    float64 `json:"hot_ratio_64"`
+	// SQLite: sendCoins' best rate with batching and without.
+	SQLiteTransferTPS          float64 `json:"sqlite_transfer_tps"`
+	SQLiteTransferUnbatchedTPS float64 `json:"sqlite_transfer_unbatched_tps"`
 	// ReadRatio is coffer's best balance-read rate over the plain handler's best.
 	ReadRatio    float64 `json:"read_ratio"`
 	ReadRPS      float64 `json:"read_rps"`
@@ -208,6 +228,13 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 		return err
 	}
 	defer plain.Stop()
+	// The same server without batching, on the same database: the p50 at 1 client with and
+	// without the poster, and the unbatched rate.
+	unbatched, err := startCoffer(o.server, dbURL, filepath.Join(dir, "server-unbatched.log"), "LEDGER_BATCH_MAX=0")
+	if err != nil {
+		return err
+	}
+	defer unbatched.Stop()
 
 	db, err := sql.Open("postgres", dbURL)
 	if err != nil {
@@ -244,6 +271,11 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 		return err
 	}
 	defer plainWire.close()
+	unbatchedWire, err := newWireClient("http://"+unbatched.Addr+"/query", maxClients)
+	if err != nil {
+		return err
+	}
+	defer unbatchedWire.close()
 	logf("seeding %d senders and %d recipients through the API", maxClients, o.recipients)
 	pop, err := seed(ctx, coffer, db, maxClients, o.recipients)
 	if err != nil {
@@ -279,7 +311,13 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	cases := []benchCase{
 		{key: "limit", label: "limit: transfer SQL", op: rawTransfer(db, pop, false)},
 		{key: "limit_notify", label: "limit + NOTIFY", op: rawTransfer(db, pop, true)},
+		{key: "batch_limit", label: "limit: batched SQL", sized: func(n int) (int, int, op) {
+			return batchWorkers, batchSize(n), rawBatch(db, pop, batchSize(n))
+		}},
 		{key: "transfer", label: "coffer sendCoins", server: srv, op: cofferTransfer(cofferWire, pop)},
+		{key: "transfer_unbatched", label: "sendCoins unbatched", server: unbatched, op: cofferTransfer(unbatchedWire, pop)},
+		{key: "limit_hot", label: "limit: 10 hot accounts", op: rawTransfer(db, hotPopulation(pop), false)},
+		{key: "transfer_hot", label: "sendCoins 10 hot acc.", server: srv, op: cofferTransfer(cofferWire, hotPopulation(pop))},
 		{key: "plain_read", label: "plain balance read", server: plain, op: query(plainWire, pop, "")},
 		{key: "read", label: "coffer balance read", server: srv, op: query(cofferWire, pop, balanceQuery)},
 		{key: "statement", label: "coffer statement (50)", server: srv, op: query(cofferWire, pop, fmt.Sprintf(statementQuery, 50))},
@@ -328,12 +366,30 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 				if c.server != nil {
 					m.serverPID = c.server.PID()
 				}
-				r := run(ctx, n, o.warmup, o.duration, m, c.op)
+				var r result
+				if c.sized != nil {
+					workers, per, o2 := c.sized(n)
+					r = run(ctx, workers, o.warmup, o.duration, m, o2)
+					r.Ops, r.PerSecond = r.Ops*per, r.PerSecond*float64(per)
+				} else {
+					r = run(ctx, n, o.warmup, o.duration, m, c.op)
+				}
 				rep.Runs[c.key][n] = append(rep.Runs[c.key][n], r)
 				logf("round %d/%d %-22s %2d clients: %7.0f/s p50 %6.2f ms p99 %7.2f ms errors %d",
 					round, o.rounds, c.label, n, r.PerSecond, r.P50Ms, r.P99Ms, r.Errors)
 			}
 		}
+	}
+	if o.cases == "" || slices.Contains(strings.Split(o.cases, ","), "sqlite") {
+		sqliteRuns, err := sqliteTransfers(ctx, o, clients, dir, logf)
+		if err != nil {
+			return fmt.Errorf("SQLite cases: %w", err)
+		}
+		for key, byClients := range sqliteRuns {
+			rep.Runs[key] = byClients
+		}
+		cases = append(cases, benchCase{key: "sqlite_transfer", label: "SQLite sendCoins"},
+			benchCase{key: "sqlite_transfer_unbatched", label: "SQLite unbatched"})
 	}
 	for key, byClients := range rep.Runs {
 		rep.Cases[key] = map[int]result{}
@@ -462,6 +518,17 @@ func (r *report) summarize(clients []int) {
 	if res, ok := r.Cases["transfer"][32]; ok {
 		s.TransferP50Ms32, s.TransferP99Ms32 = res.P50Ms, res.P99Ms
 	}
+	s.LimitP99Ms32 = r.Cases["limit"][32].P99Ms
+	_, batchLimit := best("batch_limit")
+	s.BatchLimitTPS, s.BatchRatio = round1(batchLimit.PerSecond), ratio(transfer.PerSecond, batchLimit.PerSecond)
+	_, unbatched := best("transfer_unbatched")
+	s.TransferUnbatchedTPS = round1(unbatched.PerSecond)
+	s.TransferP50Ms1, s.TransferUnbatchedP50Ms1 = r.Cases["transfer"][1].P50Ms, r.Cases["transfer_unbatched"][1].P50Ms
+	hot, hotLimit := r.Cases["transfer_hot"][64], r.Cases["limit_hot"][64]
+	s.HotTPS, s.HotLimitTPS, s.HotRatio = round1(hot.PerSecond), round1(hotLimit.PerSecond), ratio(hot.PerSecond, hotLimit.PerSecond)
+	_, sqliteBatched := best("sqlite_transfer")
+	_, sqliteAlone := best("sqlite_transfer_unbatched")
+	s.SQLiteTransferTPS, s.SQLiteTransferUnbatchedTPS = round1(sqliteBatched.PerSecond), round1(sqliteAlone.PerSecond)
 	s.ReadRPS, s.PlainReadRPS = round1(read.PerSecond), round1(plain.PerSecond)
 	s.ReadRatio = ratio(read.PerSecond, plain.PerSecond)
 	s.StatementRPS = round1(stmt.PerSecond)
@@ -542,7 +609,11 @@ func (r *report) print(w io.Writer, cases []benchCase) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "transfers: coffer %.0f/s (best, %d clients) ÷ limit %.0f/s (best) = %.3f; limit with NOTIFY %.0f/s\n",
 		s.TransferTPS, s.TransferBestClients, s.LimitTPS, s.TransferRatio, s.LimitNotifyTPS)
-	fmt.Fprintf(w, "transfers at 32 clients: p50 %.2f ms, p99 %.2f ms\n", s.TransferP50Ms32, s.TransferP99Ms32)
+	fmt.Fprintf(w, "transfers at 32 clients: p50 %.2f ms, p99 %.2f ms (limit p99 %.2f ms)\n", s.TransferP50Ms32, s.TransferP99Ms32, s.LimitP99Ms32)
+	fmt.Fprintf(w, "batched limit %.0f/s (best): coffer ÷ it = %.3f; unbatched coffer %.0f/s; p50 at 1 client %.2f ms batched, %.2f ms unbatched\n",
+		s.BatchLimitTPS, s.BatchRatio, s.TransferUnbatchedTPS, s.TransferP50Ms1, s.TransferUnbatchedP50Ms1)
+	fmt.Fprintf(w, "hot accounts (64 clients into %d): coffer %.0f/s ÷ limit %.0f/s = %.3f; SQLite sendCoins %.0f/s batched, %.0f/s unbatched\n",
+		hotAccounts, s.HotTPS, s.HotLimitTPS, s.HotRatio, s.SQLiteTransferTPS, s.SQLiteTransferUnbatchedTPS)
 	fmt.Fprintf(w, "balance reads: coffer %.0f/s ÷ plain %.0f/s = %.3f (each at its best client count)\n", s.ReadRPS, s.PlainReadRPS, s.ReadRatio)
 	if sr := r.Subscriptions; sr != nil {
 		fmt.Fprintf(w, "subscriptions: %d open (in %.1fs), %.1f KiB of server memory each (VmRSS %.1f → %.1f MiB)",

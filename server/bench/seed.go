@@ -119,7 +119,7 @@ type population struct {
 
 // seed creates the customers through the API (so that they are exactly what coffer itself
 // creates), logs the senders in, mints them coins, and reads the account ids from the database
-// for the raw SQL case.
+// for the raw SQL case (not when db is nil).
 func seed(ctx context.Context, c *gqlClient, db *sql.DB, senders, recipients int) (*population, error) {
 	admin, err := c.login(ctx, "admin", adminPassword)
 	if err != nil {
@@ -164,6 +164,9 @@ func seed(ctx context.Context, c *gqlClient, db *sql.DB, senders, recipients int
 	case err := <-errc:
 		return nil, err
 	default:
+	}
+	if db == nil { // SQLite: the GraphQL cases need no account ids
+		return p, nil
 	}
 	for _, list := range [][]customer{p.senders, p.recipients} {
 		for i := range list {

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"coffer/graph/ledger"
+)
+
+// batchWorkers is how many batches the batched limit keeps in flight: as many as coffer's
+// poster does (graph/ledger's batchesInFlight).
+const batchWorkers = 2
+
+// hotAccounts is how many recipients the hot-account cases pay into.
+const hotAccounts = 10
+
+// batchSize is the batch the batched limit runs at n clients: coffer's poster, with n
+// closed-loop clients and two batches in flight, holds at most n/2 waiting postings per batch
+// (and at most LEDGER_BATCH_MAX, 64), so the limit posts batches of that size.
+func batchSize(clients int) int {
+	return min(max(1, (clients+batchWorkers-1)/batchWorkers), ledger.DefaultBatchMax)
+}
+
+// rawBatch is the batched limit: the statements of coffer's batch (ledger.LockAccountsSQL,
+// InsertTransactionsSQL, UpdateAccountsSQL, InsertEntriesSQL: the very texts its poster runs),
+// one transaction per batch of size transfers, straight through database/sql + lib/pq. Worker
+// w's batch debits size senders of its own and credits random recipients, as size clients of
+// the GraphQL case would.
+func rawBatch(db *sql.DB, p *population, size int) op {
+	return func(ctx context.Context, worker int, rng *rand.Rand) error {
+		type posting struct{ from, to, fromUser int }
+		postings := make([]posting, size)
+		ids := make([]int, 0, 2*size)
+		for k := range postings {
+			from := p.senders[(worker*size+k)%len(p.senders)]
+			to := p.recipients[rng.IntN(len(p.recipients))]
+			postings[k] = posting{from.accountID, to.accountID, from.userID}
+			ids = append(ids, from.accountID, to.accountID)
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		type state struct{ balance, version, delta, increment int64 }
+		accounts := make(map[int]*state, len(ids))
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		rows, err := tx.QueryContext(ctx, ledger.LockAccountsSQL(dialect.Postgres, len(ids)), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int
+			var s state
+			var reserved, limit int64
+			var allowNegative, open bool
+			if err := rows.Scan(&id, &s.balance, &reserved, &limit, &allowNegative, &open, &s.version); err != nil {
+				rows.Close()
+				return err
+			}
+			accounts[id] = &s
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		args = args[:0]
+		for _, t := range postings {
+			args = append(args, "TRANSFER", "POSTED", transferAmountMinor, "", t.from, t.to, now, (*time.Time)(nil), &now,
+				t.fromUser, (*string)(nil), []byte(nil))
+		}
+		rows, err = tx.QueryContext(ctx, ledger.InsertTransactionsSQL(dialect.Postgres, size), args...)
+		if err != nil {
+			return err
+		}
+		txnIDs := make([]int, 0, size)
+		for rows.Next() {
+			var id, debit, credit int
+			var amount int64
+			if err := rows.Scan(&id, &debit, &credit, &amount); err != nil {
+				rows.Close()
+				return err
+			}
+			txnIDs = append(txnIDs, id)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		slices.Sort(txnIDs)
+		entries := make([]any, 0, 18*size)
+		for k, t := range postings {
+			from, to := accounts[t.from], accounts[t.to]
+			from.balance, from.version, from.delta, from.increment = from.balance-transferAmountMinor, from.version+1, from.delta-transferAmountMinor, from.increment+1
+			to.balance, to.version, to.delta, to.increment = to.balance+transferAmountMinor, to.version+1, to.delta+transferAmountMinor, to.increment+1
+			entries = append(entries, t.from, txnIDs[k], t.to, "SEND", -transferAmountMinor, "", from.balance, from.version, now,
+				t.to, txnIDs[k], t.from, "RECEIVE", transferAmountMinor, "", to.balance, to.version, now)
+		}
+		args = args[:0]
+		for _, id := range ids {
+			s := accounts[id]
+			args = append(args, id, s.delta, s.increment)
+		}
+		rows, err = tx.QueryContext(ctx, ledger.UpdateAccountsSQL(dialect.Postgres, len(ids)), args...)
+		if err != nil {
+			return err
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, ledger.InsertEntriesSQL(dialect.Postgres, size), entries...); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+}
+
+// hotPopulation is p with every transfer paying into its first hotAccounts recipients.
+func hotPopulation(p *population) *population {
+	return &population{senders: p.senders, recipients: p.recipients[:min(hotAccounts, len(p.recipients))]}
+}
+
+// sqliteTransfers runs sendCoins against coffer on SQLite (one file, seeded once through the
+// API), first with batching, then restarted on the same file without (LEDGER_BATCH_MAX=0), every
+// client count and round each. It returns the runs by case key.
+func sqliteTransfers(ctx context.Context, o options, clients []int, dir string, logf func(string, ...any)) (map[string]map[int][]result, error) {
+	file := filepath.Join(dir, "sqlite-bench.db")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(file + suffix)
+	}
+	maxClients := slices.Max(clients)
+	runs := map[string]map[int][]result{}
+	var pop *population
+	for _, v := range []struct {
+		key string
+		env []string
+	}{{"sqlite_transfer", nil}, {"sqlite_transfer_unbatched", []string{"LEDGER_BATCH_MAX=0"}}} {
+		srv, err := startCoffer(o.server, file, filepath.Join(dir, v.key+".log"), v.env...)
+		if err != nil {
+			return nil, err
+		}
+		url := "http://" + srv.Addr + "/query"
+		if pop == nil {
+			logf("SQLite: seeding %d senders and %d recipients through the API", maxClients, hotAccounts*4)
+			if pop, err = seed(ctx, &gqlClient{url: url, http: newHTTPClient(maxClients)}, nil, maxClients, hotAccounts*4); err != nil {
+				srv.Stop()
+				return nil, fmt.Errorf("seed SQLite: %w", err)
+			}
+		}
+		wire, err := newWireClient(url, maxClients)
+		if err != nil {
+			srv.Stop()
+			return nil, err
+		}
+		runs[v.key] = map[int][]result{}
+		for round := 1; round <= o.rounds; round++ {
+			for _, n := range clients {
+				m := meter{postgresPID: -1, serverPID: srv.PID(), benchPID: os.Getpid()}
+				r := run(ctx, n, o.warmup, o.duration, m, cofferTransfer(wire, pop))
+				runs[v.key][n] = append(runs[v.key][n], r)
+				logf("round %d/%d %-26s %2d clients: %7.0f/s p50 %6.2f ms p99 %7.2f ms errors %d",
+					round, o.rounds, v.key, n, r.PerSecond, r.P50Ms, r.P99Ms, r.Errors)
+			}
+		}
+		wire.close()
+		srv.Stop()
+	}
+	return runs, nil
+}
