@@ -47,7 +47,7 @@ type app struct {
 	poster *ledger.Batcher
 	// products runs the autopay job (autopay.go).
 	products *products.Service
-	tracing *tracing // nil when tracing is off
+	tracing  *tracing // nil when tracing is off
 }
 
 func newApp(ctx context.Context, cfg Config) (*app, error) {

@@ -512,17 +512,21 @@ func TestPageSize_everyConnectionRefusesOver100(t *testing.T) {
 	ann := s.customer(admin, "ann")
 	s.mint(admin, "ann", "10")
 	s.mustDo(ann, `mutation { createCard { card { id } } }`, nil, nil)
+	person, _ := (&ppCensus{testServer: s, admin: admin, staff: admin}).register(t, nil)
 	tests := map[string]struct {
 		token, query string
 	}{
-		"Query.customers":    {admin, `{ customers(%s) { totalCount } }`},
-		"Query.transactions": {admin, `{ transactions(%s) { totalCount } }`},
-		"Query.bills":        {ann, `{ bills(%s) { totalCount } }`},
-		"Query.cashouts":     {ann, `{ cashouts(%s) { totalCount } }`},
-		"Account.entries":    {ann, `{ me { customer { account { entries(%s) { totalCount } } } } }`},
-		"Customer.bills":     {ann, `{ me { customer { bills(%s) { totalCount } } } }`},
-		"Card.history":       {ann, `{ cards { history(%s) { totalCount } } }`},
-		"Query.people":       {admin, `{ people(%s) { totalCount } }`},
+		"Query.customers":       {admin, `{ customers(%s) { totalCount } }`},
+		"Query.transactions":    {admin, `{ transactions(%s) { totalCount } }`},
+		"Query.bills":           {ann, `{ bills(%s) { totalCount } }`},
+		"Query.cashouts":        {ann, `{ cashouts(%s) { totalCount } }`},
+		"Account.entries":       {ann, `{ me { customer { account { entries(%s) { totalCount } } } } }`},
+		"Customer.bills":        {ann, `{ me { customer { bills(%s) { totalCount } } } }`},
+		"Card.history":          {ann, `{ cards { history(%s) { totalCount } } }`},
+		"Query.people":          {admin, `{ people(%s) { totalCount } }`},
+		"Query.procedures":      {admin, `{ procedures(%s) { totalCount } }`},
+		"Person.versions":       {admin, `{ person(id: "` + person.QualifiedID + `") { versions(%s) { totalCount } } }`},
+		"Customer.transactions": {ann, `{ me { customer { transactions(%s) { totalCount } } } }`},
 	}
 	var schema struct {
 		Schema struct {

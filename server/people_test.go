@@ -540,7 +540,9 @@ func TestDocumentVerification_checkedFilesStoredWithSha256_badFilesStoreNothing(
 }
 
 func TestDocumentVerification_largeUploads_staffOnly(t *testing.T) {
-	c := ppStart(t)
+	// 30 MB through the race detector, beside the other parallel tests on two cores, can take
+	// longer than the default request deadline of 30 s.
+	c := ppStart(t, "REQUEST_TIMEOUT=3m")
 	p := c.enabled(t, nil)
 	// Five files of 4.5 MiB: about 30 MB of JSON, far over MAX_BODY_BYTES, within the staff limit.
 	large := append(append([]byte{}, ppPNG...), make([]byte, 9<<19)...)

@@ -109,6 +109,11 @@ func (s *Service) passwordAccepted(ctx context.Context, tx *ent.Tx, u *ent.User)
 // account would be answered, after the same work.
 func (s *Service) phantomLogin(ctx context.Context, login, password string) error {
 	claimed := s.phantoms().claim(login, s.Now())
+	// The database work of a real account's claim too (a conditional update that here matches no
+	// row), so that the time of the answer does not tell whether the name exists.
+	if _, err := s.claimAttempt(ctx, &ent.User{}); err != nil && !errors.Is(err, errLocked) {
+		return err
+	}
 	_, _ = s.Hasher.Verify(ctx, password, "")
 	if !claimed {
 		return s.anonymousFailure(ctx, errLocked)
@@ -119,7 +124,10 @@ func (s *Service) phantomLogin(ctx context.Context, login, password string) erro
 // anonymousFailure records a failed login under a name nobody has, and returns refusal. The name
 // is not recorded: it may be a password typed into the wrong field.
 func (s *Service) anonymousFailure(ctx context.Context, refusal *apperr.Error) error {
-	err := audit.Write(ctx, s.Client.AuditEvent, audit.Event{Action: audit.LoginFailed, Actor: &audit.Actor{}, Outcome: string(refusal.Code)})
+	// In a transaction, as a real account's failure is recorded: the same work, the same time.
+	_, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (struct{}, error) {
+		return struct{}{}, audit.Write(ctx, tx.AuditEvent, audit.Event{Action: audit.LoginFailed, Actor: &audit.Actor{}, Outcome: string(refusal.Code)})
+	})
 	if err != nil {
 		return err
 	}
