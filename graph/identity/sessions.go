@@ -69,7 +69,7 @@ func (s *Service) newSession(ctx context.Context, client *ent.Client, u *ent.Use
 	}
 	// The first session activates the user's online access: selfRegister no longer reaches them.
 	if u.ActivatedAt == nil {
-		if err := s.Client.User.Update().Where(user.ID(u.ID), user.ActivatedAtIsNil()).SetActivatedAt(now).Exec(ctx); err != nil {
+		if err := client.User.Update().Where(user.ID(u.ID), user.ActivatedAtIsNil()).SetActivatedAt(now).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("identity: activate: %w", err)
 		}
 	}
