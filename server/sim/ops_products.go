@@ -157,6 +157,9 @@ func (s *sim) opBill(w *worker) {
 	s.mu.Lock()
 	var unpaid, paid []*bill
 	for _, b := range c.bills {
+		if b.deleted {
+			continue
+		}
 		if b.paid {
 			paid = append(paid, b)
 		} else {
@@ -190,15 +193,19 @@ func (s *sim) opBill(w *worker) {
 		b = paid[w.rng.IntN(len(paid))]
 	}
 	s.mu.Lock()
-	avail := k.acct.available()
+	avail, frozen := k.acct.available(), k.frozen
 	s.mu.Unlock()
 	allowed := debitAllowed(avail, b.amount)
-	if again {
-		allowed = []string{"PRECONDITION_FAILED"}
+	if again || frozen {
+		// A frozen card: refused whether or not the amount would fit.
+		allowed = []string{"PRECONDITION_FAILED", "INSUFFICIENT_FUNDS"}
+		if again {
+			allowed = []string{"PRECONDITION_FAILED"}
+		}
 	}
 	r := s.call(w, true, c.token, `mutation($in: PayBillInput!) { payBill(input: $in) { id paid } }`,
 		map[string]any{"in": map[string]any{"billId": b.id, "cardNumber": k.number, "idempotencyKey": s.key(w, "bill")}})
-	if !s.expect(w, "payBill", c, fmt.Sprintf("bill %s %s card %s again=%v", b.id, dec(b.amount), k.id, again), r, allowed...) {
+	if !s.expect(w, "payBill", c, fmt.Sprintf("bill %s %s card %s again=%v frozen=%v", b.id, dec(b.amount), k.id, again, frozen), r, allowed...) {
 		s.lost(c, r)
 		return
 	}
