@@ -97,27 +97,34 @@ func (s *sim) opFreezeRace(w *worker) {
 		freeze = post(s.ctx, s.hc, urls[(first+1)%len(urls)], c.token, qFreeze, map[string]any{"id": from.id})
 	})
 	wg.Wait()
-	detail := fmt.Sprintf("%s card %s to %s racing its freeze", dec(amount), from.id, to.id)
-	moved := s.expect(w, "freezeRace.transfer", c, detail, xfer, "", "PRECONDITION_FAILED")
-	if !moved && s.ambiguous(xfer) {
-		s.lost(c, xfer)
-		return
-	}
-	if moved {
-		s.mu.Lock()
-		from.acct.balance -= amount
-		to.acct.balance += amount
-		s.mu.Unlock()
-	}
 	if !s.expect(w, "freezeRace.freeze", c, "card "+from.id, freeze, "") {
 		// Lost to a fault: freezing is idempotent, so send it again.
 		if !s.setFrozen(w, "freezeCard", c, from, true) {
+			s.lost(c, reply{err: fmt.Errorf("card %s may be frozen", from.id)})
 			return
 		}
 	}
 	s.mu.Lock()
 	from.frozen = true
 	s.mu.Unlock()
+	detail := fmt.Sprintf("%s card %s to %s racing its freeze", dec(amount), from.id, to.id)
+	retried := s.ambiguous(xfer)
+	if retried {
+		// The transfer's answer was lost: its key says what happened (if the card's freeze is
+		// not checked first; a refusal of the retry leaves the model unsure, read back).
+		xfer = s.call(w, true, c.token, qXfer, map[string]any{"in": map[string]any{"fromCardNumber": from.number,
+			"toCardNumber": to.number, "amount": dec(amount), "idempotencyKey": key}})
+	}
+	if s.expect(w, "freezeRace.transfer", c, detail, xfer, "", "PRECONDITION_FAILED") {
+		s.mu.Lock()
+		from.acct.balance -= amount
+		to.acct.balance += amount
+		s.mu.Unlock()
+	} else if s.lost(c, xfer); retried {
+		s.mu.Lock()
+		c.dirty = true
+		s.mu.Unlock()
+	}
 	// Frozen: the same transfer again (a new key) is refused and moves nothing.
 	r := s.call(w, true, c.token, qXfer, map[string]any{"in": map[string]any{"fromCardNumber": from.number,
 		"toCardNumber": to.number, "amount": "0.01", "idempotencyKey": s.key(w, "frozen")}})
@@ -250,6 +257,7 @@ func (s *sim) opAutopay(w *worker) {
 		s.lost(c, r)
 		return
 	}
+	epoch := s.e.epoch.Load() // a fault may hold up the runs (a killed server held the job)
 	raced := w.rng.IntN(3) == 0
 	if raced {
 		s.setFrozen(w, "autopay.freezeCard", c, k, true)
@@ -286,7 +294,7 @@ func (s *sim) opAutopay(w *worker) {
 	}
 	s.count(fmt.Sprintf("autopay.outcome.frozen=%v", frozen), outcome)
 	switch {
-	case !paid && !frozen && amount <= avail:
+	case !paid && !frozen && amount <= avail && !s.e.crossed(epoch):
 		s.violate(w.step, "autopay", c, fmt.Sprintf("bill %s of %s due today with autopay from card %s (%s available) unpaid after 5 s: %q",
 			b.id, dec(amount), k.id, dec(avail), autopayErr))
 	case paid && frozen && !raced:
