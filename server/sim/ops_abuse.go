@@ -248,6 +248,13 @@ func (s *sim) opCustomerAsAdmin(w *worker) {
 		`{ people(first: 1) { totalCount } }`,
 		`{ customers(first: 5) { edges { node { id } } } }`,
 	}
+	if w.rng.IntN(4) == 0 {
+		// Staff are no recipients, also by e-mail: NOT_FOUND, like an address nobody has.
+		r := s.call(w, true, c.token, qSend, map[string]any{"in": map[string]any{"recipient": map[string]any{"email": s.staffEmail},
+			"amount": "0.01", "idempotencyKey": s.key(w, "to-staff")}})
+		s.expect(w, "sendCoins.toStaffEmail", c, s.staffEmail, r, "NOT_FOUND")
+		return
+	}
 	r := s.call(w, true, c.token, qs[w.rng.IntN(len(qs))], nil)
 	s.expect(w, "customerAsAdmin", c, "", r, "FORBIDDEN")
 }

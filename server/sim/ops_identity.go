@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sync"
 )
 
 // The second factor and the census queue, as changed after the simulator was written.
@@ -143,5 +144,50 @@ func (s *sim) readQueue(w *worker) {
 		if e.Node.State != "PENDING" {
 			s.violate(w.step, "procedures.queue", nil, fmt.Sprintf("procedure %s is %s in the queue of PENDING ones", e.Node.ID, e.Node.State))
 		}
+	}
+}
+
+// loginMaxFailures is the servers' LOGIN_MAX_FAILURES (its default).
+const loginMaxFailures = 5
+
+// opParallelLockout: ten wrong passwords at once, at both servers, against a fresh customer
+// (outside the model: it holds nothing and nobody pays it): at most LOGIN_MAX_FAILURES are
+// checked (UNAUTHENTICATED), the rest answer ACCOUNT_LOCKED, and then the right password is
+// ACCOUNT_LOCKED too (the lockout lasts LOGIN_LOCKOUT).
+func (s *sim) opParallelLockout(w *worker) {
+	name := s.newName("lock")
+	r := s.call(w, false, s.admin, `mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { id } }`,
+		map[string]any{"in": map[string]any{"username": name, "password": name + "-Password1", "name": "Lock " + name}})
+	if !s.expect(w, "parallelLockout.createCustomer", nil, name, r, "") {
+		return
+	}
+	const n = 10
+	urls := s.e.urls()
+	if len(urls) == 0 {
+		return
+	}
+	replies := make([]reply, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			replies[i] = post(s.ctx, s.hc, urls[i%len(urls)], "", qLogin, map[string]any{"l": name, "p": fmt.Sprintf("wrong-password-%d", i)})
+		})
+	}
+	wg.Wait()
+	checked, answered := 0, 0
+	for _, r := range replies {
+		if s.expect(w, "parallelLockout.wrong", nil, name, r, "UNAUTHENTICATED", "ACCOUNT_LOCKED") || s.ambiguous(r) {
+			continue
+		}
+		answered++
+		if r.code() == "UNAUTHENTICATED" {
+			checked++
+		}
+	}
+	if checked > loginMaxFailures {
+		s.violate(w.step, "parallelLockout", nil, fmt.Sprintf("%s: %d of %d parallel wrong passwords were checked, at most %d may be", name, checked, n, loginMaxFailures))
+	}
+	if answered == n {
+		s.login(w, "parallelLockout.right", nil, name, name+"-Password1", "ACCOUNT_LOCKED")
 	}
 }

@@ -57,6 +57,7 @@ func ops() []op {
 		{"autopay", 2, (*sim).opAutopay},
 		{"twoFactor", 1, (*sim).opTwoFactor},
 		{"census", 3, (*sim).opCensus},
+		{"parallelLockout", 1, (*sim).opParallelLockout},
 		// The bugs known when the simulator was written and those it found, all fixed: each
 		// operation now wants the correct behaviour (docs/simulator.md, "Bugs it found").
 		{"regress.deleteHadCard", 1, (*sim).opBugDeleteHadCard},

@@ -26,15 +26,16 @@ type sim struct {
 	// and the server agree on what has happened.
 	rw sync.RWMutex
 
-	mu        sync.Mutex // guards the model and the history
-	customers []*customer
-	byName    map[string]*customer
-	admin     string // an admin session
-	staff     string // a clerk's session
-	persons   []*person
-	victim    string // a customer that only anonymous clients use (wrong passwords lock it)
-	history   []event
-	nextName  atomic.Int64
+	mu         sync.Mutex // guards the model and the history
+	customers  []*customer
+	byName     map[string]*customer
+	admin      string // an admin session
+	staff      string // a clerk's session
+	staffEmail string // the clerk's e-mail: no customer's, so sendCoins to it is NOT_FOUND
+	persons    []*person
+	victim     string // a customer that only anonymous clients use (wrong passwords lock it)
+	history    []event
+	nextName   atomic.Int64
 
 	statsMu    sync.Mutex
 	stats      map[string]map[string]int // kind -> outcome -> count
