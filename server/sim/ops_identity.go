@@ -20,15 +20,16 @@ func (s *sim) opTwoFactor(w *worker) {
 	}
 	r := s.call(w, true, c.token, qSetTwoFactor, map[string]any{"m": "SMS"})
 	s.expect(w, "setTwoFactor.smsUnverified", c, "", r, "PRECONDITION_FAILED")
-	r = s.call(w, true, c.token, qSetTwoFactor, map[string]any{"m": "EMAIL"})
-	if !s.expect(w, "setTwoFactor", c, "EMAIL", r, "") {
-		return
-	}
-	// From here on every step must end with the factor off, or later logins of c would stop.
+	// Whatever happens (an answer lost to a fault may have turned it on), the factor ends off,
+	// or later logins of c would stop at SECOND_FACTOR_REQUIRED.
 	defer func() {
 		r := s.callThroughFault(w, c.token, qSetTwoFactor, map[string]any{"m": "NONE", "p": c.password})
 		s.expect(w, "setTwoFactor", c, "NONE", r, "")
 	}()
+	r = s.call(w, true, c.token, qSetTwoFactor, map[string]any{"m": "EMAIL"})
+	if !s.expect(w, "setTwoFactor", c, "EMAIL", r, "") {
+		return
+	}
 	sent := s.e.outbox.count(c.email)
 	r = s.call(w, false, "", `mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { status challengeId } }`,
 		map[string]any{"l": c.username, "p": c.password})
