@@ -113,7 +113,7 @@ func (s *sim) relogin(w *worker, c *customer) {
 			s.mu.Unlock()
 			return
 		}
-		if !s.e.inFault() && r.code() != "TRANSPORT" || time.Now().After(deadline) {
+		if !s.e.inFault() && r.code() != "TRANSPORT" || time.Now().After(deadline) || s.ctx.Err() != nil {
 			return
 		}
 		time.Sleep(300 * time.Millisecond)

@@ -115,7 +115,7 @@ func (s *sim) callSettle(w *worker, token, query string, vars map[string]any, do
 	if !s.ambiguous(r) {
 		return r
 	}
-	for deadline := time.Now().Add(time.Minute); s.ambiguous(r) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(time.Minute); s.ambiguous(r) && time.Now().Before(deadline) && s.ctx.Err() == nil; {
 		s.countFaultAnswer()
 		time.Sleep(300 * time.Millisecond)
 		r = s.call(w, false, token, query, vars)
@@ -158,7 +158,7 @@ func (s *sim) callThroughFault(w *worker, token, query string, vars map[string]a
 	deadline := time.Now().Add(time.Minute)
 	for {
 		r := s.call(w, true, token, query, vars)
-		if r.err == nil && r.code() != "INTERNAL" || !s.e.inFault() || time.Now().After(deadline) {
+		if r.err == nil && r.code() != "INTERNAL" || !s.e.inFault() || time.Now().After(deadline) || s.ctx.Err() != nil {
 			return r
 		}
 		time.Sleep(300 * time.Millisecond)
