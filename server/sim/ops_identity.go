@@ -126,7 +126,7 @@ func (s *sim) procedureState(w *worker, id string) string {
 }
 
 // readQueue reads the first page of the clerks' queue of pending procedures: each must be
-// PENDING, and there are no more than totalCount.
+// PENDING.
 func (s *sim) readQueue(w *worker) {
 	r := s.call(w, true, s.staff, `{ procedures(first: 50, filter: {state: PENDING}) { totalCount edges { node { id state } } } }`, nil)
 	var out struct {
@@ -138,9 +138,8 @@ func (s *sim) readQueue(w *worker) {
 	if !s.expect(w, "procedures.queue", nil, "", r, "") || r.decode(&out) != nil {
 		return
 	}
-	if len(out.Procedures.Edges) > out.Procedures.TotalCount {
-		s.violate(w.step, "procedures.queue", nil, fmt.Sprintf("%d procedures on the page, totalCount %d", len(out.Procedures.Edges), out.Procedures.TotalCount))
-	}
+	// totalCount is its own COUNT statement, apart from the page's: other workers' procedures
+	// may land between the two, so it is not compared with the page here.
 	for _, e := range out.Procedures.Edges {
 		if e.Node.State != "PENDING" {
 			s.violate(w.step, "procedures.queue", nil, fmt.Sprintf("procedure %s is %s in the queue of PENDING ones", e.Node.ID, e.Node.State))
