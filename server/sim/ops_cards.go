@@ -243,6 +243,9 @@ func (s *sim) opAutopay(w *worker) {
 	amount := 1 + w.rng.Int64N(min(max(avail, 1), 5000))
 	if w.rng.IntN(4) == 0 {
 		amount = amountFor(w, avail)
+	} else if amount > avail {
+		// An empty card (most are): fund it first from the main account, when that can.
+		avail = s.fundForAutopay(w, c, k, amount-avail)
 	}
 	due := time.Now().UTC().Format(time.RFC3339)
 	r := s.call(w, false, c.token, `mutation($in: CreateBillInput!) { createBill(input: $in) { id } }`,
@@ -332,4 +335,26 @@ func (s *sim) readBill(w *worker, c *customer, id string) (paid bool, autopayErr
 		autopayErr = *out.Node.AutopayError
 	}
 	return out.Node.Paid, autopayErr, true
+}
+
+// fundForAutopay moves need from c's main account to card k when the model says the main account
+// has it, and returns what k then has available.
+func (s *sim) fundForAutopay(w *worker, c *customer, k *card, need int64) int64 {
+	s.mu.Lock()
+	mainAvail := c.main.available()
+	s.mu.Unlock()
+	if need <= mainAvail {
+		r := s.call(w, true, c.token, qFund, map[string]any{"in": map[string]any{"cardId": k.id, "amount": dec(need), "idempotencyKey": s.key(w, "autopay-fund")}})
+		if s.expect(w, "autopay.fundCard", c, fmt.Sprintf("%s card %s", dec(need), k.id), r, "") {
+			s.mu.Lock()
+			c.main.balance -= need
+			k.acct.balance += need
+			s.mu.Unlock()
+		} else {
+			s.lost(c, r)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return k.acct.available()
 }
