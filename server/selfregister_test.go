@@ -109,3 +109,21 @@ func TestSelfRegister_usernameAvailability_toldOnlyAfterTheCode(t *testing.T) {
 		s.idWantLoginRefused("kim", "kim-password", "UNAUTHENTICATED")
 	})
 }
+
+// The first login activates the user in the login's own transaction: activating it from outside
+// waited on the row lock that transaction holds (the attempt's claim) until the lock timeout, so
+// on PostgreSQL every first login answered INTERNAL (found by the simulator: the admin's own).
+func TestLogin_firstLoginOfAUser_activatesInTheLoginTransaction(t *testing.T) {
+	idOnStores(t, func(t *testing.T, s *idServer) {
+		admin := s.admin() // the admin's first login
+		s.idNewCustomer(admin, "kim", "kim@example.com", "")
+		s.login("kim", "kim-password") // kim's first: activates
+		s.login("kim", "kim-password")
+		number, _ := s.idNumberOf(admin, "kim")
+		// Activated: selfRegister no longer reaches kim (it answers alike and sends nothing).
+		before := s.idSentSoFar()
+		s.idSelfRegister(map[string]any{"accountNumber": number, "authenticationMode": "EMAIL", "email": "kim@example.com",
+			"username": "kim.online", "password": "kim-new-password"})
+		s.idWantNothingSentSoon(before, "selfRegister after kim's first login")
+	})
+}

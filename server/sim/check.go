@@ -132,7 +132,7 @@ func (s *sim) quiescentCheck(w *worker, when string) {
 func (s *sim) waitServing(w *worker) {
 	deadline := time.Now().Add(time.Minute)
 	for _, u := range s.e.urls() {
-		for time.Now().Before(deadline) {
+		for time.Now().Before(deadline) && s.ctx.Err() == nil {
 			r := post(s.ctx, s.hc, u, s.admin, `{ me { username } }`, nil)
 			if r.ok() {
 				break

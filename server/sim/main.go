@@ -72,7 +72,7 @@ func main() {
 	flag.IntVar(&o.customers, "customers", 12, "customers created at the start")
 	flag.IntVar(&o.subscribers, "subscribers", 3, "customers followed by a balanceChanged subscription")
 	flag.IntVar(&o.checkEvery, "check-every", 250, "steps between quiescent checks")
-	flag.StringVar(&o.weights, "weights", "", "operation weights, name=n,... (bug.*=0 leaves out the known bugs)")
+	flag.StringVar(&o.weights, "weights", "", "operation weights, name=n,... (regress.*=0 leaves out the regression operations)")
 	flag.StringVar(&o.faults, "faults", "", "faults to inject: kill,pgstop,wsdrop,slowsub (or all)")
 	flag.IntVar(&o.faultSteps, "fault-steps", 150, "steps between faults")
 	flag.Parse()

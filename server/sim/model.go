@@ -35,6 +35,7 @@ type card struct {
 	id, number string
 	acct       *account
 	deleted    bool
+	frozen     bool // freezeCard: every debit of it is PRECONDITION_FAILED
 }
 
 type goal struct {
@@ -44,9 +45,10 @@ type goal struct {
 }
 
 type bill struct {
-	id     string
-	amount int64
-	paid   bool
+	id      string
+	amount  int64
+	paid    bool
+	deleted bool
 }
 
 // pending is a transfer or cash-out waiting for its confirmation.

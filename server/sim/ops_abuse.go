@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -28,8 +29,9 @@ func (s *sim) opForeign(w *worker) {
 	}
 	s.mu.Lock()
 	var myCard *card
+	myFrozen := false
 	if cards := c.liveCards(); len(cards) > 0 {
-		myCard = cards[0]
+		myCard, myFrozen = cards[0], cards[0].frozen
 	}
 	s.mu.Unlock()
 	as := []attempt{
@@ -42,12 +44,25 @@ func (s *sim) opForeign(w *worker) {
 		{"foreign.abortCashout", `mutation($id: ID!) { abortCashout(id: $id) { id } }`, map[string]any{"id": id}, refused},
 		{"foreign.deleteSavingsGoal", `mutation($id: ID!) { deleteSavingsGoal(id: $id) }`, map[string]any{"id": id}, refused},
 		{"foreign.transaction", `query($id: ID!) { transaction(id: $id) { id } }`, map[string]any{"id": id}, append(refused, "null")},
+		{"foreign.freezeCard", `mutation($id: ID!) { freezeCard(id: $id) { id } }`, map[string]any{"id": id}, refused},
+		{"foreign.unfreezeCard", `mutation($id: ID!) { unfreezeCard(id: $id) { id } }`, map[string]any{"id": id}, refused},
+		{"foreign.updateSavingsGoal", `mutation($id: ID!) { updateSavingsGoal(id: $id, input: {name: "mine"}) { id } }`, map[string]any{"id": id}, refused},
+		{"foreign.updateBill", `mutation($id: ID!) { updateBill(id: $id, input: {amount: "0.01"}) { id } }`, map[string]any{"id": id}, refused},
+		{"foreign.deleteBill", `mutation($id: ID!) { deleteBill(id: $id) }`, map[string]any{"id": id}, refused},
+		{"foreign.cancelBillAutopay", `mutation($id: ID!) { cancelBillAutopay(billId: $id) { id } }`, map[string]any{"id": id}, refused},
 	}
 	if myCard != nil {
+		// A frozen card of the viewer's may be refused first.
+		mine := refused
+		if myFrozen {
+			mine = append(slices.Clone(refused), "PRECONDITION_FAILED")
+		}
 		as = append(as,
 			attempt{"foreign.payBill", `mutation($in: PayBillInput!) { payBill(input: $in) { id } }`,
-				map[string]any{"in": map[string]any{"billId": id, "cardNumber": myCard.number}}, refused},
-			attempt{"foreign.topUpSavings", qTop, map[string]any{"in": map[string]any{"savingsGoalId": id, "cardId": myCard.id, "amount": "0.01"}}, refused})
+				map[string]any{"in": map[string]any{"billId": id, "cardNumber": myCard.number}}, mine},
+			attempt{"foreign.setBillAutopay", `mutation($id: ID!, $n: String!) { setBillAutopay(billId: $id, cardNumber: $n) { id } }`,
+				map[string]any{"id": id, "n": myCard.number}, mine},
+			attempt{"foreign.topUpSavings", qTop, map[string]any{"in": map[string]any{"savingsGoalId": id, "cardId": myCard.id, "amount": "0.01"}}, mine})
 	}
 	a := as[w.rng.IntN(len(as))]
 	r := s.call(w, true, c.token, a.q, a.vars)
@@ -232,6 +247,19 @@ func (s *sim) opCustomerAsAdmin(w *worker) {
 		`mutation { setDebitLimit(accountId: "` + c.main.id + `", limit: "1000000.00") { id } }`,
 		`{ people(first: 1) { totalCount } }`,
 		`{ customers(first: 5) { edges { node { id } } } }`,
+	}
+	if w.rng.IntN(4) == 0 {
+		// Staff are no recipients, also by e-mail: NOT_FOUND, like an address nobody has.
+		r := s.call(w, true, c.token, qSend, map[string]any{"in": map[string]any{"recipient": map[string]any{"email": s.staffEmail},
+			"amount": "0.01", "idempotencyKey": s.key(w, "to-staff")}})
+		allowed := []string{"NOT_FOUND"}
+		s.mu.Lock()
+		if c.main.available() < 1 { // funds are checked before the recipient is looked up
+			allowed = append(allowed, "INSUFFICIENT_FUNDS")
+		}
+		s.mu.Unlock()
+		s.expect(w, "sendCoins.toStaffEmail", c, s.staffEmail, r, allowed...)
+		return
 	}
 	r := s.call(w, true, c.token, qs[w.rng.IntN(len(qs))], nil)
 	s.expect(w, "customerAsAdmin", c, "", r, "FORBIDDEN")

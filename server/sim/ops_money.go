@@ -259,13 +259,16 @@ func (s *sim) opCardTransfer(w *worker) {
 	i := w.rng.IntN(len(all))
 	to, owner := all[i], owners[i]
 	s.mu.Lock()
-	avail := from.acct.available()
+	avail, frozen := from.acct.available(), from.frozen
 	toGone := owner.deleted || to.deleted
 	s.mu.Unlock()
 	amount := amountFor(w, avail)
 	allowed := debitAllowed(avail, amount)
+	if frozen {
+		allowed = []string{"PRECONDITION_FAILED", "INSUFFICIENT_FUNDS"}
+	}
 	if to == from {
-		allowed = []string{"BAD_USER_INPUT"}
+		allowed = []string{"BAD_USER_INPUT", "PRECONDITION_FAILED"}
 	}
 	switch {
 	case toGone:
@@ -278,7 +281,7 @@ func (s *sim) opCardTransfer(w *worker) {
 	key := s.key(w, "xfer")
 	r := s.call(w, true, c.token, qXfer, map[string]any{"in": map[string]any{"fromCardNumber": from.number, "toCardNumber": to.number,
 		"amount": dec(amount), "idempotencyKey": key}})
-	if !s.expect(w, "transferBetweenCards", c, fmt.Sprintf("%s to %s's card %s", dec(amount), owner.username, to.id), r, allowed...) {
+	if !s.expect(w, "transferBetweenCards", c, fmt.Sprintf("%s to %s's card %s frozen=%v", dec(amount), owner.username, to.id, frozen), r, allowed...) {
 		s.lost(c, r)
 		return
 	}
@@ -307,16 +310,20 @@ func (s *sim) opSavingsMove(w *worker) {
 	if !top {
 		from, to = g.acct, k.acct
 	}
-	avail := from.available()
+	avail, frozen := from.available(), top && k.frozen
 	s.mu.Unlock()
 	amount := amountFor(w, avail)
 	q, kind := qTop, "topUpSavings"
 	if !top {
 		q, kind = qWd, "withdrawSavings"
 	}
+	allowed := debitAllowed(avail, amount)
+	if frozen { // a top-up debits the card
+		allowed = []string{"PRECONDITION_FAILED", "INSUFFICIENT_FUNDS"}
+	}
 	r := s.call(w, true, c.token, q, map[string]any{"in": map[string]any{"savingsGoalId": g.id, "cardId": k.id,
 		"amount": dec(amount), "idempotencyKey": s.key(w, kind)}})
-	if !s.expect(w, kind, c, fmt.Sprintf("%s goal %s card %s", dec(amount), g.id, k.id), r, debitAllowed(avail, amount)...) {
+	if !s.expect(w, kind, c, fmt.Sprintf("%s goal %s card %s frozen=%v", dec(amount), g.id, k.id, frozen), r, allowed...) {
 		s.lost(c, r)
 		return
 	}

@@ -43,10 +43,11 @@ func (s *sim) setup(w *worker, workers []*worker) error {
 	s.admin = tok
 	staff := s.newName("clerk")
 	r = s.call(w, true, s.admin, `mutation($in: CreateUserInput!) { createUser(input: $in) { id } }`,
-		map[string]any{"in": map[string]any{"username": staff, "password": staff + "-Password1", "role": "STAFF"}})
+		map[string]any{"in": map[string]any{"username": staff, "password": staff + "-Password1", "email": staff + "@sim.example", "role": "STAFF"}})
 	if !s.expect(w, "setup", nil, "createUser STAFF", r, "") {
 		return fmt.Errorf("create clerk: %s %+v", r.code(), r.Errors)
 	}
+	s.staffEmail = staff + "@sim.example"
 	if s.staff, _ = s.login(w, "setup", nil, staff, staff+"-Password1"); s.staff == "" {
 		return fmt.Errorf("clerk login failed")
 	}
@@ -112,7 +113,7 @@ func (s *sim) relogin(w *worker, c *customer) {
 			s.mu.Unlock()
 			return
 		}
-		if !s.e.inFault() && r.code() != "TRANSPORT" || time.Now().After(deadline) {
+		if !s.e.inFault() && r.code() != "TRANSPORT" || time.Now().After(deadline) || s.ctx.Err() != nil {
 			return
 		}
 		time.Sleep(300 * time.Millisecond)

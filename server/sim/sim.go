@@ -26,15 +26,16 @@ type sim struct {
 	// and the server agree on what has happened.
 	rw sync.RWMutex
 
-	mu        sync.Mutex // guards the model and the history
-	customers []*customer
-	byName    map[string]*customer
-	admin     string // an admin session
-	staff     string // a clerk's session
-	persons   []*person
-	victim    string // a customer that only anonymous clients use (wrong passwords lock it)
-	history   []event
-	nextName  atomic.Int64
+	mu         sync.Mutex // guards the model and the history
+	customers  []*customer
+	byName     map[string]*customer
+	admin      string // an admin session
+	staff      string // a clerk's session
+	staffEmail string // the clerk's e-mail: no customer's, so sendCoins to it is NOT_FOUND
+	persons    []*person
+	victim     string // a customer that only anonymous clients use (wrong passwords lock it)
+	history    []event
+	nextName   atomic.Int64
 
 	statsMu    sync.Mutex
 	stats      map[string]map[string]int // kind -> outcome -> count
@@ -114,7 +115,7 @@ func (s *sim) callSettle(w *worker, token, query string, vars map[string]any, do
 	if !s.ambiguous(r) {
 		return r
 	}
-	for deadline := time.Now().Add(time.Minute); s.ambiguous(r) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(time.Minute); s.ambiguous(r) && time.Now().Before(deadline) && s.ctx.Err() == nil; {
 		s.countFaultAnswer()
 		time.Sleep(300 * time.Millisecond)
 		r = s.call(w, false, token, query, vars)
@@ -157,7 +158,7 @@ func (s *sim) callThroughFault(w *worker, token, query string, vars map[string]a
 	deadline := time.Now().Add(time.Minute)
 	for {
 		r := s.call(w, true, token, query, vars)
-		if r.err == nil && r.code() != "INTERNAL" || !s.e.inFault() || time.Now().After(deadline) {
+		if r.err == nil && r.code() != "INTERNAL" || !s.e.inFault() || time.Now().After(deadline) || s.ctx.Err() != nil {
 			return r
 		}
 		time.Sleep(300 * time.Millisecond)

@@ -2,28 +2,30 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 
+	"coffer/graph/money"
 	"coffer/graph/products"
 )
 
-// Operations that reproduce the bugs known when the simulator was written, each behind its own
-// weight (named bug.*), so that a run can leave out what is being fixed elsewhere and the fixes
-// can be verified by turning them on: see docs/simulator.md.
+// Operations that reproduced the bugs known when the simulator was written, and those it found
+// (docs/simulator.md lists them with the seeds that found them). All are fixed: each is now a
+// regression operation (named regress.*) that wants the correct behaviour.
 
 // opBugDeleteHadCard: a fresh customer opens a card, deletes it, and is deleted at zero. Must
 // succeed ("deleting a customer at zero works whatever they had before").
 func (s *sim) opBugDeleteHadCard(w *worker) {
-	c := s.createCustomer(w, "bug.deleteHadCard")
+	c := s.createCustomer(w, "regress.deleteHadCard")
 	if c == nil {
 		return
 	}
-	k := s.createCard(w, "bug.deleteHadCard", c, "")
+	k := s.createCard(w, "regress.deleteHadCard", c, "")
 	if k == nil {
 		return
 	}
 	r := s.call(w, false, c.token, `mutation($n: String!) { deleteCard(cardNumber: $n) }`, map[string]any{"n": k.number})
-	if !s.expect(w, "bug.deleteHadCard", c, "deleteCard", r, "") {
+	if !s.expect(w, "regress.deleteHadCard", c, "deleteCard", r, "") {
 		return
 	}
 	s.mu.Lock()
@@ -32,7 +34,7 @@ func (s *sim) opBugDeleteHadCard(w *worker) {
 	s.mu.Unlock()
 	r = s.callSettle(w, s.admin, `mutation($u: String!) { deleteCustomer(username: $u) }`, map[string]any{"u": c.username}, codeIn("NOT_FOUND"))
 	// Another worker may have sent it coins meanwhile: PRECONDITION_FAILED then.
-	ok := s.expect(w, "bug.deleteHadCard", c, "deleteCustomer", r, "", "PRECONDITION_FAILED")
+	ok := s.expect(w, "regress.deleteHadCard", c, "deleteCustomer", r, "", "PRECONDITION_FAILED")
 	s.mu.Lock()
 	c.deleting, c.deleted = false, ok
 	s.mu.Unlock()
@@ -51,14 +53,14 @@ func (s *sim) opBugCashoutTx(w *worker) {
 	if avail < 1 {
 		return
 	}
-	p := s.createCashout(w, "bug.cashoutTx", c, 1, "", "TOO_MANY_REQUESTS")
+	p := s.createCashout(w, "regress.cashoutTx", c, 1, "", "TOO_MANY_REQUESTS")
 	if p == nil {
 		return
 	}
 	confirm := w.rng.IntN(2) == 0
-	q, kind := `mutation($id: ID!) { cancelTransaction(id: $id) { id status } }`, "bug.cashoutTx.cancelTransaction"
+	q, kind := `mutation($id: ID!) { cancelTransaction(id: $id) { id status } }`, "regress.cashoutTx.cancelTransaction"
 	if confirm {
-		q, kind = `mutation($id: ID!) { confirmTransaction(id: $id) { id status } }`, "bug.cashoutTx.confirmTransaction"
+		q, kind = `mutation($id: ID!) { confirmTransaction(id: $id) { id status } }`, "regress.cashoutTx.confirmTransaction"
 	}
 	r := s.call(w, true, c.token, q, map[string]any{"id": p.id})
 	if s.expect(w, kind, c, "transaction "+p.id+" of cash-out "+p.cashout, r, "PRECONDITION_FAILED") {
@@ -75,23 +77,24 @@ func (s *sim) opBugCashoutTx(w *worker) {
 	}
 }
 
-// opBugNUL: text with a NUL character (a customer's name, a person's first name): the client's
-// mistake, so BAD_USER_INPUT or accepted, never INTERNAL.
+// opBugNUL: text with a NUL or another control character (a customer's name, a person's first
+// name): the client's mistake, BAD_USER_INPUT (it was INTERNAL on PostgreSQL), and nothing made.
 func (s *sim) opBugNUL(w *worker) {
+	bad := []string{"Nul\x00Name", "Bell\x07Name", "Esc\x1bName", "Del\x7fName"}[w.rng.IntN(4)]
 	if w.rng.IntN(2) == 0 {
-		s.registerPerson(w, "Nul\x00Name", []string{"", "BAD_USER_INPUT"})
+		s.registerPerson(w, bad, []string{"BAD_USER_INPUT"})
 		return
 	}
 	name := s.newName("nul")
 	r := s.call(w, false, s.admin, `mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { id } }`,
-		map[string]any{"in": map[string]any{"username": name, "password": name + "-Password1", "name": "Nul\x00Name"}})
-	s.expect(w, "bug.nul.createCustomer", nil, name, r, "", "BAD_USER_INPUT")
+		map[string]any{"in": map[string]any{"username": name, "password": name + "-Password1", "name": bad}})
+	s.expect(w, "regress.nul.createCustomer", nil, name+" "+strconv.Quote(bad), r, "BAD_USER_INPUT")
 }
 
 // opBugParallelCards: a fresh customer asks for more than the maximum number of cards at once:
 // at most products.MaxActiveCards may succeed.
 func (s *sim) opBugParallelCards(w *worker) {
-	c := s.createCustomer(w, "bug.parallelCards")
+	c := s.createCustomer(w, "regress.parallelCards")
 	if c == nil {
 		return
 	}
@@ -107,7 +110,7 @@ func (s *sim) opBugParallelCards(w *worker) {
 	wg.Wait()
 	ok := 0
 	for _, r := range replies {
-		if s.expect(w, "bug.parallelCards", c, "createCard", r, "", "PRECONDITION_FAILED") {
+		if s.expect(w, "regress.parallelCards", c, "createCard", r, "", "PRECONDITION_FAILED") {
 			ok++
 			var out struct {
 				CreateCard struct {
@@ -128,53 +131,67 @@ func (s *sim) opBugParallelCards(w *worker) {
 		}
 	}
 	if ok > products.MaxActiveCards {
-		s.violate(w.step, "bug.parallelCards", c, fmt.Sprintf("%d of %d parallel createCard succeeded, at most %d cards may be active", ok, n, products.MaxActiveCards))
+		s.violate(w.step, "regress.parallelCards", c, fmt.Sprintf("%d of %d parallel createCard succeeded, at most %d cards may be active", ok, n, products.MaxActiveCards))
 	}
 }
 
 // opBugMaxAmount: the largest representable amount, sent to another customer or moved to a card:
-// INSUFFICIENT_FUNDS (nobody has that much), never INTERNAL. On PostgreSQL the credit side
-// overflowed ("bigint out of range") when it was updated before the debit was refused.
+// BAD_USER_INPUT (past money.MaxAmountMinor; it overflowed the credit side, INTERNAL); the bound
+// itself is a valid amount nobody has: INSUFFICIENT_FUNDS.
 func (s *sim) opBugMaxAmount(w *worker) {
 	c := s.pickCustomer(w)
 	to := s.pickOther(w, c)
 	if c == nil || to == nil {
 		return
 	}
-	const largest = "92233720368547758.07"
-	allowed := []string{"INSUFFICIENT_FUNDS", "BAD_USER_INPUT"}
+	amount, allowed := largest, []string{"BAD_USER_INPUT"}
+	if w.rng.IntN(2) == 0 {
+		amount, allowed = dec(money.MaxAmountMinor), []string{"INSUFFICIENT_FUNDS"}
+	}
 	s.mu.Lock()
 	cards := c.liveCards()
+	huge := c.main.limit >= money.MaxAmountMinor // regress.hugeLimit's customers may owe that much
 	s.mu.Unlock()
-	allowed = append(allowed, "NOT_FOUND", "PRECONDITION_FAILED") // the recipient may be deleted meanwhile
-	if len(cards) > 0 && w.rng.IntN(2) == 0 {
-		r := s.call(w, true, c.token, qFund, map[string]any{"in": map[string]any{"cardId": cards[0].id, "amount": largest}})
-		s.expect(w, "bug.maxAmount.fundCard", c, largest, r, allowed...)
+	if huge {
 		return
 	}
-	r := s.call(w, true, c.token, qSend, map[string]any{"in": map[string]any{"recipient": map[string]any{"username": to.username}, "amount": largest}})
-	s.expect(w, "bug.maxAmount.sendCoins", c, largest+" to "+to.username, r, allowed...)
+	if len(cards) > 0 && w.rng.IntN(2) == 0 {
+		r := s.call(w, true, c.token, qFund, map[string]any{"in": map[string]any{"cardId": cards[0].id, "amount": amount}})
+		s.expect(w, "regress.maxAmount.fundCard", c, amount, r, allowed...)
+		return
+	}
+	// The recipient may be deleted meanwhile: NOT_FOUND or PRECONDITION_FAILED.
+	allowed = append(allowed, "NOT_FOUND", "PRECONDITION_FAILED")
+	r := s.call(w, true, c.token, qSend, map[string]any{"in": map[string]any{"recipient": map[string]any{"username": to.username}, "amount": amount}})
+	s.expect(w, "regress.maxAmount.sendCoins", c, amount+" to "+to.username, r, allowed...)
 }
 
-// opBugHugeLimit: the admin sets a fresh customer's debit limit to the largest amount; reading
-// what is available and spending must not overflow (no INTERNAL, no wrong sign).
+// largest is the largest amount int64 minor units can hold.
+const largest = "92233720368547758.07"
+
+// opBugHugeLimit: the admin sets a fresh customer's debit limit past the largest amount
+// (BAD_USER_INPUT), then to it; reading what is available and spending must not overflow (no
+// INTERNAL, no wrong sign).
 func (s *sim) opBugHugeLimit(w *worker) {
-	c := s.createCustomer(w, "bug.hugeLimit")
+	c := s.createCustomer(w, "regress.hugeLimit")
 	if c == nil {
 		return
 	}
-	s.mint(w, "bug.hugeLimit", c, 100)
-	const huge = "92233720368547758.07"
-	r := s.call(w, true, s.admin, `mutation($id: ID!, $l: Decimal!) { setDebitLimit(accountId: $id, limit: $l) { available { amount } } }`,
-		map[string]any{"id": c.main.id, "l": huge})
-	if !s.expect(w, "bug.hugeLimit.setDebitLimit", c, huge, r, "", "BAD_USER_INPUT") {
+	s.mint(w, "regress.hugeLimit", c, 100)
+	// Past money.MaxAmountMinor: BAD_USER_INPUT (it was INTERNAL on PostgreSQL, and on SQLite
+	// available overflowed); the bound itself is a valid limit.
+	r := s.call(w, true, s.admin, qSetLimit, map[string]any{"id": c.main.id, "l": largest})
+	s.expect(w, "regress.hugeLimit.setDebitLimit.past", c, largest, r, "BAD_USER_INPUT")
+	huge := dec(money.MaxAmountMinor)
+	r = s.call(w, true, s.admin, qSetLimit, map[string]any{"id": c.main.id, "l": huge})
+	if !s.expect(w, "regress.hugeLimit.setDebitLimit", c, huge, r, "") {
 		return
 	}
 	s.mu.Lock()
-	c.main.limit = 1<<63 - 1
+	c.main.limit = money.MaxAmountMinor
 	s.mu.Unlock()
 	r = s.call(w, true, c.token, `{ me { customer { account { balance { amount } available { amount } } } } }`, nil)
-	if s.expect(w, "bug.hugeLimit.read", c, "", r, "") {
+	if s.expect(w, "regress.hugeLimit.read", c, "", r, "") {
 		var out struct {
 			Me struct {
 				Customer struct {
@@ -184,7 +201,7 @@ func (s *sim) opBugHugeLimit(w *worker) {
 		}
 		if r.decode(&out) == nil {
 			if v, err := parseDec(out.Me.Customer.Account.Available.Amount); err != nil || v < 0 {
-				s.violate(w.step, "bug.hugeLimit.read", c, fmt.Sprintf("available %q with a limit of %s and a positive balance", out.Me.Customer.Account.Available.Amount, huge))
+				s.violate(w.step, "regress.hugeLimit.read", c, fmt.Sprintf("available %q with a limit of %s and a positive balance", out.Me.Customer.Account.Available.Amount, huge))
 			}
 		}
 	}
@@ -196,10 +213,12 @@ func (s *sim) opBugHugeLimit(w *worker) {
 	r = s.call(w, true, c.token, qSend, map[string]any{"in": map[string]any{"recipient": map[string]any{"username": to.username},
 		"amount": "1000000.00", "idempotencyKey": s.key(w, "huge")}})
 	allowed := s.creditAllowed([]string{"", "INSUFFICIENT_FUNDS"}, before, to)
-	if s.expect(w, "bug.hugeLimit.sendCoins", c, "1000000.00 to "+to.username, r, allowed...) {
+	if s.expect(w, "regress.hugeLimit.sendCoins", c, "1000000.00 to "+to.username, r, allowed...) {
 		s.mu.Lock()
 		c.main.balance -= 100000000
 		to.main.balance += 100000000
 		s.mu.Unlock()
 	}
 }
+
+const qSetLimit = `mutation($id: ID!, $l: Decimal!) { setDebitLimit(accountId: $id, limit: $l) { available { amount } } }`
