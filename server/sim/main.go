@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -36,7 +37,13 @@ type options struct {
 	out                                 io.Writer
 }
 
+// logMu serializes log lines: workers, faults and checks log at once, and out may be a plain
+// buffer (the test's).
+var logMu sync.Mutex
+
 func (o options) log(format string, args ...any) {
+	logMu.Lock()
+	defer logMu.Unlock()
 	fmt.Fprintf(o.out, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
