@@ -8,7 +8,11 @@ import (
 
 	"coffer/ent"
 	"coffer/ent/account"
+	"coffer/ent/entry"
+	"coffer/ent/transaction"
+	"coffer/graph/apperr"
 	"coffer/graph/identity"
+	"coffer/graph/ledger"
 )
 
 // CanSee reports whether v may see node.
@@ -64,4 +68,38 @@ func IsParty(ctx context.Context, client *ent.Client, v *identity.Viewer, t *ent
 		Where(account.IDIn(t.DebitAccountID, t.CreditAccountID), account.OwnerID(v.CustomerID)).
 		Count(ctx)
 	return n > 0, err
+}
+
+// Entries returns the entries of the given transactions that v may see, oldest first, with one
+// query: all of them for an administrator, only the lines of v's own accounts otherwise (another
+// party's line would show their balance). A transaction without visible entries maps to an empty
+// list.
+func Entries(ctx context.Context, client *ent.Client, v *identity.Viewer, transactionIDs []int) (map[int][]*ent.Entry, error) {
+	q := client.Entry.Query().Where(entry.TransactionIDIn(transactionIDs...)).Order(ent.Asc(entry.FieldID))
+	if !v.IsAdmin() {
+		q.Where(entry.HasAccountWith(account.OwnerID(v.CustomerID)))
+	}
+	rows, err := q.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byTransaction := make(map[int][]*ent.Entry, len(transactionIDs))
+	for _, id := range transactionIDs {
+		byTransaction[id] = []*ent.Entry{}
+	}
+	for _, e := range rows {
+		byTransaction[e.TransactionID] = append(byTransaction[e.TransactionID], e)
+	}
+	return byTransaction, nil
+}
+
+var errNotFound = apperr.New(apperr.NotFound, "not found")
+
+// CustomerTransactions is the query of customerID's transactions (ledger.CustomerTransactions) for
+// v: a customer's transactions are theirs and the bank's to see; anyone else's look missing.
+func CustomerTransactions(ctx context.Context, client *ent.Client, v *identity.Viewer, customerID int, status *transaction.Status) (*ent.TransactionQuery, error) {
+	if !v.IsAdmin() && !owns(v, customerID) {
+		return nil, errNotFound
+	}
+	return ledger.CustomerTransactions(ctx, client, customerID, status)
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"entgo.io/contrib/entgql"
+
 	"coffer/ent"
 	"coffer/ent/cashout"
 	"coffer/ent/challenge"
@@ -35,11 +37,29 @@ type Service struct {
 	PerUser *ratelimit.Limiter
 }
 
-// Request is createCashout's input.
+// Request is createCashout's input as the client sent it.
 type Request struct {
-	AmountMinor int64
-	Channel     cashout.Channel
-	Key         *ledger.Key
+	// Amount is as the client typed it (Decimal or "CUR:value").
+	Amount  string
+	Channel cashout.Channel
+	// IdempotencyKey is the client's key, if any.
+	IdempotencyKey *string
+}
+
+// request is a Request read: the amount parsed and the key fingerprinted.
+type request struct {
+	amountMinor int64
+	channel     cashout.Channel
+	key         *ledger.Key
+}
+
+func (in Request) read(l *ledger.Ledger) (request, error) {
+	amountMinor, err := l.PositiveAmount("amount", in.Amount)
+	if err != nil {
+		return request{}, err
+	}
+	key, err := ledger.NewKey(in.IdempotencyKey, "createCashout", ledger.AmountPart(amountMinor), string(in.Channel))
+	return request{amountMinor: amountMinor, channel: in.Channel, key: key}, err
 }
 
 func subject(id int) string { return "cashout:" + strconv.Itoa(id) }
@@ -48,63 +68,93 @@ func subject(id int) string { return "cashout:" + strconv.Itoa(id) }
 // A retry under the same idempotency key returns the same cash-out, and sends a new TAN only when
 // the first one is no longer live.
 func (s *Service) Create(ctx context.Context, v *identity.Viewer, in Request) (*ent.Cashout, error) {
-	if identity.IsInstitutional(v.Username) {
-		return nil, apperr.New(apperr.Conflict, "the bank's own users cannot cash out")
-	}
-	if v.CustomerID == 0 {
-		return nil, apperr.New(apperr.Forbidden, "customers only")
-	}
-	if in.AmountMinor <= 0 {
-		return nil, apperr.Field("amount", "must be positive")
-	}
-	if s.PerUser != nil {
-		if ok, wait := s.PerUser.Try(strconv.Itoa(v.UserID)); !ok {
-			return nil, apperr.TooMany(wait, "too many cash-outs: try again later")
-		}
-	}
-	c, err := s.Ledger.Client.Customer.Query().Where(customer.ID(v.CustomerID)).WithUser().Only(ctx)
+	r, err := in.read(s.Ledger)
 	if err != nil {
-		return nil, fmt.Errorf("cashout: customer: %w", err)
+		return nil, err
 	}
-	if c.CashoutAddress == "" {
-		return nil, apperr.New(apperr.PreconditionFailed, "no cashout address is set for this customer")
+	if err := s.admit(v); err != nil {
+		return nil, err
 	}
-	msg := codes.Request{Purpose: challenge.PurposeCASHOUT_TAN, UserID: v.UserID, Kind: delivery.KindCashoutTAN, Username: v.Username}
-	u := c.Edges.User
-	switch {
-	case in.Channel == cashout.ChannelEMAIL && u.Email != nil:
-		msg.Channel, msg.To = delivery.ChannelEmail, *u.Email
-	case in.Channel == cashout.ChannelSMS && u.Phone != nil:
-		phone, err := identity.VerifiedPhone(u)
-		if err != nil {
-			return nil, err
-		}
-		msg.Channel, msg.To = delivery.ChannelSMS, phone
-	default:
-		return nil, apperr.New(apperr.PreconditionFailed, "no address on file for the %s channel", in.Channel)
+	msg, address, err := s.tanMessage(ctx, v, r.channel)
+	if err != nil {
+		return nil, err
 	}
 	// Refused before any money is reserved; Start takes the budget for real after the commit.
 	if err := s.Codes.CheckBudget(msg.Channel, msg.To); err != nil {
 		return nil, err
 	}
+	co, err := s.reserve(ctx, v, r, address)
+	if err != nil || co.Status != cashout.StatusPENDING {
+		return co, err
+	}
+	return s.sendTAN(ctx, co, msg)
+}
+
+// admit refuses whoever may not cash out (the bank's own users, anyone but a customer) and
+// counts the call against the viewer's budget: each one can send a TAN.
+func (s *Service) admit(v *identity.Viewer) error {
+	if identity.IsInstitutional(v.Username) {
+		return apperr.New(apperr.Conflict, "the bank's own users cannot cash out")
+	}
+	if v.CustomerID == 0 {
+		return apperr.New(apperr.Forbidden, "customers only")
+	}
+	if s.PerUser != nil {
+		if ok, wait := s.PerUser.Try(strconv.Itoa(v.UserID)); !ok {
+			return apperr.TooMany(wait, "too many cash-outs: try again later")
+		}
+	}
+	return nil
+}
+
+// tanMessage addresses the TAN on the channel the customer chose, and returns their cashout
+// address; either missing is PRECONDITION_FAILED.
+func (s *Service) tanMessage(ctx context.Context, v *identity.Viewer, channel cashout.Channel) (codes.Request, string, error) {
+	c, err := s.Ledger.Client.Customer.Query().Where(customer.ID(v.CustomerID)).WithUser().Only(ctx)
+	if err != nil {
+		return codes.Request{}, "", fmt.Errorf("cashout: customer: %w", err)
+	}
+	if c.CashoutAddress == "" {
+		return codes.Request{}, "", apperr.New(apperr.PreconditionFailed, "no cashout address is set for this customer")
+	}
+	msg := codes.Request{Purpose: challenge.PurposeCASHOUT_TAN, UserID: v.UserID, Kind: delivery.KindCashoutTAN, Username: v.Username}
+	u := c.Edges.User
+	switch {
+	case channel == cashout.ChannelEMAIL && u.Email != nil:
+		msg.Channel, msg.To = delivery.ChannelEmail, *u.Email
+	case channel == cashout.ChannelSMS && u.Phone != nil:
+		phone, err := identity.VerifiedPhone(u)
+		if err != nil {
+			return codes.Request{}, "", err
+		}
+		msg.Channel, msg.To = delivery.ChannelSMS, phone
+	default:
+		return codes.Request{}, "", apperr.New(apperr.PreconditionFailed, "no address on file for the %s channel", channel)
+	}
+	return msg, c.CashoutAddress, nil
+}
+
+// reserve moves the amount, pending, from the customer's main account to the clearing account and
+// records the cash-out, under the request's key: a retry returns the first cash-out as it is now.
+func (s *Service) reserve(ctx context.Context, v *identity.Viewer, r request, address string) (*ent.Cashout, error) {
 	clearing, err := s.Ledger.EnsureSystemAccount(ctx, AccountCode, "Cash-outs", false)
 	if err != nil {
 		return nil, err
 	}
-	txn, err := s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	txn, err := s.Ledger.Run(ctx, v.UserID, r.key, func(tx *ledger.Tx) (*ent.Transaction, error) {
 		main, err := coins.MainAccount(ctx, tx.Client(), v.CustomerID)
 		if err != nil {
 			return nil, err
 		}
 		txn, err := s.Ledger.Transfer(ctx, tx, ledger.Move{
-			Kind: transaction.KindCASHOUT, DebitID: main.ID, CreditID: clearing, AmountMinor: in.AmountMinor,
-			Memo: "Cash-out", InitiatorID: v.UserID, Pending: true, Key: in.Key,
+			Kind: transaction.KindCASHOUT, DebitID: main.ID, CreditID: clearing, AmountMinor: r.amountMinor,
+			Memo: "Cash-out", InitiatorID: v.UserID, Pending: true, Key: r.key,
 		})
 		if err != nil {
 			return nil, err
 		}
-		err = tx.Cashout.Create().SetCustomerID(v.CustomerID).SetAmount(in.AmountMinor).SetChannel(in.Channel).
-			SetCashoutAddress(c.CashoutAddress).SetTransactionID(txn.ID).SetCreatedAt(s.Ledger.Now()).Exec(ctx)
+		err = tx.Cashout.Create().SetCustomerID(v.CustomerID).SetAmount(r.amountMinor).SetChannel(r.channel).
+			SetCashoutAddress(address).SetTransactionID(txn.ID).SetCreatedAt(s.Ledger.Now()).Exec(ctx)
 		return txn, err
 	})
 	if err != nil {
@@ -114,12 +164,13 @@ func (s *Service) Create(ctx context.Context, v *identity.Viewer, in Request) (*
 	if err != nil {
 		return nil, fmt.Errorf("cashout: read back: %w", err)
 	}
-	if co.Status != cashout.StatusPENDING {
-		return co, nil
-	}
-	// A retry under the same key returns the cash-out as it is. It sends a TAN only if none was
-	// ever issued (the first request ended between its commit and the send): a TAN killed by
-	// wrong tries or expired stays dead, or every retry would grant five more guesses.
+	return co, nil
+}
+
+// sendTAN sends a pending cash-out's TAN, unless one was ever issued: a retry under the same key
+// sends one only when the first request ended between its commit and the send. A TAN killed by
+// wrong tries or expired stays dead, or every retry would grant five more guesses.
+func (s *Service) sendTAN(ctx context.Context, co *ent.Cashout, msg codes.Request) (*ent.Cashout, error) {
 	issued, err := s.Codes.Issued(ctx, challenge.PurposeCASHOUT_TAN, subject(co.ID))
 	if err != nil || issued {
 		return co, err
@@ -135,6 +186,21 @@ func (s *Service) Create(ctx context.Context, v *identity.Viewer, in Request) (*
 	}
 	return co, nil
 }
+
+// List is the cash-outs v may list: all of them for an administrator, their own for a customer;
+// anyone else (staff without a customer) is FORBIDDEN. Page it with NewestFirst.
+func List(client *ent.Client, v *identity.Viewer) (*ent.CashoutQuery, error) {
+	if v.IsAdmin() {
+		return client.Cashout.Query(), nil
+	}
+	if v.CustomerID == 0 {
+		return nil, apperr.New(apperr.Forbidden, "customers and administrators only")
+	}
+	return client.Cashout.Query().Where(cashout.CustomerID(v.CustomerID)), nil
+}
+
+// NewestFirst orders cash-out pages by creation, newest first.
+var NewestFirst = &ent.CashoutOrder{Direction: entgql.OrderDirectionDesc, Field: ent.CashoutOrderFieldCreatedAt}
 
 // Own returns one of the viewer's cash-outs; another's is NOT_FOUND, as a missing one.
 func Own(ctx context.Context, client *ent.Client, v *identity.Viewer, id int) (*ent.Cashout, error) {

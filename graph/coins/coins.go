@@ -69,17 +69,50 @@ func ParsePublicKey(s string) ([]byte, error) {
 	return b, nil
 }
 
-// Mint is createCoins' input.
+// Mint is createCoins' input as the client sent it.
 type Mint struct {
-	Recipient   Recipient
-	AmountMinor int64
-	// TargetDate is the day the coins are created for; zero means now.
-	TargetDate time.Time
+	Recipient Recipient
+	// Amount is as the client typed it (Decimal or "CUR:value").
+	Amount string
+	// TargetDate is the day the coins are created for; nil means now, at every attempt: a retry
+	// without one means "now" again, not the first attempt's instant.
+	TargetDate *time.Time
 	Memo       string
-	// AutoSign posts at once; otherwise the creation stays PENDING, counted against the monthly
-	// limit, until another administrator confirms it (four eyes, ConfirmCreation).
-	AutoSign bool
-	Key      *ledger.Key
+	// AutoSign (nil: true) posts at once; false leaves the creation PENDING, counted against the
+	// monthly limit, until another administrator confirms it (four eyes, ConfirmCreation).
+	AutoSign *bool
+	// IdempotencyKey is the client's key, if any.
+	IdempotencyKey *string
+}
+
+// mint is a Mint read: the amount parsed, the defaults applied, the key fingerprinted.
+type mint struct {
+	recipient   Recipient
+	amountMinor int64
+	targetDate  time.Time // zero: now
+	memo        string
+	autoSign    bool
+	key         *ledger.Key
+}
+
+// read parses the amount (BAD_USER_INPUT on amount) before the idempotency key (on
+// idempotencyKey), and fingerprints the request as the client meant it.
+func (in Mint) read(l *ledger.Ledger) (mint, error) {
+	amountMinor, err := l.PositiveAmount("amount", in.Amount)
+	if err != nil {
+		return mint{}, err
+	}
+	m := mint{recipient: in.Recipient, amountMinor: amountMinor, memo: in.Memo, autoSign: in.AutoSign == nil || *in.AutoSign}
+	targetPart := "now"
+	if in.TargetDate != nil {
+		m.targetDate, targetPart = *in.TargetDate, in.TargetDate.UTC().Format(time.RFC3339Nano)
+	}
+	parts := []string{in.Recipient.fingerprint(), ledger.AmountPart(amountMinor), targetPart, in.Memo}
+	if !m.autoSign { // appended only when false: keys of earlier auto-signed creations keep their fingerprint
+		parts = append(parts, "pending")
+	}
+	m.key, err = ledger.NewKey(in.IdempotencyKey, "createCoins", parts...)
+	return m, err
 }
 
 // CheckTargetDate enforces the creation window: the current or the two previous calendar months
@@ -95,7 +128,11 @@ func CheckTargetDate(target, now time.Time) error {
 }
 
 // Create mints coins from the issuer to a customer (administrators only).
-func (s *Service) Create(ctx context.Context, admin *identity.Viewer, m Mint) (*ent.Transaction, error) {
+func (s *Service) Create(ctx context.Context, admin *identity.Viewer, in Mint) (*ent.Transaction, error) {
+	m, err := in.read(s.Ledger)
+	if err != nil {
+		return nil, err
+	}
 	issuer, err := s.Ledger.Issuer(ctx)
 	if err != nil {
 		return nil, err
@@ -104,55 +141,61 @@ func (s *Service) Create(ctx context.Context, admin *identity.Viewer, m Mint) (*
 	// date has left the window), before the transaction.
 	var toID int
 	check := func(ctx context.Context) (err error) {
-		if m.AmountMinor <= 0 {
-			return apperr.Field("amount", "must be positive")
+		if m.targetDate.IsZero() {
+			m.targetDate = s.Ledger.Now()
 		}
-		if m.TargetDate.IsZero() {
-			m.TargetDate = s.Ledger.Now()
-		}
-		if err := CheckTargetDate(m.TargetDate, s.Ledger.Now()); err != nil {
+		if err := CheckTargetDate(m.targetDate, s.Ledger.Now()); err != nil {
 			return err
 		}
-		toID, err = s.Resolve(ctx, m.Recipient)
+		toID, err = s.Resolve(ctx, m.recipient)
 		return err
 	}
-	return s.Ledger.RunAfter(ctx, admin.UserID, m.Key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
-		// The recipient's row lock serializes creations to them, so two concurrent creations
-		// cannot both pass the monthly check.
-		if s.Ledger.Dialect == dialect.Postgres {
-			if _, err := tx.Account.Query().Where(account.ID(toID)).ForUpdate().Only(ctx); err != nil {
-				return nil, err
-			}
-		}
-		t := m.TargetDate.UTC()
-		monthStart := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
-		var sums []struct{ Sum int64 }
-		err := tx.Transaction.Query().
-			Where(transaction.CreditAccountID(toID), transaction.KindEQ(transaction.KindCREATION),
-				transaction.StatusNEQ(transaction.StatusVOIDED),
-				transaction.TargetDateGTE(monthStart), transaction.TargetDateLT(monthStart.AddDate(0, 1, 0))).
-			Aggregate(ent.As(ent.Sum(transaction.FieldAmount), "sum")).
-			Scan(ctx, &sums)
-		if err != nil {
-			return nil, fmt.Errorf("coins: monthly sum: %w", err)
-		}
-		already := int64(0)
-		if len(sums) == 1 {
-			already = sums[0].Sum
-		}
-		if already > s.MonthlyLimitMinor-m.AmountMinor {
-			return nil, apperr.New(apperr.PreconditionFailed, "the monthly creation limit of %s for this recipient would be exceeded (%s already created for %s)",
-				s.Ledger.Currency.Format(s.MonthlyLimitMinor), s.Ledger.Currency.Format(already), monthStart.Format("2006-01"))
+	return s.Ledger.RunAfter(ctx, admin.UserID, m.key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
+		t := m.targetDate.UTC()
+		if err := s.withinMonthlyLimit(ctx, tx, toID, t, m.amountMinor); err != nil {
+			return nil, err
 		}
 		txn, err := s.Ledger.Transfer(ctx, tx, ledger.Move{
-			Kind: transaction.KindCREATION, DebitID: issuer, CreditID: toID, AmountMinor: m.AmountMinor,
-			Memo: m.Memo, TargetDate: &t, InitiatorID: admin.UserID, Pending: !m.AutoSign, Key: m.Key,
+			Kind: transaction.KindCREATION, DebitID: issuer, CreditID: toID, AmountMinor: m.amountMinor,
+			Memo: m.memo, TargetDate: &t, InitiatorID: admin.UserID, Pending: !m.autoSign, Key: m.key,
 		})
 		if err != nil {
 			return nil, err
 		}
 		return txn, s.withinCirculation(ctx, tx, issuer)
 	})
+}
+
+// withinMonthlyLimit refuses a creation of amountMinor to account toID that takes its creations
+// for the calendar month of target beyond MonthlyLimitMinor (pending ones count, voided ones do
+// not). The recipient's row lock serializes creations to them, so two concurrent creations cannot
+// both pass.
+func (s *Service) withinMonthlyLimit(ctx context.Context, tx *ledger.Tx, toID int, target time.Time, amountMinor int64) error {
+	if s.Ledger.Dialect == dialect.Postgres {
+		if _, err := tx.Account.Query().Where(account.ID(toID)).ForUpdate().Only(ctx); err != nil {
+			return err
+		}
+	}
+	monthStart := time.Date(target.Year(), target.Month(), 1, 0, 0, 0, 0, time.UTC)
+	var sums []struct{ Sum int64 }
+	err := tx.Transaction.Query().
+		Where(transaction.CreditAccountID(toID), transaction.KindEQ(transaction.KindCREATION),
+			transaction.StatusNEQ(transaction.StatusVOIDED),
+			transaction.TargetDateGTE(monthStart), transaction.TargetDateLT(monthStart.AddDate(0, 1, 0))).
+		Aggregate(ent.As(ent.Sum(transaction.FieldAmount), "sum")).
+		Scan(ctx, &sums)
+	if err != nil {
+		return fmt.Errorf("coins: monthly sum: %w", err)
+	}
+	already := int64(0)
+	if len(sums) == 1 {
+		already = sums[0].Sum
+	}
+	if already > s.MonthlyLimitMinor-amountMinor {
+		return apperr.New(apperr.PreconditionFailed, "the monthly creation limit of %s for this recipient would be exceeded (%s already created for %s)",
+			s.Ledger.Currency.Format(s.MonthlyLimitMinor), s.Ledger.Currency.Format(already), monthStart.Format("2006-01"))
+	}
+	return nil
 }
 
 // withinCirculation refuses a creation that takes the money in circulation beyond
@@ -171,14 +214,37 @@ func (s *Service) withinCirculation(ctx context.Context, tx *ledger.Tx, issuer i
 	return nil
 }
 
-// Send is sendCoins' input.
+// Send is sendCoins' input as the client sent it.
 type Send struct {
-	Recipient   Recipient
-	AmountMinor int64
-	Memo        string
-	// AutoSign posts at once; otherwise the transfer waits, funds reserved, for confirmation.
-	AutoSign bool
-	Key      *ledger.Key
+	Recipient Recipient
+	// Amount is as the client typed it (Decimal or "CUR:value").
+	Amount string
+	Memo   string
+	// AutoSign (nil: true) posts at once; false makes the transfer wait, funds reserved, for
+	// confirmation.
+	AutoSign *bool
+	// IdempotencyKey is the client's key, if any.
+	IdempotencyKey *string
+}
+
+// send is a Send read: the amount parsed, the default applied, the key fingerprinted.
+type send struct {
+	recipient   Recipient
+	amountMinor int64
+	memo        string
+	autoSign    bool
+	key         *ledger.Key
+}
+
+func (in Send) read(l *ledger.Ledger) (send, error) {
+	amountMinor, err := l.PositiveAmount("amount", in.Amount)
+	if err != nil {
+		return send{}, err
+	}
+	autoSign := in.AutoSign == nil || *in.AutoSign
+	key, err := ledger.NewKey(in.IdempotencyKey, "sendCoins", in.Recipient.fingerprint(), ledger.AmountPart(amountMinor),
+		in.Memo, strconv.FormatBool(autoSign))
+	return send{recipient: in.Recipient, amountMinor: amountMinor, memo: in.Memo, autoSign: autoSign, key: key}, err
 }
 
 // Send moves coins from the viewer's main account to another customer's.
@@ -186,46 +252,45 @@ type Send struct {
 // The answer must not tell who banks here: an amount the sender cannot pay is INSUFFICIENT_FUNDS
 // before the recipient is looked up, and look-ups that name nobody spend a per-user budget
 // (TOO_MANY_REQUESTS once spent, before any look-up).
-func (s *Service) Send(ctx context.Context, v *identity.Viewer, in Send) (*ent.Transaction, error) {
+func (s *Service) Send(ctx context.Context, v *identity.Viewer, req Send) (*ent.Transaction, error) {
+	in, err := req.read(s.Ledger)
+	if err != nil {
+		return nil, err
+	}
 	var toID int
 	check := func(ctx context.Context) (err error) {
-		if in.AmountMinor <= 0 {
-			return apperr.Field("amount", "must be positive")
-		}
-		if err := s.checkFunds(ctx, v, in.AmountMinor); err != nil {
+		if err := s.checkFunds(ctx, v, in.amountMinor); err != nil {
 			return err
 		}
-		return s.resolveCounted(ctx, v, in.Recipient, &toID)
+		return s.resolveCounted(ctx, v, in.recipient, &toID)
 	}
-	if in.AutoSign {
+	move := func(client *ent.Client) (ledger.Move, error) {
+		fromID, err := viewerAccount(ctx, client, v)
+		if err != nil {
+			return ledger.Move{}, err
+		}
+		if toID == fromID {
+			return ledger.Move{}, apperr.Field("recipient", "you cannot send coins to yourself")
+		}
+		return ledger.Move{Kind: transaction.KindTRANSFER, DebitID: fromID, CreditID: toID, AmountMinor: in.amountMinor,
+			Memo: in.memo, InitiatorID: v.UserID, Pending: !in.autoSign, Key: in.key}, nil
+	}
+	if in.autoSign {
 		// Posted at once: the ledger's poster may batch it with other postings (docs/ledger.md).
-		return s.Ledger.SubmitAfter(ctx, v.UserID, in.Key, func(ctx context.Context) (ledger.Posting, error) {
+		return s.Ledger.SubmitAfter(ctx, v.UserID, in.key, func(ctx context.Context) (ledger.Posting, error) {
 			if err := check(ctx); err != nil {
 				return ledger.Posting{}, err
 			}
-			fromID, err := viewerAccount(ctx, s.Ledger.Client, v)
-			if err != nil {
-				return ledger.Posting{}, err
-			}
-			if toID == fromID {
-				return ledger.Posting{}, apperr.Field("recipient", "you cannot send coins to yourself")
-			}
-			return ledger.Posting{Move: ledger.Move{Kind: transaction.KindTRANSFER, DebitID: fromID, CreditID: toID,
-				AmountMinor: in.AmountMinor, Memo: in.Memo, InitiatorID: v.UserID, Key: in.Key}}, nil
+			m, err := move(s.Ledger.Client)
+			return ledger.Posting{Move: m}, err
 		})
 	}
-	return s.Ledger.RunAfter(ctx, v.UserID, in.Key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
-		fromID, err := viewerAccount(ctx, tx.Client(), v)
+	return s.Ledger.RunAfter(ctx, v.UserID, in.key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
+		m, err := move(tx.Client())
 		if err != nil {
 			return nil, err
 		}
-		if toID == fromID {
-			return nil, apperr.Field("recipient", "you cannot send coins to yourself")
-		}
-		return s.Ledger.Transfer(ctx, tx, ledger.Move{
-			Kind: transaction.KindTRANSFER, DebitID: fromID, CreditID: toID, AmountMinor: in.AmountMinor,
-			Memo: in.Memo, InitiatorID: v.UserID, Pending: !in.AutoSign, Key: in.Key,
-		})
+		return s.Ledger.Transfer(ctx, tx, m)
 	})
 }
 

@@ -71,3 +71,17 @@ func Signable(v *identity.Viewer, mainAccountID int, txn *ent.Transaction) bool 
 	}
 	return txn.Kind == transaction.KindTRANSFER && mainAccountID != 0 && txn.DebitAccountID == mainAccountID
 }
+
+// SignableBy is Signable with v's main account: the one authentication read with the session, else
+// looked up, and only when the answer depends on it (a customer's pending transaction).
+func SignableBy(ctx context.Context, client *ent.Client, v *identity.Viewer, txn *ent.Transaction) (bool, error) {
+	mainID := v.MainAccountID
+	if mainID == 0 && v.CustomerID != 0 && txn.Status == transaction.StatusPENDING {
+		acc, err := MainAccount(ctx, client, v.CustomerID)
+		if err != nil {
+			return false, err
+		}
+		mainID = acc.ID
+	}
+	return Signable(v, mainID, txn), nil
+}

@@ -19,6 +19,11 @@ type Recipient struct {
 	Email, Username, PublicKey, IBAN string
 }
 
+// fingerprint is the recipient as part of an idempotency fingerprint.
+func (r Recipient) fingerprint() string {
+	return r.Email + "\x00" + r.Username + "\x00" + r.PublicKey + "\x00" + r.IBAN
+}
+
 // The ways of naming a recipient, each with its own statement.
 const (
 	byUsername = iota

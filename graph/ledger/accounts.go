@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -161,9 +162,24 @@ func (l *Ledger) PendingCount(ctx context.Context, accountID int) (int, error) {
 		Count(ctx)
 }
 
-// SetDebitLimit sets how far below zero the account may go. The limit cannot fall below what the
-// account already uses (the database's CHECK would refuse it): that is PRECONDITION_FAILED.
-func (l *Ledger) SetDebitLimit(ctx context.Context, accountID int, limitMinor int64) (*ent.Account, error) {
+// SetDebitLimit sets how far below zero the account may go; limit is as the client typed it
+// (Decimal or "CUR:value"). A malformed limit is BAD_USER_INPUT before a missing account is
+// NOT_FOUND. The limit cannot fall below what the account already uses (the database's CHECK
+// would refuse it): that is PRECONDITION_FAILED.
+func (l *Ledger) SetDebitLimit(ctx context.Context, accountID int, limit string) (*ent.Account, error) {
+	limitMinor, err := l.Currency.ParseAmount(limit)
+	if err != nil {
+		return nil, apperr.Field("limit", err.Error())
+	}
+	if ok, err := l.Client.Account.Query().Where(account.ID(accountID)).Exist(ctx); err != nil || !ok {
+		return nil, cmp.Or[error](err, errAccountNotFound)
+	}
+	return l.setDebitLimit(ctx, accountID, limitMinor)
+}
+
+var errAccountNotFound = apperr.New(apperr.NotFound, "account not found")
+
+func (l *Ledger) setDebitLimit(ctx context.Context, accountID int, limitMinor int64) (*ent.Account, error) {
 	if limitMinor < 0 {
 		return nil, apperr.Field("limit", "must not be negative")
 	}
@@ -176,7 +192,7 @@ func (l *Ledger) SetDebitLimit(ctx context.Context, accountID int, limitMinor in
 		acc, err = tx.Account.UpdateOneID(accountID).SetDebitLimit(limitMinor).Save(ctx)
 		switch {
 		case ent.IsNotFound(err):
-			return apperr.New(apperr.NotFound, "account not found")
+			return errAccountNotFound
 		case store.IsCheckViolation(err):
 			return apperr.New(apperr.PreconditionFailed, "the account already uses more than this limit")
 		case err != nil:

@@ -183,6 +183,16 @@ func (c Currency) ParsePositive(s string) (int64, error) {
 	return amountMinor, nil
 }
 
+// ParseBounded is ParsePositive within ±MaxAmountMinor: the reading of every positive amount a
+// client gives (a transfer, a creation, a cash-out, a savings goal, a bill).
+func (c Currency) ParseBounded(s string) (int64, error) {
+	amountMinor, err := c.ParsePositive(s)
+	if err == nil {
+		err = c.WithinBound(amountMinor)
+	}
+	return amountMinor, err
+}
+
 // MaxAmountMinor bounds every amount a client gives (a transfer, a creation, a cash-out, a debit
 // limit, a savings goal, a bill): 10^15 minor units, 10,000,000,000,000.00 at scale 2. With every
 // value at most this, and the money in circulation bounded by the ledger (MaxCirculationMinor

@@ -52,21 +52,26 @@ func OwnBill(ctx context.Context, client *ent.Client, v *identity.Viewer, billID
 	return b, err
 }
 
-// BillPayment pays one of the viewer's bills with one of their cards.
+// BillPayment pays one of the viewer's bills with one of their cards, as the client sent it.
 type BillPayment struct {
 	BillID     int
 	CardNumber string
-	Key        *ledger.Key
+	// IdempotencyKey is the client's key, if any.
+	IdempotencyKey *string
 }
 
 // PayBill debits the card to the bill-payment clearing account and marks the bill paid, in one
 // database transaction (settleBill, which autopay uses too).
 func (s *Service) PayBill(ctx context.Context, v *identity.Viewer, in BillPayment) (*ent.Bill, error) {
+	key, err := ledger.NewKey(in.IdempotencyKey, "payBill", ledger.IDPart(in.BillID), s.CardFingerprint(in.CardNumber))
+	if err != nil {
+		return nil, err
+	}
 	clearing, err := s.Ledger.EnsureSystemAccount(ctx, BillsAccountCode, "Bill payments", false)
 	if err != nil {
 		return nil, err
 	}
-	txn, err := s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	txn, err := s.Ledger.Run(ctx, v.UserID, key, func(tx *ledger.Tx) (*ent.Transaction, error) {
 		b, err := OwnBill(ctx, tx.Client(), v, in.BillID)
 		if err != nil {
 			return nil, err
@@ -81,7 +86,7 @@ func (s *Service) PayBill(ctx context.Context, v *identity.Viewer, in BillPaymen
 		if c.CustomerID != v.CustomerID {
 			return nil, errCardNotFound
 		}
-		return s.settleBill(ctx, tx, v, clearing, b.ID, c, in.Key)
+		return s.settleBill(ctx, tx, v, clearing, b.ID, c, key)
 	})
 	if err != nil {
 		return nil, err

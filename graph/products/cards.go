@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"time"
 
 	"coffer/ent"
@@ -50,10 +49,7 @@ func (s *Service) numberHash(number string) []byte { return s.Key.Hash("card", n
 // positive parses a positive amount as typed (Decimal or "CUR:value"), adding field to f when it
 // is not one; the caller reports f with its other findings.
 func (s *Service) positive(f apperr.Fields, field, amount string) int64 {
-	v, err := s.Ledger.Currency.ParsePositive(amount)
-	if err == nil {
-		err = s.Ledger.Currency.WithinBound(v)
-	}
+	v, err := s.Ledger.Currency.ParseBounded(amount)
 	if err != nil {
 		f.Add(field, err.Error())
 	}
@@ -109,6 +105,16 @@ func expiry(now time.Time) time.Time {
 	return time.Date(y+cardValidityYears, m+1, 0, 0, 0, 0, 0, time.UTC)
 }
 
+// Cards lists a customer's cards, oldest first: the active and frozen ones, and with
+// includeClosed (nil: false) the closed ones too.
+func Cards(ctx context.Context, client *ent.Client, customerID int, includeClosed *bool) ([]*ent.Card, error) {
+	q := client.Card.Query().Where(card.CustomerID(customerID))
+	if includeClosed == nil || !*includeClosed {
+		q.Where(card.StatusNEQ(card.StatusCLOSED))
+	}
+	return q.Order(ent.Asc(card.FieldID)).All(ctx)
+}
+
 // OwnCard returns one of the viewer's usable (active or frozen) cards; another's, a closed or a
 // missing one is NOT_FOUND alike.
 func OwnCard(ctx context.Context, client *ent.Client, v *identity.Viewer, cardID int) (*ent.Card, error) {
@@ -146,28 +152,36 @@ func CardByLast4(ctx context.Context, client *ent.Client, v *identity.Viewer, la
 	return c, err
 }
 
-// CardMove moves money between the viewer's main account and one of their cards.
+// CardMove moves money between the viewer's main account and one of their cards, as the client
+// sent it.
 type CardMove struct {
-	CardID      int
-	AmountMinor int64
-	Key         *ledger.Key
+	CardID int
+	// Amount is as the client typed it; IdempotencyKey is the client's key, if any.
+	Amount         string
+	IdempotencyKey *string
 }
 
 // FundCard moves money from the viewer's main account to their card.
 func (s *Service) FundCard(ctx context.Context, v *identity.Viewer, in CardMove) (*ent.Transaction, error) {
-	return s.cardMove(ctx, v, in, true)
+	return s.cardMove(ctx, v, in, "fundCard")
 }
 
 // DefundCard moves money from the viewer's card back to their main account.
 func (s *Service) DefundCard(ctx context.Context, v *identity.Viewer, in CardMove) (*ent.Transaction, error) {
-	return s.cardMove(ctx, v, in, false)
+	return s.cardMove(ctx, v, in, "defundCard")
 }
 
-func (s *Service) cardMove(ctx context.Context, v *identity.Viewer, in CardMove, fund bool) (*ent.Transaction, error) {
-	return s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
-		if in.AmountMinor <= 0 {
-			return nil, apperr.Field("amount", "must be positive")
-		}
+// cardMove applies fundCard or defundCard (op, which the fingerprint names too).
+func (s *Service) cardMove(ctx context.Context, v *identity.Viewer, in CardMove, op string) (*ent.Transaction, error) {
+	amountMinor, err := s.Ledger.PositiveAmount("amount", in.Amount)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ledger.NewKey(in.IdempotencyKey, op, ledger.IDPart(in.CardID), ledger.AmountPart(amountMinor))
+	if err != nil {
+		return nil, err
+	}
+	return s.Ledger.Run(ctx, v.UserID, key, func(tx *ledger.Tx) (*ent.Transaction, error) {
 		c, err := OwnCard(ctx, tx.Client(), v, in.CardID)
 		if err != nil {
 			return nil, err
@@ -177,12 +191,12 @@ func (s *Service) cardMove(ctx context.Context, v *identity.Viewer, in CardMove,
 			return nil, err
 		}
 		from, to := main.ID, c.AccountID
-		if !fund {
+		if op == "defundCard" {
 			from, to = to, from
 		}
 		return s.Ledger.Transfer(ctx, tx, ledger.Move{
-			Kind: transaction.KindCARD_TRANSFER, DebitID: from, CreditID: to, AmountMinor: in.AmountMinor,
-			InitiatorID: v.UserID, Key: in.Key,
+			Kind: transaction.KindCARD_TRANSFER, DebitID: from, CreditID: to, AmountMinor: amountMinor,
+			InitiatorID: v.UserID, Key: key,
 		})
 	})
 }
@@ -214,7 +228,7 @@ func (s *Service) TransferBetweenCards(ctx context.Context, v *identity.Viewer, 
 		return nil, err
 	}
 	key, err := ledger.NewKey(in.IdempotencyKey, "transferBetweenCards",
-		s.CardFingerprint(from), s.CardFingerprint(to), strconv.FormatInt(amountMinor, 10))
+		s.CardFingerprint(from), s.CardFingerprint(to), ledger.AmountPart(amountMinor))
 	if err != nil {
 		return nil, err
 	}

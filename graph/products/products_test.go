@@ -94,7 +94,7 @@ func newCard(t *testing.T, s *Service, v *identity.Viewer, fundMinor int64) (*en
 		t.Fatal(err)
 	}
 	if fundMinor > 0 {
-		if _, err := s.FundCard(context.Background(), v, CardMove{CardID: c.ID, AmountMinor: fundMinor}); err != nil {
+		if _, err := s.FundCard(context.Background(), v, CardMove{CardID: c.ID, Amount: s.Ledger.Currency.Format(fundMinor)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -184,7 +184,7 @@ func TestFrozenCard_everyDebitRefused_defundAndCreditsWork(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.TopUpSavings(ctx, ann, SavingsMove{GoalID: g.ID, CardID: c.ID, AmountMinor: 1000}); err != nil {
+			if _, err := s.TopUpSavings(ctx, ann, SavingsMove{GoalID: g.ID, CardID: c.ID, Amount: "10.00"}); err != nil {
 				t.Fatal(err)
 			}
 			b, err := s.CreateBill(ctx, ann, "Power", "5", time.Now())
@@ -198,7 +198,7 @@ func TestFrozenCard_everyDebitRefused_defundAndCreditsWork(t *testing.T) {
 			wantCode(t, err, apperr.PreconditionFailed)
 			_, err = s.PayBill(ctx, ann, BillPayment{BillID: b.ID, CardNumber: number})
 			wantCode(t, err, apperr.PreconditionFailed)
-			_, err = s.TopUpSavings(ctx, ann, SavingsMove{GoalID: g.ID, CardID: c.ID, AmountMinor: 100})
+			_, err = s.TopUpSavings(ctx, ann, SavingsMove{GoalID: g.ID, CardID: c.ID, Amount: "1.00"})
 			wantCode(t, err, apperr.PreconditionFailed)
 			if got := balance(t, s, c.AccountID); got != 4000 {
 				t.Fatalf("frozen card's balance after refused debits = %d, want 4000", got)
@@ -207,13 +207,13 @@ func TestFrozenCard_everyDebitRefused_defundAndCreditsWork(t *testing.T) {
 				t.Error("the bill was paid by a frozen card")
 			}
 			// Credits: fundCard and withdrawSavings; then defundCard empties it.
-			if _, err := s.FundCard(ctx, ann, CardMove{CardID: c.ID, AmountMinor: 500}); err != nil {
+			if _, err := s.FundCard(ctx, ann, CardMove{CardID: c.ID, Amount: "5.00"}); err != nil {
 				t.Fatalf("fundCard to a frozen card: %v", err)
 			}
-			if _, err := s.WithdrawSavings(ctx, ann, SavingsMove{GoalID: g.ID, CardID: c.ID, AmountMinor: 1000}); err != nil {
+			if _, err := s.WithdrawSavings(ctx, ann, SavingsMove{GoalID: g.ID, CardID: c.ID, Amount: "10.00"}); err != nil {
 				t.Fatalf("withdrawSavings to a frozen card: %v", err)
 			}
-			if _, err := s.DefundCard(ctx, ann, CardMove{CardID: c.ID, AmountMinor: 5500}); err != nil {
+			if _, err := s.DefundCard(ctx, ann, CardMove{CardID: c.ID, Amount: "55.00"}); err != nil {
 				t.Fatalf("defundCard of a frozen card: %v", err)
 			}
 			if got := balance(t, s, c.AccountID); got != 0 {
@@ -297,7 +297,7 @@ func TestRunAutopay_paysDueBillsOnce_recordsRefusals_retriesNextRun(t *testing.T
 				t.Errorf("card after the first run = %d, want 1500", got)
 			}
 			// The next run pays nothing twice and retries the refusals; funding fixes one.
-			if _, err := s.FundCard(ctx, ann, CardMove{CardID: poor.ID, AmountMinor: 700}); err != nil {
+			if _, err := s.FundCard(ctx, ann, CardMove{CardID: poor.ID, Amount: "7.00"}); err != nil {
 				t.Fatal(err)
 			}
 			run, err = s.RunAutopay(ctx)

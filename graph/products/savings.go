@@ -57,7 +57,46 @@ func (s *Service) CreateSavingsGoal(ctx context.Context, v *identity.Viewer, nam
 	}
 	// Read back through the client: g belongs to the closed transaction, so its edges
 	// (SavingsGoal.account) could not be loaded.
-	return s.client().SavingsGoal.Get(ctx, g.ID)
+	return Goal(ctx, s.client(), g.ID)
+}
+
+// Goals lists a customer's savings goals, oldest first; deleted ones are gone. Each comes with
+// its account, from which its progress is computed (GoalProgress): one statement for the
+// accounts of the whole list.
+func Goals(ctx context.Context, client *ent.Client, customerID int) ([]*ent.SavingsGoal, error) {
+	return client.SavingsGoal.Query().Where(savingsgoal.CustomerID(customerID), savingsgoal.DeletedAtIsNil()).
+		WithAccount().Order(ent.Asc(savingsgoal.FieldID)).All(ctx)
+}
+
+// Goal reads one savings goal with its account, whoever owns it (the caller decides who may see
+// it: access.CanSee, OwnGoal).
+func Goal(ctx context.Context, client *ent.Client, goalID int) (*ent.SavingsGoal, error) {
+	g, err := client.SavingsGoal.Query().Where(savingsgoal.ID(goalID)).WithAccount().Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, errGoalNotFound
+	}
+	return g, err
+}
+
+// Progress is where a savings goal stands.
+type Progress struct {
+	BalanceMinor int64
+	// RemainMinor is what is left to save: zero once reached, never negative.
+	RemainMinor int64
+	Reached     bool
+}
+
+// GoalProgress computes where g stands from its account: the one loaded with the goal (Goals,
+// Goal), else read once. The three fields come from the same read, so they always agree.
+func GoalProgress(ctx context.Context, client *ent.Client, g *ent.SavingsGoal) (Progress, error) {
+	acc, err := g.Edges.AccountOrErr()
+	if ent.IsNotLoaded(err) {
+		acc, err = client.Account.Get(ctx, g.AccountID)
+	}
+	if err != nil {
+		return Progress{}, fmt.Errorf("products: savings goal's account: %w", err)
+	}
+	return Progress{BalanceMinor: acc.Balance, RemainMinor: max(g.Goal-acc.Balance, 0), Reached: acc.Balance >= g.Goal}, nil
 }
 
 // OwnGoal returns one of the viewer's savings goals; another's or a deleted one is NOT_FOUND.
@@ -70,28 +109,36 @@ func OwnGoal(ctx context.Context, client *ent.Client, v *identity.Viewer, goalID
 	return g, err
 }
 
-// SavingsMove moves money between one of the viewer's cards and one of their goals.
+// SavingsMove moves money between one of the viewer's cards and one of their goals, as the client
+// sent it.
 type SavingsMove struct {
 	GoalID, CardID int
-	AmountMinor    int64
-	Key            *ledger.Key
+	// Amount is as the client typed it; IdempotencyKey is the client's key, if any.
+	Amount         string
+	IdempotencyKey *string
 }
 
 // TopUpSavings moves money from the card to the goal.
 func (s *Service) TopUpSavings(ctx context.Context, v *identity.Viewer, in SavingsMove) (*ent.Transaction, error) {
-	return s.savingsMove(ctx, v, in, transaction.KindSAVINGS_TOP_UP)
+	return s.savingsMove(ctx, v, in, "topUpSavings", transaction.KindSAVINGS_TOP_UP)
 }
 
 // WithdrawSavings moves money from the goal to the card.
 func (s *Service) WithdrawSavings(ctx context.Context, v *identity.Viewer, in SavingsMove) (*ent.Transaction, error) {
-	return s.savingsMove(ctx, v, in, transaction.KindSAVINGS_WITHDRAWAL)
+	return s.savingsMove(ctx, v, in, "withdrawSavings", transaction.KindSAVINGS_WITHDRAWAL)
 }
 
-func (s *Service) savingsMove(ctx context.Context, v *identity.Viewer, in SavingsMove, kind transaction.Kind) (*ent.Transaction, error) {
-	return s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
-		if in.AmountMinor <= 0 {
-			return nil, apperr.Field("amount", "must be positive")
-		}
+// savingsMove applies topUpSavings or withdrawSavings (op, which the fingerprint names).
+func (s *Service) savingsMove(ctx context.Context, v *identity.Viewer, in SavingsMove, op string, kind transaction.Kind) (*ent.Transaction, error) {
+	amountMinor, err := s.Ledger.PositiveAmount("amount", in.Amount)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ledger.NewKey(in.IdempotencyKey, op, ledger.IDPart(in.GoalID), ledger.IDPart(in.CardID), ledger.AmountPart(amountMinor))
+	if err != nil {
+		return nil, err
+	}
+	return s.Ledger.Run(ctx, v.UserID, key, func(tx *ledger.Tx) (*ent.Transaction, error) {
 		g, err := OwnGoal(ctx, tx.Client(), v, in.GoalID)
 		if err != nil {
 			return nil, err
@@ -107,7 +154,7 @@ func (s *Service) savingsMove(ctx context.Context, v *identity.Viewer, in Saving
 			return nil, err
 		}
 		return s.Ledger.Transfer(ctx, tx, ledger.Move{
-			Kind: kind, DebitID: from, CreditID: to, AmountMinor: in.AmountMinor, InitiatorID: v.UserID, Key: in.Key,
+			Kind: kind, DebitID: from, CreditID: to, AmountMinor: amountMinor, InitiatorID: v.UserID, Key: key,
 		})
 	})
 }
@@ -162,7 +209,11 @@ func (s *Service) UpdateSavingsGoal(ctx context.Context, v *identity.Viewer, goa
 		return nil, err
 	}
 	if in.Name == nil && in.Goal == nil {
-		return OwnGoal(ctx, s.client(), v, goalID)
+		g, err := Goal(ctx, s.client(), goalID)
+		if err == nil && (g.CustomerID != v.CustomerID || g.DeletedAt != nil || v.CustomerID == 0) {
+			return nil, errGoalNotFound // another's or a deleted one, as OwnGoal
+		}
+		return g, err
 	}
 	n, err := upd.Save(ctx)
 	if err != nil {
@@ -171,5 +222,5 @@ func (s *Service) UpdateSavingsGoal(ctx context.Context, v *identity.Viewer, goa
 	if n == 0 || v.CustomerID == 0 {
 		return nil, errGoalNotFound
 	}
-	return s.client().SavingsGoal.Get(ctx, goalID)
+	return Goal(ctx, s.client(), goalID)
 }
