@@ -31,6 +31,13 @@ var stores = []string{"postgres", "sqlite"}
 // open returns a products service over a fresh database of the given store.
 func open(t *testing.T, st string) *Service {
 	t.Helper()
+	s, _ := openDB(t, st)
+	return s
+}
+
+// openDB is open with the store under the service.
+func openDB(t *testing.T, st string) (*Service, *store.DB) {
+	t.Helper()
 	url := filepath.Join(t.TempDir(), "products.db")
 	if st == "postgres" {
 		url = pgtest.NewDatabase(t)
@@ -44,7 +51,7 @@ func open(t *testing.T, st string) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Service{Ledger: ledger.New(db.Client, db.Dialect, money.Currency{Code: "EUR", Scale: 2}), Key: key, CardPrefix: "400000"}
+	return &Service{Ledger: ledger.New(db.Client, db.Dialect, money.Currency{Code: "EUR", Scale: 2}), Key: key, CardPrefix: "400000"}, db
 }
 
 // newCustomer creates a customer with a main account holding mainMinor.
