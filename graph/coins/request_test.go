@@ -1,0 +1,228 @@
+package coins
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"coffer/ent"
+	"coffer/ent/account"
+	"coffer/ent/user"
+	"coffer/graph/apperr"
+	"coffer/graph/identity"
+	"coffer/graph/ledger"
+	"coffer/graph/money"
+	"coffer/graph/pgtest"
+	"coffer/graph/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+var eur = money.Currency{Code: "EUR", Scale: 2}
+
+// openCoins returns a coins service over a fresh database of the given store, its clock fixed.
+func openCoins(t *testing.T, st string, now time.Time) *Service {
+	t.Helper()
+	url := filepath.Join(t.TempDir(), "coins.db")
+	if st == "postgres" {
+		url = pgtest.NewDatabase(t)
+	}
+	db, err := store.Open(context.Background(), url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	l := ledger.New(db.Client, db.Dialect, eur)
+	l.Now = func() time.Time { return now }
+	return &Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: 1_000_00}
+}
+
+// newUser creates a user of role; a customer also gets a customer row and an empty main account.
+func newUser(t *testing.T, s *Service, username string, role user.Role) (*identity.Viewer, int) {
+	t.Helper()
+	ctx := context.Background()
+	var mainID int
+	v, err := store.InTx(ctx, s.Ledger.Client, func(tx *ent.Tx) (*identity.Viewer, error) {
+		u, err := tx.User.Create().SetUsername(username).SetPasswordHash("x").SetRole(role).Save(ctx)
+		if err != nil || role != user.RoleCUSTOMER {
+			return &identity.Viewer{UserID: u.ID, Username: username, Role: role}, err
+		}
+		c, err := tx.Customer.Create().SetUserID(u.ID).SetName(username).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		acc, err := s.Ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: username})
+		if err != nil {
+			return nil, err
+		}
+		mainID = acc.ID
+		return &identity.Viewer{UserID: u.ID, Username: username, Role: role, CustomerID: c.ID}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, mainID
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func fingerprint(t *testing.T, key *ledger.Key, err error) []byte {
+	t.Helper()
+	if err != nil || key == nil {
+		t.Fatalf("key = %v, %v", key, err)
+	}
+	return key.Fingerprint
+}
+
+// TestMint_fingerprint_sameRequestSameKey: createCoins' fingerprint is the request as the client
+// meant it: the amount however written, no target date as "now" (whenever retried), autoSign
+// omitted as true; any other recipient, amount, target date, memo or autoSign is another request.
+func TestMint_fingerprint_sameRequestSameKey(t *testing.T) {
+	l := ledger.New(nil, "", eur)
+	march := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
+	base := Mint{Recipient: Recipient{Username: "ann"}, Amount: "10", Memo: "gift", IdempotencyKey: ptr("k")}
+	with := func(change func(*Mint)) Mint {
+		m := base
+		change(&m)
+		return m
+	}
+	tests := []struct {
+		name string
+		give Mint
+		same bool
+	}{
+		{"the amount with decimals", with(func(m *Mint) { m.Amount = "10.00" }), true},
+		{"the amount with its currency", with(func(m *Mint) { m.Amount = "EUR:10" }), true},
+		{"autoSign given as true", with(func(m *Mint) { m.AutoSign = ptr(true) }), true},
+		{"another amount", with(func(m *Mint) { m.Amount = "10.01" }), false},
+		{"another recipient", with(func(m *Mint) { m.Recipient = Recipient{Username: "ben"} }), false},
+		{"the same name as an e-mail", with(func(m *Mint) { m.Recipient = Recipient{Email: "ann"} }), false},
+		{"a target date", with(func(m *Mint) { m.TargetDate = &march }), false},
+		{"another memo", with(func(m *Mint) { m.Memo = "gift!" }), false},
+		{"autoSign false", with(func(m *Mint) { m.AutoSign = ptr(false) }), false},
+	}
+	want, err := base.read(l)
+	first := fingerprint(t, want.key, err)
+	for _, tt := range tests {
+		got, err := tt.give.read(l)
+		if same := bytes.Equal(fingerprint(t, got.key, err), first); same != tt.same {
+			t.Errorf("%s: same fingerprint = %v, want %v", tt.name, same, tt.same)
+		}
+	}
+	// One instant in two zones is one target date.
+	a, _ := with(func(m *Mint) { m.TargetDate = &march }).read(l)
+	inMadrid := march.In(time.FixedZone("CET", 3600))
+	b, _ := with(func(m *Mint) { m.TargetDate = &inMadrid }).read(l)
+	if !bytes.Equal(a.key.Fingerprint, b.key.Fingerprint) {
+		t.Error("one target date in two zones: two fingerprints")
+	}
+}
+
+// TestSend_fingerprint_sameRequestSameKey: sendCoins' fingerprint, as createCoins'.
+func TestSend_fingerprint_sameRequestSameKey(t *testing.T) {
+	l := ledger.New(nil, "", eur)
+	base := Send{Recipient: Recipient{IBAN: "DE89370400440532013000"}, Amount: "0.5", IdempotencyKey: ptr("k")}
+	with := func(change func(*Send)) Send {
+		s := base
+		change(&s)
+		return s
+	}
+	tests := []struct {
+		name string
+		give Send
+		same bool
+	}{
+		{"the amount written otherwise", with(func(s *Send) { s.Amount = "0.50" }), true},
+		{"autoSign given as true", with(func(s *Send) { s.AutoSign = ptr(true) }), true},
+		{"another amount", with(func(s *Send) { s.Amount = "0.51" }), false},
+		{"another recipient", with(func(s *Send) { s.Recipient = Recipient{Username: "ben"} }), false},
+		{"a memo", with(func(s *Send) { s.Memo = "rent" }), false},
+		{"autoSign false", with(func(s *Send) { s.AutoSign = ptr(false) }), false},
+	}
+	want, err := base.read(l)
+	first := fingerprint(t, want.key, err)
+	for _, tt := range tests {
+		got, err := tt.give.read(l)
+		if same := bytes.Equal(fingerprint(t, got.key, err), first); same != tt.same {
+			t.Errorf("%s: same fingerprint = %v, want %v", tt.name, same, tt.same)
+		}
+	}
+	// The operation is part of the fingerprint: a creation and a send never share one.
+	mint, _ := Mint{Recipient: base.Recipient, Amount: "0.5", IdempotencyKey: ptr("k")}.read(l)
+	if bytes.Equal(mint.key.Fingerprint, first) {
+		t.Error("createCoins and sendCoins share a fingerprint")
+	}
+}
+
+// TestRequests_rawInput_errorsNameTheField: the amount is read before the key, each error on its
+// field as the API names it; without a key there is no idempotency.
+func TestRequests_rawInput_errorsNameTheField(t *testing.T) {
+	l := ledger.New(nil, "", eur)
+	long := ptr(strings.Repeat("k", ledger.MaxIdempotencyKeyLen+1))
+	tests := []struct {
+		name string
+		give func() error
+		want string
+	}{
+		{"mint, amount zero and key too long", func() error { _, err := Mint{Amount: "0", IdempotencyKey: long}.read(l); return err }, "amount"},
+		{"mint, amount beyond the bound", func() error { _, err := Mint{Amount: "10000000000000.01"}.read(l); return err }, "amount"},
+		{"mint, key too long", func() error { _, err := Mint{Amount: "1", IdempotencyKey: long}.read(l); return err }, "idempotencyKey"},
+		{"send, amount in another currency", func() error { _, err := Send{Amount: "USD:1"}.read(l); return err }, "amount"},
+		{"send, key too long", func() error { _, err := Send{Amount: "1", IdempotencyKey: long}.read(l); return err }, "idempotencyKey"},
+	}
+	for _, tt := range tests {
+		var ae *apperr.Error
+		if err := tt.give(); !errors.As(err, &ae) || ae.Code != apperr.BadUserInput || ae.Fields[tt.want] == "" {
+			t.Errorf("%s: %v, want BAD_USER_INPUT on %s", tt.name, err, tt.want)
+		}
+	}
+	for _, key := range []*string{nil, ptr("")} {
+		if m, err := (Mint{Amount: "1", IdempotencyKey: key}).read(l); err != nil || m.key != nil {
+			t.Errorf("no key (%v): key %v, %v; want none", key, m.key, err)
+		}
+	}
+}
+
+// TestCreate_noTargetDate_meansNowAtEveryAttempt: without a target date the coins are created for
+// now, and a retry under the same key, later, is the same request (it replays, even once the
+// first attempt's month has left the window); a different one under the key is CONFLICT, and the
+// recipient is credited once.
+func TestCreate_noTargetDate_meansNowAtEveryAttempt(t *testing.T) {
+	for _, st := range []string{"postgres", "sqlite"} {
+		t.Run(st, func(t *testing.T) {
+			now := time.Date(2026, 5, 20, 12, 0, 0, 0, time.UTC)
+			s := openCoins(t, st, now)
+			ctx := context.Background()
+			admin, _ := newUser(t, s, "root", user.RoleADMIN)
+			_, annMain := newUser(t, s, "ann", user.RoleCUSTOMER)
+			mint := Mint{Recipient: Recipient{Username: "ann"}, Amount: "10", IdempotencyKey: ptr("may")}
+			first, err := s.Create(ctx, admin, mint)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first.TargetDate == nil || !first.TargetDate.Equal(now) {
+				t.Errorf("target date = %v, want now (%v)", first.TargetDate, now)
+			}
+			later := now.AddDate(0, 4, 0) // May is out of September's window
+			s.Ledger.Now = func() time.Time { return later }
+			mint.Amount = "10.00"
+			again, err := s.Create(ctx, admin, mint)
+			if err != nil || again.ID != first.ID {
+				t.Errorf("the retry = %v, %v; want transaction %d", again, err, first.ID)
+			}
+			mint.Memo = "another"
+			if _, err := s.Create(ctx, admin, mint); apperr.CodeOf(err) != apperr.Conflict {
+				t.Errorf("another request under the key: %v, want CONFLICT", err)
+			}
+			acc, err := s.Ledger.Client.Account.Get(ctx, annMain)
+			if err != nil || acc.Balance != 10_00 {
+				t.Errorf("ann's balance = %v, %v; want 1000", acc, err)
+			}
+		})
+	}
+}
