@@ -3,7 +3,6 @@ package access
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -31,15 +30,7 @@ type party struct {
 // customers and one transfer from ann to ben.
 func openLedger(t *testing.T, st string) (l *ledger.Ledger, ann, ben party, txn *ent.Transaction) {
 	t.Helper()
-	url := filepath.Join(t.TempDir(), "access.db")
-	if st == "postgres" {
-		url = pgtest.NewDatabase(t)
-	}
-	db, err := store.Open(context.Background(), url, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := pgtest.OpenStore(t, st)
 	l = ledger.New(db.Client, db.Dialect, money.Currency{Code: "EUR", Scale: 2})
 	ann, ben = newParty(t, l, "ann"), newParty(t, l, "ben")
 	ctx := context.Background()
@@ -92,7 +83,7 @@ var (
 // both, each party only the line of their own account (the other would show the other party's
 // balance), and anyone else none; a transaction with nothing visible is an empty list.
 func TestEntries_adminAllLines_partyOwnLineOnly(t *testing.T) {
-	for _, st := range []string{"postgres", "sqlite"} {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			l, ann, ben, txn := openLedger(t, st)
 			tests := []struct {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -77,17 +76,9 @@ func TestRequest_fingerprint_sameRequestSameKey(t *testing.T) {
 // TestList_adminAll_customerOwn_staffForbidden: an administrator lists every cash-out, a
 // customer their own only, and a clerk (no customer) is FORBIDDEN.
 func TestList_adminAll_customerOwn_staffForbidden(t *testing.T) {
-	for _, st := range []string{"postgres", "sqlite"} {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
-			url := filepath.Join(t.TempDir(), "cashout.db")
-			if st == "postgres" {
-				url = pgtest.NewDatabase(t)
-			}
-			db, err := store.Open(context.Background(), url, store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
+			db := pgtest.OpenStore(t, st)
 			ctx := context.Background()
 			l := ledger.New(db.Client, db.Dialect, eur)
 			ann, annCashouts := customerWithCashouts(t, l, "ann", 2)

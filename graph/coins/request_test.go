@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,15 +27,7 @@ var eur = money.Currency{Code: "EUR", Scale: 2}
 // openCoins returns a coins service over a fresh database of the given store, its clock fixed.
 func openCoins(t *testing.T, st string, now time.Time) *Service {
 	t.Helper()
-	url := filepath.Join(t.TempDir(), "coins.db")
-	if st == "postgres" {
-		url = pgtest.NewDatabase(t)
-	}
-	db, err := store.Open(context.Background(), url, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := pgtest.OpenStore(t, st)
 	l := ledger.New(db.Client, db.Dialect, eur)
 	l.Now = func() time.Time { return now }
 	return &Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: 1_000_00}
@@ -193,7 +184,7 @@ func TestRequests_rawInput_errorsNameTheField(t *testing.T) {
 // first attempt's month has left the window); a different one under the key is CONFLICT, and the
 // recipient is credited once.
 func TestCreate_noTargetDate_meansNowAtEveryAttempt(t *testing.T) {
-	for _, st := range []string{"postgres", "sqlite"} {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			now := time.Date(2026, 5, 20, 12, 0, 0, 0, time.UTC)
 			s := openCoins(t, st, now)

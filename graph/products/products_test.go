@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -38,15 +37,7 @@ func open(t *testing.T, st string) *Service {
 // openDB is open with the store under the service.
 func openDB(t *testing.T, st string) (*Service, *store.DB) {
 	t.Helper()
-	url := filepath.Join(t.TempDir(), "products.db")
-	if st == "postgres" {
-		url = pgtest.NewDatabase(t)
-	}
-	db, err := store.Open(context.Background(), url, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := pgtest.OpenStore(t, st)
 	key, err := lookup.NewKey([]byte("products-test-key-products-test-key"))
 	if err != nil {
 		t.Fatal(err)

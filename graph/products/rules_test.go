@@ -3,6 +3,7 @@ package products
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -230,25 +231,13 @@ func TestCards_activeAndFrozen_closedOnlyWhenAsked(t *testing.T) {
 		{"includeClosed true", &yes, []int{active.ID, frozen.ID, closed.ID}},
 	}
 	for _, tt := range tests {
-		if got := ids(tt.give); !equalInts(got, tt.want) {
+		if got := ids(tt.give); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: cards %v, want %v", tt.name, got, tt.want)
 		}
 	}
 	if c, err := s.client().Card.Get(ctx, closed.ID); err != nil || c.Status != card.StatusCLOSED {
 		t.Fatalf("the deleted card = %+v, %v; want CLOSED", c, err)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // countingClient is a client over db's pool that counts the statements reading accounts.
