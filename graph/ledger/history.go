@@ -3,11 +3,13 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"entgo.io/contrib/entgql"
 
 	"coffer/ent"
 	"coffer/ent/account"
+	"coffer/ent/entry"
 	"coffer/ent/transaction"
 )
 
@@ -30,3 +32,34 @@ func CustomerTransactions(ctx context.Context, client *ent.Client, customerID in
 
 // NewestFirst orders transaction pages by id, descending: ids grow with time, so newest first.
 var NewestFirst = &ent.TransactionOrder{Direction: entgql.OrderDirectionDesc, Field: ent.DefaultTransactionOrder.Field}
+
+// EntryFilter narrows an account's statement; nil fields do not narrow.
+type EntryFilter struct {
+	Type *entry.Type
+	// Since and Until bound the booking time: Since included, Until excluded.
+	Since, Until *time.Time
+}
+
+// Narrow applies f to a statement query (ent.WithEntryFilter(f.Narrow) pages the result).
+func (f EntryFilter) Narrow(q *ent.EntryQuery) (*ent.EntryQuery, error) {
+	if f.Type != nil {
+		q.Where(entry.TypeEQ(*f.Type))
+	}
+	if f.Since != nil {
+		q.Where(entry.BookedAtGTE(*f.Since))
+	}
+	if f.Until != nil {
+		q.Where(entry.BookedAtLT(*f.Until))
+	}
+	return q, nil
+}
+
+// StatementOrder orders statement pages by the account's version: newest first unless dir (nil:
+// descending) says otherwise.
+func StatementOrder(dir *entgql.OrderDirection) *ent.EntryOrder {
+	o := &ent.EntryOrder{Direction: entgql.OrderDirectionDesc, Field: ent.EntryOrderFieldVersion}
+	if dir != nil {
+		o.Direction = *dir
+	}
+	return o
+}

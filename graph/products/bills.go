@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"entgo.io/contrib/entgql"
+
 	"coffer/ent"
 	"coffer/ent/bill"
 	"coffer/ent/predicate"
@@ -42,6 +44,23 @@ func (s *Service) CreateBill(ctx context.Context, v *identity.Viewer, name, amou
 	}
 	return b, nil
 }
+
+// Bills is the query of a customer's bills: all of them, or with paid only the paid (true) or the
+// unpaid (false) ones. Page it ByDueDate.
+func Bills(client *ent.Client, customerID int, paid *bool) *ent.BillQuery {
+	q := client.Bill.Query().Where(bill.CustomerID(customerID))
+	switch {
+	case paid == nil:
+	case *paid:
+		q.Where(bill.PaidAtNotNil())
+	default:
+		q.Where(bill.PaidAtIsNil())
+	}
+	return q
+}
+
+// ByDueDate orders bill pages by due date (then id), soonest first.
+var ByDueDate = &ent.BillOrder{Direction: entgql.OrderDirectionAsc, Field: ent.BillOrderFieldDueDate}
 
 // OwnBill returns one of the viewer's bills; another's is NOT_FOUND, as a missing one.
 func OwnBill(ctx context.Context, client *ent.Client, v *identity.Viewer, billID int) (*ent.Bill, error) {

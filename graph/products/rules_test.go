@@ -365,3 +365,50 @@ func TestUpdateSavingsGoal_answersWithTheAccount(t *testing.T) {
 	_, err = s.UpdateSavingsGoal(ctx, ann, g.ID, GoalChange{})
 	wantCode(t, err, apperr.NotFound)
 }
+
+// TestBills_allPaidOrUnpaid_byDueDate: a customer's bills, all or only the paid or unpaid ones,
+// soonest due first; another customer's never.
+func TestBills_allPaidOrUnpaid_byDueDate(t *testing.T) {
+	s := open(t, "sqlite")
+	ctx := context.Background()
+	ann, ben := newCustomer(t, s, "ann", 100_00), newCustomer(t, s, "ben", 0)
+	_, number := newCard(t, s, ann, 50_00)
+	day := time.Now().Add(24 * time.Hour)
+	later, err := s.CreateBill(ctx, ann, "later", "1", day.AddDate(0, 0, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sooner, err := s.CreateBill(ctx, ann, "sooner", "1", day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateBill(ctx, ben, "ben's", "1", day); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PayBill(ctx, ann, BillPayment{BillID: later.ID, CardNumber: number}); err != nil {
+		t.Fatal(err)
+	}
+	yes, no := true, false
+	tests := []struct {
+		name string
+		give *bool
+		want []int
+	}{
+		{"all", nil, []int{sooner.ID, later.ID}},
+		{"paid", &yes, []int{later.ID}},
+		{"unpaid", &no, []int{sooner.ID}},
+	}
+	for _, tt := range tests {
+		conn, err := Bills(s.client(), ann.CustomerID, tt.give).Paginate(ctx, nil, nil, nil, nil, ent.WithBillOrder(ByDueDate))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, e := range conn.Edges {
+			got = append(got, e.Node.ID)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: bills %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
