@@ -7,12 +7,9 @@ package graph
 
 import (
 	"coffer/ent"
-	entcashout "coffer/ent/cashout"
-	"coffer/graph/apperr"
 	"coffer/graph/cashout"
 	"coffer/graph/generated"
 	"coffer/graph/identity"
-	"coffer/graph/ledger"
 	"coffer/graph/model"
 	"context"
 	"strconv"
@@ -31,15 +28,7 @@ func (r *mutationResolver) CreateCashout(ctx context.Context, input model.Create
 	if err != nil {
 		return nil, err
 	}
-	amount, err := r.positiveAmount("amount", input.Amount)
-	if err != nil {
-		return nil, err
-	}
-	key, err := ledger.NewKey(input.IdempotencyKey, "createCashout", minorKey(amount), string(input.Channel))
-	if err != nil {
-		return nil, err
-	}
-	return r.Cashouts.Create(ctx, v, cashout.Request{AmountMinor: amount, Channel: input.Channel, Key: key})
+	return r.Cashouts.Create(ctx, v, cashout.Request{Amount: input.Amount, Channel: input.Channel, IdempotencyKey: input.IdempotencyKey})
 }
 
 // ConfirmCashout is the resolver for the confirmCashout field.
@@ -73,15 +62,11 @@ func (r *queryResolver) Cashouts(ctx context.Context, first *int, after *entgql.
 	if err != nil {
 		return nil, err
 	}
-	if !v.IsAdmin() && v.CustomerID == 0 {
-		return nil, apperr.New(apperr.Forbidden, "customers and administrators only")
+	q, err := cashout.List(r.Client, v)
+	if err != nil {
+		return nil, err
 	}
-	q := r.Client.Cashout.Query()
-	if !v.IsAdmin() {
-		q.Where(entcashout.CustomerID(v.CustomerID))
-	}
-	return q.Paginate(ctx, after, first, before, last,
-		ent.WithCashoutOrder(&ent.CashoutOrder{Direction: entgql.OrderDirectionDesc, Field: ent.CashoutOrderFieldCreatedAt}))
+	return q.Paginate(ctx, after, first, before, last, ent.WithCashoutOrder(cashout.NewestFirst))
 }
 
 // Cashout returns generated.CashoutResolver implementation.

@@ -7,14 +7,13 @@ package graph
 
 import (
 	"coffer/ent"
-	"coffer/ent/card"
-	"coffer/ent/savingsgoal"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/coins"
 	"coffer/graph/generated"
 	"coffer/graph/identity"
 	"coffer/graph/model"
+	"coffer/graph/products"
 	"coffer/graph/transport"
 	"context"
 	"encoding/hex"
@@ -62,16 +61,12 @@ func (r *customerResolver) Balance(ctx context.Context, obj *ent.Customer) (*mod
 
 // Cards is the resolver for the cards field.
 func (r *customerResolver) Cards(ctx context.Context, obj *ent.Customer, includeClosed *bool) ([]*ent.Card, error) {
-	q := r.Client.Card.Query().Where(card.CustomerID(obj.ID))
-	if includeClosed == nil || !*includeClosed {
-		q.Where(card.StatusNEQ(card.StatusCLOSED))
-	}
-	return q.Order(ent.Asc(card.FieldID)).All(ctx)
+	return products.Cards(ctx, r.Client, obj.ID, includeClosed)
 }
 
 // SavingsGoals is the resolver for the savingsGoals field.
 func (r *customerResolver) SavingsGoals(ctx context.Context, obj *ent.Customer) ([]*ent.SavingsGoal, error) {
-	return r.Client.SavingsGoal.Query().Where(savingsgoal.CustomerID(obj.ID), savingsgoal.DeletedAtIsNil()).Order(ent.Asc(savingsgoal.FieldID)).All(ctx)
+	return products.Goals(ctx, r.Client, obj.ID)
 }
 
 // Bills is the resolver for the bills field.

@@ -7,16 +7,14 @@ package graph
 
 import (
 	"coffer/ent"
-	"coffer/ent/entry"
 	"coffer/ent/transaction"
-	"coffer/graph/apperr"
+	"coffer/graph/access"
 	"coffer/graph/coins"
 	"coffer/graph/generated"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/model"
 	"context"
-	"strconv"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -48,27 +46,12 @@ func (r *accountResolver) Entries(ctx context.Context, obj *ent.Account, first *
 	if err != nil {
 		return nil, err
 	}
-	dir := entgql.OrderDirectionDesc
-	if order != nil {
-		dir = *order
+	var f ledger.EntryFilter
+	if filter != nil {
+		f = ledger.EntryFilter{Type: filter.Type, Since: filter.Since, Until: filter.Until}
 	}
 	conn, err := obj.QueryEntries().Paginate(ctx, after, first, before, last,
-		ent.WithEntryOrder(&ent.EntryOrder{Direction: dir, Field: ent.EntryOrderFieldVersion}),
-		ent.WithEntryFilter(func(q *ent.EntryQuery) (*ent.EntryQuery, error) {
-			if filter == nil {
-				return q, nil
-			}
-			if filter.Type != nil {
-				q.Where(entry.TypeEQ(*filter.Type))
-			}
-			if filter.Since != nil {
-				q.Where(entry.BookedAtGTE(*filter.Since))
-			}
-			if filter.Until != nil {
-				q.Where(entry.BookedAtLT(*filter.Until))
-			}
-			return q, nil
-		}))
+		ent.WithEntryOrder(ledger.StatementOrder(order)), ent.WithEntryFilter(f.Narrow))
 	if err != nil {
 		return nil, err
 	}
@@ -98,15 +81,11 @@ func (r *customerResolver) Transactions(ctx context.Context, obj *ent.Customer, 
 	if err != nil {
 		return nil, err
 	}
-	// A customer's transactions are theirs and the bank's to see; anyone else's look missing.
-	if !v.IsAdmin() && (v.CustomerID == 0 || v.CustomerID != obj.ID) {
-		return nil, errNotFound
-	}
-	first, last, err = pageArgs(first, last)
+	q, err := access.CustomerTransactions(ctx, r.Client, v, obj.ID, status)
 	if err != nil {
 		return nil, err
 	}
-	q, err := ledger.CustomerTransactions(ctx, r.Client, obj.ID, status)
+	first, last, err = pageArgs(first, last)
 	if err != nil {
 		return nil, err
 	}
@@ -148,27 +127,9 @@ func (r *mutationResolver) CreateCoins(ctx context.Context, input model.CreateCo
 	if err != nil {
 		return nil, err
 	}
-	amount, err := r.positiveAmount("amount", input.Amount)
-	if err != nil {
-		return nil, err
-	}
-	// Without a targetDate a retry means "now" again, not the first attempt's instant.
-	target, targetKey := time.Time{}, "now"
-	if input.TargetDate != nil {
-		target, targetKey = *input.TargetDate, input.TargetDate.UTC().Format(time.RFC3339Nano)
-	}
-	parts := []string{recipientKey(input.Recipient), minorKey(amount), targetKey, deref(input.Memo)}
-	autoSign := input.AutoSign == nil || *input.AutoSign
-	if !autoSign { // appended only when false: keys of earlier auto-signed creations keep their fingerprint
-		parts = append(parts, "pending")
-	}
-	key, err := ledger.NewKey(input.IdempotencyKey, "createCoins", parts...)
-	if err != nil {
-		return nil, err
-	}
 	return r.Coins.Create(ctx, v, coins.Mint{
-		Recipient: recipient(input.Recipient), AmountMinor: amount, TargetDate: target,
-		Memo: deref(input.Memo), AutoSign: autoSign, Key: key,
+		Recipient: recipient(input.Recipient), Amount: input.Amount, TargetDate: input.TargetDate,
+		Memo: deref(input.Memo), AutoSign: input.AutoSign, IdempotencyKey: input.IdempotencyKey,
 	})
 }
 
@@ -178,19 +139,9 @@ func (r *mutationResolver) SendCoins(ctx context.Context, input model.SendCoinsI
 	if err != nil {
 		return nil, err
 	}
-	amount, err := r.positiveAmount("amount", input.Amount)
-	if err != nil {
-		return nil, err
-	}
-	autoSign := input.AutoSign == nil || *input.AutoSign
-	key, err := ledger.NewKey(input.IdempotencyKey, "sendCoins", recipientKey(input.Recipient), minorKey(amount),
-		deref(input.Memo), strconv.FormatBool(autoSign))
-	if err != nil {
-		return nil, err
-	}
 	return r.Coins.Send(ctx, v, coins.Send{
-		Recipient: recipient(input.Recipient), AmountMinor: amount, Memo: deref(input.Memo),
-		AutoSign: autoSign, Key: key,
+		Recipient: recipient(input.Recipient), Amount: input.Amount, Memo: deref(input.Memo),
+		AutoSign: input.AutoSign, IdempotencyKey: input.IdempotencyKey,
 	})
 }
 
@@ -217,14 +168,7 @@ func (r *mutationResolver) SetDebitLimit(ctx context.Context, accountID int, lim
 	if _, err := identity.RequireAdmin(ctx); err != nil {
 		return nil, err
 	}
-	amount, err := r.Currency.ParseAmount(limit)
-	if err != nil {
-		return nil, apperr.Field("limit", err.Error())
-	}
-	if _, err := r.Client.Account.Get(ctx, accountID); ent.IsNotFound(err) {
-		return nil, errNotFound
-	}
-	return r.Ledger.SetDebitLimit(ctx, accountID, amount)
+	return r.Ledger.SetDebitLimit(ctx, accountID, limit)
 }
 
 // Transactions is the resolver for the transactions field.
@@ -282,15 +226,7 @@ func (r *transactionResolver) Signable(ctx context.Context, obj *ent.Transaction
 	if err != nil {
 		return false, err
 	}
-	main := v.MainAccountID
-	if main == 0 && v.CustomerID != 0 && obj.Status == transaction.StatusPENDING {
-		acc, err := coins.MainAccount(ctx, r.Client, v.CustomerID)
-		if err != nil {
-			return false, err
-		}
-		main = acc.ID
-	}
-	return coins.Signable(v, main, obj), nil
+	return coins.SignableBy(ctx, r.Client, v, obj)
 }
 
 // Account returns generated.AccountResolver implementation.

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"coffer/graph/access"
 	"context"
 	"time"
 
@@ -10,7 +11,6 @@ import (
 
 	"coffer/ent"
 	"coffer/ent/account"
-	"coffer/ent/entry"
 	"coffer/ent/transaction"
 	"coffer/graph/apperr"
 	"coffer/graph/identity"
@@ -125,29 +125,13 @@ func (r *Resolver) primeEntries(ctx context.Context, transactionIDs []int) error
 	return err
 }
 
-// loadEntries reads the visible entries of the given transactions with one query; a transaction
-// without visible entries maps to an empty list.
+// loadEntries reads the visible entries of the given transactions with one query (access.Entries).
 func (r *Resolver) loadEntries(ctx context.Context, transactionIDs []int) (map[int][]*ent.Entry, error) {
 	v, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := r.Client.Entry.Query().Where(entry.TransactionIDIn(transactionIDs...)).Order(ent.Asc(entry.FieldID))
-	if !v.IsAdmin() {
-		q.Where(entry.HasAccountWith(account.OwnerID(v.CustomerID)))
-	}
-	rows, err := q.All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	byTransaction := make(map[int][]*ent.Entry, len(transactionIDs))
-	for _, id := range transactionIDs {
-		byTransaction[id] = []*ent.Entry{}
-	}
-	for _, e := range rows {
-		byTransaction[e.TransactionID] = append(byTransaction[e.TransactionID], e)
-	}
-	return byTransaction, nil
+	return access.Entries(ctx, r.Client, v, transactionIDs)
 }
 
 // visibleNodes loads each distinct id once (duplicates are allowed and share the node) and the

@@ -10,11 +10,9 @@ import (
 	"coffer/graph/cardnum"
 	"coffer/graph/generated"
 	"coffer/graph/identity"
-	"coffer/graph/ledger"
 	"coffer/graph/model"
 	"coffer/graph/products"
 	"context"
-	"strconv"
 
 	"entgo.io/contrib/entgql"
 )
@@ -67,12 +65,12 @@ func (r *mutationResolver) CreateCard(ctx context.Context) (*model.CreateCardPay
 
 // FundCard is the resolver for the fundCard field.
 func (r *mutationResolver) FundCard(ctx context.Context, input model.CardMoveInput) (*ent.Transaction, error) {
-	return r.cardMove(ctx, "fundCard", input, r.Products.FundCard)
+	return r.cardMove(ctx, input, r.Products.FundCard)
 }
 
 // DefundCard is the resolver for the defundCard field.
 func (r *mutationResolver) DefundCard(ctx context.Context, input model.CardMoveInput) (*ent.Transaction, error) {
-	return r.cardMove(ctx, "defundCard", input, r.Products.DefundCard)
+	return r.cardMove(ctx, input, r.Products.DefundCard)
 }
 
 // TransferBetweenCards is the resolver for the transferBetweenCards field.
@@ -120,12 +118,12 @@ func (r *mutationResolver) CreateSavingsGoal(ctx context.Context, input model.Cr
 
 // TopUpSavings is the resolver for the topUpSavings field.
 func (r *mutationResolver) TopUpSavings(ctx context.Context, input model.SavingsMoveInput) (*ent.Transaction, error) {
-	return r.savingsMove(ctx, "topUpSavings", input, r.Products.TopUpSavings)
+	return r.savingsMove(ctx, input, r.Products.TopUpSavings)
 }
 
 // WithdrawSavings is the resolver for the withdrawSavings field.
 func (r *mutationResolver) WithdrawSavings(ctx context.Context, input model.SavingsMoveInput) (*ent.Transaction, error) {
-	return r.savingsMove(ctx, "withdrawSavings", input, r.Products.WithdrawSavings)
+	return r.savingsMove(ctx, input, r.Products.WithdrawSavings)
 }
 
 // DeleteSavingsGoal is the resolver for the deleteSavingsGoal field.
@@ -164,11 +162,7 @@ func (r *mutationResolver) PayBill(ctx context.Context, input model.PayBillInput
 	if err != nil {
 		return nil, err
 	}
-	key, err := ledger.NewKey(input.IdempotencyKey, "payBill", strconv.Itoa(input.BillID), r.Products.CardFingerprint(input.CardNumber))
-	if err != nil {
-		return nil, err
-	}
-	return r.Products.PayBill(ctx, v, products.BillPayment{BillID: input.BillID, CardNumber: input.CardNumber, Key: key})
+	return r.Products.PayBill(ctx, v, products.BillPayment{BillID: input.BillID, CardNumber: input.CardNumber, IdempotencyKey: input.IdempotencyKey})
 }
 
 // UpdateBill is the resolver for the updateBill field.
@@ -222,7 +216,7 @@ func (r *queryResolver) Cards(ctx context.Context, includeClosed *bool) ([]*ent.
 	if err != nil {
 		return nil, err
 	}
-	return r.Resolver.Customer().Cards(ctx, &ent.Customer{ID: v.CustomerID}, includeClosed)
+	return products.Cards(ctx, r.Client, v.CustomerID, includeClosed)
 }
 
 // SavingsGoals is the resolver for the savingsGoals field.
@@ -231,7 +225,7 @@ func (r *queryResolver) SavingsGoals(ctx context.Context) ([]*ent.SavingsGoal, e
 	if err != nil {
 		return nil, err
 	}
-	return r.Resolver.Customer().SavingsGoals(ctx, &ent.Customer{ID: v.CustomerID})
+	return products.Goals(ctx, r.Client, v.CustomerID)
 }
 
 // Bills is the resolver for the bills field.
@@ -250,29 +244,26 @@ func (r *savingsGoalResolver) Goal(ctx context.Context, obj *ent.SavingsGoal) (*
 
 // Balance is the resolver for the balance field.
 func (r *savingsGoalResolver) Balance(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error) {
-	acc, err := r.Client.Account.Get(ctx, obj.AccountID)
+	p, err := products.GoalProgress(ctx, r.Client, obj)
 	if err != nil {
 		return nil, err
 	}
-	return r.money(acc.Balance), nil
+	return r.money(p.BalanceMinor), nil
 }
 
 // Remain is the resolver for the remain field.
 func (r *savingsGoalResolver) Remain(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error) {
-	acc, err := r.Client.Account.Get(ctx, obj.AccountID)
+	p, err := products.GoalProgress(ctx, r.Client, obj)
 	if err != nil {
 		return nil, err
 	}
-	return r.money(max(obj.Goal-acc.Balance, 0)), nil
+	return r.money(p.RemainMinor), nil
 }
 
 // Reached is the resolver for the reached field.
 func (r *savingsGoalResolver) Reached(ctx context.Context, obj *ent.SavingsGoal) (bool, error) {
-	acc, err := r.Client.Account.Get(ctx, obj.AccountID)
-	if err != nil {
-		return false, err
-	}
-	return acc.Balance >= obj.Goal, nil
+	p, err := products.GoalProgress(ctx, r.Client, obj)
+	return p.Reached, err
 }
 
 // Bill returns generated.BillResolver implementation.

@@ -3,12 +3,12 @@
 package graph
 
 import (
+	"coffer/graph/products"
 	"context"
 
 	"entgo.io/contrib/entgql"
 
 	"coffer/ent"
-	"coffer/ent/bill"
 )
 
 // bills pages a customer's bills by due date (then id), optionally only paid or unpaid ones.
@@ -17,14 +17,5 @@ func (r *Resolver) bills(ctx context.Context, customerID int, first *int, after 
 	if err != nil {
 		return nil, err
 	}
-	q := r.Client.Bill.Query().Where(bill.CustomerID(customerID))
-	if paid != nil {
-		if *paid {
-			q.Where(bill.PaidAtNotNil())
-		} else {
-			q.Where(bill.PaidAtIsNil())
-		}
-	}
-	return q.Paginate(ctx, after, first, before, last,
-		ent.WithBillOrder(&ent.BillOrder{Direction: entgql.OrderDirectionAsc, Field: ent.BillOrderFieldDueDate}))
+	return products.Bills(r.Client, customerID, paid).Paginate(ctx, after, first, before, last, ent.WithBillOrder(products.ByDueDate))
 }

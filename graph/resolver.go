@@ -4,7 +4,6 @@ package graph
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -42,21 +41,6 @@ type Resolver struct {
 func (r *Resolver) money(amountMinor int64) *model.Money {
 	return &model.Money{Amount: r.Currency.Format(amountMinor), Currency: r.Currency.Code}
 }
-
-// positiveAmount parses a positive input amount (Decimal or "CUR:value"), naming field on error.
-func (r *Resolver) positiveAmount(field, s string) (int64, error) {
-	v, err := r.Currency.ParsePositive(s)
-	if err == nil {
-		err = r.Currency.WithinBound(v)
-	}
-	if err != nil {
-		return 0, apperr.Field(field, err.Error())
-	}
-	return v, nil
-}
-
-// minorKey renders an amount for an idempotency fingerprint: "10" and "10.00" are one request.
-func minorKey(amountMinor int64) string { return strconv.FormatInt(amountMinor, 10) }
 
 // maxPageSize bounds every connection page.
 const maxPageSize = 100
@@ -130,7 +114,7 @@ func (r *Resolver) fullNode(ctx context.Context, n ent.Noder) (ent.Noder, error)
 	case *ent.Card:
 		return r.Client.Card.Get(ctx, n.ID)
 	case *ent.SavingsGoal:
-		return r.Client.SavingsGoal.Get(ctx, n.ID)
+		return products.Goal(ctx, r.Client, n.ID) // with its account: one read for balance, remain, reached
 	case *ent.Bill:
 		return r.Client.Bill.Get(ctx, n.ID)
 	case *ent.Cashout:
