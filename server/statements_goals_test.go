@@ -50,7 +50,8 @@ func TestSavingsGoals_oneAccountReadForAllGoals(t *testing.T) {
 			}
 		}
 		got, list := counter.perRequest(3, func() { s.mustDo(ann, query, nil, nil) })
-		reads := counter.calls(`SELECT % FROM "accounts" WHERE "accounts"."id" %`)
+		// Reads of balances by id (the live notifier's reads of versions do not count).
+		reads := counter.calls(`SELECT %"accounts"."balance"% FROM "accounts" WHERE "accounts"."id" %`)
 		t.Logf("%d goals: %.1f statements, %d account reads in 3 requests", len(out.SavingsGoals), got, reads)
 		if reads > 3 {
 			t.Errorf("%d goals: %d reads of accounts by id in 3 requests, want one per request:%s", len(out.SavingsGoals), reads, list)
