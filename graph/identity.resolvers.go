@@ -379,15 +379,9 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *entgql
 	if err != nil {
 		return nil, err
 	}
-	q := r.Client.Customer.Query()
-	if search != nil {
-		p, err := identity.SearchCustomers(r.Ledger.Dialect, *search)
-		if err != nil {
-			return nil, err
-		}
-		if p != nil {
-			q.Where(p)
-		}
+	q, err := r.Identity.Customers(search)
+	if err != nil {
+		return nil, err
 	}
 	return q.Paginate(ctx, after, first, before, last)
 }
@@ -402,12 +396,7 @@ func (r *queryResolver) Customer(ctx context.Context, username string) (*ent.Cus
 
 // Status is the resolver for the status field.
 func (r *userResolver) Status(ctx context.Context, obj *ent.User) (user.Status, error) {
-	// locked_until is not a GraphQL field, so field collection may not have loaded it.
-	u, err := r.Client.User.Query().Where(user.ID(obj.ID)).Select(user.FieldStatus, user.FieldLockedUntil).Only(ctx)
-	if err != nil {
-		return "", err
-	}
-	return identity.EffectiveStatus(u, r.Identity.Now()), nil
+	return r.Identity.StatusOf(ctx, obj.ID)
 }
 
 // Customer is the resolver for the customer field.

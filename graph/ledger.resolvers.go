@@ -180,16 +180,11 @@ func (r *queryResolver) Transactions(ctx context.Context, first *int, after *ent
 	if err != nil {
 		return nil, err
 	}
-	return r.Client.Transaction.Query().Paginate(ctx, after, first, before, last,
-		ent.WithTransactionFilter(func(q *ent.TransactionQuery) (*ent.TransactionQuery, error) {
-			if filter != nil && filter.Status != nil {
-				q.Where(transaction.StatusEQ(*filter.Status))
-			}
-			if filter != nil && filter.Kind != nil {
-				q.Where(transaction.KindEQ(*filter.Kind))
-			}
-			return q, nil
-		}))
+	var f ledger.TransactionFilter
+	if filter != nil {
+		f = ledger.TransactionFilter{Status: filter.Status, Kind: filter.Kind}
+	}
+	return r.Client.Transaction.Query().Paginate(ctx, after, first, before, last, ent.WithTransactionFilter(f.Narrow))
 }
 
 // Transaction is the resolver for the transaction field.

@@ -75,3 +75,17 @@ func SearchCustomers(d, text string) (predicate.Customer, error) {
 func escapeLike(text string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text)
 }
+
+// Customers is the administrators' customer list, narrowed by search (nil or blank: everyone;
+// SearchCustomers has the rule).
+func (s *Service) Customers(search *string) (*ent.CustomerQuery, error) {
+	q := s.Client.Customer.Query()
+	if search == nil {
+		return q, nil
+	}
+	p, err := SearchCustomers(s.Ledger.Dialect, *search)
+	if err != nil || p == nil {
+		return q, err
+	}
+	return q.Where(p), nil
+}

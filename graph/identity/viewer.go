@@ -126,3 +126,13 @@ func EffectiveStatus(u *ent.User, now time.Time) user.Status {
 	}
 	return u.Status
 }
+
+// StatusOf is userID's EffectiveStatus now, read afresh: locked_until is no GraphQL field, so the
+// user a resolver holds may lack it.
+func (s *Service) StatusOf(ctx context.Context, userID int) (user.Status, error) {
+	u, err := s.Client.User.Query().Where(user.ID(userID)).Select(user.FieldStatus, user.FieldLockedUntil).Only(ctx)
+	if err != nil {
+		return "", err
+	}
+	return EffectiveStatus(u, s.Now()), nil
+}

@@ -63,3 +63,20 @@ func StatementOrder(dir *entgql.OrderDirection) *ent.EntryOrder {
 	}
 	return o
 }
+
+// TransactionFilter narrows the administrators' list of transactions; nil fields do not narrow.
+type TransactionFilter struct {
+	Status *transaction.Status
+	Kind   *transaction.Kind
+}
+
+// Narrow applies f to a transaction query (ent.WithTransactionFilter(f.Narrow) pages the result).
+func (f TransactionFilter) Narrow(q *ent.TransactionQuery) (*ent.TransactionQuery, error) {
+	if f.Status != nil {
+		q.Where(transaction.StatusEQ(*f.Status))
+	}
+	if f.Kind != nil {
+		q.Where(transaction.KindEQ(*f.Kind))
+	}
+	return q, nil
+}

@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
+	"entgo.io/contrib/entgql"
+
+	"coffer/ent/entry"
+	"coffer/ent/transaction"
 	"coffer/graph/apperr"
 	"coffer/graph/ledger"
 )
@@ -58,5 +63,58 @@ func TestPositiveAmount_fieldNamed(t *testing.T) {
 	}
 	if got, err := l.PositiveAmount("goal", "EUR:0.5"); err != nil || got != 50 || ledger.AmountPart(got) != "50" {
 		t.Errorf("EUR:0.5 = %d, %v; want 50", got, err)
+	}
+}
+
+// TestFilters_narrowOnlyByWhatIsGiven: the statement's and the transaction list's filters narrow
+// by each field given and by nothing else; a statement is newest first unless asked otherwise.
+func TestFilters_narrowOnlyByWhatIsGiven(t *testing.T) {
+	l := open(t, "sqlite")
+	ctx := context.Background()
+	a, b := openAccount(t, l, "ann"), openAccount(t, l, "ben")
+	fund(t, l, a, 10_00)
+	if _, err := move(l, ledger.Move{Kind: transaction.KindTRANSFER, DebitID: a, CreditID: b, AmountMinor: 1_00, Pending: true}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(f ledger.TransactionFilter) int {
+		q, _ := f.Narrow(l.Client.Transaction.Query())
+		return q.CountX(ctx)
+	}
+	pending, creation := transaction.StatusPENDING, transaction.KindCREATION
+	for _, tt := range []struct {
+		give ledger.TransactionFilter
+		want int
+	}{
+		{ledger.TransactionFilter{}, 2},
+		{ledger.TransactionFilter{Status: &pending}, 1},
+		{ledger.TransactionFilter{Kind: &creation}, 1},
+		{ledger.TransactionFilter{Status: &pending, Kind: &creation}, 0},
+	} {
+		if got := count(tt.give); got != tt.want {
+			t.Errorf("%+v: %d transactions, want %d", tt.give, got, tt.want)
+		}
+	}
+	created, sent, future := entry.TypeCREATION, entry.TypeSEND, time.Now().Add(time.Hour)
+	entries := func(f ledger.EntryFilter) int {
+		q, _ := f.Narrow(l.Client.Entry.Query().Where(entry.AccountID(a)))
+		return q.CountX(ctx)
+	}
+	for _, tt := range []struct {
+		give ledger.EntryFilter
+		want int
+	}{
+		{ledger.EntryFilter{}, 1},
+		{ledger.EntryFilter{Type: &created}, 1},
+		{ledger.EntryFilter{Type: &sent}, 0}, // the pending transfer has no entry yet
+		{ledger.EntryFilter{Until: &future}, 1},
+		{ledger.EntryFilter{Since: &future}, 0},
+	} {
+		if got := entries(tt.give); got != tt.want {
+			t.Errorf("%+v: %d of ann's entries, want %d", tt.give, got, tt.want)
+		}
+	}
+	asc := entgql.OrderDirectionAsc
+	if ledger.StatementOrder(nil).Direction != entgql.OrderDirectionDesc || ledger.StatementOrder(&asc).Direction != asc {
+		t.Error("a statement is newest first unless asked for oldest first")
 	}
 }
