@@ -62,90 +62,77 @@ func newUser(t *testing.T, s *Service, username string, role user.Role) (*identi
 
 func ptr[T any](v T) *T { return &v }
 
-func fingerprint(t *testing.T, key *ledger.Key, err error) []byte {
+// variant is a request changed one way, and whether it is still the same request.
+type variant[T any] struct {
+	name   string
+	change func(*T)
+	same   bool
+}
+
+// checkFingerprints compares the fingerprint of each variant of base with base's own.
+func checkFingerprints[T any](t *testing.T, base T, key func(T) (*ledger.Key, error), variants []variant[T]) {
 	t.Helper()
-	if err != nil || key == nil {
-		t.Fatalf("key = %v, %v", key, err)
+	fingerprint := func(in T) []byte {
+		k, err := key(in)
+		if err != nil || k == nil {
+			t.Fatalf("key = %v, %v", k, err)
+		}
+		return k.Fingerprint
 	}
-	return key.Fingerprint
+	first := fingerprint(base)
+	for _, v := range variants {
+		in := base
+		v.change(&in)
+		if same := bytes.Equal(fingerprint(in), first); same != v.same {
+			t.Errorf("%s: same fingerprint = %v, want %v", v.name, same, v.same)
+		}
+	}
 }
 
 // TestMint_fingerprint_sameRequestSameKey: createCoins' fingerprint is the request as the client
 // meant it: the amount however written, no target date as "now" (whenever retried), autoSign
-// omitted as true; any other recipient, amount, target date, memo or autoSign is another request.
+// omitted as true, one instant in any zone; any other recipient, amount, target date, memo or
+// autoSign is another request.
 func TestMint_fingerprint_sameRequestSameKey(t *testing.T) {
 	l := ledger.New(nil, "", eur)
 	march := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
-	base := Mint{Recipient: Recipient{Username: "ann"}, Amount: "10", Memo: "gift", IdempotencyKey: ptr("k")}
-	with := func(change func(*Mint)) Mint {
-		m := base
-		change(&m)
-		return m
-	}
-	tests := []struct {
-		name string
-		give Mint
-		same bool
-	}{
-		{"the amount with decimals", with(func(m *Mint) { m.Amount = "10.00" }), true},
-		{"the amount with its currency", with(func(m *Mint) { m.Amount = "EUR:10" }), true},
-		{"autoSign given as true", with(func(m *Mint) { m.AutoSign = ptr(true) }), true},
-		{"another amount", with(func(m *Mint) { m.Amount = "10.01" }), false},
-		{"another recipient", with(func(m *Mint) { m.Recipient = Recipient{Username: "ben"} }), false},
-		{"the same name as an e-mail", with(func(m *Mint) { m.Recipient = Recipient{Email: "ann"} }), false},
-		{"a target date", with(func(m *Mint) { m.TargetDate = &march }), false},
-		{"another memo", with(func(m *Mint) { m.Memo = "gift!" }), false},
-		{"autoSign false", with(func(m *Mint) { m.AutoSign = ptr(false) }), false},
-	}
-	want, err := base.read(l)
-	first := fingerprint(t, want.key, err)
-	for _, tt := range tests {
-		got, err := tt.give.read(l)
-		if same := bytes.Equal(fingerprint(t, got.key, err), first); same != tt.same {
-			t.Errorf("%s: same fingerprint = %v, want %v", tt.name, same, tt.same)
-		}
-	}
-	// One instant in two zones is one target date.
-	a, _ := with(func(m *Mint) { m.TargetDate = &march }).read(l)
 	inMadrid := march.In(time.FixedZone("CET", 3600))
-	b, _ := with(func(m *Mint) { m.TargetDate = &inMadrid }).read(l)
-	if !bytes.Equal(a.key.Fingerprint, b.key.Fingerprint) {
-		t.Error("one target date in two zones: two fingerprints")
-	}
+	key := func(m Mint) (*ledger.Key, error) { r, err := m.read(l); return r.key, err }
+	base := Mint{Recipient: Recipient{Username: "ann"}, Amount: "10", Memo: "gift", IdempotencyKey: ptr("k")}
+	checkFingerprints(t, base, key, []variant[Mint]{
+		{"the amount with decimals", func(m *Mint) { m.Amount = "10.00" }, true},
+		{"the amount with its currency", func(m *Mint) { m.Amount = "EUR:10" }, true},
+		{"autoSign given as true", func(m *Mint) { m.AutoSign = ptr(true) }, true},
+		{"another amount", func(m *Mint) { m.Amount = "10.01" }, false},
+		{"another recipient", func(m *Mint) { m.Recipient = Recipient{Username: "ben"} }, false},
+		{"the same name as an e-mail", func(m *Mint) { m.Recipient = Recipient{Email: "ann"} }, false},
+		{"a target date", func(m *Mint) { m.TargetDate = &march }, false},
+		{"another memo", func(m *Mint) { m.Memo = "gift!" }, false},
+		{"autoSign false", func(m *Mint) { m.AutoSign = ptr(false) }, false},
+	})
+	base.TargetDate = &march
+	checkFingerprints(t, base, key, []variant[Mint]{
+		{"the target date in another zone", func(m *Mint) { m.TargetDate = &inMadrid }, true},
+		{"no target date", func(m *Mint) { m.TargetDate = nil }, false},
+	})
 }
 
-// TestSend_fingerprint_sameRequestSameKey: sendCoins' fingerprint, as createCoins'.
+// TestSend_fingerprint_sameRequestSameKey: sendCoins' fingerprint, as createCoins', and never
+// createCoins' for the same fields.
 func TestSend_fingerprint_sameRequestSameKey(t *testing.T) {
 	l := ledger.New(nil, "", eur)
 	base := Send{Recipient: Recipient{IBAN: "DE89370400440532013000"}, Amount: "0.5", IdempotencyKey: ptr("k")}
-	with := func(change func(*Send)) Send {
-		s := base
-		change(&s)
-		return s
-	}
-	tests := []struct {
-		name string
-		give Send
-		same bool
-	}{
-		{"the amount written otherwise", with(func(s *Send) { s.Amount = "0.50" }), true},
-		{"autoSign given as true", with(func(s *Send) { s.AutoSign = ptr(true) }), true},
-		{"another amount", with(func(s *Send) { s.Amount = "0.51" }), false},
-		{"another recipient", with(func(s *Send) { s.Recipient = Recipient{Username: "ben"} }), false},
-		{"a memo", with(func(s *Send) { s.Memo = "rent" }), false},
-		{"autoSign false", with(func(s *Send) { s.AutoSign = ptr(false) }), false},
-	}
-	want, err := base.read(l)
-	first := fingerprint(t, want.key, err)
-	for _, tt := range tests {
-		got, err := tt.give.read(l)
-		if same := bytes.Equal(fingerprint(t, got.key, err), first); same != tt.same {
-			t.Errorf("%s: same fingerprint = %v, want %v", tt.name, same, tt.same)
-		}
-	}
-	// The operation is part of the fingerprint: a creation and a send never share one.
+	checkFingerprints(t, base, func(s Send) (*ledger.Key, error) { r, err := s.read(l); return r.key, err }, []variant[Send]{
+		{"the amount written otherwise", func(s *Send) { s.Amount = "0.50" }, true},
+		{"autoSign given as true", func(s *Send) { s.AutoSign = ptr(true) }, true},
+		{"another amount", func(s *Send) { s.Amount = "0.51" }, false},
+		{"another recipient", func(s *Send) { s.Recipient = Recipient{Username: "ben"} }, false},
+		{"a memo", func(s *Send) { s.Memo = "rent" }, false},
+		{"autoSign false", func(s *Send) { s.AutoSign = ptr(false) }, false},
+	})
+	send, _ := base.read(l)
 	mint, _ := Mint{Recipient: base.Recipient, Amount: "0.5", IdempotencyKey: ptr("k")}.read(l)
-	if bytes.Equal(mint.key.Fingerprint, first) {
+	if bytes.Equal(mint.key.Fingerprint, send.key.Fingerprint) {
 		t.Error("createCoins and sendCoins share a fingerprint")
 	}
 }
