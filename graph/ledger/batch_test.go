@@ -368,3 +368,81 @@ func TestBatch_reservationsAndSettlements_keepReservedEqualToPending(t *testing.
 		})
 	}
 }
+
+// TestBatcher_parallelHookedPostings_keepReservedEqualToPending: concurrent reservations, their
+// confirmations and voids (hooked postings) and plain transfers through the poster leave every
+// account's reserved equal to its pending debits and its statement without version gaps.
+func TestBatcher_parallelHookedPostings_keepReservedEqualToPending(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st, func(t *testing.T) {
+			t.Parallel()
+			l := open(t, st)
+			b, err := l.StartBatching(ledger.BatchConfig{Window: time.Millisecond, Max: 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const accounts, workers, each = 4, 12, 8
+			ids := make([]int, accounts)
+			for i := range ids {
+				ids[i] = openAccount(t, l, fmt.Sprint("acc", i))
+				fund(t, l, ids[i], 100)
+			}
+			ctx := context.Background()
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for n := range each {
+						from, to := ids[(w+n)%accounts], ids[(w+n+1)%accounts]
+						if n%2 == 1 {
+							if _, err := l.Submit(ctx, transfer(from, to, 3)); err != nil && apperr.CodeOf(err) != apperr.InsufficientFunds {
+								t.Errorf("transfer: %v", err)
+							}
+							continue
+						}
+						txn, err := l.SubmitRun(ctx, 0, nil, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+							return l.Transfer(ctx, tx, ledger.Move{Kind: transaction.KindTRANSFER, DebitID: from, CreditID: to, AmountMinor: 5, Pending: true})
+						})
+						if apperr.CodeOf(err) == apperr.InsufficientFunds {
+							continue
+						}
+						if err != nil {
+							t.Errorf("reserve: %v", err)
+							continue
+						}
+						if (w+n)%3 == 0 {
+							continue // stays pending
+						}
+						_, err = l.SubmitApply(ctx, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+							if w%2 == 0 {
+								return l.Post(ctx, tx, txn.ID, transaction.KindTRANSFER)
+							}
+							return l.Void(ctx, tx, txn.ID, transaction.KindTRANSFER)
+						})
+						if err != nil {
+							t.Errorf("settle: %v", err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.Close()
+			var total int64
+			for _, id := range ids {
+				acc := get(t, l, id)
+				total += acc.Balance
+				var pending []struct{ Sum int64 }
+				l.Client.Transaction.Query().Where(transaction.DebitAccountID(id), transaction.StatusEQ(transaction.StatusPENDING)).
+					Aggregate(ent.As(ent.Sum(transaction.FieldAmount), "sum")).ScanX(ctx, &pending)
+				if len(pending) != 1 || pending[0].Sum != acc.Reserved {
+					t.Errorf("account %d: reserved %d, pending debits %v", id, acc.Reserved, pending)
+				}
+				checkStatement(t, l, id)
+			}
+			if total != accounts*100 {
+				t.Errorf("the accounts hold %d together, want %d", total, accounts*100)
+			}
+		})
+	}
+}
