@@ -235,11 +235,16 @@ func (s *Service) checkFunds(ctx context.Context, v *identity.Viewer, amountMino
 	if err != nil {
 		return err
 	}
-	from, err := s.Ledger.Client.Account.Get(ctx, fromID)
+	// Read with the concurrent sendCoins' senders in one statement (recipient.go).
+	s.recipientOnce.Do(func() { s.recipients = newRecipientStatements(s.Ledger.Dialect, s.SQL) })
+	availableMinor, found, err := s.recipients.available.Load(ctx, int64(fromID))
+	if err == nil && !found {
+		err = fmt.Errorf("account %d not found", fromID)
+	}
 	if err != nil {
 		return fmt.Errorf("coins: read sender's account: %w", err)
 	}
-	if ledger.Available(from) < amountMinor {
+	if availableMinor < amountMinor {
 		return apperr.New(apperr.InsufficientFunds, "insufficient funds")
 	}
 	return nil
