@@ -52,7 +52,8 @@ type app struct {
 
 // newApp wires the server in steps: check the bank's settings, open the store, build the domain
 // services and the resolver, then the GraphQL handler, the ledger's poster and the live fan-out.
-func newApp(ctx context.Context, cfg Config) (*app, error) {
+// When a step fails, what the earlier ones started (tracer, store, queue, poster) is released.
+func newApp(ctx context.Context, cfg Config) (_ *app, err error) {
 	currency, limitMinor, err := bankCurrency(cfg)
 	if err != nil {
 		return nil, err
@@ -61,25 +62,38 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	var (
+		db     *store.DB
+		svc    *services
+		poster *ledger.Batcher
+	)
+	defer func() {
+		if err == nil {
+			return
+		}
+		if poster != nil {
+			poster.Close()
+		}
+		if svc != nil {
+			svc.queue.Close()
+		}
+		if db != nil {
+			db.Close()
+		}
+		shutdownTracing(tr)
+	}()
 	dbOpts := dbOptions(cfg.Hardening)
 	dbOpts.OpenSQL = tr.openSQL()
-	db, err := store.Open(ctx, cfg.DatabaseURL, dbOpts)
-	if err != nil {
-		_ = tr.shutdown(ctx)
+	if db, err = store.Open(ctx, cfg.DatabaseURL, dbOpts); err != nil {
 		return nil, err
 	}
-	svc, err := newServices(ctx, cfg, db, currency)
-	if err != nil {
-		db.Close()
+	if svc, err = newServices(ctx, cfg, db, currency); err != nil {
 		return nil, err
 	}
 	resolver := newResolver(cfg, db, svc, currency, limitMinor)
 	gql := newGraphQL(cfg, resolver, tr, svc.metrics, db.Client)
-	var poster *ledger.Batcher
 	if cfg.LedgerBatchMax > 0 {
 		if poster, err = svc.ledger.StartBatching(ledger.BatchConfig{Window: cfg.LedgerBatchWindow, Max: cfg.LedgerBatchMax}); err != nil {
-			svc.queue.Close()
-			db.Close()
 			return nil, err
 		}
 	}
@@ -248,9 +262,14 @@ func (a *app) Close() {
 	a.live.stop()
 	a.queue.Close()
 	a.db.Close()
+	shutdownTracing(a.tracing)
+}
+
+// shutdownTracing sends the spans still queued, waiting at most 5 seconds, and stops the tracer.
+func shutdownTracing(tr *tracing) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := a.tracing.shutdown(ctx); err != nil {
+	if err := tr.shutdown(ctx); err != nil {
 		slog.Warn("spans not exported at shutdown", "error", err)
 	}
 }
