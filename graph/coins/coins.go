@@ -26,7 +26,6 @@ import (
 	"coffer/graph/ledger"
 	"coffer/graph/money"
 	"coffer/graph/ratelimit"
-	"coffer/graph/store"
 )
 
 // Service applies the rules.
@@ -150,7 +149,7 @@ func (s *Service) Create(ctx context.Context, admin *identity.Viewer, in Mint) (
 		toID, err = s.Resolve(ctx, m.recipient)
 		return err
 	}
-	return s.Ledger.RunAfter(ctx, admin.UserID, m.key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	return s.Ledger.SubmitRunAfter(ctx, admin.UserID, m.key, check, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		t := m.targetDate.UTC()
 		if err := s.withinMonthlyLimit(ctx, tx, toID, t, m.amountMinor); err != nil {
 			return nil, err
@@ -264,7 +263,7 @@ func (s *Service) Send(ctx context.Context, v *identity.Viewer, req Send) (*ent.
 		}
 		return s.resolveCounted(ctx, v, in.recipient, &toID)
 	}
-	move := func(client *ent.Client) (ledger.Move, error) {
+	move := func(ctx context.Context, client *ent.Client) (ledger.Move, error) {
 		fromID, err := viewerAccount(ctx, client, v)
 		if err != nil {
 			return ledger.Move{}, err
@@ -281,12 +280,12 @@ func (s *Service) Send(ctx context.Context, v *identity.Viewer, req Send) (*ent.
 			if err := check(ctx); err != nil {
 				return ledger.Posting{}, err
 			}
-			m, err := move(s.Ledger.Client)
+			m, err := move(ctx, s.Ledger.Client)
 			return ledger.Posting{Move: m}, err
 		})
 	}
-	return s.Ledger.RunAfter(ctx, v.UserID, in.key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
-		m, err := move(tx.Client())
+	return s.Ledger.SubmitRunAfter(ctx, v.UserID, in.key, check, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+		m, err := move(ctx, tx.Client())
 		if err != nil {
 			return nil, err
 		}
@@ -301,11 +300,16 @@ func (s *Service) checkFunds(ctx context.Context, v *identity.Viewer, amountMino
 	if err != nil {
 		return err
 	}
-	from, err := s.Ledger.Client.Account.Get(ctx, fromID)
+	// Read with the concurrent sendCoins' senders in one statement (recipient.go).
+	s.recipientOnce.Do(func() { s.recipients = newRecipientStatements(s.Ledger.Dialect, s.SQL) })
+	availableMinor, found, err := s.recipients.available.Load(ctx, int64(fromID))
+	if err == nil && !found {
+		err = fmt.Errorf("account %d not found", fromID)
+	}
 	if err != nil {
 		return fmt.Errorf("coins: read sender's account: %w", err)
 	}
-	if ledger.Available(from) < amountMinor {
+	if availableMinor < amountMinor {
 		return apperr.New(apperr.InsufficientFunds, "insufficient funds")
 	}
 	return nil
@@ -406,12 +410,9 @@ func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, txnID int, si
 			return nil, apperr.Field("signature", "must be the hex Ed25519 signature of the transaction's signingPayload")
 		}
 	}
-	var posted *ent.Transaction
-	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		posted, err = s.Ledger.Post(ctx, tx, txn.ID, SettledByOwner...)
-		return err
+	return s.Ledger.SubmitApply(ctx, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+		return s.Ledger.Post(ctx, tx, txn.ID, SettledByOwner...)
 	})
-	return store.Detach(posted), err
 }
 
 // Cancel voids a pending transaction the viewer sent, releasing the reserved funds.
@@ -423,10 +424,7 @@ func (s *Service) Cancel(ctx context.Context, v *identity.Viewer, txnID int) (*e
 	if err != nil {
 		return nil, err
 	}
-	var voided *ent.Transaction
-	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		voided, err = s.Ledger.Void(ctx, tx, txn.ID, SettledByOwner...)
-		return err
+	return s.Ledger.SubmitApply(ctx, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+		return s.Ledger.Void(ctx, tx, txn.ID, SettledByOwner...)
 	})
-	return store.Detach(voided), err
 }

@@ -181,7 +181,7 @@ func (s *Service) cardMove(ctx context.Context, v *identity.Viewer, in CardMove,
 	if err != nil {
 		return nil, err
 	}
-	return s.Ledger.Run(ctx, v.UserID, key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	return s.Ledger.SubmitRun(ctx, v.UserID, key, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		c, err := OwnCard(ctx, tx.Client(), v, in.CardID)
 		if err != nil {
 			return nil, err
@@ -236,7 +236,7 @@ func (s *Service) TransferBetweenCards(ctx context.Context, v *identity.Viewer, 
 		return nil, err
 	}
 	missed := false
-	txn, err := s.Ledger.Run(ctx, v.UserID, key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	txn, err := s.Ledger.SubmitRun(ctx, v.UserID, key, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		missed = false
 		from, err := s.cardByNumber(ctx, tx.Client(), "fromCardNumber", from)
 		if err != nil {

@@ -138,7 +138,7 @@ func (s *Service) savingsMove(ctx context.Context, v *identity.Viewer, in Saving
 	if err != nil {
 		return nil, err
 	}
-	return s.Ledger.Run(ctx, v.UserID, key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	return s.Ledger.SubmitRun(ctx, v.UserID, key, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		g, err := OwnGoal(ctx, tx.Client(), v, in.GoalID)
 		if err != nil {
 			return nil, err
