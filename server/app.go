@@ -21,7 +21,6 @@ import (
 	"coffer/graph/codes"
 	"coffer/graph/coins"
 	"coffer/graph/delivery"
-	"coffer/graph/generated"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/lookup"
@@ -148,7 +147,7 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 			PerAccount: ratelimit.New(cfg.AccountRateLimit, 15*time.Minute),
 		},
 	}
-	gql := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
+	gql := handler.New(graph.NewExecutableSchema(resolver))
 	gql.AddTransport(gqltransport.Options{})
 	gql.AddTransport(gqltransport.POST{})
 	gql.Use(newPersistedQueries()) // before the limits: they check the text a hash stands for
