@@ -24,19 +24,13 @@ func (r *cashoutResolver) Amount(ctx context.Context, obj *ent.Cashout) (*model.
 
 // CreateCashout is the resolver for the createCashout field.
 func (r *mutationResolver) CreateCashout(ctx context.Context, input model.CreateCashoutInput) (*ent.Cashout, error) {
-	v, err := identity.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return r.Cashouts.Create(ctx, v, cashout.Request{Amount: input.Amount, Channel: input.Channel, IdempotencyKey: input.IdempotencyKey})
 }
 
 // ConfirmCashout is the resolver for the confirmCashout field.
 func (r *mutationResolver) ConfirmCashout(ctx context.Context, id int, tan string) (*ent.Cashout, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	if err := r.throttle(ctx, "confirmCashout", strconv.Itoa(id)); err != nil {
 		return nil, err
 	}
@@ -45,20 +39,14 @@ func (r *mutationResolver) ConfirmCashout(ctx context.Context, id int, tan strin
 
 // AbortCashout is the resolver for the abortCashout field.
 func (r *mutationResolver) AbortCashout(ctx context.Context, id int) (*ent.Cashout, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return r.Cashouts.Abort(ctx, v, id)
 }
 
 // Cashouts is the resolver for the cashouts field.
 func (r *queryResolver) Cashouts(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CashoutConnection, error) {
-	v, err := identity.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
-	first, last, err = pageArgs(first, last)
+	v := identity.ViewerFrom(ctx)
+	first, last, err := pageArgs(first, last)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"coffer/ent/person"
 	"coffer/graph/census"
 	"coffer/graph/generated"
-	"coffer/graph/identity"
 	"coffer/graph/model"
 	"context"
 	"encoding/json"
@@ -90,18 +89,12 @@ func (r *mutationResolver) SetAdditionalInformation(ctx context.Context, personI
 
 // ProcessProcedure is the resolver for the processProcedure field.
 func (r *mutationResolver) ProcessProcedure(ctx context.Context, id int, decision model.ProcedureDecision, comment *string, verification *person.Verification) (*ent.Procedure, error) {
-	a, err := staff(ctx)
-	if err != nil {
-		return nil, err
-	}
+	a := clerk(ctx)
 	return r.Census.Process(ctx, a, id, census.Decision(decision), deref(comment), verificationOf(verification))
 }
 
 // CreateScope is the resolver for the createScope field.
 func (r *mutationResolver) CreateScope(ctx context.Context, input model.CreateScopeInput) (*ent.Scope, error) {
-	if _, err := identity.RequireAdmin(ctx); err != nil {
-		return nil, err
-	}
 	return r.Census.CreateScope(ctx, census.ScopeInput{Name: input.Name, ScopeType: input.ScopeType, Code: input.Code, Mappings: input.Mappings})
 }
 
@@ -197,9 +190,6 @@ func (r *queryResolver) People(ctx context.Context, first *int, after *entgql.Cu
 
 // Scopes is the resolver for the scopes field.
 func (r *queryResolver) Scopes(ctx context.Context) ([]*ent.Scope, error) {
-	if _, err := staff(ctx); err != nil {
-		return nil, err
-	}
 	return r.Census.Scopes(ctx)
 }
 

@@ -52,10 +52,7 @@ func (r *cardResolver) History(ctx context.Context, obj *ent.Card, first *int, a
 
 // CreateCard is the resolver for the createCard field.
 func (r *mutationResolver) CreateCard(ctx context.Context) (*model.CreateCardPayload, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	c, number, err := r.Products.CreateCard(ctx, v)
 	if err != nil {
 		return nil, err
@@ -75,10 +72,7 @@ func (r *mutationResolver) DefundCard(ctx context.Context, input model.CardMoveI
 
 // TransferBetweenCards is the resolver for the transferBetweenCards field.
 func (r *mutationResolver) TransferBetweenCards(ctx context.Context, input model.TransferBetweenCardsInput) (*ent.Transaction, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return r.Products.TransferBetweenCards(ctx, v, products.CardTransfer{
 		FromNumber: input.FromCardNumber, ToNumber: input.ToCardNumber, Amount: input.Amount,
 		IdempotencyKey: input.IdempotencyKey,
@@ -87,10 +81,7 @@ func (r *mutationResolver) TransferBetweenCards(ctx context.Context, input model
 
 // DeleteCard is the resolver for the deleteCard field.
 func (r *mutationResolver) DeleteCard(ctx context.Context, cardNumber string) (bool, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return false, err
-	}
+	v := identity.ViewerFrom(ctx)
 	if err := r.Products.DeleteCard(ctx, v, cardNumber); err != nil {
 		return false, err
 	}
@@ -99,20 +90,17 @@ func (r *mutationResolver) DeleteCard(ctx context.Context, cardNumber string) (b
 
 // FreezeCard is the resolver for the freezeCard field.
 func (r *mutationResolver) FreezeCard(ctx context.Context, id int) (*ent.Card, error) {
-	return r.withCustomerCard(ctx, id, r.Products.FreezeCard)
+	return r.Products.FreezeCard(ctx, identity.ViewerFrom(ctx), id)
 }
 
 // UnfreezeCard is the resolver for the unfreezeCard field.
 func (r *mutationResolver) UnfreezeCard(ctx context.Context, id int) (*ent.Card, error) {
-	return r.withCustomerCard(ctx, id, r.Products.UnfreezeCard)
+	return r.Products.UnfreezeCard(ctx, identity.ViewerFrom(ctx), id)
 }
 
 // CreateSavingsGoal is the resolver for the createSavingsGoal field.
 func (r *mutationResolver) CreateSavingsGoal(ctx context.Context, input model.CreateSavingsGoalInput) (*ent.SavingsGoal, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return r.Products.CreateSavingsGoal(ctx, v, input.Name, input.Goal)
 }
 
@@ -128,10 +116,7 @@ func (r *mutationResolver) WithdrawSavings(ctx context.Context, input model.Savi
 
 // DeleteSavingsGoal is the resolver for the deleteSavingsGoal field.
 func (r *mutationResolver) DeleteSavingsGoal(ctx context.Context, id int) (bool, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return false, err
-	}
+	v := identity.ViewerFrom(ctx)
 	if err := r.Products.DeleteSavingsGoal(ctx, v, id); err != nil {
 		return false, err
 	}
@@ -140,100 +125,67 @@ func (r *mutationResolver) DeleteSavingsGoal(ctx context.Context, id int) (bool,
 
 // UpdateSavingsGoal is the resolver for the updateSavingsGoal field.
 func (r *mutationResolver) UpdateSavingsGoal(ctx context.Context, id int, input model.UpdateSavingsGoalInput) (*ent.SavingsGoal, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return r.Products.UpdateSavingsGoal(ctx, v, id, products.GoalChange{Name: input.Name, Goal: input.Goal})
 }
 
 // CreateBill is the resolver for the createBill field.
 func (r *mutationResolver) CreateBill(ctx context.Context, input model.CreateBillInput) (*ent.Bill, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return r.Products.CreateBill(ctx, v, input.Name, input.Amount, input.DueDate)
 }
 
 // PayBill is the resolver for the payBill field.
 func (r *mutationResolver) PayBill(ctx context.Context, input model.PayBillInput) (*ent.Bill, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return r.Products.PayBill(ctx, v, products.BillPayment{BillID: input.BillID, CardNumber: input.CardNumber, IdempotencyKey: input.IdempotencyKey})
 }
 
 // UpdateBill is the resolver for the updateBill field.
 func (r *mutationResolver) UpdateBill(ctx context.Context, id int, input model.UpdateBillInput) (*ent.Bill, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return r.Products.UpdateBill(ctx, v, id, products.BillChange{Name: input.Name, Amount: input.Amount, DueDate: input.DueDate})
 }
 
 // DeleteBill is the resolver for the deleteBill field.
 func (r *mutationResolver) DeleteBill(ctx context.Context, id int) (int, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return 0, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return id, r.Products.DeleteBill(ctx, v, id)
 }
 
 // SetBillAutopay is the resolver for the setBillAutopay field.
 func (r *mutationResolver) SetBillAutopay(ctx context.Context, billID int, cardNumber string) (*ent.Bill, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return r.Products.SetBillAutopay(ctx, v, billID, cardNumber)
 }
 
 // CancelBillAutopay is the resolver for the cancelBillAutopay field.
 func (r *mutationResolver) CancelBillAutopay(ctx context.Context, billID int) (*ent.Bill, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return r.Products.CancelBillAutopay(ctx, v, billID)
 }
 
 // Card is the resolver for the card field.
 func (r *queryResolver) Card(ctx context.Context, last4 string) (*ent.Card, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return products.CardByLast4(ctx, r.Client, v, last4)
 }
 
 // Cards is the resolver for the cards field.
 func (r *queryResolver) Cards(ctx context.Context, includeClosed *bool) ([]*ent.Card, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return products.Cards(ctx, r.Client, v.CustomerID, includeClosed)
 }
 
 // SavingsGoals is the resolver for the savingsGoals field.
 func (r *queryResolver) SavingsGoals(ctx context.Context) ([]*ent.SavingsGoal, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return products.Goals(ctx, r.Client, v.CustomerID)
 }
 
 // Bills is the resolver for the bills field.
 func (r *queryResolver) Bills(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	v := identity.ViewerFrom(ctx)
 	return r.bills(ctx, v.CustomerID, first, after, last, before, paid)
 }
 

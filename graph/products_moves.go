@@ -15,33 +15,12 @@ import (
 func (r *Resolver) cardMove(ctx context.Context, in model.CardMoveInput,
 	move func(context.Context, *identity.Viewer, products.CardMove) (*ent.Transaction, error),
 ) (*ent.Transaction, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return move(ctx, v, products.CardMove{CardID: in.CardID, Amount: in.Amount, IdempotencyKey: in.IdempotencyKey})
+	return move(ctx, identity.ViewerFrom(ctx), products.CardMove{CardID: in.CardID, Amount: in.Amount, IdempotencyKey: in.IdempotencyKey})
 }
 
 // savingsMove applies topUpSavings or withdrawSavings.
 func (r *Resolver) savingsMove(ctx context.Context, in model.SavingsMoveInput,
 	move func(context.Context, *identity.Viewer, products.SavingsMove) (*ent.Transaction, error),
 ) (*ent.Transaction, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return move(ctx, v, products.SavingsMove{GoalID: in.SavingsGoalID, CardID: in.CardID, Amount: in.Amount, IdempotencyKey: in.IdempotencyKey})
-}
-
-// withCustomerCard applies freezeCard or unfreezeCard to one of the viewer's cards.
-func (r *Resolver) withCustomerCard(ctx context.Context, cardID int,
-
-	apply func(context.Context, *identity.Viewer, int) (*ent.Card, error),
-
-) (*ent.Card, error) {
-	v, err := identity.RequireCustomer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return apply(ctx, v, cardID)
+	return move(ctx, identity.ViewerFrom(ctx), products.SavingsMove{GoalID: in.SavingsGoalID, CardID: in.CardID, Amount: in.Amount, IdempotencyKey: in.IdempotencyKey})
 }

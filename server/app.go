@@ -21,7 +21,6 @@ import (
 	"coffer/graph/codes"
 	"coffer/graph/coins"
 	"coffer/graph/delivery"
-	"coffer/graph/generated"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/lookup"
@@ -237,7 +236,7 @@ func newResolver(cfg Config, db *store.DB, svc *services, currency money.Currenc
 // the limits, tracing, the operations' metrics and log line, the data loaders. The WebSocket
 // transport is added once the app exists.
 func newGraphQL(cfg Config, resolver *graph.Resolver, tr *tracing, m *metrics, client *ent.Client) *handler.Server {
-	gql := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
+	gql := handler.New(graph.NewExecutableSchema(resolver))
 	gql.AddTransport(gqltransport.Options{})
 	gql.AddTransport(gqltransport.POST{})
 	gql.Use(newPersistedQueries()) // before the limits: they check the text a hash stands for

@@ -63,6 +63,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	Auth func(ctx context.Context, obj any, next graphql.Resolver, role []user.Role) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -3208,12 +3209,22 @@ enum Role {
   CUSTOMER
 }
 
+"""
+Who may call a root field: a signed-in user (without a session the call is UNAUTHENTICATED) and,
+when role is given, only one with one of these roles (another is FORBIDDEN; CUSTOMER means a user
+with a customer record). Every root field carries @auth or @public.
+"""
+directive @auth("The roles allowed; omitted: any signed-in user." role: [Role!]) on FIELD_DEFINITION
+
+"A root field anyone may call, signed in or not."
+directive @public on FIELD_DEFINITION
+
 "Read operations."
 type Query {
   "Fetches an object by its global ID."
-  node("The ID." id: ID!): Node
+  node("The ID." id: ID!): Node @auth
   "Fetches objects by their global IDs."
-  nodes("The IDs." ids: [ID!]!): [Node]!
+  nodes("The IDs." ids: [ID!]!): [Node]! @auth
 }
 
 "Write operations."
@@ -3230,7 +3241,7 @@ type Subscription
 
 extend type Query {
   "The logged-in user."
-  me: User
+  me: User @auth
   "All customers (administrators)."
   customers(
     "Return the first n (at most 100)."
@@ -3243,25 +3254,25 @@ extend type Query {
     before: Cursor
     "Only customers whose username, name, e-mail, phone or IBAN contains this text, ignoring case."
     search: String
-  ): CustomerConnection!
+  ): CustomerConnection! @auth(role: [ADMIN])
   "A customer by username (administrators); an unknown one is NOT_FOUND."
-  customer("The customer's username." username: String!): Customer
+  customer("The customer's username." username: String!): Customer @auth(role: [ADMIN])
 }
 
 extend type Mutation {
   "Logs in with a username or e-mail and a password."
-  login("The credentials." input: LoginInput!): LoginPayload!
+  login("The credentials." input: LoginInput!): LoginPayload! @public
   "Starts a registration: checks that the e-mail, phone and social security number are unused and e-mails a code."
-  preRegister("The contact data." input: PreRegisterInput!): OkPayload!
+  preRegister("The contact data." input: PreRegisterInput!): OkPayload! @public
   "Completes a registration with the e-mailed code and logs in (also sets the session cookie)."
-  register("The new customer." input: RegisterInput!): AuthPayload!
+  register("The new customer." input: RegisterInput!): AuthPayload! @public
   """
   Gives an administrator-created customer who has never logged in online access under a new
   username and password; sends a code. The answer is the same requestId whether or not the data
   match and whether or not the username is free: a reserved username is FORBIDDEN, a taken one is
   told by confirmSelfRegistration.
   """
-  selfRegister("The request." input: SelfRegisterInput!): SelfRegisterPayload!
+  selfRegister("The request." input: SelfRegisterInput!): SelfRegisterPayload! @public
   """
   Confirms a self-registration with the code it sent. A username taken by, or looking like that
   of, another user is CONFLICT (field username) and uses the code up: request again with another.
@@ -3271,9 +3282,9 @@ extend type Mutation {
     requestId: String!
     "The code that was sent."
     authenticationToken: String!
-  ): SelfRegistrationPayload!
+  ): SelfRegistrationPayload! @public
   "The second step of a login: the code sent to the user's second factor."
-  confirmLogin("The challengeId login returned." challengeId: String!, "The code that was sent." code: String!): AuthPayload!
+  confirmLogin("The challengeId login returned." challengeId: String!, "The code that was sent." code: String!): AuthPayload! @public
   """
   Chooses the viewer's second factor; EMAIL needs an e-mail address, SMS a verified phone number
   (PRECONDITION_FAILED otherwise). Turning it off (NONE) needs the current password: missing or
@@ -3285,39 +3296,39 @@ extend type Mutation {
     method: TwoFactorMethod!
     "The viewer's current password: required for NONE, checked whenever it is given."
     currentPassword: String
-  ): User!
+  ): User! @auth
   "Texts a code to the viewer's phone to prove they hold it; returns the challengeId for confirmPhone. PRECONDITION_FAILED without a phone or when it is already verified; TOO_MANY_REQUESTS beyond the SMS budget."
-  startPhoneConfirmation: String!
+  startPhoneConfirmation: String! @auth
   "Confirms the viewer's phone with the code startPhoneConfirmation sent: the phone becomes verified. INVALID_CODE for a wrong, expired or used code, or when the phone changed since."
-  confirmPhone("The challengeId startPhoneConfirmation returned." challengeId: String!, "The code that was sent." code: String!): User!
+  confirmPhone("The challengeId startPhoneConfirmation returned." challengeId: String!, "The code that was sent." code: String!): User! @auth
   "Sends a password-reset token by e-mail when all three match a customer; answers the same either way."
-  requestPasswordReset("What must match." input: RequestPasswordResetInput!): OkPayload!
+  requestPasswordReset("What must match." input: RequestPasswordResetInput!): OkPayload! @public
   "Sets a new password with a reset token; every session of the user ends."
-  resetPassword("The token that was sent." token: String!, "The new password." newPassword: String!): Boolean!
+  resetPassword("The token that was sent." token: String!, "The new password." newPassword: String!): Boolean! @public
   "Creates a STAFF or ADMIN user (administrators)."
-  createUser("The user." input: CreateUserInput!): User!
+  createUser("The user." input: CreateUserInput!): User! @auth(role: [ADMIN])
   "Locks (LOCKED), unlocks (ACTIVE) or disables (DISABLED) a user; locking and disabling end their sessions (administrators)."
-  setUserStatus("Whose." username: String!, "The new status." status: UserStatus!): User!
+  setUserStatus("Whose." username: String!, "The new status." status: UserStatus!): User! @auth(role: [ADMIN])
   "Deletes registrations never verified within 24 hours and returns how many (administrators; also runs hourly)."
-  cleanupUnverifiedUsers: Int!
+  cleanupUnverifiedUsers: Int! @auth(role: [ADMIN])
   "Ends the current session and clears the session cookie."
-  logout: Boolean!
+  logout: Boolean! @auth
   "Changes a password; other sessions of that user end."
-  changePassword("The change." input: ChangePasswordInput!): Boolean!
+  changePassword("The change." input: ChangePasswordInput!): Boolean! @auth
   """
   Creates a customer with a main account (administrators). A username reserved for the bank
   (admin*, bank*, support, security, root, ...) is FORBIDDEN; a username or e-mail address that
   looks like another user's is CONFLICT naming the field, as a taken one.
   """
-  createCustomer("The customer." input: CreateCustomerInput!): Customer!
+  createCustomer("The customer." input: CreateCustomerInput!): Customer! @auth(role: [ADMIN])
   "Deletes a customer whose accounts are empty; their history stays (administrators)."
-  deleteCustomer("Whose." username: String!): Boolean!
+  deleteCustomer("Whose." username: String!): Boolean! @auth(role: [ADMIN])
   """
   Starts registering an Ed25519 public key: a single-use challenge, bound to the viewer and to this
   key, that expires after CODE_TTL. Sign its payload with the key and send both to setPublicKey.
   Starting another challenge ends the viewer's earlier one.
   """
-  publicKeyChallenge("The key to register (hex, 32 bytes)." publicKey: String!): PublicKeyChallenge!
+  publicKeyChallenge("The key to register (hex, 32 bytes)." publicKey: String!): PublicKeyChallenge! @auth(role: [CUSTOMER])
   """
   Registers the viewer's Ed25519 public key (hex, 32 bytes), with proof of possession: challengeId
   from publicKeyChallenge and signature, the key's signature of its payload. Replacing a registered
@@ -3336,16 +3347,16 @@ extend type Mutation {
     currentPassword: String
     "When a key is already registered: the hex signature of the challenge's payload by that key."
     oldKeySignature: String
-  ): Customer!
+  ): Customer! @auth(role: [CUSTOMER])
   """
   Changes a customer's contact data and cash-out address. An administrator changes any field of
   anyone at once (customer set, challengeId null). A customer changes only their own email, phone
   and cashoutAddress: the change waits for a TAN e-mailed to their current address (customer null,
   challengeId set) and applies with confirmCustomerUpdate. A taken e-mail or phone is CONFLICT.
   """
-  updateCustomer("The change." input: UpdateCustomerInput!): UpdateCustomerPayload!
+  updateCustomer("The change." input: UpdateCustomerInput!): UpdateCustomerPayload! @auth
   "Applies a customer's own pending updateCustomer with the TAN it sent; a wrong, expired or used code, or another user's challenge, is INVALID_CODE."
-  confirmCustomerUpdate("The challengeId updateCustomer returned." challengeId: String!, "The TAN that was e-mailed." code: String!): Customer!
+  confirmCustomerUpdate("The challengeId updateCustomer returned." challengeId: String!, "The TAN that was e-mailed." code: String!): Customer! @auth
 }
 
 "Whether a user may log in."
@@ -3698,27 +3709,27 @@ extend type Query {
     before: Cursor
     "Restrict the transactions returned."
     filter: TransactionFilter
-  ): TransactionConnection!
+  ): TransactionConnection! @auth(role: [ADMIN])
   "A transaction of the viewer's (or any, for administrators)."
-  transaction("Its ID." id: ID!): Transaction
+  transaction("Its ID." id: ID!): Transaction @auth
 }
 
 extend type Mutation {
   "Mints coins from the issuer to a customer (administrators)."
-  createCoins("The creation." input: CreateCoinsInput!): Transaction!
+  createCoins("The creation." input: CreateCoinsInput!): Transaction! @auth(role: [ADMIN])
   "Sends coins from the viewer's main account."
-  sendCoins("The transfer." input: SendCoinsInput!): Transaction!
+  sendCoins("The transfer." input: SendCoinsInput!): Transaction! @auth(role: [CUSTOMER])
   "Posts a pending transaction the viewer sent."
   confirmTransaction(
     "The transaction."
     id: ID!
     "The hex Ed25519 signature of its signingPayload, required when the viewer has a public key."
     signature: String
-  ): Transaction!
+  ): Transaction! @auth
   "Voids a pending transaction the viewer sent, releasing its funds."
-  cancelTransaction("The transaction." id: ID!): Transaction!
+  cancelTransaction("The transaction." id: ID!): Transaction! @auth
   "Sets how far below zero an account may go (administrators)."
-  setDebitLimit("The account." accountId: ID!, "The limit, 0 or more." limit: Decimal!): Account!
+  setDebitLimit("The account." accountId: ID!, "The limit, 0 or more." limit: Decimal!): Account! @auth(role: [ADMIN])
 }
 
 "What an account is for."
@@ -3996,11 +4007,11 @@ extend type Customer {
 
 extend type Query {
   "One of the viewer's active or frozen cards, by its last four digits."
-  card("The last four digits." last4: String!): Card
+  card("The last four digits." last4: String!): Card @auth(role: [CUSTOMER])
   "The viewer's active and frozen cards, and closed ones too when asked."
-  cards("Also list closed (deleted) cards." includeClosed: Boolean = false): [Card!]!
+  cards("Also list closed (deleted) cards." includeClosed: Boolean = false): [Card!]! @auth(role: [CUSTOMER])
   "The viewer's savings goals."
-  savingsGoals: [SavingsGoal!]!
+  savingsGoals: [SavingsGoal!]! @auth(role: [CUSTOMER])
   "The viewer's bills, by due date."
   bills(
     "Return the first n (at most 100)."
@@ -4013,46 +4024,46 @@ extend type Query {
     before: Cursor
     "Only paid (true) or unpaid (false) bills."
     paid: Boolean
-  ): BillConnection!
+  ): BillConnection! @auth(role: [CUSTOMER])
 }
 
 extend type Mutation {
   "Issues a card to the viewer; the payload shows the full number, once."
-  createCard: CreateCardPayload!
+  createCard: CreateCardPayload! @auth(role: [CUSTOMER])
   "Moves money from the viewer's main account to one of their cards."
-  fundCard("The move." input: CardMoveInput!): Transaction!
+  fundCard("The move." input: CardMoveInput!): Transaction! @auth(role: [CUSTOMER])
   "Moves money from one of the viewer's cards back to their main account."
-  defundCard("The move." input: CardMoveInput!): Transaction!
+  defundCard("The move." input: CardMoveInput!): Transaction! @auth(role: [CUSTOMER])
   "Moves money from one of the viewer's cards to any customer's card."
-  transferBetweenCards("The transfer." input: TransferBetweenCardsInput!): Transaction!
+  transferBetweenCards("The transfer." input: TransferBetweenCardsInput!): Transaction! @auth(role: [CUSTOMER])
   "Deletes one of the viewer's cards; it must be empty. Its history stays."
-  deleteCard("The card's full number." cardNumber: String!): Boolean!
+  deleteCard("The card's full number." cardNumber: String!): Boolean! @auth(role: [CUSTOMER])
   "Freezes one of the viewer's cards: no debit until unfrozen. Freezing a frozen card returns it unchanged; a closed card is PRECONDITION_FAILED."
-  freezeCard("The card." id: ID!): Card!
+  freezeCard("The card." id: ID!): Card! @auth(role: [CUSTOMER])
   "Unfreezes one of the viewer's cards. Unfreezing an active card returns it unchanged; a closed card is PRECONDITION_FAILED."
-  unfreezeCard("The card." id: ID!): Card!
+  unfreezeCard("The card." id: ID!): Card! @auth(role: [CUSTOMER])
   "Creates a savings goal for the viewer."
-  createSavingsGoal("The goal." input: CreateSavingsGoalInput!): SavingsGoal!
+  createSavingsGoal("The goal." input: CreateSavingsGoalInput!): SavingsGoal! @auth(role: [CUSTOMER])
   "Moves money from one of the viewer's cards to one of their savings goals."
-  topUpSavings("The move." input: SavingsMoveInput!): Transaction!
+  topUpSavings("The move." input: SavingsMoveInput!): Transaction! @auth(role: [CUSTOMER])
   "Moves money from one of the viewer's savings goals to one of their cards."
-  withdrawSavings("The move." input: SavingsMoveInput!): Transaction!
+  withdrawSavings("The move." input: SavingsMoveInput!): Transaction! @auth(role: [CUSTOMER])
   "Deletes one of the viewer's savings goals; it must be empty."
-  deleteSavingsGoal("The goal." id: ID!): Boolean!
+  deleteSavingsGoal("The goal." id: ID!): Boolean! @auth(role: [CUSTOMER])
   "Renames one of the viewer's savings goals or changes its target."
-  updateSavingsGoal("The goal." id: ID!, "The changes." input: UpdateSavingsGoalInput!): SavingsGoal!
+  updateSavingsGoal("The goal." id: ID!, "The changes." input: UpdateSavingsGoalInput!): SavingsGoal! @auth(role: [CUSTOMER])
   "Enters a bill for the viewer."
-  createBill("The bill." input: CreateBillInput!): Bill!
+  createBill("The bill." input: CreateBillInput!): Bill! @auth(role: [CUSTOMER])
   "Pays one of the viewer's bills with one of their cards; a bill is paid at most once."
-  payBill("The payment." input: PayBillInput!): Bill!
+  payBill("The payment." input: PayBillInput!): Bill! @auth(role: [CUSTOMER])
   "Changes one of the viewer's unpaid bills; a paid bill is PRECONDITION_FAILED."
-  updateBill("The bill." id: ID!, "The changes." input: UpdateBillInput!): Bill!
+  updateBill("The bill." id: ID!, "The changes." input: UpdateBillInput!): Bill! @auth(role: [CUSTOMER])
   "Deletes one of the viewer's unpaid bills and returns its ID; a paid bill is PRECONDITION_FAILED."
-  deleteBill("The bill." id: ID!): ID!
+  deleteBill("The bill." id: ID!): ID! @auth(role: [CUSTOMER])
   "Has one of the viewer's unpaid bills paid from one of their cards on its due date (UTC), or at the next run when already due."
-  setBillAutopay("The bill." billId: ID!, "The full number of the viewer's card that pays." cardNumber: String!): Bill!
+  setBillAutopay("The bill." billId: ID!, "The full number of the viewer's card that pays." cardNumber: String!): Bill! @auth(role: [CUSTOMER])
   "Stops autopay of one of the viewer's unpaid bills."
-  cancelBillAutopay("The bill." billId: ID!): Bill!
+  cancelBillAutopay("The bill." billId: ID!): Bill! @auth(role: [CUSTOMER])
 }
 
 "Whether a card can be used."
@@ -4265,16 +4276,16 @@ extend type Query {
     last: Int
     "Return cash-outs before this cursor."
     before: Cursor
-  ): CashoutConnection!
+  ): CashoutConnection! @auth(role: [CUSTOMER, ADMIN])
 }
 
 extend type Mutation {
   "Reserves an amount for a cash-out to the viewer's cashout address and sends a TAN."
-  createCashout("The cash-out." input: CreateCashoutInput!): Cashout!
+  createCashout("The cash-out." input: CreateCashoutInput!): Cashout! @auth
   "Confirms a pending cash-out with its TAN: the money leaves."
-  confirmCashout("The cash-out." id: ID!, "The TAN that was sent." tan: String!): Cashout!
+  confirmCashout("The cash-out." id: ID!, "The TAN that was sent." tan: String!): Cashout! @auth(role: [CUSTOMER])
   "Aborts a pending cash-out, releasing the money."
-  abortCashout("The cash-out." id: ID!): Cashout!
+  abortCashout("The cash-out." id: ID!): Cashout! @auth(role: [CUSTOMER])
 }
 
 "Where a cash-out is."
@@ -4358,7 +4369,7 @@ extend type Query {
     withScope: Boolean = false
     "Return the person as they were at this instant; NOT_FOUND before they existed. The identifier is resolved on the person as they are now."
     versionAt: Time
-  ): Person
+  ): Person @auth(role: [STAFF, ADMIN])
   """
   The clerks' queue: the procedures of all people, pending ones first, within them prioritized ones
   first, then oldest first (STAFF, ADMIN).
@@ -4374,9 +4385,9 @@ extend type Query {
     before: Cursor
     "Restrict the procedures returned."
     filter: ProcedureFilter
-  ): ProcedureConnection!
+  ): ProcedureConnection! @auth(role: [STAFF, ADMIN])
   "A person's pending procedures: prioritized document verifications first, then oldest first (STAFF, ADMIN)."
-  personProcedures("A qualified identifier or the person's global ID." personId: String!): [Procedure!]!
+  personProcedures("A qualified identifier or the person's global ID." personId: String!): [Procedure!]! @auth(role: [STAFF, ADMIN])
   "The people of the census, by census number (STAFF, ADMIN)."
   people(
     "Return the first n (at most 100)."
@@ -4389,21 +4400,21 @@ extend type Query {
     before: Cursor
     "Restrict the people returned."
     filter: PersonFilter
-  ): PersonConnection!
+  ): PersonConnection! @auth(role: [STAFF, ADMIN])
   "Every scope, by code (STAFF, ADMIN)."
-  scopes: [Scope!]!
+  scopes: [Scope!]! @auth(role: [STAFF, ADMIN])
 }
 
 extend type Mutation {
   "Registers a person, PENDING, with a REGISTRATION procedure to accept (STAFF, ADMIN)."
-  registerPerson("The person." input: RegisterPersonInput!): RegisterPersonPayload!
+  registerPerson("The person." input: RegisterPersonInput!): RegisterPersonPayload! @auth(role: [STAFF, ADMIN])
   "Requests a change of some of a person's data: a PERSON_DATA_CHANGE procedure (STAFF, ADMIN)."
   changePersonData(
     "A qualified identifier or the person's global ID."
     personId: String!
     "The new values."
     input: PersonDataInput!
-  ): Procedure!
+  ): Procedure! @auth(role: [STAFF, ADMIN])
   "Requests a person's cancellation: a CANCELLATION procedure (STAFF, ADMIN)."
   cancelPerson(
     "A qualified identifier or the person's global ID."
@@ -4412,14 +4423,14 @@ extend type Mutation {
     channel: String!
     "Why, at most 1000 characters."
     reason: String
-  ): Procedure!
+  ): Procedure! @auth(role: [STAFF, ADMIN])
   "Requests a new membership level: a MEMBERSHIP_LEVEL_CHANGE procedure (STAFF, ADMIN)."
   changeMembershipLevel(
     "A qualified identifier or the person's global ID."
     personId: String!
     "The new level; the person's current one is PRECONDITION_FAILED."
     level: MembershipLevel!
-  ): Procedure!
+  ): Procedure! @auth(role: [STAFF, ADMIN])
   "Sends identity documents to verify: a DOCUMENT_VERIFICATION procedure (the one requestVerification opened, when it waits for files); the person's verification becomes VERIFICATION_RECEIVED (STAFF, ADMIN)."
   requestDocumentVerification(
     "A qualified identifier or the person's global ID."
@@ -4428,7 +4439,7 @@ extend type Mutation {
     files: [DocumentFileInput!]!
     "Put it first in personProcedures."
     prioritized: Boolean = false
-  ): Procedure!
+  ): Procedure! @auth(role: [STAFF, ADMIN])
   """
   Asks a person for identity documents: opens a pending DOCUMENT_VERIFICATION procedure without
   files and sets the person's verification to VERIFICATION_REQUESTED (a new version); a person with
@@ -4437,14 +4448,14 @@ extend type Mutation {
   already VERIFIED is PRECONDITION_FAILED, one with a pending document verification CONFLICT
   (STAFF, ADMIN).
   """
-  requestVerification("A qualified identifier or the person's global ID." personId: String!): Procedure!
+  requestVerification("A qualified identifier or the person's global ID." personId: String!): Procedure! @auth(role: [STAFF, ADMIN])
   "Sends a code by SMS to verify a phone number: a PHONE_VERIFICATION procedure, superseding an earlier one (STAFF, ADMIN)."
   startPhoneVerification(
     "A qualified identifier or the person's global ID."
     personId: String!
     "The number to verify, E.164; omitted: the person's own phone (none on file is BAD_USER_INPUT)."
     phone: String
-  ): Procedure!
+  ): Procedure! @auth(role: [STAFF, ADMIN])
   "Checks the SMS code: the number becomes the person's, VERIFIED; another person's verified same number becomes REASSIGNED (STAFF, ADMIN)."
   verifyPhone(
     "A qualified identifier or the person's global ID."
@@ -4453,7 +4464,7 @@ extend type Mutation {
     receivedCode: String!
     "The number the code was sent to; omitted: the person's own phone (none on file is BAD_USER_INPUT)."
     phone: String
-  ): Person!
+  ): Person! @auth(role: [STAFF, ADMIN])
   "Sets one key of a person's additional information; a jsonValue of null removes it (STAFF, ADMIN)."
   setAdditionalInformation(
     "A qualified identifier or the person's global ID."
@@ -4462,7 +4473,7 @@ extend type Mutation {
     key: String!
     "The value as JSON text, e.g. \"\\\"text\\\"\", \"42\" or \"{\\\"a\\\": 1}\"; at most 16 KiB."
     jsonValue: String!
-  ): Person!
+  ): Person! @auth(role: [STAFF, ADMIN])
   "Accepts or rejects a pending procedure; an accepted one is applied to the person at once (a new version). A processed procedure is PRECONDITION_FAILED (STAFF, ADMIN)."
   processProcedure(
     "The procedure's ID."
@@ -4473,9 +4484,9 @@ extend type Mutation {
     comment: String
     "Only to REJECT a DOCUMENT_VERIFICATION: MISTAKE (the default) or FRAUD, the person's verification afterwards; anything else is BAD_USER_INPUT."
     verification: Verification
-  ): Procedure!
+  ): Procedure! @auth(role: [STAFF, ADMIN])
   "Adds a scope (ADMIN)."
-  createScope("The scope." input: CreateScopeInput!): Scope!
+  createScope("The scope." input: CreateScopeInput!): Scope! @auth(role: [ADMIN])
 }
 
 "The kind of identity document."
@@ -4921,9 +4932,9 @@ extend type Subscription {
     accountId: ID
     "Replay the changes after this version first (0 replays everything). With accountId omitted it applies to each account."
     afterVersion: Int
-  ): BalanceChange!
+  ): BalanceChange! @auth
   "The viewer's (a customer's) transactions as they are created or change status (PENDING, POSTED, VOIDED), on either side. Live only: a client that was away re-reads its transactions."
-  transactionUpdated: Transaction!
+  transactionUpdated: Transaction! @auth(role: [CUSTOMER])
 }
 
 "One committed change of an account."
@@ -5788,6 +5799,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) dir_auth_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) ([]user.Role, error) {
+			return ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Account_balanceAt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -11078,7 +11103,20 @@ func (ec *executionContext) _Mutation_setTwoFactor(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().SetTwoFactor(ctx, fc.Args["method"].(user.TwoFactor), fc.Args["currentPassword"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.User
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖcofferᚋentᚐUser(ctx, selections, v)
 		},
@@ -11121,7 +11159,20 @@ func (ec *executionContext) _Mutation_startPhoneConfirmation(ctx context.Context
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Mutation().StartPhoneConfirmation(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
@@ -11145,7 +11196,20 @@ func (ec *executionContext) _Mutation_confirmPhone(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ConfirmPhone(ctx, fc.Args["challengeId"].(string), fc.Args["code"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.User
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖcofferᚋentᚐUser(ctx, selections, v)
 		},
@@ -11277,7 +11341,25 @@ func (ec *executionContext) _Mutation_createUser(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateUser(ctx, fc.Args["input"].(model.CreateUserInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.User
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.User
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖcofferᚋentᚐUser(ctx, selections, v)
 		},
@@ -11321,7 +11403,25 @@ func (ec *executionContext) _Mutation_setUserStatus(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().SetUserStatus(ctx, fc.Args["username"].(string), fc.Args["status"].(user.Status))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.User
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.User
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖcofferᚋentᚐUser(ctx, selections, v)
 		},
@@ -11364,7 +11464,25 @@ func (ec *executionContext) _Mutation_cleanupUnverifiedUsers(ctx context.Context
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Mutation().CleanupUnverifiedUsers(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
@@ -11387,7 +11505,20 @@ func (ec *executionContext) _Mutation_logout(ctx context.Context, field graphql.
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Mutation().Logout(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -11411,7 +11542,20 @@ func (ec *executionContext) _Mutation_changePassword(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ChangePassword(ctx, fc.Args["input"].(model.ChangePasswordInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -11455,7 +11599,25 @@ func (ec *executionContext) _Mutation_createCustomer(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateCustomer(ctx, fc.Args["input"].(model.CreateCustomerInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Customer
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Customer
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
 			return ec.marshalNCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
 		},
@@ -11499,7 +11661,25 @@ func (ec *executionContext) _Mutation_deleteCustomer(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteCustomer(ctx, fc.Args["username"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -11543,7 +11723,25 @@ func (ec *executionContext) _Mutation_publicKeyChallenge(ctx context.Context, fi
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().PublicKeyChallenge(ctx, fc.Args["publicKey"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.PublicKeyChallenge
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.PublicKeyChallenge
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PublicKeyChallenge) graphql.Marshaler {
 			return ec.marshalNPublicKeyChallenge2ᚖcofferᚋgraphᚋmodelᚐPublicKeyChallenge(ctx, selections, v)
 		},
@@ -11587,7 +11785,25 @@ func (ec *executionContext) _Mutation_setPublicKey(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().SetPublicKey(ctx, fc.Args["publicKey"].(string), fc.Args["challengeId"].(*string), fc.Args["signature"].(*string), fc.Args["currentPassword"].(*string), fc.Args["oldKeySignature"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Customer
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Customer
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
 			return ec.marshalNCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
 		},
@@ -11631,7 +11847,20 @@ func (ec *executionContext) _Mutation_updateCustomer(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["input"].(model.UpdateCustomerInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.UpdateCustomerPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateCustomerPayload) graphql.Marshaler {
 			return ec.marshalNUpdateCustomerPayload2ᚖcofferᚋgraphᚋmodelᚐUpdateCustomerPayload(ctx, selections, v)
 		},
@@ -11675,7 +11904,20 @@ func (ec *executionContext) _Mutation_confirmCustomerUpdate(ctx context.Context,
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ConfirmCustomerUpdate(ctx, fc.Args["challengeId"].(string), fc.Args["code"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Customer
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
 			return ec.marshalNCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
 		},
@@ -11719,7 +11961,25 @@ func (ec *executionContext) _Mutation_createCoins(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateCoins(ctx, fc.Args["input"].(model.CreateCoinsInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
 			return ec.marshalNTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
 		},
@@ -11763,7 +12023,25 @@ func (ec *executionContext) _Mutation_sendCoins(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().SendCoins(ctx, fc.Args["input"].(model.SendCoinsInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
 			return ec.marshalNTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
 		},
@@ -11807,7 +12085,20 @@ func (ec *executionContext) _Mutation_confirmTransaction(ctx context.Context, fi
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ConfirmTransaction(ctx, fc.Args["id"].(int), fc.Args["signature"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
 			return ec.marshalNTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
 		},
@@ -11851,7 +12142,20 @@ func (ec *executionContext) _Mutation_cancelTransaction(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CancelTransaction(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
 			return ec.marshalNTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
 		},
@@ -11895,7 +12199,25 @@ func (ec *executionContext) _Mutation_setDebitLimit(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().SetDebitLimit(ctx, fc.Args["accountId"].(int), fc.Args["limit"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Account
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Account
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Account) graphql.Marshaler {
 			return ec.marshalNAccount2ᚖcofferᚋentᚐAccount(ctx, selections, v)
 		},
@@ -11938,7 +12260,25 @@ func (ec *executionContext) _Mutation_createCard(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Mutation().CreateCard(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *model.CreateCardPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.CreateCardPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateCardPayload) graphql.Marshaler {
 			return ec.marshalNCreateCardPayload2ᚖcofferᚋgraphᚋmodelᚐCreateCardPayload(ctx, selections, v)
 		},
@@ -11971,7 +12311,25 @@ func (ec *executionContext) _Mutation_fundCard(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().FundCard(ctx, fc.Args["input"].(model.CardMoveInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
 			return ec.marshalNTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
 		},
@@ -12015,7 +12373,25 @@ func (ec *executionContext) _Mutation_defundCard(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DefundCard(ctx, fc.Args["input"].(model.CardMoveInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
 			return ec.marshalNTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
 		},
@@ -12059,7 +12435,25 @@ func (ec *executionContext) _Mutation_transferBetweenCards(ctx context.Context, 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().TransferBetweenCards(ctx, fc.Args["input"].(model.TransferBetweenCardsInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
 			return ec.marshalNTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
 		},
@@ -12103,7 +12497,25 @@ func (ec *executionContext) _Mutation_deleteCard(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteCard(ctx, fc.Args["cardNumber"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -12147,7 +12559,25 @@ func (ec *executionContext) _Mutation_freezeCard(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().FreezeCard(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Card
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Card
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
 			return ec.marshalNCard2ᚖcofferᚋentᚐCard(ctx, selections, v)
 		},
@@ -12191,7 +12621,25 @@ func (ec *executionContext) _Mutation_unfreezeCard(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UnfreezeCard(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Card
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Card
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
 			return ec.marshalNCard2ᚖcofferᚋentᚐCard(ctx, selections, v)
 		},
@@ -12235,7 +12683,25 @@ func (ec *executionContext) _Mutation_createSavingsGoal(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateSavingsGoal(ctx, fc.Args["input"].(model.CreateSavingsGoalInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.SavingsGoal
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.SavingsGoal
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SavingsGoal) graphql.Marshaler {
 			return ec.marshalNSavingsGoal2ᚖcofferᚋentᚐSavingsGoal(ctx, selections, v)
 		},
@@ -12279,7 +12745,25 @@ func (ec *executionContext) _Mutation_topUpSavings(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().TopUpSavings(ctx, fc.Args["input"].(model.SavingsMoveInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
 			return ec.marshalNTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
 		},
@@ -12323,7 +12807,25 @@ func (ec *executionContext) _Mutation_withdrawSavings(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().WithdrawSavings(ctx, fc.Args["input"].(model.SavingsMoveInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
 			return ec.marshalNTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
 		},
@@ -12367,7 +12869,25 @@ func (ec *executionContext) _Mutation_deleteSavingsGoal(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteSavingsGoal(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
@@ -12411,7 +12931,25 @@ func (ec *executionContext) _Mutation_updateSavingsGoal(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UpdateSavingsGoal(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateSavingsGoalInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.SavingsGoal
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.SavingsGoal
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SavingsGoal) graphql.Marshaler {
 			return ec.marshalNSavingsGoal2ᚖcofferᚋentᚐSavingsGoal(ctx, selections, v)
 		},
@@ -12455,7 +12993,25 @@ func (ec *executionContext) _Mutation_createBill(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateBill(ctx, fc.Args["input"].(model.CreateBillInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Bill
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Bill
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
 			return ec.marshalNBill2ᚖcofferᚋentᚐBill(ctx, selections, v)
 		},
@@ -12499,7 +13055,25 @@ func (ec *executionContext) _Mutation_payBill(ctx context.Context, field graphql
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().PayBill(ctx, fc.Args["input"].(model.PayBillInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Bill
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Bill
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
 			return ec.marshalNBill2ᚖcofferᚋentᚐBill(ctx, selections, v)
 		},
@@ -12543,7 +13117,25 @@ func (ec *executionContext) _Mutation_updateBill(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().UpdateBill(ctx, fc.Args["id"].(int), fc.Args["input"].(model.UpdateBillInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Bill
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Bill
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
 			return ec.marshalNBill2ᚖcofferᚋentᚐBill(ctx, selections, v)
 		},
@@ -12587,7 +13179,25 @@ func (ec *executionContext) _Mutation_deleteBill(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().DeleteBill(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal int
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNID2int(ctx, selections, v)
 		},
@@ -12631,7 +13241,25 @@ func (ec *executionContext) _Mutation_setBillAutopay(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().SetBillAutopay(ctx, fc.Args["billId"].(int), fc.Args["cardNumber"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Bill
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Bill
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
 			return ec.marshalNBill2ᚖcofferᚋentᚐBill(ctx, selections, v)
 		},
@@ -12675,7 +13303,25 @@ func (ec *executionContext) _Mutation_cancelBillAutopay(ctx context.Context, fie
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CancelBillAutopay(ctx, fc.Args["billId"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Bill
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Bill
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Bill) graphql.Marshaler {
 			return ec.marshalNBill2ᚖcofferᚋentᚐBill(ctx, selections, v)
 		},
@@ -12719,7 +13365,20 @@ func (ec *executionContext) _Mutation_createCashout(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateCashout(ctx, fc.Args["input"].(model.CreateCashoutInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Cashout
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Cashout) graphql.Marshaler {
 			return ec.marshalNCashout2ᚖcofferᚋentᚐCashout(ctx, selections, v)
 		},
@@ -12763,7 +13422,25 @@ func (ec *executionContext) _Mutation_confirmCashout(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ConfirmCashout(ctx, fc.Args["id"].(int), fc.Args["tan"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Cashout
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Cashout
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Cashout) graphql.Marshaler {
 			return ec.marshalNCashout2ᚖcofferᚋentᚐCashout(ctx, selections, v)
 		},
@@ -12807,7 +13484,25 @@ func (ec *executionContext) _Mutation_abortCashout(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().AbortCashout(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Cashout
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Cashout
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Cashout) graphql.Marshaler {
 			return ec.marshalNCashout2ᚖcofferᚋentᚐCashout(ctx, selections, v)
 		},
@@ -12851,7 +13546,25 @@ func (ec *executionContext) _Mutation_registerPerson(ctx context.Context, field 
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RegisterPerson(ctx, fc.Args["input"].(model.RegisterPersonInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *model.RegisterPersonPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.RegisterPersonPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterPersonPayload) graphql.Marshaler {
 			return ec.marshalNRegisterPersonPayload2ᚖcofferᚋgraphᚋmodelᚐRegisterPersonPayload(ctx, selections, v)
 		},
@@ -12895,7 +13608,25 @@ func (ec *executionContext) _Mutation_changePersonData(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ChangePersonData(ctx, fc.Args["personId"].(string), fc.Args["input"].(model.PersonDataInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
 			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
 		},
@@ -12939,7 +13670,25 @@ func (ec *executionContext) _Mutation_cancelPerson(ctx context.Context, field gr
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CancelPerson(ctx, fc.Args["personId"].(string), fc.Args["channel"].(string), fc.Args["reason"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
 			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
 		},
@@ -12983,7 +13732,25 @@ func (ec *executionContext) _Mutation_changeMembershipLevel(ctx context.Context,
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ChangeMembershipLevel(ctx, fc.Args["personId"].(string), fc.Args["level"].(person.MembershipLevel))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
 			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
 		},
@@ -13027,7 +13794,25 @@ func (ec *executionContext) _Mutation_requestDocumentVerification(ctx context.Co
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RequestDocumentVerification(ctx, fc.Args["personId"].(string), fc.Args["files"].([]*model.DocumentFileInput), fc.Args["prioritized"].(*bool))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
 			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
 		},
@@ -13071,7 +13856,25 @@ func (ec *executionContext) _Mutation_requestVerification(ctx context.Context, f
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().RequestVerification(ctx, fc.Args["personId"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
 			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
 		},
@@ -13115,7 +13918,25 @@ func (ec *executionContext) _Mutation_startPhoneVerification(ctx context.Context
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().StartPhoneVerification(ctx, fc.Args["personId"].(string), fc.Args["phone"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
 			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
 		},
@@ -13159,7 +13980,25 @@ func (ec *executionContext) _Mutation_verifyPhone(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().VerifyPhone(ctx, fc.Args["personId"].(string), fc.Args["receivedCode"].(string), fc.Args["phone"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Person
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Person
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Person) graphql.Marshaler {
 			return ec.marshalNPerson2ᚖcofferᚋentᚐPerson(ctx, selections, v)
 		},
@@ -13203,7 +14042,25 @@ func (ec *executionContext) _Mutation_setAdditionalInformation(ctx context.Conte
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().SetAdditionalInformation(ctx, fc.Args["personId"].(string), fc.Args["key"].(string), fc.Args["jsonValue"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Person
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Person
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Person) graphql.Marshaler {
 			return ec.marshalNPerson2ᚖcofferᚋentᚐPerson(ctx, selections, v)
 		},
@@ -13247,7 +14104,25 @@ func (ec *executionContext) _Mutation_processProcedure(ctx context.Context, fiel
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().ProcessProcedure(ctx, fc.Args["id"].(int), fc.Args["decision"].(model.ProcedureDecision), fc.Args["comment"].(*string), fc.Args["verification"].(*person.Verification))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Procedure
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Procedure) graphql.Marshaler {
 			return ec.marshalNProcedure2ᚖcofferᚋentᚐProcedure(ctx, selections, v)
 		},
@@ -13291,7 +14166,25 @@ func (ec *executionContext) _Mutation_createScope(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Mutation().CreateScope(ctx, fc.Args["input"].(model.CreateScopeInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Scope
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Scope
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Scope) graphql.Marshaler {
 			return ec.marshalNScope2ᚖcofferᚋentᚐScope(ctx, selections, v)
 		},
@@ -15062,7 +15955,20 @@ func (ec *executionContext) _Query_node(ctx context.Context, field graphql.Colle
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal ent.Noder
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v ent.Noder) graphql.Marshaler {
 			return ec.marshalONode2cofferᚋentᚐNoder(ctx, selections, v)
 		},
@@ -15106,7 +16012,20 @@ func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal []ent.Noder
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
 			return ec.marshalNNode2ᚕcofferᚋentᚐNoder(ctx, selections, v)
 		},
@@ -15149,7 +16068,20 @@ func (ec *executionContext) _Query_me(ctx context.Context, field graphql.Collect
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().Me(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.User
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
 			return ec.marshalOUser2ᚖcofferᚋentᚐUser(ctx, selections, v)
 		},
@@ -15182,7 +16114,25 @@ func (ec *executionContext) _Query_customers(ctx context.Context, field graphql.
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Customers(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["search"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.CustomerConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.CustomerConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.CustomerConnection) graphql.Marshaler {
 			return ec.marshalNCustomerConnection2ᚖcofferᚋentᚐCustomerConnection(ctx, selections, v)
 		},
@@ -15226,7 +16176,25 @@ func (ec *executionContext) _Query_customer(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Customer(ctx, fc.Args["username"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Customer
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Customer
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
 			return ec.marshalOCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
 		},
@@ -15270,7 +16238,25 @@ func (ec *executionContext) _Query_transactions(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Transactions(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["filter"].(*model.TransactionFilter))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *ent.TransactionConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.TransactionConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.TransactionConnection) graphql.Marshaler {
 			return ec.marshalNTransactionConnection2ᚖcofferᚋentᚐTransactionConnection(ctx, selections, v)
 		},
@@ -15314,7 +16300,20 @@ func (ec *executionContext) _Query_transaction(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Transaction(ctx, fc.Args["id"].(int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
 			return ec.marshalOTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
 		},
@@ -15358,7 +16357,25 @@ func (ec *executionContext) _Query_card(ctx context.Context, field graphql.Colle
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Card(ctx, fc.Args["last4"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Card
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Card
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Card) graphql.Marshaler {
 			return ec.marshalOCard2ᚖcofferᚋentᚐCard(ctx, selections, v)
 		},
@@ -15402,7 +16419,25 @@ func (ec *executionContext) _Query_cards(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Cards(ctx, fc.Args["includeClosed"].(*bool))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal []*ent.Card
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []*ent.Card
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Card) graphql.Marshaler {
 			return ec.marshalNCard2ᚕᚖcofferᚋentᚐCardᚄ(ctx, selections, v)
 		},
@@ -15445,7 +16480,25 @@ func (ec *executionContext) _Query_savingsGoals(ctx context.Context, field graph
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().SavingsGoals(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal []*ent.SavingsGoal
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []*ent.SavingsGoal
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.SavingsGoal) graphql.Marshaler {
 			return ec.marshalNSavingsGoal2ᚕᚖcofferᚋentᚐSavingsGoalᚄ(ctx, selections, v)
 		},
@@ -15478,7 +16531,25 @@ func (ec *executionContext) _Query_bills(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Bills(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["paid"].(*bool))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.BillConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.BillConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.BillConnection) graphql.Marshaler {
 			return ec.marshalNBillConnection2ᚖcofferᚋentᚐBillConnection(ctx, selections, v)
 		},
@@ -15522,7 +16593,25 @@ func (ec *executionContext) _Query_cashouts(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Cashouts(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.CashoutConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.CashoutConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.CashoutConnection) graphql.Marshaler {
 			return ec.marshalNCashoutConnection2ᚖcofferᚋentᚐCashoutConnection(ctx, selections, v)
 		},
@@ -15566,7 +16655,25 @@ func (ec *executionContext) _Query_person(ctx context.Context, field graphql.Col
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Person(ctx, fc.Args["id"].(string), fc.Args["withScope"].(*bool), fc.Args["versionAt"].(*time.Time))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.Person
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Person
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Person) graphql.Marshaler {
 			return ec.marshalOPerson2ᚖcofferᚋentᚐPerson(ctx, selections, v)
 		},
@@ -15610,7 +16717,25 @@ func (ec *executionContext) _Query_procedures(ctx context.Context, field graphql
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Procedures(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["filter"].(*model.ProcedureFilter))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *census.ProcedureConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *census.ProcedureConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *census.ProcedureConnection) graphql.Marshaler {
 			return ec.marshalNProcedureConnection2ᚖcofferᚋgraphᚋcensusᚐProcedureConnection(ctx, selections, v)
 		},
@@ -15654,7 +16779,25 @@ func (ec *executionContext) _Query_personProcedures(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().PersonProcedures(ctx, fc.Args["personId"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal []*ent.Procedure
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []*ent.Procedure
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Procedure) graphql.Marshaler {
 			return ec.marshalNProcedure2ᚕᚖcofferᚋentᚐProcedureᚄ(ctx, selections, v)
 		},
@@ -15698,7 +16841,25 @@ func (ec *executionContext) _Query_people(ctx context.Context, field graphql.Col
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().People(ctx, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["filter"].(*model.PersonFilter))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal *ent.PersonConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.PersonConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.PersonConnection) graphql.Marshaler {
 			return ec.marshalNPersonConnection2ᚖcofferᚋentᚐPersonConnection(ctx, selections, v)
 		},
@@ -15741,7 +16902,25 @@ func (ec *executionContext) _Query_scopes(ctx context.Context, field graphql.Col
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Query().Scopes(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"STAFF", "ADMIN"})
+				if err != nil {
+					var zeroVal []*ent.Scope
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []*ent.Scope
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Scope) graphql.Marshaler {
 			return ec.marshalNScope2ᚕᚖcofferᚋentᚐScopeᚄ(ctx, selections, v)
 		},
@@ -16327,7 +17506,20 @@ func (ec *executionContext) _Subscription_balanceChanged(ctx context.Context, fi
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Subscription().BalanceChanged(ctx, fc.Args["accountId"].(*int), fc.Args["afterVersion"].(*int))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *live.BalanceEvent
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *live.BalanceEvent) graphql.Marshaler {
 			return ec.marshalNBalanceChange2ᚖcofferᚋgraphᚋliveᚐBalanceEvent(ctx, selections, v)
 		},
@@ -16370,7 +17562,25 @@ func (ec *executionContext) _Subscription_transactionUpdated(ctx context.Context
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Subscription().TransactionUpdated(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx, []any{"CUSTOMER"})
+				if err != nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *ent.Transaction
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
 			return ec.marshalNTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
 		},
@@ -27362,6 +28572,42 @@ func (ec *executionContext) marshalOProcedureType2ᚖcofferᚋentᚋprocedureᚐ
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx context.Context, v any) ([]user.Role, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]user.Role, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRole2cofferᚋentᚋuserᚐRole(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalORole2ᚕcofferᚋentᚋuserᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []user.Role) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRole2cofferᚋentᚋuserᚐRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOScope2ᚕᚖcofferᚋentᚐScopeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Scope) graphql.Marshaler {
