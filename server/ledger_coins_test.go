@@ -11,467 +11,14 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
-
-	"coffer/graph/gid"
 )
-
-// eaOnStores runs body once per store, the stores in parallel, each on its own fresh server.
-func eaOnStores(t *testing.T, body func(t *testing.T, s *testServer)) {
-	t.Helper()
-	for _, st := range stores {
-		t.Run(st, func(t *testing.T) {
-			t.Parallel()
-			body(t, startServer(t, st))
-		})
-	}
-}
-
-// eaOn returns s bound to t, so that a failing helper call stops the subtest t, not its parent.
-func eaOn(t *testing.T, s *testServer) *testServer { return &testServer{t: t, URL: s.URL} }
-
-// eaWantError asserts that r failed with code and, when fields are given, that
-// extensions.fields names exactly those input fields.
-func eaWantError(t *testing.T, r gqlResponse, code string, fields ...string) {
-	t.Helper()
-	if len(r.Errors) == 0 {
-		t.Errorf("no error, want %s; data = %s", code, r.Data)
-		return
-	}
-	if got := r.code(); got != code {
-		t.Errorf("extensions.code = %q (%q), want %s", got, r.Errors[0].Message, code)
-	}
-	if len(fields) == 0 {
-		return
-	}
-	got := make([]string, 0, len(r.Errors[0].Extensions.Fields))
-	for k := range r.Errors[0].Extensions.Fields {
-		got = append(got, k)
-	}
-	sort.Strings(got)
-	want := slices.Clone(fields)
-	sort.Strings(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("extensions.fields = %v, want exactly the keys %v", r.Errors[0].Extensions.Fields, want)
-	}
-}
-
-// eaMoneyState is what a customer sees of their own money.
-type eaMoneyState struct {
-	Balance, Available, DebitLimit string
-	PendingCount, Entries          int
-}
-
-// eaCustomerState is eaMoneyState and the registered public key ("<null>" when there is none).
-type eaCustomerState struct {
-	eaMoneyState
-	PublicKey string
-}
-
-func eaStateOf(t *testing.T, s *testServer, token string) eaCustomerState {
-	t.Helper()
-	var out struct {
-		Me struct {
-			Customer struct {
-				PublicKey *string
-				Account   struct {
-					Balance, Available, DebitLimit struct{ Amount string }
-					PendingCount                   int
-					Entries                        struct{ TotalCount int }
-				}
-			}
-		}
-	}
-	eaOn(t, s).mustDo(token, `{ me { customer { publicKey account { balance { amount } available { amount }
-		debitLimit { amount } pendingCount entries(first: 1) { totalCount } } } } }`, nil, &out)
-	a := out.Me.Customer.Account
-	st := eaCustomerState{eaMoneyState: eaMoneyState{Balance: a.Balance.Amount, Available: a.Available.Amount,
-		DebitLimit: a.DebitLimit.Amount, PendingCount: a.PendingCount, Entries: a.Entries.TotalCount}, PublicKey: "<null>"}
-	if out.Me.Customer.PublicKey != nil {
-		st.PublicKey = *out.Me.Customer.PublicKey
-	}
-	return st
-}
-
-// eaSnapshot renders the bank's counts (as the admin sees them) and the state of each customer
-// token, to compare before and after a refused operation.
-func eaSnapshot(t *testing.T, s *testServer, admin string, tokens ...string) string {
-	t.Helper()
-	var out struct {
-		Customers, Transactions struct{ TotalCount int }
-		Pending                 struct{ TotalCount int }
-	}
-	eaOn(t, s).mustDo(admin, `{ customers(first: 1) { totalCount } transactions(first: 1) { totalCount }
-		pending: transactions(first: 1, filter: {status: PENDING}) { totalCount } }`, nil, &out)
-	var b strings.Builder
-	fmt.Fprintf(&b, "customers=%d transactions=%d pending=%d", out.Customers.TotalCount,
-		out.Transactions.TotalCount, out.Pending.TotalCount)
-	for i, tok := range tokens {
-		fmt.Fprintf(&b, "\ncustomer %d: %+v", i, eaStateOf(t, s, tok))
-	}
-	return b.String()
-}
-
-// eaUnchanged fails t when the snapshot differs from before.
-func eaUnchanged(t *testing.T, before, after string) {
-	t.Helper()
-	if before != after {
-		t.Errorf("a refused operation changed the state:\nbefore: %s\nafter:  %s", before, after)
-	}
-}
-
-// eaAccount is a customer's main account as they see it.
-type eaAccount struct{ UserID, CustomerID, AccountID, IBAN string }
-
-func eaAccountOf(t *testing.T, s *testServer, token string) eaAccount {
-	t.Helper()
-	var out struct {
-		Me struct {
-			ID       string
-			Customer struct {
-				ID      string
-				Account struct{ ID, IBAN string }
-			}
-		}
-	}
-	eaOn(t, s).mustDo(token, `{ me { id customer { id account { id iban } } } }`, nil, &out)
-	return eaAccount{UserID: out.Me.ID, CustomerID: out.Me.Customer.ID, AccountID: out.Me.Customer.Account.ID,
-		IBAN: out.Me.Customer.Account.IBAN}
-}
-
-// eaMadeUpID is a well-formed global ID that names nothing.
-func eaMadeUpID() string { return gid.Encode(1<<40 + 7) }
-
-// eaTxnStatus is the status of a transaction as viewer sees it. It also selects signingPayload:
-// with only stored fields selected the server hides a customer's own transaction (see
-// TestNode_ownObjects_visibleWhateverTheSelection), which this file does not test.
-func eaTxnStatus(t *testing.T, s *testServer, viewer, id string) string {
-	t.Helper()
-	var out struct{ Transaction struct{ Status string } }
-	eaOn(t, s).mustDo(viewer, `query($id: ID!) { transaction(id: $id) { status signingPayload } }`, map[string]any{"id": id}, &out)
-	return out.Transaction.Status
-}
-
-// eaSendID sends coins (pending unless autoSign) and returns the transaction's ID.
-func eaSendID(t *testing.T, s *testServer, token, to, amount string, autoSign bool) string {
-	t.Helper()
-	r := eaOn(t, s).send(token, to, amount, map[string]any{"autoSign": autoSign})
-	if len(r.Errors) > 0 {
-		t.Fatalf("send %s to %s: %+v", amount, to, r.Errors)
-	}
-	var out struct{ SendCoins struct{ ID string } }
-	eaDecode(t, r, &out)
-	return out.SendCoins.ID
-}
-
-func eaDecode(t *testing.T, r gqlResponse, out any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Data, out); err != nil {
-		t.Fatalf("decode %s: %v", r.Data, err)
-	}
-}
-
-const (
-	eaLoginMutation          = `mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { status auth { token } } }`
-	eaCreateCustomerMutation = `mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { id } }`
-	eaDeleteCustomerMutation = `mutation($u: String!) { deleteCustomer(username: $u) }`
-	eaChangePasswordMutation = `mutation($in: ChangePasswordInput!) { changePassword(input: $in) }`
-	eaCreateCoinsMutation    = `mutation($in: CreateCoinsInput!) { createCoins(input: $in) { id status amount { amount } } }`
-	eaSendCoinsMutation      = `mutation($in: SendCoinsInput!) { sendCoins(input: $in) { id status amount { amount } } }`
-	eaConfirmMutation        = `mutation($id: ID!, $sig: String) { confirmTransaction(id: $id, signature: $sig) { id status } }`
-	eaCancelMutation         = `mutation($id: ID!) { cancelTransaction(id: $id) { id status } }`
-	eaSetDebitLimitMutation  = `mutation($id: ID!, $l: Decimal!) { setDebitLimit(accountId: $id, limit: $l) { debitLimit { amount } } }`
-	eaSetPublicKeyMutation   = `mutation($k: String!) { setPublicKey(publicKey: $k) { publicKey } }`
-	eaMeQuery                = `{ me { username } }`
-)
-
-func TestLogin_wrongPasswordAndUnknownUser_sameUnauthenticatedAnswer(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := s.admin()
-		s.customer(admin, "ann")
-		tests := []struct {
-			name         string
-			give, givePw string
-		}{
-			{"wrong password by username", "ann", "not-anns-password"},
-			{"wrong password by e-mail", "ann@example.com", "not-anns-password"},
-			{"unknown username", "nobody", "not-anns-password"},
-			{"unknown e-mail", "nobody@example.com", "not-anns-password"},
-			{"empty login", "", "not-anns-password"},
-		}
-		var messages []string
-		for _, tt := range tests {
-			r := s.do("", eaLoginMutation, map[string]any{"l": tt.give, "p": tt.givePw})
-			eaWantError(t, r, "UNAUTHENTICATED")
-			if len(r.Errors) > 0 {
-				messages = append(messages, r.Errors[0].Message)
-			}
-		}
-		for i := 1; i < len(messages); i++ {
-			if messages[i] != messages[0] {
-				t.Errorf("login %q answered %q, login %q answered %q: unknown users must get the same answer",
-					tests[i].give, messages[i], tests[0].give, messages[0])
-			}
-		}
-		// The failures above (fewer than the lockout threshold) did not lock ann out.
-		s.login("ann", "ann-password")
-	})
-}
-
-func TestLogin_fiveWrongPasswords_lockAccountEvenForRightPassword(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := s.admin()
-		s.customer(admin, "ann")
-		s.customer(admin, "ben")
-		for i := 1; i <= 5; i++ {
-			r := s.do("", eaLoginMutation, map[string]any{"l": "ann", "p": "wrong-password"})
-			if i < 5 {
-				eaWantError(t, r, "UNAUTHENTICATED")
-			} else if c := r.code(); c != "UNAUTHENTICATED" && c != "ACCOUNT_LOCKED" {
-				t.Errorf("5th wrong password: code %q, want UNAUTHENTICATED or ACCOUNT_LOCKED", c)
-			}
-		}
-		for _, pw := range []string{"ann-password", "wrong-password"} {
-			r := s.do("", eaLoginMutation, map[string]any{"l": "ann", "p": pw})
-			eaWantError(t, r, "ACCOUNT_LOCKED")
-			if strings.Contains(string(r.Data), "token") {
-				t.Errorf("a locked login returned a session: %s", r.Data)
-			}
-		}
-		r := s.do("", eaLoginMutation, map[string]any{"l": "ann@example.com", "p": "ann-password"})
-		eaWantError(t, r, "ACCOUNT_LOCKED")
-
-		var out struct {
-			Customers struct {
-				Edges []struct {
-					Node struct {
-						User struct{ Username, Status string }
-					}
-				}
-			}
-		}
-		s.mustDo(admin, `{ customers(first: 100) { edges { node { user { username status } } } } }`, nil, &out)
-		got := map[string]string{}
-		for _, e := range out.Customers.Edges {
-			got[e.Node.User.Username] = e.Node.User.Status
-		}
-		if got["ann"] != "LOCKED" || got["ben"] != "ACTIVE" {
-			t.Errorf("statuses = %v, want ann LOCKED and ben ACTIVE", got)
-		}
-		// Another account is not affected.
-		s.login("ben", "ben-password")
-	})
-}
-
-func TestCreateCustomer_refused_createsNothing(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := s.admin()
-		ann := s.customer(admin, "ann")
-		s.mustDo(admin, eaCreateCustomerMutation, map[string]any{"in": map[string]any{
-			"username": "taken", "password": "taken-password", "name": "Taken", "email": "taken@example.com",
-			"phone": "+34600111222", "iban": "DE89370400440532013000"}}, nil)
-		annIBAN := eaAccountOf(t, s, ann).IBAN
-
-		valid := func(over map[string]any) map[string]any {
-			in := map[string]any{"username": "fresh", "password": "fresh-password", "name": "Fresh",
-				"email": "fresh@example.com", "phone": "+34600999888"}
-			for k, v := range over {
-				in[k] = v
-			}
-			return in
-		}
-		tests := []struct {
-			name       string
-			as         string
-			give       map[string]any
-			wantCode   string
-			wantFields []string
-		}{
-			{"unauthenticated", "", valid(nil), "UNAUTHENTICATED", nil},
-			{"by a customer", "ann", valid(nil), "FORBIDDEN", nil},
-			{"institutional admin", "admin", valid(map[string]any{"username": "admin"}), "FORBIDDEN", nil},
-			{"institutional bank", "admin", valid(map[string]any{"username": "bank"}), "FORBIDDEN", nil},
-			{"institutional in capitals", "admin", valid(map[string]any{"username": "Bank"}), "FORBIDDEN", nil},
-			{"taken username", "admin", valid(map[string]any{"username": "taken"}), "CONFLICT", []string{"username"}},
-			{"taken username in capitals", "admin", valid(map[string]any{"username": "TAKEN"}), "CONFLICT", []string{"username"}},
-			{"taken e-mail", "admin", valid(map[string]any{"email": "taken@example.com"}), "CONFLICT", []string{"email"}},
-			{"taken e-mail in capitals", "admin", valid(map[string]any{"email": "Taken@Example.com"}), "CONFLICT", []string{"email"}},
-			{"taken phone", "admin", valid(map[string]any{"phone": "+34600111222"}), "CONFLICT", []string{"phone"}},
-			{"taken iban", "admin", valid(map[string]any{"iban": "DE89370400440532013000"}), "CONFLICT", []string{"iban"}},
-			{"taken iban with spaces", "admin", valid(map[string]any{"iban": "DE89 3704 0044 0532 0130 00"}), "CONFLICT", []string{"iban"}},
-			{"taken generated iban", "admin", valid(map[string]any{"iban": annIBAN}), "CONFLICT", []string{"iban"}},
-			{"bad e-mail", "admin", valid(map[string]any{"email": "not-an-email"}), "BAD_USER_INPUT", []string{"email"}},
-			{"bad phone", "admin", valid(map[string]any{"phone": "0600 111 222"}), "BAD_USER_INPUT", []string{"phone"}},
-			{"iban failing mod-97", "admin", valid(map[string]any{"iban": "DE89370400440532013001"}), "BAD_USER_INPUT", []string{"iban"}},
-			{"password too short", "admin", valid(map[string]any{"password": "short"}), "BAD_USER_INPUT", []string{"password"}},
-			{"all bad at once", "admin", valid(map[string]any{"email": "not-an-email", "phone": "12345",
-				"iban": "DE89370400440532013001", "password": "short"}), "BAD_USER_INPUT", []string{"email", "phone", "iban", "password"}},
-			{"bad username and password", "admin", valid(map[string]any{"username": "x!", "password": "short"}),
-				"BAD_USER_INPUT", []string{"username", "password"}},
-		}
-		tokens := map[string]string{"": "", "admin": admin, "ann": ann}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				before := eaSnapshot(t, s, admin, ann)
-				r := eaOn(t, s).do(tokens[tt.as], eaCreateCustomerMutation, map[string]any{"in": tt.give})
-				eaWantError(t, r, tt.wantCode, tt.wantFields...)
-				eaUnchanged(t, before, eaSnapshot(t, s, admin, ann))
-				login, _ := tt.give["username"].(string)
-				pw, _ := tt.give["password"].(string)
-				if login != "taken" && login != "TAKEN" {
-					r := eaOn(t, s).do("", eaLoginMutation, map[string]any{"l": login, "p": pw})
-					if r.code() == "" {
-						t.Errorf("%s can log in after a refused createCustomer", login)
-					}
-				}
-			})
-		}
-		// The taken customer's own login still works with its original password.
-		s.login("taken", "taken-password")
-	})
-}
-
-func TestDeleteCustomer_refused_changesNothing(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := s.admin()
-		rich := s.customer(admin, "rich")
-		owing := s.customer(admin, "owing")
-		other := s.customer(admin, "other")
-		s.mint(admin, "rich", "10")
-		s.mustDo(admin, eaSetDebitLimitMutation, map[string]any{"id": eaAccountOf(t, s, owing).AccountID, "l": "20"}, nil)
-		if r := s.send(owing, "other", "5", nil); len(r.Errors) > 0 {
-			t.Fatalf("owing sends on credit: %+v", r.Errors)
-		}
-		tests := []struct {
-			name     string
-			as       string
-			give     string
-			wantCode string
-		}{
-			{"unknown", "admin", "nobody", "NOT_FOUND"},
-			{"institutional admin", "admin", "admin", "FORBIDDEN"},
-			{"institutional bank", "admin", "bank", "FORBIDDEN"},
-			{"positive balance", "admin", "rich", "PRECONDITION_FAILED"},
-			{"negative balance", "admin", "owing", "PRECONDITION_FAILED"},
-			{"by a customer", "other", "rich", "FORBIDDEN"},
-			{"unauthenticated", "", "rich", "UNAUTHENTICATED"},
-		}
-		tokens := map[string]string{"": "", "admin": admin, "other": other}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				before := eaSnapshot(t, s, admin, rich, owing, other)
-				r := eaOn(t, s).do(tokens[tt.as], eaDeleteCustomerMutation, map[string]any{"u": tt.give})
-				eaWantError(t, r, tt.wantCode)
-				eaUnchanged(t, before, eaSnapshot(t, s, admin, rich, owing, other))
-			})
-		}
-		// Everyone refused above still logs in, and money still reaches them.
-		s.admin()
-		s.login("rich", "rich-password")
-		s.login("owing", "owing-password")
-		if r := s.send(other, "rich", "1", nil); len(r.Errors) > 0 {
-			t.Errorf("send to rich after the refused delete: %+v", r.Errors)
-		}
-		if got := s.balance(rich); got != "11.00" {
-			t.Errorf("rich's balance = %s, want 11.00", got)
-		}
-	})
-}
-
-func TestChangePassword_refused_keepsPassword(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := s.admin()
-		ann := s.customer(admin, "ann")
-		s.customer(admin, "ben")
-		change := func(over map[string]any) map[string]any {
-			in := map[string]any{"newPassword": "brand-new-password", "confirmPassword": "brand-new-password",
-				"currentPassword": "ann-password"}
-			for k, v := range over {
-				in[k] = v
-			}
-			return in
-		}
-		tests := []struct {
-			name       string
-			as         string
-			give       map[string]any
-			wantCode   string
-			wantFields []string
-		}{
-			{"unauthenticated", "", change(nil), "UNAUTHENTICATED", nil},
-			{"customer naming another user", "ann", change(map[string]any{"username": "ben"}), "FORBIDDEN", nil},
-			{"customer naming an unknown user", "ann", change(map[string]any{"username": "nobody"}), "FORBIDDEN", nil},
-			{"customer naming the admin", "ann", change(map[string]any{"username": "admin"}), "FORBIDDEN", nil},
-			{"admin naming an unknown user", "admin", change(map[string]any{"username": "nobody"}), "NOT_FOUND", nil},
-			{"confirmation differs", "ann", change(map[string]any{"confirmPassword": "brand-new-passwort"}), "BAD_USER_INPUT", []string{"confirmPassword"}},
-			{"wrong current password", "ann", change(map[string]any{"currentPassword": "not-anns-password"}), "BAD_USER_INPUT", []string{"currentPassword"}},
-			{"no current password", "ann", change(map[string]any{"currentPassword": nil}), "BAD_USER_INPUT", []string{"currentPassword"}},
-			{"new password too short", "ann", change(map[string]any{"newPassword": "short", "confirmPassword": "short"}), "BAD_USER_INPUT", []string{"newPassword"}},
-		}
-		tokens := map[string]string{"": "", "admin": admin, "ann": ann}
-		var forbidden []string
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				r := eaOn(t, s).do(tokens[tt.as], eaChangePasswordMutation, map[string]any{"in": tt.give})
-				eaWantError(t, r, tt.wantCode, tt.wantFields...)
-				if tt.wantCode == "FORBIDDEN" && len(r.Errors) > 0 {
-					forbidden = append(forbidden, r.Errors[0].Message)
-				}
-				// ann's password is as before, and her session survived.
-				eaOn(t, s).login("ann", "ann-password")
-				eaOn(t, s).mustDo(ann, eaMeQuery, nil, nil)
-			})
-		}
-		// No password changed: the old ones log in, the refused new one does not.
-		s.login("ben", "ben-password")
-		s.admin()
-		for _, u := range []string{"ann", "ben", "admin"} {
-			eaWantError(t, s.do("", eaLoginMutation, map[string]any{"l": u, "p": "brand-new-password"}), "UNAUTHENTICATED")
-		}
-		for _, m := range forbidden[1:] {
-			if m != forbidden[0] {
-				t.Errorf("FORBIDDEN messages differ (%q vs %q): they tell whether a username exists", m, forbidden[0])
-			}
-		}
-	})
-}
-
-func TestChangePassword_succeeds_revokesOtherSessionsKeepsCurrent(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := s.admin()
-		current := s.customer(admin, "ann")
-		other := s.login("ann", "ann-password")
-		var out struct{ ChangePassword bool }
-		s.mustDo(current, eaChangePasswordMutation, map[string]any{"in": map[string]any{
-			"newPassword": "ann-second-password", "confirmPassword": "ann-second-password",
-			"currentPassword": "ann-password"}}, &out)
-		if !out.ChangePassword {
-			t.Fatal("changePassword = false, want true")
-		}
-		eaWantError(t, s.do(other, eaMeQuery, nil), "UNAUTHENTICATED")
-		s.mustDo(current, eaMeQuery, nil, nil)
-		eaWantError(t, s.do("", eaLoginMutation, map[string]any{"l": "ann", "p": "ann-password"}), "UNAUTHENTICATED")
-		fresh := s.login("ann", "ann-second-password")
-
-		// An administrator's change ends all of the user's sessions, and none of the admin's.
-		s.mustDo(admin, eaChangePasswordMutation, map[string]any{"in": map[string]any{
-			"username": "ann", "newPassword": "ann-third-password", "confirmPassword": "ann-third-password"}}, &out)
-		for _, tok := range []string{current, fresh} {
-			eaWantError(t, s.do(tok, eaMeQuery, nil), "UNAUTHENTICATED")
-		}
-		s.mustDo(admin, eaMeQuery, nil, nil)
-		s.login("ann", "ann-third-password")
-	})
-}
 
 func TestCreateCoins_refused_mintsNothing(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		mia := s.customer(admin, "mia")
 		now := time.Now().UTC()
@@ -520,8 +67,8 @@ func TestCreateCoins_refused_mintsNothing(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				before := eaSnapshot(t, s, admin, mia)
-				r := eaOn(t, s).do(tokens[tt.as], eaCreateCoinsMutation, map[string]any{"in": tt.give})
-				eaWantError(t, r, tt.wantCode, tt.wantFields...)
+				r := onT(t, s).do(tokens[tt.as], eaCreateCoinsMutation, map[string]any{"in": tt.give})
+				wantError(t, r, tt.wantCode, tt.wantFields...)
 				eaUnchanged(t, before, eaSnapshot(t, s, admin, mia))
 			})
 		}
@@ -536,7 +83,7 @@ func TestCreateCoins_refused_mintsNothing(t *testing.T) {
 }
 
 func TestCreateCoins_monthlyLimit_refusesBeyondPerRecipientAndMonth(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		max := s.customer(admin, "max")
 		other := s.customer(admin, "other")
@@ -549,14 +96,14 @@ func TestCreateCoins_monthlyLimit_refusesBeyondPerRecipientAndMonth(t *testing.T
 			t.Fatalf("mint 600: %+v", r.Errors)
 		}
 		before := eaSnapshot(t, s, admin, max, other)
-		eaWantError(t, mint("500", now), "PRECONDITION_FAILED")
+		wantError(t, mint("500", now), "PRECONDITION_FAILED")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, max, other))
 
 		if r := mint("400", now); len(r.Errors) > 0 {
 			t.Fatalf("mint 400 up to exactly the limit: %+v", r.Errors)
 		}
 		before = eaSnapshot(t, s, admin, max, other)
-		eaWantError(t, mint("0.01", now), "PRECONDITION_FAILED")
+		wantError(t, mint("0.01", now), "PRECONDITION_FAILED")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, max, other))
 		if got := s.balance(max); got != "1000.00" {
 			t.Errorf("max = %s, want 1000.00", got)
@@ -574,7 +121,7 @@ func TestCreateCoins_monthlyLimit_refusesBeyondPerRecipientAndMonth(t *testing.T
 }
 
 func TestSendCoins_refused_changesNothing(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
@@ -629,8 +176,8 @@ func TestSendCoins_refused_changesNothing(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				before := eaSnapshot(t, s, admin, ann, ben)
-				r := eaOn(t, s).do(tokens[tt.as], eaSendCoinsMutation, map[string]any{"in": tt.give})
-				eaWantError(t, r, tt.wantCode, tt.wantFields...)
+				r := onT(t, s).do(tokens[tt.as], eaSendCoinsMutation, map[string]any{"in": tt.give})
+				wantError(t, r, tt.wantCode, tt.wantFields...)
 				eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
 			})
 		}
@@ -641,7 +188,7 @@ func TestSendCoins_refused_changesNothing(t *testing.T) {
 }
 
 func TestSendCoins_idempotencyKey_retryMovesMoneyOnce(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
@@ -668,9 +215,9 @@ func TestSendCoins_idempotencyKey_retryMovesMoneyOnce(t *testing.T) {
 		}
 
 		before := eaSnapshot(t, s, admin, ann, ben)
-		eaWantError(t, send(ann, "ben", "11", "k1"), "CONFLICT", "idempotencyKey")
+		wantError(t, send(ann, "ben", "11", "k1"), "CONFLICT", "idempotencyKey")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
-		eaWantError(t, s.send(ann, "ben", "10", map[string]any{"idempotencyKey": "k1", "memo": "other"}), "CONFLICT", "idempotencyKey")
+		wantError(t, s.send(ann, "ben", "10", map[string]any{"idempotencyKey": "k1", "memo": "other"}), "CONFLICT", "idempotencyKey")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
 
 		// A key belongs to its user: ben's "k1" is a new request.
@@ -682,7 +229,7 @@ func TestSendCoins_idempotencyKey_retryMovesMoneyOnce(t *testing.T) {
 
 		// A refused request leaves its key unused: the retry after funding goes through.
 		before = eaSnapshot(t, s, admin, ann, ben)
-		eaWantError(t, send(ann, "ben", "500", "k-big"), "INSUFFICIENT_FUNDS")
+		wantError(t, send(ann, "ben", "500", "k-big"), "INSUFFICIENT_FUNDS")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
 		s.mint(admin, "ann", "500")
 		id(send(ann, "ben", "500", "k-big"))
@@ -693,7 +240,7 @@ func TestSendCoins_idempotencyKey_retryMovesMoneyOnce(t *testing.T) {
 }
 
 func TestSendCoins_autoSignFalse_reservesUntilConfirmedOrCancelled(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
@@ -710,7 +257,7 @@ func TestSendCoins_autoSignFalse_reservesUntilConfirmedOrCancelled(t *testing.T)
 		}
 		// The reservation counts against what ann can still send.
 		before := eaSnapshot(t, s, admin, ann, ben)
-		eaWantError(t, s.send(ann, "ben", "70.01", nil), "INSUFFICIENT_FUNDS")
+		wantError(t, s.send(ann, "ben", "70.01", nil), "INSUFFICIENT_FUNDS")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
 
 		var out struct{ CancelTransaction struct{ ID, Status string } }
@@ -725,8 +272,8 @@ func TestSendCoins_autoSignFalse_reservesUntilConfirmedOrCancelled(t *testing.T)
 		}
 
 		before = eaSnapshot(t, s, admin, ann, ben)
-		eaWantError(t, s.do(ann, eaConfirmMutation, map[string]any{"id": pending}), "PRECONDITION_FAILED")
-		eaWantError(t, s.do(ann, eaCancelMutation, map[string]any{"id": pending}), "PRECONDITION_FAILED")
+		wantError(t, s.do(ann, eaConfirmMutation, map[string]any{"id": pending}), "PRECONDITION_FAILED")
+		wantError(t, s.do(ann, eaCancelMutation, map[string]any{"id": pending}), "PRECONDITION_FAILED")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
 		if got := eaTxnStatus(t, s, ann, pending); got != "VOIDED" {
 			t.Errorf("status after the refused confirm = %s, want VOIDED", got)
@@ -745,14 +292,14 @@ func TestSendCoins_autoSignFalse_reservesUntilConfirmedOrCancelled(t *testing.T)
 			t.Fatalf("after confirm ann=%+v ben=%+v, want %+v and %+v", a, b, wantAnn, wantBen)
 		}
 		before = eaSnapshot(t, s, admin, ann, ben)
-		eaWantError(t, s.do(ann, eaConfirmMutation, map[string]any{"id": second}), "PRECONDITION_FAILED")
-		eaWantError(t, s.do(ann, eaCancelMutation, map[string]any{"id": second}), "PRECONDITION_FAILED")
+		wantError(t, s.do(ann, eaConfirmMutation, map[string]any{"id": second}), "PRECONDITION_FAILED")
+		wantError(t, s.do(ann, eaCancelMutation, map[string]any{"id": second}), "PRECONDITION_FAILED")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
 	})
 }
 
 func TestConfirmTransaction_withPublicKey_requiresValidSignature(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
@@ -785,8 +332,8 @@ func TestConfirmTransaction_withPublicKey_requiresValidSignature(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				before := eaSnapshot(t, s, admin, ann, ben)
-				r := eaOn(t, s).do(ann, eaConfirmMutation, map[string]any{"id": id, "sig": tt.give})
-				eaWantError(t, r, "BAD_USER_INPUT", "signature")
+				r := onT(t, s).do(ann, eaConfirmMutation, map[string]any{"id": id, "sig": tt.give})
+				wantError(t, r, "BAD_USER_INPUT", "signature")
 				eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
 				if got := eaTxnStatus(t, s, ann, id); got != "PENDING" {
 					t.Errorf("status = %s, want PENDING", got)
@@ -806,7 +353,7 @@ func TestConfirmTransaction_withPublicKey_requiresValidSignature(t *testing.T) {
 }
 
 func TestSetPublicKey_refused_keepsKeys(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
@@ -833,8 +380,8 @@ func TestSetPublicKey_refused_keepsKeys(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				before := eaSnapshot(t, s, admin, ann, ben)
-				r := eaOn(t, s).do(tokens[tt.as], eaSetPublicKeyMutation, map[string]any{"k": tt.give})
-				eaWantError(t, r, tt.wantCode, tt.wantFields...)
+				r := onT(t, s).do(tokens[tt.as], eaSetPublicKeyMutation, map[string]any{"k": tt.give})
+				wantError(t, r, tt.wantCode, tt.wantFields...)
 				eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
 			})
 		}
@@ -845,7 +392,7 @@ func TestSetPublicKey_refused_keepsKeys(t *testing.T) {
 }
 
 func TestSetDebitLimit_allowsOverdraftUpToTheLimitOnly(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		zoe := s.customer(admin, "zoe")
 		ben := s.customer(admin, "ben")
@@ -870,13 +417,13 @@ func TestSetDebitLimit_allowsOverdraftUpToTheLimitOnly(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				before := eaSnapshot(t, s, admin, zoe, ben)
-				r := eaOn(t, s).do(tokens[tt.as], eaSetDebitLimitMutation, map[string]any{"id": tt.giveID, "l": tt.giveLimit})
-				eaWantError(t, r, tt.wantCode, tt.wantFields...)
+				r := onT(t, s).do(tokens[tt.as], eaSetDebitLimitMutation, map[string]any{"id": tt.giveID, "l": tt.giveLimit})
+				wantError(t, r, tt.wantCode, tt.wantFields...)
 				eaUnchanged(t, before, eaSnapshot(t, s, admin, zoe, ben))
 			})
 		}
 		before := eaSnapshot(t, s, admin, zoe, ben)
-		eaWantError(t, s.send(zoe, "ben", "0.01", nil), "INSUFFICIENT_FUNDS")
+		wantError(t, s.send(zoe, "ben", "0.01", nil), "INSUFFICIENT_FUNDS")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, zoe, ben))
 
 		var out struct {
@@ -887,7 +434,7 @@ func TestSetDebitLimit_allowsOverdraftUpToTheLimitOnly(t *testing.T) {
 			t.Errorf("debitLimit = %s, want 50.00", out.SetDebitLimit.DebitLimit.Amount)
 		}
 		before = eaSnapshot(t, s, admin, zoe, ben)
-		eaWantError(t, s.send(zoe, "ben", "50.01", nil), "INSUFFICIENT_FUNDS")
+		wantError(t, s.send(zoe, "ben", "50.01", nil), "INSUFFICIENT_FUNDS")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, zoe, ben))
 
 		if r := s.send(zoe, "ben", "50", nil); len(r.Errors) > 0 {
@@ -901,63 +448,142 @@ func TestSetDebitLimit_allowsOverdraftUpToTheLimitOnly(t *testing.T) {
 			t.Errorf("ben = %s, want 50.00", got)
 		}
 		before = eaSnapshot(t, s, admin, zoe, ben)
-		eaWantError(t, s.send(zoe, "ben", "0.01", nil), "INSUFFICIENT_FUNDS")
+		wantError(t, s.send(zoe, "ben", "0.01", nil), "INSUFFICIENT_FUNDS")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, zoe, ben))
 	})
 }
 
-// TestDeleteCustomer_emptyAccounts_endsLoginKeepsHistory: deleting a customer whose accounts are
-// empty ends their login and sessions, frees nothing that moves money, and leaves the other party's
-// statement (with the deleted customer as counterparty) untouched.
-func TestDeleteCustomer_emptyAccounts_endsLoginKeepsHistory(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+func TestCustomerTransactions_ownNewestFirst_pendingIsTheReviewPage(t *testing.T) {
+	onStoresWith(t, nil, func(t *testing.T, s *testServer) {
+		s = onT(t, s)
 		admin := s.admin()
-		gone := s.customer(admin, "gone")
-		stay := s.customer(admin, "stay")
-		s.mint(admin, "gone", "10")
-		if r := s.send(gone, "stay", "10", nil); len(r.Errors) > 0 {
-			t.Fatalf("send: %+v", r.Errors)
-		}
-		var del struct{ DeleteCustomer bool }
-		s.mustDo(admin, eaDeleteCustomerMutation, map[string]any{"u": "gone"}, &del)
-		if !del.DeleteCustomer {
-			t.Fatal("deleteCustomer = false, want true")
-		}
-		eaWantError(t, s.do("", eaLoginMutation, map[string]any{"l": "gone", "p": "gone-password"}), "UNAUTHENTICATED")
-		eaWantError(t, s.do(gone, eaMeQuery, nil), "UNAUTHENTICATED")
-		eaWantError(t, s.do(admin, eaDeleteCustomerMutation, map[string]any{"u": "gone"}), "NOT_FOUND")
-		eaWantError(t, s.send(stay, "gone", "1", nil), "NOT_FOUND")
+		alice, bob := s.customer(admin, "alice"), s.customer(admin, "bob")
+		s.customer(admin, "carol")
+		s.mint(admin, "alice", "100")
+		eaSendID(t, s, alice, "bob", "1", true)
+		eaSendID(t, s, alice, "bob", "2", false)
+		eaSendID(t, s, alice, "carol", "3", false)
+		eaSendID(t, s, bob, "alice", "0.5", true)
 
-		var out struct {
-			Customers struct{ TotalCount int }
+		all := crMyTransactions(t, s, alice, nil)
+		want := []string{"0.50 POSTED", "3.00 PENDING", "2.00 PENDING", "1.00 POSTED", "100.00 POSTED"}
+		if all.TotalCount != 5 || !slices.Equal(all.amounts(), want) {
+			t.Errorf("alice's transactions = %d %v, want 5 %v", all.TotalCount, all.amounts(), want)
 		}
-		s.mustDo(admin, `{ customers(first: 1) { totalCount } }`, nil, &out)
-		if out.Customers.TotalCount != 1 {
-			t.Errorf("customers after the delete = %d, want 1", out.Customers.TotalCount)
+		pending := crMyTransactions(t, s, alice, map[string]any{"status": "PENDING"})
+		if pending.TotalCount != 2 || !slices.Equal(pending.amounts(), []string{"3.00 PENDING", "2.00 PENDING"}) {
+			t.Errorf("alice's review page = %d %v, want the two pending transfers", pending.TotalCount, pending.amounts())
 		}
-		if got := s.balance(stay); got != "10.00" {
-			t.Errorf("stay's balance = %s, want 10.00", got)
+		// Pages follow each other without gap or repeat.
+		first := crMyTransactions(t, s, alice, map[string]any{"first": 2})
+		next := crMyTransactions(t, s, alice, map[string]any{"first": 3, "after": first.PageInfo.EndCursor})
+		if got := append(first.amounts(), next.amounts()...); !first.PageInfo.HasNextPage || !slices.Equal(got, want) {
+			t.Errorf("two pages = %v (hasNextPage %v), want %v", got, first.PageInfo.HasNextPage, want)
 		}
-		var st struct {
-			Me struct {
-				Customer struct {
-					Account struct {
-						Entries struct {
-							Edges []struct {
-								Node struct {
-									Type         string
-									Counterparty struct{ Name string }
-								}
-							}
-						}
-					}
-				}
+		// What waits for alice's signature is marked; bob sees the one to him, not signable by him.
+		for _, e := range pending.Edges {
+			if !e.Node.Signable {
+				t.Errorf("alice's pending %s is not signable by her", e.Node.Amount.Amount)
 			}
 		}
-		s.mustDo(stay, `{ me { customer { account { entries(first: 5) { edges { node { type counterparty { name } } } } } } } }`, nil, &st)
-		edges := st.Me.Customer.Account.Entries.Edges
-		if len(edges) != 1 || edges[0].Node.Type != "RECEIVE" || edges[0].Node.Counterparty.Name != "Gone" {
-			t.Errorf("stay's statement after the delete = %+v, want one RECEIVE from Gone", edges)
+		for _, e := range crMyTransactions(t, s, bob, map[string]any{"status": "PENDING"}).Edges {
+			if e.Node.Signable {
+				t.Errorf("bob may sign alice's pending %s", e.Node.Amount.Amount)
+			}
+		}
+		// Bob sees the pending transfer to him (as creditor) and his own, not carol's.
+		if got := crMyTransactions(t, s, bob, nil).amounts(); !slices.Equal(got, []string{"0.50 POSTED", "2.00 PENDING", "1.00 POSTED"}) {
+			t.Errorf("bob's transactions = %v", got)
+		}
+		// An administrator reads anyone's; a customer cannot reach another's customer at all.
+		var out struct {
+			Customer struct {
+				ID           string
+				Transactions crTxnPage
+			}
+		}
+		s.mustDo(admin, `{ customer(username: "alice") { id transactions(status: PENDING) { `+crTxnFields+` } } }`, nil, &out)
+		if out.Customer.Transactions.TotalCount != 2 {
+			t.Errorf("admin sees %d pending of alice's, want 2", out.Customer.Transactions.TotalCount)
+		}
+		r := s.do(bob, `query($id: ID!) { node(id: $id) { ... on Customer { transactions { totalCount } } } }`, map[string]any{"id": out.Customer.ID})
+		wantError(t, r, "NOT_FOUND")
+		wantError(t, s.do(bob, `{ customer(username: "alice") { transactions { totalCount } } }`, nil), "FORBIDDEN")
+	})
+}
+
+func TestCreateCoins_pendingCreationNeedsASecondAdmin(t *testing.T) {
+	onStoresWith(t, []string{"CREATION_MONTHLY_LIMIT=150"}, func(t *testing.T, s *testServer) {
+		s = onT(t, s)
+		admin := s.admin()
+		s.mustDo(admin, `mutation { createUser(input: {username: "second", password: "second-password-1", role: ADMIN}) { id } }`, nil, nil)
+		second := s.login("second", "second-password-1")
+		alice := s.customer(admin, "alice")
+		create := func(token, amount string, autoSign bool, key string) gqlResponse {
+			in := map[string]any{"recipient": map[string]any{"username": "alice"}, "amount": amount, "autoSign": autoSign}
+			if key != "" {
+				in["idempotencyKey"] = key
+			}
+			return s.do(token, `mutation($in: CreateCoinsInput!) { createCoins(input: $in) { id status } }`, map[string]any{"in": in})
+		}
+		idOf := func(r gqlResponse) string {
+			var out struct{ CreateCoins struct{ ID, Status string } }
+			eaDecode(t, r, &out)
+			if len(r.Errors) > 0 || out.CreateCoins.Status != "PENDING" {
+				t.Fatalf("createCoins(autoSign: false) = %s %+v, want PENDING", r.Data, r.Errors)
+			}
+			return out.CreateCoins.ID
+		}
+		id := idOf(create(admin, "100", false, "mint-1"))
+		// A retry returns it; the same key with another input is a conflict.
+		if again := idOf(create(admin, "100", false, "mint-1")); again != id {
+			t.Errorf("retry returned %s, want %s", again, id)
+		}
+		wantError(t, create(admin, "100", true, "mint-1"), "CONFLICT", "idempotencyKey")
+		if s.balance(alice) != "0.00" {
+			t.Fatalf("a pending creation credited alice")
+		}
+		// Pending, it counts against the month's limit of 150.
+		wantError(t, create(second, "60", true, ""), "PRECONDITION_FAILED")
+		// Four eyes: not the creator; the recipient cannot sign it either.
+		confirm := `mutation($id: ID!) { confirmTransaction(id: $id) { status } }`
+		cancel := `mutation($id: ID!) { cancelTransaction(id: $id) { status } }`
+		signable := func(token string) bool {
+			var out struct{ Transaction struct{ Signable bool } }
+			s.mustDo(token, `query($id: ID!) { transaction(id: $id) { signable } }`, map[string]any{"id": id}, &out)
+			return out.Transaction.Signable
+		}
+		if signable(admin) || !signable(second) || signable(alice) {
+			t.Errorf("signable: creator %v, second admin %v, recipient %v; want false, true, false",
+				signable(admin), signable(second), signable(alice))
+		}
+		wantError(t, s.do(admin, confirm, map[string]any{"id": id}), "FORBIDDEN")
+		wantError(t, s.do(alice, confirm, map[string]any{"id": id}), "NOT_FOUND")
+		wantError(t, s.do(alice, cancel, map[string]any{"id": id}), "NOT_FOUND")
+		if got := eaTxnStatus(t, s, admin, id); got != "PENDING" || s.balance(alice) != "0.00" {
+			t.Fatalf("after refused settlements: %s, balance %s; want PENDING, 0.00", got, s.balance(alice))
+		}
+		s.mustDo(second, confirm, map[string]any{"id": id}, nil)
+		if got := eaTxnStatus(t, s, admin, id); got != "POSTED" || s.balance(alice) != "100.00" {
+			t.Errorf("after the second admin's confirmation: %s, balance %s; want POSTED, 100.00", got, s.balance(alice))
+		}
+		wantError(t, s.do(second, confirm, map[string]any{"id": id}), "PRECONDITION_FAILED")
+		// Any admin, the creator too, voids one; the limit's room comes back.
+		voided := idOf(create(admin, "50", false, ""))
+		s.mustDo(admin, cancel, map[string]any{"id": voided}, nil)
+		if got := eaTxnStatus(t, s, admin, voided); got != "VOIDED" || s.balance(alice) != "100.00" {
+			t.Errorf("after cancelling: %s, balance %s; want VOIDED, 100.00", got, s.balance(alice))
+		}
+		s.mustDo(second, `mutation { createCoins(input: {recipient: {username: "alice"}, amount: "50"}) { id } }`, nil, nil)
+		if s.balance(alice) != "150.00" {
+			t.Errorf("balance %s, want 150.00", s.balance(alice))
+		}
+		// An admin cannot sign a customer's transfer: only its sender does.
+		s.customer(admin, "bob")
+		transfer := eaSendID(t, s, alice, "bob", "1", false)
+		wantError(t, s.do(second, confirm, map[string]any{"id": transfer}), "FORBIDDEN")
+		if got := eaTxnStatus(t, s, admin, transfer); got != "PENDING" {
+			t.Errorf("the transfer is %s after an admin's confirmTransaction, want PENDING", got)
 		}
 	})
 }

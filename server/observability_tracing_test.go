@@ -377,7 +377,7 @@ func TestLogLevel_warn_hidesInfoLines(t *testing.T) {
 	t.Parallel()
 	p := obStart(t, ftBuild(t), "LOG_LEVEL=warn", "DEV=")
 	p.admin()
-	eaWantError(t, p.do("", `mutation { login(input: {login: "admin", password: "wrong-password"}) { status } }`, nil), "UNAUTHENTICATED")
+	wantError(t, p.do("", `mutation { login(input: {login: "admin", password: "wrong-password"}) { status } }`, nil), "UNAUTHENTICATED")
 	levels := map[string]int{}
 	for _, l := range p.stop() {
 		level, _ := l["level"].(string)

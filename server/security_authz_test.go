@@ -84,11 +84,11 @@ func eaMadeUpIDs(t *testing.T, p eaParties) []string {
 }
 
 func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		p := eaSetUpParties(t, s)
 		madeUp := eaMadeUpIDs(t, p)
 		missing := s.do(p.cid, eaNodeQuery, map[string]any{"id": madeUp[0]})
-		eaWantError(t, missing, "NOT_FOUND")
+		wantError(t, missing, "NOT_FOUND")
 		if len(missing.Errors) == 0 {
 			t.FailNow()
 		}
@@ -102,8 +102,8 @@ func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
 					continue // ben is a party to the transfer
 				}
 				t.Run(viewer+" asks for ann's "+name, func(t *testing.T) {
-					r := eaOn(t, s).do(token, eaNodeQuery, map[string]any{"id": id})
-					eaWantError(t, r, "NOT_FOUND")
+					r := onT(t, s).do(token, eaNodeQuery, map[string]any{"id": id})
+					wantError(t, r, "NOT_FOUND")
 					if len(r.Errors) != 1 || r.Errors[0].Message != want.Message || r.Errors[0].Extensions.Code != want.Extensions.Code ||
 						len(r.Errors[0].Extensions.Fields) != len(want.Extensions.Fields) {
 						t.Errorf("errors = %+v, want exactly those of a made-up ID: %+v", r.Errors, want)
@@ -118,7 +118,7 @@ func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
 		t.Run("nodes hides each one like a made-up ID", func(t *testing.T) {
 			cidUser := eaAccountOf(t, s, p.cid).UserID
 			ids := []string{p.annIDs.UserID, p.annIDs.CustomerID, p.annIDs.AccountID, p.annEntry, p.transfer, madeUp[0], madeUp[1], cidUser}
-			r := eaOn(t, s).do(p.cid, `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`, map[string]any{"ids": ids})
+			r := onT(t, s).do(p.cid, `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`, map[string]any{"ids": ids})
 			var out struct {
 				Nodes []*struct{ Typename, ID string }
 			}
@@ -146,14 +146,14 @@ func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
 
 		t.Run("malformed IDs", func(t *testing.T) {
 			for _, give := range []string{"not-an-id", "12345", "", "!!!", p.transfer + "*"} {
-				eaWantError(t, eaOn(t, s).do(p.cid, eaNodeQuery, map[string]any{"id": give}), "BAD_USER_INPUT", "id")
-				eaWantError(t, eaOn(t, s).do(p.cid, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
+				wantError(t, onT(t, s).do(p.cid, eaNodeQuery, map[string]any{"id": give}), "BAD_USER_INPUT", "id")
+				wantError(t, onT(t, s).do(p.cid, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
 					map[string]any{"ids": []string{p.annIDs.UserID, give}}), "BAD_USER_INPUT", "ids")
 			}
 		})
 
 		t.Run("unauthenticated", func(t *testing.T) {
-			eaWantError(t, eaOn(t, s).do("", eaNodeQuery, map[string]any{"id": p.annIDs.UserID}), "UNAUTHENTICATED")
+			wantError(t, onT(t, s).do("", eaNodeQuery, map[string]any{"id": p.annIDs.UserID}), "UNAUTHENTICATED")
 		})
 
 		t.Run("admin sees them all", func(t *testing.T) {
@@ -163,14 +163,14 @@ func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
 				var out struct {
 					Node *struct{ Typename, ID string }
 				}
-				eaOn(t, s).mustDo(p.admin, `query($id: ID!) { node(id: $id) { typename: __typename id } }`, map[string]any{"id": id}, &out)
+				onT(t, s).mustDo(p.admin, `query($id: ID!) { node(id: $id) { typename: __typename id } }`, map[string]any{"id": id}, &out)
 				if out.Node == nil || out.Node.Typename != typ || out.Node.ID != id {
 					t.Errorf("admin node(%s) = %+v, want the %s", id, out.Node, typ)
 				}
 				ids = append(ids, id)
 			}
 			var out struct{ Nodes []*struct{ ID string } }
-			eaOn(t, s).mustDo(p.admin, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": ids}, &out)
+			onT(t, s).mustDo(p.admin, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": ids}, &out)
 			for i, n := range out.Nodes {
 				if n == nil || n.ID != ids[i] {
 					t.Errorf("admin nodes[%d] = %+v, want %s", i, n, ids[i])
@@ -184,7 +184,7 @@ func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
 // node with only the selected columns (ent's field collection) and then decides visibility from
 // columns such as the account's owner or the transaction's accounts, which are then missing.
 func TestNode_ownObjects_visibleWhateverTheSelection(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		p := eaSetUpParties(t, s)
 		selections := map[string]string{
 			"__typename and id": `query($id: ID!) { node(id: $id) { typename: __typename id } }`,
@@ -195,7 +195,7 @@ func TestNode_ownObjects_visibleWhateverTheSelection(t *testing.T) {
 		for typ, id := range p.eaAnnsObjects() {
 			for name, q := range selections {
 				t.Run(typ+" by "+name, func(t *testing.T) {
-					r := eaOn(t, s).do(p.ann, q, map[string]any{"id": id})
+					r := onT(t, s).do(p.ann, q, map[string]any{"id": id})
 					var out struct {
 						Node *struct{ Typename, ID string }
 					}
@@ -213,7 +213,7 @@ func TestNode_ownObjects_visibleWhateverTheSelection(t *testing.T) {
 		} {
 			for viewer, token := range map[string]string{"ann": p.ann, "ben": p.ben} {
 				t.Run(viewer+" "+q[len(`query($id: ID!) { `):], func(t *testing.T) {
-					r := eaOn(t, s).do(token, q, map[string]any{"id": p.transfer})
+					r := onT(t, s).do(token, q, map[string]any{"id": p.transfer})
 					if len(r.Errors) > 0 || !strings.Contains(string(r.Data), `"transaction":{`) {
 						t.Errorf("%s's transaction(%s) = %s, errors %+v; want it visible to a party", viewer, p.transfer, r.Data, r.Errors)
 					}
@@ -224,12 +224,12 @@ func TestNode_ownObjects_visibleWhateverTheSelection(t *testing.T) {
 }
 
 func TestTransaction_visibleToPartiesAndAdmin_notFoundForOthers(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		p := eaSetUpParties(t, s)
 		const q = `query($id: ID!) { transaction(id: $id) { id kind status amount { amount } } }`
 		for viewer, token := range map[string]string{"ann": p.ann, "ben": p.ben, "admin": p.admin} {
 			t.Run(viewer+" sees it", func(t *testing.T) {
-				r := eaOn(t, s).do(token, q, map[string]any{"id": p.transfer})
+				r := onT(t, s).do(token, q, map[string]any{"id": p.transfer})
 				var out struct {
 					Transaction *struct {
 						ID, Kind, Status string
@@ -244,25 +244,25 @@ func TestTransaction_visibleToPartiesAndAdmin_notFoundForOthers(t *testing.T) {
 			})
 		}
 		t.Run("cid gets NOT_FOUND like a made-up ID", func(t *testing.T) {
-			r := eaOn(t, s).do(p.cid, q, map[string]any{"id": p.transfer})
-			missing := eaOn(t, s).do(p.cid, q, map[string]any{"id": eaMadeUpIDs(t, p)[1]})
-			eaWantError(t, r, "NOT_FOUND")
-			eaWantError(t, missing, "NOT_FOUND")
+			r := onT(t, s).do(p.cid, q, map[string]any{"id": p.transfer})
+			missing := onT(t, s).do(p.cid, q, map[string]any{"id": eaMadeUpIDs(t, p)[1]})
+			wantError(t, r, "NOT_FOUND")
+			wantError(t, missing, "NOT_FOUND")
 			if len(r.Errors) > 0 && len(missing.Errors) > 0 && r.Errors[0].Message != missing.Errors[0].Message {
 				t.Errorf("message %q, a made-up ID's %q: they must not differ", r.Errors[0].Message, missing.Errors[0].Message)
 			}
 		})
 		t.Run("an account's ID is not a transaction", func(t *testing.T) {
-			eaWantError(t, eaOn(t, s).do(p.ann, q, map[string]any{"id": p.annIDs.AccountID}), "NOT_FOUND")
+			wantError(t, onT(t, s).do(p.ann, q, map[string]any{"id": p.annIDs.AccountID}), "NOT_FOUND")
 		})
 		t.Run("unauthenticated", func(t *testing.T) {
-			eaWantError(t, eaOn(t, s).do("", q, map[string]any{"id": p.transfer}), "UNAUTHENTICATED")
+			wantError(t, onT(t, s).do("", q, map[string]any{"id": p.transfer}), "UNAUTHENTICATED")
 		})
 	})
 }
 
 func TestAdminLists_forbiddenForCustomers_unauthenticatedWithoutToken(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		s.mint(admin, "ann", "1")
@@ -282,8 +282,8 @@ func TestAdminLists_forbiddenForCustomers_unauthenticatedWithoutToken(t *testing
 		for list, q := range queries {
 			for _, tt := range tests {
 				t.Run(list+" by "+tt.name, func(t *testing.T) {
-					r := eaOn(t, s).do(tt.token, q, nil)
-					eaWantError(t, r, tt.wantCode)
+					r := onT(t, s).do(tt.token, q, nil)
+					wantError(t, r, tt.wantCode)
 					if strings.Contains(string(r.Data), "totalCount") {
 						t.Errorf("data = %s, want nothing of the list", r.Data)
 					}
@@ -291,7 +291,7 @@ func TestAdminLists_forbiddenForCustomers_unauthenticatedWithoutToken(t *testing
 			}
 			t.Run(list+" by the admin", func(t *testing.T) {
 				var out map[string]struct{ TotalCount int }
-				eaOn(t, s).mustDo(admin, q, nil, &out)
+				onT(t, s).mustDo(admin, q, nil, &out)
 				if out[list].TotalCount != 1 {
 					t.Errorf("%s totalCount = %d, want 1", list, out[list].TotalCount)
 				}
@@ -301,18 +301,18 @@ func TestAdminLists_forbiddenForCustomers_unauthenticatedWithoutToken(t *testing
 }
 
 func TestPendingTransaction_othersConfirmOrCancel_notFoundAndStaysPending(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		p := eaSetUpParties(t, s)
 		pending := eaSendID(t, s, p.ann, "ben", "30", false)
 		madeUp := eaMadeUpIDs(t, p)[1]
 		for _, op := range []struct{ name, q string }{{"confirm", eaConfirmMutation}, {"cancel", eaCancelMutation}} {
 			want := s.do(p.cid, op.q, map[string]any{"id": madeUp})
-			eaWantError(t, want, "NOT_FOUND")
+			wantError(t, want, "NOT_FOUND")
 			for viewer, token := range map[string]string{"ben (the recipient)": p.ben, "cid": p.cid} {
 				t.Run(viewer+" "+op.name+"s", func(t *testing.T) {
 					before := eaSnapshot(t, s, p.admin, p.ann, p.ben, p.cid)
-					r := eaOn(t, s).do(token, op.q, map[string]any{"id": pending})
-					eaWantError(t, r, "NOT_FOUND")
+					r := onT(t, s).do(token, op.q, map[string]any{"id": pending})
+					wantError(t, r, "NOT_FOUND")
 					if len(r.Errors) > 0 && len(want.Errors) > 0 && r.Errors[0].Message != want.Errors[0].Message {
 						t.Errorf("message %q, a made-up ID's %q: they must not differ", r.Errors[0].Message, want.Errors[0].Message)
 					}
@@ -407,7 +407,7 @@ func eaCookieLogin(t *testing.T, s *testServer, username, password string) (*htt
 }
 
 func TestCookieSession_httpOnlyLax_andRefusedAcrossSitesOrWithoutJSON(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
@@ -476,7 +476,7 @@ func TestCookieSession_httpOnlyLax_andRefusedAcrossSitesOrWithoutJSON(t *testing
 			if res.status != http.StatusOK || len(res.body.Errors) > 0 {
 				t.Errorf("answer %d %s, want the transfer", res.status, res.raw)
 			}
-			if a, b := eaOn(t, s).balance(ann), eaOn(t, s).balance(ben); a != "99.00" || b != "1.00" {
+			if a, b := onT(t, s).balance(ann), onT(t, s).balance(ben); a != "99.00" || b != "1.00" {
 				t.Errorf("balances ann=%s ben=%s, want 99.00 and 1.00", a, b)
 			}
 		})
@@ -484,7 +484,7 @@ func TestCookieSession_httpOnlyLax_andRefusedAcrossSitesOrWithoutJSON(t *testing
 }
 
 func TestLogout_makesTokenAndCookieUnusable(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
@@ -496,10 +496,10 @@ func TestLogout_makesTokenAndCookieUnusable(t *testing.T) {
 		if !out.Logout {
 			t.Fatal("logout = false, want true")
 		}
-		eaWantError(t, s.do(ann, eaMeQuery, nil), "UNAUTHENTICATED")
-		eaWantError(t, s.do(ann, `mutation { logout }`, nil), "UNAUTHENTICATED")
+		wantError(t, s.do(ann, eaMeQuery, nil), "UNAUTHENTICATED")
+		wantError(t, s.do(ann, `mutation { logout }`, nil), "UNAUTHENTICATED")
 		before := eaSnapshot(t, s, admin, other, ben)
-		eaWantError(t, s.send(ann, "ben", "1", nil), "UNAUTHENTICATED")
+		wantError(t, s.send(ann, "ben", "1", nil), "UNAUTHENTICATED")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, other, ben))
 		// Only that session ended.
 		s.mustDo(other, eaMeQuery, nil, nil)
@@ -522,14 +522,14 @@ func TestLogout_makesTokenAndCookieUnusable(t *testing.T) {
 		if res.body.code() != "UNAUTHENTICATED" {
 			t.Errorf("me with the logged-out cookie = %d %s, want UNAUTHENTICATED", res.status, res.raw)
 		}
-		eaWantError(t, s.do(token, eaMeQuery, nil), "UNAUTHENTICATED")
+		wantError(t, s.do(token, eaMeQuery, nil), "UNAUTHENTICATED")
 	})
 }
 
 // TestTransactionEntries_customerSeesOnlyOwnLine: each party of a transfer sees only their own line
 // of it (never the other side's balanceAfter); the admin sees both.
 func TestTransactionEntries_customerSeesOnlyOwnLine(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		p := eaSetUpParties(t, s)
 		tests := []struct {
 			give      string

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,116 +18,6 @@ import (
 	"coffer/graph/pgtest"
 	"coffer/graph/transport"
 )
-
-// hdResult is one raw answer of the server.
-type hdResult struct {
-	status int
-	header http.Header
-	raw    string
-	body   gqlResponse
-}
-
-// hdRequest sends one request: method, path (with query string), content type, body and headers.
-func hdRequest(t *testing.T, base, method, path, contentType, body string, headers map[string]string) hdResult {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := hdResult{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &out.body) // every refusal is JSON; the Playground page is not
-	return out
-}
-
-func hdJSON(query string) string {
-	b, _ := json.Marshal(map[string]any{"query": query})
-	return string(b)
-}
-
-func hdBearer(token string) map[string]string {
-	return map[string]string{"Authorization": "Bearer " + token}
-}
-
-// hdSend is a mutation that moves one coin from the viewer to ben: if any refused request ran it,
-// the balances would show.
-const hdSend = `sendCoins(input: {recipient: {username: "ben"}, amount: "1"})`
-
-// hdParties are a bank with ann (100 coins) and ben (none).
-type hdParties struct {
-	s               *testServer
-	admin, ann, ben string
-}
-
-func hdSetUp(t *testing.T, s *testServer) hdParties {
-	t.Helper()
-	p := hdParties{s: s, admin: s.admin()}
-	p.ann = s.customer(p.admin, "ann")
-	p.ben = s.customer(p.admin, "ben")
-	s.mint(p.admin, "ann", "100")
-	return p
-}
-
-// hdWantUnchanged checks that no coin moved and no transfer was recorded.
-func (p hdParties) hdWantUnchanged(t *testing.T) {
-	t.Helper()
-	s := &testServer{t: t, URL: p.s.URL}
-	if a, b := s.balance(p.ann), s.balance(p.ben); a != "100.00" || b != "0.00" {
-		t.Errorf("balances ann=%s ben=%s, want 100.00 and 0.00: a refused mutation ran", a, b)
-	}
-	var out struct {
-		Transactions struct{ TotalCount int }
-	}
-	s.mustDo(p.admin, `{ transactions { totalCount } }`, nil, &out)
-	if out.Transactions.TotalCount != 1 {
-		t.Errorf("%d transactions, want only the creation", out.Transactions.TotalCount)
-	}
-}
-
-// hdDeep nests Transaction.entries and Entry.transaction until the selection is depth levels deep
-// (sendCoins itself is level 1).
-func hdDeep(depth int) string {
-	var b strings.Builder
-	b.WriteString("mutation { " + hdSend + " { ")
-	open := 1
-	for level := 2; level < depth; level++ {
-		if level%2 == 0 {
-			b.WriteString("entries { ")
-		} else {
-			b.WriteString("transaction { ")
-		}
-		open++
-	}
-	b.WriteString("id")
-	b.WriteString(strings.Repeat(" }", open+1)) // and the operation's
-	return b.String()
-}
-
-func hdRepeat(format string, n int) string {
-	parts := make([]string, n)
-	for i := range parts {
-		parts[i] = fmt.Sprintf(format, i)
-	}
-	return strings.Join(parts, " ")
-}
 
 // TestHostileQueries_refusedBeforeAnyResolver sends each kind of hostile request with a transfer
 // inside and checks the refusal, its error, and that no coin moved.
@@ -270,26 +159,6 @@ func TestHostileQueries_refusedBeforeAnyResolver(t *testing.T) {
 		}
 	})
 }
-
-// hdIntrospectionQuery is the introspection query of graphql-js (getIntrospectionQuery), which
-// GraphiQL and the Playground send, with its TypeRef nested nine levels as in recent versions.
-var hdIntrospectionQuery = `query IntrospectionQuery {
-  __schema {
-    queryType { name } mutationType { name } subscriptionType { name }
-    types { ...FullType }
-    directives { name description locations args { ...InputValue } }
-  }
-}
-fragment FullType on __Type {
-  kind name description
-  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
-  inputFields { ...InputValue }
-  interfaces { ...TypeRef }
-  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
-  possibleTypes { ...TypeRef }
-}
-fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
-fragment TypeRef on __Type {` + strings.Repeat(" kind name ofType {", 9) + " kind name" + strings.Repeat(" }", 9) + " }"
 
 // TestIntrospection_onWhenChosen_offWithTheSwitch_noSuggestionsOutsideDev checks introspection and
 // field suggestions, which tell a client what the schema holds (the defaults: production_test.go).

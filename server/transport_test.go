@@ -274,9 +274,9 @@ func TestControlCharacters_freeFormJSONStillWorks(t *testing.T) {
 	if got, _ := out.SetAdditionalInformation.AdditionalInformation["pretty"].(map[string]any); got["a"] != "x\ny" {
 		t.Errorf("pretty-printed jsonValue stored as %v", out.SetAdditionalInformation.AdditionalInformation)
 	}
-	ppWantError(t, c.do(c.staff, ppInfo, map[string]any{"p": person.QualifiedID, "k": "nul", "v": "\"a\x00\""}), "BAD_USER_INPUT", "jsonValue")
-	ppWantError(t, c.do(c.staff, ppInfo, map[string]any{"p": person.QualifiedID, "k": "nul\x00", "v": "1"}), "BAD_USER_INPUT", "key")
-	ppWantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{
+	wantError(t, c.do(c.staff, ppInfo, map[string]any{"p": person.QualifiedID, "k": "nul", "v": "\"a\x00\""}), "BAD_USER_INPUT", "jsonValue")
+	wantError(t, c.do(c.staff, ppInfo, map[string]any{"p": person.QualifiedID, "k": "nul\x00", "v": "1"}), "BAD_USER_INPUT", "key")
+	wantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{
 		"additionalInformation": map[string]any{"note": "a\x00b"}})}), "BAD_USER_INPUT", "additionalInformation")
 	if got := c.person(t, person.QualifiedID).AdditionalInformation; len(got) != 2 {
 		t.Errorf("additional information after the refusals: %v, want note and pretty only", got)
