@@ -87,150 +87,168 @@ func TestLive_rejections(t *testing.T) {
 	bob := s.customer(admin, "bob")
 	bobMain, _ := lvStatement(t, s, bob, 1)
 
-	t.Run("no token closes with 4403", func(t *testing.T) {
-		for _, proto := range []string{lvTransportWS, lvLegacyWS} {
-			c, _, err := lvDial(t, s, proto, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := c.init(nil); got != "" {
-				t.Fatalf("%s: connection_init without a token was acknowledged", proto)
-			}
-			if code := c.wait(); code != 4403 {
-				t.Fatalf("%s: close code %d, want 4403", proto, code)
-			}
-		}
-	})
-	t.Run("an unknown token closes with 4403", func(t *testing.T) {
-		c, _, err := lvDial(t, s, lvTransportWS, nil)
+	t.Run("no token closes with 4403", func(t *testing.T) { lvRejectedNoToken(t, s) })
+	t.Run("an unknown token closes with 4403", func(t *testing.T) { lvRejectedUnknownToken(t, s) })
+	t.Run("the session cookie authenticates", func(t *testing.T) { lvRejectedCookie(t, s, alice) })
+	t.Run("logout closes the socket with 4401 within seconds", func(t *testing.T) { lvRejectedLogout(t, s) })
+	t.Run("disabling the user closes the socket with 4401", func(t *testing.T) { lvRejectedDisabled(t, s, admin) })
+	t.Run("a message over the read limit closes the socket", func(t *testing.T) { lvRejectedReadLimit(t, s, alice) })
+	t.Run("another customer's account is NOT_FOUND", func(t *testing.T) { lvRejectedOthersAccount(t, s, admin, alice, bobMain) })
+	t.Run("a foreign Origin is refused before the upgrade", func(t *testing.T) { lvRejectedForeignOrigin(t, s, alice) })
+	t.Run("the per-user cap refuses a third subscription", func(t *testing.T) { lvRejectedPerUserCap(t, s, admin, bob) })
+}
+
+func lvRejectedNoToken(t *testing.T, s *testServer) {
+	for _, proto := range []string{lvTransportWS, lvLegacyWS} {
+		c, _, err := lvDial(t, s, proto, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := c.init(map[string]any{"token": "not-a-session"}); got != "" {
-			t.Fatal("an unknown token was acknowledged")
+		if got := c.init(nil); got != "" {
+			t.Fatalf("%s: connection_init without a token was acknowledged", proto)
 		}
 		if code := c.wait(); code != 4403 {
-			t.Fatalf("close code %d, want 4403", code)
+			t.Fatalf("%s: close code %d, want 4403", proto, code)
 		}
-	})
-	t.Run("the session cookie authenticates", func(t *testing.T) {
-		c, _, err := lvDial(t, s, lvTransportWS, http.Header{"Cookie": {"session=" + alice}})
+	}
+}
+
+func lvRejectedUnknownToken(t *testing.T, s *testServer) {
+	c, _, err := lvDial(t, s, lvTransportWS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.init(map[string]any{"token": "not-a-session"}); got != "" {
+		t.Fatal("an unknown token was acknowledged")
+	}
+	if code := c.wait(); code != 4403 {
+		t.Fatalf("close code %d, want 4403", code)
+	}
+}
+
+func lvRejectedCookie(t *testing.T, s *testServer, alice string) {
+	c, _, err := lvDial(t, s, lvTransportWS, http.Header{"Cookie": {"session=" + alice}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.init(nil); got != "connection_ack" {
+		t.Fatalf("cookie session refused (close %d)", c.wait())
+	}
+}
+
+func lvRejectedLogout(t *testing.T, s *testServer) {
+	for _, proto := range []string{lvTransportWS, lvLegacyWS} {
+		s = onT(t, s)
+		token := s.login("alice", "alice-password")
+		c := lvConnect(t, s, proto, token)
+		id := c.subscribe(lvBalanceSub, nil)
+		c.quiet(id, 200*time.Millisecond) // subscribed, nothing to say
+		start := time.Now()
+		s.mustDo(token, `mutation { logout }`, nil, nil)
+		if code := c.wait(); code != 4401 {
+			t.Fatalf("%s: close code %d, want 4401", proto, code)
+		}
+		if waited := time.Since(start); waited > 5*time.Second {
+			t.Fatalf("%s: closed %v after logout", proto, waited)
+		}
+		// The revoked token cannot open a new socket either.
+		c2, _, err := lvDial(t, s, proto, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := c.init(nil); got != "connection_ack" {
-			t.Fatalf("cookie session refused (close %d)", c.wait())
+		if got := c2.init(map[string]any{"authorization": "Bearer " + token}); got != "" || c2.wait() != 4403 {
+			t.Fatalf("%s: a revoked token opened a socket", proto)
 		}
-	})
-	t.Run("logout closes the socket with 4401 within seconds", func(t *testing.T) {
-		for _, proto := range []string{lvTransportWS, lvLegacyWS} {
-			s := onT(t, s)
-			token := s.login("alice", "alice-password")
-			c := lvConnect(t, s, proto, token)
-			id := c.subscribe(lvBalanceSub, nil)
-			c.quiet(id, 200*time.Millisecond) // subscribed, nothing to say
-			start := time.Now()
-			s.mustDo(token, `mutation { logout }`, nil, nil)
-			if code := c.wait(); code != 4401 {
-				t.Fatalf("%s: close code %d, want 4401", proto, code)
-			}
-			if waited := time.Since(start); waited > 5*time.Second {
-				t.Fatalf("%s: closed %v after logout", proto, waited)
-			}
-			// The revoked token cannot open a new socket either.
-			c2, _, err := lvDial(t, s, proto, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := c2.init(map[string]any{"authorization": "Bearer " + token}); got != "" || c2.wait() != 4403 {
-				t.Fatalf("%s: a revoked token opened a socket", proto)
-			}
+	}
+}
+
+func lvRejectedDisabled(t *testing.T, s *testServer, admin string) {
+	s = onT(t, s)
+	dave := s.customer(admin, "dave")
+	c := lvConnect(t, s, lvLegacyWS, dave)
+	c.quiet(c.subscribe(lvBalanceSub, nil), 200*time.Millisecond)
+	s.mustDo(admin, `mutation { setUserStatus(username: "dave", status: DISABLED) { status } }`, nil, nil)
+	if code := c.wait(); code != 4401 {
+		t.Fatalf("close code %d, want 4401", code)
+	}
+}
+
+func lvRejectedReadLimit(t *testing.T, s *testServer, alice string) {
+	c := lvConnect(t, s, lvTransportWS, alice)
+	c.subscribe(strings.Repeat(" ", 100<<10)+lvBalanceSub, nil)
+	if code := c.wait(); code != websocket.CloseMessageTooBig {
+		t.Fatalf("close code %d, want %d", code, websocket.CloseMessageTooBig)
+	}
+}
+
+func lvRejectedOthersAccount(t *testing.T, s *testServer, admin string, alice string, bobMain string) {
+	for _, proto := range []string{lvTransportWS, lvLegacyWS} {
+		c := lvConnect(t, s, proto, alice)
+		id := c.subscribe(lvBalanceSub, map[string]any{"acc": bobMain})
+		_, errs, ok := c.next(id, 5*time.Second)
+		if !ok || len(errs) == 0 || errs[0].Extensions.Code != "NOT_FOUND" {
+			t.Fatalf("%s: want NOT_FOUND, got ok=%v %+v", proto, ok, errs)
 		}
-	})
-	t.Run("disabling the user closes the socket with 4401", func(t *testing.T) {
-		s := onT(t, s)
-		dave := s.customer(admin, "dave")
-		c := lvConnect(t, s, lvLegacyWS, dave)
-		c.quiet(c.subscribe(lvBalanceSub, nil), 200*time.Millisecond)
-		s.mustDo(admin, `mutation { setUserStatus(username: "dave", status: DISABLED) { status } }`, nil, nil)
-		if code := c.wait(); code != 4401 {
-			t.Fatalf("close code %d, want 4401", code)
+		// And bob's changes never reach alice's socket.
+		all := c.subscribe(lvBalanceSub, nil)
+		s.mint(admin, "bob", "5")
+		c.quiet(all, 500*time.Millisecond)
+	}
+	// An administrator may name any account.
+	c := lvConnect(t, s, lvTransportWS, admin)
+	id := c.subscribe(lvBalanceSub, map[string]any{"acc": bobMain, "after": 0})
+	if ev := c.event(id); ev.Account.ID != bobMain || ev.Version != 1 {
+		t.Fatalf("admin got %+v", ev)
+	}
+}
+
+func lvRejectedForeignOrigin(t *testing.T, s *testServer, alice string) {
+	_, resp, err := lvDial(t, s, lvTransportWS, http.Header{"Origin": {"https://evil.example"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign origin: err %v, response %v", err, resp)
+	}
+	for _, origin := range []string{"https://app.example.com", s.URL} {
+		c, _, err := lvDial(t, s, lvTransportWS, http.Header{"Origin": {origin}})
+		if err != nil {
+			t.Fatalf("origin %s refused: %v", origin, err)
 		}
-	})
-	t.Run("a message over the read limit closes the socket", func(t *testing.T) {
-		c := lvConnect(t, s, lvTransportWS, alice)
-		c.subscribe(strings.Repeat(" ", 100<<10)+lvBalanceSub, nil)
-		if code := c.wait(); code != websocket.CloseMessageTooBig {
-			t.Fatalf("close code %d, want %d", code, websocket.CloseMessageTooBig)
+		if c.init(map[string]any{"token": alice}) != "connection_ack" {
+			t.Fatalf("origin %s: init refused", origin)
 		}
-	})
-	t.Run("another customer's account is NOT_FOUND", func(t *testing.T) {
-		for _, proto := range []string{lvTransportWS, lvLegacyWS} {
-			c := lvConnect(t, s, proto, alice)
-			id := c.subscribe(lvBalanceSub, map[string]any{"acc": bobMain})
-			_, errs, ok := c.next(id, 5*time.Second)
-			if !ok || len(errs) == 0 || errs[0].Extensions.Code != "NOT_FOUND" {
-				t.Fatalf("%s: want NOT_FOUND, got ok=%v %+v", proto, ok, errs)
-			}
-			// And bob's changes never reach alice's socket.
-			all := c.subscribe(lvBalanceSub, nil)
-			s.mint(admin, "bob", "5")
-			c.quiet(all, 500*time.Millisecond)
-		}
-		// An administrator may name any account.
-		c := lvConnect(t, s, lvTransportWS, admin)
-		id := c.subscribe(lvBalanceSub, map[string]any{"acc": bobMain, "after": 0})
-		if ev := c.event(id); ev.Account.ID != bobMain || ev.Version != 1 {
-			t.Fatalf("admin got %+v", ev)
-		}
-	})
-	t.Run("a foreign Origin is refused before the upgrade", func(t *testing.T) {
-		_, resp, err := lvDial(t, s, lvTransportWS, http.Header{"Origin": {"https://evil.example"}})
-		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
-			t.Fatalf("foreign origin: err %v, response %v", err, resp)
-		}
-		for _, origin := range []string{"https://app.example.com", s.URL} {
-			c, _, err := lvDial(t, s, lvTransportWS, http.Header{"Origin": {origin}})
-			if err != nil {
-				t.Fatalf("origin %s refused: %v", origin, err)
-			}
-			if c.init(map[string]any{"token": alice}) != "connection_ack" {
-				t.Fatalf("origin %s: init refused", origin)
-			}
-		}
-	})
-	t.Run("the per-user cap refuses a third subscription", func(t *testing.T) {
-		_, lines := lvStatement(t, s, bob, 1)
-		after := map[string]any{"after": lines[0].Version} // the mint below reaches them however late they start
-		c := lvConnect(t, s, lvTransportWS, bob)
-		ids := []string{c.subscribe(lvBalanceSub, after), c.subscribe(lvBalanceSub, after), c.subscribe(lvBalanceSub, after)}
-		// Exactly one of the three (whichever the server started last) is refused.
-		var refused string
-		for deadline := time.Now().Add(10 * time.Second); refused == "" && time.Now().Before(deadline); {
-			for _, id := range ids {
-				if _, errs, ok := c.next(id, 50*time.Millisecond); ok {
-					if len(errs) == 0 || errs[0].Extensions.Code != "TOO_MANY_REQUESTS" || errs[0].Extensions.RetryAfter <= 0 {
-						t.Fatalf("subscription %s: %+v", id, errs)
-					}
-					refused = id
-					break
-				}
-			}
-		}
-		if refused == "" {
-			t.Fatal("no subscription was refused")
-		}
-		// The other two still work.
-		s.mint(admin, "bob", "1")
+	}
+}
+
+func lvRejectedPerUserCap(t *testing.T, s *testServer, admin string, bob string) {
+	_, lines := lvStatement(t, s, bob, 1)
+	after := map[string]any{"after": lines[0].Version} // the mint below reaches them however late they start
+	c := lvConnect(t, s, lvTransportWS, bob)
+	ids := []string{c.subscribe(lvBalanceSub, after), c.subscribe(lvBalanceSub, after), c.subscribe(lvBalanceSub, after)}
+	// Exactly one of the three (whichever the server started last) is refused.
+	var refused string
+	for deadline := time.Now().Add(10 * time.Second); refused == "" && time.Now().Before(deadline); {
 		for _, id := range ids {
-			if id == refused {
-				continue
-			}
-			if ev := c.event(id); ev.Balance.Amount != "11.00" {
-				t.Fatalf("got %+v", ev)
+			if _, errs, ok := c.next(id, 50*time.Millisecond); ok {
+				if len(errs) == 0 || errs[0].Extensions.Code != "TOO_MANY_REQUESTS" || errs[0].Extensions.RetryAfter <= 0 {
+					t.Fatalf("subscription %s: %+v", id, errs)
+				}
+				refused = id
+				break
 			}
 		}
-	})
+	}
+	if refused == "" {
+		t.Fatal("no subscription was refused")
+	}
+	// The other two still work.
+	s.mint(admin, "bob", "1")
+	for _, id := range ids {
+		if id == refused {
+			continue
+		}
+		if ev := c.event(id); ev.Balance.Amount != "11.00" {
+			t.Fatalf("got %+v", ev)
+		}
+	}
 }
 
 func TestLive_transactionUpdated_followsTheViewersTransactions(t *testing.T) {

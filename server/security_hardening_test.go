@@ -19,90 +19,110 @@ import (
 	"coffer/graph/transport"
 )
 
-// TestHostileQueries_refusedBeforeAnyResolver sends each kind of hostile request with a transfer
-// inside and checks the refusal, its error, and that no coin moved.
-func TestHostileQueries_refusedBeforeAnyResolver(t *testing.T) {
-	s := startServer(t, "postgres", "DEV=")
-	p := hdSetUp(t, s)
-	cookie := map[string]string{"Cookie": transport.CookieName + "=" + p.ann}
-	withCookie := func(extra map[string]string) map[string]string {
-		h := map[string]string{"Cookie": cookie["Cookie"]}
-		for k, v := range extra {
-			h[k] = v
-		}
-		return h
+// hdAuth is how a hostile request carries ann's session.
+type hdAuth int
+
+const (
+	hdAuthBearer hdAuth = iota
+	hdAuthCookie
+	hdAuthCrossSiteCookie
+)
+
+// headers are the request headers that carry token as a.
+func (a hdAuth) headers(token string) map[string]string {
+	switch a {
+	case hdAuthCookie:
+		return map[string]string{"Cookie": transport.CookieName + "=" + token}
+	case hdAuthCrossSiteCookie:
+		return map[string]string{"Cookie": transport.CookieName + "=" + token,
+			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
 	}
-	// A selection that is legal in every way but its cost: two nested pages of 100.
-	costly := "mutation { " + hdSend + ` { entries { account { entries(first: 100) { edges { node {
-		account { entries(first: 100) { totalCount } } } } } } } } }`
-	// Fragment bomb: each fragment spreads the previous one twice, 2^30 expansions.
+	return hdBearer(token)
+}
+
+// hdCostly is a selection that is legal in every way but its cost: two nested pages of 100.
+const hdCostly = "mutation { " + hdSend + ` { entries { account { entries(first: 100) { edges { node {
+	account { entries(first: 100) { totalCount } } } } } } } } }`
+
+// hdSendForm is hdSend as a form-encoded query.
+var hdSendForm = url.Values{"query": {"mutation { " + hdSend + " { id } }"}}.Encode()
+
+// hdFragmentBomb is a fragment bomb: each fragment spreads the previous one twice, 2^30 expansions.
+func hdFragmentBomb() string {
 	var bomb strings.Builder
 	bomb.WriteString("mutation { ...F30 } fragment F0 on Mutation { " + hdSend + " { id } }\n")
 	for i := 1; i <= 30; i++ {
 		fmt.Fprintf(&bomb, "fragment F%d on Mutation { ...F%d ...F%d }\n", i, i-1, i-1)
 	}
-	sendForm := url.Values{"query": {"mutation { " + hdSend + " { id } }"}}.Encode()
+	return bomb.String()
+}
 
-	tests := []struct {
-		name        string
-		method      string
-		path        string
-		contentType string
-		body        string
-		headers     map[string]string
-		wantStatus  int
-		wantCode    string
-		wantMessage string
-	}{
-		{"depth 11", "POST", "/query", "application/json", hdJSON(hdDeep(11)), hdBearer(p.ann),
-			422, "GRAPHQL_VALIDATION_FAILED", "query depth 11 is over the limit of 10"},
-		{"16 aliases", "POST", "/query", "application/json",
-			hdJSON("mutation { " + hdRepeat("a%d: "+hdSend+" { id }", 16) + " }"), hdBearer(p.ann),
-			422, "GRAPHQL_VALIDATION_FAILED", "16 aliases, over the limit of 15"},
-		{"51 directives", "POST", "/query", "application/json",
-			hdJSON("mutation { " + hdSend + " { " + strings.Repeat("id @skip(if: false) ", 51) + " } }"), hdBearer(p.ann),
-			422, "GRAPHQL_VALIDATION_FAILED", "51 directives, over the limit of 50"},
-		{"2,100 tokens", "POST", "/query", "application/json",
-			hdJSON("mutation { " + hdSend + " { " + strings.Repeat("id ", 2100) + "} }"), hdBearer(p.ann),
-			422, "GRAPHQL_PARSE_FAILED", "exceeded token limit of 2000"},
-		{"complexity of two nested pages", "POST", "/query", "application/json", hdJSON(costly), hdBearer(p.ann),
-			422, "COMPLEXITY_LIMIT_EXCEEDED", "over the limit of 5000"},
-		{"fragment bomb", "POST", "/query", "application/json", hdJSON(bomb.String()), hdBearer(p.ann),
-			422, "COMPLEXITY_LIMIT_EXCEEDED", "over 5000"},
-		{"15,001 characters (a comment: few tokens)", "POST", "/query", "application/json",
-			hdJSON("mutation { " + hdSend + " { id } }\n#" + strings.Repeat("x", 15000)), hdBearer(p.ann),
-			422, "GRAPHQL_PARSE_FAILED", "over the limit of 15000"},
-		{"body over 256 KiB", "POST", "/query", "application/json",
-			`{"query":"mutation { ` + strings.ReplaceAll(hdSend, `"`, `\"`) + ` { id } }","pad":"` + strings.Repeat("x", 256<<10) + `"}`,
-			hdBearer(p.ann), 413, "PAYLOAD_TOO_LARGE", "too large"},
-		{"JSON array batch", "POST", "/query", "application/json",
-			"[" + hdJSON("mutation { "+hdSend+" { id } }") + "]", hdBearer(p.ann),
-			400, "BAD_REQUEST", "batched operations are not supported"},
-		{"JSON array batch after white space", "POST", "/query", "application/json",
-			" \n\t[" + hdJSON("mutation { "+hdSend+" { id } }") + "]", hdBearer(p.ann),
-			400, "BAD_REQUEST", "batched operations are not supported"},
-		{"mutation over GET", "GET", "/query?" + sendForm, "", "", hdBearer(p.ann),
-			405, "BAD_REQUEST", "POST with Content-Type: application/json"},
-		{"text/plain POST with the session cookie", "POST", "/query", "text/plain",
-			hdJSON("mutation { " + hdSend + " { id } }"), withCookie(nil),
-			415, "BAD_REQUEST", "application/json"},
-		{"cross-site text/plain POST with the session cookie", "POST", "/query", "text/plain;charset=UTF-8",
-			hdJSON("mutation { " + hdSend + " { id } }"),
-			withCookie(map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}),
-			415, "BAD_REQUEST", "application/json"},
-		{"form POST with the session cookie", "POST", "/query", "application/x-www-form-urlencoded", sendForm,
-			withCookie(nil), 415, "BAD_REQUEST", "application/json"},
-		{"form POST with a bearer token", "POST", "/query", "application/x-www-form-urlencoded", sendForm,
-			hdBearer(p.ann), 415, "BAD_REQUEST", "application/json"},
-		{"cross-site JSON POST with the session cookie", "POST", "/query", "application/json",
-			hdJSON("mutation { " + hdSend + " { id } }"),
-			withCookie(map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}),
-			403, "", ""},
-	}
-	for _, tt := range tests {
+var hostileQueryTests = []struct {
+	name        string
+	method      string
+	path        string
+	contentType string
+	body        string
+	auth        hdAuth
+	wantStatus  int
+	wantCode    string
+	wantMessage string
+}{
+	{"depth 11", "POST", "/query", "application/json", hdJSON(hdDeep(11)), hdAuthBearer,
+		422, "GRAPHQL_VALIDATION_FAILED", "query depth 11 is over the limit of 10"},
+	{"16 aliases", "POST", "/query", "application/json",
+		hdJSON("mutation { " + hdRepeat("a%d: "+hdSend+" { id }", 16) + " }"), hdAuthBearer,
+		422, "GRAPHQL_VALIDATION_FAILED", "16 aliases, over the limit of 15"},
+	{"51 directives", "POST", "/query", "application/json",
+		hdJSON("mutation { " + hdSend + " { " + strings.Repeat("id @skip(if: false) ", 51) + " } }"), hdAuthBearer,
+		422, "GRAPHQL_VALIDATION_FAILED", "51 directives, over the limit of 50"},
+	{"2,100 tokens", "POST", "/query", "application/json",
+		hdJSON("mutation { " + hdSend + " { " + strings.Repeat("id ", 2100) + "} }"), hdAuthBearer,
+		422, "GRAPHQL_PARSE_FAILED", "exceeded token limit of 2000"},
+	{"complexity of two nested pages", "POST", "/query", "application/json", hdJSON(hdCostly), hdAuthBearer,
+		422, "COMPLEXITY_LIMIT_EXCEEDED", "over the limit of 5000"},
+	{"fragment bomb", "POST", "/query", "application/json", hdJSON(hdFragmentBomb()), hdAuthBearer,
+		422, "COMPLEXITY_LIMIT_EXCEEDED", "over 5000"},
+	{"15,001 characters (a comment: few tokens)", "POST", "/query", "application/json",
+		hdJSON("mutation { " + hdSend + " { id } }\n#" + strings.Repeat("x", 15000)), hdAuthBearer,
+		422, "GRAPHQL_PARSE_FAILED", "over the limit of 15000"},
+	{"body over 256 KiB", "POST", "/query", "application/json",
+		`{"query":"mutation { ` + strings.ReplaceAll(hdSend, `"`, `\"`) + ` { id } }","pad":"` + strings.Repeat("x", 256<<10) + `"}`,
+		hdAuthBearer, 413, "PAYLOAD_TOO_LARGE", "too large"},
+	{"JSON array batch", "POST", "/query", "application/json",
+		"[" + hdJSON("mutation { "+hdSend+" { id } }") + "]", hdAuthBearer,
+		400, "BAD_REQUEST", "batched operations are not supported"},
+	{"JSON array batch after white space", "POST", "/query", "application/json",
+		" \n\t[" + hdJSON("mutation { "+hdSend+" { id } }") + "]", hdAuthBearer,
+		400, "BAD_REQUEST", "batched operations are not supported"},
+	{"mutation over GET", "GET", "/query?" + hdSendForm, "", "", hdAuthBearer,
+		405, "BAD_REQUEST", "POST with Content-Type: application/json"},
+	{"text/plain POST with the session cookie", "POST", "/query", "text/plain",
+		hdJSON("mutation { " + hdSend + " { id } }"), hdAuthCookie,
+		415, "BAD_REQUEST", "application/json"},
+	{"cross-site text/plain POST with the session cookie", "POST", "/query", "text/plain;charset=UTF-8",
+		hdJSON("mutation { " + hdSend + " { id } }"),
+		hdAuthCrossSiteCookie,
+		415, "BAD_REQUEST", "application/json"},
+	{"form POST with the session cookie", "POST", "/query", "application/x-www-form-urlencoded", hdSendForm,
+		hdAuthCookie, 415, "BAD_REQUEST", "application/json"},
+	{"form POST with a bearer token", "POST", "/query", "application/x-www-form-urlencoded", hdSendForm,
+		hdAuthBearer, 415, "BAD_REQUEST", "application/json"},
+	{"cross-site JSON POST with the session cookie", "POST", "/query", "application/json",
+		hdJSON("mutation { " + hdSend + " { id } }"),
+		hdAuthCrossSiteCookie,
+		403, "", ""},
+}
+
+// TestHostileQueries_refusedBeforeAnyResolver sends each kind of hostile request with a transfer
+// inside and checks the refusal, its error, and that no coin moved.
+func TestHostileQueries_refusedBeforeAnyResolver(t *testing.T) {
+	s := startServer(t, "postgres", "DEV=")
+	p := hdSetUp(t, s)
+	for _, tt := range hostileQueryTests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			res := hdRequest(t, s.URL, tt.method, tt.path, tt.contentType, tt.body, tt.headers)
+			res := hdRequest(t, s.URL, tt.method, tt.path, tt.contentType, tt.body, tt.auth.headers(p.ann))
 			if res.status != tt.wantStatus {
 				t.Errorf("status %d, want %d; body %.300s", res.status, tt.wantStatus, res.raw)
 			}
@@ -119,45 +139,53 @@ func TestHostileQueries_refusedBeforeAnyResolver(t *testing.T) {
 		})
 	}
 
-	t.Run("the README's examples are refused", func(t *testing.T) {
-		for q, want := range map[string]string{
-			`{ me { customer { account { entries { edges { node { transaction { entries { account { owner { name } } } } } } } } } } }`: "GRAPHQL_VALIDATION_FAILED",
-			`{ customers(first: 100) { edges { node { account { entries(first: 100) { edges { node { id } } } } } } } }`:                "COMPLEXITY_LIMIT_EXCEEDED",
-		} {
-			if r := s.do(p.admin, q, nil); r.code() != want {
-				t.Errorf("%s: %+v, want %s", q, r.Errors, want)
-			}
+	t.Run("the README's examples are refused", func(t *testing.T) { hdHostileReadmeExamples(t, s, p) })
+	t.Run("at the limits the same operations run", func(t *testing.T) { hdHostileAtTheLimits(t, s, p) })
+	t.Run("a page of 100 with a small selection is within the cost", func(t *testing.T) { hdHostileSmallPage(t, s, p) })
+	t.Run("cost multiplies by first and last, variables included", func(t *testing.T) { hdHostileCostMultiplies(t, s, p) })
+}
+
+func hdHostileReadmeExamples(t *testing.T, s *testServer, p hdParties) {
+	for q, want := range map[string]string{
+		`{ me { customer { account { entries { edges { node { transaction { entries { account { owner { name } } } } } } } } } } }`: "GRAPHQL_VALIDATION_FAILED",
+		`{ customers(first: 100) { edges { node { account { entries(first: 100) { edges { node { id } } } } } } } }`:                "COMPLEXITY_LIMIT_EXCEEDED",
+	} {
+		if r := s.do(p.admin, q, nil); r.code() != want {
+			t.Errorf("%s: %+v, want %s", q, r.Errors, want)
 		}
-	})
-	t.Run("at the limits the same operations run", func(t *testing.T) {
-		for _, q := range []string{
-			hdDeep(10),
-			"mutation { " + hdRepeat("a%d: "+hdSend+" { id }", 15) + " }",
-		} {
-			r := s.do(p.ann, q, nil)
-			if len(r.Errors) > 0 {
-				t.Fatalf("%.120s...: %+v", q, r.Errors)
-			}
-		}
-		if got := s.balance(p.ann); got != "84.00" {
-			t.Errorf("ann has %s after 16 transfers of 1, want 84.00", got)
-		}
-	})
-	t.Run("a page of 100 with a small selection is within the cost", func(t *testing.T) {
-		r := s.do(p.admin, `{ customers(first: 100) { totalCount edges { node { id name } } } }`, nil)
+	}
+}
+
+func hdHostileAtTheLimits(t *testing.T, s *testServer, p hdParties) {
+	for _, q := range []string{
+		hdDeep(10),
+		"mutation { " + hdRepeat("a%d: "+hdSend+" { id }", 15) + " }",
+	} {
+		r := s.do(p.ann, q, nil)
 		if len(r.Errors) > 0 {
-			t.Fatalf("%+v", r.Errors)
+			t.Fatalf("%.120s...: %+v", q, r.Errors)
 		}
-	})
-	t.Run("cost multiplies by first and last, variables included", func(t *testing.T) {
-		q := `query($n: Int) { customers(first: $n) { edges { node { account { entries(last: $n) { totalCount } } } } } }`
-		if r := s.do(p.admin, q, map[string]any{"n": 80}); r.code() != "COMPLEXITY_LIMIT_EXCEEDED" {
-			t.Errorf("80 × 80 entries: %+v, want COMPLEXITY_LIMIT_EXCEEDED", r.Errors)
-		}
-		if r := s.do(p.admin, q, map[string]any{"n": 10}); len(r.Errors) > 0 {
-			t.Errorf("10 × 10 entries: %+v", r.Errors)
-		}
-	})
+	}
+	if got := s.balance(p.ann); got != "84.00" {
+		t.Errorf("ann has %s after 16 transfers of 1, want 84.00", got)
+	}
+}
+
+func hdHostileSmallPage(t *testing.T, s *testServer, p hdParties) {
+	r := s.do(p.admin, `{ customers(first: 100) { totalCount edges { node { id name } } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("%+v", r.Errors)
+	}
+}
+
+func hdHostileCostMultiplies(t *testing.T, s *testServer, p hdParties) {
+	q := `query($n: Int) { customers(first: $n) { edges { node { account { entries(last: $n) { totalCount } } } } } }`
+	if r := s.do(p.admin, q, map[string]any{"n": 80}); r.code() != "COMPLEXITY_LIMIT_EXCEEDED" {
+		t.Errorf("80 × 80 entries: %+v, want COMPLEXITY_LIMIT_EXCEEDED", r.Errors)
+	}
+	if r := s.do(p.admin, q, map[string]any{"n": 10}); len(r.Errors) > 0 {
+		t.Errorf("10 × 10 entries: %+v", r.Errors)
+	}
 }
 
 // TestIntrospection_onWhenChosen_offWithTheSwitch_noSuggestionsOutsideDev checks introspection and
@@ -223,23 +251,24 @@ func TestIntrospection_onWhenChosen_offWithTheSwitch_noSuggestionsOutsideDev(t *
 	})
 }
 
+var securityHeaderTests = []struct {
+	name, method, path, contentType, body string
+	wantStatus                            int
+}{
+	{"POST /query", "POST", "/query", "application/json", hdJSON("{ __typename }"), 200},
+	{"a refused POST /query", "POST", "/query", "text/plain", hdJSON("{ __typename }"), 415},
+	{"GET /", "GET", "/", "", "", 200},
+	{"GET /playground", "GET", "/playground", "", "", 200},
+	{"GET /healthz", "GET", "/healthz", "", "", 200},
+	{"GET /nope", "GET", "/nope", "", "", 404},
+}
+
 // TestSecurityHeadersAndCORS checks the headers of every kind of answer, and CORS from the
 // allow-list only.
 func TestSecurityHeadersAndCORS(t *testing.T) {
 	const app = "https://app.example"
 	s := startServer(t, "sqlite", "ALLOWED_ORIGINS=https://other.example, "+app)
-	tests := []struct {
-		name, method, path, contentType, body string
-		wantStatus                            int
-	}{
-		{"POST /query", "POST", "/query", "application/json", hdJSON("{ __typename }"), 200},
-		{"a refused POST /query", "POST", "/query", "text/plain", hdJSON("{ __typename }"), 415},
-		{"GET /", "GET", "/", "", "", 200},
-		{"GET /playground", "GET", "/playground", "", "", 200},
-		{"GET /healthz", "GET", "/healthz", "", "", 200},
-		{"GET /nope", "GET", "/nope", "", "", 404},
-	}
-	for _, tt := range tests {
+	for _, tt := range securityHeaderTests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := hdRequest(t, s.URL, tt.method, tt.path, tt.contentType, tt.body, nil)
 			if res.status != tt.wantStatus {
@@ -495,50 +524,53 @@ func TestWebSocketUpgrade_outlivesTheTimeouts(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	talk := func(upgrade bool) (string, error) {
-		conn, err := net.Dial("tcp", ln.Addr().String())
+	if got, err := hdTalk(ln.Addr().String(), timeout, true); err != nil || got != "alive\necho ping\n" {
+		t.Errorf("upgraded connection: %q, %v; want its context alive and the echo after every timeout", got, err)
+	}
+	if got, _ := hdTalk(ln.Addr().String(), timeout, false); !strings.HasPrefix(got, context.DeadlineExceeded.Error()) {
+		t.Errorf("plain request: %q, want its context ended by the request deadline", got)
+	}
+}
+
+// hdTalk sends a GET to addr (with the upgrade headers when upgrade), waits past the timeouts,
+// sends a line and returns the two lines read after the headers.
+func hdTalk(addr string, timeout time.Duration, upgrade bool) (string, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	req := "GET /query HTTP/1.1\r\nHost: x\r\n"
+	if upgrade {
+		req += "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	}
+	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
+		return "", err
+	}
+	br := bufio.NewReader(conn)
+	for {
+		line, err := br.ReadString('\n')
 		if err != nil {
 			return "", err
 		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-		req := "GET /query HTTP/1.1\r\nHost: x\r\n"
-		if upgrade {
-			req += "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		if line == "\r\n" {
+			break
 		}
-		if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
-			return "", err
-		}
-		br := bufio.NewReader(conn)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return "", err
-			}
-			if line == "\r\n" {
-				break
-			}
-		}
-		time.Sleep(2 * timeout)
-		if _, err := io.WriteString(conn, "ping\n"); err != nil {
-			return "", err
-		}
-		var got strings.Builder
-		for range 2 {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return got.String(), err
-			}
-			got.WriteString(line)
-		}
-		return got.String(), nil
 	}
-	if got, err := talk(true); err != nil || got != "alive\necho ping\n" {
-		t.Errorf("upgraded connection: %q, %v; want its context alive and the echo after every timeout", got, err)
+	time.Sleep(2 * timeout)
+	if _, err := io.WriteString(conn, "ping\n"); err != nil {
+		return "", err
 	}
-	if got, _ := talk(false); !strings.HasPrefix(got, context.DeadlineExceeded.Error()) {
-		t.Errorf("plain request: %q, want its context ended by the request deadline", got)
+	var got strings.Builder
+	for range 2 {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return got.String(), err
+		}
+		got.WriteString(line)
 	}
+	return got.String(), nil
 }
 
 // TestHardeningConfig_everySettingAFlag checks --help and the refusal of bad values.
