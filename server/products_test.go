@@ -29,6 +29,65 @@ func TestCard_create_fullNumberShownOnce_luhnValidMaskedExpiring(t *testing.T) {
 	ben := s.customer(admin, "ben")
 	s.mint(admin, "ann", "100")
 
+	first, second := ptCreateCardChecked(t, s, ann)
+
+	// The full number is never shown again, whatever the viewer reads.
+	cardFields := `id last4 maskedNumber expiresOn status createdAt balance { amount }
+		account { id number iban kind } history(first: 10) { totalCount }`
+	reads := []struct {
+		name  string
+		query string
+		vars  map[string]any
+	}{
+		{"cards", `{ cards { ` + cardFields + ` } }`, nil},
+		{"card(last4)", `query($l: String!) { card(last4: $l) { ` + cardFields + ` } }`, map[string]any{"l": first.Last4}},
+		{"node", `query($id: ID!) { node(id: $id) { ... on Card { ` + cardFields + ` } } }`, map[string]any{"id": first.ID}},
+		{"nodes", `query($id: ID!) { nodes(ids: [$id]) { ... on Card { ` + cardFields + ` } } }`, map[string]any{"id": first.ID}},
+		{"me.customer.cards", `{ me { customer { cards { ` + cardFields + ` } } } }`, nil},
+	}
+	for _, rd := range reads {
+		r := s.do(ann, rd.query, rd.vars)
+		if len(r.Errors) > 0 {
+			t.Errorf("%s: %+v", rd.name, r.Errors)
+			continue
+		}
+		data := string(r.Data)
+		for _, form := range []string{first.Number, ptGrouped(first.Number, " "), ptGrouped(first.Number, "-"), first.Number[:12]} {
+			if strings.Contains(data, form) {
+				t.Errorf("%s shows the full number (%s): %s", rd.name, form, data)
+			}
+		}
+		if !strings.Contains(data, first.Last4) || !strings.Contains(data, `"kind":"CARD"`) {
+			t.Errorf("%s = %s, want the card", rd.name, data)
+		}
+	}
+	var list struct{ Cards []struct{ ID string } }
+	s.mustDo(ann, `{ cards { id } }`, nil, &list)
+	if len(list.Cards) != 2 || list.Cards[0].ID != first.ID || list.Cards[1].ID != second.ID {
+		t.Errorf("ann's cards = %+v, want %s then %s", list.Cards, first.ID, second.ID)
+	}
+	s.mustDo(ben, `{ cards { id } }`, nil, &list)
+	if len(list.Cards) != 0 {
+		t.Errorf("ben's cards = %+v, want none", list.Cards)
+	}
+
+	// At most ten active cards at a time.
+	for range 8 {
+		ptNewCard(t, s, ann)
+	}
+	before10 := ptSnapshot(t, s, admin, ann, ben)
+	wantError(t, s.do(ann, ptCreateCardMutation, nil), "PRECONDITION_FAILED")
+	eaUnchanged(t, before10, ptSnapshot(t, s, admin, ann, ben))
+	ptWantTrue(t, s.do(ann, ptDeleteCardMutation, map[string]any{"n": second.Number}))
+	ptNewCard(t, s, ann)
+	if got := len(ptBalances(t, s, ann)); got != 11 {
+		t.Errorf("ann holds %d accounts, want main and 10 cards", got)
+	}
+}
+
+// ptCreateCardChecked creates two cards of ann (holding 100) and checks the first in every field.
+func ptCreateCardChecked(t *testing.T, s *testServer, ann string) (first, second ptCard) {
+	t.Helper()
 	before := time.Now()
 	var out struct {
 		CreateCard struct {
@@ -65,65 +124,13 @@ func TestCard_create_fullNumberShownOnce_luhnValidMaskedExpiring(t *testing.T) {
 		c.Account.Kind != "CARD" || c.Account.Balance.Amount != "0.00" || c.Account.Owner.Name != "Ann" {
 		t.Errorf("new card = %+v, want ACTIVE, 0.00 EUR, on a CARD account of Ann", c)
 	}
-	second := ptNewCard(t, s, ann)
+	second = ptNewCard(t, s, ann)
 	if second.Number == n || second.ID == c.ID || !ptLuhnValid(second.Number) {
 		t.Errorf("second card %+v: want a new Luhn-valid number and ID (first %s %s)", second, n, c.ID)
 	}
-	first := ptCard{ID: c.ID, Number: n, Last4: c.Last4}
+	first = ptCard{ID: c.ID, Number: n, Last4: c.Last4}
 	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "100.00", first.key(): "0.00", second.key(): "0.00"})
-
-	// The full number is never shown again, whatever the viewer reads.
-	cardFields := `id last4 maskedNumber expiresOn status createdAt balance { amount }
-		account { id number iban kind } history(first: 10) { totalCount }`
-	reads := []struct {
-		name  string
-		query string
-		vars  map[string]any
-	}{
-		{"cards", `{ cards { ` + cardFields + ` } }`, nil},
-		{"card(last4)", `query($l: String!) { card(last4: $l) { ` + cardFields + ` } }`, map[string]any{"l": first.Last4}},
-		{"node", `query($id: ID!) { node(id: $id) { ... on Card { ` + cardFields + ` } } }`, map[string]any{"id": first.ID}},
-		{"nodes", `query($id: ID!) { nodes(ids: [$id]) { ... on Card { ` + cardFields + ` } } }`, map[string]any{"id": first.ID}},
-		{"me.customer.cards", `{ me { customer { cards { ` + cardFields + ` } } } }`, nil},
-	}
-	for _, rd := range reads {
-		r := s.do(ann, rd.query, rd.vars)
-		if len(r.Errors) > 0 {
-			t.Errorf("%s: %+v", rd.name, r.Errors)
-			continue
-		}
-		data := string(r.Data)
-		for _, form := range []string{n, ptGrouped(n, " "), ptGrouped(n, "-"), n[:12]} {
-			if strings.Contains(data, form) {
-				t.Errorf("%s shows the full number (%s): %s", rd.name, form, data)
-			}
-		}
-		if !strings.Contains(data, first.Last4) || !strings.Contains(data, `"kind":"CARD"`) {
-			t.Errorf("%s = %s, want the card", rd.name, data)
-		}
-	}
-	var list struct{ Cards []struct{ ID string } }
-	s.mustDo(ann, `{ cards { id } }`, nil, &list)
-	if len(list.Cards) != 2 || list.Cards[0].ID != first.ID || list.Cards[1].ID != second.ID {
-		t.Errorf("ann's cards = %+v, want %s then %s", list.Cards, first.ID, second.ID)
-	}
-	s.mustDo(ben, `{ cards { id } }`, nil, &list)
-	if len(list.Cards) != 0 {
-		t.Errorf("ben's cards = %+v, want none", list.Cards)
-	}
-
-	// At most ten active cards at a time.
-	for range 8 {
-		ptNewCard(t, s, ann)
-	}
-	before10 := ptSnapshot(t, s, admin, ann, ben)
-	wantError(t, s.do(ann, ptCreateCardMutation, nil), "PRECONDITION_FAILED")
-	eaUnchanged(t, before10, ptSnapshot(t, s, admin, ann, ben))
-	ptWantTrue(t, s.do(ann, ptDeleteCardMutation, map[string]any{"n": second.Number}))
-	ptNewCard(t, s, ann)
-	if got := len(ptBalances(t, s, ann)); got != 11 {
-		t.Errorf("ann holds %d accounts, want main and 10 cards", got)
-	}
+	return first, second
 }
 
 func TestFundCard_andDefundCard_moveExactAmountsBetweenMainAndCard(t *testing.T) {
@@ -342,26 +349,7 @@ func TestBills_byDueDate_filteredByPaid_payBillRecordsThePayment(t *testing.T) {
 		t.Errorf("new bill = %+v (%v), want Rent 500.00 due %v, unpaid", rent, err, rentDue)
 	}
 
-	all := ptBills(t, s, ann, 10, nil, nil)
-	if want := []string{"Phone", "Power", "Water", "Rent"}; all.TotalCount != 4 || !slices.Equal(all.names(), want) {
-		t.Errorf("bills = %d %v, want 4 %v (by due date)", all.TotalCount, all.names(), want)
-	}
-	page1 := ptBills(t, s, ann, 2, nil, nil)
-	page2 := ptBills(t, s, ann, 2, page1.PageInfo.EndCursor, nil)
-	if !slices.Equal(page1.names(), []string{"Phone", "Power"}) || !page1.PageInfo.HasNextPage ||
-		!slices.Equal(page2.names(), []string{"Water", "Rent"}) || page2.PageInfo.HasNextPage {
-		t.Errorf("pages %v (next %v) and %v (next %v), want [Phone Power] then [Water Rent]", page1.names(),
-			page1.PageInfo.HasNextPage, page2.names(), page2.PageInfo.HasNextPage)
-	}
-	if p := ptBills(t, s, ann, 10, nil, true); p.TotalCount != 0 || len(p.Edges) != 0 {
-		t.Errorf("paid bills before any payment = %v", p.names())
-	}
-	if p := ptBills(t, s, ann, 10, nil, false); p.TotalCount != 4 {
-		t.Errorf("unpaid bills = %v, want all 4", p.names())
-	}
-	if p := ptBills(t, s, ben, 10, nil, nil); !slices.Equal(p.names(), []string{"Gas"}) {
-		t.Errorf("ben's bills = %v, want only his Gas", p.names())
-	}
+	ptWantBillListings(t, s, ann, ben)
 
 	before := time.Now()
 	var paid ptBill
@@ -402,6 +390,31 @@ func TestBills_byDueDate_filteredByPaid_payBillRecordsThePayment(t *testing.T) {
 	}
 }
 
+// ptWantBillListings checks ann's four unpaid bills by due date, in pages, by paid, and ben's one.
+func ptWantBillListings(t *testing.T, s *testServer, ann, ben string) {
+	t.Helper()
+	all := ptBills(t, s, ann, 10, nil, nil)
+	if want := []string{"Phone", "Power", "Water", "Rent"}; all.TotalCount != 4 || !slices.Equal(all.names(), want) {
+		t.Errorf("bills = %d %v, want 4 %v (by due date)", all.TotalCount, all.names(), want)
+	}
+	page1 := ptBills(t, s, ann, 2, nil, nil)
+	page2 := ptBills(t, s, ann, 2, page1.PageInfo.EndCursor, nil)
+	if !slices.Equal(page1.names(), []string{"Phone", "Power"}) || !page1.PageInfo.HasNextPage ||
+		!slices.Equal(page2.names(), []string{"Water", "Rent"}) || page2.PageInfo.HasNextPage {
+		t.Errorf("pages %v (next %v) and %v (next %v), want [Phone Power] then [Water Rent]", page1.names(),
+			page1.PageInfo.HasNextPage, page2.names(), page2.PageInfo.HasNextPage)
+	}
+	if p := ptBills(t, s, ann, 10, nil, true); p.TotalCount != 0 || len(p.Edges) != 0 {
+		t.Errorf("paid bills before any payment = %v", p.names())
+	}
+	if p := ptBills(t, s, ann, 10, nil, false); p.TotalCount != 4 {
+		t.Errorf("unpaid bills = %v, want all 4", p.names())
+	}
+	if p := ptBills(t, s, ben, 10, nil, nil); !slices.Equal(p.names(), []string{"Gas"}) {
+		t.Errorf("ben's bills = %v, want only his Gas", p.names())
+	}
+}
+
 // 2. Refusals: the exact code, the fields named, and nothing changed.
 
 func TestCard_refusedCalls_changeNothing(t *testing.T) {
@@ -415,6 +428,18 @@ func TestCard_refusedCalls_changeNothing(t *testing.T) {
 	ptMove(t, s, ann, ptFundCardMutation, ptCardMove(a.ID, "30"))
 	ptMove(t, s, ben, ptFundCardMutation, ptCardMove(b.ID, "5"))
 	annIDs := eaAccountOf(t, s, ann)
+	tests := ptCardRefusalCases(a, b, annIDs)
+	tokens := map[string]string{"": "", "admin": admin, "ann": ann, "ben": ben}
+	ptRefusals(t, s, admin, tokens, []string{ann, ben}, tests)
+	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "70.00", a.key(): "30.00"})
+	ptWantBalances(t, s, ben, "ben", map[string]string{"main": "5.00", b.key(): "5.00"})
+	if n := ptCountTxns(t, s, admin, "CARD_TRANSFER", "POSTED"); n != 2 {
+		t.Errorf("posted card transfers = %d, want the 2 fundings", n)
+	}
+}
+
+// ptCardRefusalCases are the refused card calls of ann (card a) and ben (card b).
+func ptCardRefusalCases(a, b ptCard, annIDs eaAccount) []ptCase {
 	madeUpCard, madeUpNumber := eaMadeUpID(), ptMadeUpNumber()
 	luhnInvalid := b.Number[:15] + string('0'+(b.Number[15]-'0'+1)%10)
 	in := func(v map[string]any) map[string]any { return map[string]any{"in": v} }
@@ -478,13 +503,7 @@ func TestCard_refusedCalls_changeNothing(t *testing.T) {
 		tests = append(tests, ptCase{name: "another's card by last4", as: "ann", query: ptCardByLast4Query,
 			vars: map[string]any{"l": b.Last4}, wantCode: "NOT_FOUND", likeMadeUp: map[string]any{"l": "no-such"}})
 	}
-	tokens := map[string]string{"": "", "admin": admin, "ann": ann, "ben": ben}
-	ptRefusals(t, s, admin, tokens, []string{ann, ben}, tests)
-	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "70.00", a.key(): "30.00"})
-	ptWantBalances(t, s, ben, "ben", map[string]string{"main": "5.00", b.key(): "5.00"})
-	if n := ptCountTxns(t, s, admin, "CARD_TRANSFER", "POSTED"); n != 2 {
-		t.Errorf("posted card transfers = %d, want the 2 fundings", n)
-	}
+	return tests
 }
 
 func TestSavings_refusedCalls_changeNothing(t *testing.T) {
@@ -940,125 +959,152 @@ func TestProducts_mixedWorkload_ledgerInvariantsHold(t *testing.T) {
 	s := ptStart(t)
 	admin := s.admin()
 	const customers, ops = 4, 30
-	type party struct {
-		name, token string
-		card        ptCard
-		goal        string
-		bills       []ptBill
-	}
-	parties := make([]*party, customers)
+	parties := make([]*ptMixParty, customers)
 	for i := range customers {
-		p := &party{name: fmt.Sprintf("mix%d", i)}
-		p.token = ptCustomerWithAddress(t, s, admin, p.name, "")
-		s.mint(admin, p.name, "300")
-		p.card = ptNewCard(t, s, p.token)
-		p.goal = ptNewGoal(t, s, p.token, "Goal", "100").ID
-		for j := range 4 {
-			p.bills = append(p.bills, ptNewBill(t, s, p.token, fmt.Sprintf("Bill %d", j), fmt.Sprintf("%d.%02d", 5+j*15, j), time.Now().Add(time.Duration(j)*time.Hour)))
-		}
-		parties[i] = p
+		parties[i] = ptMixSetUp(t, s, admin, fmt.Sprintf("mix%d", i))
 	}
-
-	var transfers, paidMinor, confirmedMinor, confirmed, aborted, paidBills atomic.Int64
+	var tally ptMixTally
 	var wg sync.WaitGroup
 	for i, p := range parties {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rnd := rand.New(rand.NewPCG(uint64(i), 5))
-			nextBill := 0
-			do := func(what, mutation string, in map[string]any) (gqlResponse, bool) {
-				r, err := s.post(p.token, mutation, map[string]any{"in": in})
-				switch {
-				case err != nil:
-					t.Errorf("%s %s: %v", p.name, what, err)
-				case len(r.Errors) == 0:
-					return r, true
-				case r.code() != "INSUFFICIENT_FUNDS":
-					t.Errorf("%s %s: %+v", p.name, what, r.Errors)
-				}
-				return r, false
-			}
 			for op := range ops {
 				amount := fmt.Sprintf("%d.%02d", rnd.IntN(40), 1+rnd.IntN(99))
 				other := parties[(i+1+rnd.IntN(customers-1))%customers]
-				switch op % 8 {
-				case 0:
-					if _, ok := do("send", eaSendCoinsMutation, map[string]any{"recipient": map[string]any{"username": other.name}, "amount": amount}); ok {
-						transfers.Add(1)
-					}
-				case 1:
-					do("fund", ptFundCardMutation, ptCardMove(p.card.ID, amount))
-				case 2:
-					do("transfer", ptTransferMutation, ptCardTransfer(p.card.Number, other.card.Number, amount))
-				case 3:
-					do("top up", ptTopUpMutation, ptSavingsMove(p.goal, p.card.ID, amount))
-				case 4:
-					do("withdraw", ptWithdrawMutation, ptSavingsMove(p.goal, p.card.ID, amount))
-				case 5:
-					if nextBill < len(p.bills) {
-						b := p.bills[nextBill]
-						if _, ok := do("pay", ptPayBillMutation, ptPayment(b.ID, p.card.Number)); ok {
-							nextBill++
-							paidBills.Add(1)
-							paidMinor.Add(minor(t, b.Amount.Amount))
-						}
-					}
-				case 6:
-					do("defund", ptDefundCardMutation, ptCardMove(p.card.ID, amount))
-				case 7:
-					r, ok := do("cash out", ptCreateCashoutMutation, map[string]any{"amount": "EUR:" + amount, "channel": "EMAIL"})
-					if !ok {
-						continue
-					}
-					var co ptCashout
-					if err := ptDecodeOne(r, &co); err != nil {
-						t.Error(err)
-						continue
-					}
-					if rnd.IntN(2) == 0 {
-						r, err := s.post(p.token, ptAbortCashoutMutation, map[string]any{"id": co.ID})
-						if err != nil || len(r.Errors) > 0 {
-							t.Errorf("%s abort: %v %+v", p.name, err, r.Errors)
-							continue
-						}
-						aborted.Add(1)
-						continue
-					}
-					m, err := ptLastTAN(s.Outbox, p.name+"@example.com", co.Amount.Amount+" EUR")
-					if err != nil {
-						t.Error(err)
-						continue
-					}
-					r, err = s.post(p.token, ptConfirmCashoutMutation, map[string]any{"id": co.ID, "tan": m.Code})
-					if err != nil || len(r.Errors) > 0 {
-						t.Errorf("%s confirm: %v %+v", p.name, err, r.Errors)
-						continue
-					}
-					confirmed.Add(1)
-					confirmedMinor.Add(minor(t, co.Amount.Amount))
-				}
+				p.step(t, s, op, amount, other, rnd, &tally)
 			}
 		}()
 	}
 	wg.Wait()
-	if paidBills.Load() == 0 || confirmed.Load() == 0 || aborted.Load() == 0 || transfers.Load() == 0 {
-		t.Errorf("workload did %d transfers, %d bill payments, %d confirmed and %d aborted cash-outs: want some of each",
-			transfers.Load(), paidBills.Load(), confirmed.Load(), aborted.Load())
-	}
+	ptMixCheck(t, s, admin, parties, &tally)
+}
 
-	clearing := ptCheckAllAccounts(t, s, admin, int(transfers.Load()))
-	if clearing["BILL_PAYMENT"] != paidMinor.Load() || clearing["CASHOUT"] != confirmedMinor.Load() {
-		t.Errorf("clearing accounts %v, want bill payments %d and cash-outs %d", clearing, paidMinor.Load(), confirmedMinor.Load())
+// ptMixParty is a customer of the mixed workload with their card, goal and bills.
+type ptMixParty struct {
+	name, token string
+	card        ptCard
+	goal        string
+	bills       []ptBill
+	nextBill    int
+}
+
+// ptMixTally counts what the mixed workload did, for the checks after it.
+type ptMixTally struct {
+	transfers, paidMinor, confirmedMinor, confirmed, aborted, paidBills atomic.Int64
+}
+
+// ptMixSetUp creates a customer holding 300 with a card, a goal of 100 and four bills.
+func ptMixSetUp(t *testing.T, s *testServer, admin, name string) *ptMixParty {
+	p := &ptMixParty{name: name}
+	p.token = ptCustomerWithAddress(t, s, admin, p.name, "")
+	s.mint(admin, p.name, "300")
+	p.card = ptNewCard(t, s, p.token)
+	p.goal = ptNewGoal(t, s, p.token, "Goal", "100").ID
+	for j := range 4 {
+		p.bills = append(p.bills, ptNewBill(t, s, p.token, fmt.Sprintf("Bill %d", j), fmt.Sprintf("%d.%02d", 5+j*15, j), time.Now().Add(time.Duration(j)*time.Hour)))
 	}
-	if n := ptCountTxns(t, s, admin, "BILL_PAYMENT", "POSTED"); n != int(paidBills.Load()) {
-		t.Errorf("posted bill payments = %d, want %d", n, paidBills.Load())
+	return p
+}
+
+// do runs a mutation of p's; INSUFFICIENT_FUNDS is a normal refusal, any other error fails t.
+func (p *ptMixParty) do(t *testing.T, s *testServer, what, mutation string, in map[string]any) (gqlResponse, bool) {
+	r, err := s.post(p.token, mutation, map[string]any{"in": in})
+	switch {
+	case err != nil:
+		t.Errorf("%s %s: %v", p.name, what, err)
+	case len(r.Errors) == 0:
+		return r, true
+	case r.code() != "INSUFFICIENT_FUNDS":
+		t.Errorf("%s %s: %+v", p.name, what, r.Errors)
 	}
-	if n := ptCountTxns(t, s, admin, "CASHOUT", "POSTED"); n != int(confirmed.Load()) {
-		t.Errorf("posted cash-outs = %d, want %d", n, confirmed.Load())
+	return r, false
+}
+
+// step runs operation number op of p's: each of eight kinds in turn.
+func (p *ptMixParty) step(t *testing.T, s *testServer, op int, amount string, other *ptMixParty, rnd *rand.Rand, tally *ptMixTally) {
+	switch op % 8 {
+	case 0:
+		if _, ok := p.do(t, s, "send", eaSendCoinsMutation, map[string]any{"recipient": map[string]any{"username": other.name}, "amount": amount}); ok {
+			tally.transfers.Add(1)
+		}
+	case 1:
+		p.do(t, s, "fund", ptFundCardMutation, ptCardMove(p.card.ID, amount))
+	case 2:
+		p.do(t, s, "transfer", ptTransferMutation, ptCardTransfer(p.card.Number, other.card.Number, amount))
+	case 3:
+		p.do(t, s, "top up", ptTopUpMutation, ptSavingsMove(p.goal, p.card.ID, amount))
+	case 4:
+		p.do(t, s, "withdraw", ptWithdrawMutation, ptSavingsMove(p.goal, p.card.ID, amount))
+	case 5:
+		if p.nextBill < len(p.bills) {
+			b := p.bills[p.nextBill]
+			if _, ok := p.do(t, s, "pay", ptPayBillMutation, ptPayment(b.ID, p.card.Number)); ok {
+				p.nextBill++
+				tally.paidBills.Add(1)
+				tally.paidMinor.Add(minor(t, b.Amount.Amount))
+			}
+		}
+	case 6:
+		p.do(t, s, "defund", ptDefundCardMutation, ptCardMove(p.card.ID, amount))
+	case 7:
+		p.cashout(t, s, amount, rnd, tally)
 	}
-	if n := ptCountTxns(t, s, admin, "CASHOUT", "VOIDED"); n != int(aborted.Load()) {
-		t.Errorf("voided cash-outs = %d, want %d", n, aborted.Load())
+}
+
+// cashout creates a cash-out of amount, then aborts or confirms it with its TAN at random.
+func (p *ptMixParty) cashout(t *testing.T, s *testServer, amount string, rnd *rand.Rand, tally *ptMixTally) {
+	r, ok := p.do(t, s, "cash out", ptCreateCashoutMutation, map[string]any{"amount": "EUR:" + amount, "channel": "EMAIL"})
+	if !ok {
+		return
+	}
+	var co ptCashout
+	if err := ptDecodeOne(r, &co); err != nil {
+		t.Error(err)
+		return
+	}
+	if rnd.IntN(2) == 0 {
+		r, err := s.post(p.token, ptAbortCashoutMutation, map[string]any{"id": co.ID})
+		if err != nil || len(r.Errors) > 0 {
+			t.Errorf("%s abort: %v %+v", p.name, err, r.Errors)
+			return
+		}
+		tally.aborted.Add(1)
+		return
+	}
+	m, err := ptLastTAN(s.Outbox, p.name+"@example.com", co.Amount.Amount+" EUR")
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	r, err = s.post(p.token, ptConfirmCashoutMutation, map[string]any{"id": co.ID, "tan": m.Code})
+	if err != nil || len(r.Errors) > 0 {
+		t.Errorf("%s confirm: %v %+v", p.name, err, r.Errors)
+		return
+	}
+	tally.confirmed.Add(1)
+	tally.confirmedMinor.Add(minor(t, co.Amount.Amount))
+}
+
+// ptMixCheck checks the ledger's invariants and every count against the tally.
+func ptMixCheck(t *testing.T, s *testServer, admin string, parties []*ptMixParty, tally *ptMixTally) {
+	if tally.paidBills.Load() == 0 || tally.confirmed.Load() == 0 || tally.aborted.Load() == 0 || tally.transfers.Load() == 0 {
+		t.Errorf("workload did %d transfers, %d bill payments, %d confirmed and %d aborted cash-outs: want some of each",
+			tally.transfers.Load(), tally.paidBills.Load(), tally.confirmed.Load(), tally.aborted.Load())
+	}
+	clearing := ptCheckAllAccounts(t, s, admin, int(tally.transfers.Load()))
+	if clearing["BILL_PAYMENT"] != tally.paidMinor.Load() || clearing["CASHOUT"] != tally.confirmedMinor.Load() {
+		t.Errorf("clearing accounts %v, want bill payments %d and cash-outs %d", clearing, tally.paidMinor.Load(), tally.confirmedMinor.Load())
+	}
+	if n := ptCountTxns(t, s, admin, "BILL_PAYMENT", "POSTED"); n != int(tally.paidBills.Load()) {
+		t.Errorf("posted bill payments = %d, want %d", n, tally.paidBills.Load())
+	}
+	if n := ptCountTxns(t, s, admin, "CASHOUT", "POSTED"); n != int(tally.confirmed.Load()) {
+		t.Errorf("posted cash-outs = %d, want %d", n, tally.confirmed.Load())
+	}
+	if n := ptCountTxns(t, s, admin, "CASHOUT", "VOIDED"); n != int(tally.aborted.Load()) {
+		t.Errorf("voided cash-outs = %d, want %d", n, tally.aborted.Load())
 	}
 	var paidTotal int
 	for _, p := range parties {
@@ -1068,8 +1114,8 @@ func TestProducts_mixedWorkload_ledgerInvariantsHold(t *testing.T) {
 		}
 		paidTotal += ptBills(t, s, p.token, 10, nil, true).TotalCount
 	}
-	if paidTotal != int(paidBills.Load()) {
-		t.Errorf("paid bills = %d, want %d", paidTotal, paidBills.Load())
+	if paidTotal != int(tally.paidBills.Load()) {
+		t.Errorf("paid bills = %d, want %d", paidTotal, tally.paidBills.Load())
 	}
 }
 
@@ -1097,8 +1143,7 @@ func TestCard_history_newestFirstWithTypeAmountAndBalanceAfter(t *testing.T) {
 	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "75.00", a.key(): "11.00", ptGoalKey(g.ID): "6.00"})
 	ptWantBalances(t, s, ben, "ben", map[string]string{"main": "0.00", b.key(): "11.00"})
 
-	type line struct{ typ, amount, after, kind string }
-	want := []line{
+	want := []ptHistoryLine{
 		{"SEND", "7.00", "11.00", "BILL_PAYMENT"},
 		{"RECEIVE", "2.00", "18.00", "CARD_TRANSFER"},
 		{"SEND", "3.00", "16.00", "CARD_TRANSFER"},
@@ -1107,54 +1152,28 @@ func TestCard_history_newestFirstWithTypeAmountAndBalanceAfter(t *testing.T) {
 		{"SEND", "5.00", "25.00", "CARD_TRANSFER"},
 		{"RECEIVE", "30.00", "30.00", "CARD_TRANSFER"},
 	}
-	history := func(vars map[string]any) (int, []line, bool, string) {
-		t.Helper()
-		var out struct {
-			Card struct {
-				History struct {
-					TotalCount int
-					PageInfo   struct {
-						HasNextPage bool
-						EndCursor   string
-					}
-					Edges []struct {
-						Node struct {
-							Type                 string
-							Version              int
-							Memo                 *string
-							Amount, BalanceAfter struct{ Amount string }
-							Transaction          struct{ Kind string }
-						}
-					}
-				}
-			}
-		}
-		s.mustDo(ann, `query($l: String!, $f: Int, $a: Cursor, $o: OrderDirection) { card(last4: $l) {
-			history(first: $f, after: $a, order: $o) { totalCount pageInfo { hasNextPage endCursor }
-			edges { node { type version memo amount { amount } balanceAfter { amount } transaction { kind } } } } } }`,
-			vars, &out)
-		h := out.Card.History
-		var got []line
-		for _, e := range h.Edges {
-			got = append(got, line{e.Node.Type, e.Node.Amount.Amount, e.Node.BalanceAfter.Amount, e.Node.Transaction.Kind})
-		}
-		return h.TotalCount, got, h.PageInfo.HasNextPage, h.PageInfo.EndCursor
-	}
-	n, got, _, _ := history(map[string]any{"l": a.Last4, "f": 10})
+	n, got, _, _ := ptCardHistory(t, s, ann, map[string]any{"l": a.Last4, "f": 10})
 	if n != len(want) || !slices.Equal(got, want) {
 		t.Errorf("history = %d %v,\nwant %d %v (newest first)", n, got, len(want), want)
 	}
-	_, asc, _, _ := history(map[string]any{"l": a.Last4, "f": 10, "o": "ASC"})
+	_, asc, _, _ := ptCardHistory(t, s, ann, map[string]any{"l": a.Last4, "f": 10, "o": "ASC"})
 	rev := slices.Clone(want)
 	slices.Reverse(rev)
 	if !slices.Equal(asc, rev) {
 		t.Errorf("history ASC = %v, want %v", asc, rev)
 	}
-	_, page1, next, cursor := history(map[string]any{"l": a.Last4, "f": 3})
-	_, page2, _, _ := history(map[string]any{"l": a.Last4, "f": 3, "a": cursor})
+	_, page1, next, cursor := ptCardHistory(t, s, ann, map[string]any{"l": a.Last4, "f": 3})
+	_, page2, _, _ := ptCardHistory(t, s, ann, map[string]any{"l": a.Last4, "f": 3, "a": cursor})
 	if !next || !slices.Equal(page1, want[:3]) || !slices.Equal(page2, want[3:6]) {
 		t.Errorf("pages of 3 = %v (next %v) then %v, want %v then %v", page1, next, page2, want[:3], want[3:6])
 	}
+	ptWantHistoryVersions(t, s, ann, a.Last4, len(want))
+	ptCheckAllAccounts(t, s, admin, 0)
+}
+
+// ptWantHistoryVersions checks that the card history is its account statement: versions count down from n, the newest carries the bill name Phone.
+func ptWantHistoryVersions(t *testing.T, s *testServer, token, last4 string, n int) {
+	t.Helper()
 	// The history is the card account's statement: versions count down from 7, the payment
 	// carries the bill's name.
 	var st struct {
@@ -1169,15 +1188,53 @@ func TestCard_history_newestFirstWithTypeAmountAndBalanceAfter(t *testing.T) {
 			}
 		}
 	}
-	s.mustDo(ann, `query($l: String!) { card(last4: $l) { history(first: 10) { edges { node { version memo } } } } }`,
-		map[string]any{"l": a.Last4}, &st)
+	s.mustDo(token, `query($l: String!) { card(last4: $l) { history(first: 10) { edges { node { version memo } } } } }`,
+		map[string]any{"l": last4}, &st)
 	for i, e := range st.Card.History.Edges {
-		if e.Node.Version != len(want)-i {
-			t.Errorf("entry %d version %d, want %d", i, e.Node.Version, len(want)-i)
+		if e.Node.Version != n-i {
+			t.Errorf("entry %d version %d, want %d", i, e.Node.Version, n-i)
 		}
 	}
 	if e := st.Card.History.Edges; len(e) == 0 || e[0].Node.Memo == nil || *e[0].Node.Memo != "Phone" {
 		t.Errorf("newest entry = %+v, want the payment of Phone", e)
 	}
-	ptCheckAllAccounts(t, s, admin, 0)
+}
+
+// ptHistoryLine is a line of a card's history.
+type ptHistoryLine struct{ typ, amount, after, kind string }
+
+// ptCardHistory reads a page of a card's history (vars: l, the last4, and f, a, o) and returns
+// its total count, lines, whether there is a next page and the end cursor.
+func ptCardHistory(t *testing.T, s *testServer, token string, vars map[string]any) (int, []ptHistoryLine, bool, string) {
+	t.Helper()
+	var out struct {
+		Card struct {
+			History struct {
+				TotalCount int
+				PageInfo   struct {
+					HasNextPage bool
+					EndCursor   string
+				}
+				Edges []struct {
+					Node struct {
+						Type                 string
+						Version              int
+						Memo                 *string
+						Amount, BalanceAfter struct{ Amount string }
+						Transaction          struct{ Kind string }
+					}
+				}
+			}
+		}
+	}
+	s.mustDo(token, `query($l: String!, $f: Int, $a: Cursor, $o: OrderDirection) { card(last4: $l) {
+		history(first: $f, after: $a, order: $o) { totalCount pageInfo { hasNextPage endCursor }
+		edges { node { type version memo amount { amount } balanceAfter { amount } transaction { kind } } } } } }`,
+		vars, &out)
+	h := out.Card.History
+	var got []ptHistoryLine
+	for _, e := range h.Edges {
+		got = append(got, ptHistoryLine{e.Node.Type, e.Node.Amount.Amount, e.Node.BalanceAfter.Amount, e.Node.Transaction.Kind})
+	}
+	return h.TotalCount, got, h.PageInfo.HasNextPage, h.PageInfo.EndCursor
 }
