@@ -53,10 +53,8 @@ func idStart(t *testing.T, withSMTP, withSMS bool, env ...string) *idServer {
 
 // on returns s bound to t, so that a failing helper stops the subtest t, not its parent.
 func (s *idServer) on(t *testing.T) *idServer {
-	ts := *s.testServer
-	ts.t = t
 	c := *s
-	c.testServer = &ts
+	c.testServer = onT(t, s.testServer)
 	return &c
 }
 

@@ -14,23 +14,7 @@ func TestRegister_codeBySMTP_createsUserCustomerAndEmptyMainAccount(t *testing.T
 	customersBefore := s.idCustomerCount(admin)
 	p := idPerson{Email: "Ana.Lopez@Example.com", Phone: "+34600111222", SSN: "123-45-6789"}
 
-	var pre struct{ PreRegister struct{ Ok bool } }
-	s.mustDo("", idPreRegisterMutation, map[string]any{"in": p.contact()}, &pre)
-	if !pre.PreRegister.Ok {
-		t.Fatalf("preRegister = %+v, want ok", pre)
-	}
-	mails := s.mail.all()
-	if len(mails) != 1 || mails[0].To != "ana.lopez@example.com" || mails[0].Subject != "Your e-mail verification code" {
-		t.Fatalf("SMTP got %+v, want one verification e-mail to ana.lopez@example.com", mails)
-	}
-	code := idCodeIn(t, mails[0].Text)
-	// The outbox records the same message in any mode.
-	if l := s.idOutboxTo("ana.lopez@example.com"); l.Code != code || l.Channel != "email" || l.Subject != mails[0].Subject {
-		t.Errorf("outbox line %+v, want the e-mailed code %s", l, code)
-	}
-	if s.idCustomerCount(admin) != customersBefore {
-		t.Error("preRegister alone created a customer")
-	}
+	code := idPreRegisterBySMTP(t, s, admin, p, customersBefore)
 
 	var out struct {
 		Register struct {
@@ -84,6 +68,34 @@ func TestRegister_codeBySMTP_createsUserCustomerAndEmptyMainAccount(t *testing.T
 		t.Errorf("%d e-mails in all, want only the verification code", n)
 	}
 
+	idWantDerivedUsernames(t, s)
+}
+
+// idPreRegisterBySMTP pre-registers p, checks the one e-mail and the outbox line, and returns the code.
+func idPreRegisterBySMTP(t *testing.T, s *idServer, admin string, p idPerson, customersBefore int) string {
+	t.Helper()
+	var pre struct{ PreRegister struct{ Ok bool } }
+	s.mustDo("", idPreRegisterMutation, map[string]any{"in": p.contact()}, &pre)
+	if !pre.PreRegister.Ok {
+		t.Fatalf("preRegister = %+v, want ok", pre)
+	}
+	mails := s.mail.all()
+	if len(mails) != 1 || mails[0].To != "ana.lopez@example.com" || mails[0].Subject != "Your e-mail verification code" {
+		t.Fatalf("SMTP got %+v, want one verification e-mail to ana.lopez@example.com", mails)
+	}
+	code := idCodeIn(t, mails[0].Text)
+	// The outbox records the same message in any mode.
+	if l := s.idOutboxTo("ana.lopez@example.com"); l.Code != code || l.Channel != "email" || l.Subject != mails[0].Subject {
+		t.Errorf("outbox line %+v, want the e-mailed code %s", l, code)
+	}
+	if s.idCustomerCount(admin) != customersBefore {
+		t.Error("preRegister alone created a customer")
+	}
+	return code
+}
+
+func idWantDerivedUsernames(t *testing.T, s *idServer) {
+	t.Helper()
 	// Another person with the same local part gets the next free derived username, one whose local
 	// part looks like a taken username skips the look-alikes, and an e-mail whose local part is a
 	// reserved name is refused (it would never derive "admin" either).
@@ -255,6 +267,12 @@ func TestRegister_refused_createsNothingAndTheCodeStaysUsable(t *testing.T) {
 			}
 		})
 	}
+	idWantRegisterAfterRefusals(t, s, admin, p, code, customers)
+}
+
+// idWantRegisterAfterRefusals checks that the refusals left no login and spent no code: p registers with code now, and its data are taken after.
+func idWantRegisterAfterRefusals(t *testing.T, s *idServer, admin string, p idPerson, code string, customers int) {
+	t.Helper()
 	// Nobody can log in as what the refused registrations named.
 	for _, login := range []string{"pedro.perez", "pedro.perez@example.com", "pedro.perez.1"} {
 		s.idWantLoginRefused(login, idPassword, "UNAUTHENTICATED")

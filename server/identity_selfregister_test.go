@@ -206,6 +206,18 @@ func TestSelfRegister_mobileCodeBySMSWebhook(t *testing.T) {
 	}
 }
 
+// idSelfRegisterInput is a selfRegister input for the username eve.online.
+func idSelfRegisterInput(number, mode, email, mobile string) map[string]any {
+	in := map[string]any{"accountNumber": number, "authenticationMode": mode, "username": "eve.online", "password": "eve-new-password"}
+	if email != "" {
+		in["email"] = email
+	}
+	if mobile != "" {
+		in["mobileNumber"] = mobile
+	}
+	return in
+}
+
 func TestSelfRegister_noMatch_answersLikeAMatchButSendsNothing(t *testing.T) {
 	t.Parallel()
 	s := idStart(t, true, true)
@@ -217,27 +229,49 @@ func TestSelfRegister_noMatch_answersLikeAMatchButSendsNothing(t *testing.T) {
 	fayNumber, _ := s.idNumberOf(admin, "fay")
 	gilNumber, _ := s.idNumberOf(admin, "gil")
 
-	req := func(number, mode, email, mobile string) map[string]any {
-		in := map[string]any{"accountNumber": number, "authenticationMode": mode, "username": "eve.online", "password": "eve-new-password"}
-		if email != "" {
-			in["email"] = email
-		}
-		if mobile != "" {
-			in["mobileNumber"] = mobile
-		}
-		return in
+	idSelfRegisterUnmatched(t, s, eveNumber, fayNumber, gilNumber, eveIBAN)
+	idSelfRegisterRefused(t, s, eveNumber)
+	// Eve's login is untouched by all of the above.
+	s.idWantLoginRefused("eve.online", "eve-new-password", "UNAUTHENTICATED")
+
+	// A matching request answers with the same shape; a wrong code changes nothing, the right one works.
+	before := s.idSentSoFar()
+	id := idRequestID(t, s.idSelfRegister(idSelfRegisterInput(eveNumber, "EMAIL", "eve@example.com", "")))
+	if !idRequestIDShape.MatchString(id) {
+		t.Errorf("a matching requestId %q is shaped differently", id)
 	}
+	s.idAwaitSent(before)
+	code := idCodeIn(t, s.mail.to("eve@example.com")[0].Text)
+	wantError(t, s.do("", idConfirmSelfMutation, map[string]any{"id": id, "code": idOtherCode(code, 1)}), "INVALID_CODE")
+	s.mustDo("", idConfirmSelfMutation, map[string]any{"id": id, "code": code}, nil)
+	s.login("eve.online", "eve-new-password")
+
+	// A username taken between the request and its confirmation: CONFLICT, fay keeps her login.
+	before = s.idSentSoFar()
+	id = idRequestID(t, s.idSelfRegister(map[string]any{"accountNumber": fayNumber, "authenticationMode": "MOBILE",
+		"mobileNumber": "+34633000004", "username": "hal", "password": "fay-new-password"}))
+	s.idAwaitSent(before)
+	code = idCodeIn(t, s.sms.to("+34633000004")[0].Text)
+	s.idNewCustomer(admin, "hal", "", "")
+	wantError(t, s.do("", idConfirmSelfMutation, map[string]any{"id": id, "code": code}), "CONFLICT", "username")
+	s.login("fay", "fay-password")
+	s.login("hal", "hal-password")
+}
+
+// idSelfRegisterUnmatched sends selfRegister requests whose data match nobody: each answers with
+// a fresh request id shaped like a real one, sends nothing, and its code is never right.
+func idSelfRegisterUnmatched(t *testing.T, s *idServer, eveNumber, fayNumber, gilNumber, eveIBAN string) {
 	unmatched := []struct {
 		name string
 		give map[string]any
 	}{
-		{"unknown account number", req("0000000000", "EMAIL", "eve@example.com", "")},
-		{"eve's number with fay's e-mail", req(eveNumber, "EMAIL", "fay@example.com", "")},
-		{"fay's number with eve's e-mail", req(fayNumber, "EMAIL", "eve@example.com", "")},
-		{"eve's number with another mobile", req(eveNumber, "MOBILE", "", "+34633000004")},
-		{"eve's e-mail given in MOBILE mode", req(eveNumber, "MOBILE", "eve@example.com", "+34633999999")},
-		{"gil's number by MOBILE, gil has no phone", req(gilNumber, "MOBILE", "", "+34633000005")},
-		{"eve's IBAN instead of the number", req(eveIBAN, "EMAIL", "eve@example.com", "")},
+		{"unknown account number", idSelfRegisterInput("0000000000", "EMAIL", "eve@example.com", "")},
+		{"eve's number with fay's e-mail", idSelfRegisterInput(eveNumber, "EMAIL", "fay@example.com", "")},
+		{"fay's number with eve's e-mail", idSelfRegisterInput(fayNumber, "EMAIL", "eve@example.com", "")},
+		{"eve's number with another mobile", idSelfRegisterInput(eveNumber, "MOBILE", "", "+34633000004")},
+		{"eve's e-mail given in MOBILE mode", idSelfRegisterInput(eveNumber, "MOBILE", "eve@example.com", "+34633999999")},
+		{"gil's number by MOBILE, gil has no phone", idSelfRegisterInput(gilNumber, "MOBILE", "", "+34633000005")},
+		{"eve's IBAN instead of the number", idSelfRegisterInput(eveIBAN, "EMAIL", "eve@example.com", "")},
 		// Whether a username is free is told only after the code (confirmSelfRegistration).
 		{"taken username, data not matching", map[string]any{"accountNumber": "0000000000", "authenticationMode": "EMAIL",
 			"email": "eve@example.com", "username": "FAY", "password": "eve-new-password"}},
@@ -257,6 +291,10 @@ func TestSelfRegister_noMatch_answersLikeAMatchButSendsNothing(t *testing.T) {
 		})
 	}
 
+}
+
+// idSelfRegisterRefused sends selfRegister requests refused before any look-up: nothing is sent.
+func idSelfRegisterRefused(t *testing.T, s *idServer, eveNumber string) {
 	refused := []struct {
 		name       string
 		give       map[string]any
@@ -287,29 +325,4 @@ func TestSelfRegister_noMatch_answersLikeAMatchButSendsNothing(t *testing.T) {
 			s.idWantNothingSent(before, "a refused selfRegister")
 		})
 	}
-	// Eve's login is untouched by all of the above.
-	s.idWantLoginRefused("eve.online", "eve-new-password", "UNAUTHENTICATED")
-
-	// A matching request answers with the same shape; a wrong code changes nothing, the right one works.
-	before := s.idSentSoFar()
-	id := idRequestID(t, s.idSelfRegister(req(eveNumber, "EMAIL", "eve@example.com", "")))
-	if !idRequestIDShape.MatchString(id) {
-		t.Errorf("a matching requestId %q is shaped differently", id)
-	}
-	s.idAwaitSent(before)
-	code := idCodeIn(t, s.mail.to("eve@example.com")[0].Text)
-	wantError(t, s.do("", idConfirmSelfMutation, map[string]any{"id": id, "code": idOtherCode(code, 1)}), "INVALID_CODE")
-	s.mustDo("", idConfirmSelfMutation, map[string]any{"id": id, "code": code}, nil)
-	s.login("eve.online", "eve-new-password")
-
-	// A username taken between the request and its confirmation: CONFLICT, fay keeps her login.
-	before = s.idSentSoFar()
-	id = idRequestID(t, s.idSelfRegister(map[string]any{"accountNumber": fayNumber, "authenticationMode": "MOBILE",
-		"mobileNumber": "+34633000004", "username": "hal", "password": "fay-new-password"}))
-	s.idAwaitSent(before)
-	code = idCodeIn(t, s.sms.to("+34633000004")[0].Text)
-	s.idNewCustomer(admin, "hal", "", "")
-	wantError(t, s.do("", idConfirmSelfMutation, map[string]any{"id": id, "code": code}), "CONFLICT", "username")
-	s.login("fay", "fay-password")
-	s.login("hal", "hal-password")
 }
