@@ -120,39 +120,45 @@ func TestAuditLog_adminTargetsAndStaffReads_recorded_refusedChangesLeaveNoOKRow(
 			// A person nobody has is not a read of personal data.
 			wantError(t, s.do(clerk, `query { person(id: "999999@census") { firstName } }`, nil), "NOT_FOUND")
 
-			rows := auRows(t, s)
-			a.wantRequests(rows, "clerk-password-1")
-			ids := auIDs(t, s)
-			personID := auPersonID(t, s, p.QualifiedID)
-			tests := []struct {
-				give string
-				want []string
-			}{
-				{"account.debit_limit_changed", []string{"admin OK account:" + auAccountID(t, s, acc.Number) + " " + acc.Number + " 5000"}},
-				{"user.status_changed", []string{"admin OK user:" + ids["ann"] + " ann LOCKED"}},
-				{"user.created", []string{"admin OK user:" + ids["clerk"] + " clerk STAFF"}},
-				{"customer.deleted", []string{"admin OK customer:" + auCustomerOf(rows, "cyd") + " cyd"}},
-				{"person.read", []string{"clerk OK person:" + personID + " " + p.QualifiedID}},
-				{"people.read", []string{"clerk OK person:" + personID}},
-			}
-			for _, tt := range tests {
-				if got := auEvents(rows, tt.give); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-					t.Errorf("%s rows:\n%s\nwant:\n%s", tt.give, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-				}
-			}
-			// Each administrator's and clerk's mutation also has its row, refused ones with their code.
-			var requests []string
-			for _, r := range rows {
-				if r.Actor == "admin" && !strings.Contains(r.Action, ".") {
-					requests = append(requests, r.Action+" "+r.Outcome)
-				}
-			}
-			want := "createCustomer OK,createCustomer OK,createCoins OK,createUser OK,setDebitLimit OK,setUserStatus OK," +
-				"deleteCustomer OK,deleteCustomer PRECONDITION_FAILED,setUserStatus FORBIDDEN,setDebitLimit BAD_USER_INPUT"
-			if got := strings.Join(requests, ","); got != want {
-				t.Errorf("the admin's mutations recorded as %s, want %s", got, want)
-			}
+			auWantAdminAndStaffRows(t, s, a, acc.Number, p.QualifiedID)
 		})
+	}
+}
+
+// auWantAdminAndStaffRows checks the audit rows of the admin's changes and the clerk's reads, and one row for each admin mutation, refused ones with their code.
+func auWantAdminAndStaffRows(t *testing.T, s *testServer, a *auRequests, accNumber, qualifiedID string) {
+	t.Helper()
+	rows := auRows(t, s)
+	a.wantRequests(rows, "clerk-password-1")
+	ids := auIDs(t, s)
+	personID := auPersonID(t, s, qualifiedID)
+	tests := []struct {
+		give string
+		want []string
+	}{
+		{"account.debit_limit_changed", []string{"admin OK account:" + auAccountID(t, s, accNumber) + " " + accNumber + " 5000"}},
+		{"user.status_changed", []string{"admin OK user:" + ids["ann"] + " ann LOCKED"}},
+		{"user.created", []string{"admin OK user:" + ids["clerk"] + " clerk STAFF"}},
+		{"customer.deleted", []string{"admin OK customer:" + auCustomerOf(rows, "cyd") + " cyd"}},
+		{"person.read", []string{"clerk OK person:" + personID + " " + qualifiedID}},
+		{"people.read", []string{"clerk OK person:" + personID}},
+	}
+	for _, tt := range tests {
+		if got := auEvents(rows, tt.give); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("%s rows:\n%s\nwant:\n%s", tt.give, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+		}
+	}
+	// Each administrator's and clerk's mutation also has its row, refused ones with their code.
+	var requests []string
+	for _, r := range rows {
+		if r.Actor == "admin" && !strings.Contains(r.Action, ".") {
+			requests = append(requests, r.Action+" "+r.Outcome)
+		}
+	}
+	want := "createCustomer OK,createCustomer OK,createCoins OK,createUser OK,setDebitLimit OK,setUserStatus OK," +
+		"deleteCustomer OK,deleteCustomer PRECONDITION_FAILED,setUserStatus FORBIDDEN,setDebitLimit BAD_USER_INPUT"
+	if got := strings.Join(requests, ","); got != want {
+		t.Errorf("the admin's mutations recorded as %s, want %s", got, want)
 	}
 }
 

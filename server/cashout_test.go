@@ -45,12 +45,22 @@ func TestCashout_tanFromOutbox_confirmPostsAndAbortReleases(t *testing.T) {
 	wantError(t, s.do(cara, ptAbortCashoutMutation, map[string]any{"id": co.ID}), "PRECONDITION_FAILED")
 	eaUnchanged(t, before, ptSnapshot(t, s, admin, cara))
 
+	ptCashoutBySMSThenAborted(t, s, admin, cara)
+
+	if clearing := ptCheckAllAccounts(t, s, admin, 0); clearing["CASHOUT"] != 1234 {
+		t.Errorf("cash-out clearing account = %d minor units, want 1234", clearing["CASHOUT"])
+	}
+}
+
+// ptCashoutBySMSThenAborted creates a cash-out of cara's (holding 87.66) by SMS with a plain amount, checks the reservation and its TAN, aborts it and checks it is released for good.
+func ptCashoutBySMSThenAborted(t *testing.T, s *testServer, admin, cara string) {
+	t.Helper()
 	// A plain amount, the TAN by SMS, then aborted.
 	co2 := ptNewCashout(t, s, cara, "20", "SMS")
 	if co2.Status != "PENDING" || co2.Channel != "SMS" || co2.Amount.Amount != "20.00" {
 		t.Errorf("createCashout = %+v, want a pending 20.00 by SMS", co2)
 	}
-	want = eaMoneyState{Balance: "87.66", Available: "67.66", DebitLimit: "0.00", PendingCount: 1, Entries: 2}
+	want := eaMoneyState{Balance: "87.66", Available: "67.66", DebitLimit: "0.00", PendingCount: 1, Entries: 2}
 	if got := eaStateOf(t, s, cara).eaMoneyState; got != want {
 		t.Errorf("while the second is pending cara = %+v, want %+v", got, want)
 	}
@@ -68,14 +78,10 @@ func TestCashout_tanFromOutbox_confirmPostsAndAbortReleases(t *testing.T) {
 	if got := eaStateOf(t, s, cara).eaMoneyState; got != want {
 		t.Errorf("after abort cara = %+v, want %+v (released)", got, want)
 	}
-	before = ptSnapshot(t, s, admin, cara)
+	before := ptSnapshot(t, s, admin, cara)
 	wantError(t, s.do(cara, ptConfirmCashoutMutation, map[string]any{"id": co2.ID, "tan": tan2.Code}), "PRECONDITION_FAILED")
 	wantError(t, s.do(cara, ptAbortCashoutMutation, map[string]any{"id": co2.ID}), "PRECONDITION_FAILED")
 	eaUnchanged(t, before, ptSnapshot(t, s, admin, cara))
-
-	if clearing := ptCheckAllAccounts(t, s, admin, 0); clearing["CASHOUT"] != 1234 {
-		t.Errorf("cash-out clearing account = %d minor units, want 1234", clearing["CASHOUT"])
-	}
 }
 
 func TestCashouts_customersSeeTheirOwn_adminSeesAll(t *testing.T) {
@@ -129,38 +135,33 @@ func TestCashout_refusedCalls_changeNothing(t *testing.T) {
 	dans := ptNewCashout(t, s, dan, "5", "EMAIL")
 	dansTAN := ptTAN(t, s, "dan@example.com", "5.00 EUR")
 	madeUp := eaMadeUpID()
-	create := func(amount any, channel string) map[string]any {
-		return map[string]any{"in": map[string]any{"amount": amount, "channel": channel}}
-	}
-	confirm := func(id, tan string) map[string]any { return map[string]any{"id": id, "tan": tan} }
-	id := func(v string) map[string]any { return map[string]any{"id": v} }
 
 	tests := []ptCase{
-		{name: "zero", as: "cara", query: ptCreateCashoutMutation, vars: create("0", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "zero in the Taler form", as: "cara", query: ptCreateCashoutMutation, vars: create("EUR:0", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "negative", as: "cara", query: ptCreateCashoutMutation, vars: create("-1", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "not a number", as: "cara", query: ptCreateCashoutMutation, vars: create("abc", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "wrong currency", as: "cara", query: ptCreateCashoutMutation, vars: create("USD:5", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "currency in lower case", as: "cara", query: ptCreateCashoutMutation, vars: create("eur:5", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "currency without amount", as: "cara", query: ptCreateCashoutMutation, vars: create("EUR:", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "too many decimals", as: "cara", query: ptCreateCashoutMutation, vars: create("EUR:1.234", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "a JSON number", as: "cara", query: ptCreateCashoutMutation, vars: create(5, "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "more than available", as: "cara", query: ptCreateCashoutMutation, vars: create("70.01", "EMAIL"), wantCode: "INSUFFICIENT_FUNDS"},
-		{name: "more than the balance", as: "cara", query: ptCreateCashoutMutation, vars: create("EUR:100.01", "EMAIL"), wantCode: "INSUFFICIENT_FUNDS"},
-		{name: "no cashout address", as: "eve", query: ptCreateCashoutMutation, vars: create("1", "EMAIL"), wantCode: "PRECONDITION_FAILED"},
-		{name: "SMS without a phone", as: "dan", query: ptCreateCashoutMutation, vars: create("1", "SMS"), wantCode: "PRECONDITION_FAILED"},
-		{name: "by the institutional admin", as: "admin", query: ptCreateCashoutMutation, vars: create("1", "EMAIL"), wantCode: "CONFLICT"},
-		{name: "unauthenticated", as: "", query: ptCreateCashoutMutation, vars: create("1", "EMAIL"), wantCode: "UNAUTHENTICATED"},
-		{name: "confirm with a wrong TAN", as: "cara", query: ptConfirmCashoutMutation, vars: confirm(pending.ID, ptWrongCode(tan.Code)), wantCode: "INVALID_CODE"},
-		{name: "confirm with another's TAN", as: "cara", query: ptConfirmCashoutMutation, vars: confirm(pending.ID, dansTAN.Code), wantCode: "INVALID_CODE"},
-		{name: "confirm another's cash-out", as: "cara", query: ptConfirmCashoutMutation, vars: confirm(dans.ID, dansTAN.Code), wantCode: "NOT_FOUND",
-			likeMadeUp: confirm(madeUp, dansTAN.Code)},
-		{name: "abort another's cash-out", as: "cara", query: ptAbortCashoutMutation, vars: id(dans.ID), wantCode: "NOT_FOUND", likeMadeUp: id(madeUp)},
-		{name: "abort a made-up cash-out", as: "cara", query: ptAbortCashoutMutation, vars: id(madeUp), wantCode: "NOT_FOUND"},
-		{name: "confirm a malformed ID", as: "cara", query: ptConfirmCashoutMutation, vars: confirm("###", tan.Code), wantCode: "BAD_USER_INPUT"},
-		{name: "confirm by the admin", as: "admin", query: ptConfirmCashoutMutation, vars: confirm(pending.ID, tan.Code), wantCode: "FORBIDDEN"},
-		{name: "abort by the admin", as: "admin", query: ptAbortCashoutMutation, vars: id(pending.ID), wantCode: "FORBIDDEN"},
-		{name: "another's cash-out by node", as: "cara", query: ptNodeQuery, vars: id(dans.ID), wantCode: "NOT_FOUND", likeMadeUp: id(madeUp)},
+		{name: "zero", as: "cara", query: ptCreateCashoutMutation, vars: ptCashoutVars("0", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
+		{name: "zero in the Taler form", as: "cara", query: ptCreateCashoutMutation, vars: ptCashoutVars("EUR:0", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
+		{name: "negative", as: "cara", query: ptCreateCashoutMutation, vars: ptCashoutVars("-1", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
+		{name: "not a number", as: "cara", query: ptCreateCashoutMutation, vars: ptCashoutVars("abc", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
+		{name: "wrong currency", as: "cara", query: ptCreateCashoutMutation, vars: ptCashoutVars("USD:5", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
+		{name: "currency in lower case", as: "cara", query: ptCreateCashoutMutation, vars: ptCashoutVars("eur:5", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
+		{name: "currency without amount", as: "cara", query: ptCreateCashoutMutation, vars: ptCashoutVars("EUR:", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
+		{name: "too many decimals", as: "cara", query: ptCreateCashoutMutation, vars: ptCashoutVars("EUR:1.234", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
+		{name: "a JSON number", as: "cara", query: ptCreateCashoutMutation, vars: ptCashoutVars(5, "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
+		{name: "more than available", as: "cara", query: ptCreateCashoutMutation, vars: ptCashoutVars("70.01", "EMAIL"), wantCode: "INSUFFICIENT_FUNDS"},
+		{name: "more than the balance", as: "cara", query: ptCreateCashoutMutation, vars: ptCashoutVars("EUR:100.01", "EMAIL"), wantCode: "INSUFFICIENT_FUNDS"},
+		{name: "no cashout address", as: "eve", query: ptCreateCashoutMutation, vars: ptCashoutVars("1", "EMAIL"), wantCode: "PRECONDITION_FAILED"},
+		{name: "SMS without a phone", as: "dan", query: ptCreateCashoutMutation, vars: ptCashoutVars("1", "SMS"), wantCode: "PRECONDITION_FAILED"},
+		{name: "by the institutional admin", as: "admin", query: ptCreateCashoutMutation, vars: ptCashoutVars("1", "EMAIL"), wantCode: "CONFLICT"},
+		{name: "unauthenticated", as: "", query: ptCreateCashoutMutation, vars: ptCashoutVars("1", "EMAIL"), wantCode: "UNAUTHENTICATED"},
+		{name: "confirm with a wrong TAN", as: "cara", query: ptConfirmCashoutMutation, vars: ptConfirmVars(pending.ID, ptWrongCode(tan.Code)), wantCode: "INVALID_CODE"},
+		{name: "confirm with another's TAN", as: "cara", query: ptConfirmCashoutMutation, vars: ptConfirmVars(pending.ID, dansTAN.Code), wantCode: "INVALID_CODE"},
+		{name: "confirm another's cash-out", as: "cara", query: ptConfirmCashoutMutation, vars: ptConfirmVars(dans.ID, dansTAN.Code), wantCode: "NOT_FOUND",
+			likeMadeUp: ptConfirmVars(madeUp, dansTAN.Code)},
+		{name: "abort another's cash-out", as: "cara", query: ptAbortCashoutMutation, vars: ptIDVars(dans.ID), wantCode: "NOT_FOUND", likeMadeUp: ptIDVars(madeUp)},
+		{name: "abort a made-up cash-out", as: "cara", query: ptAbortCashoutMutation, vars: ptIDVars(madeUp), wantCode: "NOT_FOUND"},
+		{name: "confirm a malformed ID", as: "cara", query: ptConfirmCashoutMutation, vars: ptConfirmVars("###", tan.Code), wantCode: "BAD_USER_INPUT"},
+		{name: "confirm by the admin", as: "admin", query: ptConfirmCashoutMutation, vars: ptConfirmVars(pending.ID, tan.Code), wantCode: "FORBIDDEN"},
+		{name: "abort by the admin", as: "admin", query: ptAbortCashoutMutation, vars: ptIDVars(pending.ID), wantCode: "FORBIDDEN"},
+		{name: "another's cash-out by node", as: "cara", query: ptNodeQuery, vars: ptIDVars(dans.ID), wantCode: "NOT_FOUND", likeMadeUp: ptIDVars(madeUp)},
 	}
 	tokens := map[string]string{"": "", "admin": admin, "cara": cara, "dan": dan, "eve": eve}
 	ptRefusals(t, s, admin, tokens, []string{cara, dan, eve}, tests)
@@ -175,26 +176,32 @@ func TestCashout_refusedCalls_changeNothing(t *testing.T) {
 		}
 	}
 
+	ptCashoutDeadTANThenAbort(t, s, admin, cara, dan, pending, dans, tan, dansTAN)
+}
+
+// ptCashoutDeadTANThenAbort checks, after two wrong TANs of cara's, that three more kill her TAN (the right one is refused after), that she can still abort, and that dan's cash-out is untouched.
+func ptCashoutDeadTANThenAbort(t *testing.T, s *testServer, admin, cara, dan string, pending, dans ptCashout, tan, dansTAN ptOutboxLine) {
+	t.Helper()
 	// Two wrong TANs above, three more kill it: then even the right one is INVALID_CODE, and
 	// the cash-out stays pending until aborted.
 	for range 3 {
-		wantError(t, s.do(cara, ptConfirmCashoutMutation, confirm(pending.ID, ptWrongCode(tan.Code))), "INVALID_CODE")
+		wantError(t, s.do(cara, ptConfirmCashoutMutation, ptConfirmVars(pending.ID, ptWrongCode(tan.Code))), "INVALID_CODE")
 	}
 	before := ptSnapshot(t, s, admin, cara)
-	wantError(t, s.do(cara, ptConfirmCashoutMutation, confirm(pending.ID, tan.Code)), "INVALID_CODE")
+	wantError(t, s.do(cara, ptConfirmCashoutMutation, ptConfirmVars(pending.ID, tan.Code)), "INVALID_CODE")
 	eaUnchanged(t, before, ptSnapshot(t, s, admin, cara))
 	var ab ptCashout
-	ptOne(t, s.do(cara, ptAbortCashoutMutation, id(pending.ID)), &ab)
+	ptOne(t, s.do(cara, ptAbortCashoutMutation, ptIDVars(pending.ID)), &ab)
 	if ab.Status != "ABORTED" || ab.Transaction.Status != "VOIDED" {
 		t.Errorf("abort after the dead TAN = %+v, want ABORTED and VOIDED", ab)
 	}
-	want["cara"] = eaMoneyState{Balance: "100.00", Available: "100.00", DebitLimit: "0.00", PendingCount: 0, Entries: 1}
-	if got := eaStateOf(t, s, cara).eaMoneyState; got != want["cara"] {
-		t.Errorf("cara after the abort = %+v, want %+v", got, want["cara"])
+	want := eaMoneyState{Balance: "100.00", Available: "100.00", DebitLimit: "0.00", PendingCount: 0, Entries: 1}
+	if got := eaStateOf(t, s, cara).eaMoneyState; got != want {
+		t.Errorf("cara after the abort = %+v, want %+v", got, want)
 	}
 	// Dan's cash-out was never touched by cara's attempts: his TAN still confirms it.
 	var conf ptCashout
-	ptOne(t, s.do(dan, ptConfirmCashoutMutation, confirm(dans.ID, dansTAN.Code)), &conf)
+	ptOne(t, s.do(dan, ptConfirmCashoutMutation, ptConfirmVars(dans.ID, dansTAN.Code)), &conf)
 	if conf.Status != "CONFIRMED" {
 		t.Errorf("dan's confirm = %+v, want CONFIRMED", conf)
 	}
@@ -202,6 +209,17 @@ func TestCashout_refusedCalls_changeNothing(t *testing.T) {
 		t.Errorf("dan after confirming = %+v, want 45.00", got)
 	}
 }
+
+// ptCashoutVars are createCashout's variables.
+func ptCashoutVars(amount any, channel string) map[string]any {
+	return map[string]any{"in": map[string]any{"amount": amount, "channel": channel}}
+}
+
+// ptConfirmVars are confirmCashout's variables.
+func ptConfirmVars(id, tan string) map[string]any { return map[string]any{"id": id, "tan": tan} }
+
+// ptIDVars are the variables of an operation taking one id.
+func ptIDVars(v string) map[string]any { return map[string]any{"id": v} }
 
 func TestCreateCashout_retryAfterFiveWrongTANs_returnsItWithoutANewTAN(t *testing.T) {
 	s := ptStart(t)

@@ -11,6 +11,30 @@ import (
 	"coffer/graph/store"
 )
 
+// lookalikeCustomerTests are createCustomer calls whose username or e-mail is reserved or looks like another user's.
+var lookalikeCustomerTests = []struct {
+	name, username, email string
+	wantCode              string
+	wantFields            []string
+}{
+	{"bank.security", "bank.security", "", "FORBIDDEN", nil},
+	{"administrator2", "administrator2", "", "FORBIDDEN", nil},
+	{"support", "support", "", "FORBIDDEN", nil},
+	{"root", "root", "", "FORBIDDEN", nil},
+	{"a reserved part", "alice.support", "", "FORBIDDEN", nil},
+	{"the bank's own name", "coffer-help", "", "FORBIDDEN", nil},
+	{"a look-alike of admin", "adrnin", "", "FORBIDDEN", nil},
+	{"a look-alike of support", "supp0rt", "", "FORBIDDEN", nil},
+	{"a look-alike of alice", "a1ice", "", "CONFLICT", []string{"username"}},
+	{"a look-alike of mary", "rnary", "", "CONFLICT", []string{"username"}},
+	{"a Cyrillic a in the domain", "alice2", "alice@exаmple.com", "BAD_USER_INPUT", []string{"email"}},
+	{"a Greek o in the local part", "alice2", "alοce@example.com", "BAD_USER_INPUT", []string{"email"}},
+	{"a reserved name before the @", "alice2", "security@example.org", "BAD_USER_INPUT", []string{"email"}},
+	{"a domain like the bank's name", "alice2", "alice@c0ffer.com", "BAD_USER_INPUT", []string{"email"}},
+	{"a look-alike of alice's address", "alice2", "alice@examp1e.com", "CONFLICT", []string{"email"}},
+	{"an all-Cyrillic look-alike domain", "zed2", "zed@аррӏе.com", "CONFLICT", []string{"email"}},
+}
+
 func TestLookalikeIdentities_refusedOnEveryWayIn_createNothing(t *testing.T) {
 	idOnStores(t, func(t *testing.T, s *idServer) {
 		admin := s.admin()
@@ -21,28 +45,7 @@ func TestLookalikeIdentities_refusedOnEveryWayIn_createNothing(t *testing.T) {
 			return s.do(admin, `mutation($in: CreateCustomerInput!) { createCustomer(input: $in) { id } }`,
 				map[string]any{"in": map[string]any{"username": username, "password": "long-password-1", "name": "Alice Smith", "email": email}})
 		}
-		for _, tt := range []struct {
-			name, username, email string
-			wantCode              string
-			wantFields            []string
-		}{
-			{"bank.security", "bank.security", "", "FORBIDDEN", nil},
-			{"administrator2", "administrator2", "", "FORBIDDEN", nil},
-			{"support", "support", "", "FORBIDDEN", nil},
-			{"root", "root", "", "FORBIDDEN", nil},
-			{"a reserved part", "alice.support", "", "FORBIDDEN", nil},
-			{"the bank's own name", "coffer-help", "", "FORBIDDEN", nil},
-			{"a look-alike of admin", "adrnin", "", "FORBIDDEN", nil},
-			{"a look-alike of support", "supp0rt", "", "FORBIDDEN", nil},
-			{"a look-alike of alice", "a1ice", "", "CONFLICT", []string{"username"}},
-			{"a look-alike of mary", "rnary", "", "CONFLICT", []string{"username"}},
-			{"a Cyrillic a in the domain", "alice2", "alice@exаmple.com", "BAD_USER_INPUT", []string{"email"}},
-			{"a Greek o in the local part", "alice2", "alοce@example.com", "BAD_USER_INPUT", []string{"email"}},
-			{"a reserved name before the @", "alice2", "security@example.org", "BAD_USER_INPUT", []string{"email"}},
-			{"a domain like the bank's name", "alice2", "alice@c0ffer.com", "BAD_USER_INPUT", []string{"email"}},
-			{"a look-alike of alice's address", "alice2", "alice@examp1e.com", "CONFLICT", []string{"email"}},
-			{"an all-Cyrillic look-alike domain", "zed2", "zed@аррӏе.com", "CONFLICT", []string{"email"}},
-		} {
+		for _, tt := range lookalikeCustomerTests {
 			t.Run("createCustomer "+tt.name, func(t *testing.T) {
 				wantError(t, create(tt.username, tt.email), tt.wantCode, tt.wantFields...)
 			})

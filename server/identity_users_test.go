@@ -204,9 +204,6 @@ func TestSetUserStatus_lockDisableUnlock_takeEffectAtOnce(t *testing.T) {
 	pending := s.idChallenge("xena", "xena-password")
 	pendingCode := s.idOutboxTo("xena@example.com").Code
 
-	set := func(token, username, status string) gqlResponse {
-		return s.do(token, idSetUserStatusMutation, map[string]any{"u": username, "s": status})
-	}
 	var out struct {
 		SetUserStatus struct{ Username, Status string }
 	}
@@ -240,6 +237,12 @@ func TestSetUserStatus_lockDisableUnlock_takeEffectAtOnce(t *testing.T) {
 		t.Errorf("statuses = %v", st)
 	}
 
+	idWantSetUserStatusRefused(t, s, admin, yuri)
+}
+
+// idWantSetUserStatusRefused checks the refused setUserStatus calls, and that they changed nothing (xena stays disabled).
+func idWantSetUserStatusRefused(t *testing.T, s *idServer, admin, yuri string) {
+	t.Helper()
 	s.mustDo(admin, idCreateUserMutation, map[string]any{"in": map[string]any{"username": "root2", "password": "root2-password", "role": "ADMIN"}}, nil)
 	root2 := s.login("root2", "root2-password")
 	tests := []struct {
@@ -257,7 +260,7 @@ func TestSetUserStatus_lockDisableUnlock_takeEffectAtOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantError(t, set(tt.token, tt.username, tt.status), tt.wantCode, tt.wantFields...)
+			wantError(t, s.do(tt.token, idSetUserStatusMutation, map[string]any{"u": tt.username, "s": tt.status}), tt.wantCode, tt.wantFields...)
 		})
 	}
 	// Nothing changed: xena still disabled, yuri and both admins active with their sessions.
