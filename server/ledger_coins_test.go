@@ -519,43 +519,23 @@ func TestCreateCoins_pendingCreationNeedsASecondAdmin(t *testing.T) {
 		s.mustDo(admin, `mutation { createUser(input: {username: "second", password: "second-password-1", role: ADMIN}) { id } }`, nil, nil)
 		second := s.login("second", "second-password-1")
 		alice := s.customer(admin, "alice")
-		create := func(token, amount string, autoSign bool, key string) gqlResponse {
-			in := map[string]any{"recipient": map[string]any{"username": "alice"}, "amount": amount, "autoSign": autoSign}
-			if key != "" {
-				in["idempotencyKey"] = key
-			}
-			return s.do(token, `mutation($in: CreateCoinsInput!) { createCoins(input: $in) { id status } }`, map[string]any{"in": in})
-		}
-		idOf := func(r gqlResponse) string {
-			var out struct{ CreateCoins struct{ ID, Status string } }
-			eaDecode(t, r, &out)
-			if len(r.Errors) > 0 || out.CreateCoins.Status != "PENDING" {
-				t.Fatalf("createCoins(autoSign: false) = %s %+v, want PENDING", r.Data, r.Errors)
-			}
-			return out.CreateCoins.ID
-		}
-		id := idOf(create(admin, "100", false, "mint-1"))
+		id := ccPendingID(t, ccCreateForAlice(s, admin, "100", false, "mint-1"))
 		// A retry returns it; the same key with another input is a conflict.
-		if again := idOf(create(admin, "100", false, "mint-1")); again != id {
+		if again := ccPendingID(t, ccCreateForAlice(s, admin, "100", false, "mint-1")); again != id {
 			t.Errorf("retry returned %s, want %s", again, id)
 		}
-		wantError(t, create(admin, "100", true, "mint-1"), "CONFLICT", "idempotencyKey")
+		wantError(t, ccCreateForAlice(s, admin, "100", true, "mint-1"), "CONFLICT", "idempotencyKey")
 		if s.balance(alice) != "0.00" {
 			t.Fatalf("a pending creation credited alice")
 		}
 		// Pending, it counts against the month's limit of 150.
-		wantError(t, create(second, "60", true, ""), "PRECONDITION_FAILED")
+		wantError(t, ccCreateForAlice(s, second, "60", true, ""), "PRECONDITION_FAILED")
 		// Four eyes: not the creator; the recipient cannot sign it either.
 		confirm := `mutation($id: ID!) { confirmTransaction(id: $id) { status } }`
 		cancel := `mutation($id: ID!) { cancelTransaction(id: $id) { status } }`
-		signable := func(token string) bool {
-			var out struct{ Transaction struct{ Signable bool } }
-			s.mustDo(token, `query($id: ID!) { transaction(id: $id) { signable } }`, map[string]any{"id": id}, &out)
-			return out.Transaction.Signable
-		}
-		if signable(admin) || !signable(second) || signable(alice) {
+		if ccSignable(s, admin, id) || !ccSignable(s, second, id) || ccSignable(s, alice, id) {
 			t.Errorf("signable: creator %v, second admin %v, recipient %v; want false, true, false",
-				signable(admin), signable(second), signable(alice))
+				ccSignable(s, admin, id), ccSignable(s, second, id), ccSignable(s, alice, id))
 		}
 		wantError(t, s.do(admin, confirm, map[string]any{"id": id}), "FORBIDDEN")
 		wantError(t, s.do(alice, confirm, map[string]any{"id": id}), "NOT_FOUND")
@@ -569,7 +549,7 @@ func TestCreateCoins_pendingCreationNeedsASecondAdmin(t *testing.T) {
 		}
 		wantError(t, s.do(second, confirm, map[string]any{"id": id}), "PRECONDITION_FAILED")
 		// Any admin, the creator too, voids one; the limit's room comes back.
-		voided := idOf(create(admin, "50", false, ""))
+		voided := ccPendingID(t, ccCreateForAlice(s, admin, "50", false, ""))
 		s.mustDo(admin, cancel, map[string]any{"id": voided}, nil)
 		if got := eaTxnStatus(t, s, admin, voided); got != "VOIDED" || s.balance(alice) != "100.00" {
 			t.Errorf("after cancelling: %s, balance %s; want VOIDED, 100.00", got, s.balance(alice))
@@ -586,4 +566,31 @@ func TestCreateCoins_pendingCreationNeedsASecondAdmin(t *testing.T) {
 			t.Errorf("the transfer is %s after an admin's confirmTransaction, want PENDING", got)
 		}
 	})
+}
+
+// ccCreateForAlice calls createCoins for alice.
+func ccCreateForAlice(s *testServer, token, amount string, autoSign bool, key string) gqlResponse {
+	in := map[string]any{"recipient": map[string]any{"username": "alice"}, "amount": amount, "autoSign": autoSign}
+	if key != "" {
+		in["idempotencyKey"] = key
+	}
+	return s.do(token, `mutation($in: CreateCoinsInput!) { createCoins(input: $in) { id status } }`, map[string]any{"in": in})
+}
+
+// ccPendingID is the id of the pending creation r returned.
+func ccPendingID(t *testing.T, r gqlResponse) string {
+	t.Helper()
+	var out struct{ CreateCoins struct{ ID, Status string } }
+	eaDecode(t, r, &out)
+	if len(r.Errors) > 0 || out.CreateCoins.Status != "PENDING" {
+		t.Fatalf("createCoins(autoSign: false) = %s %+v, want PENDING", r.Data, r.Errors)
+	}
+	return out.CreateCoins.ID
+}
+
+// ccSignable is transaction(id).signable as token sees it.
+func ccSignable(s *testServer, token, id string) bool {
+	var out struct{ Transaction struct{ Signable bool } }
+	s.mustDo(token, `query($id: ID!) { transaction(id: $id) { signable } }`, map[string]any{"id": id}, &out)
+	return out.Transaction.Signable
 }

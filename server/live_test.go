@@ -315,3 +315,95 @@ func TestLive_transactionUpdated_followsTheViewersTransactions(t *testing.T) {
 	cc.quiet(ic, 300*time.Millisecond)
 	ca.quiet(ia, 10*time.Millisecond)
 }
+
+func lvEveryKindOfMove(t *testing.T, st string) {
+	s := startServer(t, st)
+	admin := s.admin()
+	alice := ptCustomerWithAddress(t, s, admin, "alice", "")
+	s.customer(admin, "bob")
+	subs := lvSubscribeBoth(t, s, alice)
+	mainID, _ := lvStatement(t, s, alice, 1)
+	onMain := func(version int, balance, available string) func(lvEvent) {
+		return func(ev lvEvent) {
+			t.Helper()
+			_, lines := lvStatement(t, s, alice, 1)
+			if ev.Account.ID != mainID || ev.Entry == nil || ev.Entry.Version != version ||
+				lines[0].Version != version || lines[0].BalanceAfter.Amount != balance {
+				t.Fatalf("event %+v, statement %+v; want version %d balance %s", ev, lines[0], version, balance)
+			}
+			lvWant(t, ev, version, balance, available)
+		}
+	}
+
+	s.mint(admin, "alice", "100")
+	subs.expect(t, "createCoins", onMain(1, "100.00", "100.00"))
+
+	if r := s.send(alice, "bob", "10", nil); r.code() != "" {
+		t.Fatal(r.Errors)
+	}
+	subs.expect(t, "sendCoins", onMain(2, "90.00", "90.00"))
+
+	var card struct {
+		CreateCard struct{ Card struct{ ID string } }
+	}
+	s.mustDo(alice, ptCreateCardMutation, nil, &card)
+	s.mustDo(alice, ptFundCardMutation, map[string]any{"in": map[string]any{"cardId": card.CreateCard.Card.ID, "amount": "25"}}, nil)
+	// The main account's line, and the card account (opened after subscribing) from its version 1.
+	for proto, c := range subs.clients {
+		got := map[string]lvEvent{}
+		for range 2 {
+			ev := c.event(subs.ids[proto])
+			got[ev.Account.Kind] = ev
+		}
+		lvWant(t, got["MAIN"], 3, "65.00", "65.00")
+		lvWant(t, got["CARD"], 1, "25.00", "25.00")
+	}
+
+	var co struct{ CreateCashout struct{ ID string } }
+	s.mustDo(alice, ptCreateCashoutMutation, map[string]any{"in": map[string]any{"amount": "15", "channel": "EMAIL"}}, &co)
+	// A reservation: what is available changes, the balance and the version do not.
+	subs.expect(t, "createCashout", func(ev lvEvent) {
+		lvWant(t, ev, 3, "65.00", "50.00")
+		if ev.Entry != nil {
+			t.Fatalf("a reservation carries no entry: %+v", ev.Entry)
+		}
+	})
+	s.mustDo(alice, ptAbortCashoutMutation, map[string]any{"id": co.CreateCashout.ID}, nil)
+	subs.expect(t, "abortCashout", func(ev lvEvent) { lvWant(t, ev, 3, "65.00", "65.00") })
+
+	// A refused move commits nothing and publishes nothing.
+	if r := s.send(alice, "bob", "1000", nil); r.code() != "INSUFFICIENT_FUNDS" {
+		t.Fatalf("want INSUFFICIENT_FUNDS, got %+v", r.Errors)
+	}
+	for proto, c := range subs.clients {
+		c.quiet(subs.ids[proto], 500*time.Millisecond)
+	}
+}
+
+// lvBoth is one balance subscription of the same viewer over each subprotocol.
+type lvBoth struct {
+	clients map[string]*lvClient
+	ids     map[string]string
+}
+
+// lvSubscribeBoth subscribes token's balances over both subprotocols, from version 0: whatever
+// happens after this call is delivered, however late the subscription is registered.
+func lvSubscribeBoth(t *testing.T, s *testServer, token string) lvBoth {
+	t.Helper()
+	b := lvBoth{clients: map[string]*lvClient{}, ids: map[string]string{}}
+	for _, proto := range []string{lvTransportWS, lvLegacyWS} {
+		b.clients[proto] = lvConnect(t, s, proto, token)
+		b.ids[proto] = b.clients[proto].subscribe(lvBalanceSub, map[string]any{"after": 0})
+	}
+	return b
+}
+
+// expect checks the next event of each subscription: both subscribers see the same event.
+func (b lvBoth) expect(t *testing.T, step string, check func(ev lvEvent)) {
+	t.Helper()
+	for proto, c := range b.clients {
+		ev := c.event(b.ids[proto])
+		t.Logf("%s over %s: %+v", step, proto, ev)
+		check(ev)
+	}
+}
