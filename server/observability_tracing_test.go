@@ -148,24 +148,7 @@ func TestTracing_queryAndMutation_spansParentedWithoutSecrets(t *testing.T) {
 			srv.Close() // the handlers have returned: every span has ended
 			spans := exp.GetSpans()
 
-			byID := map[trace.SpanID]tracetest.SpanStub{}
-			for _, sp := range spans {
-				byID[sp.SpanContext.SpanID()] = sp
-			}
-			parentName := func(sp tracetest.SpanStub) string {
-				if p, ok := byID[sp.Parent.SpanID()]; ok && sp.Parent.IsValid() {
-					return p.Name
-				}
-				return ""
-			}
-			under := func(sp tracetest.SpanStub, ancestor string) bool {
-				for p, ok := byID[sp.Parent.SpanID()]; ok; p, ok = byID[p.Parent.SpanID()] {
-					if p.Name == ancestor {
-						return true
-					}
-				}
-				return false
-			}
+			byID := trIndex(spans)
 			want := map[string]string{ // span: its parent
 				"POST /query": "", "mutation": "POST /query", "Mutation.login": "mutation",
 				"query MyBalance": "POST /query", "Query.me": "query MyBalance",
@@ -177,28 +160,21 @@ func TestTracing_queryAndMutation_spansParentedWithoutSecrets(t *testing.T) {
 				traces[sp.SpanContext.TraceID()] = true
 				if parent, ok := want[sp.Name]; ok {
 					found[sp.Name]++
-					if got := parentName(sp); got != parent {
+					if got := byID.parentName(sp); got != parent {
 						t.Errorf("span %q has parent %q, want %q", sp.Name, got, parent)
 					}
 				}
 				if strings.HasPrefix(sp.Name, "sql.") {
 					for _, root := range []string{"Mutation.login", "Query.me"} {
-						if under(sp, root) {
+						if byID.under(sp, root) {
 							sqlUnder[root]++
 						}
 					}
-					if sp.Parent.IsValid() && parentName(sp) == "" {
+					if sp.Parent.IsValid() && byID.parentName(sp) == "" {
 						t.Errorf("SQL span %q has a parent that is not among the spans", sp.Name)
 					}
 				}
-				for _, kv := range sp.Attributes {
-					// The password and token never; the document's words only in SQL text.
-					v := kv.Value.Emit()
-					if strings.Contains(v, "ann-password") || strings.Contains(v, token) ||
-						(!strings.HasPrefix(sp.Name, "sql.") && strings.Contains(v, "username")) {
-						t.Errorf("span %q attribute %s = %q carries a secret or the document", sp.Name, kv.Key, v)
-					}
-				}
+				trWantNoSecrets(t, sp, "ann-password", token)
 			}
 			if found["POST /query"] != 2 || found["mutation"] != 1 || found["Mutation.login"] != 1 ||
 				found["query MyBalance"] != 1 || found["Query.me"] != 1 {
@@ -211,6 +187,48 @@ func TestTracing_queryAndMutation_spansParentedWithoutSecrets(t *testing.T) {
 				t.Errorf("%d traces, want one per request (2)", len(traces))
 			}
 		})
+	}
+}
+
+// trSpans are spans by id.
+type trSpans map[trace.SpanID]tracetest.SpanStub
+
+func trIndex(spans []tracetest.SpanStub) trSpans {
+	byID := trSpans{}
+	for _, sp := range spans {
+		byID[sp.SpanContext.SpanID()] = sp
+	}
+	return byID
+}
+
+// parentName is the name of sp's parent, "" when it has none among the spans.
+func (byID trSpans) parentName(sp tracetest.SpanStub) string {
+	if p, ok := byID[sp.Parent.SpanID()]; ok && sp.Parent.IsValid() {
+		return p.Name
+	}
+	return ""
+}
+
+// under reports whether a span named ancestor is among sp's ancestors.
+func (byID trSpans) under(sp tracetest.SpanStub, ancestor string) bool {
+	for p, ok := byID[sp.Parent.SpanID()]; ok; p, ok = byID[p.Parent.SpanID()] {
+		if p.Name == ancestor {
+			return true
+		}
+	}
+	return false
+}
+
+// trWantNoSecrets checks sp's attributes: the password and token never; the document's words
+// only in SQL text.
+func trWantNoSecrets(t *testing.T, sp tracetest.SpanStub, password, token string) {
+	t.Helper()
+	for _, kv := range sp.Attributes {
+		v := kv.Value.Emit()
+		if strings.Contains(v, password) || strings.Contains(v, token) ||
+			(!strings.HasPrefix(sp.Name, "sql.") && strings.Contains(v, "username")) {
+			t.Errorf("span %q attribute %s = %q carries a secret or the document", sp.Name, kv.Key, v)
+		}
 	}
 }
 

@@ -325,25 +325,7 @@ func TestRequestVerification_marksRequestedAndEmails_filesFillTheSameProcedure_r
 			t.Fatalf("%d document procedures with %d files, want the one requested with its file", n, f)
 		}
 
-		// Wrong verifications change nothing.
-		for _, tt := range []struct {
-			name, decision, verification string
-		}{
-			{"not MISTAKE or FRAUD", "REJECT", "VERIFIED"},
-			{"on an acceptance", "ACCEPT", "FRAUD"},
-		} {
-			r := c.do(c.staff, ppProcessVerification, map[string]any{"id": pr.ID, "d": tt.decision, "c": "forged", "v": tt.verification})
-			wantError(t, r, "BAD_USER_INPUT", "verification")
-		}
-		_, reg := c.register(t, nil)
-		wantError(t, c.do(c.staff, ppProcessVerification, map[string]any{"id": reg.ID, "d": "REJECT", "c": "no", "v": "MISTAKE"}),
-			"BAD_USER_INPUT", "verification")
-		if got := c.pending(t, reg.Person.ID); len(got) != 1 || got[0].ID != reg.ID {
-			t.Fatalf("the registration after a refused verification: %+v", got)
-		}
-		if got := c.person(t, p.ID); got.Verification != "VERIFICATION_RECEIVED" || len(c.pending(t, p.ID)) != 1 {
-			t.Fatalf("after refused verifications: %+v", got)
-		}
+		ppWantVerificationRefusals(t, c, p, pr.ID)
 
 		var out struct{ ProcessProcedure ppProcedure }
 		c.mustDo(c.staff, ppProcessVerification, map[string]any{"id": pr.ID, "d": "REJECT", "c": "forged", "v": "FRAUD"}, &out)
@@ -365,6 +347,30 @@ func TestRequestVerification_marksRequestedAndEmails_filesFillTheSameProcedure_r
 			t.Fatalf("at the end: %+v", got)
 		}
 	})
+}
+
+// ppWantVerificationRefusals checks that wrong verifications of p's procedure prID, or one on a registration, are refused and change nothing.
+func ppWantVerificationRefusals(t *testing.T, c *ppCensus, p ppPerson, prID string) {
+	t.Helper()
+	// Wrong verifications change nothing.
+	for _, tt := range []struct {
+		name, decision, verification string
+	}{
+		{"not MISTAKE or FRAUD", "REJECT", "VERIFIED"},
+		{"on an acceptance", "ACCEPT", "FRAUD"},
+	} {
+		r := c.do(c.staff, ppProcessVerification, map[string]any{"id": prID, "d": tt.decision, "c": "forged", "v": tt.verification})
+		wantError(t, r, "BAD_USER_INPUT", "verification")
+	}
+	_, reg := c.register(t, nil)
+	wantError(t, c.do(c.staff, ppProcessVerification, map[string]any{"id": reg.ID, "d": "REJECT", "c": "no", "v": "MISTAKE"}),
+		"BAD_USER_INPUT", "verification")
+	if got := c.pending(t, reg.Person.ID); len(got) != 1 || got[0].ID != reg.ID {
+		t.Fatalf("the registration after a refused verification: %+v", got)
+	}
+	if got := c.person(t, p.ID); got.Verification != "VERIFICATION_RECEIVED" || len(c.pending(t, p.ID)) != 1 {
+		t.Fatalf("after refused verifications: %+v", got)
+	}
 }
 
 func TestPhoneVerification_withoutPhone_usesThePersonsOwn_noneOnFileRefused(t *testing.T) {

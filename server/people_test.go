@@ -75,24 +75,7 @@ func TestRegisterPerson_acceptEnables_qualifiedIdsResolve(t *testing.T) {
 	if reg.Type != "REGISTRATION" || reg.State != "PENDING" || reg.CreatedBy.Username != "clerk" || reg.ProcessedAt != nil {
 		t.Fatalf("registration: %+v", reg)
 	}
-	// Every way to name the person finds them.
-	for _, id := range []string{"1@census", doc + "@document_id", strings.ToLower(doc) + "@document_id", "126@nhs", "A-77@crm", p.ID} {
-		if got := c.person(t, id); got.ID != p.ID {
-			t.Fatalf("%s: got %+v", id, got)
-		}
-	}
-	for _, tt := range []struct{ give, want string }{
-		{"126@unknown", "BAD_USER_INPUT"}, {"abc@census", "BAD_USER_INPUT"}, {"1@@census", "BAD_USER_INPUT"},
-		{"0@census", "BAD_USER_INPUT"}, {"@census", "BAD_USER_INPUT"}, {"not-an-id", "BAD_USER_INPUT"},
-		{"2@census", "NOT_FOUND"}, {"127@nhs", "NOT_FOUND"}, {ppDNI(1) + "@document_id", "NOT_FOUND"},
-	} {
-		r := c.do(c.staff, ppPersonQuery, map[string]any{"id": tt.give})
-		wantError(t, r, tt.want)
-		if tt.want == "BAD_USER_INPUT" && r.Errors[0].Extensions.Fields["id"] == "" {
-			t.Fatalf("%s: want field id, got %+v", tt.give, r.Errors)
-		}
-	}
-	wantError(t, c.do(c.staff, ppPending, map[string]any{"p": "x@nowhere"}), "BAD_USER_INPUT", "personId")
+	ppWantIDsResolve(t, c, p, doc)
 
 	// Scopes only with withScope.
 	var out struct{ Person ppPerson }
@@ -143,6 +126,29 @@ func TestRegisterPerson_acceptEnables_qualifiedIdsResolve(t *testing.T) {
 	if people.People.TotalCount != 2 || people.People.Edges[0].Node.QualifiedID != "2@census" {
 		t.Fatalf("people: %+v", people)
 	}
+}
+
+// ppWantIDsResolve checks that every way to name p (census number, document, external ids, node id) finds them, and that malformed or unknown ids are refused.
+func ppWantIDsResolve(t *testing.T, c *ppCensus, p ppPerson, doc string) {
+	t.Helper()
+	// Every way to name the person finds them.
+	for _, id := range []string{"1@census", doc + "@document_id", strings.ToLower(doc) + "@document_id", "126@nhs", "A-77@crm", p.ID} {
+		if got := c.person(t, id); got.ID != p.ID {
+			t.Fatalf("%s: got %+v", id, got)
+		}
+	}
+	for _, tt := range []struct{ give, want string }{
+		{"126@unknown", "BAD_USER_INPUT"}, {"abc@census", "BAD_USER_INPUT"}, {"1@@census", "BAD_USER_INPUT"},
+		{"0@census", "BAD_USER_INPUT"}, {"@census", "BAD_USER_INPUT"}, {"not-an-id", "BAD_USER_INPUT"},
+		{"2@census", "NOT_FOUND"}, {"127@nhs", "NOT_FOUND"}, {ppDNI(1) + "@document_id", "NOT_FOUND"},
+	} {
+		r := c.do(c.staff, ppPersonQuery, map[string]any{"id": tt.give})
+		wantError(t, r, tt.want)
+		if tt.want == "BAD_USER_INPUT" && r.Errors[0].Extensions.Fields["id"] == "" {
+			t.Fatalf("%s: want field id, got %+v", tt.give, r.Errors)
+		}
+	}
+	wantError(t, c.do(c.staff, ppPending, map[string]any{"p": "x@nowhere"}), "BAD_USER_INPUT", "personId")
 }
 
 func TestRegisterPerson_severalBadFields_allReportedAndNothingStored(t *testing.T) {
@@ -229,6 +235,12 @@ func TestChangePersonData_acceptedAtT2_versionAtShowsOldBeforeAndNewAfter(t *tes
 	if got := c.person(t, "9@nhs"); got.ID != p.ID {
 		t.Fatalf("9@nhs: %+v", got)
 	}
+	ppWantChangeRefusals(t, c, p)
+}
+
+// ppWantChangeRefusals checks the refused changes of p's data, one pending change at a time, and a rejection that changes nothing.
+func ppWantChangeRefusals(t *testing.T, c *ppCensus, p ppPerson) {
+	t.Helper()
 	// Bad changes: nothing to change, bad values, a taken document; a second pending change is CONFLICT.
 	wantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{}}), "BAD_USER_INPUT", "input")
 	wantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"firstName": "", "phone": "1"}}), "BAD_USER_INPUT", "firstName", "phone")
