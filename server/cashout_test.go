@@ -210,17 +210,6 @@ func ptCashoutDeadTANThenAbort(t *testing.T, s *testServer, admin, cara, dan str
 	}
 }
 
-// ptCashoutVars are createCashout's variables.
-func ptCashoutVars(amount any, channel string) map[string]any {
-	return map[string]any{"in": map[string]any{"amount": amount, "channel": channel}}
-}
-
-// ptConfirmVars are confirmCashout's variables.
-func ptConfirmVars(id, tan string) map[string]any { return map[string]any{"id": id, "tan": tan} }
-
-// ptIDVars are the variables of an operation taking one id.
-func ptIDVars(v string) map[string]any { return map[string]any{"id": v} }
-
 func TestCreateCashout_retryAfterFiveWrongTANs_returnsItWithoutANewTAN(t *testing.T) {
 	s := ptStart(t)
 	admin := s.admin()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -527,3 +528,6 @@ var liveNotifierStatements = []string{
 	`SELECT pg_notify%`,
 	`SELECT "accounts"."id", "accounts"."owner_id", "accounts"."version" FROM "accounts" WHERE "accounts"."id" IN %`,
 }
+
+// hdSendForm is hdSend as a form-encoded query.
+var hdSendForm = url.Values{"query": {"mutation { " + hdSend + " { id } }"}}.Encode()

@@ -628,3 +628,14 @@ func (p ptBillPage) names() []string {
 	}
 	return out
 }
+
+// ptCashoutVars are createCashout's variables.
+func ptCashoutVars(amount any, channel string) map[string]any {
+	return map[string]any{"in": map[string]any{"amount": amount, "channel": channel}}
+}
+
+// ptConfirmVars are confirmCashout's variables.
+func ptConfirmVars(id, tan string) map[string]any { return map[string]any{"id": id, "tan": tan} }
+
+// ptIDVars are the variables of an operation taking one id.
+func ptIDVars(v string) map[string]any { return map[string]any{"id": v} }

@@ -115,17 +115,16 @@ func TestFreezeCard_frozenCardRefusesEveryDebit_defundAndCreditsWork(t *testing.
 			t.Errorf("cards = %+v, want a FROZEN and b ACTIVE", got)
 		}
 		in := func(v map[string]any) map[string]any { return map[string]any{"in": v} }
-		id := func(v string) map[string]any { return map[string]any{"id": v} }
 		madeUp := eaMadeUpID()
 		tests := []ptCase{
 			{name: "transfer from a frozen card", as: "ann", query: ptTransferMutation, vars: in(ptCardTransfer(a.Number, b.Number, "1")), wantCode: "PRECONDITION_FAILED"},
 			{name: "transfer from a frozen card to another's", as: "ann", query: ptTransferMutation, vars: in(ptCardTransfer(a.Number, c.Number, "1")), wantCode: "PRECONDITION_FAILED"},
 			{name: "pay a bill with a frozen card", as: "ann", query: ptPayBillMutation, vars: in(ptPayment(power.ID, a.Number)), wantCode: "PRECONDITION_FAILED"},
 			{name: "top up savings from a frozen card", as: "ann", query: ptTopUpMutation, vars: in(ptSavingsMove(g.ID, a.ID, "1")), wantCode: "PRECONDITION_FAILED"},
-			{name: "freeze another's card", as: "ben", query: prFreezeMutation, vars: id(a.ID), wantCode: "NOT_FOUND", likeMadeUp: id(madeUp)},
-			{name: "unfreeze another's card", as: "ben", query: prUnfreezeMutation, vars: id(a.ID), wantCode: "NOT_FOUND", likeMadeUp: id(madeUp)},
-			{name: "freeze by the admin", as: "admin", query: prFreezeMutation, vars: id(b.ID), wantCode: "FORBIDDEN"},
-			{name: "freeze unauthenticated", as: "", query: prFreezeMutation, vars: id(b.ID), wantCode: "UNAUTHENTICATED"},
+			{name: "freeze another's card", as: "ben", query: prFreezeMutation, vars: ptIDVars(a.ID), wantCode: "NOT_FOUND", likeMadeUp: ptIDVars(madeUp)},
+			{name: "unfreeze another's card", as: "ben", query: prUnfreezeMutation, vars: ptIDVars(a.ID), wantCode: "NOT_FOUND", likeMadeUp: ptIDVars(madeUp)},
+			{name: "freeze by the admin", as: "admin", query: prFreezeMutation, vars: ptIDVars(b.ID), wantCode: "FORBIDDEN"},
+			{name: "freeze unauthenticated", as: "", query: prFreezeMutation, vars: ptIDVars(b.ID), wantCode: "UNAUTHENTICATED"},
 		}
 		tokens := map[string]string{"": "", "admin": admin, "ann": ann, "ben": ben}
 		ptRefusals(t, s, admin, tokens, []string{ann, ben}, tests)
@@ -149,23 +148,29 @@ func TestFreezeCard_frozenCardRefusesEveryDebit_defundAndCreditsWork(t *testing.
 			t.Errorf("payBill after unfreezing = %+v", paid)
 		}
 
-		// A frozen card can be emptied and deleted; closed, it is listed only on request and
-		// can be neither frozen nor unfrozen.
-		prSetStatus(t, s, ann, prFreezeMutation, a.ID, "FROZEN")
-		ptMove(t, s, ann, ptDefundCardMutation, ptCardMove(a.ID, "5"))
-		ptWantTrue(t, onT(t, s).do(ann, ptDeleteCardMutation, map[string]any{"n": a.Number}))
-		if got := prCardStatuses(t, s, ann, false); !slices.Equal(got, []prCardStatus{{b.ID, "ACTIVE"}}) {
-			t.Errorf("cards = %+v, want b only", got)
-		}
-		if got := prCardStatuses(t, s, ann, true); !slices.Equal(got, []prCardStatus{{a.ID, "CLOSED"}, {b.ID, "ACTIVE"}}) {
-			t.Errorf("cards(includeClosed: true) = %+v, want a CLOSED and b ACTIVE", got)
-		}
-		wantError(t, onT(t, s).do(ann, prFreezeMutation, id(a.ID)), "PRECONDITION_FAILED")
-		wantError(t, onT(t, s).do(ann, prUnfreezeMutation, id(a.ID)), "PRECONDITION_FAILED")
-		if got := prCardStatuses(t, s, ann, true); got[0].Status != "CLOSED" {
-			t.Errorf("closed card after refused calls = %+v", got[0])
-		}
+		prWantFrozenCardDeleted(t, s, ann, a, b)
 	})
+}
+
+// prWantFrozenCardDeleted freezes ann's card a (holding 5), empties and deletes it: closed, it is listed only on request and can be neither frozen nor unfrozen.
+func prWantFrozenCardDeleted(t *testing.T, s *testServer, ann string, a, b ptCard) {
+	t.Helper()
+	// A frozen card can be emptied and deleted; closed, it is listed only on request and
+	// can be neither frozen nor unfrozen.
+	prSetStatus(t, s, ann, prFreezeMutation, a.ID, "FROZEN")
+	ptMove(t, s, ann, ptDefundCardMutation, ptCardMove(a.ID, "5"))
+	ptWantTrue(t, onT(t, s).do(ann, ptDeleteCardMutation, map[string]any{"n": a.Number}))
+	if got := prCardStatuses(t, s, ann, false); !slices.Equal(got, []prCardStatus{{b.ID, "ACTIVE"}}) {
+		t.Errorf("cards = %+v, want b only", got)
+	}
+	if got := prCardStatuses(t, s, ann, true); !slices.Equal(got, []prCardStatus{{a.ID, "CLOSED"}, {b.ID, "ACTIVE"}}) {
+		t.Errorf("cards(includeClosed: true) = %+v, want a CLOSED and b ACTIVE", got)
+	}
+	wantError(t, onT(t, s).do(ann, prFreezeMutation, ptIDVars(a.ID)), "PRECONDITION_FAILED")
+	wantError(t, onT(t, s).do(ann, prUnfreezeMutation, ptIDVars(a.ID)), "PRECONDITION_FAILED")
+	if got := prCardStatuses(t, s, ann, true); got[0].Status != "CLOSED" {
+		t.Errorf("closed card after refused calls = %+v", got[0])
+	}
 }
 
 // TestFreezeCard_racingTransfers_noDebitSentAfterTheFreezeAnswered: transfers race a freeze;
@@ -399,21 +404,7 @@ func TestBillAutopay_paysOnTheDueDate_recordsWhyNot_retriesNextRun(t *testing.T)
 			prAwaitBill(t, s, ann, phone.ID, "refused for the frozen card", prAutopayError("the card is frozen"))
 			prAwaitBill(t, s, ann, closed.ID, "refused for the closed card", prAutopayError("the card is closed"))
 
-			// Refused calls change nothing (the job keeps running; what it may still do, retry
-			// the refusals, changes no balance).
-			upd := func(id, number string) map[string]any { return map[string]any{"id": id, "n": number} }
-			bensBill := ptNewBill(t, s, ben, "Ben's", "1", future)
-			tests := []ptCase{
-				{name: "another's card", as: "ann", query: prSetAutopayMutation, vars: upd(later.ID, bens.Number), wantCode: "NOT_FOUND",
-					likeMadeUp: upd(later.ID, ptMadeUpNumber())},
-				{name: "another's bill", as: "ann", query: prSetAutopayMutation, vars: upd(bensBill.ID, a.Number), wantCode: "NOT_FOUND",
-					likeMadeUp: upd(eaMadeUpID(), a.Number)},
-				{name: "a paid bill", as: "ann", query: prSetAutopayMutation, vars: upd(rent.ID, a.Number), wantCode: "PRECONDITION_FAILED"},
-				{name: "cancel on a paid bill", as: "ann", query: prCancelAutopayMutation, vars: map[string]any{"id": rent.ID}, wantCode: "PRECONDITION_FAILED"},
-				{name: "a malformed number", as: "ann", query: prSetAutopayMutation, vars: upd(later.ID, "4000 12"), wantCode: "BAD_USER_INPUT", wantFields: []string{"cardNumber"}},
-				{name: "by the admin", as: "admin", query: prSetAutopayMutation, vars: upd(later.ID, a.Number), wantCode: "FORBIDDEN"},
-			}
-			ptRefusals(t, s, admin, map[string]string{"admin": admin, "ann": ann, "ben": ben}, []string{ann, ben}, tests)
+			prWantAutopayRefusals(t, s, admin, ann, ben, later, rent, a, bens)
 
 			// Funding the card fixes the refusal at a later run, which clears autopayError.
 			ptMove(t, s, ann, ptFundCardMutation, ptCardMove(poor.ID, "7"))
@@ -431,6 +422,26 @@ func TestBillAutopay_paysOnTheDueDate_recordsWhyNot_retriesNextRun(t *testing.T)
 			ptWantBalances(t, s, ann, "ann", map[string]string{"main": "23.00", a.key(): "40.00", poor.key(): "0.00", cold.key(): "20.00"})
 		})
 	}
+}
+
+// prWantAutopayRefusals checks the refused autopay calls: they change nothing (the job keeps running; what it may still do, retry the refusals, changes no balance).
+func prWantAutopayRefusals(t *testing.T, s *testServer, admin, ann, ben string, later, rent ptBill, a, bens ptCard) {
+	t.Helper()
+	// Refused calls change nothing (the job keeps running; what it may still do, retry
+	// the refusals, changes no balance).
+	upd := func(id, number string) map[string]any { return map[string]any{"id": id, "n": number} }
+	bensBill := ptNewBill(t, s, ben, "Ben's", "1", time.Now().Add(72*time.Hour))
+	tests := []ptCase{
+		{name: "another's card", as: "ann", query: prSetAutopayMutation, vars: upd(later.ID, bens.Number), wantCode: "NOT_FOUND",
+			likeMadeUp: upd(later.ID, ptMadeUpNumber())},
+		{name: "another's bill", as: "ann", query: prSetAutopayMutation, vars: upd(bensBill.ID, a.Number), wantCode: "NOT_FOUND",
+			likeMadeUp: upd(eaMadeUpID(), a.Number)},
+		{name: "a paid bill", as: "ann", query: prSetAutopayMutation, vars: upd(rent.ID, a.Number), wantCode: "PRECONDITION_FAILED"},
+		{name: "cancel on a paid bill", as: "ann", query: prCancelAutopayMutation, vars: map[string]any{"id": rent.ID}, wantCode: "PRECONDITION_FAILED"},
+		{name: "a malformed number", as: "ann", query: prSetAutopayMutation, vars: upd(later.ID, "4000 12"), wantCode: "BAD_USER_INPUT", wantFields: []string{"cardNumber"}},
+		{name: "by the admin", as: "admin", query: prSetAutopayMutation, vars: upd(later.ID, a.Number), wantCode: "FORBIDDEN"},
+	}
+	ptRefusals(t, s, admin, map[string]string{"admin": admin, "ann": ann, "ben": ben}, []string{ann, ben}, tests)
 }
 
 // TestBillAutopay_twoInstancesOnOnePostgres_payEachBillOnce: two servers on one database run the

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -116,32 +115,7 @@ func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
 		}
 
 		t.Run("nodes hides each one like a made-up ID", func(t *testing.T) {
-			cidUser := eaAccountOf(t, s, p.cid).UserID
-			ids := []string{p.annIDs.UserID, p.annIDs.CustomerID, p.annIDs.AccountID, p.annEntry, p.transfer, madeUp[0], madeUp[1], cidUser}
-			r := onT(t, s).do(p.cid, `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`, map[string]any{"ids": ids})
-			var out struct {
-				Nodes []*struct{ Typename, ID string }
-			}
-			eaDecode(t, r, &out)
-			if len(out.Nodes) != len(ids) {
-				t.Fatalf("nodes = %s, want %d entries", r.Data, len(ids))
-			}
-			for i, n := range out.Nodes[:len(ids)-1] {
-				if n != nil {
-					t.Errorf("nodes[%d] (%s) = %+v, want null", i, ids[i], n)
-				}
-			}
-			if last := out.Nodes[len(ids)-1]; last == nil || last.ID != cidUser {
-				t.Errorf("cid's own user = %+v, want %s", last, cidUser)
-			}
-			if len(r.Errors) != len(ids)-1 {
-				t.Errorf("%d errors, want %d: %+v", len(r.Errors), len(ids)-1, r.Errors)
-			}
-			for _, e := range r.Errors {
-				if e.Extensions.Code != "NOT_FOUND" || e.Message != want.Message {
-					t.Errorf("error %+v, want NOT_FOUND %q", e, want.Message)
-				}
-			}
+			eaWantNodesHidden(t, s, p, madeUp, want)
 		})
 
 		t.Run("malformed IDs", func(t *testing.T) {
@@ -157,27 +131,64 @@ func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
 		})
 
 		t.Run("admin sees them all", func(t *testing.T) {
-			objects := p.eaAnnsObjects()
-			ids := make([]string, 0, len(objects))
-			for typ, id := range objects {
-				var out struct {
-					Node *struct{ Typename, ID string }
-				}
-				onT(t, s).mustDo(p.admin, `query($id: ID!) { node(id: $id) { typename: __typename id } }`, map[string]any{"id": id}, &out)
-				if out.Node == nil || out.Node.Typename != typ || out.Node.ID != id {
-					t.Errorf("admin node(%s) = %+v, want the %s", id, out.Node, typ)
-				}
-				ids = append(ids, id)
-			}
-			var out struct{ Nodes []*struct{ ID string } }
-			onT(t, s).mustDo(p.admin, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": ids}, &out)
-			for i, n := range out.Nodes {
-				if n == nil || n.ID != ids[i] {
-					t.Errorf("admin nodes[%d] = %+v, want %s", i, n, ids[i])
-				}
-			}
+			eaWantAdminSeesAll(t, s, p)
 		})
 	})
+}
+
+// eaWantAdminSeesAll checks that the administrator finds each of ann's objects by node and nodes.
+func eaWantAdminSeesAll(t *testing.T, s *testServer, p eaParties) {
+	t.Helper()
+	objects := p.eaAnnsObjects()
+	ids := make([]string, 0, len(objects))
+	for typ, id := range objects {
+		var out struct {
+			Node *struct{ Typename, ID string }
+		}
+		onT(t, s).mustDo(p.admin, `query($id: ID!) { node(id: $id) { typename: __typename id } }`, map[string]any{"id": id}, &out)
+		if out.Node == nil || out.Node.Typename != typ || out.Node.ID != id {
+			t.Errorf("admin node(%s) = %+v, want the %s", id, out.Node, typ)
+		}
+		ids = append(ids, id)
+	}
+	var out struct{ Nodes []*struct{ ID string } }
+	onT(t, s).mustDo(p.admin, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": ids}, &out)
+	for i, n := range out.Nodes {
+		if n == nil || n.ID != ids[i] {
+			t.Errorf("admin nodes[%d] = %+v, want %s", i, n, ids[i])
+		}
+	}
+}
+
+// eaWantNodesHidden checks that nodes(ids:) hides each of ann's objects from cid like a made-up ID (want is that error), and shows cid's own user.
+func eaWantNodesHidden(t *testing.T, s *testServer, p eaParties, madeUp []string, want gqlError) {
+	t.Helper()
+	cidUser := eaAccountOf(t, s, p.cid).UserID
+	ids := []string{p.annIDs.UserID, p.annIDs.CustomerID, p.annIDs.AccountID, p.annEntry, p.transfer, madeUp[0], madeUp[1], cidUser}
+	r := onT(t, s).do(p.cid, `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`, map[string]any{"ids": ids})
+	var out struct {
+		Nodes []*struct{ Typename, ID string }
+	}
+	eaDecode(t, r, &out)
+	if len(out.Nodes) != len(ids) {
+		t.Fatalf("nodes = %s, want %d entries", r.Data, len(ids))
+	}
+	for i, n := range out.Nodes[:len(ids)-1] {
+		if n != nil {
+			t.Errorf("nodes[%d] (%s) = %+v, want null", i, ids[i], n)
+		}
+	}
+	if last := out.Nodes[len(ids)-1]; last == nil || last.ID != cidUser {
+		t.Errorf("cid's own user = %+v, want %s", last, cidUser)
+	}
+	if len(r.Errors) != len(ids)-1 {
+		t.Errorf("%d errors, want %d: %+v", len(r.Errors), len(ids)-1, r.Errors)
+	}
+	for _, e := range r.Errors {
+		if e.Extensions.Code != "NOT_FOUND" || e.Message != want.Message {
+			t.Errorf("error %+v, want NOT_FOUND %q", e, want.Message)
+		}
+	}
 }
 
 // The owner must see their own objects whatever fields the query selects. The server loads the
@@ -406,6 +417,35 @@ func eaCookieLogin(t *testing.T, s *testServer, username, password string) (*htt
 	return nil, ""
 }
 
+// eaSendMutation sends 1 to ben: if any refused request ran it, a balance would show it.
+const eaSendMutation = "mutation { " + hdSend + " { id } }"
+
+// eaCrossSite are the headers a browser adds to a request from another site.
+var eaCrossSite = map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+
+// cookieRefusalTests are requests carrying ann's session cookie that must not run a mutation.
+var cookieRefusalTests = []struct {
+	name        string
+	method      string
+	contentType string
+	body        string
+	headers     map[string]string
+}{
+	{"text/plain", http.MethodPost, "text/plain", eaJSONBody(eaSendMutation), nil},
+	{"text/plain;charset=UTF-8", http.MethodPost, "text/plain;charset=UTF-8", eaJSONBody(eaSendMutation), nil},
+	{"hdSendForm post", http.MethodPost, "application/x-www-hdSendForm-urlencoded", hdSendForm, nil},
+	{"multipart without JSON", http.MethodPost, "multipart/hdSendForm-data; boundary=x",
+		"--x\r\nContent-Disposition: hdSendForm-data; name=\"query\"\r\n\r\n" + eaSendMutation + "\r\n--x--\r\n", nil},
+	{"no content type", http.MethodPost, "", eaJSONBody(eaSendMutation), nil},
+	{"mutation over GET", http.MethodGet, "", hdSendForm, nil},
+	{"cross-site JSON with Origin and Sec-Fetch-Site", http.MethodPost, "application/json", eaJSONBody(eaSendMutation), eaCrossSite},
+	{"cross-site JSON with Sec-Fetch-Site only", http.MethodPost, "application/json", eaJSONBody(eaSendMutation),
+		map[string]string{"Sec-Fetch-Site": "cross-site"}},
+	{"JSON from a foreign Origin only", http.MethodPost, "application/json", eaJSONBody(eaSendMutation),
+		map[string]string{"Origin": "https://eaCrossSite.example"}},
+	{"cross-site text/plain", http.MethodPost, "text/plain", eaJSONBody(eaSendMutation), eaCrossSite},
+}
+
 func TestCookieSession_httpOnlyLax_andRefusedAcrossSitesOrWithoutJSON(t *testing.T) {
 	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
@@ -432,31 +472,7 @@ func TestCookieSession_httpOnlyLax_andRefusedAcrossSitesOrWithoutJSON(t *testing
 			}
 		})
 
-		send := `mutation { sendCoins(input: {recipient: {username: "ben"}, amount: "1"}) { id } }`
-		form := url.Values{"query": {send}}.Encode()
-		evil := map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
-		tests := []struct {
-			name        string
-			method      string
-			contentType string
-			body        string
-			headers     map[string]string
-		}{
-			{"text/plain", http.MethodPost, "text/plain", eaJSONBody(send), nil},
-			{"text/plain;charset=UTF-8", http.MethodPost, "text/plain;charset=UTF-8", eaJSONBody(send), nil},
-			{"form post", http.MethodPost, "application/x-www-form-urlencoded", form, nil},
-			{"multipart without JSON", http.MethodPost, "multipart/form-data; boundary=x",
-				"--x\r\nContent-Disposition: form-data; name=\"query\"\r\n\r\n" + send + "\r\n--x--\r\n", nil},
-			{"no content type", http.MethodPost, "", eaJSONBody(send), nil},
-			{"mutation over GET", http.MethodGet, "", form, nil},
-			{"cross-site JSON with Origin and Sec-Fetch-Site", http.MethodPost, "application/json", eaJSONBody(send), evil},
-			{"cross-site JSON with Sec-Fetch-Site only", http.MethodPost, "application/json", eaJSONBody(send),
-				map[string]string{"Sec-Fetch-Site": "cross-site"}},
-			{"JSON from a foreign Origin only", http.MethodPost, "application/json", eaJSONBody(send),
-				map[string]string{"Origin": "https://evil.example"}},
-			{"cross-site text/plain", http.MethodPost, "text/plain", eaJSONBody(send), evil},
-		}
-		for _, tt := range tests {
+		for _, tt := range cookieRefusalTests {
 			t.Run("refused: "+tt.name, func(t *testing.T) {
 				before := eaSnapshot(t, s, admin, ann, ben)
 				res := eaRaw(t, s, tt.method, tt.contentType, tt.body, cookie, tt.headers)
@@ -471,7 +487,7 @@ func TestCookieSession_httpOnlyLax_andRefusedAcrossSitesOrWithoutJSON(t *testing
 		}
 
 		t.Run("a same-origin JSON mutation with the cookie runs", func(t *testing.T) {
-			res := eaRaw(t, s, http.MethodPost, "application/json", eaJSONBody(send), cookie,
+			res := eaRaw(t, s, http.MethodPost, "application/json", eaJSONBody(eaSendMutation), cookie,
 				map[string]string{"Origin": s.URL, "Sec-Fetch-Site": "same-origin"})
 			if res.status != http.StatusOK || len(res.body.Errors) > 0 {
 				t.Errorf("answer %d %s, want the transfer", res.status, res.raw)

@@ -44,9 +44,6 @@ func (a hdAuth) headers(token string) map[string]string {
 const hdCostly = "mutation { " + hdSend + ` { entries { account { entries(first: 100) { edges { node {
 	account { entries(first: 100) { totalCount } } } } } } } } }`
 
-// hdSendForm is hdSend as a form-encoded query.
-var hdSendForm = url.Values{"query": {"mutation { " + hdSend + " { id } }"}}.Encode()
-
 // hdFragmentBomb is a fragment bomb: each fragment spreads the previous one twice, 2^30 expansions.
 func hdFragmentBomb() string {
 	var bomb strings.Builder
