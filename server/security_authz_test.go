@@ -6,7 +6,7 @@ package main
 
 import (
 	"encoding/json"
-	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -358,38 +358,19 @@ type eaHTTPResult struct {
 // extra headers.
 func eaRaw(t *testing.T, s *testServer, method, contentType, body string, cookie *http.Cookie, headers map[string]string) eaHTTPResult {
 	t.Helper()
-	target := s.URL + "/query"
-	var rd io.Reader
+	path := "/query"
 	if method == http.MethodGet {
-		target += "?" + body
-	} else {
-		rd = strings.NewReader(body)
+		path, body = path+"?"+body, ""
 	}
-	req, err := http.NewRequest(method, target, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+	h := maps.Clone(headers)
+	if h == nil {
+		h = map[string]string{}
 	}
 	if cookie != nil {
-		req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
+		h["Cookie"] = (&http.Cookie{Name: cookie.Name, Value: cookie.Value}).String()
 	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := eaHTTPResult{status: res.StatusCode, cookies: res.Cookies(), raw: string(raw)}
-	_ = json.Unmarshal(raw, &out.body) // a refusal may be plain text
-	return out
+	r := hdRequest(t, s.URL, method, path, contentType, body, h)
+	return eaHTTPResult{status: r.status, cookies: (&http.Response{Header: r.header}).Cookies(), body: r.body, raw: r.raw}
 }
 
 func eaJSONBody(query string) string {
