@@ -1,5 +1,8 @@
 package main
 
+// Helpers of the audit tests (prefix "au"): the audit log's rows as a test reads them, parallel
+// logins, and requests that carry a client request id.
+
 import (
 	"bytes"
 	"coffer/graph/store"

@@ -1,5 +1,9 @@
 package main
 
+// Cash-out over the wire on PostgreSQL: the TAN from the outbox confirms, abort releases, every
+// refusal the contract names changes nothing, a cash-out's transaction moves only with its TAN,
+// and parallel settlements agree. The rules themselves are tested in graph/cashout.
+
 import (
 	"slices"
 	"testing"

@@ -1,5 +1,8 @@
 package main
 
+// Helpers of the fault tests (prefix "ft"): the server built and run as a process, a seeded bank
+// of customers, keyed transfers, their retries and the verification that each moved money once.
+
 import (
 	"bufio"
 	"bytes"

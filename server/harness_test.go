@@ -47,7 +47,7 @@ func startServer(t testing.TB, store string, env ...string) *testServer {
 	vars := map[string]string{
 		"ADDR": "127.0.0.1:0", "ADMIN_PASSWORD": adminPassword, "DEV": "1",
 		"AUTH_RATE_LIMIT": "0", "AUTH_ACCOUNT_RATE_LIMIT": "0",
-		// The message and probing budgets are off unless a test turns one on (budgets_test.go).
+		// The message and probing budgets are off unless a test turns one on (security_budgets_test.go).
 		"SMS_PER_DESTINATION_PER_HOUR": "0", "SMS_GLOBAL_PER_HOUR": "0", "EMAIL_PER_DESTINATION_PER_HOUR": "0",
 		"EMAIL_GLOBAL_PER_HOUR": "0", "CASHOUTS_PER_USER_PER_HOUR": "0",
 		"PHONE_VERIFICATIONS_PER_STAFF_PER_HOUR": "0", "RECIPIENT_MISSES_PER_HOUR": "0",

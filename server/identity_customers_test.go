@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// Tests of API.md §7's ledger, customers and identity items through the wire, on both stores.
+// Tests of API.md §7's customer items through the wire, on both stores: look-up and search,
+// updates, creating and deleting customers.
 
 func TestCustomers_lookUpByUsernameAndSearch(t *testing.T) {
 	onStoresWith(t, nil, func(t *testing.T, s *testServer) {

@@ -1,13 +1,9 @@
 package main
 
-// The identity flows of issue 3 over real HTTP, on PostgreSQL: registration (preRegister,
-// register), self-registration of admin-made customers, two-step login by e-mail and SMS, password
-// reset, user administration, sessions, rate limits and failed deliveries. Codes are read where a
-// person would find them: a real SMTP server, an SMS webhook, or the outbox file. Every refusal is
-// followed by a look at the state: nothing was created, sent or changed.
-//
-// Helpers here and in mailbox_test.go carry the prefix "id"; errors_test.go's eaWantError is
-// reused for the error assertions.
+// Helpers of the identity tests (identity_*_test.go): a server with an SMTP server and an SMS
+// webhook (idStart), the identity operations, and reads of the state a refusal must leave alone.
+// Codes are read where a person would find them: a real SMTP server, an SMS webhook, or the
+// outbox file (mailbox_helpers_test.go). Helpers carry the prefix "id".
 
 import (
 	"bytes"

@@ -1,5 +1,10 @@
 package main
 
+// Logging in over the wire: the same answer for unknown users and wrong passwords, lockout after
+// five failures, two-step login by e-mail and SMS, sessions (idle timeout, logout), password
+// changes, REQUIRE_TWO_FACTOR and the per-address rate limit. The rules themselves are tested in
+// graph/identity.
+
 import (
 	"fmt"
 	"net/http"

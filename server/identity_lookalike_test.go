@@ -2,7 +2,7 @@ package main
 
 // Look-alike identities (issue 15.5): reserved names and names or e-mail addresses that render
 // like another user's are refused on every way in (createCustomer, register, selfRegister,
-// createUser), and nothing is created. Uses identity_test.go's "id" helpers.
+// createUser), and nothing is created. Uses the "id" helpers (identity_helpers_test.go).
 
 import (
 	"context"

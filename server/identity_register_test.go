@@ -1,5 +1,9 @@
 package main
 
+// Registration over the wire (preRegister, register): the code by SMTP or from the outbox, the
+// derived username, refusals that create nothing and keep the code usable, wrong codes, failed
+// deliveries, the per-account rate limit and the clean-up of unverified users.
+
 import (
 	"net"
 	"strings"

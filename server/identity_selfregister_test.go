@@ -2,7 +2,7 @@ package main
 
 // Self-registration after issue 14.4 and 15.1: only a customer whose online access was never used
 // may self-register (anyone else answers as a mismatch), and whether a username is free is told
-// only after the code, at confirmSelfRegistration. Uses identity_test.go's "id" helpers.
+// only after the code, at confirmSelfRegistration. Uses the "id" helpers (identity_helpers_test.go).
 
 import (
 	"strings"

@@ -1,5 +1,8 @@
 package main
 
+// User administration over the wire: expired codes, password reset, changing passwords of
+// others, setUserStatus and createUser.
+
 import (
 	"bytes"
 	"net/http"

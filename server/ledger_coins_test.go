@@ -1,11 +1,9 @@
 package main
 
-// Every error path API.md names for the operations schema.graphqls implements: the exact
-// extensions.code, the extensions.fields keys where the contract names them, and that a refused
-// operation changed nothing (balances, statements, pending counts, lists).
-//
-// Helpers here and in authz_test.go carry the prefix "ea" so that they cannot clash with helpers
-// of the other test files of this package.
+// Coins over the wire, on both stores: createCoins (limits, four eyes, idempotency), sendCoins,
+// confirmTransaction and cancelTransaction, setPublicKey and setDebitLimit. Each refusal has its
+// exact extensions.code and fields, and changed nothing (balances, statements, pending counts).
+// The rules themselves are tested in graph/coins.
 
 import (
 	"crypto/ed25519"
@@ -368,7 +366,7 @@ func TestSetPublicKey_refused_keepsKeys(t *testing.T) {
 		}{
 			{"unauthenticated", "", strings.Repeat("ab", 32), "UNAUTHENTICATED", nil},
 			{"by the admin", "admin", strings.Repeat("ab", 32), "FORBIDDEN", nil},
-			// Without a challenge and a signature (publickey_test.go proves them) every field is named.
+			// Without a challenge and a signature (ledger_publickey_test.go proves them) every field is named.
 			{"not hex", "ann", strings.Repeat("zz", 32), "BAD_USER_INPUT", []string{"publicKey", "challengeId", "signature"}},
 			{"empty", "ann", "", "BAD_USER_INPUT", []string{"publicKey", "challengeId", "signature"}},
 			{"too short", "ann", strings.Repeat("ab", 31), "BAD_USER_INPUT", []string{"publicKey", "challengeId", "signature"}},

@@ -1,7 +1,10 @@
 package main
 
+// Helpers of the ledger, coins and products tests: the ledger's invariants read through the API,
+// money states and snapshots that a refusal must leave alone (prefix "ea"), transactions as a
+// customer reads them, public keys (prefix "pk") and parallel requests (prefix "lr").
+
 import (
-	"coffer/graph/store"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -11,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"coffer/graph/store"
 )
 
 // checkLedgerInvariants reads every account and its statement through the API (as the admin) and

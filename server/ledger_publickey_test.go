@@ -2,7 +2,7 @@ package main
 
 // setPublicKey with proof of possession (issue 14.6): registering a key needs its signature of a
 // publicKeyChallenge; replacing one also needs the current password or the old key's signature.
-// Helpers carry the prefix "pk".
+// Its helpers (prefix "pk") are in ledger_helpers_test.go.
 
 import (
 	"crypto/ed25519"

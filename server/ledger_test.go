@@ -1,10 +1,7 @@
 package main
 
-// The ledger's rules at their edges, over real HTTP on both stores: a cash-out's transaction moves
-// only through its TAN, count limits hold under parallel requests, a customer at zero is deletable
-// whatever they had, amounts are bounded, and instants compare as instants whatever their offset.
-//
-// Helpers here carry the prefix "lr" so that they cannot clash with the other test files'.
+// The ledger's rules at their edges, over real HTTP on both stores: amounts are bounded, the
+// money in circulation is bounded, and instants compare as instants whatever their offset.
 
 import (
 	"testing"

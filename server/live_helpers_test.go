@@ -1,5 +1,8 @@
 package main
 
+// Helpers of the live tests (prefix "lv"): WebSocket clients of both subprotocols, balance
+// subscriptions and their events, and statement reads to compare them with.
+
 import (
 	"coffer/graph/live"
 	"coffer/graph/pgtest"

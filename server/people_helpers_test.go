@@ -1,5 +1,8 @@
 package main
 
+// Helpers of the census tests (prefix "pp"): a server with a clerk and a customer (ppCensus), the
+// census operations and their inputs.
+
 import (
 	"bytes"
 	"crypto/sha256"

@@ -1,5 +1,8 @@
 package main
 
+// Helpers of the products, cash-out and live tests (prefix "pt"): the operations on cards, goals,
+// bills and cash-outs, their inputs, balances and snapshots, refusal tables (ptCase) and races.
+
 import (
 	"encoding/json"
 	"fmt"

@@ -5,7 +5,8 @@ package main
 // editing goals and unpaid bills, deleting unpaid bills, and autopay (paid once on the due date,
 // also with two instances on one PostgreSQL database; refusals recorded in autopayError).
 //
-// Helpers here carry the prefix "pr"; the "pt" helpers of products_test.go are reused.
+// Count limits of cards and goals under parallel requests are here too. Helpers carry the prefix
+// "pr"; the "pt" helpers are in products_helpers_test.go.
 
 import (
 	"fmt"

@@ -1,12 +1,12 @@
 package main
 
-// Cards, savings goals, bills and cash-out over real HTTP on PostgreSQL: the success path of every
+// Cards, savings goals and bills over real HTTP on PostgreSQL: the success path of every
 // operation with the exact balance of every account it touches (main, cards, goals), every
 // refusal the contract names with nothing changed after it, races (one payment per bill, one
 // withdrawal of a whole goal, card transfers that conserve money), idempotency keys, a mixed
 // workload checked against the ledger's invariants, and a card's statement.
 //
-// Helpers here carry the prefix "pt" so that they cannot clash with the other test files'.
+// Cash-out has its own file (cashout_test.go). The "pt" helpers are in products_helpers_test.go.
 
 import (
 	"fmt"

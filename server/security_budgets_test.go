@@ -3,7 +3,7 @@ package main
 // Issue 14.5 (SMS and e-mail pumping) over real HTTP: phones are proved before any SMS, messages
 // have per-destination and global budgets, createCashout and startPhoneVerification are
 // throttled. Every refusal is followed by a look at what was sent and stored. Helpers carry the
-// prefix "ab".
+// prefix "ab"; the shared ones are in harness_test.go.
 
 import (
 	"database/sql"

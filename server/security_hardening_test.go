@@ -186,7 +186,7 @@ func hdHostileCostMultiplies(t *testing.T, s *testServer, p hdParties) {
 }
 
 // TestIntrospection_onWhenChosen_offWithTheSwitch_noSuggestionsOutsideDev checks introspection and
-// field suggestions, which tell a client what the schema holds (the defaults: production_test.go).
+// field suggestions, which tell a client what the schema holds (the defaults: config_production_test.go).
 func TestIntrospection_onWhenChosen_offWithTheSwitch_noSuggestionsOutsideDev(t *testing.T) {
 	on := startServer(t, "sqlite", "DEV=", "INTROSPECTION=true")
 	off := startServer(t, "sqlite", "INTROSPECTION=false", "DEV=1")
