@@ -28,4 +28,25 @@ function InputTypesAreNamedInput(context) {
   };
 }
 
-module.exports = { InputTypesAreNamedInput };
+// RootFieldsHaveAuth: every field of Query, Mutation and Subscription (wherever it is declared or
+// extended) says who may call it, with exactly one of @auth (signed in, optionally in some roles)
+// and @public (anyone). graph/authz.go checks @auth; a field with neither would be open to anyone
+// without anyone having decided so.
+function RootFieldsHaveAuth(context) {
+  const schema = context.getSchema();
+  const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]
+    .filter(Boolean).map((t) => t.name));
+  const check = (node) => {
+    if (!roots.has(node.name.value)) return;
+    for (const field of node.fields || []) {
+      const names = (field.directives || []).map((d) => d.name.value).filter((n) => n === 'auth' || n === 'public');
+      if (names.length === 1) continue;
+      context.reportError(new ValidationError('root-fields-have-auth',
+        `The root field \`${node.name.value}.${field.name.value}\` must carry exactly one of @auth and @public (it has ${names.length ? names.map((n) => '@' + n).join(' and ') : 'neither'}).`,
+        [field.name]));
+    }
+  };
+  return { ObjectTypeDefinition: check, ObjectTypeExtension: check };
+}
+
+module.exports = { InputTypesAreNamedInput, RootFieldsHaveAuth };
