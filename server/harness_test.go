@@ -22,6 +22,7 @@ import (
 	"coffer/graph/pgtest"
 
 	"github.com/lib/pq"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -531,3 +532,28 @@ var liveNotifierStatements = []string{
 
 // hdSendForm is hdSend as a form-encoded query.
 var hdSendForm = url.Values{"query": {"mutation { " + hdSend + " { id } }"}}.Encode()
+
+// trConfig is the settings of an app over a fresh database of the given store, with exp (when not
+// nil) as its span exporter and env added.
+func trConfig(t testing.TB, store string, exp sdktrace.SpanExporter, env ...string) Config {
+	t.Helper()
+	vars := map[string]string{"ADMIN_PASSWORD": adminPassword, "DEV": "1", "AUTH_RATE_LIMIT": "0",
+		"AUTH_ACCOUNT_RATE_LIMIT": "0", "OUTBOX_FILE": filepath.Join(t.TempDir(), "outbox.jsonl")}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	if store == "postgres" {
+		vars["DATABASE_URL"] = pgtest.NewDatabase(t)
+	} else {
+		vars["DATABASE_URL"] = filepath.Join(t.TempDir(), "coffer.db")
+	}
+	cfg, err := parseConfig(nil, func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp != nil {
+		cfg.Observe.spanExporter = exp
+	}
+	return cfg
+}

@@ -25,8 +25,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
-
-	"coffer/graph/pgtest"
 )
 
 // trStartTraced runs the app with spans going to an in-memory exporter, behind an httptest
@@ -50,31 +48,6 @@ func trStartApp(t testing.TB, store string, exp sdktrace.SpanExporter, env ...st
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() { srv.Close(); a.Close() })
 	return &testServer{t: t, URL: srv.URL, Outbox: cfg.OutboxFile, DatabaseURL: cfg.DatabaseURL}, srv
-}
-
-// trConfig is the settings of an app over a fresh database of the given store, with exp (when not
-// nil) as its span exporter and env added.
-func trConfig(t testing.TB, store string, exp sdktrace.SpanExporter, env ...string) Config {
-	t.Helper()
-	vars := map[string]string{"ADMIN_PASSWORD": adminPassword, "DEV": "1", "AUTH_RATE_LIMIT": "0",
-		"AUTH_ACCOUNT_RATE_LIMIT": "0", "OUTBOX_FILE": filepath.Join(t.TempDir(), "outbox.jsonl")}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
-	if store == "postgres" {
-		vars["DATABASE_URL"] = pgtest.NewDatabase(t)
-	} else {
-		vars["DATABASE_URL"] = filepath.Join(t.TempDir(), "coffer.db")
-	}
-	cfg, err := parseConfig(nil, func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if exp != nil {
-		cfg.Observe.spanExporter = exp
-	}
-	return cfg
 }
 
 // BenchmarkTracing measures one authenticated query (a session look-up and a user read, SQLite)
