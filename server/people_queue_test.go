@@ -139,10 +139,10 @@ func TestProcedures_queue_pendingPrioritizedOldestFirst_cursorStableUnderInserts
 		// Errors: a forged cursor, a page too large, customers, nobody.
 		var people struct{ People struct{ PageInfo ppPageInfo } }
 		c.mustDo(c.staff, `{ people(first: 1) { pageInfo { endCursor } } }`, nil, &people)
-		ppWantError(t, c.do(c.staff, ppQueue, map[string]any{"after": people.People.PageInfo.EndCursor}), "BAD_USER_INPUT", "after")
-		ppWantError(t, c.do(c.staff, ppQueue, map[string]any{"first": 101}), "BAD_USER_INPUT", "first")
-		ppWantError(t, c.do(c.customer, ppQueue, nil), "FORBIDDEN")
-		ppWantError(t, c.do("", ppQueue, nil), "UNAUTHENTICATED")
+		wantError(t, c.do(c.staff, ppQueue, map[string]any{"after": people.People.PageInfo.EndCursor}), "BAD_USER_INPUT", "after")
+		wantError(t, c.do(c.staff, ppQueue, map[string]any{"first": 101}), "BAD_USER_INPUT", "first")
+		wantError(t, c.do(c.customer, ppQueue, nil), "FORBIDDEN")
+		wantError(t, c.do("", ppQueue, nil), "UNAUTHENTICATED")
 	})
 }
 
@@ -196,9 +196,9 @@ func TestPeople_search_ignoresCaseAndAccents_matchesNamesDocumentEmailAndPhone(t
 		c.process(t, ch.ChangePersonData.ID, "ACCEPT", "")
 		ppSameIDs(t, "new name", search("lucrecia"), lucia.QualifiedID)
 		ppSameIDs(t, "old name", search("lucia"))
-		ppWantError(t, c.do(c.staff, ppSearch, map[string]any{"s": strings.Repeat("a", 201)}), "BAD_USER_INPUT", "search")
-		ppWantError(t, c.do(c.staff, ppSearch, map[string]any{"s": "a b c d e f"}), "BAD_USER_INPUT", "search")
-		ppWantError(t, c.do(c.customer, ppSearch, map[string]any{"s": "lucia"}), "FORBIDDEN")
+		wantError(t, c.do(c.staff, ppSearch, map[string]any{"s": strings.Repeat("a", 201)}), "BAD_USER_INPUT", "search")
+		wantError(t, c.do(c.staff, ppSearch, map[string]any{"s": "a b c d e f"}), "BAD_USER_INPUT", "search")
+		wantError(t, c.do(c.customer, ppSearch, map[string]any{"s": "lucia"}), "FORBIDDEN")
 	})
 }
 
@@ -269,8 +269,8 @@ func TestPersonVersions_oldestFirst_eachAsThePersonThenWas_paged(t *testing.T) {
 		if at.Person.FirstName != "Ana" || at.Person.State != "ENABLED" {
 			t.Fatalf("person at version 2's instant: %+v", at.Person)
 		}
-		ppWantError(t, c.do(c.staff, ppVersions, map[string]any{"id": p.QualifiedID, "after": "bm90IGEgY3Vyc29y"}), "BAD_USER_INPUT")
-		ppWantError(t, c.do(c.customer, ppVersions, map[string]any{"id": p.QualifiedID}), "FORBIDDEN")
+		wantError(t, c.do(c.staff, ppVersions, map[string]any{"id": p.QualifiedID, "after": "bm90IGEgY3Vyc29y"}), "BAD_USER_INPUT")
+		wantError(t, c.do(c.customer, ppVersions, map[string]any{"id": p.QualifiedID}), "FORBIDDEN")
 	})
 }
 
@@ -309,7 +309,7 @@ func TestRequestVerification_marksRequestedAndEmails_filesFillTheSameProcedure_r
 		if mail.Channel != "email" || mail.Code != p.QualifiedID || !strings.Contains(mail.Text, p.QualifiedID) {
 			t.Fatalf("notice: %+v", mail)
 		}
-		ppWantError(t, c.do(c.staff, ppRequestVerification, map[string]any{"p": p.ID}), "CONFLICT")
+		wantError(t, c.do(c.staff, ppRequestVerification, map[string]any{"p": p.ID}), "CONFLICT")
 
 		// The documents fill the requested procedure; a second set waits for the decision.
 		var doc struct{ RequestDocumentVerification ppProcedure }
@@ -317,7 +317,7 @@ func TestRequestVerification_marksRequestedAndEmails_filesFillTheSameProcedure_r
 		if d := doc.RequestDocumentVerification; d.ID != pr.ID || len(d.Files) != 1 || !d.Prioritized {
 			t.Fatalf("documents for the requested verification: %+v", d)
 		}
-		ppWantError(t, c.do(c.staff, ppDocs, map[string]any{"p": p.ID, "f": []any{ppFileIn("b.png", "image/png", ppPNG)}}), "CONFLICT")
+		wantError(t, c.do(c.staff, ppDocs, map[string]any{"p": p.ID, "f": []any{ppFileIn("b.png", "image/png", ppPNG)}}), "CONFLICT")
 		if got := c.person(t, p.ID); got.Verification != "VERIFICATION_RECEIVED" {
 			t.Fatalf("after the documents: %+v", got)
 		}
@@ -325,25 +325,7 @@ func TestRequestVerification_marksRequestedAndEmails_filesFillTheSameProcedure_r
 			t.Fatalf("%d document procedures with %d files, want the one requested with its file", n, f)
 		}
 
-		// Wrong verifications change nothing.
-		for _, tt := range []struct {
-			name, decision, verification string
-		}{
-			{"not MISTAKE or FRAUD", "REJECT", "VERIFIED"},
-			{"on an acceptance", "ACCEPT", "FRAUD"},
-		} {
-			r := c.do(c.staff, ppProcessVerification, map[string]any{"id": pr.ID, "d": tt.decision, "c": "forged", "v": tt.verification})
-			ppWantError(t, r, "BAD_USER_INPUT", "verification")
-		}
-		_, reg := c.register(t, nil)
-		ppWantError(t, c.do(c.staff, ppProcessVerification, map[string]any{"id": reg.ID, "d": "REJECT", "c": "no", "v": "MISTAKE"}),
-			"BAD_USER_INPUT", "verification")
-		if got := c.pending(t, reg.Person.ID); len(got) != 1 || got[0].ID != reg.ID {
-			t.Fatalf("the registration after a refused verification: %+v", got)
-		}
-		if got := c.person(t, p.ID); got.Verification != "VERIFICATION_RECEIVED" || len(c.pending(t, p.ID)) != 1 {
-			t.Fatalf("after refused verifications: %+v", got)
-		}
+		ppWantVerificationRefusals(t, c, p, pr.ID)
 
 		var out struct{ ProcessProcedure ppProcedure }
 		c.mustDo(c.staff, ppProcessVerification, map[string]any{"id": pr.ID, "d": "REJECT", "c": "forged", "v": "FRAUD"}, &out)
@@ -359,12 +341,36 @@ func TestRequestVerification_marksRequestedAndEmails_filesFillTheSameProcedure_r
 		// A verified person is not asked again; customers may not ask.
 		c.mustDo(c.staff, ppRequestVerification, map[string]any{"p": p.ID}, &req)
 		c.process(t, req.RequestVerification.ID, "ACCEPT", "seen at the desk")
-		ppWantError(t, c.do(c.staff, ppRequestVerification, map[string]any{"p": p.ID}), "PRECONDITION_FAILED")
-		ppWantError(t, c.do(c.customer, ppRequestVerification, map[string]any{"p": p.ID}), "FORBIDDEN")
+		wantError(t, c.do(c.staff, ppRequestVerification, map[string]any{"p": p.ID}), "PRECONDITION_FAILED")
+		wantError(t, c.do(c.customer, ppRequestVerification, map[string]any{"p": p.ID}), "FORBIDDEN")
 		if got := c.person(t, p.ID); got.Verification != "VERIFIED" {
 			t.Fatalf("at the end: %+v", got)
 		}
 	})
+}
+
+// ppWantVerificationRefusals checks that wrong verifications of p's procedure prID, or one on a registration, are refused and change nothing.
+func ppWantVerificationRefusals(t *testing.T, c *ppCensus, p ppPerson, prID string) {
+	t.Helper()
+	// Wrong verifications change nothing.
+	for _, tt := range []struct {
+		name, decision, verification string
+	}{
+		{"not MISTAKE or FRAUD", "REJECT", "VERIFIED"},
+		{"on an acceptance", "ACCEPT", "FRAUD"},
+	} {
+		r := c.do(c.staff, ppProcessVerification, map[string]any{"id": prID, "d": tt.decision, "c": "forged", "v": tt.verification})
+		wantError(t, r, "BAD_USER_INPUT", "verification")
+	}
+	_, reg := c.register(t, nil)
+	wantError(t, c.do(c.staff, ppProcessVerification, map[string]any{"id": reg.ID, "d": "REJECT", "c": "no", "v": "MISTAKE"}),
+		"BAD_USER_INPUT", "verification")
+	if got := c.pending(t, reg.Person.ID); len(got) != 1 || got[0].ID != reg.ID {
+		t.Fatalf("the registration after a refused verification: %+v", got)
+	}
+	if got := c.person(t, p.ID); got.Verification != "VERIFICATION_RECEIVED" || len(c.pending(t, p.ID)) != 1 {
+		t.Fatalf("after refused verifications: %+v", got)
+	}
 }
 
 func TestPhoneVerification_withoutPhone_usesThePersonsOwn_noneOnFileRefused(t *testing.T) {
@@ -384,8 +390,8 @@ func TestPhoneVerification_withoutPhone_usesThePersonsOwn_noneOnFileRefused(t *t
 		}
 
 		none := c.enabled(t, map[string]any{"phone": nil})
-		ppWantError(t, c.do(c.staff, ppStartOwnPhone, map[string]any{"p": none.ID}), "BAD_USER_INPUT", "phone")
-		ppWantError(t, c.do(c.staff, ppVerifyOwnPhone, map[string]any{"p": none.ID, "c": "123456"}), "BAD_USER_INPUT", "phone")
+		wantError(t, c.do(c.staff, ppStartOwnPhone, map[string]any{"p": none.ID}), "BAD_USER_INPUT", "phone")
+		wantError(t, c.do(c.staff, ppVerifyOwnPhone, map[string]any{"p": none.ID, "c": "123456"}), "BAD_USER_INPUT", "phone")
 		var procs struct {
 			Person struct{ Procedures []ppProcedure }
 		}

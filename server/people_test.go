@@ -2,217 +2,15 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // People and procedures (the census) over real HTTP against PostgreSQL.
-
-const (
-	ppPersonFields = `id qualifiedId firstName lastName1 lastName2 documentType documentId documentScopeCode
-		bornAt gender address addressScopeCode postalCode email scopeCode phone state membershipLevel
-		verification phoneVerification externalIds additionalInformation membershipAllowed createdAt updatedAt`
-	ppProcedureFields = `id type state createdAt processedAt comment information prioritized
-		createdBy { username } processedBy { username } person { id qualifiedId }
-		files { filename contentType size sha256 }`
-	ppRegister = `mutation($in: RegisterPersonInput!) { registerPerson(input: $in) {
-		person { ` + ppPersonFields + ` } procedure { ` + ppProcedureFields + ` } } }`
-	ppProcess = `mutation($id: ID!, $d: ProcedureDecision!, $c: String) {
-		processProcedure(id: $id, decision: $d, comment: $c) { ` + ppProcedureFields + ` } }`
-	ppPersonQuery = `query($id: String!, $w: Boolean, $at: Time) { person(id: $id, withScope: $w, versionAt: $at) {
-		` + ppPersonFields + ` scopes { code name scopeType mappings } } }`
-	ppPending = `query($p: String!) { personProcedures(personId: $p) { ` + ppProcedureFields + ` } }`
-	ppChange  = `mutation($p: String!, $in: PersonDataInput!) { changePersonData(personId: $p, input: $in) { ` + ppProcedureFields + ` } }`
-	ppDocs    = `mutation($p: String!, $f: [DocumentFileInput!]!, $pr: Boolean) {
-		requestDocumentVerification(personId: $p, files: $f, prioritized: $pr) { ` + ppProcedureFields + ` } }`
-	ppLevel       = `mutation($p: String!, $l: MembershipLevel!) { changeMembershipLevel(personId: $p, level: $l) { ` + ppProcedureFields + ` } }`
-	ppCancel      = `mutation($p: String!, $c: String!, $r: String) { cancelPerson(personId: $p, channel: $c, reason: $r) { ` + ppProcedureFields + ` } }`
-	ppInfo        = `mutation($p: String!, $k: String!, $v: String!) { setAdditionalInformation(personId: $p, key: $k, jsonValue: $v) { ` + ppPersonFields + ` } }`
-	ppStartPhone  = `mutation($p: String!, $ph: String!) { startPhoneVerification(personId: $p, phone: $ph) { ` + ppProcedureFields + ` } }`
-	ppVerifyPhone = `mutation($p: String!, $c: String!, $ph: String!) { verifyPhone(personId: $p, receivedCode: $c, phone: $ph) { ` + ppPersonFields + ` } }`
-)
-
-type ppUser struct{ Username string }
-
-type ppFile struct {
-	Filename, ContentType, Sha256 string
-	Size                          int
-}
-
-type ppProcedure struct {
-	ID, Type, State, CreatedAt string
-	ProcessedAt, Comment       *string
-	Information                json.RawMessage
-	Prioritized                bool
-	CreatedBy, ProcessedBy     *ppUser
-	Person                     struct{ ID, QualifiedID string }
-	Files                      []ppFile
-}
-
-type ppScope struct {
-	Code, Name, ScopeType string
-	Mappings              json.RawMessage
-}
-
-type ppPerson struct {
-	ID, QualifiedID, FirstName, LastName1                   string
-	LastName2                                               *string
-	DocumentType, DocumentID, DocumentScopeCode, BornAt     string
-	Gender, Address, AddressScopeCode, PostalCode           string
-	Email                                                   *string
-	ScopeCode                                               string
-	Phone                                                   *string
-	State, MembershipLevel, Verification, PhoneVerification string
-	ExternalIDs                                             map[string]string
-	AdditionalInformation                                   map[string]any
-	MembershipAllowed                                       bool
-	CreatedAt, UpdatedAt                                    string
-	Scopes                                                  []ppScope
-}
-
-// ppCensus is a server with an administrator, a clerk (STAFF) and a customer logged in.
-type ppCensus struct {
-	*testServer
-	admin, staff, customer string
-}
-
-var ppSeq atomic.Int64
-
-func ppStart(t *testing.T, env ...string) *ppCensus {
-	t.Helper()
-	t.Parallel()
-	return ppStartOn(t, "postgres", env...)
-}
-
-// ppStartOn is ppStart on the given store, without t.Parallel (for subtests that choose).
-func ppStartOn(t *testing.T, store string, env ...string) *ppCensus {
-	t.Helper()
-	s := startServer(t, store, env...)
-	admin := s.admin()
-	s.mustDo(admin, `mutation { createUser(input: {username: "clerk", password: "clerk-password-1", role: STAFF}) { id } }`, nil, nil)
-	return &ppCensus{testServer: s, admin: admin, staff: s.login("clerk", "clerk-password-1"), customer: s.customer(admin, "carla")}
-}
-
-// ppDNI returns a valid DNI for n (its control letter computed).
-func ppDNI(n int) string {
-	return fmt.Sprintf("%08d%c", n, "TRWAGMYFPDXBNJZSQVHLCKE"[n%23])
-}
-
-// ppInput is a valid registration; over replaces or adds fields.
-func ppInput(over map[string]any) map[string]any {
-	n := int(ppSeq.Add(1))
-	in := map[string]any{
-		"firstName": "Ana", "lastName1": "García", "lastName2": "López", "documentType": "DNI",
-		"documentId": ppDNI(10000000 + n), "documentScopeCode": "ES", "bornAt": "1990-05-17", "gender": "FEMALE",
-		"address": "Calle Mayor 1", "addressScopeCode": "ES-28079", "postalCode": "28013",
-		"email": fmt.Sprintf("ana%d@example.com", n), "scopeCode": "ES-MD", "phone": "+34600111222",
-	}
-	for k, v := range over {
-		in[k] = v
-	}
-	return in
-}
-
-func (c *ppCensus) register(t *testing.T, over map[string]any) (ppPerson, ppProcedure) {
-	t.Helper()
-	var out struct {
-		RegisterPerson struct {
-			Person    ppPerson
-			Procedure ppProcedure
-		}
-	}
-	c.mustDo(c.staff, ppRegister, map[string]any{"in": ppInput(over)}, &out)
-	return out.RegisterPerson.Person, out.RegisterPerson.Procedure
-}
-
-func (c *ppCensus) process(t *testing.T, id, decision, comment string) ppProcedure {
-	t.Helper()
-	var out struct{ ProcessProcedure ppProcedure }
-	vars := map[string]any{"id": id, "d": decision}
-	if comment != "" {
-		vars["c"] = comment
-	}
-	c.mustDo(c.staff, ppProcess, vars, &out)
-	return out.ProcessProcedure
-}
-
-// enabled registers a person and accepts the registration.
-func (c *ppCensus) enabled(t *testing.T, over map[string]any) ppPerson {
-	t.Helper()
-	p, reg := c.register(t, over)
-	c.process(t, reg.ID, "ACCEPT", "")
-	return c.person(t, p.QualifiedID)
-}
-
-func (c *ppCensus) person(t *testing.T, id string) ppPerson {
-	t.Helper()
-	var out struct{ Person ppPerson }
-	c.mustDo(c.staff, ppPersonQuery, map[string]any{"id": id}, &out)
-	return out.Person
-}
-
-func (c *ppCensus) pending(t *testing.T, id string) []ppProcedure {
-	t.Helper()
-	var out struct{ PersonProcedures []ppProcedure }
-	c.mustDo(c.staff, ppPending, map[string]any{"p": id}, &out)
-	return out.PersonProcedures
-}
-
-func (c *ppCensus) one(t *testing.T, token, query string, vars map[string]any, field string, out any) {
-	t.Helper()
-	var raw map[string]json.RawMessage
-	c.mustDo(token, query, vars, &raw)
-	if err := json.Unmarshal(raw[field], out); err != nil {
-		t.Fatalf("decode %s: %v", raw[field], err)
-	}
-}
-
-// ppWantError checks the code and, when given, the extensions.fields keys exactly.
-func ppWantError(t *testing.T, r gqlResponse, code string, fields ...string) {
-	t.Helper()
-	if r.code() != code {
-		t.Fatalf("want %s, got %+v (data %s)", code, r.Errors, r.Data)
-	}
-	if len(fields) == 0 {
-		return
-	}
-	got := r.Errors[0].Extensions.Fields
-	if len(got) != len(fields) {
-		t.Fatalf("want fields %v, got %v", fields, got)
-	}
-	for _, f := range fields {
-		if got[f] == "" {
-			t.Fatalf("want fields %v, got %v", fields, got)
-		}
-	}
-}
-
-func ppTime(t *testing.T, s string) time.Time {
-	t.Helper()
-	v, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func ppB64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-
-var (
-	ppPNG = append([]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}, bytes.Repeat([]byte{7}, 100)...)
-	ppPDF = append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("x"), 200)...)
-	ppJPG = append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{1}, 50)...)
-)
-
-func ppSum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 func TestPeople_customersForbidden_anonymousUnauthenticated(t *testing.T) {
 	c := ppStart(t)
@@ -237,11 +35,11 @@ func TestPeople_customersForbidden_anonymousUnauthenticated(t *testing.T) {
 		{`mutation { createScope(input: {name: "X", scopeType: "country", code: "XX"}) { id } }`, nil},
 	}
 	for _, op := range ops {
-		ppWantError(t, c.do(c.customer, op.query, op.vars), "FORBIDDEN")
-		ppWantError(t, c.do("", op.query, op.vars), "UNAUTHENTICATED")
+		wantError(t, c.do(c.customer, op.query, op.vars), "FORBIDDEN")
+		wantError(t, c.do("", op.query, op.vars), "UNAUTHENTICATED")
 	}
 	// node(id) of a person is NOT_FOUND for a customer, as for anything they may not see.
-	ppWantError(t, c.do(c.customer, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": p.ID}), "NOT_FOUND")
+	wantError(t, c.do(c.customer, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": p.ID}), "NOT_FOUND")
 	var node struct{ Node struct{ QualifiedID string } }
 	c.mustDo(c.staff, `query($id: ID!) { node(id: $id) { ... on Person { qualifiedId } } }`, map[string]any{"id": p.ID}, &node)
 	if node.Node.QualifiedID != p.QualifiedID {
@@ -277,24 +75,7 @@ func TestRegisterPerson_acceptEnables_qualifiedIdsResolve(t *testing.T) {
 	if reg.Type != "REGISTRATION" || reg.State != "PENDING" || reg.CreatedBy.Username != "clerk" || reg.ProcessedAt != nil {
 		t.Fatalf("registration: %+v", reg)
 	}
-	// Every way to name the person finds them.
-	for _, id := range []string{"1@census", doc + "@document_id", strings.ToLower(doc) + "@document_id", "126@nhs", "A-77@crm", p.ID} {
-		if got := c.person(t, id); got.ID != p.ID {
-			t.Fatalf("%s: got %+v", id, got)
-		}
-	}
-	for _, tt := range []struct{ give, want string }{
-		{"126@unknown", "BAD_USER_INPUT"}, {"abc@census", "BAD_USER_INPUT"}, {"1@@census", "BAD_USER_INPUT"},
-		{"0@census", "BAD_USER_INPUT"}, {"@census", "BAD_USER_INPUT"}, {"not-an-id", "BAD_USER_INPUT"},
-		{"2@census", "NOT_FOUND"}, {"127@nhs", "NOT_FOUND"}, {ppDNI(1) + "@document_id", "NOT_FOUND"},
-	} {
-		r := c.do(c.staff, ppPersonQuery, map[string]any{"id": tt.give})
-		ppWantError(t, r, tt.want)
-		if tt.want == "BAD_USER_INPUT" && r.Errors[0].Extensions.Fields["id"] == "" {
-			t.Fatalf("%s: want field id, got %+v", tt.give, r.Errors)
-		}
-	}
-	ppWantError(t, c.do(c.staff, ppPending, map[string]any{"p": "x@nowhere"}), "BAD_USER_INPUT", "personId")
+	ppWantIDsResolve(t, c, p, doc)
 
 	// Scopes only with withScope.
 	var out struct{ Person ppPerson }
@@ -321,8 +102,8 @@ func TestRegisterPerson_acceptEnables_qualifiedIdsResolve(t *testing.T) {
 		t.Fatalf("pending after acceptance: %+v", pend)
 	}
 	// A processed procedure cannot be processed again, either way; nothing changes.
-	ppWantError(t, c.do(c.staff, ppProcess, map[string]any{"id": reg.ID, "d": "REJECT", "c": "no"}), "PRECONDITION_FAILED")
-	ppWantError(t, c.do(c.admin, ppProcess, map[string]any{"id": reg.ID, "d": "ACCEPT"}), "PRECONDITION_FAILED")
+	wantError(t, c.do(c.staff, ppProcess, map[string]any{"id": reg.ID, "d": "REJECT", "c": "no"}), "PRECONDITION_FAILED")
+	wantError(t, c.do(c.admin, ppProcess, map[string]any{"id": reg.ID, "d": "ACCEPT"}), "PRECONDITION_FAILED")
 	if got := c.person(t, p.ID); got.State != "ENABLED" {
 		t.Fatalf("after second processing: %+v", got)
 	}
@@ -332,9 +113,9 @@ func TestRegisterPerson_acceptEnables_qualifiedIdsResolve(t *testing.T) {
 	if p2.QualifiedID != "2@census" || p3.QualifiedID != "500@census" {
 		t.Fatalf("numbers: %s %s", p2.QualifiedID, p3.QualifiedID)
 	}
-	ppWantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"personId": "500"})}), "CONFLICT", "personId")
-	ppWantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"documentId": doc})}), "CONFLICT", "documentId")
-	ppWantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"externalIds": map[string]any{"nhs": "126"}})}), "CONFLICT", "externalIds")
+	wantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"personId": "500"})}), "CONFLICT", "personId")
+	wantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"documentId": doc})}), "CONFLICT", "documentId")
+	wantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"externalIds": map[string]any{"nhs": "126"}})}), "CONFLICT", "externalIds")
 	var people struct {
 		People struct {
 			TotalCount int
@@ -347,6 +128,29 @@ func TestRegisterPerson_acceptEnables_qualifiedIdsResolve(t *testing.T) {
 	}
 }
 
+// ppWantIDsResolve checks that every way to name p (census number, document, external ids, node id) finds them, and that malformed or unknown ids are refused.
+func ppWantIDsResolve(t *testing.T, c *ppCensus, p ppPerson, doc string) {
+	t.Helper()
+	// Every way to name the person finds them.
+	for _, id := range []string{"1@census", doc + "@document_id", strings.ToLower(doc) + "@document_id", "126@nhs", "A-77@crm", p.ID} {
+		if got := c.person(t, id); got.ID != p.ID {
+			t.Fatalf("%s: got %+v", id, got)
+		}
+	}
+	for _, tt := range []struct{ give, want string }{
+		{"126@unknown", "BAD_USER_INPUT"}, {"abc@census", "BAD_USER_INPUT"}, {"1@@census", "BAD_USER_INPUT"},
+		{"0@census", "BAD_USER_INPUT"}, {"@census", "BAD_USER_INPUT"}, {"not-an-id", "BAD_USER_INPUT"},
+		{"2@census", "NOT_FOUND"}, {"127@nhs", "NOT_FOUND"}, {ppDNI(1) + "@document_id", "NOT_FOUND"},
+	} {
+		r := c.do(c.staff, ppPersonQuery, map[string]any{"id": tt.give})
+		wantError(t, r, tt.want)
+		if tt.want == "BAD_USER_INPUT" && r.Errors[0].Extensions.Fields["id"] == "" {
+			t.Fatalf("%s: want field id, got %+v", tt.give, r.Errors)
+		}
+	}
+	wantError(t, c.do(c.staff, ppPending, map[string]any{"p": "x@nowhere"}), "BAD_USER_INPUT", "personId")
+}
+
 func TestRegisterPerson_severalBadFields_allReportedAndNothingStored(t *testing.T) {
 	c := ppStart(t)
 	in := ppInput(map[string]any{
@@ -356,15 +160,15 @@ func TestRegisterPerson_severalBadFields_allReportedAndNothingStored(t *testing.
 		"externalIds": map[string]any{"Bad System": "1"}, "personId": "0@census",
 	})
 	r := c.do(c.staff, ppRegister, map[string]any{"in": in})
-	ppWantError(t, r, "BAD_USER_INPUT", "firstName", "documentId", "bornAt", "email", "phone", "postalCode",
+	wantError(t, r, "BAD_USER_INPUT", "firstName", "documentId", "bornAt", "email", "phone", "postalCode",
 		"scopeCode", "addressScopeCode", "externalIds", "personId")
 	if msg := r.Errors[0].Extensions.Fields["documentId"]; !strings.Contains(msg, "control letter") {
 		t.Fatalf("documentId message: %q", msg)
 	}
 	// A NIE checks its control letter too; a wrong document type for the number is refused.
-	ppWantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"documentType": "NIE", "documentId": "X1234567A"})}), "BAD_USER_INPUT", "documentId")
-	ppWantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"documentType": "NIE", "documentId": ppDNI(1234)})}), "BAD_USER_INPUT", "documentId")
-	ppWantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"additionalInformation": []any{1}})}), "BAD_USER_INPUT", "additionalInformation")
+	wantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"documentType": "NIE", "documentId": "X1234567A"})}), "BAD_USER_INPUT", "documentId")
+	wantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"documentType": "NIE", "documentId": ppDNI(1234)})}), "BAD_USER_INPUT", "documentId")
+	wantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{"additionalInformation": []any{1}})}), "BAD_USER_INPUT", "additionalInformation")
 	var people struct{ People struct{ TotalCount int } }
 	c.mustDo(c.staff, `{ people { totalCount } }`, nil, &people)
 	if people.People.TotalCount != 0 {
@@ -421,7 +225,7 @@ func TestChangePersonData_acceptedAtT2_versionAtShowsOldBeforeAndNewAfter(t *tes
 	if exact.Person.FirstName != "Eva" {
 		t.Fatalf("at t2: %+v", exact.Person)
 	}
-	ppWantError(t, at(t0.Add(-time.Microsecond)), "NOT_FOUND")
+	wantError(t, at(t0.Add(-time.Microsecond)), "NOT_FOUND")
 	var reg0 struct{ Person ppPerson }
 	c.mustDo(c.staff, ppPersonQuery, map[string]any{"id": p.QualifiedID, "at": p.CreatedAt}, &reg0)
 	if reg0.Person.State != "PENDING" {
@@ -431,43 +235,29 @@ func TestChangePersonData_acceptedAtT2_versionAtShowsOldBeforeAndNewAfter(t *tes
 	if got := c.person(t, "9@nhs"); got.ID != p.ID {
 		t.Fatalf("9@nhs: %+v", got)
 	}
+	ppWantChangeRefusals(t, c, p)
+}
+
+// ppWantChangeRefusals checks the refused changes of p's data, one pending change at a time, and a rejection that changes nothing.
+func ppWantChangeRefusals(t *testing.T, c *ppCensus, p ppPerson) {
+	t.Helper()
 	// Bad changes: nothing to change, bad values, a taken document; a second pending change is CONFLICT.
-	ppWantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{}}), "BAD_USER_INPUT", "input")
-	ppWantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"firstName": "", "phone": "1"}}), "BAD_USER_INPUT", "firstName", "phone")
+	wantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{}}), "BAD_USER_INPUT", "input")
+	wantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"firstName": "", "phone": "1"}}), "BAD_USER_INPUT", "firstName", "phone")
 	other, _ := c.register(t, nil)
-	ppWantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"documentId": other.DocumentID}}), "CONFLICT", "documentId")
+	wantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"documentId": other.DocumentID}}), "CONFLICT", "documentId")
 	c.mustDo(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"lastName2": ""}}, nil)
-	ppWantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"lastName1": "Ruiz"}}), "CONFLICT")
-	ppWantError(t, c.do(c.staff, ppChange, map[string]any{"p": "99@census", "in": map[string]any{"lastName1": "Ruiz"}}), "NOT_FOUND")
+	wantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"lastName1": "Ruiz"}}), "CONFLICT")
+	wantError(t, c.do(c.staff, ppChange, map[string]any{"p": "99@census", "in": map[string]any{"lastName1": "Ruiz"}}), "NOT_FOUND")
 	if pend := c.pending(t, p.ID); len(pend) != 1 || pend[0].Type != "PERSON_DATA_CHANGE" {
 		t.Fatalf("pending: %+v", pend)
 	}
 	// A rejection needs a comment and changes nothing.
-	ppWantError(t, c.do(c.staff, ppProcess, map[string]any{"id": c.pending(t, p.ID)[0].ID, "d": "REJECT"}), "BAD_USER_INPUT", "comment")
+	wantError(t, c.do(c.staff, ppProcess, map[string]any{"id": c.pending(t, p.ID)[0].ID, "d": "REJECT"}), "BAD_USER_INPUT", "comment")
 	rej := c.process(t, c.pending(t, p.ID)[0].ID, "REJECT", "no proof")
 	if rej.State != "REJECTED" || c.person(t, p.ID).LastName2 == nil {
 		t.Fatalf("rejected: %+v", rej)
 	}
-}
-
-func ppFileIn(name, ct string, content []byte) map[string]any {
-	return map[string]any{"filename": name, "contentType": ct, "base64Content": ppB64(content)}
-}
-
-// ppDocCount is the number of stored files of the person's document verifications.
-func (c *ppCensus) docCount(t *testing.T, id string) (procedures, files int) {
-	t.Helper()
-	var out struct {
-		Person struct{ Procedures []ppProcedure }
-	}
-	c.mustDo(c.staff, `query($id: String!) { person(id: $id) { procedures { type files { sha256 } } } }`, map[string]any{"id": id}, &out)
-	for _, pr := range out.Person.Procedures {
-		if pr.Type == "DOCUMENT_VERIFICATION" {
-			procedures++
-			files += len(pr.Files)
-		}
-	}
-	return procedures, files
 }
 
 func TestDocumentVerification_checkedFilesStoredWithSha256_badFilesStoreNothing(t *testing.T) {
@@ -494,7 +284,7 @@ func TestDocumentVerification_checkedFilesStoredWithSha256_badFilesStoreNothing(
 		if r.code() != "BAD_USER_INPUT" {
 			t.Fatalf("%s: %+v", tt.name, r.Errors)
 		}
-		ppWantError(t, r, "BAD_USER_INPUT", tt.fields...)
+		wantError(t, r, "BAD_USER_INPUT", tt.fields...)
 		if n, f := c.docCount(t, p.QualifiedID); n != 0 || f != 0 {
 			t.Fatalf("%s: stored %d procedures, %d files", tt.name, n, f)
 		}
@@ -522,7 +312,7 @@ func TestDocumentVerification_checkedFilesStoredWithSha256_badFilesStoreNothing(
 		t.Fatalf("pending order: %+v", pend)
 	}
 	// A second upload while one is pending is CONFLICT and stores nothing.
-	ppWantError(t, c.do(c.staff, ppDocs, map[string]any{"p": p.QualifiedID, "f": []any{ppFileIn("x.png", "image/png", ppPNG)}}), "CONFLICT")
+	wantError(t, c.do(c.staff, ppDocs, map[string]any{"p": p.QualifiedID, "f": []any{ppFileIn("x.png", "image/png", ppPNG)}}), "CONFLICT")
 	if n, f := c.docCount(t, p.ID); n != 1 || f != 3 {
 		t.Fatalf("stored %d procedures, %d files", n, f)
 	}
@@ -589,7 +379,7 @@ func TestMembershipLevel_memberOnlyForVerifiedAdults_elseRejectedOnProcessing(t 
 	// Unverified adult: the request is taken, its acceptance is PRECONDITION_FAILED and changes nothing.
 	adult := c.enabled(t, nil)
 	pr := level(adult.ID, "MEMBER")
-	ppWantError(t, c.do(c.staff, ppProcess, map[string]any{"id": pr.ID, "d": "ACCEPT"}), "PRECONDITION_FAILED")
+	wantError(t, c.do(c.staff, ppProcess, map[string]any{"id": pr.ID, "d": "ACCEPT"}), "PRECONDITION_FAILED")
 	if got := c.person(t, adult.ID); got.MembershipLevel != "FOLLOWER" || c.pending(t, adult.ID)[0].State != "PENDING" {
 		t.Fatalf("after refused acceptance: %+v", got)
 	}
@@ -599,18 +389,18 @@ func TestMembershipLevel_memberOnlyForVerifiedAdults_elseRejectedOnProcessing(t 
 	if got := c.person(t, adult.ID); got.MembershipLevel != "MEMBER" || !got.MembershipAllowed {
 		t.Fatalf("member: %+v", got)
 	}
-	ppWantError(t, c.do(c.staff, ppLevel, map[string]any{"p": adult.ID, "l": "MEMBER"}), "PRECONDITION_FAILED")
+	wantError(t, c.do(c.staff, ppLevel, map[string]any{"p": adult.ID, "l": "MEMBER"}), "PRECONDITION_FAILED")
 	// A verified minor may not be a member.
 	minor := c.enabled(t, map[string]any{"bornAt": time.Now().AddDate(-17, 0, 0).Format(time.DateOnly)})
 	verify(minor.ID)
 	if c.person(t, minor.ID).MembershipAllowed {
 		t.Fatal("a minor is allowed membership")
 	}
-	ppWantError(t, c.do(c.staff, ppProcess, map[string]any{"id": level(minor.ID, "MEMBER").ID, "d": "ACCEPT"}), "PRECONDITION_FAILED")
+	wantError(t, c.do(c.staff, ppProcess, map[string]any{"id": level(minor.ID, "MEMBER").ID, "d": "ACCEPT"}), "PRECONDITION_FAILED")
 	// A pending (not yet enabled) verified person may not either.
 	p, reg := c.register(t, nil)
 	verify(p.ID)
-	ppWantError(t, c.do(c.staff, ppProcess, map[string]any{"id": level(p.ID, "MEMBER").ID, "d": "ACCEPT"}), "PRECONDITION_FAILED")
+	wantError(t, c.do(c.staff, ppProcess, map[string]any{"id": level(p.ID, "MEMBER").ID, "d": "ACCEPT"}), "PRECONDITION_FAILED")
 	c.process(t, reg.ID, "ACCEPT", "")
 	if got := c.person(t, p.ID); got.MembershipLevel != "FOLLOWER" || !got.MembershipAllowed {
 		t.Fatalf("pending person: %+v", got)
@@ -621,7 +411,7 @@ func TestCancelPerson_acceptedCancels_closesPendingAndRefusesMore(t *testing.T) 
 	c := ppStart(t)
 	p := c.enabled(t, nil)
 	c.mustDo(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"firstName": "Eva"}}, nil)
-	ppWantError(t, c.do(c.staff, ppCancel, map[string]any{"p": p.ID, "c": " "}), "BAD_USER_INPUT", "channel")
+	wantError(t, c.do(c.staff, ppCancel, map[string]any{"p": p.ID, "c": " "}), "BAD_USER_INPUT", "channel")
 	var out struct{ CancelPerson ppProcedure }
 	c.mustDo(c.staff, ppCancel, map[string]any{"p": p.ID, "c": "email", "r": "moving abroad"}, &out)
 	if out.CancelPerson.Type != "CANCELLATION" || !bytes.Contains(out.CancelPerson.Information, []byte(`"moving abroad"`)) {
@@ -639,8 +429,8 @@ func TestCancelPerson_acceptedCancels_closesPendingAndRefusesMore(t *testing.T) 
 	if ps := all.Person.Procedures; len(ps) != 3 || ps[1].Type != "PERSON_DATA_CHANGE" || ps[1].State != "REJECTED" || ps[1].ProcessedBy.Username != "clerk" {
 		t.Fatalf("procedures: %+v", ps)
 	}
-	ppWantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"firstName": "Eva"}}), "PRECONDITION_FAILED")
-	ppWantError(t, c.do(c.staff, ppCancel, map[string]any{"p": p.ID, "c": "web"}), "PRECONDITION_FAILED")
+	wantError(t, c.do(c.staff, ppChange, map[string]any{"p": p.ID, "in": map[string]any{"firstName": "Eva"}}), "PRECONDITION_FAILED")
+	wantError(t, c.do(c.staff, ppCancel, map[string]any{"p": p.ID, "c": "web"}), "PRECONDITION_FAILED")
 	// A rejected registration trashes the person.
 	q, reg := c.register(t, nil)
 	c.process(t, reg.ID, "REJECT", "duplicate")
@@ -665,15 +455,15 @@ func TestPhoneVerification_codeBySMS_verifies_andReassignsTheNumber(t *testing.T
 			t.Fatalf("message: %+v", sms)
 		}
 		// A wrong code and another number are INVALID_CODE and change nothing.
-		ppWantError(t, c.do(c.staff, ppVerifyPhone, map[string]any{"p": p.ID, "c": ptWrongCode(sms.Code), "ph": phone}), "INVALID_CODE")
-		ppWantError(t, c.do(c.staff, ppVerifyPhone, map[string]any{"p": p.ID, "c": sms.Code, "ph": "+34611222334"}), "INVALID_CODE")
+		wantError(t, c.do(c.staff, ppVerifyPhone, map[string]any{"p": p.ID, "c": ptWrongCode(sms.Code), "ph": phone}), "INVALID_CODE")
+		wantError(t, c.do(c.staff, ppVerifyPhone, map[string]any{"p": p.ID, "c": sms.Code, "ph": "+34611222334"}), "INVALID_CODE")
 		if got := c.person(t, p.ID); got.PhoneVerification != "NOT_VERIFIED" || got.Phone != nil {
 			t.Fatalf("after wrong tries: %+v", got)
 		}
 		var v struct{ VerifyPhone ppPerson }
 		c.mustDo(c.staff, ppVerifyPhone, map[string]any{"p": p.ID, "c": sms.Code, "ph": phone}, &v)
 		// The code works once.
-		ppWantError(t, c.do(c.staff, ppVerifyPhone, map[string]any{"p": p.ID, "c": sms.Code, "ph": phone}), "INVALID_CODE")
+		wantError(t, c.do(c.staff, ppVerifyPhone, map[string]any{"p": p.ID, "c": sms.Code, "ph": phone}), "INVALID_CODE")
 		return v.VerifyPhone
 	}
 	got := verifyWithCode(a)
@@ -687,14 +477,14 @@ func TestPhoneVerification_codeBySMS_verifies_andReassignsTheNumber(t *testing.T
 	if old := c.person(t, a.ID); old.PhoneVerification != "REASSIGNED" {
 		t.Fatalf("first person after reassignment: %+v", old)
 	}
-	ppWantError(t, c.do(c.staff, ppStartPhone, map[string]any{"p": a.ID, "ph": "0034"}), "BAD_USER_INPUT", "phone")
+	wantError(t, c.do(c.staff, ppStartPhone, map[string]any{"p": a.ID, "ph": "0034"}), "BAD_USER_INPUT", "phone")
 	// A phone verification is completed by its code, not by processProcedure; it can be rejected.
 	var st struct{ StartPhoneVerification ppProcedure }
 	c.mustDo(c.staff, ppStartPhone, map[string]any{"p": a.ID, "ph": "+34699000111"}, &st)
-	ppWantError(t, c.do(c.staff, ppProcess, map[string]any{"id": st.StartPhoneVerification.ID, "d": "ACCEPT"}), "PRECONDITION_FAILED")
+	wantError(t, c.do(c.staff, ppProcess, map[string]any{"id": st.StartPhoneVerification.ID, "d": "ACCEPT"}), "PRECONDITION_FAILED")
 	c.process(t, st.StartPhoneVerification.ID, "REJECT", "wrong number")
 	sms := ptTAN(t, c.testServer, "+34699000111", "")
-	ppWantError(t, c.do(c.staff, ppVerifyPhone, map[string]any{"p": a.ID, "c": sms.Code, "ph": "+34699000111"}), "INVALID_CODE")
+	wantError(t, c.do(c.staff, ppVerifyPhone, map[string]any{"p": a.ID, "c": sms.Code, "ph": "+34699000111"}), "INVALID_CODE")
 }
 
 func TestSetAdditionalInformation_mergesJSONKeys_badJSONRefused(t *testing.T) {
@@ -707,8 +497,8 @@ func TestSetAdditionalInformation_mergesJSONKeys_badJSONRefused(t *testing.T) {
 	if info["a"] != float64(1) || info["note"] != "hello" || info["prefs"].(map[string]any)["lang"] != "es" {
 		t.Fatalf("merged: %+v", info)
 	}
-	ppWantError(t, c.do(c.staff, ppInfo, map[string]any{"p": p.QualifiedID, "k": "x", "v": `{not json`}), "BAD_USER_INPUT", "jsonValue")
-	ppWantError(t, c.do(c.staff, ppInfo, map[string]any{"p": p.QualifiedID, "k": "", "v": `1`}), "BAD_USER_INPUT", "key")
+	wantError(t, c.do(c.staff, ppInfo, map[string]any{"p": p.QualifiedID, "k": "x", "v": `{not json`}), "BAD_USER_INPUT", "jsonValue")
+	wantError(t, c.do(c.staff, ppInfo, map[string]any{"p": p.QualifiedID, "k": "", "v": `1`}), "BAD_USER_INPUT", "key")
 	out = struct{ SetAdditionalInformation ppPerson }{} // decoding into a used map would merge
 	c.mustDo(c.staff, ppInfo, map[string]any{"p": p.QualifiedID, "k": "note", "v": `null`}, &out)
 	if _, ok := out.SetAdditionalInformation.AdditionalInformation["note"]; ok || len(out.SetAdditionalInformation.AdditionalInformation) != 2 {
@@ -735,14 +525,14 @@ func TestScopes_seededListed_createScopeAdminOnly(t *testing.T) {
 	}
 	create := `mutation($in: CreateScopeInput!) { createScope(input: $in) { id code name scopeType mappings } }`
 	in := map[string]any{"name": "Valencia", "scopeType": "municipality", "code": "ES-46250", "mappings": map[string]any{"ine": "46250"}}
-	ppWantError(t, c.do(c.staff, create, map[string]any{"in": in}), "FORBIDDEN")
+	wantError(t, c.do(c.staff, create, map[string]any{"in": in}), "FORBIDDEN")
 	var made struct{ CreateScope ppScope }
 	c.mustDo(c.admin, create, map[string]any{"in": in}, &made)
 	if made.CreateScope.Code != "ES-46250" || string(made.CreateScope.Mappings) != `{"ine":"46250"}` {
 		t.Fatalf("created: %+v", made)
 	}
-	ppWantError(t, c.do(c.admin, create, map[string]any{"in": in}), "CONFLICT", "code")
-	ppWantError(t, c.do(c.admin, create, map[string]any{"in": map[string]any{"name": "", "scopeType": "Bad Type", "code": "a b", "mappings": "x"}}),
+	wantError(t, c.do(c.admin, create, map[string]any{"in": in}), "CONFLICT", "code")
+	wantError(t, c.do(c.admin, create, map[string]any{"in": map[string]any{"name": "", "scopeType": "Bad Type", "code": "a b", "mappings": "x"}}),
 		"BAD_USER_INPUT", "name", "scopeType", "code", "mappings")
 	// The new scope can be used at once.
 	p := c.enabled(t, map[string]any{"addressScopeCode": "ES-46250"})
@@ -826,7 +616,7 @@ func TestRegisterPerson_inlineJSONLiterals_storedAsJSONValues(t *testing.T) {
 	if raw.Person.AdditionalInformation[0] != '{' {
 		t.Fatalf("not a JSON object: %s", raw.Person.AdditionalInformation)
 	}
-	ppWantError(t, c.do(c.staff, ppChange, map[string]any{"p": "126@nhs", "in": map[string]any{"externalIds": map[string]any{"nhs": 5}}}), "BAD_USER_INPUT", "externalIds")
+	wantError(t, c.do(c.staff, ppChange, map[string]any{"p": "126@nhs", "in": map[string]any{"externalIds": map[string]any{"nhs": 5}}}), "BAD_USER_INPUT", "externalIds")
 }
 
 // Every type, field, argument and enum value of the schema carries a description (the contract's
@@ -922,12 +712,12 @@ func TestPeople_remainingErrors_andPaging(t *testing.T) {
 	if page.People.PageInfo.HasNextPage || len(page.People.Edges) != 1 || page.People.Edges[0].Node.ID != third.ID {
 		t.Fatalf("second page: %+v", page)
 	}
-	ppWantError(t, c.do(c.staff, `{ people(first: 500) { totalCount } }`, nil), "BAD_USER_INPUT", "first")
+	wantError(t, c.do(c.staff, `{ people(first: 500) { totalCount } }`, nil), "BAD_USER_INPUT", "first")
 	// Unknown people and procedures.
-	ppWantError(t, c.do(c.staff, ppPending, map[string]any{"p": "77@census"}), "NOT_FOUND")
-	ppWantError(t, c.do(c.staff, ppInfo, map[string]any{"p": "77@census", "k": "a", "v": "1"}), "NOT_FOUND")
-	ppWantError(t, c.do(c.staff, ppProcess, map[string]any{"id": a.ID, "d": "ACCEPT"}), "NOT_FOUND")
-	ppWantError(t, c.do(c.staff, ppProcess, map[string]any{"id": "garbage", "d": "ACCEPT"}), "BAD_USER_INPUT")
+	wantError(t, c.do(c.staff, ppPending, map[string]any{"p": "77@census"}), "NOT_FOUND")
+	wantError(t, c.do(c.staff, ppInfo, map[string]any{"p": "77@census", "k": "a", "v": "1"}), "NOT_FOUND")
+	wantError(t, c.do(c.staff, ppProcess, map[string]any{"id": a.ID, "d": "ACCEPT"}), "NOT_FOUND")
+	wantError(t, c.do(c.staff, ppProcess, map[string]any{"id": "garbage", "d": "ACCEPT"}), "BAD_USER_INPUT")
 	// Nothing can be started for a cancelled person.
 	var out struct{ CancelPerson ppProcedure }
 	c.mustDo(c.staff, ppCancel, map[string]any{"p": b.ID, "c": "web"}, &out)

@@ -1,19 +1,16 @@
 package main
 
-// Cards, savings goals, bills and cash-out over real HTTP on PostgreSQL: the success path of every
+// Cards, savings goals and bills over real HTTP on PostgreSQL: the success path of every
 // operation with the exact balance of every account it touches (main, cards, goals), every
 // refusal the contract names with nothing changed after it, races (one payment per bill, one
 // withdrawal of a whole goal, card transfers that conserve money), idempotency keys, a mixed
 // workload checked against the ledger's invariants, and a card's statement.
 //
-// Helpers here carry the prefix "pt" so that they cannot clash with the other test files'.
+// Cash-out has its own file (cashout_test.go). The "pt" helpers are in products_helpers_test.go.
 
 import (
-	"encoding/json"
 	"fmt"
-	"maps"
 	"math/rand/v2"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,627 +19,6 @@ import (
 	"testing"
 	"time"
 )
-
-const (
-	ptTxnFields          = `id kind status amount { amount }`
-	ptCreateCardMutation = `mutation { createCard { number card { id last4 } } }`
-	ptFundCardMutation   = `mutation($in: CardMoveInput!) { fundCard(input: $in) { ` + ptTxnFields + ` } }`
-	ptDefundCardMutation = `mutation($in: CardMoveInput!) { defundCard(input: $in) { ` + ptTxnFields + ` } }`
-	ptTransferMutation   = `mutation($in: TransferBetweenCardsInput!) { transferBetweenCards(input: $in) { ` + ptTxnFields + ` } }`
-	ptDeleteCardMutation = `mutation($n: String!) { deleteCard(cardNumber: $n) }`
-	ptGoalFields         = `id name goal { amount } balance { amount } remain { amount } reached account { id kind }`
-	ptCreateGoalMutation = `mutation($in: CreateSavingsGoalInput!) { createSavingsGoal(input: $in) { ` + ptGoalFields + ` } }`
-	ptTopUpMutation      = `mutation($in: SavingsMoveInput!) { topUpSavings(input: $in) { ` + ptTxnFields + ` } }`
-	ptWithdrawMutation   = `mutation($in: SavingsMoveInput!) { withdrawSavings(input: $in) { ` + ptTxnFields + ` } }`
-	ptDeleteGoalMutation = `mutation($id: ID!) { deleteSavingsGoal(id: $id) }`
-	ptBillFields         = `id name amount { amount } dueDate paid paidAt paidWith { id last4 } transaction { ` + ptTxnFields + ` }`
-	ptCreateBillMutation = `mutation($in: CreateBillInput!) { createBill(input: $in) { ` + ptBillFields + ` } }`
-	ptPayBillMutation    = `mutation($in: PayBillInput!) { payBill(input: $in) { ` + ptBillFields + ` } }`
-	ptCashoutFields      = `id status channel amount { amount currency } cashoutAddress createdAt confirmedAt
-		transaction { ` + ptTxnFields + ` }`
-	ptCreateCashoutMutation  = `mutation($in: CreateCashoutInput!) { createCashout(input: $in) { ` + ptCashoutFields + ` } }`
-	ptConfirmCashoutMutation = `mutation($id: ID!, $tan: String!) { confirmCashout(id: $id, tan: $tan) { ` + ptCashoutFields + ` } }`
-	ptAbortCashoutMutation   = `mutation($id: ID!) { abortCashout(id: $id) { ` + ptCashoutFields + ` } }`
-	ptNodeQuery              = `query($id: ID!) { node(id: $id) { __typename id } }`
-	ptCardByLast4Query       = `query($l: String!) { card(last4: $l) { id } }`
-)
-
-// ptStart boots a server on a fresh PostgreSQL database for a test that runs in parallel.
-func ptStart(t *testing.T) *testServer {
-	t.Helper()
-	t.Parallel()
-	return startServer(t, "postgres")
-}
-
-// ptOn returns s bound to t (keeping the outbox), so that a failing call stops t, not its parent.
-func ptOn(t *testing.T, s *testServer) *testServer {
-	return &testServer{t: t, URL: s.URL, Outbox: s.Outbox}
-}
-
-// ptCustomerWithAddress creates a customer who may cash out (a cashout address, the e-mail
-// username@example.com and, unless empty, a phone) and logs them in once.
-func ptCustomerWithAddress(t *testing.T, s *testServer, admin, username, phone string) string {
-	t.Helper()
-	name := strings.ToUpper(username[:1]) + username[1:]
-	in := map[string]any{"username": username, "password": username + "-password", "name": name,
-		"email": username + "@example.com", "cashoutAddress": ptAddress(name)}
-	if phone != "" {
-		in["phone"] = phone
-	}
-	ptOn(t, s).mustDo(admin, eaCreateCustomerMutation, map[string]any{"in": in}, nil)
-	return ptOn(t, s).login(username, username+"-password")
-}
-
-func ptAddress(name string) string {
-	return "payto://iban/DE89370400440532013000?receiver-name=" + name
-}
-
-// ptCard is a card as its owner knows it: the full number is only ever shown by createCard.
-type ptCard struct{ ID, Number, Last4 string }
-
-// key names the card in a ptBalances map.
-func (c ptCard) key() string { return "card:" + c.ID }
-
-func ptGoalKey(id string) string { return "goal:" + id }
-
-func ptNewCard(t *testing.T, s *testServer, token string) ptCard {
-	t.Helper()
-	var out struct {
-		CreateCard struct {
-			Number string
-			Card   struct{ ID, Last4 string }
-		}
-	}
-	ptOn(t, s).mustDo(token, ptCreateCardMutation, nil, &out)
-	return ptCard{ID: out.CreateCard.Card.ID, Number: out.CreateCard.Number, Last4: out.CreateCard.Card.Last4}
-}
-
-// ptTxn is the Transaction a money-moving mutation returns.
-type ptTxn struct {
-	ID, Kind, Status string
-	Amount           struct{ Amount string }
-}
-
-// ptIn runs mutation with $in = in.
-func ptIn(t *testing.T, s *testServer, token, mutation string, in map[string]any) gqlResponse {
-	t.Helper()
-	return ptOn(t, s).do(token, mutation, map[string]any{"in": in})
-}
-
-// ptOne decodes the single top-level field of a successful response into out.
-func ptOne(t *testing.T, r gqlResponse, out any) {
-	t.Helper()
-	if len(r.Errors) > 0 {
-		t.Fatalf("errors: %+v", r.Errors)
-	}
-	if err := ptDecodeOne(r, out); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func ptDecodeOne(r gqlResponse, out any) error {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(r.Data, &top); err != nil || len(top) != 1 {
-		return fmt.Errorf("decode %s: %v", r.Data, err)
-	}
-	for _, v := range top {
-		if err := json.Unmarshal(v, out); err != nil {
-			return fmt.Errorf("decode %s: %w", v, err)
-		}
-	}
-	return nil
-}
-
-// ptMove runs a money-moving mutation that must succeed and returns its transaction.
-func ptMove(t *testing.T, s *testServer, token, mutation string, in map[string]any) ptTxn {
-	t.Helper()
-	var txn ptTxn
-	ptOne(t, ptIn(t, s, token, mutation, in), &txn)
-	return txn
-}
-
-func ptCardMove(cardID string, amount any) map[string]any {
-	return map[string]any{"cardId": cardID, "amount": amount}
-}
-
-func ptSavingsMove(goalID, cardID string, amount any) map[string]any {
-	return map[string]any{"savingsGoalId": goalID, "cardId": cardID, "amount": amount}
-}
-
-func ptCardTransfer(from, to string, amount any) map[string]any {
-	return map[string]any{"fromCardNumber": from, "toCardNumber": to, "amount": amount}
-}
-
-func ptPayment(billID, cardNumber string) map[string]any {
-	return map[string]any{"billId": billID, "cardNumber": cardNumber}
-}
-
-// ptWithKey returns a copy of in with an idempotency key.
-func ptWithKey(in map[string]any, key string) map[string]any {
-	out := maps.Clone(in)
-	out["idempotencyKey"] = key
-	return out
-}
-
-// ptWantTxn asserts a transaction's kind, status and amount.
-func ptWantTxn(t *testing.T, got ptTxn, kind, status, amount string) {
-	t.Helper()
-	if got.ID == "" || got.Kind != kind || got.Status != status || got.Amount.Amount != amount {
-		t.Errorf("transaction = %+v, want %s %s %s", got, kind, status, amount)
-	}
-}
-
-// ptGoal is a savings goal as the API renders it.
-type ptGoal struct {
-	ID, Name              string
-	Goal, Balance, Remain struct{ Amount string }
-	Reached               bool
-	Account               struct{ ID, Kind string }
-}
-
-func ptNewGoal(t *testing.T, s *testServer, token, name, goal string) ptGoal {
-	t.Helper()
-	var g ptGoal
-	ptOne(t, ptIn(t, s, token, ptCreateGoalMutation, map[string]any{"name": name, "goal": goal}), &g)
-	return g
-}
-
-// ptGoals is the viewer's savingsGoals.
-func ptGoals(t *testing.T, s *testServer, token string) []ptGoal {
-	t.Helper()
-	var out struct{ SavingsGoals []ptGoal }
-	ptOn(t, s).mustDo(token, `{ savingsGoals { `+ptGoalFields+` } }`, nil, &out)
-	return out.SavingsGoals
-}
-
-// ptWantGoal asserts what one of the viewer's goals shows of its progress.
-func ptWantGoal(t *testing.T, s *testServer, token, id, balance, remain string, reached bool) {
-	t.Helper()
-	for _, g := range ptGoals(t, s, token) {
-		if g.ID != id {
-			continue
-		}
-		if g.Balance.Amount != balance || g.Remain.Amount != remain || g.Reached != reached {
-			t.Errorf("goal %s: balance %s remain %s reached %v, want %s %s %v", g.Name, g.Balance.Amount,
-				g.Remain.Amount, g.Reached, balance, remain, reached)
-		}
-		return
-	}
-	t.Errorf("goal %s is not in savingsGoals", id)
-}
-
-// ptBill is a bill as the API renders it.
-type ptBill struct {
-	ID, Name string
-	Amount   struct{ Amount string }
-	DueDate  string
-	Paid     bool
-	PaidAt   *string
-	PaidWith *struct{ ID, Last4 string }
-	// Transaction is null until the bill is paid.
-	Transaction *ptTxn
-}
-
-func ptNewBill(t *testing.T, s *testServer, token, name, amount string, due time.Time) ptBill {
-	t.Helper()
-	var b ptBill
-	ptOne(t, ptIn(t, s, token, ptCreateBillMutation, map[string]any{"name": name, "amount": amount,
-		"dueDate": due.UTC().Format(time.RFC3339)}), &b)
-	return b
-}
-
-// ptBillPage is one page of the viewer's bills.
-type ptBillPage struct {
-	TotalCount int
-	PageInfo   struct {
-		HasNextPage bool
-		EndCursor   string
-	}
-	Edges []struct{ Node ptBill }
-}
-
-func (p ptBillPage) names() []string {
-	out := []string{}
-	for _, e := range p.Edges {
-		out = append(out, e.Node.Name)
-	}
-	return out
-}
-
-// ptBills pages the viewer's bills; paid and after are left out when nil.
-func ptBills(t *testing.T, s *testServer, token string, first int, after, paid any) ptBillPage {
-	t.Helper()
-	var out struct{ Bills ptBillPage }
-	ptOn(t, s).mustDo(token, `query($f: Int, $a: Cursor, $p: Boolean) { bills(first: $f, after: $a, paid: $p) {
-		totalCount pageInfo { hasNextPage endCursor } edges { node { `+ptBillFields+` } } } }`,
-		map[string]any{"f": first, "a": after, "p": paid}, &out)
-	return out.Bills
-}
-
-// ptCashout is a cash-out as the API renders it.
-type ptCashout struct {
-	ID, Status, Channel, CashoutAddress, CreatedAt string
-	Amount                                         struct{ Amount, Currency string }
-	ConfirmedAt                                    *string
-	Transaction                                    ptTxn
-}
-
-func ptNewCashout(t *testing.T, s *testServer, token, amount, channel string) ptCashout {
-	t.Helper()
-	var co ptCashout
-	ptOne(t, ptIn(t, s, token, ptCreateCashoutMutation, map[string]any{"amount": amount, "channel": channel}), &co)
-	return co
-}
-
-// ptCashoutIDs is the viewer's cashouts connection: its totalCount and IDs, newest first.
-func ptCashoutIDs(t *testing.T, s *testServer, token string) (int, []string) {
-	t.Helper()
-	var out struct {
-		Cashouts struct {
-			TotalCount int
-			Edges      []struct{ Node struct{ ID string } }
-		}
-	}
-	ptOn(t, s).mustDo(token, `{ cashouts(first: 100) { totalCount edges { node { id } } } }`, nil, &out)
-	ids := []string{}
-	for _, e := range out.Cashouts.Edges {
-		ids = append(ids, e.Node.ID)
-	}
-	return out.Cashouts.TotalCount, ids
-}
-
-// ptBalances is the balance of every account the viewer holds: "main", then card.key() for each
-// active card and ptGoalKey(id) for each savings goal.
-func ptBalances(t *testing.T, s *testServer, token string) map[string]string {
-	t.Helper()
-	type item struct {
-		ID      string
-		Balance struct{ Amount string }
-	}
-	var out struct {
-		Me struct {
-			Customer struct {
-				Balance      struct{ Amount string }
-				Cards        []item
-				SavingsGoals []item
-			}
-		}
-	}
-	ptOn(t, s).mustDo(token, `{ me { customer { balance { amount } cards { id balance { amount } }
-		savingsGoals { id balance { amount } } } } }`, nil, &out)
-	c := out.Me.Customer
-	got := map[string]string{"main": c.Balance.Amount}
-	for _, card := range c.Cards {
-		got[ptCard{ID: card.ID}.key()] = card.Balance.Amount
-	}
-	for _, g := range c.SavingsGoals {
-		got[ptGoalKey(g.ID)] = g.Balance.Amount
-	}
-	return got
-}
-
-// ptWantBalances asserts the balance of every account the viewer holds, and that they hold no
-// other account.
-func ptWantBalances(t *testing.T, s *testServer, token, who string, want map[string]string) {
-	t.Helper()
-	if got := ptBalances(t, s, token); !maps.Equal(got, want) {
-		t.Errorf("%s's balances = %v, want %v", who, got, want)
-	}
-}
-
-// ptCustomerStateQuery is everything a customer sees of their money and products.
-const ptCustomerStateQuery = `{ me { customer {
-	account { balance { amount } available { amount } pendingCount version }
-	cards { id last4 status balance { amount } account { available { amount } version } }
-	savingsGoals { id name goal { amount } balance { amount } remain { amount } reached account { version } }
-	bills(first: 100) { totalCount edges { node { id paid paidAt paidWith { id } transaction { id status } } } } } }
-	cashouts(first: 100) { totalCount edges { node { id status confirmedAt transaction { status } } } } }`
-
-// ptSnapshot renders the bank's counts (as the admin sees them) and everything each customer
-// token sees of their money and products, to compare before and after a refused operation.
-func ptSnapshot(t *testing.T, s *testServer, admin string, tokens ...string) string {
-	t.Helper()
-	var b strings.Builder
-	var raw json.RawMessage
-	ptOn(t, s).mustDo(admin, `{ customers(first: 1) { totalCount } transactions(first: 1) { totalCount }
-		pending: transactions(first: 1, filter: {status: PENDING}) { totalCount } cashouts(first: 1) { totalCount } }`, nil, &raw)
-	b.Write(raw)
-	for i, tok := range tokens {
-		ptOn(t, s).mustDo(tok, ptCustomerStateQuery, nil, &raw)
-		fmt.Fprintf(&b, "\ncustomer %d: %s", i, raw)
-	}
-	return b.String()
-}
-
-// ptCase is one refused call: who makes it, what they send, and what the answer must be. When
-// likeMadeUp is set, the same query with those variables (naming nothing) must answer the same.
-type ptCase struct {
-	name       string
-	as         string
-	query      string
-	vars       map[string]any
-	wantCode   string
-	wantFields []string
-	likeMadeUp map[string]any
-}
-
-// ptRefusals runs each case against a snapshot of the watched customers: the call fails as it
-// must and nothing changes.
-func ptRefusals(t *testing.T, s *testServer, admin string, tokens map[string]string, watch []string, tests []ptCase) {
-	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			token, ok := tokens[tt.as]
-			if !ok {
-				t.Fatalf("no token for %q", tt.as)
-			}
-			before := ptSnapshot(t, s, admin, watch...)
-			r := ptOn(t, s).do(token, tt.query, tt.vars)
-			eaWantError(t, r, tt.wantCode, tt.wantFields...)
-			if tt.likeMadeUp != nil {
-				ptWantLike(t, r, ptOn(t, s).do(token, tt.query, tt.likeMadeUp))
-			}
-			eaUnchanged(t, before, ptSnapshot(t, s, admin, watch...))
-		})
-	}
-}
-
-// ptWantLike asserts that got answers exactly like want, the answer for something that does not
-// exist: same data, same codes, same messages.
-func ptWantLike(t *testing.T, got, want gqlResponse) {
-	t.Helper()
-	if string(got.Data) != string(want.Data) || len(got.Errors) != len(want.Errors) {
-		t.Errorf("answer %s %+v differs from the answer for a made-up one %s %+v", got.Data, got.Errors, want.Data, want.Errors)
-		return
-	}
-	for i := range got.Errors {
-		g, w := got.Errors[i], want.Errors[i]
-		if g.Message != w.Message || g.Extensions.Code != w.Extensions.Code || !maps.Equal(g.Extensions.Fields, w.Extensions.Fields) {
-			t.Errorf("error %+v differs from the error for a made-up one %+v", g, w)
-		}
-	}
-}
-
-// ptLuhnValid reports whether number passes the Luhn check.
-func ptLuhnValid(number string) bool {
-	sum := 0
-	for i := range len(number) {
-		d := int(number[len(number)-1-i] - '0')
-		if i%2 == 1 {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return sum%10 == 0
-}
-
-// ptMadeUpNumber is a well-formed, Luhn-valid card number with the bank's prefix that was never
-// issued (a 1 in 10^9 chance otherwise).
-func ptMadeUpNumber() string {
-	base := fmt.Sprintf("400000%09d", rand.IntN(1_000_000_000))
-	for d := '0'; d <= '9'; d++ {
-		if n := base + string(d); ptLuhnValid(n) {
-			return n
-		}
-	}
-	panic("no check digit")
-}
-
-// ptGrouped writes a card number in groups of four separated by sep.
-func ptGrouped(number, sep string) string {
-	return strings.Join([]string{number[0:4], number[4:8], number[8:12], number[12:16]}, sep)
-}
-
-// ptOutboxLine is one message of the OUTBOX_FILE.
-type ptOutboxLine struct{ Channel, To, Subject, Text, Code, At string }
-
-func ptOutbox(path string) ([]ptOutboxLine, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []ptOutboxLine
-	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-		if line == "" {
-			continue
-		}
-		var m ptOutboxLine
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			return nil, fmt.Errorf("outbox line %q: %w", line, err)
-		}
-		out = append(out, m)
-	}
-	return out, nil
-}
-
-// ptLastTAN is the latest message to `to` whose text names the amount ("12.34 EUR").
-func ptLastTAN(path, to, amount string) (ptOutboxLine, error) {
-	lines, err := ptOutbox(path)
-	if err != nil {
-		return ptOutboxLine{}, err
-	}
-	for i := len(lines) - 1; i >= 0; i-- {
-		if lines[i].To == to && strings.Contains(lines[i].Text, amount) {
-			return lines[i], nil
-		}
-	}
-	return ptOutboxLine{}, fmt.Errorf("no message to %s for %s in the outbox", to, amount)
-}
-
-func ptTAN(t *testing.T, s *testServer, to, amount string) ptOutboxLine {
-	t.Helper()
-	m, err := ptLastTAN(s.Outbox, to, amount)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !regexp.MustCompile(`^[0-9]{6,}$`).MatchString(m.Code) || !strings.Contains(m.Text, m.Code) {
-		t.Errorf("TAN message %+v: want a code of 6 or more digits, written in the text", m)
-	}
-	return m
-}
-
-// ptWrongCode is a code of the same length that differs from code in its last digit.
-func ptWrongCode(code string) string {
-	last := code[len(code)-1]
-	return code[:len(code)-1] + string('0'+(last-'0'+1)%10)
-}
-
-// ptSystemAccounts returns the bank's SYSTEM account that the latest posted transaction of each
-// kind touched (CREATION: the issuer; BILL_PAYMENT, CASHOUT: the clearing accounts), by kind.
-func ptSystemAccounts(t *testing.T, s *testServer, admin string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, kind := range []string{"CREATION", "BILL_PAYMENT", "CASHOUT"} {
-		var txs struct {
-			Transactions struct {
-				Edges []struct {
-					Node struct {
-						Entries []struct{ Account struct{ ID, Kind string } }
-					}
-				}
-			}
-		}
-		ptOn(t, s).mustDo(admin, `query($f: TransactionFilter) { transactions(first: 1, filter: $f) {
-			edges { node { entries { account { id kind } } } } } }`,
-			map[string]any{"f": map[string]any{"kind": kind, "status": "POSTED"}}, &txs)
-		for _, e := range txs.Transactions.Edges {
-			for _, en := range e.Node.Entries {
-				if en.Account.Kind == "SYSTEM" {
-					out[kind] = en.Account.ID
-				}
-			}
-		}
-	}
-	return out
-}
-
-// ptCheckAllAccounts is checkLedgerInvariants over every account products open as well:
-// checkLedgerInvariants reads the customers' main accounts and the issuer only, so its sum is not
-// zero while money sits on a card, in a savings goal or in a clearing account. It checks each
-// active card's and goal's account, and the bill-payment and cash-out clearing accounts, with
-// accountStatementCheck (entries sum to the balance, versions 1..n), that no customer account is
-// below zero, that all balances sum to zero and that wantTransfers TRANSFERs are posted. It
-// returns the clearing accounts' balances in minor units by transaction kind.
-func ptCheckAllAccounts(t *testing.T, s *testServer, admin string, wantTransfers int) map[string]int64 {
-	t.Helper()
-	type acc struct{ Account struct{ ID string } }
-	var out struct {
-		Transactions struct{ TotalCount int }
-		Customers    struct {
-			TotalCount int
-			Edges      []struct {
-				Node struct {
-					Account      struct{ ID string }
-					Cards        []acc
-					SavingsGoals []acc
-				}
-			}
-		}
-	}
-	ptOn(t, s).mustDo(admin, `{ transactions(first: 1, filter: {kind: TRANSFER, status: POSTED}) { totalCount }
-		customers(first: 100) { totalCount edges { node { account { id } cards { account { id } } savingsGoals { account { id } } } } } }`,
-		nil, &out)
-	if out.Transactions.TotalCount != wantTransfers {
-		t.Errorf("posted transfers = %d, want %d (the successful sendCoins)", out.Transactions.TotalCount, wantTransfers)
-	}
-	if out.Customers.TotalCount > 100 {
-		t.Fatalf("%d customers: page through them", out.Customers.TotalCount)
-	}
-	var ids []string
-	for _, e := range out.Customers.Edges {
-		ids = append(ids, e.Node.Account.ID)
-		for _, c := range e.Node.Cards {
-			ids = append(ids, c.Account.ID)
-		}
-		for _, g := range e.Node.SavingsGoals {
-			ids = append(ids, g.Account.ID)
-		}
-	}
-	system := ptSystemAccounts(t, s, admin)
-	for _, id := range system {
-		ids = append(ids, id)
-	}
-	var total int64
-	balances := map[string]int64{}
-	for _, id := range ids {
-		balance, kind := accountStatementCheck(t, s, admin, id)
-		if kind != "SYSTEM" && balance < 0 {
-			t.Errorf("account %s (%s) balance %d < 0", id, kind, balance)
-		}
-		balances[id] = balance
-		total += balance
-	}
-	if total != 0 {
-		t.Errorf("sum of all balances (main, card, savings, system) = %d minor units, want 0", total)
-	}
-	clearing := map[string]int64{}
-	for kind, id := range system {
-		if kind != "CREATION" {
-			clearing[kind] = balances[id]
-		}
-	}
-	return clearing
-}
-
-// ptCountTxns is how many transactions of kind and status there are (as the admin sees them).
-func ptCountTxns(t *testing.T, s *testServer, admin, kind, status string) int {
-	t.Helper()
-	var out struct{ Transactions struct{ TotalCount int } }
-	ptOn(t, s).mustDo(admin, `query($f: TransactionFilter) { transactions(first: 1, filter: $f) { totalCount } }`,
-		map[string]any{"f": map[string]any{"kind": kind, "status": status}}, &out)
-	return out.Transactions.TotalCount
-}
-
-// ptExpiry is the last day of the month four years after now, as a Date.
-func ptExpiry(now time.Time) string {
-	y, m, _ := now.UTC().Date()
-	return time.Date(y+4, m+1, 0, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
-}
-
-// ptWantTrue asserts that a Boolean mutation succeeded with true.
-func ptWantTrue(t *testing.T, r gqlResponse) {
-	t.Helper()
-	var ok bool
-	if len(r.Errors) > 0 || ptDecodeOne(r, &ok) != nil || !ok {
-		t.Fatalf("answer %s %+v, want true", r.Data, r.Errors)
-	}
-}
-
-// ptRace runs n copies of call at once (released together) and returns each one's error code,
-// "" for a success, "<transport: ...>" for a failed request.
-func ptRace(n int, call func(i int) (gqlResponse, error)) []string {
-	codes := make([]string, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			r, err := call(i)
-			if err != nil {
-				codes[i] = "<transport: " + err.Error() + ">"
-				return
-			}
-			codes[i] = r.code()
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return codes
-}
-
-// ptTally counts the codes ptRace returned.
-func ptTally(codes []string) map[string]int {
-	out := map[string]int{}
-	for _, c := range codes {
-		out[c]++
-	}
-	return out
-}
 
 // 1. Success paths, with exact balances.
 
@@ -653,6 +29,65 @@ func TestCard_create_fullNumberShownOnce_luhnValidMaskedExpiring(t *testing.T) {
 	ben := s.customer(admin, "ben")
 	s.mint(admin, "ann", "100")
 
+	first, second := ptCreateCardChecked(t, s, ann)
+
+	// The full number is never shown again, whatever the viewer reads.
+	cardFields := `id last4 maskedNumber expiresOn status createdAt balance { amount }
+		account { id number iban kind } history(first: 10) { totalCount }`
+	reads := []struct {
+		name  string
+		query string
+		vars  map[string]any
+	}{
+		{"cards", `{ cards { ` + cardFields + ` } }`, nil},
+		{"card(last4)", `query($l: String!) { card(last4: $l) { ` + cardFields + ` } }`, map[string]any{"l": first.Last4}},
+		{"node", `query($id: ID!) { node(id: $id) { ... on Card { ` + cardFields + ` } } }`, map[string]any{"id": first.ID}},
+		{"nodes", `query($id: ID!) { nodes(ids: [$id]) { ... on Card { ` + cardFields + ` } } }`, map[string]any{"id": first.ID}},
+		{"me.customer.cards", `{ me { customer { cards { ` + cardFields + ` } } } }`, nil},
+	}
+	for _, rd := range reads {
+		r := s.do(ann, rd.query, rd.vars)
+		if len(r.Errors) > 0 {
+			t.Errorf("%s: %+v", rd.name, r.Errors)
+			continue
+		}
+		data := string(r.Data)
+		for _, form := range []string{first.Number, ptGrouped(first.Number, " "), ptGrouped(first.Number, "-"), first.Number[:12]} {
+			if strings.Contains(data, form) {
+				t.Errorf("%s shows the full number (%s): %s", rd.name, form, data)
+			}
+		}
+		if !strings.Contains(data, first.Last4) || !strings.Contains(data, `"kind":"CARD"`) {
+			t.Errorf("%s = %s, want the card", rd.name, data)
+		}
+	}
+	var list struct{ Cards []struct{ ID string } }
+	s.mustDo(ann, `{ cards { id } }`, nil, &list)
+	if len(list.Cards) != 2 || list.Cards[0].ID != first.ID || list.Cards[1].ID != second.ID {
+		t.Errorf("ann's cards = %+v, want %s then %s", list.Cards, first.ID, second.ID)
+	}
+	s.mustDo(ben, `{ cards { id } }`, nil, &list)
+	if len(list.Cards) != 0 {
+		t.Errorf("ben's cards = %+v, want none", list.Cards)
+	}
+
+	// At most ten active cards at a time.
+	for range 8 {
+		ptNewCard(t, s, ann)
+	}
+	before10 := ptSnapshot(t, s, admin, ann, ben)
+	wantError(t, s.do(ann, ptCreateCardMutation, nil), "PRECONDITION_FAILED")
+	eaUnchanged(t, before10, ptSnapshot(t, s, admin, ann, ben))
+	ptWantTrue(t, s.do(ann, ptDeleteCardMutation, map[string]any{"n": second.Number}))
+	ptNewCard(t, s, ann)
+	if got := len(ptBalances(t, s, ann)); got != 11 {
+		t.Errorf("ann holds %d accounts, want main and 10 cards", got)
+	}
+}
+
+// ptCreateCardChecked creates two cards of ann (holding 100) and checks the first in every field.
+func ptCreateCardChecked(t *testing.T, s *testServer, ann string) (first, second ptCard) {
+	t.Helper()
 	before := time.Now()
 	var out struct {
 		CreateCard struct {
@@ -689,65 +124,13 @@ func TestCard_create_fullNumberShownOnce_luhnValidMaskedExpiring(t *testing.T) {
 		c.Account.Kind != "CARD" || c.Account.Balance.Amount != "0.00" || c.Account.Owner.Name != "Ann" {
 		t.Errorf("new card = %+v, want ACTIVE, 0.00 EUR, on a CARD account of Ann", c)
 	}
-	second := ptNewCard(t, s, ann)
+	second = ptNewCard(t, s, ann)
 	if second.Number == n || second.ID == c.ID || !ptLuhnValid(second.Number) {
 		t.Errorf("second card %+v: want a new Luhn-valid number and ID (first %s %s)", second, n, c.ID)
 	}
-	first := ptCard{ID: c.ID, Number: n, Last4: c.Last4}
+	first = ptCard{ID: c.ID, Number: n, Last4: c.Last4}
 	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "100.00", first.key(): "0.00", second.key(): "0.00"})
-
-	// The full number is never shown again, whatever the viewer reads.
-	cardFields := `id last4 maskedNumber expiresOn status createdAt balance { amount }
-		account { id number iban kind } history(first: 10) { totalCount }`
-	reads := []struct {
-		name  string
-		query string
-		vars  map[string]any
-	}{
-		{"cards", `{ cards { ` + cardFields + ` } }`, nil},
-		{"card(last4)", `query($l: String!) { card(last4: $l) { ` + cardFields + ` } }`, map[string]any{"l": first.Last4}},
-		{"node", `query($id: ID!) { node(id: $id) { ... on Card { ` + cardFields + ` } } }`, map[string]any{"id": first.ID}},
-		{"nodes", `query($id: ID!) { nodes(ids: [$id]) { ... on Card { ` + cardFields + ` } } }`, map[string]any{"id": first.ID}},
-		{"me.customer.cards", `{ me { customer { cards { ` + cardFields + ` } } } }`, nil},
-	}
-	for _, rd := range reads {
-		r := s.do(ann, rd.query, rd.vars)
-		if len(r.Errors) > 0 {
-			t.Errorf("%s: %+v", rd.name, r.Errors)
-			continue
-		}
-		data := string(r.Data)
-		for _, form := range []string{n, ptGrouped(n, " "), ptGrouped(n, "-"), n[:12]} {
-			if strings.Contains(data, form) {
-				t.Errorf("%s shows the full number (%s): %s", rd.name, form, data)
-			}
-		}
-		if !strings.Contains(data, first.Last4) || !strings.Contains(data, `"kind":"CARD"`) {
-			t.Errorf("%s = %s, want the card", rd.name, data)
-		}
-	}
-	var list struct{ Cards []struct{ ID string } }
-	s.mustDo(ann, `{ cards { id } }`, nil, &list)
-	if len(list.Cards) != 2 || list.Cards[0].ID != first.ID || list.Cards[1].ID != second.ID {
-		t.Errorf("ann's cards = %+v, want %s then %s", list.Cards, first.ID, second.ID)
-	}
-	s.mustDo(ben, `{ cards { id } }`, nil, &list)
-	if len(list.Cards) != 0 {
-		t.Errorf("ben's cards = %+v, want none", list.Cards)
-	}
-
-	// At most ten active cards at a time.
-	for range 8 {
-		ptNewCard(t, s, ann)
-	}
-	before10 := ptSnapshot(t, s, admin, ann, ben)
-	eaWantError(t, s.do(ann, ptCreateCardMutation, nil), "PRECONDITION_FAILED")
-	eaUnchanged(t, before10, ptSnapshot(t, s, admin, ann, ben))
-	ptWantTrue(t, s.do(ann, ptDeleteCardMutation, map[string]any{"n": second.Number}))
-	ptNewCard(t, s, ann)
-	if got := len(ptBalances(t, s, ann)); got != 11 {
-		t.Errorf("ann holds %d accounts, want main and 10 cards", got)
-	}
+	return first, second
 }
 
 func TestFundCard_andDefundCard_moveExactAmountsBetweenMainAndCard(t *testing.T) {
@@ -844,7 +227,7 @@ func TestDeleteCard_onlyWhenEmpty_thenGoneButHistoryStays(t *testing.T) {
 	ptMove(t, s, ben, ptFundCardMutation, ptCardMove(b.ID, "5"))
 
 	before := ptSnapshot(t, s, admin, ann, ben)
-	eaWantError(t, s.do(ann, ptDeleteCardMutation, map[string]any{"n": c.Number}), "PRECONDITION_FAILED")
+	wantError(t, s.do(ann, ptDeleteCardMutation, map[string]any{"n": c.Number}), "PRECONDITION_FAILED")
 	eaUnchanged(t, before, ptSnapshot(t, s, admin, ann, ben))
 	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "90.00", c.key(): "10.00"})
 
@@ -857,7 +240,7 @@ func TestDeleteCard_onlyWhenEmpty_thenGoneButHistoryStays(t *testing.T) {
 	if len(list.Cards) != 0 {
 		t.Errorf("cards after the delete = %+v, want none", list.Cards)
 	}
-	eaWantError(t, s.do(ann, ptCardByLast4Query, map[string]any{"l": c.Last4}), "NOT_FOUND")
+	wantError(t, s.do(ann, ptCardByLast4Query, map[string]any{"l": c.Last4}), "NOT_FOUND")
 
 	// The card itself stays readable by its owner, closed, with its history.
 	var node struct {
@@ -875,10 +258,10 @@ func TestDeleteCard_onlyWhenEmpty_thenGoneButHistoryStays(t *testing.T) {
 
 	// Nothing reaches a deleted card any more.
 	before = ptSnapshot(t, s, admin, ann, ben)
-	eaWantError(t, ptIn(t, s, ann, ptFundCardMutation, ptCardMove(c.ID, "1")), "NOT_FOUND")
-	eaWantError(t, ptIn(t, s, ann, ptDefundCardMutation, ptCardMove(c.ID, "1")), "NOT_FOUND")
-	eaWantError(t, ptIn(t, s, ben, ptTransferMutation, ptCardTransfer(b.Number, c.Number, "1")), "NOT_FOUND")
-	eaWantError(t, s.do(ann, ptDeleteCardMutation, map[string]any{"n": c.Number}), "NOT_FOUND")
+	wantError(t, ptIn(t, s, ann, ptFundCardMutation, ptCardMove(c.ID, "1")), "NOT_FOUND")
+	wantError(t, ptIn(t, s, ann, ptDefundCardMutation, ptCardMove(c.ID, "1")), "NOT_FOUND")
+	wantError(t, ptIn(t, s, ben, ptTransferMutation, ptCardTransfer(b.Number, c.Number, "1")), "NOT_FOUND")
+	wantError(t, s.do(ann, ptDeleteCardMutation, map[string]any{"n": c.Number}), "NOT_FOUND")
 	eaUnchanged(t, before, ptSnapshot(t, s, admin, ann, ben))
 	ptCheckAllAccounts(t, s, admin, 0)
 }
@@ -930,7 +313,7 @@ func TestSavings_topUpAndWithdraw_remainNeverNegative_deleteWhenEmpty(t *testing
 		t.Errorf("savingsGoals after deleting Bike = %+v, want Trip only", goals)
 	}
 	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "0.00", c.key(): "100.00", ptGoalKey(trip.ID): "0.00"})
-	eaWantError(t, s.do(ann, ptNodeQuery, map[string]any{"id": bike.ID}), "NOT_FOUND")
+	wantError(t, s.do(ann, ptNodeQuery, map[string]any{"id": bike.ID}), "NOT_FOUND")
 	var me struct {
 		Me struct {
 			Customer struct{ SavingsGoals []struct{ ID string } }
@@ -966,26 +349,7 @@ func TestBills_byDueDate_filteredByPaid_payBillRecordsThePayment(t *testing.T) {
 		t.Errorf("new bill = %+v (%v), want Rent 500.00 due %v, unpaid", rent, err, rentDue)
 	}
 
-	all := ptBills(t, s, ann, 10, nil, nil)
-	if want := []string{"Phone", "Power", "Water", "Rent"}; all.TotalCount != 4 || !slices.Equal(all.names(), want) {
-		t.Errorf("bills = %d %v, want 4 %v (by due date)", all.TotalCount, all.names(), want)
-	}
-	page1 := ptBills(t, s, ann, 2, nil, nil)
-	page2 := ptBills(t, s, ann, 2, page1.PageInfo.EndCursor, nil)
-	if !slices.Equal(page1.names(), []string{"Phone", "Power"}) || !page1.PageInfo.HasNextPage ||
-		!slices.Equal(page2.names(), []string{"Water", "Rent"}) || page2.PageInfo.HasNextPage {
-		t.Errorf("pages %v (next %v) and %v (next %v), want [Phone Power] then [Water Rent]", page1.names(),
-			page1.PageInfo.HasNextPage, page2.names(), page2.PageInfo.HasNextPage)
-	}
-	if p := ptBills(t, s, ann, 10, nil, true); p.TotalCount != 0 || len(p.Edges) != 0 {
-		t.Errorf("paid bills before any payment = %v", p.names())
-	}
-	if p := ptBills(t, s, ann, 10, nil, false); p.TotalCount != 4 {
-		t.Errorf("unpaid bills = %v, want all 4", p.names())
-	}
-	if p := ptBills(t, s, ben, 10, nil, nil); !slices.Equal(p.names(), []string{"Gas"}) {
-		t.Errorf("ben's bills = %v, want only his Gas", p.names())
-	}
+	ptWantBillListings(t, s, ann, ben)
 
 	before := time.Now()
 	var paid ptBill
@@ -1026,113 +390,28 @@ func TestBills_byDueDate_filteredByPaid_payBillRecordsThePayment(t *testing.T) {
 	}
 }
 
-func TestCashout_tanFromOutbox_confirmPostsAndAbortReleases(t *testing.T) {
-	s := ptStart(t)
-	admin := s.admin()
-	cara := ptCustomerWithAddress(t, s, admin, "cara", "+34600111222")
-	s.mint(admin, "cara", "100")
-
-	co := ptNewCashout(t, s, cara, "EUR:12.34", "EMAIL")
-	if co.Status != "PENDING" || co.Channel != "EMAIL" || co.Amount.Amount != "12.34" || co.Amount.Currency != "EUR" ||
-		co.CashoutAddress != ptAddress("Cara") || co.ConfirmedAt != nil || co.CreatedAt == "" {
-		t.Errorf("createCashout = %+v, want a pending 12.34 EUR cash-out to cara's address", co)
+// ptWantBillListings checks ann's four unpaid bills by due date, in pages, by paid, and ben's one.
+func ptWantBillListings(t *testing.T, s *testServer, ann, ben string) {
+	t.Helper()
+	all := ptBills(t, s, ann, 10, nil, nil)
+	if want := []string{"Phone", "Power", "Water", "Rent"}; all.TotalCount != 4 || !slices.Equal(all.names(), want) {
+		t.Errorf("bills = %d %v, want 4 %v (by due date)", all.TotalCount, all.names(), want)
 	}
-	ptWantTxn(t, co.Transaction, "CASHOUT", "PENDING", "12.34")
-	want := eaMoneyState{Balance: "100.00", Available: "87.66", DebitLimit: "0.00", PendingCount: 1, Entries: 1}
-	if got := eaStateOf(t, s, cara).eaMoneyState; got != want {
-		t.Errorf("while pending cara = %+v, want %+v (reserved, not booked)", got, want)
+	page1 := ptBills(t, s, ann, 2, nil, nil)
+	page2 := ptBills(t, s, ann, 2, page1.PageInfo.EndCursor, nil)
+	if !slices.Equal(page1.names(), []string{"Phone", "Power"}) || !page1.PageInfo.HasNextPage ||
+		!slices.Equal(page2.names(), []string{"Water", "Rent"}) || page2.PageInfo.HasNextPage {
+		t.Errorf("pages %v (next %v) and %v (next %v), want [Phone Power] then [Water Rent]", page1.names(),
+			page1.PageInfo.HasNextPage, page2.names(), page2.PageInfo.HasNextPage)
 	}
-	tan := ptTAN(t, s, "cara@example.com", "12.34 EUR")
-	if tan.Channel != "email" {
-		t.Errorf("TAN message = %+v, want it by e-mail", tan)
+	if p := ptBills(t, s, ann, 10, nil, true); p.TotalCount != 0 || len(p.Edges) != 0 {
+		t.Errorf("paid bills before any payment = %v", p.names())
 	}
-
-	before := ptSnapshot(t, s, admin, cara)
-	eaWantError(t, s.do(cara, ptConfirmCashoutMutation, map[string]any{"id": co.ID, "tan": ptWrongCode(tan.Code)}), "INVALID_CODE")
-	eaUnchanged(t, before, ptSnapshot(t, s, admin, cara))
-
-	var conf ptCashout
-	ptOne(t, s.do(cara, ptConfirmCashoutMutation, map[string]any{"id": co.ID, "tan": tan.Code}), &conf)
-	if conf.ID != co.ID || conf.Status != "CONFIRMED" || conf.ConfirmedAt == nil || conf.Transaction.ID != co.Transaction.ID {
-		t.Errorf("confirmCashout = %+v, want %s CONFIRMED", conf, co.ID)
+	if p := ptBills(t, s, ann, 10, nil, false); p.TotalCount != 4 {
+		t.Errorf("unpaid bills = %v, want all 4", p.names())
 	}
-	ptWantTxn(t, conf.Transaction, "CASHOUT", "POSTED", "12.34")
-	want = eaMoneyState{Balance: "87.66", Available: "87.66", DebitLimit: "0.00", PendingCount: 0, Entries: 2}
-	if got := eaStateOf(t, s, cara).eaMoneyState; got != want {
-		t.Errorf("after confirm cara = %+v, want %+v", got, want)
-	}
-	before = ptSnapshot(t, s, admin, cara)
-	eaWantError(t, s.do(cara, ptConfirmCashoutMutation, map[string]any{"id": co.ID, "tan": tan.Code}), "PRECONDITION_FAILED")
-	eaWantError(t, s.do(cara, ptAbortCashoutMutation, map[string]any{"id": co.ID}), "PRECONDITION_FAILED")
-	eaUnchanged(t, before, ptSnapshot(t, s, admin, cara))
-
-	// A plain amount, the TAN by SMS, then aborted.
-	co2 := ptNewCashout(t, s, cara, "20", "SMS")
-	if co2.Status != "PENDING" || co2.Channel != "SMS" || co2.Amount.Amount != "20.00" {
-		t.Errorf("createCashout = %+v, want a pending 20.00 by SMS", co2)
-	}
-	want = eaMoneyState{Balance: "87.66", Available: "67.66", DebitLimit: "0.00", PendingCount: 1, Entries: 2}
-	if got := eaStateOf(t, s, cara).eaMoneyState; got != want {
-		t.Errorf("while the second is pending cara = %+v, want %+v", got, want)
-	}
-	tan2 := ptTAN(t, s, "+34600111222", "20.00 EUR")
-	if tan2.Channel != "sms" {
-		t.Errorf("TAN message = %+v, want it by SMS", tan2)
-	}
-	var ab ptCashout
-	ptOne(t, s.do(cara, ptAbortCashoutMutation, map[string]any{"id": co2.ID}), &ab)
-	if ab.ID != co2.ID || ab.Status != "ABORTED" || ab.ConfirmedAt != nil {
-		t.Errorf("abortCashout = %+v, want %s ABORTED", ab, co2.ID)
-	}
-	ptWantTxn(t, ab.Transaction, "CASHOUT", "VOIDED", "20.00")
-	want = eaMoneyState{Balance: "87.66", Available: "87.66", DebitLimit: "0.00", PendingCount: 0, Entries: 2}
-	if got := eaStateOf(t, s, cara).eaMoneyState; got != want {
-		t.Errorf("after abort cara = %+v, want %+v (released)", got, want)
-	}
-	before = ptSnapshot(t, s, admin, cara)
-	eaWantError(t, s.do(cara, ptConfirmCashoutMutation, map[string]any{"id": co2.ID, "tan": tan2.Code}), "PRECONDITION_FAILED")
-	eaWantError(t, s.do(cara, ptAbortCashoutMutation, map[string]any{"id": co2.ID}), "PRECONDITION_FAILED")
-	eaUnchanged(t, before, ptSnapshot(t, s, admin, cara))
-
-	if clearing := ptCheckAllAccounts(t, s, admin, 0); clearing["CASHOUT"] != 1234 {
-		t.Errorf("cash-out clearing account = %d minor units, want 1234", clearing["CASHOUT"])
-	}
-}
-
-func TestCashouts_customersSeeTheirOwn_adminSeesAll(t *testing.T) {
-	s := ptStart(t)
-	admin := s.admin()
-	cara := ptCustomerWithAddress(t, s, admin, "cara", "")
-	dan := ptCustomerWithAddress(t, s, admin, "dan", "")
-	eve := s.customer(admin, "eve")
-	s.mint(admin, "cara", "50")
-	s.mint(admin, "dan", "50")
-	c1 := ptNewCashout(t, s, cara, "1", "EMAIL")
-	d1 := ptNewCashout(t, s, dan, "2", "EMAIL")
-	c2 := ptNewCashout(t, s, cara, "3", "EMAIL")
-	ptOne(t, s.do(cara, ptAbortCashoutMutation, map[string]any{"id": c1.ID}), &ptCashout{})
-
-	if n, ids := ptCashoutIDs(t, s, cara); n != 2 || !slices.Equal(ids, []string{c2.ID, c1.ID}) {
-		t.Errorf("cara's cashouts = %d %v, want 2 [%s %s] (newest first)", n, ids, c2.ID, c1.ID)
-	}
-	if n, ids := ptCashoutIDs(t, s, dan); n != 1 || !slices.Equal(ids, []string{d1.ID}) {
-		t.Errorf("dan's cashouts = %d %v, want [%s]", n, ids, d1.ID)
-	}
-	if n, ids := ptCashoutIDs(t, s, eve); n != 0 || len(ids) != 0 {
-		t.Errorf("eve's cashouts = %d %v, want none", n, ids)
-	}
-	if n, ids := ptCashoutIDs(t, s, admin); n != 3 || !slices.Equal(ids, []string{c2.ID, d1.ID, c1.ID}) {
-		t.Errorf("admin's cashouts = %d %v, want all 3 newest first", n, ids)
-	}
-	var node struct{ Node struct{ Status string } }
-	s.mustDo(admin, `query($id: ID!) { node(id: $id) { ... on Cashout { status } } }`, map[string]any{"id": c1.ID}, &node)
-	if node.Node.Status != "ABORTED" {
-		t.Errorf("admin's node(%s) = %+v, want the ABORTED cash-out", c1.ID, node.Node)
-	}
-	ptWantLike(t, s.do(dan, ptNodeQuery, map[string]any{"id": c1.ID}), s.do(dan, ptNodeQuery, map[string]any{"id": eaMadeUpID()}))
-	if a, d := eaStateOf(t, s, cara), eaStateOf(t, s, dan); a.Balance != "50.00" || a.Available != "47.00" || a.PendingCount != 1 ||
-		d.Balance != "50.00" || d.Available != "48.00" || d.PendingCount != 1 {
-		t.Errorf("cara %+v dan %+v, want 50.00 booked with 3.00 and 2.00 reserved", a, d)
+	if p := ptBills(t, s, ben, 10, nil, nil); !slices.Equal(p.names(), []string{"Gas"}) {
+		t.Errorf("ben's bills = %v, want only his Gas", p.names())
 	}
 }
 
@@ -1149,6 +428,18 @@ func TestCard_refusedCalls_changeNothing(t *testing.T) {
 	ptMove(t, s, ann, ptFundCardMutation, ptCardMove(a.ID, "30"))
 	ptMove(t, s, ben, ptFundCardMutation, ptCardMove(b.ID, "5"))
 	annIDs := eaAccountOf(t, s, ann)
+	tests := ptCardRefusalCases(a, b, annIDs)
+	tokens := map[string]string{"": "", "admin": admin, "ann": ann, "ben": ben}
+	ptRefusals(t, s, admin, tokens, []string{ann, ben}, tests)
+	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "70.00", a.key(): "30.00"})
+	ptWantBalances(t, s, ben, "ben", map[string]string{"main": "5.00", b.key(): "5.00"})
+	if n := ptCountTxns(t, s, admin, "CARD_TRANSFER", "POSTED"); n != 2 {
+		t.Errorf("posted card transfers = %d, want the 2 fundings", n)
+	}
+}
+
+// ptCardRefusalCases are the refused card calls of ann (card a) and ben (card b).
+func ptCardRefusalCases(a, b ptCard, annIDs eaAccount) []ptCase {
 	madeUpCard, madeUpNumber := eaMadeUpID(), ptMadeUpNumber()
 	luhnInvalid := b.Number[:15] + string('0'+(b.Number[15]-'0'+1)%10)
 	in := func(v map[string]any) map[string]any { return map[string]any{"in": v} }
@@ -1212,13 +503,7 @@ func TestCard_refusedCalls_changeNothing(t *testing.T) {
 		tests = append(tests, ptCase{name: "another's card by last4", as: "ann", query: ptCardByLast4Query,
 			vars: map[string]any{"l": b.Last4}, wantCode: "NOT_FOUND", likeMadeUp: map[string]any{"l": "no-such"}})
 	}
-	tokens := map[string]string{"": "", "admin": admin, "ann": ann, "ben": ben}
-	ptRefusals(t, s, admin, tokens, []string{ann, ben}, tests)
-	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "70.00", a.key(): "30.00"})
-	ptWantBalances(t, s, ben, "ben", map[string]string{"main": "5.00", b.key(): "5.00"})
-	if n := ptCountTxns(t, s, admin, "CARD_TRANSFER", "POSTED"); n != 2 {
-		t.Errorf("posted card transfers = %d, want the 2 fundings", n)
-	}
+	return tests
 }
 
 func TestSavings_refusedCalls_changeNothing(t *testing.T) {
@@ -1342,94 +627,6 @@ func TestBill_refusedCalls_changeNothing(t *testing.T) {
 		t.Errorf("payBill after funding = %+v, want Power paid", paid)
 	}
 	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "50.00", a.key(): "0.00"})
-}
-
-func TestCashout_refusedCalls_changeNothing(t *testing.T) {
-	s := ptStart(t)
-	admin := s.admin()
-	cara := ptCustomerWithAddress(t, s, admin, "cara", "+34600111222")
-	dan := ptCustomerWithAddress(t, s, admin, "dan", "")
-	eve := s.customer(admin, "eve")
-	s.mint(admin, "cara", "100")
-	s.mint(admin, "dan", "50")
-	s.mint(admin, "eve", "10")
-	pending := ptNewCashout(t, s, cara, "30", "EMAIL")
-	tan := ptTAN(t, s, "cara@example.com", "30.00 EUR")
-	dans := ptNewCashout(t, s, dan, "5", "EMAIL")
-	dansTAN := ptTAN(t, s, "dan@example.com", "5.00 EUR")
-	madeUp := eaMadeUpID()
-	create := func(amount any, channel string) map[string]any {
-		return map[string]any{"in": map[string]any{"amount": amount, "channel": channel}}
-	}
-	confirm := func(id, tan string) map[string]any { return map[string]any{"id": id, "tan": tan} }
-	id := func(v string) map[string]any { return map[string]any{"id": v} }
-
-	tests := []ptCase{
-		{name: "zero", as: "cara", query: ptCreateCashoutMutation, vars: create("0", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "zero in the Taler form", as: "cara", query: ptCreateCashoutMutation, vars: create("EUR:0", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "negative", as: "cara", query: ptCreateCashoutMutation, vars: create("-1", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "not a number", as: "cara", query: ptCreateCashoutMutation, vars: create("abc", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "wrong currency", as: "cara", query: ptCreateCashoutMutation, vars: create("USD:5", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "currency in lower case", as: "cara", query: ptCreateCashoutMutation, vars: create("eur:5", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "currency without amount", as: "cara", query: ptCreateCashoutMutation, vars: create("EUR:", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "too many decimals", as: "cara", query: ptCreateCashoutMutation, vars: create("EUR:1.234", "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "a JSON number", as: "cara", query: ptCreateCashoutMutation, vars: create(5, "EMAIL"), wantCode: "BAD_USER_INPUT", wantFields: []string{"amount"}},
-		{name: "more than available", as: "cara", query: ptCreateCashoutMutation, vars: create("70.01", "EMAIL"), wantCode: "INSUFFICIENT_FUNDS"},
-		{name: "more than the balance", as: "cara", query: ptCreateCashoutMutation, vars: create("EUR:100.01", "EMAIL"), wantCode: "INSUFFICIENT_FUNDS"},
-		{name: "no cashout address", as: "eve", query: ptCreateCashoutMutation, vars: create("1", "EMAIL"), wantCode: "PRECONDITION_FAILED"},
-		{name: "SMS without a phone", as: "dan", query: ptCreateCashoutMutation, vars: create("1", "SMS"), wantCode: "PRECONDITION_FAILED"},
-		{name: "by the institutional admin", as: "admin", query: ptCreateCashoutMutation, vars: create("1", "EMAIL"), wantCode: "CONFLICT"},
-		{name: "unauthenticated", as: "", query: ptCreateCashoutMutation, vars: create("1", "EMAIL"), wantCode: "UNAUTHENTICATED"},
-		{name: "confirm with a wrong TAN", as: "cara", query: ptConfirmCashoutMutation, vars: confirm(pending.ID, ptWrongCode(tan.Code)), wantCode: "INVALID_CODE"},
-		{name: "confirm with another's TAN", as: "cara", query: ptConfirmCashoutMutation, vars: confirm(pending.ID, dansTAN.Code), wantCode: "INVALID_CODE"},
-		{name: "confirm another's cash-out", as: "cara", query: ptConfirmCashoutMutation, vars: confirm(dans.ID, dansTAN.Code), wantCode: "NOT_FOUND",
-			likeMadeUp: confirm(madeUp, dansTAN.Code)},
-		{name: "abort another's cash-out", as: "cara", query: ptAbortCashoutMutation, vars: id(dans.ID), wantCode: "NOT_FOUND", likeMadeUp: id(madeUp)},
-		{name: "abort a made-up cash-out", as: "cara", query: ptAbortCashoutMutation, vars: id(madeUp), wantCode: "NOT_FOUND"},
-		{name: "confirm a malformed ID", as: "cara", query: ptConfirmCashoutMutation, vars: confirm("###", tan.Code), wantCode: "BAD_USER_INPUT"},
-		{name: "confirm by the admin", as: "admin", query: ptConfirmCashoutMutation, vars: confirm(pending.ID, tan.Code), wantCode: "FORBIDDEN"},
-		{name: "abort by the admin", as: "admin", query: ptAbortCashoutMutation, vars: id(pending.ID), wantCode: "FORBIDDEN"},
-		{name: "another's cash-out by node", as: "cara", query: ptNodeQuery, vars: id(dans.ID), wantCode: "NOT_FOUND", likeMadeUp: id(madeUp)},
-	}
-	tokens := map[string]string{"": "", "admin": admin, "cara": cara, "dan": dan, "eve": eve}
-	ptRefusals(t, s, admin, tokens, []string{cara, dan, eve}, tests)
-	want := map[string]eaMoneyState{
-		"cara": {Balance: "100.00", Available: "70.00", DebitLimit: "0.00", PendingCount: 1, Entries: 1},
-		"dan":  {Balance: "50.00", Available: "45.00", DebitLimit: "0.00", PendingCount: 1, Entries: 1},
-		"eve":  {Balance: "10.00", Available: "10.00", DebitLimit: "0.00", PendingCount: 0, Entries: 1},
-	}
-	for who, tok := range map[string]string{"cara": cara, "dan": dan, "eve": eve} {
-		if got := eaStateOf(t, s, tok).eaMoneyState; got != want[who] {
-			t.Errorf("%s after the refusals = %+v, want %+v", who, got, want[who])
-		}
-	}
-
-	// Two wrong TANs above, three more kill it: then even the right one is INVALID_CODE, and
-	// the cash-out stays pending until aborted.
-	for range 3 {
-		eaWantError(t, s.do(cara, ptConfirmCashoutMutation, confirm(pending.ID, ptWrongCode(tan.Code))), "INVALID_CODE")
-	}
-	before := ptSnapshot(t, s, admin, cara)
-	eaWantError(t, s.do(cara, ptConfirmCashoutMutation, confirm(pending.ID, tan.Code)), "INVALID_CODE")
-	eaUnchanged(t, before, ptSnapshot(t, s, admin, cara))
-	var ab ptCashout
-	ptOne(t, s.do(cara, ptAbortCashoutMutation, id(pending.ID)), &ab)
-	if ab.Status != "ABORTED" || ab.Transaction.Status != "VOIDED" {
-		t.Errorf("abort after the dead TAN = %+v, want ABORTED and VOIDED", ab)
-	}
-	want["cara"] = eaMoneyState{Balance: "100.00", Available: "100.00", DebitLimit: "0.00", PendingCount: 0, Entries: 1}
-	if got := eaStateOf(t, s, cara).eaMoneyState; got != want["cara"] {
-		t.Errorf("cara after the abort = %+v, want %+v", got, want["cara"])
-	}
-	// Dan's cash-out was never touched by cara's attempts: his TAN still confirms it.
-	var conf ptCashout
-	ptOne(t, s.do(dan, ptConfirmCashoutMutation, confirm(dans.ID, dansTAN.Code)), &conf)
-	if conf.Status != "CONFIRMED" {
-		t.Errorf("dan's confirm = %+v, want CONFIRMED", conf)
-	}
-	if got := eaStateOf(t, s, dan).eaMoneyState; got.Balance != "45.00" || got.Available != "45.00" || got.PendingCount != 0 {
-		t.Errorf("dan after confirming = %+v, want 45.00", got)
-	}
 }
 
 // 3. Races.
@@ -1684,7 +881,7 @@ func TestFundCard_idempotencyKey_movesMoneyOnceAndReturnsTheSameTransaction(t *t
 		"another operation": ptIn(t, s, ann, ptDefundCardMutation, ptWithKey(ptCardMove(a.ID, "10"), "k1")),
 		"a savings move":    ptIn(t, s, ann, ptTopUpMutation, ptWithKey(ptSavingsMove(eaMadeUpID(), a.ID, "10"), "k1")),
 	} {
-		t.Run(name, func(t *testing.T) { eaWantError(t, r, "CONFLICT", "idempotencyKey") })
+		t.Run(name, func(t *testing.T) { wantError(t, r, "CONFLICT", "idempotencyKey") })
 	}
 	eaUnchanged(t, before, ptSnapshot(t, s, admin, ann, ben))
 
@@ -1698,7 +895,7 @@ func TestFundCard_idempotencyKey_movesMoneyOnceAndReturnsTheSameTransaction(t *t
 
 	// A refused request leaves its key unused.
 	before = ptSnapshot(t, s, admin, ann, ben)
-	eaWantError(t, ptIn(t, s, ann, ptFundCardMutation, ptWithKey(ptCardMove(a.ID, "84.01"), "k-big")), "INSUFFICIENT_FUNDS")
+	wantError(t, ptIn(t, s, ann, ptFundCardMutation, ptWithKey(ptCardMove(a.ID, "84.01"), "k-big")), "INSUFFICIENT_FUNDS")
 	eaUnchanged(t, before, ptSnapshot(t, s, admin, ann, ben))
 	ptMove(t, s, ann, ptFundCardMutation, ptWithKey(ptCardMove(a.ID, "84"), "k-big"))
 	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "0.00", a.key(): "99.00", a2.key(): "1.00"})
@@ -1737,7 +934,7 @@ func TestPayBill_idempotencyKey_paysOnceAndReturnsTheSameBill(t *testing.T) {
 		{"a new key", ptWithKey(ptPayment(rent.ID, a.Number), "pay-2"), "PRECONDITION_FAILED", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			eaWantError(t, ptIn(t, s, ann, ptPayBillMutation, tt.in), tt.wantCode, tt.fields...)
+			wantError(t, ptIn(t, s, ann, ptPayBillMutation, tt.in), tt.wantCode, tt.fields...)
 		})
 	}
 	eaUnchanged(t, before, ptSnapshot(t, s, admin, ann))
@@ -1762,125 +959,152 @@ func TestProducts_mixedWorkload_ledgerInvariantsHold(t *testing.T) {
 	s := ptStart(t)
 	admin := s.admin()
 	const customers, ops = 4, 30
-	type party struct {
-		name, token string
-		card        ptCard
-		goal        string
-		bills       []ptBill
-	}
-	parties := make([]*party, customers)
+	parties := make([]*ptMixParty, customers)
 	for i := range customers {
-		p := &party{name: fmt.Sprintf("mix%d", i)}
-		p.token = ptCustomerWithAddress(t, s, admin, p.name, "")
-		s.mint(admin, p.name, "300")
-		p.card = ptNewCard(t, s, p.token)
-		p.goal = ptNewGoal(t, s, p.token, "Goal", "100").ID
-		for j := range 4 {
-			p.bills = append(p.bills, ptNewBill(t, s, p.token, fmt.Sprintf("Bill %d", j), fmt.Sprintf("%d.%02d", 5+j*15, j), time.Now().Add(time.Duration(j)*time.Hour)))
-		}
-		parties[i] = p
+		parties[i] = ptMixSetUp(t, s, admin, fmt.Sprintf("mix%d", i))
 	}
-
-	var transfers, paidMinor, confirmedMinor, confirmed, aborted, paidBills atomic.Int64
+	var tally ptMixTally
 	var wg sync.WaitGroup
 	for i, p := range parties {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rnd := rand.New(rand.NewPCG(uint64(i), 5))
-			nextBill := 0
-			do := func(what, mutation string, in map[string]any) (gqlResponse, bool) {
-				r, err := s.post(p.token, mutation, map[string]any{"in": in})
-				switch {
-				case err != nil:
-					t.Errorf("%s %s: %v", p.name, what, err)
-				case len(r.Errors) == 0:
-					return r, true
-				case r.code() != "INSUFFICIENT_FUNDS":
-					t.Errorf("%s %s: %+v", p.name, what, r.Errors)
-				}
-				return r, false
-			}
 			for op := range ops {
 				amount := fmt.Sprintf("%d.%02d", rnd.IntN(40), 1+rnd.IntN(99))
 				other := parties[(i+1+rnd.IntN(customers-1))%customers]
-				switch op % 8 {
-				case 0:
-					if _, ok := do("send", eaSendCoinsMutation, map[string]any{"recipient": map[string]any{"username": other.name}, "amount": amount}); ok {
-						transfers.Add(1)
-					}
-				case 1:
-					do("fund", ptFundCardMutation, ptCardMove(p.card.ID, amount))
-				case 2:
-					do("transfer", ptTransferMutation, ptCardTransfer(p.card.Number, other.card.Number, amount))
-				case 3:
-					do("top up", ptTopUpMutation, ptSavingsMove(p.goal, p.card.ID, amount))
-				case 4:
-					do("withdraw", ptWithdrawMutation, ptSavingsMove(p.goal, p.card.ID, amount))
-				case 5:
-					if nextBill < len(p.bills) {
-						b := p.bills[nextBill]
-						if _, ok := do("pay", ptPayBillMutation, ptPayment(b.ID, p.card.Number)); ok {
-							nextBill++
-							paidBills.Add(1)
-							paidMinor.Add(minor(t, b.Amount.Amount))
-						}
-					}
-				case 6:
-					do("defund", ptDefundCardMutation, ptCardMove(p.card.ID, amount))
-				case 7:
-					r, ok := do("cash out", ptCreateCashoutMutation, map[string]any{"amount": "EUR:" + amount, "channel": "EMAIL"})
-					if !ok {
-						continue
-					}
-					var co ptCashout
-					if err := ptDecodeOne(r, &co); err != nil {
-						t.Error(err)
-						continue
-					}
-					if rnd.IntN(2) == 0 {
-						r, err := s.post(p.token, ptAbortCashoutMutation, map[string]any{"id": co.ID})
-						if err != nil || len(r.Errors) > 0 {
-							t.Errorf("%s abort: %v %+v", p.name, err, r.Errors)
-							continue
-						}
-						aborted.Add(1)
-						continue
-					}
-					m, err := ptLastTAN(s.Outbox, p.name+"@example.com", co.Amount.Amount+" EUR")
-					if err != nil {
-						t.Error(err)
-						continue
-					}
-					r, err = s.post(p.token, ptConfirmCashoutMutation, map[string]any{"id": co.ID, "tan": m.Code})
-					if err != nil || len(r.Errors) > 0 {
-						t.Errorf("%s confirm: %v %+v", p.name, err, r.Errors)
-						continue
-					}
-					confirmed.Add(1)
-					confirmedMinor.Add(minor(t, co.Amount.Amount))
-				}
+				p.step(t, s, op, amount, other, rnd, &tally)
 			}
 		}()
 	}
 	wg.Wait()
-	if paidBills.Load() == 0 || confirmed.Load() == 0 || aborted.Load() == 0 || transfers.Load() == 0 {
-		t.Errorf("workload did %d transfers, %d bill payments, %d confirmed and %d aborted cash-outs: want some of each",
-			transfers.Load(), paidBills.Load(), confirmed.Load(), aborted.Load())
-	}
+	ptMixCheck(t, s, admin, parties, &tally)
+}
 
-	clearing := ptCheckAllAccounts(t, s, admin, int(transfers.Load()))
-	if clearing["BILL_PAYMENT"] != paidMinor.Load() || clearing["CASHOUT"] != confirmedMinor.Load() {
-		t.Errorf("clearing accounts %v, want bill payments %d and cash-outs %d", clearing, paidMinor.Load(), confirmedMinor.Load())
+// ptMixParty is a customer of the mixed workload with their card, goal and bills.
+type ptMixParty struct {
+	name, token string
+	card        ptCard
+	goal        string
+	bills       []ptBill
+	nextBill    int
+}
+
+// ptMixTally counts what the mixed workload did, for the checks after it.
+type ptMixTally struct {
+	transfers, paidMinor, confirmedMinor, confirmed, aborted, paidBills atomic.Int64
+}
+
+// ptMixSetUp creates a customer holding 300 with a card, a goal of 100 and four bills.
+func ptMixSetUp(t *testing.T, s *testServer, admin, name string) *ptMixParty {
+	p := &ptMixParty{name: name}
+	p.token = ptCustomerWithAddress(t, s, admin, p.name, "")
+	s.mint(admin, p.name, "300")
+	p.card = ptNewCard(t, s, p.token)
+	p.goal = ptNewGoal(t, s, p.token, "Goal", "100").ID
+	for j := range 4 {
+		p.bills = append(p.bills, ptNewBill(t, s, p.token, fmt.Sprintf("Bill %d", j), fmt.Sprintf("%d.%02d", 5+j*15, j), time.Now().Add(time.Duration(j)*time.Hour)))
 	}
-	if n := ptCountTxns(t, s, admin, "BILL_PAYMENT", "POSTED"); n != int(paidBills.Load()) {
-		t.Errorf("posted bill payments = %d, want %d", n, paidBills.Load())
+	return p
+}
+
+// do runs a mutation of p's; INSUFFICIENT_FUNDS is a normal refusal, any other error fails t.
+func (p *ptMixParty) do(t *testing.T, s *testServer, what, mutation string, in map[string]any) (gqlResponse, bool) {
+	r, err := s.post(p.token, mutation, map[string]any{"in": in})
+	switch {
+	case err != nil:
+		t.Errorf("%s %s: %v", p.name, what, err)
+	case len(r.Errors) == 0:
+		return r, true
+	case r.code() != "INSUFFICIENT_FUNDS":
+		t.Errorf("%s %s: %+v", p.name, what, r.Errors)
 	}
-	if n := ptCountTxns(t, s, admin, "CASHOUT", "POSTED"); n != int(confirmed.Load()) {
-		t.Errorf("posted cash-outs = %d, want %d", n, confirmed.Load())
+	return r, false
+}
+
+// step runs operation number op of p's: each of eight kinds in turn.
+func (p *ptMixParty) step(t *testing.T, s *testServer, op int, amount string, other *ptMixParty, rnd *rand.Rand, tally *ptMixTally) {
+	switch op % 8 {
+	case 0:
+		if _, ok := p.do(t, s, "send", eaSendCoinsMutation, map[string]any{"recipient": map[string]any{"username": other.name}, "amount": amount}); ok {
+			tally.transfers.Add(1)
+		}
+	case 1:
+		p.do(t, s, "fund", ptFundCardMutation, ptCardMove(p.card.ID, amount))
+	case 2:
+		p.do(t, s, "transfer", ptTransferMutation, ptCardTransfer(p.card.Number, other.card.Number, amount))
+	case 3:
+		p.do(t, s, "top up", ptTopUpMutation, ptSavingsMove(p.goal, p.card.ID, amount))
+	case 4:
+		p.do(t, s, "withdraw", ptWithdrawMutation, ptSavingsMove(p.goal, p.card.ID, amount))
+	case 5:
+		if p.nextBill < len(p.bills) {
+			b := p.bills[p.nextBill]
+			if _, ok := p.do(t, s, "pay", ptPayBillMutation, ptPayment(b.ID, p.card.Number)); ok {
+				p.nextBill++
+				tally.paidBills.Add(1)
+				tally.paidMinor.Add(minor(t, b.Amount.Amount))
+			}
+		}
+	case 6:
+		p.do(t, s, "defund", ptDefundCardMutation, ptCardMove(p.card.ID, amount))
+	case 7:
+		p.cashout(t, s, amount, rnd, tally)
 	}
-	if n := ptCountTxns(t, s, admin, "CASHOUT", "VOIDED"); n != int(aborted.Load()) {
-		t.Errorf("voided cash-outs = %d, want %d", n, aborted.Load())
+}
+
+// cashout creates a cash-out of amount, then aborts or confirms it with its TAN at random.
+func (p *ptMixParty) cashout(t *testing.T, s *testServer, amount string, rnd *rand.Rand, tally *ptMixTally) {
+	r, ok := p.do(t, s, "cash out", ptCreateCashoutMutation, map[string]any{"amount": "EUR:" + amount, "channel": "EMAIL"})
+	if !ok {
+		return
+	}
+	var co ptCashout
+	if err := ptDecodeOne(r, &co); err != nil {
+		t.Error(err)
+		return
+	}
+	if rnd.IntN(2) == 0 {
+		r, err := s.post(p.token, ptAbortCashoutMutation, map[string]any{"id": co.ID})
+		if err != nil || len(r.Errors) > 0 {
+			t.Errorf("%s abort: %v %+v", p.name, err, r.Errors)
+			return
+		}
+		tally.aborted.Add(1)
+		return
+	}
+	m, err := ptLastTAN(s.Outbox, p.name+"@example.com", co.Amount.Amount+" EUR")
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	r, err = s.post(p.token, ptConfirmCashoutMutation, map[string]any{"id": co.ID, "tan": m.Code})
+	if err != nil || len(r.Errors) > 0 {
+		t.Errorf("%s confirm: %v %+v", p.name, err, r.Errors)
+		return
+	}
+	tally.confirmed.Add(1)
+	tally.confirmedMinor.Add(minor(t, co.Amount.Amount))
+}
+
+// ptMixCheck checks the ledger's invariants and every count against the tally.
+func ptMixCheck(t *testing.T, s *testServer, admin string, parties []*ptMixParty, tally *ptMixTally) {
+	if tally.paidBills.Load() == 0 || tally.confirmed.Load() == 0 || tally.aborted.Load() == 0 || tally.transfers.Load() == 0 {
+		t.Errorf("workload did %d transfers, %d bill payments, %d confirmed and %d aborted cash-outs: want some of each",
+			tally.transfers.Load(), tally.paidBills.Load(), tally.confirmed.Load(), tally.aborted.Load())
+	}
+	clearing := ptCheckAllAccounts(t, s, admin, int(tally.transfers.Load()))
+	if clearing["BILL_PAYMENT"] != tally.paidMinor.Load() || clearing["CASHOUT"] != tally.confirmedMinor.Load() {
+		t.Errorf("clearing accounts %v, want bill payments %d and cash-outs %d", clearing, tally.paidMinor.Load(), tally.confirmedMinor.Load())
+	}
+	if n := ptCountTxns(t, s, admin, "BILL_PAYMENT", "POSTED"); n != int(tally.paidBills.Load()) {
+		t.Errorf("posted bill payments = %d, want %d", n, tally.paidBills.Load())
+	}
+	if n := ptCountTxns(t, s, admin, "CASHOUT", "POSTED"); n != int(tally.confirmed.Load()) {
+		t.Errorf("posted cash-outs = %d, want %d", n, tally.confirmed.Load())
+	}
+	if n := ptCountTxns(t, s, admin, "CASHOUT", "VOIDED"); n != int(tally.aborted.Load()) {
+		t.Errorf("voided cash-outs = %d, want %d", n, tally.aborted.Load())
 	}
 	var paidTotal int
 	for _, p := range parties {
@@ -1890,8 +1114,8 @@ func TestProducts_mixedWorkload_ledgerInvariantsHold(t *testing.T) {
 		}
 		paidTotal += ptBills(t, s, p.token, 10, nil, true).TotalCount
 	}
-	if paidTotal != int(paidBills.Load()) {
-		t.Errorf("paid bills = %d, want %d", paidTotal, paidBills.Load())
+	if paidTotal != int(tally.paidBills.Load()) {
+		t.Errorf("paid bills = %d, want %d", paidTotal, tally.paidBills.Load())
 	}
 }
 
@@ -1919,8 +1143,7 @@ func TestCard_history_newestFirstWithTypeAmountAndBalanceAfter(t *testing.T) {
 	ptWantBalances(t, s, ann, "ann", map[string]string{"main": "75.00", a.key(): "11.00", ptGoalKey(g.ID): "6.00"})
 	ptWantBalances(t, s, ben, "ben", map[string]string{"main": "0.00", b.key(): "11.00"})
 
-	type line struct{ typ, amount, after, kind string }
-	want := []line{
+	want := []ptHistoryLine{
 		{"SEND", "7.00", "11.00", "BILL_PAYMENT"},
 		{"RECEIVE", "2.00", "18.00", "CARD_TRANSFER"},
 		{"SEND", "3.00", "16.00", "CARD_TRANSFER"},
@@ -1929,54 +1152,28 @@ func TestCard_history_newestFirstWithTypeAmountAndBalanceAfter(t *testing.T) {
 		{"SEND", "5.00", "25.00", "CARD_TRANSFER"},
 		{"RECEIVE", "30.00", "30.00", "CARD_TRANSFER"},
 	}
-	history := func(vars map[string]any) (int, []line, bool, string) {
-		t.Helper()
-		var out struct {
-			Card struct {
-				History struct {
-					TotalCount int
-					PageInfo   struct {
-						HasNextPage bool
-						EndCursor   string
-					}
-					Edges []struct {
-						Node struct {
-							Type                 string
-							Version              int
-							Memo                 *string
-							Amount, BalanceAfter struct{ Amount string }
-							Transaction          struct{ Kind string }
-						}
-					}
-				}
-			}
-		}
-		s.mustDo(ann, `query($l: String!, $f: Int, $a: Cursor, $o: OrderDirection) { card(last4: $l) {
-			history(first: $f, after: $a, order: $o) { totalCount pageInfo { hasNextPage endCursor }
-			edges { node { type version memo amount { amount } balanceAfter { amount } transaction { kind } } } } } }`,
-			vars, &out)
-		h := out.Card.History
-		var got []line
-		for _, e := range h.Edges {
-			got = append(got, line{e.Node.Type, e.Node.Amount.Amount, e.Node.BalanceAfter.Amount, e.Node.Transaction.Kind})
-		}
-		return h.TotalCount, got, h.PageInfo.HasNextPage, h.PageInfo.EndCursor
-	}
-	n, got, _, _ := history(map[string]any{"l": a.Last4, "f": 10})
+	n, got, _, _ := ptCardHistory(t, s, ann, map[string]any{"l": a.Last4, "f": 10})
 	if n != len(want) || !slices.Equal(got, want) {
 		t.Errorf("history = %d %v,\nwant %d %v (newest first)", n, got, len(want), want)
 	}
-	_, asc, _, _ := history(map[string]any{"l": a.Last4, "f": 10, "o": "ASC"})
+	_, asc, _, _ := ptCardHistory(t, s, ann, map[string]any{"l": a.Last4, "f": 10, "o": "ASC"})
 	rev := slices.Clone(want)
 	slices.Reverse(rev)
 	if !slices.Equal(asc, rev) {
 		t.Errorf("history ASC = %v, want %v", asc, rev)
 	}
-	_, page1, next, cursor := history(map[string]any{"l": a.Last4, "f": 3})
-	_, page2, _, _ := history(map[string]any{"l": a.Last4, "f": 3, "a": cursor})
+	_, page1, next, cursor := ptCardHistory(t, s, ann, map[string]any{"l": a.Last4, "f": 3})
+	_, page2, _, _ := ptCardHistory(t, s, ann, map[string]any{"l": a.Last4, "f": 3, "a": cursor})
 	if !next || !slices.Equal(page1, want[:3]) || !slices.Equal(page2, want[3:6]) {
 		t.Errorf("pages of 3 = %v (next %v) then %v, want %v then %v", page1, next, page2, want[:3], want[3:6])
 	}
+	ptWantHistoryVersions(t, s, ann, a.Last4, len(want))
+	ptCheckAllAccounts(t, s, admin, 0)
+}
+
+// ptWantHistoryVersions checks that the card history is its account statement: versions count down from n, the newest carries the bill name Phone.
+func ptWantHistoryVersions(t *testing.T, s *testServer, token, last4 string, n int) {
+	t.Helper()
 	// The history is the card account's statement: versions count down from 7, the payment
 	// carries the bill's name.
 	var st struct {
@@ -1991,46 +1188,53 @@ func TestCard_history_newestFirstWithTypeAmountAndBalanceAfter(t *testing.T) {
 			}
 		}
 	}
-	s.mustDo(ann, `query($l: String!) { card(last4: $l) { history(first: 10) { edges { node { version memo } } } } }`,
-		map[string]any{"l": a.Last4}, &st)
+	s.mustDo(token, `query($l: String!) { card(last4: $l) { history(first: 10) { edges { node { version memo } } } } }`,
+		map[string]any{"l": last4}, &st)
 	for i, e := range st.Card.History.Edges {
-		if e.Node.Version != len(want)-i {
-			t.Errorf("entry %d version %d, want %d", i, e.Node.Version, len(want)-i)
+		if e.Node.Version != n-i {
+			t.Errorf("entry %d version %d, want %d", i, e.Node.Version, n-i)
 		}
 	}
 	if e := st.Card.History.Edges; len(e) == 0 || e[0].Node.Memo == nil || *e[0].Node.Memo != "Phone" {
 		t.Errorf("newest entry = %+v, want the payment of Phone", e)
 	}
-	ptCheckAllAccounts(t, s, admin, 0)
 }
 
-func TestCreateCashout_retryAfterFiveWrongTANs_returnsItWithoutANewTAN(t *testing.T) {
-	s := ptStart(t)
-	admin := s.admin()
-	cara := ptCustomerWithAddress(t, s, admin, "cara", "+34600111222")
-	s.mint(admin, "cara", "100")
-	in := map[string]any{"amount": "20", "channel": "EMAIL", "idempotencyKey": "co-1"}
-	var co ptCashout
-	ptOne(t, ptIn(t, s, cara, ptCreateCashoutMutation, in), &co)
-	tan := ptTAN(t, s, "cara@example.com", "20.00 EUR")
-	for range 5 {
-		eaWantError(t, s.do(cara, ptConfirmCashoutMutation, map[string]any{"id": co.ID, "tan": ptWrongCode(tan.Code)}), "INVALID_CODE")
+// ptHistoryLine is a line of a card's history.
+type ptHistoryLine struct{ typ, amount, after, kind string }
+
+// ptCardHistory reads a page of a card's history (vars: l, the last4, and f, a, o) and returns
+// its total count, lines, whether there is a next page and the end cursor.
+func ptCardHistory(t *testing.T, s *testServer, token string, vars map[string]any) (int, []ptHistoryLine, bool, string) {
+	t.Helper()
+	var out struct {
+		Card struct {
+			History struct {
+				TotalCount int
+				PageInfo   struct {
+					HasNextPage bool
+					EndCursor   string
+				}
+				Edges []struct {
+					Node struct {
+						Type                 string
+						Version              int
+						Memo                 *string
+						Amount, BalanceAfter struct{ Amount string }
+						Transaction          struct{ Kind string }
+					}
+				}
+			}
+		}
 	}
-	sent := len(idReadOutbox(t, s.Outbox))
-	// The retry, with the amount written another way, is the same request: the same cash-out,
-	// and no fresh TAN that would grant five more guesses.
-	var again ptCashout
-	ptOne(t, ptIn(t, s, cara, ptCreateCashoutMutation, map[string]any{"amount": "EUR:20.00", "channel": "EMAIL", "idempotencyKey": "co-1"}), &again)
-	if again.ID != co.ID || again.Status != "PENDING" {
-		t.Errorf("retry = %+v, want the pending cash-out %s", again, co.ID)
+	s.mustDo(token, `query($l: String!, $f: Int, $a: Cursor, $o: OrderDirection) { card(last4: $l) {
+		history(first: $f, after: $a, order: $o) { totalCount pageInfo { hasNextPage endCursor }
+		edges { node { type version memo amount { amount } balanceAfter { amount } transaction { kind } } } } } }`,
+		vars, &out)
+	h := out.Card.History
+	var got []ptHistoryLine
+	for _, e := range h.Edges {
+		got = append(got, ptHistoryLine{e.Node.Type, e.Node.Amount.Amount, e.Node.BalanceAfter.Amount, e.Node.Transaction.Kind})
 	}
-	if n := len(idReadOutbox(t, s.Outbox)); n != sent {
-		t.Errorf("the retry sent %d messages, want none", n-sent)
-	}
-	eaWantError(t, s.do(cara, ptConfirmCashoutMutation, map[string]any{"id": co.ID, "tan": tan.Code}), "INVALID_CODE")
-	// The way out is to abort it, which releases the money.
-	s.mustDo(cara, `mutation($id: ID!) { abortCashout(id: $id) { status } }`, map[string]any{"id": co.ID}, nil)
-	if got := eaStateOf(t, s, cara).eaMoneyState; got.Available != "100.00" || got.PendingCount != 0 {
-		t.Errorf("after abort cara = %+v, want 100.00 available", got)
-	}
+	return h.TotalCount, got, h.PageInfo.HasNextPage, h.PageInfo.EndCursor
 }

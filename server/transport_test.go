@@ -274,9 +274,9 @@ func TestControlCharacters_freeFormJSONStillWorks(t *testing.T) {
 	if got, _ := out.SetAdditionalInformation.AdditionalInformation["pretty"].(map[string]any); got["a"] != "x\ny" {
 		t.Errorf("pretty-printed jsonValue stored as %v", out.SetAdditionalInformation.AdditionalInformation)
 	}
-	ppWantError(t, c.do(c.staff, ppInfo, map[string]any{"p": person.QualifiedID, "k": "nul", "v": "\"a\x00\""}), "BAD_USER_INPUT", "jsonValue")
-	ppWantError(t, c.do(c.staff, ppInfo, map[string]any{"p": person.QualifiedID, "k": "nul\x00", "v": "1"}), "BAD_USER_INPUT", "key")
-	ppWantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{
+	wantError(t, c.do(c.staff, ppInfo, map[string]any{"p": person.QualifiedID, "k": "nul", "v": "\"a\x00\""}), "BAD_USER_INPUT", "jsonValue")
+	wantError(t, c.do(c.staff, ppInfo, map[string]any{"p": person.QualifiedID, "k": "nul\x00", "v": "1"}), "BAD_USER_INPUT", "key")
+	wantError(t, c.do(c.staff, ppRegister, map[string]any{"in": ppInput(map[string]any{
 		"additionalInformation": map[string]any{"note": "a\x00b"}})}), "BAD_USER_INPUT", "additionalInformation")
 	if got := c.person(t, person.QualifiedID).AdditionalInformation; len(got) != 2 {
 		t.Errorf("additional information after the refusals: %v, want note and pretty only", got)
@@ -294,6 +294,23 @@ func (c *statementCounter) calls(like string) int64 {
 	}
 	return n.Int64
 }
+
+// nodesRepeat is n copies of id.
+func nodesRepeat(id any, n int) []any {
+	ids := make([]any, n)
+	for i := range ids {
+		ids[i] = id
+	}
+	return ids
+}
+
+// The nodes(ids:) queries of TestNodes_costByIDCount_entriesInOneQuery: the finding's (entries of
+// an account's entries), a nested one and a flat one.
+const nodesFinding = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Account { entries(first: 100) {
+	edges { node { transaction { entries { id amount { amount } } } } } } } } }`
+const nodesNested = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Transaction { entries { counterparty { name }
+	transaction { entries { counterparty { name } transaction { entries { counterparty { name } } } } } } } } }`
+const nodesFlat = `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Transaction { entries { id amount { amount } } } } }`
 
 // TestNodes_costByIDCount_entriesInOneQuery proves the nodes(ids:) finding with the statements
 // PostgreSQL ran. The request of the finding — a hundred copies of an account id, each with a page
@@ -320,80 +337,77 @@ func TestNodes_costByIDCount_entriesInOneQuery(t *testing.T) {
 		}
 	}
 	s.mustDo(alice, `{ me { customer { account { id } } } }`, nil, &me)
-	repeat := func(id any, n int) []any {
-		ids := make([]any, n)
-		for i := range ids {
-			ids[i] = id
-		}
-		return ids
-	}
-	const finding = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Account { entries(first: 100) {
-		edges { node { transaction { entries { id amount { amount } } } } } } } } }`
-	const nested = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Transaction { entries { counterparty { name }
-		transaction { entries { counterparty { name } transaction { entries { counterparty { name } } } } } } } } }`
-	const flat = `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Transaction { entries { id amount { amount } } } } }`
+	aliceAccount := me.Me.Customer.Account.ID
 
-	t.Run("the request of the finding is priced per id and refused", func(t *testing.T) {
-		var r gqlResponse
-		got, list := counter.perRequest(1, func() { r = s.do(admin, finding, map[string]any{"ids": repeat(me.Me.Customer.Account.ID, 100)}) })
-		if r.code() != "COMPLEXITY_LIMIT_EXCEEDED" {
-			t.Errorf("%+v, want COMPLEXITY_LIMIT_EXCEEDED", r.Errors)
-		}
-		if got > 1 { // authentication
-			t.Errorf("the refused request ran %.0f statements:%s", got, list)
-		}
-		got, _ = counter.perRequest(1, func() { s.mustDo(admin, finding, map[string]any{"ids": repeat(me.Me.Customer.Account.ID, 1)}, nil) })
-		// The page, the entries field collection eager-loads under its transactions, and the
-		// batch of Transaction.entries (which applies the viewer's rule): not one a transaction.
-		if entryReads := counter.calls(`SELECT %FROM "entries"%`); entryReads > 3 {
-			t.Errorf("one copy read entries with %d statements, want at most 3", entryReads)
-		}
-		t.Logf("one copy: %.0f statements", got)
-	})
-	t.Run("duplicates are read once", func(t *testing.T) {
-		got, list := counter.perRequest(1, func() { s.mustDo(admin, nested, map[string]any{"ids": repeat(txIDs[0], 100)}, nil) })
-		// Authentication, the node (type and row), its entries, their transaction, the two
-		// counterparty accounts with owner and user (three statements a batch): at most 12 however
-		// the batches fall.
-		if got > 12 {
-			t.Errorf("a hundred copies of one transaction ran %.0f statements:%s", got, list)
-		}
-	})
-	t.Run("entries of many transactions in one query, each distinct node once", func(t *testing.T) {
-		for _, tt := range []struct {
-			name      string
-			ids       []any
-			wantNodes int
-		}{
-			{"ten distinct", txIDs, 10},
-			{"a hundred copies", repeat(txIDs[1], 100), 100},
-		} {
-			var out struct {
-				Nodes []struct {
-					ID      string
-					Entries []struct{ ID string }
-				}
-			}
-			got, list := counter.perRequest(1, func() { s.mustDo(alice, flat, map[string]any{"ids": tt.ids}, &out) })
-			entryReads := counter.calls(`SELECT %FROM "entries"%`)
-			t.Logf("%s: %.0f statements, %d reading entries", tt.name, got, entryReads)
-			if entryReads != 1 {
-				t.Errorf("%s: %d statements read entries, want 1:%s", tt.name, entryReads, list)
-			}
-			if len(out.Nodes) != tt.wantNodes {
-				t.Fatalf("%s: %d nodes, want %d", tt.name, len(out.Nodes), tt.wantNodes)
-			}
-			for _, n := range out.Nodes {
-				if len(n.Entries) != 1 { // alice sees her own line only
-					t.Errorf("%s: node %s shows %d entries to alice, want her own one", tt.name, n.ID, len(n.Entries))
-				}
+	t.Run("the request of the finding is priced per id and refused", func(t *testing.T) { nodesFindingRefused(t, s, counter, admin, aliceAccount) })
+	t.Run("duplicates are read once", func(t *testing.T) { nodesDuplicatesReadOnce(t, s, counter, admin, txIDs) })
+	t.Run("entries of many transactions in one query, each distinct node once", func(t *testing.T) { nodesEntriesInOneQuery(t, s, counter, alice, txIDs) })
+	t.Run("more than 100 ids are refused", func(t *testing.T) { nodesOver100Refused(t, s, admin, txIDs) })
+}
+
+func nodesFindingRefused(t *testing.T, s *testServer, counter *statementCounter, admin string, aliceAccount string) {
+	var r gqlResponse
+	got, list := counter.perRequest(1, func() { r = s.do(admin, nodesFinding, map[string]any{"ids": nodesRepeat(aliceAccount, 100)}) })
+	if r.code() != "COMPLEXITY_LIMIT_EXCEEDED" {
+		t.Errorf("%+v, want COMPLEXITY_LIMIT_EXCEEDED", r.Errors)
+	}
+	if got > 1 { // authentication
+		t.Errorf("the refused request ran %.0f statements:%s", got, list)
+	}
+	got, _ = counter.perRequest(1, func() { s.mustDo(admin, nodesFinding, map[string]any{"ids": nodesRepeat(aliceAccount, 1)}, nil) })
+	// The page, the entries field collection eager-loads under its transactions, and the
+	// batch of Transaction.entries (which applies the viewer's rule): not one a transaction.
+	if entryReads := counter.calls(`SELECT %FROM "entries"%`); entryReads > 3 {
+		t.Errorf("one copy read entries with %d statements, want at most 3", entryReads)
+	}
+	t.Logf("one copy: %.0f statements", got)
+}
+
+func nodesDuplicatesReadOnce(t *testing.T, s *testServer, counter *statementCounter, admin string, txIDs []any) {
+	got, list := counter.perRequest(1, func() { s.mustDo(admin, nodesNested, map[string]any{"ids": nodesRepeat(txIDs[0], 100)}, nil) })
+	// Authentication, the node (type and row), its entries, their transaction, the two
+	// counterparty accounts with owner and user (three statements a batch): at most 12 however
+	// the batches fall.
+	if got > 12 {
+		t.Errorf("a hundred copies of one transaction ran %.0f statements:%s", got, list)
+	}
+}
+
+func nodesEntriesInOneQuery(t *testing.T, s *testServer, counter *statementCounter, alice string, txIDs []any) {
+	for _, tt := range []struct {
+		name      string
+		ids       []any
+		wantNodes int
+	}{
+		{"ten distinct", txIDs, 10},
+		{"a hundred copies", nodesRepeat(txIDs[1], 100), 100},
+	} {
+		var out struct {
+			Nodes []struct {
+				ID      string
+				Entries []struct{ ID string }
 			}
 		}
-	})
-	t.Run("more than 100 ids are refused", func(t *testing.T) {
-		r := s.do(admin, flat, map[string]any{"ids": repeat(txIDs[0], 101)})
-		if r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions.Fields["ids"] == "" {
-			t.Errorf("%+v, want BAD_USER_INPUT {ids}", r.Errors)
+		got, list := counter.perRequest(1, func() { s.mustDo(alice, nodesFlat, map[string]any{"ids": tt.ids}, &out) })
+		entryReads := counter.calls(`SELECT %FROM "entries"%`)
+		t.Logf("%s: %.0f statements, %d reading entries", tt.name, got, entryReads)
+		if entryReads != 1 {
+			t.Errorf("%s: %d statements read entries, want 1:%s", tt.name, entryReads, list)
 		}
-	})
+		if len(out.Nodes) != tt.wantNodes {
+			t.Fatalf("%s: %d nodes, want %d", tt.name, len(out.Nodes), tt.wantNodes)
+		}
+		for _, n := range out.Nodes {
+			if len(n.Entries) != 1 { // alice sees her own line only
+				t.Errorf("%s: node %s shows %d entries to alice, want her own one", tt.name, n.ID, len(n.Entries))
+			}
+		}
+	}
+}
+
+func nodesOver100Refused(t *testing.T, s *testServer, admin string, txIDs []any) {
+	r := s.do(admin, nodesFlat, map[string]any{"ids": nodesRepeat(txIDs[0], 101)})
+	if r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions.Fields["ids"] == "" {
+		t.Errorf("%+v, want BAD_USER_INPUT {ids}", r.Errors)
+	}
 }

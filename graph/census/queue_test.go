@@ -12,6 +12,15 @@ import (
 	"coffer/graph/census"
 )
 
+// procedureIDs are the ids of a page of procedures, in order.
+func procedureIDs(c *census.ProcedureConnection) []int {
+	var out []int
+	for _, e := range c.Edges {
+		out = append(out, e.Node.ID)
+	}
+	return out
+}
+
 // The queue's order: pending first, prioritized first among them, then oldest first (processed
 // ones after, in the same order); its cursors keep their place when procedures are added.
 func TestQueue_pendingPrioritizedOldestFirst_cursorsKeepTheirPlace(t *testing.T) {
@@ -37,19 +46,12 @@ func TestQueue_pendingPrioritizedOldestFirst_cursorsKeepTheirPlace(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := func(c *census.ProcedureConnection) []int {
-		var out []int
-		for _, e := range c.Edges {
-			out = append(out, e.Node.ID)
-		}
-		return out
-	}
 	want := []int{doc.ID, regs[1].ID, regs[2].ID, regs[0].ID}
 	all, err := s.Queue(ctx, census.QueueFilter{}, census.Page{First: ptr(10), WantTotal: true}, census.QueueLoad{Person: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(all); !equalInts(got, want) || all.TotalCount != 4 || all.Edges[0].Node.Edges.Person == nil {
+	if got := procedureIDs(all); !equalInts(got, want) || all.TotalCount != 4 || all.Edges[0].Node.Edges.Person == nil {
 		t.Fatalf("queue %v (total %d), want %v", got, all.TotalCount, want)
 	}
 	// Walk forward two at a time and backward from the end: the same order.
@@ -67,7 +69,7 @@ func TestQueue_pendingPrioritizedOldestFirst_cursorsKeepTheirPlace(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(next); !equalInts(got, []int{regs[2].ID, next.Edges[1].Node.ID}) || next.Edges[1].Node.State != procedure.StatePENDING ||
+	if got := procedureIDs(next); !equalInts(got, []int{regs[2].ID, next.Edges[1].Node.ID}) || next.Edges[1].Node.State != procedure.StatePENDING ||
 		!next.PageInfo.HasNextPage {
 		t.Fatalf("after the cursor: %v %+v", got, next.PageInfo)
 	}
@@ -75,7 +77,7 @@ func TestQueue_pendingPrioritizedOldestFirst_cursorsKeepTheirPlace(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(back); !equalInts(got, []int{doc.ID, regs[1].ID, regs[2].ID}) || back.PageInfo.HasPreviousPage {
+	if got := procedureIDs(back); !equalInts(got, []int{doc.ID, regs[1].ID, regs[2].ID}) || back.PageInfo.HasPreviousPage {
 		t.Fatalf("before the cursor: %v %+v", got, back.PageInfo)
 	}
 	// A cursor of another list is the client's mistake.

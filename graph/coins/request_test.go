@@ -9,15 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"coffer/ent"
-	"coffer/ent/account"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
-	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/money"
 	"coffer/graph/pgtest"
-	"coffer/graph/store"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -31,33 +27,6 @@ func openCoins(t *testing.T, st string, now time.Time) *Service {
 	l := ledger.New(db.Client, db.Dialect, eur)
 	l.Now = func() time.Time { return now }
 	return &Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: 1_000_00}
-}
-
-// newUser creates a user of role; a customer also gets a customer row and an empty main account.
-func newUser(t *testing.T, s *Service, username string, role user.Role) (*identity.Viewer, int) {
-	t.Helper()
-	ctx := context.Background()
-	var mainID int
-	v, err := store.InTx(ctx, s.Ledger.Client, func(tx *ent.Tx) (*identity.Viewer, error) {
-		u, err := tx.User.Create().SetUsername(username).SetPasswordHash("x").SetRole(role).Save(ctx)
-		if err != nil || role != user.RoleCUSTOMER {
-			return &identity.Viewer{UserID: u.ID, Username: username, Role: role}, err
-		}
-		c, err := tx.Customer.Create().SetUserID(u.ID).SetName(username).Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		acc, err := s.Ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: username})
-		if err != nil {
-			return nil, err
-		}
-		mainID = acc.ID
-		return &identity.Viewer{UserID: u.ID, Username: username, Role: role, CustomerID: c.ID}, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, mainID
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -176,8 +145,8 @@ func TestCreate_noTargetDate_meansNowAtEveryAttempt(t *testing.T) {
 			now := time.Date(2026, 5, 20, 12, 0, 0, 0, time.UTC)
 			s := openCoins(t, st, now)
 			ctx := context.Background()
-			admin, _ := newUser(t, s, "root", user.RoleADMIN)
-			_, annMain := newUser(t, s, "ann", user.RoleCUSTOMER)
+			admin := newUser(t, s, "root", user.RoleADMIN)
+			annMain := newUser(t, s, "ann", user.RoleCUSTOMER).MainAccountID
 			mint := Mint{Recipient: Recipient{Username: "ann"}, Amount: "10", IdempotencyKey: ptr("may")}
 			first, err := s.Create(ctx, admin, mint)
 			if err != nil {

@@ -393,37 +393,7 @@ func TestBatcher_parallelHookedPostings_keepReservedEqualToPending(t *testing.T)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					for n := range each {
-						from, to := ids[(w+n)%accounts], ids[(w+n+1)%accounts]
-						if n%2 == 1 {
-							if _, err := l.Submit(ctx, transfer(from, to, 3)); err != nil && apperr.CodeOf(err) != apperr.InsufficientFunds {
-								t.Errorf("transfer: %v", err)
-							}
-							continue
-						}
-						txn, err := l.SubmitRun(ctx, 0, nil, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
-							return l.Transfer(ctx, tx, ledger.Move{Kind: transaction.KindTRANSFER, DebitID: from, CreditID: to, AmountMinor: 5, Pending: true})
-						})
-						if apperr.CodeOf(err) == apperr.InsufficientFunds {
-							continue
-						}
-						if err != nil {
-							t.Errorf("reserve: %v", err)
-							continue
-						}
-						if (w+n)%3 == 0 {
-							continue // stays pending
-						}
-						_, err = l.SubmitApply(ctx, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
-							if w%2 == 0 {
-								return l.Post(ctx, tx, txn.ID, transaction.KindTRANSFER)
-							}
-							return l.Void(ctx, tx, txn.ID, transaction.KindTRANSFER)
-						})
-						if err != nil {
-							t.Errorf("settle: %v", err)
-						}
-					}
+					hookedPostings(t, l, ids, w, each)
 				}()
 			}
 			wg.Wait()
@@ -444,5 +414,43 @@ func TestBatcher_parallelHookedPostings_keepReservedEqualToPending(t *testing.T)
 				t.Errorf("the accounts hold %d together, want %d", total, accounts*100)
 			}
 		})
+	}
+}
+
+// hookedPostings is worker w's share of the test above: each postings between the accounts ids,
+// alternately a plain transfer and a reservation that is posted, voided or left pending.
+func hookedPostings(t *testing.T, l *ledger.Ledger, ids []int, w, each int) {
+	ctx := context.Background()
+	accounts := len(ids)
+	for n := range each {
+		from, to := ids[(w+n)%accounts], ids[(w+n+1)%accounts]
+		if n%2 == 1 {
+			if _, err := l.Submit(ctx, transfer(from, to, 3)); err != nil && apperr.CodeOf(err) != apperr.InsufficientFunds {
+				t.Errorf("transfer: %v", err)
+			}
+			continue
+		}
+		txn, err := l.SubmitRun(ctx, 0, nil, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+			return l.Transfer(ctx, tx, ledger.Move{Kind: transaction.KindTRANSFER, DebitID: from, CreditID: to, AmountMinor: 5, Pending: true})
+		})
+		if apperr.CodeOf(err) == apperr.InsufficientFunds {
+			continue
+		}
+		if err != nil {
+			t.Errorf("reserve: %v", err)
+			continue
+		}
+		if (w+n)%3 == 0 {
+			continue // stays pending
+		}
+		_, err = l.SubmitApply(ctx, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+			if w%2 == 0 {
+				return l.Post(ctx, tx, txn.ID, transaction.KindTRANSFER)
+			}
+			return l.Void(ctx, tx, txn.ID, transaction.KindTRANSFER)
+		})
+		if err != nil {
+			t.Errorf("settle: %v", err)
+		}
 	}
 }

@@ -12,97 +12,98 @@ var (
 	jpy = Currency{Code: "JPY", Scale: 0}
 )
 
+var parseDecimalTests = []struct {
+	name     string
+	currency Currency
+	give     string
+	want     int64
+	wantErr  error
+}{
+	// Scale 2: the common case.
+	{"whole and fraction", eur, "12.34", 1234, nil},
+	{"one fractional digit is padded", eur, "12.3", 1230, nil},
+	{"negative half", eur, "-0.5", -50, nil},
+	{"zero", eur, "0", 0, nil},
+	{"whole number", eur, "100", 10000, nil},
+	{"negative zero is zero", eur, "-0", 0, nil},
+	{"negative zero with fraction is zero", eur, "-0.00", 0, nil},
+	{"leading zeros", eur, "007.50", 750, nil},
+	{"many leading zeros stay in range", eur, "000000000000000000000000000001.00", 100, nil},
+	{"smallest unit", eur, "0.01", 1, nil},
+	{"largest amount", eur, "92233720368547758.07", math.MaxInt64, nil},
+	{"most negative amount", eur, "-92233720368547758.07", -math.MaxInt64, nil},
+	{"largest whole that still fits after scaling", eur, "92233720368547758", 9223372036854775800, nil},
+	{"one past largest", eur, "92233720368547758.08", 0, ErrRange},
+	{"MinInt64 is rejected so negation is safe", eur, "-92233720368547758.08", 0, ErrRange},
+	{"overflow while scaling", eur, "92233720368547759", 0, ErrRange},
+	{"overflow in the fraction digits", eur, "92233720368547758.1", 0, ErrRange},
+	{"far too large", eur, "99999999999999999999999999", 0, ErrRange},
+	{"far too small", eur, "-99999999999999999999999999", 0, ErrRange},
+	{"too many fractional digits", eur, "1.234", 0, ErrPrecision},
+	{"trailing zero still counts as a digit", eur, "1.230", 0, ErrPrecision},
+	{"precision checked before range", eur, "99999999999999999999.999", 0, ErrPrecision},
+	{"empty", eur, "", 0, ErrSyntax},
+	{"leading space", eur, " 1", 0, ErrSyntax},
+	{"trailing space", eur, "1 ", 0, ErrSyntax},
+	{"inner space", eur, "1 000", 0, ErrSyntax},
+	{"tab", eur, "\t1", 0, ErrSyntax},
+	{"newline", eur, "1\n", 0, ErrSyntax},
+	{"space after sign", eur, "- 1", 0, ErrSyntax},
+	{"leading plus", eur, "+1", 0, ErrSyntax},
+	{"exponent", eur, "1e3", 0, ErrSyntax},
+	{"upper-case exponent", eur, "1E3", 0, ErrSyntax},
+	{"exponent with fraction", eur, "1.5e2", 0, ErrSyntax},
+	{"lone point", eur, ".", 0, ErrSyntax},
+	{"no fraction digits", eur, "1.", 0, ErrSyntax},
+	{"no whole digits", eur, ".5", 0, ErrSyntax},
+	{"negative no whole digits", eur, "-.5", 0, ErrSyntax},
+	{"lone minus", eur, "-", 0, ErrSyntax},
+	{"double minus", eur, "--1", 0, ErrSyntax},
+	{"trailing minus", eur, "1-", 0, ErrSyntax},
+	{"two points", eur, "1.2.3", 0, ErrSyntax},
+	{"letters", eur, "abc", 0, ErrSyntax},
+	{"comma decimal separator", eur, "1,00", 0, ErrSyntax},
+	{"hex", eur, "0x10", 0, ErrSyntax},
+	{"underscore separator", eur, "1_000", 0, ErrSyntax},
+	{"NaN", eur, "NaN", 0, ErrSyntax},
+	{"infinity", eur, "Inf", 0, ErrSyntax},
+	{"non-ASCII digit", eur, "\u0661", 0, ErrSyntax},
+	{"unicode minus", eur, "\u22121", 0, ErrSyntax},
+	{"full-width digit", eur, "\uff11", 0, ErrSyntax},
+	{"NUL byte", eur, "1\x00", 0, ErrSyntax},
+	{"invalid UTF-8", eur, "1\xff", 0, ErrSyntax},
+	{"Taler form is not a decimal", eur, "EUR:1", 0, ErrSyntax},
+	{"syntax checked before precision", eur, "1.23x4", 0, ErrSyntax},
+
+	// Scale 0: whole units only.
+	{"scale 0 whole", jpy, "5", 5, nil},
+	{"scale 0 negative", jpy, "-5", -5, nil},
+	{"scale 0 largest", jpy, "9223372036854775807", math.MaxInt64, nil},
+	{"scale 0 most negative", jpy, "-9223372036854775807", -math.MaxInt64, nil},
+	{"scale 0 one past largest", jpy, "9223372036854775808", 0, ErrRange},
+	{"scale 0 MinInt64", jpy, "-9223372036854775808", 0, ErrRange},
+	{"scale 0 rejects any fraction", jpy, "5.0", 0, ErrPrecision},
+	{"scale 0 rejects no fraction digits", jpy, "5.", 0, ErrSyntax},
+
+	// Scale 4.
+	{"scale 4 short fraction", gdd, "12.34", 123400, nil},
+	{"scale 4 smallest unit", gdd, "0.0001", 1, nil},
+	{"scale 4 negative smallest unit", gdd, "-0.0001", -1, nil},
+	{"scale 4 full fraction", gdd, "1.2345", 12345, nil},
+	{"scale 4 largest", gdd, "922337203685477.5807", math.MaxInt64, nil},
+	{"scale 4 one past largest", gdd, "922337203685477.5808", 0, ErrRange},
+	{"scale 4 MinInt64", gdd, "-922337203685477.5808", 0, ErrRange},
+	{"scale 4 too many digits", gdd, "1.00001", 0, ErrPrecision},
+
+	// A currency that fails Validate cannot parse anything.
+	{"zero currency", Currency{}, "1", 0, ErrCurrency},
+	{"scale above 8", Currency{Code: "EUR", Scale: 9}, "1", 0, ErrCurrency},
+	{"negative scale", Currency{Code: "EUR", Scale: -1}, "1", 0, ErrCurrency},
+	{"lower-case code", Currency{Code: "eur", Scale: 2}, "1", 0, ErrCurrency},
+}
+
 func TestParseDecimal(t *testing.T) {
-	tests := []struct {
-		name     string
-		currency Currency
-		give     string
-		want     int64
-		wantErr  error
-	}{
-		// Scale 2: the common case.
-		{"whole and fraction", eur, "12.34", 1234, nil},
-		{"one fractional digit is padded", eur, "12.3", 1230, nil},
-		{"negative half", eur, "-0.5", -50, nil},
-		{"zero", eur, "0", 0, nil},
-		{"whole number", eur, "100", 10000, nil},
-		{"negative zero is zero", eur, "-0", 0, nil},
-		{"negative zero with fraction is zero", eur, "-0.00", 0, nil},
-		{"leading zeros", eur, "007.50", 750, nil},
-		{"many leading zeros stay in range", eur, "000000000000000000000000000001.00", 100, nil},
-		{"smallest unit", eur, "0.01", 1, nil},
-		{"largest amount", eur, "92233720368547758.07", math.MaxInt64, nil},
-		{"most negative amount", eur, "-92233720368547758.07", -math.MaxInt64, nil},
-		{"largest whole that still fits after scaling", eur, "92233720368547758", 9223372036854775800, nil},
-		{"one past largest", eur, "92233720368547758.08", 0, ErrRange},
-		{"MinInt64 is rejected so negation is safe", eur, "-92233720368547758.08", 0, ErrRange},
-		{"overflow while scaling", eur, "92233720368547759", 0, ErrRange},
-		{"overflow in the fraction digits", eur, "92233720368547758.1", 0, ErrRange},
-		{"far too large", eur, "99999999999999999999999999", 0, ErrRange},
-		{"far too small", eur, "-99999999999999999999999999", 0, ErrRange},
-		{"too many fractional digits", eur, "1.234", 0, ErrPrecision},
-		{"trailing zero still counts as a digit", eur, "1.230", 0, ErrPrecision},
-		{"precision checked before range", eur, "99999999999999999999.999", 0, ErrPrecision},
-		{"empty", eur, "", 0, ErrSyntax},
-		{"leading space", eur, " 1", 0, ErrSyntax},
-		{"trailing space", eur, "1 ", 0, ErrSyntax},
-		{"inner space", eur, "1 000", 0, ErrSyntax},
-		{"tab", eur, "\t1", 0, ErrSyntax},
-		{"newline", eur, "1\n", 0, ErrSyntax},
-		{"space after sign", eur, "- 1", 0, ErrSyntax},
-		{"leading plus", eur, "+1", 0, ErrSyntax},
-		{"exponent", eur, "1e3", 0, ErrSyntax},
-		{"upper-case exponent", eur, "1E3", 0, ErrSyntax},
-		{"exponent with fraction", eur, "1.5e2", 0, ErrSyntax},
-		{"lone point", eur, ".", 0, ErrSyntax},
-		{"no fraction digits", eur, "1.", 0, ErrSyntax},
-		{"no whole digits", eur, ".5", 0, ErrSyntax},
-		{"negative no whole digits", eur, "-.5", 0, ErrSyntax},
-		{"lone minus", eur, "-", 0, ErrSyntax},
-		{"double minus", eur, "--1", 0, ErrSyntax},
-		{"trailing minus", eur, "1-", 0, ErrSyntax},
-		{"two points", eur, "1.2.3", 0, ErrSyntax},
-		{"letters", eur, "abc", 0, ErrSyntax},
-		{"comma decimal separator", eur, "1,00", 0, ErrSyntax},
-		{"hex", eur, "0x10", 0, ErrSyntax},
-		{"underscore separator", eur, "1_000", 0, ErrSyntax},
-		{"NaN", eur, "NaN", 0, ErrSyntax},
-		{"infinity", eur, "Inf", 0, ErrSyntax},
-		{"non-ASCII digit", eur, "\u0661", 0, ErrSyntax},
-		{"unicode minus", eur, "\u22121", 0, ErrSyntax},
-		{"full-width digit", eur, "\uff11", 0, ErrSyntax},
-		{"NUL byte", eur, "1\x00", 0, ErrSyntax},
-		{"invalid UTF-8", eur, "1\xff", 0, ErrSyntax},
-		{"Taler form is not a decimal", eur, "EUR:1", 0, ErrSyntax},
-		{"syntax checked before precision", eur, "1.23x4", 0, ErrSyntax},
-
-		// Scale 0: whole units only.
-		{"scale 0 whole", jpy, "5", 5, nil},
-		{"scale 0 negative", jpy, "-5", -5, nil},
-		{"scale 0 largest", jpy, "9223372036854775807", math.MaxInt64, nil},
-		{"scale 0 most negative", jpy, "-9223372036854775807", -math.MaxInt64, nil},
-		{"scale 0 one past largest", jpy, "9223372036854775808", 0, ErrRange},
-		{"scale 0 MinInt64", jpy, "-9223372036854775808", 0, ErrRange},
-		{"scale 0 rejects any fraction", jpy, "5.0", 0, ErrPrecision},
-		{"scale 0 rejects no fraction digits", jpy, "5.", 0, ErrSyntax},
-
-		// Scale 4.
-		{"scale 4 short fraction", gdd, "12.34", 123400, nil},
-		{"scale 4 smallest unit", gdd, "0.0001", 1, nil},
-		{"scale 4 negative smallest unit", gdd, "-0.0001", -1, nil},
-		{"scale 4 full fraction", gdd, "1.2345", 12345, nil},
-		{"scale 4 largest", gdd, "922337203685477.5807", math.MaxInt64, nil},
-		{"scale 4 one past largest", gdd, "922337203685477.5808", 0, ErrRange},
-		{"scale 4 MinInt64", gdd, "-922337203685477.5808", 0, ErrRange},
-		{"scale 4 too many digits", gdd, "1.00001", 0, ErrPrecision},
-
-		// A currency that fails Validate cannot parse anything.
-		{"zero currency", Currency{}, "1", 0, ErrCurrency},
-		{"scale above 8", Currency{Code: "EUR", Scale: 9}, "1", 0, ErrCurrency},
-		{"negative scale", Currency{Code: "EUR", Scale: -1}, "1", 0, ErrCurrency},
-		{"lower-case code", Currency{Code: "eur", Scale: 2}, "1", 0, ErrCurrency},
-	}
-	for _, tt := range tests {
+	for _, tt := range parseDecimalTests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := tt.currency.ParseDecimal(tt.give)
 			if !errors.Is(err, tt.wantErr) {

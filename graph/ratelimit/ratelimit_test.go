@@ -46,109 +46,109 @@ func concat(parts ...[]call) []call {
 	return all
 }
 
-func TestAllow(t *testing.T) {
-	tests := []struct {
-		name       string
-		giveLimit  int
-		giveWindow time.Duration
-		give       []call
-	}{
-		{
-			name:       "limit reached then refused",
-			giveLimit:  5,
-			giveWindow: time.Minute,
-			give: concat(
-				repeat(5, "ip:1", 0, time.Second, true),
-				repeat(3, "ip:1", time.Second, time.Second, false),
-			),
+var allowTests = []struct {
+	name       string
+	giveLimit  int
+	giveWindow time.Duration
+	give       []call
+}{
+	{
+		name:       "limit reached then refused",
+		giveLimit:  5,
+		giveWindow: time.Minute,
+		give: concat(
+			repeat(5, "ip:1", 0, time.Second, true),
+			repeat(3, "ip:1", time.Second, time.Second, false),
+		),
+	},
+	{
+		name:       "independent keys",
+		giveLimit:  5,
+		giveWindow: time.Minute,
+		give: concat(
+			repeat(5, "ip:1", 0, time.Second, true),
+			repeat(1, "ip:1", 0, time.Second, false),
+			repeat(5, "ip:2", 0, time.Second, true),
+			repeat(1, "ip:2", 0, time.Second, false),
+			repeat(1, "account:1", 0, time.Second, true),
+		),
+	},
+	{
+		name:       "full window re-allows the whole burst",
+		giveLimit:  5,
+		giveWindow: time.Minute,
+		give: concat(
+			repeat(5, "ip:1", 0, time.Second, true),
+			repeat(1, "ip:1", time.Second, time.Second, false),
+			repeat(5, "ip:1", time.Minute, time.Second, true),
+			repeat(1, "ip:1", 0, time.Second, false),
+		),
+	},
+	{
+		name:       "one event refills per window/limit",
+		giveLimit:  5,
+		giveWindow: time.Minute,
+		give: []call{
+			{after: 0, key: "ip:1", want: true},
+			{after: 0, key: "ip:1", want: true},
+			{after: 0, key: "ip:1", want: true},
+			{after: 0, key: "ip:1", want: true},
+			{after: 0, key: "ip:1", want: true},
+			{after: 0, key: "ip:1", want: false},
+			{after: 12*time.Second - 1, key: "ip:1", want: false},
+			{after: 1, key: "ip:1", want: true},
+			{after: 0, key: "ip:1", want: false},
 		},
-		{
-			name:       "independent keys",
-			giveLimit:  5,
-			giveWindow: time.Minute,
-			give: concat(
-				repeat(5, "ip:1", 0, time.Second, true),
-				repeat(1, "ip:1", 0, time.Second, false),
-				repeat(5, "ip:2", 0, time.Second, true),
-				repeat(1, "ip:2", 0, time.Second, false),
-				repeat(1, "account:1", 0, time.Second, true),
-			),
+	},
+	{
+		name:       "refused calls are not counted",
+		giveLimit:  2,
+		giveWindow: time.Minute,
+		give: concat(
+			repeat(2, "ip:1", 0, 0, true),
+			repeat(20, "ip:1", 0, 0, false),
+			// One refill interval (window/limit = 30s) after the last
+			// allowed call one more is allowed, however many refusals
+			// happened in between.
+			repeat(1, "ip:1", 30*time.Second-1, 0, false),
+			repeat(1, "ip:1", 1, 0, true),
+		),
+	},
+	{
+		name:       "limit one",
+		giveLimit:  1,
+		giveWindow: time.Hour,
+		give: []call{
+			{after: 0, key: "k", want: true},
+			{after: time.Hour - 1, key: "k", want: false},
+			{after: 1, key: "k", want: true},
 		},
-		{
-			name:       "full window re-allows the whole burst",
-			giveLimit:  5,
-			giveWindow: time.Minute,
-			give: concat(
-				repeat(5, "ip:1", 0, time.Second, true),
-				repeat(1, "ip:1", time.Second, time.Second, false),
-				repeat(5, "ip:1", time.Minute, time.Second, true),
-				repeat(1, "ip:1", 0, time.Second, false),
-			),
-		},
-		{
-			name:       "one event refills per window/limit",
-			giveLimit:  5,
-			giveWindow: time.Minute,
-			give: []call{
-				{after: 0, key: "ip:1", want: true},
-				{after: 0, key: "ip:1", want: true},
-				{after: 0, key: "ip:1", want: true},
-				{after: 0, key: "ip:1", want: true},
-				{after: 0, key: "ip:1", want: true},
-				{after: 0, key: "ip:1", want: false},
-				{after: 12*time.Second - 1, key: "ip:1", want: false},
-				{after: 1, key: "ip:1", want: true},
-				{after: 0, key: "ip:1", want: false},
-			},
-		},
-		{
-			name:       "refused calls are not counted",
-			giveLimit:  2,
-			giveWindow: time.Minute,
-			give: concat(
-				repeat(2, "ip:1", 0, 0, true),
-				repeat(20, "ip:1", 0, 0, false),
-				// One refill interval (window/limit = 30s) after the last
-				// allowed call one more is allowed, however many refusals
-				// happened in between.
-				repeat(1, "ip:1", 30*time.Second-1, 0, false),
-				repeat(1, "ip:1", 1, 0, true),
-			),
-		},
-		{
-			name:       "limit one",
-			giveLimit:  1,
-			giveWindow: time.Hour,
-			give: []call{
-				{after: 0, key: "k", want: true},
-				{after: time.Hour - 1, key: "k", want: false},
-				{after: 1, key: "k", want: true},
-			},
-		},
-		{
-			name:       "window not divisible by limit still bursts exactly limit",
-			giveLimit:  3,
-			giveWindow: 10 * time.Nanosecond,
-			give: concat(
-				repeat(3, "k", 0, 0, true),
-				repeat(1, "k", 0, 0, false),
-			),
-		},
-		{
-			name:       "limit zero is unlimited",
-			giveLimit:  0,
-			giveWindow: time.Minute,
-			give:       repeat(1000, "ip:1", 0, 0, true),
-		},
-		{
-			name:       "negative limit is unlimited",
-			giveLimit:  -1,
-			giveWindow: 0,
-			give:       repeat(1000, "ip:1", 0, 0, true),
-		},
-	}
+	},
+	{
+		name:       "window not divisible by limit still bursts exactly limit",
+		giveLimit:  3,
+		giveWindow: 10 * time.Nanosecond,
+		give: concat(
+			repeat(3, "k", 0, 0, true),
+			repeat(1, "k", 0, 0, false),
+		),
+	},
+	{
+		name:       "limit zero is unlimited",
+		giveLimit:  0,
+		giveWindow: time.Minute,
+		give:       repeat(1000, "ip:1", 0, 0, true),
+	},
+	{
+		name:       "negative limit is unlimited",
+		giveLimit:  -1,
+		giveWindow: 0,
+		give:       repeat(1000, "ip:1", 0, 0, true),
+	},
+}
 
-	for _, tt := range tests {
+func TestAllow(t *testing.T) {
+	for _, tt := range allowTests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock()
 			l := New(tt.giveLimit, tt.giveWindow, WithClock(clock.Now))

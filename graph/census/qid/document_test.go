@@ -65,69 +65,71 @@ func TestValidateDocument_valid(t *testing.T) {
 	}
 }
 
+const (
+	dniShape      = "DNI must be 8 digits and a letter"
+	dniLetter     = "DNI control letter does not match the number"
+	nieShape      = "NIE must be X, Y or Z, 7 digits and a letter"
+	nieLetter     = "NIE control letter does not match the number"
+	passportShape = "passport number must be 3 to 20 letters or digits"
+	required      = "document number is required"
+	badType       = "document type must be DNI, NIE or PASSPORT"
+	tooLong       = "document number must be at most 64 characters"
+)
+
+var validateDocumentInvalidTests = []struct {
+	name    string
+	docType string
+	give    string
+	want    string // the message shown to the user
+}{
+	{"DNI wrong letter", DocumentDNI, "12345678A", dniLetter},
+	{"DNI zeros wrong letter", DocumentDNI, "00000000R", dniLetter},
+	{"DNI swapped digits", DocumentDNI, "21345678Z", dniLetter},
+	{"DNI letter not in the table", DocumentDNI, "12345678I", dniLetter},
+	{"DNI 7 digits", DocumentDNI, "1234567Z", dniShape},
+	{"DNI 9 digits", DocumentDNI, "123456789Z", dniShape},
+	{"DNI no letter", DocumentDNI, "12345678", dniShape},
+	{"DNI 9 digits no letter", DocumentDNI, "123456789", dniShape},
+	{"DNI two letters", DocumentDNI, "1234567ZZ", dniShape},
+	{"DNI letter first", DocumentDNI, "Z12345678", dniShape},
+	{"DNI given an NIE", DocumentDNI, "X1234567L", dniShape},
+	{"DNI with dots", DocumentDNI, "12.345.678-Z", dniShape},
+	{"DNI with Ñ", DocumentDNI, "12345678\u00d1", dniShape},
+	{"DNI full-width digits", DocumentDNI, "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18Z", dniShape},
+	{"DNI tab", DocumentDNI, "12345678\tZ", dniShape},
+	{"DNI empty", DocumentDNI, "", required},
+	{"DNI only separators", DocumentDNI, " - ", required},
+	{"DNI too long", DocumentDNI, strings.Repeat(" ", 56) + "12345678Z", tooLong},
+
+	{"NIE wrong letter", DocumentNIE, "X1234567A", nieLetter},
+	{"NIE Y with X's letter", DocumentNIE, "Y1234567L", nieLetter},
+	{"NIE Y zeros wrong letter", DocumentNIE, "Y0000000T", nieLetter},
+	{"NIE bad prefix", DocumentNIE, "A1234567L", nieShape},
+	{"NIE lower bad prefix", DocumentNIE, "w1234567l", nieShape},
+	{"NIE given a DNI", DocumentNIE, "12345678Z", nieShape},
+	{"NIE 6 digits", DocumentNIE, "X123456L", nieShape},
+	{"NIE 8 digits", DocumentNIE, "X12345678L", nieShape},
+	{"NIE no letter", DocumentNIE, "X1234567", nieShape},
+	{"NIE two prefixes", DocumentNIE, "XX234567L", nieShape},
+	{"NIE digit as control", DocumentNIE, "X12345670", nieShape},
+	{"NIE unicode", DocumentNIE, "X1234567\u0141", nieShape},
+	{"NIE empty", DocumentNIE, "", required},
+
+	{"passport too short", DocumentPassport, "AB", passportShape},
+	{"passport too long", DocumentPassport, strings.Repeat("A", 21), passportShape},
+	{"passport slash", DocumentPassport, "AB/123", passportShape},
+	{"passport MRZ filler", DocumentPassport, "AB123<<<", passportShape},
+	{"passport unicode", DocumentPassport, "PA\u00d1123", passportShape},
+	{"passport empty", DocumentPassport, "", required},
+	{"passport too long raw", DocumentPassport, strings.Repeat("-", 60) + "AB123", tooLong},
+
+	{"type lower case", "dni", "12345678Z", badType},
+	{"type empty", "", "12345678Z", badType},
+	{"type unknown", "ID_CARD", "12345678Z", badType},
+}
+
 func TestValidateDocument_invalid(t *testing.T) {
-	const (
-		dniShape      = "DNI must be 8 digits and a letter"
-		dniLetter     = "DNI control letter does not match the number"
-		nieShape      = "NIE must be X, Y or Z, 7 digits and a letter"
-		nieLetter     = "NIE control letter does not match the number"
-		passportShape = "passport number must be 3 to 20 letters or digits"
-		required      = "document number is required"
-		badType       = "document type must be DNI, NIE or PASSPORT"
-		tooLong       = "document number must be at most 64 characters"
-	)
-	tests := []struct {
-		name    string
-		docType string
-		give    string
-		want    string // the message shown to the user
-	}{
-		{"DNI wrong letter", DocumentDNI, "12345678A", dniLetter},
-		{"DNI zeros wrong letter", DocumentDNI, "00000000R", dniLetter},
-		{"DNI swapped digits", DocumentDNI, "21345678Z", dniLetter},
-		{"DNI letter not in the table", DocumentDNI, "12345678I", dniLetter},
-		{"DNI 7 digits", DocumentDNI, "1234567Z", dniShape},
-		{"DNI 9 digits", DocumentDNI, "123456789Z", dniShape},
-		{"DNI no letter", DocumentDNI, "12345678", dniShape},
-		{"DNI 9 digits no letter", DocumentDNI, "123456789", dniShape},
-		{"DNI two letters", DocumentDNI, "1234567ZZ", dniShape},
-		{"DNI letter first", DocumentDNI, "Z12345678", dniShape},
-		{"DNI given an NIE", DocumentDNI, "X1234567L", dniShape},
-		{"DNI with dots", DocumentDNI, "12.345.678-Z", dniShape},
-		{"DNI with Ñ", DocumentDNI, "12345678\u00d1", dniShape},
-		{"DNI full-width digits", DocumentDNI, "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18Z", dniShape},
-		{"DNI tab", DocumentDNI, "12345678\tZ", dniShape},
-		{"DNI empty", DocumentDNI, "", required},
-		{"DNI only separators", DocumentDNI, " - ", required},
-		{"DNI too long", DocumentDNI, strings.Repeat(" ", 56) + "12345678Z", tooLong},
-
-		{"NIE wrong letter", DocumentNIE, "X1234567A", nieLetter},
-		{"NIE Y with X's letter", DocumentNIE, "Y1234567L", nieLetter},
-		{"NIE Y zeros wrong letter", DocumentNIE, "Y0000000T", nieLetter},
-		{"NIE bad prefix", DocumentNIE, "A1234567L", nieShape},
-		{"NIE lower bad prefix", DocumentNIE, "w1234567l", nieShape},
-		{"NIE given a DNI", DocumentNIE, "12345678Z", nieShape},
-		{"NIE 6 digits", DocumentNIE, "X123456L", nieShape},
-		{"NIE 8 digits", DocumentNIE, "X12345678L", nieShape},
-		{"NIE no letter", DocumentNIE, "X1234567", nieShape},
-		{"NIE two prefixes", DocumentNIE, "XX234567L", nieShape},
-		{"NIE digit as control", DocumentNIE, "X12345670", nieShape},
-		{"NIE unicode", DocumentNIE, "X1234567\u0141", nieShape},
-		{"NIE empty", DocumentNIE, "", required},
-
-		{"passport too short", DocumentPassport, "AB", passportShape},
-		{"passport too long", DocumentPassport, strings.Repeat("A", 21), passportShape},
-		{"passport slash", DocumentPassport, "AB/123", passportShape},
-		{"passport MRZ filler", DocumentPassport, "AB123<<<", passportShape},
-		{"passport unicode", DocumentPassport, "PA\u00d1123", passportShape},
-		{"passport empty", DocumentPassport, "", required},
-		{"passport too long raw", DocumentPassport, strings.Repeat("-", 60) + "AB123", tooLong},
-
-		{"type lower case", "dni", "12345678Z", badType},
-		{"type empty", "", "12345678Z", badType},
-		{"type unknown", "ID_CARD", "12345678Z", badType},
-	}
-	for _, tt := range tests {
+	for _, tt := range validateDocumentInvalidTests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ValidateDocument(tt.docType, tt.give)
 			if !errors.Is(err, ErrInvalidDocument) || got != "" {

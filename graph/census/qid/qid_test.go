@@ -63,83 +63,85 @@ func TestParse_valid(t *testing.T) {
 	}
 }
 
+const (
+	badCensus = "census number must be a positive integer without leading zeros"
+	badSystem = "identifier system must start with a lower-case letter and have at most 32 lower-case letters, digits, '_' or '-'"
+	badValue  = "identifier value must be printable ASCII without spaces"
+	badDoc    = "document number must contain only letters, digits, spaces and dashes"
+)
+
+var parseInvalidTests = []struct {
+	name    string
+	give    string
+	wantErr error
+	wantMsg string
+}{
+	{"empty", "", ErrMalformed, "identifier is required"},
+	{"no at", "123", ErrMalformed, "identifier must have the form value@system, for example 123@census"},
+	{"only at", "@", ErrMalformed, "identifier has no value before the '@'"},
+	{"no value", "@census", ErrMalformed, "identifier has no value before the '@'"},
+	{"no system", "123@", ErrMalformed, "identifier has no system after the '@'"},
+	{"two ats", "a@b@c", ErrMalformed, "identifier must contain exactly one '@'"},
+	{"two ats in a row", "123@@census", ErrMalformed, "identifier must contain exactly one '@'"},
+	{"at at", "@@", ErrMalformed, "identifier must contain exactly one '@'"},
+	{"trailing at", "123@census@", ErrMalformed, "identifier must contain exactly one '@'"},
+
+	{"census zero", "0@census", ErrMalformed, badCensus},
+	{"census leading zero", "01@census", ErrMalformed, badCensus},
+	{"census negative", "-1@census", ErrMalformed, badCensus},
+	{"census plus sign", "+1@census", ErrMalformed, badCensus},
+	{"census decimal", "1.0@census", ErrMalformed, badCensus},
+	{"census exponent", "1e3@census", ErrMalformed, badCensus},
+	{"census hex", "0x1F@census", ErrMalformed, badCensus},
+	{"census letters", "abc@census", ErrMalformed, badCensus},
+	{"census leading space", " 1@census", ErrMalformed, badCensus},
+	{"census trailing space", "1 @census", ErrMalformed, badCensus},
+	{"census underscore", "1_000@census", ErrMalformed, badCensus},
+	{"census full-width digits", "\uff11\uff12\uff13@census", ErrMalformed, badCensus},
+	{"census Arabic-Indic digits", "\u0661\u0662@census", ErrMalformed, badCensus},
+	{"census max int64 plus one", "9223372036854775808@census", ErrMalformed, "census number is too large"},
+	{"census 20 digits", "99999999999999999999@census", ErrMalformed, "census number is too large"},
+	{"census 64 digits", strings.Repeat("9", 64) + "@census", ErrMalformed, "census number is too large"},
+	{"census 65 digits", strings.Repeat("9", 65) + "@census", ErrMalformed, "identifier value must be at most 64 characters"},
+
+	{"system upper case", "123@CENSUS", ErrMalformed, badSystem},
+	{"system capitalized", "123@Census", ErrMalformed, badSystem},
+	{"system starts with digit", "1@9nhs", ErrMalformed, badSystem},
+	{"system starts with underscore", "1@_nhs", ErrMalformed, badSystem},
+	{"system starts with dash", "1@-nhs", ErrMalformed, badSystem},
+	{"system leading space", "123@ census", ErrMalformed, badSystem},
+	{"system trailing space", "123@census ", ErrMalformed, badSystem},
+	{"system with dot", "1@nhs.uk", ErrMalformed, badSystem},
+	{"system 33 characters", "1@" + strings.Repeat("s", 33), ErrMalformed, badSystem},
+	{"system unicode", "1@c\u00e9nsus", ErrMalformed, badSystem},
+	{"system dotless i", "1@nh\u0131", ErrMalformed, badSystem},
+
+	{"value 65 bytes", strings.Repeat("v", 65) + "@nhs", ErrMalformed, "identifier value must be at most 64 characters"},
+	{"value with space", "a b@nhs", ErrMalformed, badValue},
+	{"value with tab", "a\tb@nhs", ErrMalformed, badValue},
+	{"value with newline", "1\n@nhs", ErrMalformed, badValue},
+	{"value with NUL", "1\x00@nhs", ErrMalformed, badValue},
+	{"value with DEL", "1\x7f@nhs", ErrMalformed, badValue},
+	{"value unicode", "\u00e9@nhs", ErrMalformed, badValue},
+	{"value emoji", "\U0001F600@nhs", ErrMalformed, badValue},
+	{"value invalid UTF-8", "\xff@nhs", ErrMalformed, badValue},
+
+	{"document only separators", " - -@document_id", ErrMalformed, "document number is empty"},
+	{"document with dot", "12.345.678Z@document_id", ErrMalformed, badDoc},
+	{"document with slash", "AB/123@document_id", ErrMalformed, badDoc},
+	{"document with tab", "1234\t5678Z@document_id", ErrMalformed, badDoc},
+	{"document unicode", "PA\u00d1123@document_id", ErrMalformed, badDoc},
+	{"document 65 bytes", strings.Repeat("-", 56) + "12345678Z@document_id", ErrMalformed, "identifier value must be at most 64 characters"},
+
+	{"unknown system", "126@ss", ErrUnknownSystem, `unknown identifier system "ss"`},
+	{"unknown system that looks built in", "1@censu", ErrUnknownSystem, `unknown identifier system "censu"`},
+	{"malformed value wins over unknown system", "a b@ss", ErrMalformed, badValue},
+	{"malformed system is not looked up", "1@SS", ErrMalformed, badSystem},
+}
+
 func TestParse_invalid(t *testing.T) {
-	const (
-		badCensus = "census number must be a positive integer without leading zeros"
-		badSystem = "identifier system must start with a lower-case letter and have at most 32 lower-case letters, digits, '_' or '-'"
-		badValue  = "identifier value must be printable ASCII without spaces"
-		badDoc    = "document number must contain only letters, digits, spaces and dashes"
-	)
 	known := knownSet("nhs")
-	tests := []struct {
-		name    string
-		give    string
-		wantErr error
-		wantMsg string
-	}{
-		{"empty", "", ErrMalformed, "identifier is required"},
-		{"no at", "123", ErrMalformed, "identifier must have the form value@system, for example 123@census"},
-		{"only at", "@", ErrMalformed, "identifier has no value before the '@'"},
-		{"no value", "@census", ErrMalformed, "identifier has no value before the '@'"},
-		{"no system", "123@", ErrMalformed, "identifier has no system after the '@'"},
-		{"two ats", "a@b@c", ErrMalformed, "identifier must contain exactly one '@'"},
-		{"two ats in a row", "123@@census", ErrMalformed, "identifier must contain exactly one '@'"},
-		{"at at", "@@", ErrMalformed, "identifier must contain exactly one '@'"},
-		{"trailing at", "123@census@", ErrMalformed, "identifier must contain exactly one '@'"},
-
-		{"census zero", "0@census", ErrMalformed, badCensus},
-		{"census leading zero", "01@census", ErrMalformed, badCensus},
-		{"census negative", "-1@census", ErrMalformed, badCensus},
-		{"census plus sign", "+1@census", ErrMalformed, badCensus},
-		{"census decimal", "1.0@census", ErrMalformed, badCensus},
-		{"census exponent", "1e3@census", ErrMalformed, badCensus},
-		{"census hex", "0x1F@census", ErrMalformed, badCensus},
-		{"census letters", "abc@census", ErrMalformed, badCensus},
-		{"census leading space", " 1@census", ErrMalformed, badCensus},
-		{"census trailing space", "1 @census", ErrMalformed, badCensus},
-		{"census underscore", "1_000@census", ErrMalformed, badCensus},
-		{"census full-width digits", "\uff11\uff12\uff13@census", ErrMalformed, badCensus},
-		{"census Arabic-Indic digits", "\u0661\u0662@census", ErrMalformed, badCensus},
-		{"census max int64 plus one", "9223372036854775808@census", ErrMalformed, "census number is too large"},
-		{"census 20 digits", "99999999999999999999@census", ErrMalformed, "census number is too large"},
-		{"census 64 digits", strings.Repeat("9", 64) + "@census", ErrMalformed, "census number is too large"},
-		{"census 65 digits", strings.Repeat("9", 65) + "@census", ErrMalformed, "identifier value must be at most 64 characters"},
-
-		{"system upper case", "123@CENSUS", ErrMalformed, badSystem},
-		{"system capitalized", "123@Census", ErrMalformed, badSystem},
-		{"system starts with digit", "1@9nhs", ErrMalformed, badSystem},
-		{"system starts with underscore", "1@_nhs", ErrMalformed, badSystem},
-		{"system starts with dash", "1@-nhs", ErrMalformed, badSystem},
-		{"system leading space", "123@ census", ErrMalformed, badSystem},
-		{"system trailing space", "123@census ", ErrMalformed, badSystem},
-		{"system with dot", "1@nhs.uk", ErrMalformed, badSystem},
-		{"system 33 characters", "1@" + strings.Repeat("s", 33), ErrMalformed, badSystem},
-		{"system unicode", "1@c\u00e9nsus", ErrMalformed, badSystem},
-		{"system dotless i", "1@nh\u0131", ErrMalformed, badSystem},
-
-		{"value 65 bytes", strings.Repeat("v", 65) + "@nhs", ErrMalformed, "identifier value must be at most 64 characters"},
-		{"value with space", "a b@nhs", ErrMalformed, badValue},
-		{"value with tab", "a\tb@nhs", ErrMalformed, badValue},
-		{"value with newline", "1\n@nhs", ErrMalformed, badValue},
-		{"value with NUL", "1\x00@nhs", ErrMalformed, badValue},
-		{"value with DEL", "1\x7f@nhs", ErrMalformed, badValue},
-		{"value unicode", "\u00e9@nhs", ErrMalformed, badValue},
-		{"value emoji", "\U0001F600@nhs", ErrMalformed, badValue},
-		{"value invalid UTF-8", "\xff@nhs", ErrMalformed, badValue},
-
-		{"document only separators", " - -@document_id", ErrMalformed, "document number is empty"},
-		{"document with dot", "12.345.678Z@document_id", ErrMalformed, badDoc},
-		{"document with slash", "AB/123@document_id", ErrMalformed, badDoc},
-		{"document with tab", "1234\t5678Z@document_id", ErrMalformed, badDoc},
-		{"document unicode", "PA\u00d1123@document_id", ErrMalformed, badDoc},
-		{"document 65 bytes", strings.Repeat("-", 56) + "12345678Z@document_id", ErrMalformed, "identifier value must be at most 64 characters"},
-
-		{"unknown system", "126@ss", ErrUnknownSystem, `unknown identifier system "ss"`},
-		{"unknown system that looks built in", "1@censu", ErrUnknownSystem, `unknown identifier system "censu"`},
-		{"malformed value wins over unknown system", "a b@ss", ErrMalformed, badValue},
-		{"malformed system is not looked up", "1@SS", ErrMalformed, badSystem},
-	}
-	for _, tt := range tests {
+	for _, tt := range parseInvalidTests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Parse(tt.give, known)
 			if !errors.Is(err, tt.wantErr) {

@@ -5,7 +5,8 @@ package main
 // editing goals and unpaid bills, deleting unpaid bills, and autopay (paid once on the due date,
 // also with two instances on one PostgreSQL database; refusals recorded in autopayError).
 //
-// Helpers here carry the prefix "pr"; the "pt" helpers of products_test.go are reused.
+// Count limits of cards and goals under parallel requests are here too. Helpers carry the prefix
+// "pr"; the "pt" helpers are in products_helpers_test.go.
 
 import (
 	"fmt"
@@ -42,7 +43,7 @@ type prCardStatus struct{ ID, Status string }
 func prCardStatuses(t *testing.T, s *testServer, token string, includeClosed any) []prCardStatus {
 	t.Helper()
 	var out struct{ Cards []prCardStatus }
-	ptOn(t, s).mustDo(token, prCardsQuery, map[string]any{"c": includeClosed}, &out)
+	onT(t, s).mustDo(token, prCardsQuery, map[string]any{"c": includeClosed}, &out)
 	return out.Cards
 }
 
@@ -50,7 +51,7 @@ func prCardStatuses(t *testing.T, s *testServer, token string, includeClosed any
 func prSetStatus(t *testing.T, s *testServer, token, mutation, cardID, want string) {
 	t.Helper()
 	var got prCardStatus
-	ptOne(t, ptOn(t, s).do(token, mutation, map[string]any{"id": cardID}), &got)
+	ptOne(t, onT(t, s).do(token, mutation, map[string]any{"id": cardID}), &got)
 	if got.ID != cardID || got.Status != want {
 		t.Errorf("card after %s = %+v, want %s", mutation, got, want)
 	}
@@ -59,7 +60,7 @@ func prSetStatus(t *testing.T, s *testServer, token, mutation, cardID, want stri
 func prGetBill(t *testing.T, s *testServer, token, id string) prBill {
 	t.Helper()
 	var b prBill
-	ptOne(t, ptOn(t, s).do(token, prBillQuery, map[string]any{"id": id}), &b)
+	ptOne(t, onT(t, s).do(token, prBillQuery, map[string]any{"id": id}), &b)
 	return b
 }
 
@@ -87,7 +88,7 @@ func prAutopayError(want string) func(prBill) bool {
 func prSetAutopay(t *testing.T, s *testServer, token, billID string, c ptCard) prBill {
 	t.Helper()
 	var b prBill
-	ptOne(t, ptOn(t, s).do(token, prSetAutopayMutation, map[string]any{"id": billID, "n": c.Number}), &b)
+	ptOne(t, onT(t, s).do(token, prSetAutopayMutation, map[string]any{"id": billID, "n": c.Number}), &b)
 	if b.AutopayCard == nil || b.AutopayCard.ID != c.ID || b.AutopayError != nil {
 		t.Errorf("setBillAutopay = %+v, want card %s and no error", b, c.ID)
 	}
@@ -95,11 +96,11 @@ func prSetAutopay(t *testing.T, s *testServer, token, billID string, c ptCard) p
 }
 
 func TestFreezeCard_frozenCardRefusesEveryDebit_defundAndCreditsWork(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := ptOn(t, s).admin()
-		ann, ben := ptOn(t, s).customer(admin, "ann"), ptOn(t, s).customer(admin, "ben")
-		ptOn(t, s).mint(admin, "ann", "100")
-		ptOn(t, s).mint(admin, "ben", "10")
+	onStores(t, func(t *testing.T, s *testServer) {
+		admin := onT(t, s).admin()
+		ann, ben := onT(t, s).customer(admin, "ann"), onT(t, s).customer(admin, "ben")
+		onT(t, s).mint(admin, "ann", "100")
+		onT(t, s).mint(admin, "ben", "10")
 		a, b, c := ptNewCard(t, s, ann), ptNewCard(t, s, ann), ptNewCard(t, s, ben)
 		ptMove(t, s, ann, ptFundCardMutation, ptCardMove(a.ID, "50"))
 		ptMove(t, s, ann, ptFundCardMutation, ptCardMove(b.ID, "10"))
@@ -115,17 +116,16 @@ func TestFreezeCard_frozenCardRefusesEveryDebit_defundAndCreditsWork(t *testing.
 			t.Errorf("cards = %+v, want a FROZEN and b ACTIVE", got)
 		}
 		in := func(v map[string]any) map[string]any { return map[string]any{"in": v} }
-		id := func(v string) map[string]any { return map[string]any{"id": v} }
 		madeUp := eaMadeUpID()
 		tests := []ptCase{
 			{name: "transfer from a frozen card", as: "ann", query: ptTransferMutation, vars: in(ptCardTransfer(a.Number, b.Number, "1")), wantCode: "PRECONDITION_FAILED"},
 			{name: "transfer from a frozen card to another's", as: "ann", query: ptTransferMutation, vars: in(ptCardTransfer(a.Number, c.Number, "1")), wantCode: "PRECONDITION_FAILED"},
 			{name: "pay a bill with a frozen card", as: "ann", query: ptPayBillMutation, vars: in(ptPayment(power.ID, a.Number)), wantCode: "PRECONDITION_FAILED"},
 			{name: "top up savings from a frozen card", as: "ann", query: ptTopUpMutation, vars: in(ptSavingsMove(g.ID, a.ID, "1")), wantCode: "PRECONDITION_FAILED"},
-			{name: "freeze another's card", as: "ben", query: prFreezeMutation, vars: id(a.ID), wantCode: "NOT_FOUND", likeMadeUp: id(madeUp)},
-			{name: "unfreeze another's card", as: "ben", query: prUnfreezeMutation, vars: id(a.ID), wantCode: "NOT_FOUND", likeMadeUp: id(madeUp)},
-			{name: "freeze by the admin", as: "admin", query: prFreezeMutation, vars: id(b.ID), wantCode: "FORBIDDEN"},
-			{name: "freeze unauthenticated", as: "", query: prFreezeMutation, vars: id(b.ID), wantCode: "UNAUTHENTICATED"},
+			{name: "freeze another's card", as: "ben", query: prFreezeMutation, vars: ptIDVars(a.ID), wantCode: "NOT_FOUND", likeMadeUp: ptIDVars(madeUp)},
+			{name: "unfreeze another's card", as: "ben", query: prUnfreezeMutation, vars: ptIDVars(a.ID), wantCode: "NOT_FOUND", likeMadeUp: ptIDVars(madeUp)},
+			{name: "freeze by the admin", as: "admin", query: prFreezeMutation, vars: ptIDVars(b.ID), wantCode: "FORBIDDEN"},
+			{name: "freeze unauthenticated", as: "", query: prFreezeMutation, vars: ptIDVars(b.ID), wantCode: "UNAUTHENTICATED"},
 		}
 		tokens := map[string]string{"": "", "admin": admin, "ann": ann, "ben": ben}
 		ptRefusals(t, s, admin, tokens, []string{ann, ben}, tests)
@@ -149,33 +149,39 @@ func TestFreezeCard_frozenCardRefusesEveryDebit_defundAndCreditsWork(t *testing.
 			t.Errorf("payBill after unfreezing = %+v", paid)
 		}
 
-		// A frozen card can be emptied and deleted; closed, it is listed only on request and
-		// can be neither frozen nor unfrozen.
-		prSetStatus(t, s, ann, prFreezeMutation, a.ID, "FROZEN")
-		ptMove(t, s, ann, ptDefundCardMutation, ptCardMove(a.ID, "5"))
-		ptWantTrue(t, ptOn(t, s).do(ann, ptDeleteCardMutation, map[string]any{"n": a.Number}))
-		if got := prCardStatuses(t, s, ann, false); !slices.Equal(got, []prCardStatus{{b.ID, "ACTIVE"}}) {
-			t.Errorf("cards = %+v, want b only", got)
-		}
-		if got := prCardStatuses(t, s, ann, true); !slices.Equal(got, []prCardStatus{{a.ID, "CLOSED"}, {b.ID, "ACTIVE"}}) {
-			t.Errorf("cards(includeClosed: true) = %+v, want a CLOSED and b ACTIVE", got)
-		}
-		eaWantError(t, ptOn(t, s).do(ann, prFreezeMutation, id(a.ID)), "PRECONDITION_FAILED")
-		eaWantError(t, ptOn(t, s).do(ann, prUnfreezeMutation, id(a.ID)), "PRECONDITION_FAILED")
-		if got := prCardStatuses(t, s, ann, true); got[0].Status != "CLOSED" {
-			t.Errorf("closed card after refused calls = %+v", got[0])
-		}
+		prWantFrozenCardDeleted(t, s, ann, a, b)
 	})
+}
+
+// prWantFrozenCardDeleted freezes ann's card a (holding 5), empties and deletes it: closed, it is listed only on request and can be neither frozen nor unfrozen.
+func prWantFrozenCardDeleted(t *testing.T, s *testServer, ann string, a, b ptCard) {
+	t.Helper()
+	// A frozen card can be emptied and deleted; closed, it is listed only on request and
+	// can be neither frozen nor unfrozen.
+	prSetStatus(t, s, ann, prFreezeMutation, a.ID, "FROZEN")
+	ptMove(t, s, ann, ptDefundCardMutation, ptCardMove(a.ID, "5"))
+	ptWantTrue(t, onT(t, s).do(ann, ptDeleteCardMutation, map[string]any{"n": a.Number}))
+	if got := prCardStatuses(t, s, ann, false); !slices.Equal(got, []prCardStatus{{b.ID, "ACTIVE"}}) {
+		t.Errorf("cards = %+v, want b only", got)
+	}
+	if got := prCardStatuses(t, s, ann, true); !slices.Equal(got, []prCardStatus{{a.ID, "CLOSED"}, {b.ID, "ACTIVE"}}) {
+		t.Errorf("cards(includeClosed: true) = %+v, want a CLOSED and b ACTIVE", got)
+	}
+	wantError(t, onT(t, s).do(ann, prFreezeMutation, ptIDVars(a.ID)), "PRECONDITION_FAILED")
+	wantError(t, onT(t, s).do(ann, prUnfreezeMutation, ptIDVars(a.ID)), "PRECONDITION_FAILED")
+	if got := prCardStatuses(t, s, ann, true); got[0].Status != "CLOSED" {
+		t.Errorf("closed card after refused calls = %+v", got[0])
+	}
 }
 
 // TestFreezeCard_racingTransfers_noDebitSentAfterTheFreezeAnswered: transfers race a freeze;
 // every transfer sent after freezeCard answered is refused, and the balances count exactly the
 // transfers that succeeded.
 func TestFreezeCard_racingTransfers_noDebitSentAfterTheFreezeAnswered(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := ptOn(t, s).admin()
-		ann := ptOn(t, s).customer(admin, "ann")
-		ptOn(t, s).mint(admin, "ann", "100")
+	onStores(t, func(t *testing.T, s *testServer) {
+		admin := onT(t, s).admin()
+		ann := onT(t, s).customer(admin, "ann")
+		onT(t, s).mint(admin, "ann", "100")
 		a, b := ptNewCard(t, s, ann), ptNewCard(t, s, ann)
 		ptMove(t, s, ann, ptFundCardMutation, ptCardMove(a.ID, "100"))
 		var frozen atomic.Bool
@@ -218,24 +224,24 @@ func TestFreezeCard_racingTransfers_noDebitSentAfterTheFreezeAnswered(t *testing
 }
 
 func TestUpdateSavingsGoal_renamesAndRetargets_refusalsChangeNothing(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := ptOn(t, s).admin()
-		ann, ben := ptOn(t, s).customer(admin, "ann"), ptOn(t, s).customer(admin, "ben")
-		ptOn(t, s).mint(admin, "ann", "100")
+	onStores(t, func(t *testing.T, s *testServer) {
+		admin := onT(t, s).admin()
+		ann, ben := onT(t, s).customer(admin, "ann"), onT(t, s).customer(admin, "ben")
+		onT(t, s).mint(admin, "ann", "100")
 		c := ptNewCard(t, s, ann)
 		ptMove(t, s, ann, ptFundCardMutation, ptCardMove(c.ID, "50"))
 		g := ptNewGoal(t, s, ann, "Bike", "200")
 		gone := ptNewGoal(t, s, ann, "Gone", "5")
-		ptWantTrue(t, ptOn(t, s).do(ann, ptDeleteGoalMutation, map[string]any{"id": gone.ID}))
+		ptWantTrue(t, onT(t, s).do(ann, ptDeleteGoalMutation, map[string]any{"id": gone.ID}))
 		ptMove(t, s, ann, ptTopUpMutation, ptSavingsMove(g.ID, c.ID, "30"))
 		upd := func(id string, in map[string]any) map[string]any { return map[string]any{"id": id, "in": in} }
 
 		var got ptGoal
-		ptOne(t, ptOn(t, s).do(ann, prGoalUpdate, upd(g.ID, map[string]any{"name": " Car "})), &got)
+		ptOne(t, onT(t, s).do(ann, prGoalUpdate, upd(g.ID, map[string]any{"name": " Car "})), &got)
 		if got.Name != "Car" || got.Goal.Amount != "200.00" || got.Balance.Amount != "30.00" || got.Remain.Amount != "170.00" {
 			t.Errorf("after renaming = %+v", got)
 		}
-		ptOne(t, ptOn(t, s).do(ann, prGoalUpdate, upd(g.ID, map[string]any{"goal": "25.50"})), &got)
+		ptOne(t, onT(t, s).do(ann, prGoalUpdate, upd(g.ID, map[string]any{"goal": "25.50"})), &got)
 		if got.Name != "Car" || got.Goal.Amount != "25.50" || got.Remain.Amount != "0.00" || !got.Reached {
 			t.Errorf("after retargeting below the balance = %+v, want reached", got)
 		}
@@ -255,10 +261,10 @@ func TestUpdateSavingsGoal_renamesAndRetargets_refusalsChangeNothing(t *testing.
 }
 
 func TestUpdateBill_andDeleteBill_onlyWhileUnpaid_refusalsChangeNothing(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := ptOn(t, s).admin()
-		ann, ben := ptOn(t, s).customer(admin, "ann"), ptOn(t, s).customer(admin, "ben")
-		ptOn(t, s).mint(admin, "ann", "100")
+	onStores(t, func(t *testing.T, s *testServer) {
+		admin := onT(t, s).admin()
+		ann, ben := onT(t, s).customer(admin, "ann"), onT(t, s).customer(admin, "ben")
+		onT(t, s).mint(admin, "ann", "100")
 		c := ptNewCard(t, s, ann)
 		ptMove(t, s, ann, ptFundCardMutation, ptCardMove(c.ID, "50"))
 		due := time.Date(2027, 1, 15, 12, 0, 0, 0, time.UTC)
@@ -271,11 +277,11 @@ func TestUpdateBill_andDeleteBill_onlyWhileUnpaid_refusalsChangeNothing(t *testi
 
 		var got prBill
 		newDue := "2027-02-01T09:30:00Z"
-		ptOne(t, ptOn(t, s).do(ann, prBillUpdate, upd(power.ID, map[string]any{"name": "Electricity", "amount": "42.50", "dueDate": newDue})), &got)
+		ptOne(t, onT(t, s).do(ann, prBillUpdate, upd(power.ID, map[string]any{"name": "Electricity", "amount": "42.50", "dueDate": newDue})), &got)
 		if got.Name != "Electricity" || got.Amount.Amount != "42.50" || got.DueDate != newDue || got.Paid {
 			t.Errorf("updateBill = %+v", got)
 		}
-		ptOne(t, ptOn(t, s).do(ann, prBillUpdate, upd(power.ID, map[string]any{"amount": "20"})), &got)
+		ptOne(t, onT(t, s).do(ann, prBillUpdate, upd(power.ID, map[string]any{"amount": "20"})), &got)
 		if got.Name != "Electricity" || got.Amount.Amount != "20.00" || got.DueDate != newDue {
 			t.Errorf("updateBill of the amount only = %+v", got)
 		}
@@ -293,14 +299,14 @@ func TestUpdateBill_andDeleteBill_onlyWhileUnpaid_refusalsChangeNothing(t *testi
 		ptRefusals(t, s, admin, map[string]string{"admin": admin, "ann": ann, "ben": ben}, []string{ann, ben}, tests)
 
 		var out struct{ DeleteBill string }
-		ptOn(t, s).mustDo(ann, prBillDelete, map[string]any{"id": spare.ID}, &out)
+		onT(t, s).mustDo(ann, prBillDelete, map[string]any{"id": spare.ID}, &out)
 		if out.DeleteBill != spare.ID {
 			t.Errorf("deleteBill = %q, want %s", out.DeleteBill, spare.ID)
 		}
 		if p := ptBills(t, s, ann, 10, nil, nil); !slices.Equal(p.names(), []string{"Water", "Electricity"}) {
 			t.Errorf("bills after deleting Spare = %v", p.names())
 		}
-		eaWantError(t, ptOn(t, s).do(ann, prBillDelete, map[string]any{"id": spare.ID}), "NOT_FOUND")
+		wantError(t, onT(t, s).do(ann, prBillDelete, map[string]any{"id": spare.ID}), "NOT_FOUND")
 		ptWantBalances(t, s, ann, "ann", map[string]string{"main": "50.00", c.key(): "40.00"})
 	})
 }
@@ -308,10 +314,10 @@ func TestUpdateBill_andDeleteBill_onlyWhileUnpaid_refusalsChangeNothing(t *testi
 // TestUpdateBill_racingPayBill_aPaidBillIsNeverEditedOrDeleted: an edit or a delete racing a
 // payment either wins (and the payment pays the edited bill, or finds none) or finds the bill paid.
 func TestUpdateBill_racingPayBill_aPaidBillIsNeverEditedOrDeleted(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := ptOn(t, s).admin()
-		ann := ptOn(t, s).customer(admin, "ann")
-		ptOn(t, s).mint(admin, "ann", "1000")
+	onStores(t, func(t *testing.T, s *testServer) {
+		admin := onT(t, s).admin()
+		ann := onT(t, s).customer(admin, "ann")
+		onT(t, s).mint(admin, "ann", "1000")
 		c := ptNewCard(t, s, ann)
 		ptMove(t, s, ann, ptFundCardMutation, ptCardMove(c.ID, "1000"))
 		spentMinor := 0
@@ -356,9 +362,9 @@ func TestBillAutopay_paysOnTheDueDate_recordsWhyNot_retriesNextRun(t *testing.T)
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			s := startServer(t, st, "AUTOPAY_INTERVAL=50ms")
-			admin := ptOn(t, s).admin()
-			ann, ben := ptOn(t, s).customer(admin, "ann"), ptOn(t, s).customer(admin, "ben")
-			ptOn(t, s).mint(admin, "ann", "100")
+			admin := onT(t, s).admin()
+			ann, ben := onT(t, s).customer(admin, "ann"), onT(t, s).customer(admin, "ben")
+			onT(t, s).mint(admin, "ann", "100")
 			a, poor, cold, gone, bens := ptNewCard(t, s, ann), ptNewCard(t, s, ann), ptNewCard(t, s, ann), ptNewCard(t, s, ann), ptNewCard(t, s, ben)
 			ptMove(t, s, ann, ptFundCardMutation, ptCardMove(a.ID, "50"))
 			ptMove(t, s, ann, ptFundCardMutation, ptCardMove(cold.ID, "20"))
@@ -368,12 +374,12 @@ func TestBillAutopay_paysOnTheDueDate_recordsWhyNot_retriesNextRun(t *testing.T)
 			prSetAutopay(t, s, ann, later.ID, a)
 			// Bills are set up not yet due, then made due, so the job cannot run in between.
 			makeDue := func(b ptBill) {
-				ptOne(t, ptOn(t, s).do(ann, prBillUpdate, map[string]any{"id": b.ID, "in": map[string]any{"dueDate": past.Format(time.RFC3339)}}), &prBill{})
+				ptOne(t, onT(t, s).do(ann, prBillUpdate, map[string]any{"id": b.ID, "in": map[string]any{"dueDate": past.Format(time.RFC3339)}}), &prBill{})
 			}
 			stopped := ptNewBill(t, s, ann, "Stopped", "1", future)
 			prSetAutopay(t, s, ann, stopped.ID, a)
 			var cancelled prBill
-			ptOne(t, ptOn(t, s).do(ann, prCancelAutopayMutation, map[string]any{"id": stopped.ID}), &cancelled)
+			ptOne(t, onT(t, s).do(ann, prCancelAutopayMutation, map[string]any{"id": stopped.ID}), &cancelled)
 			if cancelled.AutopayCard != nil {
 				t.Errorf("cancelBillAutopay = %+v, want no autopay card", cancelled)
 			}
@@ -384,7 +390,7 @@ func TestBillAutopay_paysOnTheDueDate_recordsWhyNot_retriesNextRun(t *testing.T)
 			prSetAutopay(t, s, ann, phone.ID, cold)
 			closed := ptNewBill(t, s, ann, "Closed", "2", future)
 			prSetAutopay(t, s, ann, closed.ID, gone)
-			ptWantTrue(t, ptOn(t, s).do(ann, ptDeleteCardMutation, map[string]any{"n": gone.Number}))
+			ptWantTrue(t, onT(t, s).do(ann, ptDeleteCardMutation, map[string]any{"n": gone.Number}))
 			makeDue(closed)
 			// Set when already past due: paid at the next run.
 			rent := ptNewBill(t, s, ann, "Rent", "10", past)
@@ -399,21 +405,7 @@ func TestBillAutopay_paysOnTheDueDate_recordsWhyNot_retriesNextRun(t *testing.T)
 			prAwaitBill(t, s, ann, phone.ID, "refused for the frozen card", prAutopayError("the card is frozen"))
 			prAwaitBill(t, s, ann, closed.ID, "refused for the closed card", prAutopayError("the card is closed"))
 
-			// Refused calls change nothing (the job keeps running; what it may still do, retry
-			// the refusals, changes no balance).
-			upd := func(id, number string) map[string]any { return map[string]any{"id": id, "n": number} }
-			bensBill := ptNewBill(t, s, ben, "Ben's", "1", future)
-			tests := []ptCase{
-				{name: "another's card", as: "ann", query: prSetAutopayMutation, vars: upd(later.ID, bens.Number), wantCode: "NOT_FOUND",
-					likeMadeUp: upd(later.ID, ptMadeUpNumber())},
-				{name: "another's bill", as: "ann", query: prSetAutopayMutation, vars: upd(bensBill.ID, a.Number), wantCode: "NOT_FOUND",
-					likeMadeUp: upd(eaMadeUpID(), a.Number)},
-				{name: "a paid bill", as: "ann", query: prSetAutopayMutation, vars: upd(rent.ID, a.Number), wantCode: "PRECONDITION_FAILED"},
-				{name: "cancel on a paid bill", as: "ann", query: prCancelAutopayMutation, vars: map[string]any{"id": rent.ID}, wantCode: "PRECONDITION_FAILED"},
-				{name: "a malformed number", as: "ann", query: prSetAutopayMutation, vars: upd(later.ID, "4000 12"), wantCode: "BAD_USER_INPUT", wantFields: []string{"cardNumber"}},
-				{name: "by the admin", as: "admin", query: prSetAutopayMutation, vars: upd(later.ID, a.Number), wantCode: "FORBIDDEN"},
-			}
-			ptRefusals(t, s, admin, map[string]string{"admin": admin, "ann": ann, "ben": ben}, []string{ann, ben}, tests)
+			prWantAutopayRefusals(t, s, admin, ann, ben, later, rent, a, bens)
 
 			// Funding the card fixes the refusal at a later run, which clears autopayError.
 			ptMove(t, s, ann, ptFundCardMutation, ptCardMove(poor.ID, "7"))
@@ -431,6 +423,26 @@ func TestBillAutopay_paysOnTheDueDate_recordsWhyNot_retriesNextRun(t *testing.T)
 			ptWantBalances(t, s, ann, "ann", map[string]string{"main": "23.00", a.key(): "40.00", poor.key(): "0.00", cold.key(): "20.00"})
 		})
 	}
+}
+
+// prWantAutopayRefusals checks the refused autopay calls: they change nothing (the job keeps running; what it may still do, retry the refusals, changes no balance).
+func prWantAutopayRefusals(t *testing.T, s *testServer, admin, ann, ben string, later, rent ptBill, a, bens ptCard) {
+	t.Helper()
+	// Refused calls change nothing (the job keeps running; what it may still do, retry
+	// the refusals, changes no balance).
+	upd := func(id, number string) map[string]any { return map[string]any{"id": id, "n": number} }
+	bensBill := ptNewBill(t, s, ben, "Ben's", "1", time.Now().Add(72*time.Hour))
+	tests := []ptCase{
+		{name: "another's card", as: "ann", query: prSetAutopayMutation, vars: upd(later.ID, bens.Number), wantCode: "NOT_FOUND",
+			likeMadeUp: upd(later.ID, ptMadeUpNumber())},
+		{name: "another's bill", as: "ann", query: prSetAutopayMutation, vars: upd(bensBill.ID, a.Number), wantCode: "NOT_FOUND",
+			likeMadeUp: upd(eaMadeUpID(), a.Number)},
+		{name: "a paid bill", as: "ann", query: prSetAutopayMutation, vars: upd(rent.ID, a.Number), wantCode: "PRECONDITION_FAILED"},
+		{name: "cancel on a paid bill", as: "ann", query: prCancelAutopayMutation, vars: map[string]any{"id": rent.ID}, wantCode: "PRECONDITION_FAILED"},
+		{name: "a malformed number", as: "ann", query: prSetAutopayMutation, vars: upd(later.ID, "4000 12"), wantCode: "BAD_USER_INPUT", wantFields: []string{"cardNumber"}},
+		{name: "by the admin", as: "admin", query: prSetAutopayMutation, vars: upd(later.ID, a.Number), wantCode: "FORBIDDEN"},
+	}
+	ptRefusals(t, s, admin, map[string]string{"admin": admin, "ann": ann, "ben": ben}, []string{ann, ben}, tests)
 }
 
 // TestBillAutopay_twoInstancesOnOnePostgres_payEachBillOnce: two servers on one database run the
@@ -472,21 +484,21 @@ func TestBillAutopay_twoInstancesOnOnePostgres_payEachBillOnce(t *testing.T) {
 // (a frozen card, a closed card, a bill with autopay on each) do not stop deleting a customer at
 // zero.
 func TestDeleteCustomer_withFrozenAndClosedCardsAndAutopayBills_deletes(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
-		admin := ptOn(t, s).admin()
-		ann := ptOn(t, s).customer(admin, "ann")
+	onStores(t, func(t *testing.T, s *testServer) {
+		admin := onT(t, s).admin()
+		ann := onT(t, s).customer(admin, "ann")
 		frozen, closed := ptNewCard(t, s, ann), ptNewCard(t, s, ann)
 		future := time.Now().Add(72 * time.Hour)
 		prSetAutopay(t, s, ann, ptNewBill(t, s, ann, "Power", "5", future).ID, frozen)
 		prSetAutopay(t, s, ann, ptNewBill(t, s, ann, "Water", "5", future).ID, closed)
 		prSetStatus(t, s, ann, prFreezeMutation, frozen.ID, "FROZEN")
-		ptWantTrue(t, ptOn(t, s).do(ann, ptDeleteCardMutation, map[string]any{"n": closed.Number}))
+		ptWantTrue(t, onT(t, s).do(ann, ptDeleteCardMutation, map[string]any{"n": closed.Number}))
 		var del struct{ DeleteCustomer bool }
-		ptOn(t, s).mustDo(admin, eaDeleteCustomerMutation, map[string]any{"u": "ann"}, &del)
+		onT(t, s).mustDo(admin, eaDeleteCustomerMutation, map[string]any{"u": "ann"}, &del)
 		if !del.DeleteCustomer {
 			t.Fatal("deleteCustomer = false, want true")
 		}
-		eaWantError(t, ptOn(t, s).do(ann, eaMeQuery, nil), "UNAUTHENTICATED")
+		wantError(t, onT(t, s).do(ann, eaMeQuery, nil), "UNAUTHENTICATED")
 	})
 }
 
@@ -518,4 +530,42 @@ func TestAutopayInterval_defaultOneMinute_flagAndEnvironment_refusesNonDurations
 			t.Errorf("AUTOPAY_INTERVAL=%q %v: %v, %v; want %v (error %v)", tt.give, tt.args, c.AutopayInterval, err, tt.want, tt.wantErr)
 		}
 	}
+}
+
+// TestCreateCard_parallel_holdsTheLimit: 20 parallel createCard for one customer give exactly
+// MaxActiveCards (10) cards; the others are PRECONDITION_FAILED.
+func TestCreateCard_parallel_holdsTheLimit(t *testing.T) {
+	onStores(t, func(t *testing.T, s *testServer) {
+		admin := s.admin()
+		ann := s.customer(admin, "ann")
+		rs := lrParallel(t, s, 20, func(int) (string, string, map[string]any) { return ann, ptCreateCardMutation, nil })
+		if got := lrCodes(rs); got[""] != 10 || got["PRECONDITION_FAILED"] != 10 {
+			t.Errorf("20 parallel createCard: %v, want 10 successes and 10 PRECONDITION_FAILED", got)
+		}
+		var out struct{ Cards []struct{ ID string } }
+		s.mustDo(ann, `{ cards { id } }`, nil, &out)
+		if len(out.Cards) != 10 {
+			t.Errorf("active cards = %d, want 10", len(out.Cards))
+		}
+	})
+}
+
+// TestCreateSavingsGoal_parallel_holdsTheLimit: 25 parallel createSavingsGoal for one customer
+// give exactly MaxSavingsGoals (20) goals.
+func TestCreateSavingsGoal_parallel_holdsTheLimit(t *testing.T) {
+	onStores(t, func(t *testing.T, s *testServer) {
+		admin := s.admin()
+		ann := s.customer(admin, "ann")
+		rs := lrParallel(t, s, 25, func(int) (string, string, map[string]any) {
+			return ann, ptCreateGoalMutation, map[string]any{"in": map[string]any{"name": "Bike", "goal": "10"}}
+		})
+		if got := lrCodes(rs); got[""] != 20 || got["PRECONDITION_FAILED"] != 5 {
+			t.Errorf("25 parallel createSavingsGoal: %v, want 20 successes and 5 PRECONDITION_FAILED", got)
+		}
+		var out struct{ SavingsGoals []struct{ ID string } }
+		s.mustDo(ann, `{ savingsGoals { id } }`, nil, &out)
+		if len(out.SavingsGoals) != 20 {
+			t.Errorf("savings goals = %d, want 20", len(out.SavingsGoals))
+		}
+	})
 }

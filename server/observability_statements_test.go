@@ -1,92 +1,10 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/lib/pq"
-
-	"coffer/graph/pgtest"
 )
-
-// statementCounter counts the SQL statements a server's database executes, with
-// pg_stat_statements, the method of `make bench`: what PostgreSQL ran (BEGIN and COMMIT included),
-// so nothing a library sends behind the resolvers' back escapes it.
-type statementCounter struct {
-	t  *testing.T
-	db *sql.DB
-}
-
-// newCountedServer starts a server over a database of a cluster of its own that preloads
-// pg_stat_statements (the shared test cluster does not).
-func newCountedServer(t *testing.T) (*testServer, *statementCounter) {
-	t.Helper()
-	cluster, err := pgtest.StartClusterWith("shared_preload_libraries=pg_stat_statements")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cluster.Stop() })
-	if err := cluster.CreateDatabase("counted"); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("postgres", cluster.URL("counted"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Exec("CREATE EXTENSION pg_stat_statements"); err != nil {
-		t.Fatal(err)
-	}
-	// Registered after the cluster's clean-up, so the server stops before the cluster does.
-	s := startServer(t, "postgres", "DATABASE_URL="+cluster.URL("counted"))
-	return s, &statementCounter{t: t, db: db}
-}
-
-// liveNotifierStatements are what the live-balance notifier runs after commits, on its own
-// goroutine and coalesced over a few milliseconds (graph/live): a batch's versions and its
-// NOTIFY. They are not part of any request, and their number per request depends on timing.
-var liveNotifierStatements = []string{
-	`SELECT pg_notify%`,
-	`SELECT "accounts"."id", "accounts"."owner_id", "accounts"."version" FROM "accounts" WHERE "accounts"."id" IN %`,
-}
-
-// perRequest runs op n times, one after another, and returns the statements per run with the
-// statement list for the failure message.
-func (c *statementCounter) perRequest(n int, op func()) (float64, string) {
-	c.t.Helper()
-	if _, err := c.db.Exec("SELECT pg_stat_statements_reset()"); err != nil {
-		c.t.Fatal(err)
-	}
-	for range n {
-		op()
-	}
-	rows, err := c.db.Query(`SELECT query, calls FROM pg_stat_statements
-		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-		AND query NOT LIKE '%pg_stat_statements%'
-		AND NOT (query LIKE ANY ($1)) ORDER BY calls DESC, query`, pq.Array(liveNotifierStatements))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer rows.Close()
-	var total int64
-	var list strings.Builder
-	for rows.Next() {
-		var q string
-		var calls int64
-		if err := rows.Scan(&q, &calls); err != nil {
-			c.t.Fatal(err)
-		}
-		total += calls
-		list.WriteString("\n  " + strings.Join(strings.Fields(q), " "))
-	}
-	if err := rows.Err(); err != nil {
-		c.t.Fatal(err)
-	}
-	return float64(total) / float64(n), list.String()
-}
 
 // TestHotPaths_statementCounts_stayPinned pins how many SQL statements the hot requests cost, so
 // that a regression (an extra look-up, a read-back, authentication growing again) fails here

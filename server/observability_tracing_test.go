@@ -25,8 +25,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
-
-	"coffer/graph/pgtest"
 )
 
 // trStartTraced runs the app with spans going to an in-memory exporter, behind an httptest
@@ -50,31 +48,6 @@ func trStartApp(t testing.TB, store string, exp sdktrace.SpanExporter, env ...st
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() { srv.Close(); a.Close() })
 	return &testServer{t: t, URL: srv.URL, Outbox: cfg.OutboxFile, DatabaseURL: cfg.DatabaseURL}, srv
-}
-
-// trConfig is the settings of an app over a fresh database of the given store, with exp (when not
-// nil) as its span exporter and env added.
-func trConfig(t testing.TB, store string, exp sdktrace.SpanExporter, env ...string) Config {
-	t.Helper()
-	vars := map[string]string{"ADMIN_PASSWORD": adminPassword, "DEV": "1", "AUTH_RATE_LIMIT": "0",
-		"AUTH_ACCOUNT_RATE_LIMIT": "0", "OUTBOX_FILE": filepath.Join(t.TempDir(), "outbox.jsonl")}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
-	if store == "postgres" {
-		vars["DATABASE_URL"] = pgtest.NewDatabase(t)
-	} else {
-		vars["DATABASE_URL"] = filepath.Join(t.TempDir(), "coffer.db")
-	}
-	cfg, err := parseConfig(nil, func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if exp != nil {
-		cfg.Observe.spanExporter = exp
-	}
-	return cfg
 }
 
 // BenchmarkTracing measures one authenticated query (a session look-up and a user read, SQLite)
@@ -156,24 +129,7 @@ func TestTracing_queryAndMutation_spansParentedWithoutSecrets(t *testing.T) {
 			srv.Close() // the handlers have returned: every span has ended
 			spans := exp.GetSpans()
 
-			byID := map[trace.SpanID]tracetest.SpanStub{}
-			for _, sp := range spans {
-				byID[sp.SpanContext.SpanID()] = sp
-			}
-			parentName := func(sp tracetest.SpanStub) string {
-				if p, ok := byID[sp.Parent.SpanID()]; ok && sp.Parent.IsValid() {
-					return p.Name
-				}
-				return ""
-			}
-			under := func(sp tracetest.SpanStub, ancestor string) bool {
-				for p, ok := byID[sp.Parent.SpanID()]; ok; p, ok = byID[p.Parent.SpanID()] {
-					if p.Name == ancestor {
-						return true
-					}
-				}
-				return false
-			}
+			byID := trIndex(spans)
 			want := map[string]string{ // span: its parent
 				"POST /query": "", "mutation": "POST /query", "Mutation.login": "mutation",
 				"query MyBalance": "POST /query", "Query.me": "query MyBalance",
@@ -185,28 +141,21 @@ func TestTracing_queryAndMutation_spansParentedWithoutSecrets(t *testing.T) {
 				traces[sp.SpanContext.TraceID()] = true
 				if parent, ok := want[sp.Name]; ok {
 					found[sp.Name]++
-					if got := parentName(sp); got != parent {
+					if got := byID.parentName(sp); got != parent {
 						t.Errorf("span %q has parent %q, want %q", sp.Name, got, parent)
 					}
 				}
 				if strings.HasPrefix(sp.Name, "sql.") {
 					for _, root := range []string{"Mutation.login", "Query.me"} {
-						if under(sp, root) {
+						if byID.under(sp, root) {
 							sqlUnder[root]++
 						}
 					}
-					if sp.Parent.IsValid() && parentName(sp) == "" {
+					if sp.Parent.IsValid() && byID.parentName(sp) == "" {
 						t.Errorf("SQL span %q has a parent that is not among the spans", sp.Name)
 					}
 				}
-				for _, kv := range sp.Attributes {
-					// The password and token never; the document's words only in SQL text.
-					v := kv.Value.Emit()
-					if strings.Contains(v, "ann-password") || strings.Contains(v, token) ||
-						(!strings.HasPrefix(sp.Name, "sql.") && strings.Contains(v, "username")) {
-						t.Errorf("span %q attribute %s = %q carries a secret or the document", sp.Name, kv.Key, v)
-					}
-				}
+				trWantNoSecrets(t, sp, "ann-password", token)
 			}
 			if found["POST /query"] != 2 || found["mutation"] != 1 || found["Mutation.login"] != 1 ||
 				found["query MyBalance"] != 1 || found["Query.me"] != 1 {
@@ -219,6 +168,48 @@ func TestTracing_queryAndMutation_spansParentedWithoutSecrets(t *testing.T) {
 				t.Errorf("%d traces, want one per request (2)", len(traces))
 			}
 		})
+	}
+}
+
+// trSpans are spans by id.
+type trSpans map[trace.SpanID]tracetest.SpanStub
+
+func trIndex(spans []tracetest.SpanStub) trSpans {
+	byID := trSpans{}
+	for _, sp := range spans {
+		byID[sp.SpanContext.SpanID()] = sp
+	}
+	return byID
+}
+
+// parentName is the name of sp's parent, "" when it has none among the spans.
+func (byID trSpans) parentName(sp tracetest.SpanStub) string {
+	if p, ok := byID[sp.Parent.SpanID()]; ok && sp.Parent.IsValid() {
+		return p.Name
+	}
+	return ""
+}
+
+// under reports whether a span named ancestor is among sp's ancestors.
+func (byID trSpans) under(sp tracetest.SpanStub, ancestor string) bool {
+	for p, ok := byID[sp.Parent.SpanID()]; ok; p, ok = byID[p.Parent.SpanID()] {
+		if p.Name == ancestor {
+			return true
+		}
+	}
+	return false
+}
+
+// trWantNoSecrets checks sp's attributes: the password and token never; the document's words
+// only in SQL text.
+func trWantNoSecrets(t *testing.T, sp tracetest.SpanStub, password, token string) {
+	t.Helper()
+	for _, kv := range sp.Attributes {
+		v := kv.Value.Emit()
+		if strings.Contains(v, password) || strings.Contains(v, token) ||
+			(!strings.HasPrefix(sp.Name, "sql.") && strings.Contains(v, "username")) {
+			t.Errorf("span %q attribute %s = %q carries a secret or the document", sp.Name, kv.Key, v)
+		}
 	}
 }
 
@@ -385,7 +376,7 @@ func TestLogLevel_warn_hidesInfoLines(t *testing.T) {
 	t.Parallel()
 	p := obStart(t, ftBuild(t), "LOG_LEVEL=warn", "DEV=")
 	p.admin()
-	eaWantError(t, p.do("", `mutation { login(input: {login: "admin", password: "wrong-password"}) { status } }`, nil), "UNAUTHENTICATED")
+	wantError(t, p.do("", `mutation { login(input: {login: "admin", password: "wrong-password"}) { status } }`, nil), "UNAUTHENTICATED")
 	levels := map[string]int{}
 	for _, l := range p.stop() {
 		level, _ := l["level"].(string)

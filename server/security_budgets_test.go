@@ -3,11 +3,10 @@ package main
 // Issue 14.5 (SMS and e-mail pumping) over real HTTP: phones are proved before any SMS, messages
 // have per-destination and global budgets, createCashout and startPhoneVerification are
 // throttled. Every refusal is followed by a look at what was sent and stored. Helpers carry the
-// prefix "ab".
+// prefix "ab"; the shared ones are in harness_test.go.
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"testing"
 )
@@ -17,42 +16,6 @@ const (
 	abConfirmPhoneMutation = `mutation($id: String!, $code: String!) { confirmPhone(challengeId: $id, code: $code) { phoneVerified } }`
 	abPhoneQuery           = `{ me { phone phoneVerified twoFactor } }`
 )
-
-// abError is one GraphQL error with the parts these tests look at.
-type abError struct {
-	Message    string
-	Path       []any
-	Extensions struct {
-		Code       string
-		RetryAfter int
-	}
-}
-
-// abPost posts an operation and returns its data and errors, keeping each error's path and
-// extensions.retryAfter (gqlResponse keeps neither).
-func abPost(t *testing.T, s *testServer, token, query string, vars map[string]any) (json.RawMessage, []abError) {
-	t.Helper()
-	_, body := (&idServer{testServer: s}).idRaw(token, query, vars)
-	var out struct {
-		Data   json.RawMessage
-		Errors []abError
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		t.Fatalf("decode %s: %v", body, err)
-	}
-	return out.Data, out.Errors
-}
-
-// abWantTooMany asserts one TOO_MANY_REQUESTS error that says how long to wait.
-func abWantTooMany(t *testing.T, errs []abError, what string) {
-	t.Helper()
-	if len(errs) != 1 || errs[0].Extensions.Code != "TOO_MANY_REQUESTS" {
-		t.Fatalf("%s: errors = %+v, want one TOO_MANY_REQUESTS", what, errs)
-	}
-	if errs[0].Extensions.RetryAfter <= 0 {
-		t.Errorf("%s: extensions.retryAfter = %d, want a positive number of seconds", what, errs[0].Extensions.RetryAfter)
-	}
-}
 
 // abExec runs a statement on the server's database, for states no API call produces yet (a
 // phone changed since it was verified).
@@ -122,7 +85,7 @@ func TestPhoneConfirmation_registeredPhone_noSMSUntilConfirmed(t *testing.T) {
 
 			// An unproved phone gets no SMS factor, and nothing is sent.
 			before := s.idSentSoFar()
-			eaWantError(t, s.do(token, idSetTwoFactorMutation, map[string]any{"m": "SMS"}), "PRECONDITION_FAILED")
+			wantError(t, s.do(token, idSetTwoFactorMutation, map[string]any{"m": "SMS"}), "PRECONDITION_FAILED")
 			if me := abMe(t, s.testServer, token); me.TwoFactor != "NONE" {
 				t.Errorf("twoFactor = %s after a refused setTwoFactor(SMS), want NONE", me.TwoFactor)
 			}
@@ -134,13 +97,13 @@ func TestPhoneConfirmation_registeredPhone_noSMSUntilConfirmed(t *testing.T) {
 			if len(texts) != 1 {
 				t.Fatalf("SMS to %s = %+v, want one", p.Phone, texts)
 			}
-			eaWantError(t, s.do(token, abConfirmPhoneMutation, map[string]any{"id": id, "code": idOtherCode(texts[0].Code, 1)}), "INVALID_CODE")
+			wantError(t, s.do(token, abConfirmPhoneMutation, map[string]any{"id": id, "code": idOtherCode(texts[0].Code, 1)}), "INVALID_CODE")
 			if abMe(t, s.testServer, token).PhoneVerified {
 				t.Fatal("a wrong code verified the phone")
 			}
 			// Another user cannot use the challenge, even with the right code.
 			other := s.idRegister(idPerson{Email: "sam@example.com", Phone: "+34611000002", SSN: "SAMS-0002"}, "sam")
-			eaWantError(t, s.do(other, abConfirmPhoneMutation, map[string]any{"id": id, "code": texts[0].Code}), "INVALID_CODE")
+			wantError(t, s.do(other, abConfirmPhoneMutation, map[string]any{"id": id, "code": texts[0].Code}), "INVALID_CODE")
 			if abMe(t, s.testServer, other).PhoneVerified {
 				t.Error("rita's code verified sam's phone")
 			}
@@ -153,9 +116,9 @@ func TestPhoneConfirmation_registeredPhone_noSMSUntilConfirmed(t *testing.T) {
 			if !out.ConfirmPhone.PhoneVerified || !abMe(t, s.testServer, token).PhoneVerified {
 				t.Fatalf("confirmPhone = %+v, want the phone verified", out)
 			}
-			eaWantError(t, s.do(token, abConfirmPhoneMutation, map[string]any{"id": id, "code": texts[len(texts)-1].Code}), "INVALID_CODE")
+			wantError(t, s.do(token, abConfirmPhoneMutation, map[string]any{"id": id, "code": texts[len(texts)-1].Code}), "INVALID_CODE")
 			before = s.idSentSoFar()
-			eaWantError(t, s.do(token, abStartPhoneMutation, nil), "PRECONDITION_FAILED")
+			wantError(t, s.do(token, abStartPhoneMutation, nil), "PRECONDITION_FAILED")
 			s.idWantNothingSent(before, "startPhoneConfirmation of a verified phone")
 
 			// Now the SMS factor works: the login's code goes to the phone.
@@ -187,7 +150,7 @@ func TestSMS_unverifiedPhone_loginCashoutAndSelfRegisterSendNothing(t *testing.T
 			abExec(t, s.testServer, st, `UPDATE users SET phone_verified = false WHERE username = 'ivan'`)
 
 			before := s.idSentSoFar()
-			eaWantError(t, ptIn(t, s.testServer, ivan, ptCreateCashoutMutation, map[string]any{"amount": "1", "channel": "SMS"}), "PRECONDITION_FAILED")
+			wantError(t, ptIn(t, s.testServer, ivan, ptCreateCashoutMutation, map[string]any{"amount": "1", "channel": "SMS"}), "PRECONDITION_FAILED")
 			if n, _ := ptCashoutIDs(t, s.testServer, ivan); n != 0 {
 				t.Errorf("%d cash-outs after a refused createCashout, want 0", n)
 			}
@@ -206,7 +169,7 @@ func TestSMS_unverifiedPhone_loginCashoutAndSelfRegisterSendNothing(t *testing.T
 
 			// The password is right, so the refusal tells an attacker nothing; no SMS leaves.
 			r, _ := s.idLoginStep("ivan", "ivan-password")
-			eaWantError(t, r, "PRECONDITION_FAILED")
+			wantError(t, r, "PRECONDITION_FAILED")
 
 			// Anonymous: answered as a mismatch (a request id), nothing sent.
 			idRequestID(t, s.idSelfRegister(map[string]any{
@@ -384,7 +347,7 @@ func TestAuthRateLimit_tooManyRequests_carriesRetryAfter(t *testing.T) {
 	s := startServer(t, "postgres", "AUTH_RATE_LIMIT=2")
 	vars := map[string]any{"l": "nobody", "p": "wrong-password"}
 	for range 2 {
-		eaWantError(t, s.do("", idLoginMutation, vars), "UNAUTHENTICATED")
+		wantError(t, s.do("", idLoginMutation, vars), "UNAUTHENTICATED")
 	}
 	_, errs := abPost(t, s, "", idLoginMutation, vars)
 	abWantTooMany(t, errs, "a third login within the minute from one address")

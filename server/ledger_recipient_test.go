@@ -11,7 +11,7 @@ import (
 // and checks where the money arrived; staff named by e-mail or username are NOT_FOUND, as nobody
 // is (issue 15.1: the answer must not tell which addresses are the bank's staff).
 func TestSendCoins_everyWayOfNamingTheRecipient_reachesTheirMainAccount(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
@@ -46,7 +46,7 @@ func TestSendCoins_everyWayOfNamingTheRecipient_reachesTheirMainAccount(t *testi
 		for _, tt := range refused {
 			before := eaSnapshot(t, s, admin, ann, ben)
 			r := s.do(ann, eaSendCoinsMutation, map[string]any{"in": map[string]any{"recipient": tt.to, "amount": "1"}})
-			eaWantError(t, r, tt.code)
+			wantError(t, r, tt.code)
 			eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
 		}
 	})
@@ -55,7 +55,7 @@ func TestSendCoins_everyWayOfNamingTheRecipient_reachesTheirMainAccount(t *testi
 // TestSendCoins_memoOf500Characters_isKept: the limit counts characters, not bytes (the column's
 // size), so 500 two-byte characters pass and come back whole.
 func TestSendCoins_memoOf500Characters_isKept(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		s.customer(admin, "ben")

@@ -121,7 +121,7 @@ func TestSendCoins_failedLookupBudget_countsAliasesThenRefusesBeforeTheLookup(t 
 	}
 	// Spent: even a real customer is refused before the look-up, so a hit tells nothing.
 	r := s.send(eve, "ann", "1.00", nil)
-	eaWantError(t, r, "TOO_MANY_REQUESTS")
+	wantError(t, r, "TOO_MANY_REQUESTS")
 	_, errs := abPost(t, s, eve, abAliases("sendCoins", []string{fmt.Sprintf(abRecipient("email", "ann@example.com"), "1.00")}, abSendSelection), nil)
 	abWantTooMany(t, errs, "a send after the failed look-up budget is spent")
 	if b := s.balance(eve); b != "5.00" {
@@ -290,7 +290,7 @@ func TestTransferBetweenCards_guessedNumbers_fundsFirstThenTheLookupBudget(t *te
 				t.Errorf("probes = %q, want %q", got, want)
 			}
 			// One budget with sendCoins.
-			eaWantError(t, s.send(ann, "ben", "1.00", nil), "TOO_MANY_REQUESTS")
+			wantError(t, s.send(ann, "ben", "1.00", nil), "TOO_MANY_REQUESTS")
 			ptWantBalances(t, s, ann, "ann", map[string]string{"main": "9.00", a.key(): "1.00"})
 			ptWantBalances(t, s, ben, "ben", map[string]string{"main": "0.00", b.key(): "0.00"})
 		})

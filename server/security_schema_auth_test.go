@@ -79,7 +79,7 @@ func TestAuth_eachRuleKind_sameCodesForEveryCaller(t *testing.T) {
 					}
 					return
 				}
-				eaWantError(t, r, tt.want[i])
+				wantError(t, r, tt.want[i])
 				var data map[string]json.RawMessage
 				_ = json.Unmarshal(r.Data, &data)
 				for field, v := range data {

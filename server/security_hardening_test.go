@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,114 +19,96 @@ import (
 	"coffer/graph/transport"
 )
 
-// hdResult is one raw answer of the server.
-type hdResult struct {
-	status int
-	header http.Header
-	raw    string
-	body   gqlResponse
+// hdAuth is how a hostile request carries ann's session.
+type hdAuth int
+
+const (
+	hdAuthBearer hdAuth = iota
+	hdAuthCookie
+	hdAuthCrossSiteCookie
+)
+
+// headers are the request headers that carry token as a.
+func (a hdAuth) headers(token string) map[string]string {
+	switch a {
+	case hdAuthCookie:
+		return map[string]string{"Cookie": transport.CookieName + "=" + token}
+	case hdAuthCrossSiteCookie:
+		return map[string]string{"Cookie": transport.CookieName + "=" + token,
+			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+	}
+	return hdBearer(token)
 }
 
-// hdRequest sends one request: method, path (with query string), content type, body and headers.
-func hdRequest(t *testing.T, base, method, path, contentType, body string, headers map[string]string) hdResult {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
+// hdCostly is a selection that is legal in every way but its cost: two nested pages of 100.
+const hdCostly = "mutation { " + hdSend + ` { entries { account { entries(first: 100) { edges { node {
+	account { entries(first: 100) { totalCount } } } } } } } } }`
+
+// hdFragmentBomb is a fragment bomb: each fragment spreads the previous one twice, 2^30 expansions.
+func hdFragmentBomb() string {
+	var bomb strings.Builder
+	bomb.WriteString("mutation { ...F30 } fragment F0 on Mutation { " + hdSend + " { id } }\n")
+	for i := 1; i <= 30; i++ {
+		fmt.Fprintf(&bomb, "fragment F%d on Mutation { ...F%d ...F%d }\n", i, i-1, i-1)
 	}
-	req, err := http.NewRequest(method, base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := hdResult{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &out.body) // every refusal is JSON; the Playground page is not
-	return out
+	return bomb.String()
 }
 
-func hdJSON(query string) string {
-	b, _ := json.Marshal(map[string]any{"query": query})
-	return string(b)
-}
-
-func hdBearer(token string) map[string]string {
-	return map[string]string{"Authorization": "Bearer " + token}
-}
-
-// hdSend is a mutation that moves one coin from the viewer to ben: if any refused request ran it,
-// the balances would show.
-const hdSend = `sendCoins(input: {recipient: {username: "ben"}, amount: "1"})`
-
-// hdParties are a bank with ann (100 coins) and ben (none).
-type hdParties struct {
-	s               *testServer
-	admin, ann, ben string
-}
-
-func hdSetUp(t *testing.T, s *testServer) hdParties {
-	t.Helper()
-	p := hdParties{s: s, admin: s.admin()}
-	p.ann = s.customer(p.admin, "ann")
-	p.ben = s.customer(p.admin, "ben")
-	s.mint(p.admin, "ann", "100")
-	return p
-}
-
-// hdWantUnchanged checks that no coin moved and no transfer was recorded.
-func (p hdParties) hdWantUnchanged(t *testing.T) {
-	t.Helper()
-	s := &testServer{t: t, URL: p.s.URL}
-	if a, b := s.balance(p.ann), s.balance(p.ben); a != "100.00" || b != "0.00" {
-		t.Errorf("balances ann=%s ben=%s, want 100.00 and 0.00: a refused mutation ran", a, b)
-	}
-	var out struct {
-		Transactions struct{ TotalCount int }
-	}
-	s.mustDo(p.admin, `{ transactions { totalCount } }`, nil, &out)
-	if out.Transactions.TotalCount != 1 {
-		t.Errorf("%d transactions, want only the creation", out.Transactions.TotalCount)
-	}
-}
-
-// hdDeep nests Transaction.entries and Entry.transaction until the selection is depth levels deep
-// (sendCoins itself is level 1).
-func hdDeep(depth int) string {
-	var b strings.Builder
-	b.WriteString("mutation { " + hdSend + " { ")
-	open := 1
-	for level := 2; level < depth; level++ {
-		if level%2 == 0 {
-			b.WriteString("entries { ")
-		} else {
-			b.WriteString("transaction { ")
-		}
-		open++
-	}
-	b.WriteString("id")
-	b.WriteString(strings.Repeat(" }", open+1)) // and the operation's
-	return b.String()
-}
-
-func hdRepeat(format string, n int) string {
-	parts := make([]string, n)
-	for i := range parts {
-		parts[i] = fmt.Sprintf(format, i)
-	}
-	return strings.Join(parts, " ")
+var hostileQueryTests = []struct {
+	name        string
+	method      string
+	path        string
+	contentType string
+	body        string
+	auth        hdAuth
+	wantStatus  int
+	wantCode    string
+	wantMessage string
+}{
+	{"depth 11", "POST", "/query", "application/json", hdJSON(hdDeep(11)), hdAuthBearer,
+		422, "GRAPHQL_VALIDATION_FAILED", "query depth 11 is over the limit of 10"},
+	{"16 aliases", "POST", "/query", "application/json",
+		hdJSON("mutation { " + hdRepeat("a%d: "+hdSend+" { id }", 16) + " }"), hdAuthBearer,
+		422, "GRAPHQL_VALIDATION_FAILED", "16 aliases, over the limit of 15"},
+	{"51 directives", "POST", "/query", "application/json",
+		hdJSON("mutation { " + hdSend + " { " + strings.Repeat("id @skip(if: false) ", 51) + " } }"), hdAuthBearer,
+		422, "GRAPHQL_VALIDATION_FAILED", "51 directives, over the limit of 50"},
+	{"2,100 tokens", "POST", "/query", "application/json",
+		hdJSON("mutation { " + hdSend + " { " + strings.Repeat("id ", 2100) + "} }"), hdAuthBearer,
+		422, "GRAPHQL_PARSE_FAILED", "exceeded token limit of 2000"},
+	{"complexity of two nested pages", "POST", "/query", "application/json", hdJSON(hdCostly), hdAuthBearer,
+		422, "COMPLEXITY_LIMIT_EXCEEDED", "over the limit of 5000"},
+	{"fragment bomb", "POST", "/query", "application/json", hdJSON(hdFragmentBomb()), hdAuthBearer,
+		422, "COMPLEXITY_LIMIT_EXCEEDED", "over 5000"},
+	{"15,001 characters (a comment: few tokens)", "POST", "/query", "application/json",
+		hdJSON("mutation { " + hdSend + " { id } }\n#" + strings.Repeat("x", 15000)), hdAuthBearer,
+		422, "GRAPHQL_PARSE_FAILED", "over the limit of 15000"},
+	{"body over 256 KiB", "POST", "/query", "application/json",
+		`{"query":"mutation { ` + strings.ReplaceAll(hdSend, `"`, `\"`) + ` { id } }","pad":"` + strings.Repeat("x", 256<<10) + `"}`,
+		hdAuthBearer, 413, "PAYLOAD_TOO_LARGE", "too large"},
+	{"JSON array batch", "POST", "/query", "application/json",
+		"[" + hdJSON("mutation { "+hdSend+" { id } }") + "]", hdAuthBearer,
+		400, "BAD_REQUEST", "batched operations are not supported"},
+	{"JSON array batch after white space", "POST", "/query", "application/json",
+		" \n\t[" + hdJSON("mutation { "+hdSend+" { id } }") + "]", hdAuthBearer,
+		400, "BAD_REQUEST", "batched operations are not supported"},
+	{"mutation over GET", "GET", "/query?" + hdSendForm, "", "", hdAuthBearer,
+		405, "BAD_REQUEST", "POST with Content-Type: application/json"},
+	{"text/plain POST with the session cookie", "POST", "/query", "text/plain",
+		hdJSON("mutation { " + hdSend + " { id } }"), hdAuthCookie,
+		415, "BAD_REQUEST", "application/json"},
+	{"cross-site text/plain POST with the session cookie", "POST", "/query", "text/plain;charset=UTF-8",
+		hdJSON("mutation { " + hdSend + " { id } }"),
+		hdAuthCrossSiteCookie,
+		415, "BAD_REQUEST", "application/json"},
+	{"form POST with the session cookie", "POST", "/query", "application/x-www-form-urlencoded", hdSendForm,
+		hdAuthCookie, 415, "BAD_REQUEST", "application/json"},
+	{"form POST with a bearer token", "POST", "/query", "application/x-www-form-urlencoded", hdSendForm,
+		hdAuthBearer, 415, "BAD_REQUEST", "application/json"},
+	{"cross-site JSON POST with the session cookie", "POST", "/query", "application/json",
+		hdJSON("mutation { " + hdSend + " { id } }"),
+		hdAuthCrossSiteCookie,
+		403, "", ""},
 }
 
 // TestHostileQueries_refusedBeforeAnyResolver sends each kind of hostile request with a transfer
@@ -135,85 +116,10 @@ func hdRepeat(format string, n int) string {
 func TestHostileQueries_refusedBeforeAnyResolver(t *testing.T) {
 	s := startServer(t, "postgres", "DEV=")
 	p := hdSetUp(t, s)
-	cookie := map[string]string{"Cookie": transport.CookieName + "=" + p.ann}
-	withCookie := func(extra map[string]string) map[string]string {
-		h := map[string]string{"Cookie": cookie["Cookie"]}
-		for k, v := range extra {
-			h[k] = v
-		}
-		return h
-	}
-	// A selection that is legal in every way but its cost: two nested pages of 100.
-	costly := "mutation { " + hdSend + ` { entries { account { entries(first: 100) { edges { node {
-		account { entries(first: 100) { totalCount } } } } } } } } }`
-	// Fragment bomb: each fragment spreads the previous one twice, 2^30 expansions.
-	var bomb strings.Builder
-	bomb.WriteString("mutation { ...F30 } fragment F0 on Mutation { " + hdSend + " { id } }\n")
-	for i := 1; i <= 30; i++ {
-		fmt.Fprintf(&bomb, "fragment F%d on Mutation { ...F%d ...F%d }\n", i, i-1, i-1)
-	}
-	sendForm := url.Values{"query": {"mutation { " + hdSend + " { id } }"}}.Encode()
-
-	tests := []struct {
-		name        string
-		method      string
-		path        string
-		contentType string
-		body        string
-		headers     map[string]string
-		wantStatus  int
-		wantCode    string
-		wantMessage string
-	}{
-		{"depth 11", "POST", "/query", "application/json", hdJSON(hdDeep(11)), hdBearer(p.ann),
-			422, "GRAPHQL_VALIDATION_FAILED", "query depth 11 is over the limit of 10"},
-		{"16 aliases", "POST", "/query", "application/json",
-			hdJSON("mutation { " + hdRepeat("a%d: "+hdSend+" { id }", 16) + " }"), hdBearer(p.ann),
-			422, "GRAPHQL_VALIDATION_FAILED", "16 aliases, over the limit of 15"},
-		{"51 directives", "POST", "/query", "application/json",
-			hdJSON("mutation { " + hdSend + " { " + strings.Repeat("id @skip(if: false) ", 51) + " } }"), hdBearer(p.ann),
-			422, "GRAPHQL_VALIDATION_FAILED", "51 directives, over the limit of 50"},
-		{"2,100 tokens", "POST", "/query", "application/json",
-			hdJSON("mutation { " + hdSend + " { " + strings.Repeat("id ", 2100) + "} }"), hdBearer(p.ann),
-			422, "GRAPHQL_PARSE_FAILED", "exceeded token limit of 2000"},
-		{"complexity of two nested pages", "POST", "/query", "application/json", hdJSON(costly), hdBearer(p.ann),
-			422, "COMPLEXITY_LIMIT_EXCEEDED", "over the limit of 5000"},
-		{"fragment bomb", "POST", "/query", "application/json", hdJSON(bomb.String()), hdBearer(p.ann),
-			422, "COMPLEXITY_LIMIT_EXCEEDED", "over 5000"},
-		{"15,001 characters (a comment: few tokens)", "POST", "/query", "application/json",
-			hdJSON("mutation { " + hdSend + " { id } }\n#" + strings.Repeat("x", 15000)), hdBearer(p.ann),
-			422, "GRAPHQL_PARSE_FAILED", "over the limit of 15000"},
-		{"body over 256 KiB", "POST", "/query", "application/json",
-			`{"query":"mutation { ` + strings.ReplaceAll(hdSend, `"`, `\"`) + ` { id } }","pad":"` + strings.Repeat("x", 256<<10) + `"}`,
-			hdBearer(p.ann), 413, "PAYLOAD_TOO_LARGE", "too large"},
-		{"JSON array batch", "POST", "/query", "application/json",
-			"[" + hdJSON("mutation { "+hdSend+" { id } }") + "]", hdBearer(p.ann),
-			400, "BAD_REQUEST", "batched operations are not supported"},
-		{"JSON array batch after white space", "POST", "/query", "application/json",
-			" \n\t[" + hdJSON("mutation { "+hdSend+" { id } }") + "]", hdBearer(p.ann),
-			400, "BAD_REQUEST", "batched operations are not supported"},
-		{"mutation over GET", "GET", "/query?" + sendForm, "", "", hdBearer(p.ann),
-			405, "BAD_REQUEST", "POST with Content-Type: application/json"},
-		{"text/plain POST with the session cookie", "POST", "/query", "text/plain",
-			hdJSON("mutation { " + hdSend + " { id } }"), withCookie(nil),
-			415, "BAD_REQUEST", "application/json"},
-		{"cross-site text/plain POST with the session cookie", "POST", "/query", "text/plain;charset=UTF-8",
-			hdJSON("mutation { " + hdSend + " { id } }"),
-			withCookie(map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}),
-			415, "BAD_REQUEST", "application/json"},
-		{"form POST with the session cookie", "POST", "/query", "application/x-www-form-urlencoded", sendForm,
-			withCookie(nil), 415, "BAD_REQUEST", "application/json"},
-		{"form POST with a bearer token", "POST", "/query", "application/x-www-form-urlencoded", sendForm,
-			hdBearer(p.ann), 415, "BAD_REQUEST", "application/json"},
-		{"cross-site JSON POST with the session cookie", "POST", "/query", "application/json",
-			hdJSON("mutation { " + hdSend + " { id } }"),
-			withCookie(map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}),
-			403, "", ""},
-	}
-	for _, tt := range tests {
+	for _, tt := range hostileQueryTests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			res := hdRequest(t, s.URL, tt.method, tt.path, tt.contentType, tt.body, tt.headers)
+			res := hdRequest(t, s.URL, tt.method, tt.path, tt.contentType, tt.body, tt.auth.headers(p.ann))
 			if res.status != tt.wantStatus {
 				t.Errorf("status %d, want %d; body %.300s", res.status, tt.wantStatus, res.raw)
 			}
@@ -230,69 +136,57 @@ func TestHostileQueries_refusedBeforeAnyResolver(t *testing.T) {
 		})
 	}
 
-	t.Run("the README's examples are refused", func(t *testing.T) {
-		for q, want := range map[string]string{
-			`{ me { customer { account { entries { edges { node { transaction { entries { account { owner { name } } } } } } } } } } }`: "GRAPHQL_VALIDATION_FAILED",
-			`{ customers(first: 100) { edges { node { account { entries(first: 100) { edges { node { id } } } } } } } }`:                "COMPLEXITY_LIMIT_EXCEEDED",
-		} {
-			if r := s.do(p.admin, q, nil); r.code() != want {
-				t.Errorf("%s: %+v, want %s", q, r.Errors, want)
-			}
-		}
-	})
-	t.Run("at the limits the same operations run", func(t *testing.T) {
-		for _, q := range []string{
-			hdDeep(10),
-			"mutation { " + hdRepeat("a%d: "+hdSend+" { id }", 15) + " }",
-		} {
-			r := s.do(p.ann, q, nil)
-			if len(r.Errors) > 0 {
-				t.Fatalf("%.120s...: %+v", q, r.Errors)
-			}
-		}
-		if got := s.balance(p.ann); got != "84.00" {
-			t.Errorf("ann has %s after 16 transfers of 1, want 84.00", got)
-		}
-	})
-	t.Run("a page of 100 with a small selection is within the cost", func(t *testing.T) {
-		r := s.do(p.admin, `{ customers(first: 100) { totalCount edges { node { id name } } } }`, nil)
-		if len(r.Errors) > 0 {
-			t.Fatalf("%+v", r.Errors)
-		}
-	})
-	t.Run("cost multiplies by first and last, variables included", func(t *testing.T) {
-		q := `query($n: Int) { customers(first: $n) { edges { node { account { entries(last: $n) { totalCount } } } } } }`
-		if r := s.do(p.admin, q, map[string]any{"n": 80}); r.code() != "COMPLEXITY_LIMIT_EXCEEDED" {
-			t.Errorf("80 × 80 entries: %+v, want COMPLEXITY_LIMIT_EXCEEDED", r.Errors)
-		}
-		if r := s.do(p.admin, q, map[string]any{"n": 10}); len(r.Errors) > 0 {
-			t.Errorf("10 × 10 entries: %+v", r.Errors)
-		}
-	})
+	t.Run("the README's examples are refused", func(t *testing.T) { hdHostileReadmeExamples(t, s, p) })
+	t.Run("at the limits the same operations run", func(t *testing.T) { hdHostileAtTheLimits(t, s, p) })
+	t.Run("a page of 100 with a small selection is within the cost", func(t *testing.T) { hdHostileSmallPage(t, s, p) })
+	t.Run("cost multiplies by first and last, variables included", func(t *testing.T) { hdHostileCostMultiplies(t, s, p) })
 }
 
-// hdIntrospectionQuery is the introspection query of graphql-js (getIntrospectionQuery), which
-// GraphiQL and the Playground send, with its TypeRef nested nine levels as in recent versions.
-var hdIntrospectionQuery = `query IntrospectionQuery {
-  __schema {
-    queryType { name } mutationType { name } subscriptionType { name }
-    types { ...FullType }
-    directives { name description locations args { ...InputValue } }
-  }
+func hdHostileReadmeExamples(t *testing.T, s *testServer, p hdParties) {
+	for q, want := range map[string]string{
+		`{ me { customer { account { entries { edges { node { transaction { entries { account { owner { name } } } } } } } } } } }`: "GRAPHQL_VALIDATION_FAILED",
+		`{ customers(first: 100) { edges { node { account { entries(first: 100) { edges { node { id } } } } } } } }`:                "COMPLEXITY_LIMIT_EXCEEDED",
+	} {
+		if r := s.do(p.admin, q, nil); r.code() != want {
+			t.Errorf("%s: %+v, want %s", q, r.Errors, want)
+		}
+	}
 }
-fragment FullType on __Type {
-  kind name description
-  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
-  inputFields { ...InputValue }
-  interfaces { ...TypeRef }
-  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
-  possibleTypes { ...TypeRef }
+
+func hdHostileAtTheLimits(t *testing.T, s *testServer, p hdParties) {
+	for _, q := range []string{
+		hdDeep(10),
+		"mutation { " + hdRepeat("a%d: "+hdSend+" { id }", 15) + " }",
+	} {
+		r := s.do(p.ann, q, nil)
+		if len(r.Errors) > 0 {
+			t.Fatalf("%.120s...: %+v", q, r.Errors)
+		}
+	}
+	if got := s.balance(p.ann); got != "84.00" {
+		t.Errorf("ann has %s after 16 transfers of 1, want 84.00", got)
+	}
 }
-fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
-fragment TypeRef on __Type {` + strings.Repeat(" kind name ofType {", 9) + " kind name" + strings.Repeat(" }", 9) + " }"
+
+func hdHostileSmallPage(t *testing.T, s *testServer, p hdParties) {
+	r := s.do(p.admin, `{ customers(first: 100) { totalCount edges { node { id name } } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("%+v", r.Errors)
+	}
+}
+
+func hdHostileCostMultiplies(t *testing.T, s *testServer, p hdParties) {
+	q := `query($n: Int) { customers(first: $n) { edges { node { account { entries(last: $n) { totalCount } } } } } }`
+	if r := s.do(p.admin, q, map[string]any{"n": 80}); r.code() != "COMPLEXITY_LIMIT_EXCEEDED" {
+		t.Errorf("80 × 80 entries: %+v, want COMPLEXITY_LIMIT_EXCEEDED", r.Errors)
+	}
+	if r := s.do(p.admin, q, map[string]any{"n": 10}); len(r.Errors) > 0 {
+		t.Errorf("10 × 10 entries: %+v", r.Errors)
+	}
+}
 
 // TestIntrospection_onWhenChosen_offWithTheSwitch_noSuggestionsOutsideDev checks introspection and
-// field suggestions, which tell a client what the schema holds (the defaults: production_test.go).
+// field suggestions, which tell a client what the schema holds (the defaults: config_production_test.go).
 func TestIntrospection_onWhenChosen_offWithTheSwitch_noSuggestionsOutsideDev(t *testing.T) {
 	on := startServer(t, "sqlite", "DEV=", "INTROSPECTION=true")
 	off := startServer(t, "sqlite", "INTROSPECTION=false", "DEV=1")
@@ -354,23 +248,24 @@ func TestIntrospection_onWhenChosen_offWithTheSwitch_noSuggestionsOutsideDev(t *
 	})
 }
 
+var securityHeaderTests = []struct {
+	name, method, path, contentType, body string
+	wantStatus                            int
+}{
+	{"POST /query", "POST", "/query", "application/json", hdJSON("{ __typename }"), 200},
+	{"a refused POST /query", "POST", "/query", "text/plain", hdJSON("{ __typename }"), 415},
+	{"GET /", "GET", "/", "", "", 200},
+	{"GET /playground", "GET", "/playground", "", "", 200},
+	{"GET /healthz", "GET", "/healthz", "", "", 200},
+	{"GET /nope", "GET", "/nope", "", "", 404},
+}
+
 // TestSecurityHeadersAndCORS checks the headers of every kind of answer, and CORS from the
 // allow-list only.
 func TestSecurityHeadersAndCORS(t *testing.T) {
 	const app = "https://app.example"
 	s := startServer(t, "sqlite", "ALLOWED_ORIGINS=https://other.example, "+app)
-	tests := []struct {
-		name, method, path, contentType, body string
-		wantStatus                            int
-	}{
-		{"POST /query", "POST", "/query", "application/json", hdJSON("{ __typename }"), 200},
-		{"a refused POST /query", "POST", "/query", "text/plain", hdJSON("{ __typename }"), 415},
-		{"GET /", "GET", "/", "", "", 200},
-		{"GET /playground", "GET", "/playground", "", "", 200},
-		{"GET /healthz", "GET", "/healthz", "", "", 200},
-		{"GET /nope", "GET", "/nope", "", "", 404},
-	}
-	for _, tt := range tests {
+	for _, tt := range securityHeaderTests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := hdRequest(t, s.URL, tt.method, tt.path, tt.contentType, tt.body, nil)
 			if res.status != tt.wantStatus {
@@ -626,50 +521,53 @@ func TestWebSocketUpgrade_outlivesTheTimeouts(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	talk := func(upgrade bool) (string, error) {
-		conn, err := net.Dial("tcp", ln.Addr().String())
+	if got, err := hdTalk(ln.Addr().String(), timeout, true); err != nil || got != "alive\necho ping\n" {
+		t.Errorf("upgraded connection: %q, %v; want its context alive and the echo after every timeout", got, err)
+	}
+	if got, _ := hdTalk(ln.Addr().String(), timeout, false); !strings.HasPrefix(got, context.DeadlineExceeded.Error()) {
+		t.Errorf("plain request: %q, want its context ended by the request deadline", got)
+	}
+}
+
+// hdTalk sends a GET to addr (with the upgrade headers when upgrade), waits past the timeouts,
+// sends a line and returns the two lines read after the headers.
+func hdTalk(addr string, timeout time.Duration, upgrade bool) (string, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	req := "GET /query HTTP/1.1\r\nHost: x\r\n"
+	if upgrade {
+		req += "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	}
+	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
+		return "", err
+	}
+	br := bufio.NewReader(conn)
+	for {
+		line, err := br.ReadString('\n')
 		if err != nil {
 			return "", err
 		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-		req := "GET /query HTTP/1.1\r\nHost: x\r\n"
-		if upgrade {
-			req += "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		if line == "\r\n" {
+			break
 		}
-		if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
-			return "", err
-		}
-		br := bufio.NewReader(conn)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return "", err
-			}
-			if line == "\r\n" {
-				break
-			}
-		}
-		time.Sleep(2 * timeout)
-		if _, err := io.WriteString(conn, "ping\n"); err != nil {
-			return "", err
-		}
-		var got strings.Builder
-		for range 2 {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return got.String(), err
-			}
-			got.WriteString(line)
-		}
-		return got.String(), nil
 	}
-	if got, err := talk(true); err != nil || got != "alive\necho ping\n" {
-		t.Errorf("upgraded connection: %q, %v; want its context alive and the echo after every timeout", got, err)
+	time.Sleep(2 * timeout)
+	if _, err := io.WriteString(conn, "ping\n"); err != nil {
+		return "", err
 	}
-	if got, _ := talk(false); !strings.HasPrefix(got, context.DeadlineExceeded.Error()) {
-		t.Errorf("plain request: %q, want its context ended by the request deadline", got)
+	var got strings.Builder
+	for range 2 {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return got.String(), err
+		}
+		got.WriteString(line)
 	}
+	return got.String(), nil
 }
 
 // TestHardeningConfig_everySettingAFlag checks --help and the refusal of bad values.

@@ -6,9 +6,8 @@ package main
 
 import (
 	"encoding/json"
-	"io"
+	"maps"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -84,11 +83,11 @@ func eaMadeUpIDs(t *testing.T, p eaParties) []string {
 }
 
 func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		p := eaSetUpParties(t, s)
 		madeUp := eaMadeUpIDs(t, p)
 		missing := s.do(p.cid, eaNodeQuery, map[string]any{"id": madeUp[0]})
-		eaWantError(t, missing, "NOT_FOUND")
+		wantError(t, missing, "NOT_FOUND")
 		if len(missing.Errors) == 0 {
 			t.FailNow()
 		}
@@ -102,8 +101,8 @@ func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
 					continue // ben is a party to the transfer
 				}
 				t.Run(viewer+" asks for ann's "+name, func(t *testing.T) {
-					r := eaOn(t, s).do(token, eaNodeQuery, map[string]any{"id": id})
-					eaWantError(t, r, "NOT_FOUND")
+					r := onT(t, s).do(token, eaNodeQuery, map[string]any{"id": id})
+					wantError(t, r, "NOT_FOUND")
 					if len(r.Errors) != 1 || r.Errors[0].Message != want.Message || r.Errors[0].Extensions.Code != want.Extensions.Code ||
 						len(r.Errors[0].Extensions.Fields) != len(want.Extensions.Fields) {
 						t.Errorf("errors = %+v, want exactly those of a made-up ID: %+v", r.Errors, want)
@@ -116,75 +115,87 @@ func TestNode_othersObjects_notFoundExactlyLikeMadeUpIDs(t *testing.T) {
 		}
 
 		t.Run("nodes hides each one like a made-up ID", func(t *testing.T) {
-			cidUser := eaAccountOf(t, s, p.cid).UserID
-			ids := []string{p.annIDs.UserID, p.annIDs.CustomerID, p.annIDs.AccountID, p.annEntry, p.transfer, madeUp[0], madeUp[1], cidUser}
-			r := eaOn(t, s).do(p.cid, `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`, map[string]any{"ids": ids})
-			var out struct {
-				Nodes []*struct{ Typename, ID string }
-			}
-			eaDecode(t, r, &out)
-			if len(out.Nodes) != len(ids) {
-				t.Fatalf("nodes = %s, want %d entries", r.Data, len(ids))
-			}
-			for i, n := range out.Nodes[:len(ids)-1] {
-				if n != nil {
-					t.Errorf("nodes[%d] (%s) = %+v, want null", i, ids[i], n)
-				}
-			}
-			if last := out.Nodes[len(ids)-1]; last == nil || last.ID != cidUser {
-				t.Errorf("cid's own user = %+v, want %s", last, cidUser)
-			}
-			if len(r.Errors) != len(ids)-1 {
-				t.Errorf("%d errors, want %d: %+v", len(r.Errors), len(ids)-1, r.Errors)
-			}
-			for _, e := range r.Errors {
-				if e.Extensions.Code != "NOT_FOUND" || e.Message != want.Message {
-					t.Errorf("error %+v, want NOT_FOUND %q", e, want.Message)
-				}
-			}
+			eaWantNodesHidden(t, s, p, madeUp, want)
 		})
 
 		t.Run("malformed IDs", func(t *testing.T) {
 			for _, give := range []string{"not-an-id", "12345", "", "!!!", p.transfer + "*"} {
-				eaWantError(t, eaOn(t, s).do(p.cid, eaNodeQuery, map[string]any{"id": give}), "BAD_USER_INPUT", "id")
-				eaWantError(t, eaOn(t, s).do(p.cid, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
+				wantError(t, onT(t, s).do(p.cid, eaNodeQuery, map[string]any{"id": give}), "BAD_USER_INPUT", "id")
+				wantError(t, onT(t, s).do(p.cid, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
 					map[string]any{"ids": []string{p.annIDs.UserID, give}}), "BAD_USER_INPUT", "ids")
 			}
 		})
 
 		t.Run("unauthenticated", func(t *testing.T) {
-			eaWantError(t, eaOn(t, s).do("", eaNodeQuery, map[string]any{"id": p.annIDs.UserID}), "UNAUTHENTICATED")
+			wantError(t, onT(t, s).do("", eaNodeQuery, map[string]any{"id": p.annIDs.UserID}), "UNAUTHENTICATED")
 		})
 
 		t.Run("admin sees them all", func(t *testing.T) {
-			objects := p.eaAnnsObjects()
-			ids := make([]string, 0, len(objects))
-			for typ, id := range objects {
-				var out struct {
-					Node *struct{ Typename, ID string }
-				}
-				eaOn(t, s).mustDo(p.admin, `query($id: ID!) { node(id: $id) { typename: __typename id } }`, map[string]any{"id": id}, &out)
-				if out.Node == nil || out.Node.Typename != typ || out.Node.ID != id {
-					t.Errorf("admin node(%s) = %+v, want the %s", id, out.Node, typ)
-				}
-				ids = append(ids, id)
-			}
-			var out struct{ Nodes []*struct{ ID string } }
-			eaOn(t, s).mustDo(p.admin, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": ids}, &out)
-			for i, n := range out.Nodes {
-				if n == nil || n.ID != ids[i] {
-					t.Errorf("admin nodes[%d] = %+v, want %s", i, n, ids[i])
-				}
-			}
+			eaWantAdminSeesAll(t, s, p)
 		})
 	})
+}
+
+// eaWantAdminSeesAll checks that the administrator finds each of ann's objects by node and nodes.
+func eaWantAdminSeesAll(t *testing.T, s *testServer, p eaParties) {
+	t.Helper()
+	objects := p.eaAnnsObjects()
+	ids := make([]string, 0, len(objects))
+	for typ, id := range objects {
+		var out struct {
+			Node *struct{ Typename, ID string }
+		}
+		onT(t, s).mustDo(p.admin, `query($id: ID!) { node(id: $id) { typename: __typename id } }`, map[string]any{"id": id}, &out)
+		if out.Node == nil || out.Node.Typename != typ || out.Node.ID != id {
+			t.Errorf("admin node(%s) = %+v, want the %s", id, out.Node, typ)
+		}
+		ids = append(ids, id)
+	}
+	var out struct{ Nodes []*struct{ ID string } }
+	onT(t, s).mustDo(p.admin, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": ids}, &out)
+	for i, n := range out.Nodes {
+		if n == nil || n.ID != ids[i] {
+			t.Errorf("admin nodes[%d] = %+v, want %s", i, n, ids[i])
+		}
+	}
+}
+
+// eaWantNodesHidden checks that nodes(ids:) hides each of ann's objects from cid like a made-up ID (want is that error), and shows cid's own user.
+func eaWantNodesHidden(t *testing.T, s *testServer, p eaParties, madeUp []string, want gqlError) {
+	t.Helper()
+	cidUser := eaAccountOf(t, s, p.cid).UserID
+	ids := []string{p.annIDs.UserID, p.annIDs.CustomerID, p.annIDs.AccountID, p.annEntry, p.transfer, madeUp[0], madeUp[1], cidUser}
+	r := onT(t, s).do(p.cid, `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`, map[string]any{"ids": ids})
+	var out struct {
+		Nodes []*struct{ Typename, ID string }
+	}
+	eaDecode(t, r, &out)
+	if len(out.Nodes) != len(ids) {
+		t.Fatalf("nodes = %s, want %d entries", r.Data, len(ids))
+	}
+	for i, n := range out.Nodes[:len(ids)-1] {
+		if n != nil {
+			t.Errorf("nodes[%d] (%s) = %+v, want null", i, ids[i], n)
+		}
+	}
+	if last := out.Nodes[len(ids)-1]; last == nil || last.ID != cidUser {
+		t.Errorf("cid's own user = %+v, want %s", last, cidUser)
+	}
+	if len(r.Errors) != len(ids)-1 {
+		t.Errorf("%d errors, want %d: %+v", len(r.Errors), len(ids)-1, r.Errors)
+	}
+	for _, e := range r.Errors {
+		if e.Extensions.Code != "NOT_FOUND" || e.Message != want.Message {
+			t.Errorf("error %+v, want NOT_FOUND %q", e, want.Message)
+		}
+	}
 }
 
 // The owner must see their own objects whatever fields the query selects. The server loads the
 // node with only the selected columns (ent's field collection) and then decides visibility from
 // columns such as the account's owner or the transaction's accounts, which are then missing.
 func TestNode_ownObjects_visibleWhateverTheSelection(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		p := eaSetUpParties(t, s)
 		selections := map[string]string{
 			"__typename and id": `query($id: ID!) { node(id: $id) { typename: __typename id } }`,
@@ -195,7 +206,7 @@ func TestNode_ownObjects_visibleWhateverTheSelection(t *testing.T) {
 		for typ, id := range p.eaAnnsObjects() {
 			for name, q := range selections {
 				t.Run(typ+" by "+name, func(t *testing.T) {
-					r := eaOn(t, s).do(p.ann, q, map[string]any{"id": id})
+					r := onT(t, s).do(p.ann, q, map[string]any{"id": id})
 					var out struct {
 						Node *struct{ Typename, ID string }
 					}
@@ -213,7 +224,7 @@ func TestNode_ownObjects_visibleWhateverTheSelection(t *testing.T) {
 		} {
 			for viewer, token := range map[string]string{"ann": p.ann, "ben": p.ben} {
 				t.Run(viewer+" "+q[len(`query($id: ID!) { `):], func(t *testing.T) {
-					r := eaOn(t, s).do(token, q, map[string]any{"id": p.transfer})
+					r := onT(t, s).do(token, q, map[string]any{"id": p.transfer})
 					if len(r.Errors) > 0 || !strings.Contains(string(r.Data), `"transaction":{`) {
 						t.Errorf("%s's transaction(%s) = %s, errors %+v; want it visible to a party", viewer, p.transfer, r.Data, r.Errors)
 					}
@@ -224,12 +235,12 @@ func TestNode_ownObjects_visibleWhateverTheSelection(t *testing.T) {
 }
 
 func TestTransaction_visibleToPartiesAndAdmin_notFoundForOthers(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		p := eaSetUpParties(t, s)
 		const q = `query($id: ID!) { transaction(id: $id) { id kind status amount { amount } } }`
 		for viewer, token := range map[string]string{"ann": p.ann, "ben": p.ben, "admin": p.admin} {
 			t.Run(viewer+" sees it", func(t *testing.T) {
-				r := eaOn(t, s).do(token, q, map[string]any{"id": p.transfer})
+				r := onT(t, s).do(token, q, map[string]any{"id": p.transfer})
 				var out struct {
 					Transaction *struct {
 						ID, Kind, Status string
@@ -244,25 +255,25 @@ func TestTransaction_visibleToPartiesAndAdmin_notFoundForOthers(t *testing.T) {
 			})
 		}
 		t.Run("cid gets NOT_FOUND like a made-up ID", func(t *testing.T) {
-			r := eaOn(t, s).do(p.cid, q, map[string]any{"id": p.transfer})
-			missing := eaOn(t, s).do(p.cid, q, map[string]any{"id": eaMadeUpIDs(t, p)[1]})
-			eaWantError(t, r, "NOT_FOUND")
-			eaWantError(t, missing, "NOT_FOUND")
+			r := onT(t, s).do(p.cid, q, map[string]any{"id": p.transfer})
+			missing := onT(t, s).do(p.cid, q, map[string]any{"id": eaMadeUpIDs(t, p)[1]})
+			wantError(t, r, "NOT_FOUND")
+			wantError(t, missing, "NOT_FOUND")
 			if len(r.Errors) > 0 && len(missing.Errors) > 0 && r.Errors[0].Message != missing.Errors[0].Message {
 				t.Errorf("message %q, a made-up ID's %q: they must not differ", r.Errors[0].Message, missing.Errors[0].Message)
 			}
 		})
 		t.Run("an account's ID is not a transaction", func(t *testing.T) {
-			eaWantError(t, eaOn(t, s).do(p.ann, q, map[string]any{"id": p.annIDs.AccountID}), "NOT_FOUND")
+			wantError(t, onT(t, s).do(p.ann, q, map[string]any{"id": p.annIDs.AccountID}), "NOT_FOUND")
 		})
 		t.Run("unauthenticated", func(t *testing.T) {
-			eaWantError(t, eaOn(t, s).do("", q, map[string]any{"id": p.transfer}), "UNAUTHENTICATED")
+			wantError(t, onT(t, s).do("", q, map[string]any{"id": p.transfer}), "UNAUTHENTICATED")
 		})
 	})
 }
 
 func TestAdminLists_forbiddenForCustomers_unauthenticatedWithoutToken(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		s.mint(admin, "ann", "1")
@@ -282,8 +293,8 @@ func TestAdminLists_forbiddenForCustomers_unauthenticatedWithoutToken(t *testing
 		for list, q := range queries {
 			for _, tt := range tests {
 				t.Run(list+" by "+tt.name, func(t *testing.T) {
-					r := eaOn(t, s).do(tt.token, q, nil)
-					eaWantError(t, r, tt.wantCode)
+					r := onT(t, s).do(tt.token, q, nil)
+					wantError(t, r, tt.wantCode)
 					if strings.Contains(string(r.Data), "totalCount") {
 						t.Errorf("data = %s, want nothing of the list", r.Data)
 					}
@@ -291,7 +302,7 @@ func TestAdminLists_forbiddenForCustomers_unauthenticatedWithoutToken(t *testing
 			}
 			t.Run(list+" by the admin", func(t *testing.T) {
 				var out map[string]struct{ TotalCount int }
-				eaOn(t, s).mustDo(admin, q, nil, &out)
+				onT(t, s).mustDo(admin, q, nil, &out)
 				if out[list].TotalCount != 1 {
 					t.Errorf("%s totalCount = %d, want 1", list, out[list].TotalCount)
 				}
@@ -301,18 +312,18 @@ func TestAdminLists_forbiddenForCustomers_unauthenticatedWithoutToken(t *testing
 }
 
 func TestPendingTransaction_othersConfirmOrCancel_notFoundAndStaysPending(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		p := eaSetUpParties(t, s)
 		pending := eaSendID(t, s, p.ann, "ben", "30", false)
 		madeUp := eaMadeUpIDs(t, p)[1]
 		for _, op := range []struct{ name, q string }{{"confirm", eaConfirmMutation}, {"cancel", eaCancelMutation}} {
 			want := s.do(p.cid, op.q, map[string]any{"id": madeUp})
-			eaWantError(t, want, "NOT_FOUND")
+			wantError(t, want, "NOT_FOUND")
 			for viewer, token := range map[string]string{"ben (the recipient)": p.ben, "cid": p.cid} {
 				t.Run(viewer+" "+op.name+"s", func(t *testing.T) {
 					before := eaSnapshot(t, s, p.admin, p.ann, p.ben, p.cid)
-					r := eaOn(t, s).do(token, op.q, map[string]any{"id": pending})
-					eaWantError(t, r, "NOT_FOUND")
+					r := onT(t, s).do(token, op.q, map[string]any{"id": pending})
+					wantError(t, r, "NOT_FOUND")
 					if len(r.Errors) > 0 && len(want.Errors) > 0 && r.Errors[0].Message != want.Errors[0].Message {
 						t.Errorf("message %q, a made-up ID's %q: they must not differ", r.Errors[0].Message, want.Errors[0].Message)
 					}
@@ -347,38 +358,19 @@ type eaHTTPResult struct {
 // extra headers.
 func eaRaw(t *testing.T, s *testServer, method, contentType, body string, cookie *http.Cookie, headers map[string]string) eaHTTPResult {
 	t.Helper()
-	target := s.URL + "/query"
-	var rd io.Reader
+	path := "/query"
 	if method == http.MethodGet {
-		target += "?" + body
-	} else {
-		rd = strings.NewReader(body)
+		path, body = path+"?"+body, ""
 	}
-	req, err := http.NewRequest(method, target, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+	h := maps.Clone(headers)
+	if h == nil {
+		h = map[string]string{}
 	}
 	if cookie != nil {
-		req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
+		h["Cookie"] = (&http.Cookie{Name: cookie.Name, Value: cookie.Value}).String()
 	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := eaHTTPResult{status: res.StatusCode, cookies: res.Cookies(), raw: string(raw)}
-	_ = json.Unmarshal(raw, &out.body) // a refusal may be plain text
-	return out
+	r := hdRequest(t, s.URL, method, path, contentType, body, h)
+	return eaHTTPResult{status: r.status, cookies: (&http.Response{Header: r.header}).Cookies(), body: r.body, raw: r.raw}
 }
 
 func eaJSONBody(query string) string {
@@ -406,8 +398,37 @@ func eaCookieLogin(t *testing.T, s *testServer, username, password string) (*htt
 	return nil, ""
 }
 
+// eaSendMutation sends 1 to ben: if any refused request ran it, a balance would show it.
+const eaSendMutation = "mutation { " + hdSend + " { id } }"
+
+// eaCrossSite are the headers a browser adds to a request from another site.
+var eaCrossSite = map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+
+// cookieRefusalTests are requests carrying ann's session cookie that must not run a mutation.
+var cookieRefusalTests = []struct {
+	name        string
+	method      string
+	contentType string
+	body        string
+	headers     map[string]string
+}{
+	{"text/plain", http.MethodPost, "text/plain", eaJSONBody(eaSendMutation), nil},
+	{"text/plain;charset=UTF-8", http.MethodPost, "text/plain;charset=UTF-8", eaJSONBody(eaSendMutation), nil},
+	{"hdSendForm post", http.MethodPost, "application/x-www-hdSendForm-urlencoded", hdSendForm, nil},
+	{"multipart without JSON", http.MethodPost, "multipart/hdSendForm-data; boundary=x",
+		"--x\r\nContent-Disposition: hdSendForm-data; name=\"query\"\r\n\r\n" + eaSendMutation + "\r\n--x--\r\n", nil},
+	{"no content type", http.MethodPost, "", eaJSONBody(eaSendMutation), nil},
+	{"mutation over GET", http.MethodGet, "", hdSendForm, nil},
+	{"cross-site JSON with Origin and Sec-Fetch-Site", http.MethodPost, "application/json", eaJSONBody(eaSendMutation), eaCrossSite},
+	{"cross-site JSON with Sec-Fetch-Site only", http.MethodPost, "application/json", eaJSONBody(eaSendMutation),
+		map[string]string{"Sec-Fetch-Site": "cross-site"}},
+	{"JSON from a foreign Origin only", http.MethodPost, "application/json", eaJSONBody(eaSendMutation),
+		map[string]string{"Origin": "https://eaCrossSite.example"}},
+	{"cross-site text/plain", http.MethodPost, "text/plain", eaJSONBody(eaSendMutation), eaCrossSite},
+}
+
 func TestCookieSession_httpOnlyLax_andRefusedAcrossSitesOrWithoutJSON(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
@@ -432,31 +453,7 @@ func TestCookieSession_httpOnlyLax_andRefusedAcrossSitesOrWithoutJSON(t *testing
 			}
 		})
 
-		send := `mutation { sendCoins(input: {recipient: {username: "ben"}, amount: "1"}) { id } }`
-		form := url.Values{"query": {send}}.Encode()
-		evil := map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
-		tests := []struct {
-			name        string
-			method      string
-			contentType string
-			body        string
-			headers     map[string]string
-		}{
-			{"text/plain", http.MethodPost, "text/plain", eaJSONBody(send), nil},
-			{"text/plain;charset=UTF-8", http.MethodPost, "text/plain;charset=UTF-8", eaJSONBody(send), nil},
-			{"form post", http.MethodPost, "application/x-www-form-urlencoded", form, nil},
-			{"multipart without JSON", http.MethodPost, "multipart/form-data; boundary=x",
-				"--x\r\nContent-Disposition: form-data; name=\"query\"\r\n\r\n" + send + "\r\n--x--\r\n", nil},
-			{"no content type", http.MethodPost, "", eaJSONBody(send), nil},
-			{"mutation over GET", http.MethodGet, "", form, nil},
-			{"cross-site JSON with Origin and Sec-Fetch-Site", http.MethodPost, "application/json", eaJSONBody(send), evil},
-			{"cross-site JSON with Sec-Fetch-Site only", http.MethodPost, "application/json", eaJSONBody(send),
-				map[string]string{"Sec-Fetch-Site": "cross-site"}},
-			{"JSON from a foreign Origin only", http.MethodPost, "application/json", eaJSONBody(send),
-				map[string]string{"Origin": "https://evil.example"}},
-			{"cross-site text/plain", http.MethodPost, "text/plain", eaJSONBody(send), evil},
-		}
-		for _, tt := range tests {
+		for _, tt := range cookieRefusalTests {
 			t.Run("refused: "+tt.name, func(t *testing.T) {
 				before := eaSnapshot(t, s, admin, ann, ben)
 				res := eaRaw(t, s, tt.method, tt.contentType, tt.body, cookie, tt.headers)
@@ -471,12 +468,12 @@ func TestCookieSession_httpOnlyLax_andRefusedAcrossSitesOrWithoutJSON(t *testing
 		}
 
 		t.Run("a same-origin JSON mutation with the cookie runs", func(t *testing.T) {
-			res := eaRaw(t, s, http.MethodPost, "application/json", eaJSONBody(send), cookie,
+			res := eaRaw(t, s, http.MethodPost, "application/json", eaJSONBody(eaSendMutation), cookie,
 				map[string]string{"Origin": s.URL, "Sec-Fetch-Site": "same-origin"})
 			if res.status != http.StatusOK || len(res.body.Errors) > 0 {
 				t.Errorf("answer %d %s, want the transfer", res.status, res.raw)
 			}
-			if a, b := eaOn(t, s).balance(ann), eaOn(t, s).balance(ben); a != "99.00" || b != "1.00" {
+			if a, b := onT(t, s).balance(ann), onT(t, s).balance(ben); a != "99.00" || b != "1.00" {
 				t.Errorf("balances ann=%s ben=%s, want 99.00 and 1.00", a, b)
 			}
 		})
@@ -484,7 +481,7 @@ func TestCookieSession_httpOnlyLax_andRefusedAcrossSitesOrWithoutJSON(t *testing
 }
 
 func TestLogout_makesTokenAndCookieUnusable(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
@@ -496,10 +493,10 @@ func TestLogout_makesTokenAndCookieUnusable(t *testing.T) {
 		if !out.Logout {
 			t.Fatal("logout = false, want true")
 		}
-		eaWantError(t, s.do(ann, eaMeQuery, nil), "UNAUTHENTICATED")
-		eaWantError(t, s.do(ann, `mutation { logout }`, nil), "UNAUTHENTICATED")
+		wantError(t, s.do(ann, eaMeQuery, nil), "UNAUTHENTICATED")
+		wantError(t, s.do(ann, `mutation { logout }`, nil), "UNAUTHENTICATED")
 		before := eaSnapshot(t, s, admin, other, ben)
-		eaWantError(t, s.send(ann, "ben", "1", nil), "UNAUTHENTICATED")
+		wantError(t, s.send(ann, "ben", "1", nil), "UNAUTHENTICATED")
 		eaUnchanged(t, before, eaSnapshot(t, s, admin, other, ben))
 		// Only that session ended.
 		s.mustDo(other, eaMeQuery, nil, nil)
@@ -522,14 +519,14 @@ func TestLogout_makesTokenAndCookieUnusable(t *testing.T) {
 		if res.body.code() != "UNAUTHENTICATED" {
 			t.Errorf("me with the logged-out cookie = %d %s, want UNAUTHENTICATED", res.status, res.raw)
 		}
-		eaWantError(t, s.do(token, eaMeQuery, nil), "UNAUTHENTICATED")
+		wantError(t, s.do(token, eaMeQuery, nil), "UNAUTHENTICATED")
 	})
 }
 
 // TestTransactionEntries_customerSeesOnlyOwnLine: each party of a transfer sees only their own line
 // of it (never the other side's balanceAfter); the admin sees both.
 func TestTransactionEntries_customerSeesOnlyOwnLine(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		p := eaSetUpParties(t, s)
 		tests := []struct {
 			give      string

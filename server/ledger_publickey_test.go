@@ -2,73 +2,16 @@ package main
 
 // setPublicKey with proof of possession (issue 14.6): registering a key needs its signature of a
 // publicKeyChallenge; replacing one also needs the current password or the old key's signature.
-// Helpers carry the prefix "pk".
+// Its helpers (prefix "pk") are in ledger_helpers_test.go.
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/hex"
 	"testing"
 )
 
-const (
-	pkChallengeMutation = `mutation($k: String!) { publicKeyChallenge(publicKey: $k) { challengeId payload expiresAt } }`
-	pkSetMutation       = `mutation($k: String!, $c: String, $s: String, $p: String, $o: String) {
-		setPublicKey(publicKey: $k, challengeId: $c, signature: $s, currentPassword: $p, oldKeySignature: $o) { publicKey } }`
-)
-
-// pkChallenge is a publicKeyChallenge answer.
-type pkChallenge struct{ ChallengeID, Payload string }
-
-func pkNewKey(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub, priv
-}
-
-// pkStart asks for a challenge for pub as token's user.
-func pkStart(s *testServer, token string, pub ed25519.PublicKey) pkChallenge {
-	s.t.Helper()
-	var out struct{ PublicKeyChallenge pkChallenge }
-	s.mustDo(token, pkChallengeMutation, map[string]any{"k": hex.EncodeToString(pub)}, &out)
-	return out.PublicKeyChallenge
-}
-
-// pkSign is priv's hex signature of c's payload.
-func pkSign(priv ed25519.PrivateKey, c pkChallenge) string {
-	return hex.EncodeToString(ed25519.Sign(priv, []byte(c.Payload)))
-}
-
-// pkSet calls setPublicKey for pub with the given proof (nil values are left out).
-func pkSet(s *testServer, token string, pub ed25519.PublicKey, proof map[string]any) gqlResponse {
-	s.t.Helper()
-	vars := map[string]any{"k": hex.EncodeToString(pub)}
-	for k, v := range proof {
-		vars[k] = v
-	}
-	return s.do(token, pkSetMutation, vars)
-}
-
-// pkMustRegister registers priv's key for token's user, who has none yet, with a fresh challenge.
-func pkMustRegister(s *testServer, token string, priv ed25519.PrivateKey) {
-	s.t.Helper()
-	pub := priv.Public().(ed25519.PublicKey)
-	c := pkStart(s, token, pub)
-	if r := pkSet(s, token, pub, map[string]any{"c": c.ChallengeID, "s": pkSign(priv, c)}); len(r.Errors) > 0 {
-		s.t.Fatalf("setPublicKey: %+v", r.Errors)
-	}
-}
-
-func pkKeyOf(t *testing.T, s *testServer, token string) string {
-	t.Helper()
-	return eaStateOf(t, s, token).PublicKey
-}
-
 func TestSetPublicKey_withoutProofOfPossession_refusedAndChangesNothing(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		ben := s.customer(admin, "ben")
@@ -96,9 +39,9 @@ func TestSetPublicKey_withoutProofOfPossession_refusedAndChangesNothing(t *testi
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				s := eaOn(t, s)
+				s := onT(t, s)
 				before := eaSnapshot(t, s, admin, ann, ben)
-				eaWantError(t, pkSet(s, ann, tt.key, tt.proof), tt.wantCode, tt.wantFields...)
+				wantError(t, pkSet(s, ann, tt.key, tt.proof), tt.wantCode, tt.wantFields...)
 				eaUnchanged(t, before, eaSnapshot(t, s, admin, ann, ben))
 			})
 		}
@@ -108,10 +51,10 @@ func TestSetPublicKey_withoutProofOfPossession_refusedAndChangesNothing(t *testi
 		// Ann tries to register ben's published key: she cannot sign for it. (Her new challenge ends
 		// her earlier one: one live challenge per user.)
 		squat := pkStart(s, ann, benPub)
-		eaWantError(t, pkSet(s, ann, benPub, map[string]any{"c": squat.ChallengeID, "s": pkSign(annPriv, squat)}), "BAD_USER_INPUT", "signature")
-		eaWantError(t, pkSet(s, ann, annPub, map[string]any{"c": annC.ChallengeID, "s": pkSign(annPriv, annC)}), "BAD_USER_INPUT", "challengeId")
+		wantError(t, pkSet(s, ann, benPub, map[string]any{"c": squat.ChallengeID, "s": pkSign(annPriv, squat)}), "BAD_USER_INPUT", "signature")
+		wantError(t, pkSet(s, ann, annPub, map[string]any{"c": annC.ChallengeID, "s": pkSign(annPriv, annC)}), "BAD_USER_INPUT", "challengeId")
 		// With the private key (stolen, say) the squat reaches the uniqueness rule: CONFLICT.
-		eaWantError(t, pkSet(s, ann, benPub, map[string]any{"c": squat.ChallengeID, "s": pkSign(benPriv, squat)}), "CONFLICT", "publicKey")
+		wantError(t, pkSet(s, ann, benPub, map[string]any{"c": squat.ChallengeID, "s": pkSign(benPriv, squat)}), "CONFLICT", "publicKey")
 		if got := pkKeyOf(t, s, ben); got != hex.EncodeToString(benPub) {
 			t.Errorf("ben's key = %s, want his own", got)
 		}
@@ -122,12 +65,12 @@ func TestSetPublicKey_withoutProofOfPossession_refusedAndChangesNothing(t *testi
 		if out.SetPublicKey.PublicKey != hex.EncodeToString(annPub) || pkKeyOf(t, s, ann) != hex.EncodeToString(annPub) {
 			t.Errorf("ann's key = %s, want %x", out.SetPublicKey.PublicKey, annPub)
 		}
-		eaWantError(t, pkSet(s, ann, annPub, map[string]any{"c": annC.ChallengeID, "s": pkSign(annPriv, annC)}), "BAD_USER_INPUT", "challengeId")
+		wantError(t, pkSet(s, ann, annPub, map[string]any{"c": annC.ChallengeID, "s": pkSign(annPriv, annC)}), "BAD_USER_INPUT", "challengeId")
 	})
 }
 
 func TestSetPublicKey_replacingAKey_needsTheOldKeyOrTheCurrentPassword(t *testing.T) {
-	eaOnStores(t, func(t *testing.T, s *testServer) {
+	onStores(t, func(t *testing.T, s *testServer) {
 		admin := s.admin()
 		ann := s.customer(admin, "ann")
 		oldPub, oldPriv := pkNewKey(t)
@@ -147,8 +90,8 @@ func TestSetPublicKey_replacingAKey_needsTheOldKeyOrTheCurrentPassword(t *testin
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				s := eaOn(t, s)
-				eaWantError(t, pkSet(s, ann, newPub, tt.proof), "BAD_USER_INPUT", tt.wantFields...)
+				s := onT(t, s)
+				wantError(t, pkSet(s, ann, newPub, tt.proof), "BAD_USER_INPUT", tt.wantFields...)
 				if got := pkKeyOf(t, s, ann); got != hex.EncodeToString(oldPub) {
 					t.Errorf("key = %s, want the old one kept", got)
 				}
@@ -179,11 +122,11 @@ func TestPublicKeyChallengeAndSetPublicKey_countAgainstThePerUserRateLimit(t *te
 	for range 3 {
 		c = pkStart(s, ann, pub)
 	}
-	eaWantError(t, s.do(ann, pkChallengeMutation, map[string]any{"k": hex.EncodeToString(pub)}), "TOO_MANY_REQUESTS")
+	wantError(t, s.do(ann, pkChallengeMutation, map[string]any{"k": hex.EncodeToString(pub)}), "TOO_MANY_REQUESTS")
 	for range 3 {
-		eaWantError(t, pkSet(s, ann, pub, map[string]any{"c": c.ChallengeID, "s": pkSign(priv, pkChallenge{Payload: "x"})}), "BAD_USER_INPUT", "signature")
+		wantError(t, pkSet(s, ann, pub, map[string]any{"c": c.ChallengeID, "s": pkSign(priv, pkChallenge{Payload: "x"})}), "BAD_USER_INPUT", "signature")
 	}
-	eaWantError(t, pkSet(s, ann, pub, map[string]any{"c": c.ChallengeID, "s": pkSign(priv, c)}), "TOO_MANY_REQUESTS")
+	wantError(t, pkSet(s, ann, pub, map[string]any{"c": c.ChallengeID, "s": pkSign(priv, c)}), "TOO_MANY_REQUESTS")
 	if got := pkKeyOf(t, s, ann); got != "<null>" {
 		t.Errorf("key = %s, want none after the refusals", got)
 	}

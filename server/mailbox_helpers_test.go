@@ -5,7 +5,7 @@ package main
 // (OUTBOX_FILE). Every delivery happens before the mutation that sends it answers, so a test reads
 // what arrived right after the response, without polling.
 //
-// Helpers here and in identity_test.go carry the prefix "id".
+// Helpers carry the prefix "id", as the identity helpers do.
 
 import (
 	"bufio"

@@ -16,7 +16,7 @@ func TestMetrics_operationsLedgerAndPool_exposedForPrometheus(t *testing.T) {
 	admin := s.admin()
 	s.customer(admin, "ann")
 	s.mint(admin, "ann", "10")
-	eaWantError(t, s.do("", `mutation { login(input: {login: "ann", password: "wrong-password"}) { status } }`, nil), "UNAUTHENTICATED")
+	wantError(t, s.do("", `mutation { login(input: {login: "ann", password: "wrong-password"}) { status } }`, nil), "UNAUTHENTICATED")
 
 	res, err := http.Get(s.URL + "/metrics")
 	if err != nil {
@@ -71,7 +71,7 @@ func TestAuditLog_everyAdminMutationRecorded_customersNot(t *testing.T) {
 	admin := s.admin()
 	ann := s.customer(admin, "ann")
 	s.mint(admin, "ann", "10")
-	eaWantError(t, s.do(admin, `mutation { deleteCustomer(username: "nobody") }`, nil), "NOT_FOUND")
+	wantError(t, s.do(admin, `mutation { deleteCustomer(username: "nobody") }`, nil), "NOT_FOUND")
 	s.mustDo(ann, `mutation { setTwoFactor(method: EMAIL) { twoFactor } }`, nil, nil)
 	s.mustDo(admin, `query { customers { totalCount } }`, nil, nil)
 

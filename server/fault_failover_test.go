@@ -240,14 +240,7 @@ func TestFailover_primaryKilled_standbyPromoted_keyedTransfersExactlyOnce(t *tes
 	dropID := drop.subscribe(lvBalanceSub, map[string]any{"acc": mainID, "after": startVersion})
 
 	load := foStart(s, bank, 8)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if n, _, _ := load.acked(time.Time{}); n >= 60 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("fewer than 60 transfers acknowledged in 30s")
-		}
-	}
+	load.waitAcked(t, 60)
 	// The second subscriber sees one change, then its phone drops off before the failover.
 	dropSeen := drop.event(dropID).Version
 	drop.conn.Close()
@@ -292,7 +285,28 @@ func TestFailover_primaryKilled_standbyPromoted_keyedTransfersExactlyOnce(t *tes
 	}
 	t.Logf("%d transfers acknowledged, %d found on the new primary, each once", len(load.transfers), len(load.transfers))
 
-	_, lines = lvStatement(t, s, watched, 1)
+	foWantSubscribersCaughtUp(t, s, watched, mainID, stay, stayID, startVersion, dropSeen)
+}
+
+// waitAcked waits until n transfers are acknowledged (30 s at most).
+func (l *foLoad) waitAcked(t *testing.T, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if got, _, _ := l.acked(time.Time{}); got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d transfers acknowledged in 30s", n)
+		}
+	}
+}
+
+// foWantSubscribersCaughtUp checks that the subscriber that stayed connected (stay) saw every
+// version of the watched account after startVersion without a gap, and that one reconnecting
+// after dropSeen sees every version after it.
+func foWantSubscribersCaughtUp(t *testing.T, s *testServer, watched, mainID string, stay *lvClient, stayID string, startVersion, dropSeen int) {
+	t.Helper()
+	_, lines := lvStatement(t, s, watched, 1)
 	last := lines[0].Version
 	ev, resumes := foFollow(t, stay, stayID, mainID, startVersion, last)
 	if got := s.balance(watched); ev.Balance.Amount != got {

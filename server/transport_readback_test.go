@@ -42,34 +42,7 @@ func TestMutationPayloads_edgesOfWhatTheyCreated_load(t *testing.T) {
 			rita := s.login("rita", "rita-password")
 			s.customer(admin, "sam")
 			s.mint(admin, "rita", "10")
-			type settled struct {
-				Status  string
-				Entries []struct {
-					Amount  struct{ Amount string }
-					Account struct{ Number string }
-				}
-			}
-			for _, op := range []string{"confirmTransaction", "cancelTransaction"} {
-				id := eaSendID(t, s, rita, "sam", "2.50", false)
-				r := s.do(rita, `mutation($id: ID!) { `+op+`(id: $id) { status entries { amount { amount } account { number } } } }`,
-					map[string]any{"id": id})
-				if len(r.Errors) > 0 {
-					t.Fatalf("%s: %+v", op, r.Errors)
-				}
-				var out map[string]settled
-				if err := json.Unmarshal(r.Data, &out); err != nil {
-					t.Fatal(err)
-				}
-				got := out[op]
-				if len(got.Entries) == 0 && op == "confirmTransaction" || got.Status == "PENDING" {
-					t.Errorf("%s = %+v, want its entries readable", op, got)
-				}
-				for _, e := range got.Entries {
-					if e.Amount.Amount != "2.50" || e.Account.Number == "" {
-						t.Errorf("%s entry = %+v", op, e)
-					}
-				}
-			}
+			rbWantSettledEntries(t, s, rita)
 			var card struct {
 				CreateCard struct {
 					Card struct {
@@ -83,6 +56,40 @@ func TestMutationPayloads_edgesOfWhatTheyCreated_load(t *testing.T) {
 				t.Errorf("createCard = %+v, want its CARD account", card)
 			}
 		})
+	}
+}
+
+// rbWantSettledEntries checks that what confirmTransaction and cancelTransaction return carries
+// the transaction's entries: one pending transfer of rita's (holding 10) to sam each.
+func rbWantSettledEntries(t *testing.T, s *testServer, rita string) {
+	t.Helper()
+	type settled struct {
+		Status  string
+		Entries []struct {
+			Amount  struct{ Amount string }
+			Account struct{ Number string }
+		}
+	}
+	for _, op := range []string{"confirmTransaction", "cancelTransaction"} {
+		id := eaSendID(t, s, rita, "sam", "2.50", false)
+		r := s.do(rita, `mutation($id: ID!) { `+op+`(id: $id) { status entries { amount { amount } account { number } } } }`,
+			map[string]any{"id": id})
+		if len(r.Errors) > 0 {
+			t.Fatalf("%s: %+v", op, r.Errors)
+		}
+		var out map[string]settled
+		if err := json.Unmarshal(r.Data, &out); err != nil {
+			t.Fatal(err)
+		}
+		got := out[op]
+		if len(got.Entries) == 0 && op == "confirmTransaction" || got.Status == "PENDING" {
+			t.Errorf("%s = %+v, want its entries readable", op, got)
+		}
+		for _, e := range got.Entries {
+			if e.Amount.Amount != "2.50" || e.Account.Number == "" {
+				t.Errorf("%s entry = %+v", op, e)
+			}
+		}
 	}
 }
 
