@@ -165,23 +165,24 @@ func (s *sim) opDelete(w *worker, which string) {
 // withdrawn to a card, cards defunded, the main balance sent to another customer or, when
 // negative, minted back. It returns false when a step failed.
 func (s *sim) empty(w *worker, kind string, c *customer) bool {
+	return s.releasePending(w, kind, c) && s.emptyProducts(w, kind, c) && s.emptyMain(w, kind, c)
+}
+
+// releasePending cancels c's pending transfers and aborts its cash-outs.
+func (s *sim) releasePending(w *worker, kind string, c *customer) bool {
 	s.mu.Lock()
 	open := c.open("")
 	s.mu.Unlock()
 	for _, p := range open {
-		q, id, want := `mutation($id: ID!) { cancelTransaction(id: $id) { id } }`, p.id, "VOIDED"
-		if p.cashout != "" {
-			q, id, want = `mutation($id: ID!) { abortCashout(id: $id) { id } }`, p.cashout, "ABORTED"
-		}
-		r := s.callSettle(w, c.token, q, map[string]any{"id": id}, s.statusIs(w, c.token, id, want))
-		if !s.expect(w, kind+".release", c, id, r, "") {
+		if !s.release(w, kind+".release", c, p) {
 			return false
 		}
-		s.mu.Lock()
-		p.status = "VOIDED"
-		c.main.reserved -= p.amount
-		s.mu.Unlock()
 	}
+	return true
+}
+
+// emptyProducts withdraws c's goals to a card and defunds its cards to the main account.
+func (s *sim) emptyProducts(w *worker, kind string, c *customer) bool {
 	s.mu.Lock()
 	cards, goals := c.liveCards(), c.liveGoals()
 	s.mu.Unlock()
@@ -192,10 +193,7 @@ func (s *sim) empty(w *worker, kind string, c *customer) bool {
 			if !s.expect(w, kind+".withdraw", c, g.id, r, "") {
 				return false
 			}
-			s.mu.Lock()
-			cards[0].acct.balance += g.acct.balance
-			g.acct.balance = 0
-			s.mu.Unlock()
+			s.move(g.acct, cards[0].acct, g.acct.balance)
 		}
 	}
 	for _, k := range cards {
@@ -205,12 +203,15 @@ func (s *sim) empty(w *worker, kind string, c *customer) bool {
 			if !s.expect(w, kind+".defund", c, k.id, r, "") {
 				return false
 			}
-			s.mu.Lock()
-			c.main.balance += k.acct.balance
-			k.acct.balance = 0
-			s.mu.Unlock()
+			s.move(k.acct, c.main, k.acct.balance)
 		}
 	}
+	return true
+}
+
+// emptyMain brings c's main account to zero: sent to another customer, or minted back when
+// negative.
+func (s *sim) emptyMain(w *worker, kind string, c *customer) bool {
 	s.mu.Lock()
 	bal := c.main.balance
 	s.mu.Unlock()
@@ -227,10 +228,7 @@ func (s *sim) empty(w *worker, kind string, c *customer) bool {
 		if !s.expect(w, kind+".sendAll", c, dec(bal)+" to "+to.username, r, allowed...) {
 			return false
 		}
-		s.mu.Lock()
-		c.main.balance -= bal
-		to.main.balance += bal
-		s.mu.Unlock()
+		s.move(c.main, to.main, bal)
 	case bal < 0:
 		if !s.mint(w, kind+".mint", c, -bal) {
 			return false
