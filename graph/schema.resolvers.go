@@ -939,14 +939,7 @@ func (r *personResolver) Versions(ctx context.Context, obj *ent.Person, first *i
 
 // Person is the resolver for the person field.
 func (r *procedureResolver) Person(ctx context.Context, obj *ent.Procedure) (*ent.Person, error) {
-	if p := obj.Edges.Person; p != nil { // loaded with the queue's page
-		return p, nil
-	}
-	p, err := r.Client.Person.Get(ctx, obj.PersonID)
-	if ent.IsNotFound(err) {
-		return nil, errNotFound
-	}
-	return p, err
+	return r.procedurePerson(ctx, obj)
 }
 
 // CreatedBy is the resolver for the createdBy field.
@@ -975,7 +968,7 @@ func (r *procedureResolver) Files(ctx context.Context, obj *ent.Procedure) ([]*e
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
-	return r.visibleNode(ctx, id)
+	return r.node(ctx, id)
 }
 
 // Nodes is the resolver for the nodes field.
@@ -983,7 +976,7 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	if len(ids) > maxPageSize {
 		return nil, apperr.Field("ids", "at most 100 IDs")
 	}
-	return r.visibleNodes(ctx, ids)
+	return r.nodes(ctx, ids)
 }
 
 // Me is the resolver for the me field.
@@ -1123,11 +1116,7 @@ func (r *queryResolver) Procedures(ctx context.Context, first *int, after *entgq
 
 // PersonProcedures is the resolver for the personProcedures field.
 func (r *queryResolver) PersonProcedures(ctx context.Context, personID string) ([]*ent.Procedure, error) {
-	_, p, err := r.personFor(ctx, personID)
-	if err != nil {
-		return nil, err
-	}
-	return r.Census.Pending(ctx, p)
+	return r.personProcedures(ctx, personID)
 }
 
 // People is the resolver for the people field.
