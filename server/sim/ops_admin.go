@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -261,7 +262,7 @@ func (s *sim) opDeleteWithPending(w *worker) {
 // PRECONDITION_FAILED), changes their membership, cancels them, and looks up malformed
 // identifiers.
 func (s *sim) opPeople(w *worker) {
-	switch op := w.rng.IntN(5); {
+	switch op := w.rng.IntN(6); {
 	case op == 0 || s.pickPerson(w) == nil:
 		s.registerPerson(w, fmt.Sprintf("Sim%d", w.step), []string{""})
 	case op == 1:
@@ -301,6 +302,43 @@ func (s *sim) opPeople(w *worker) {
 			return
 		}
 		s.expect(w, "person.malformed", nil, "", r, "BAD_USER_INPUT", "NOT_FOUND")
+	case op == 5:
+		s.readPerson(w, s.pickPerson(w))
+	}
+}
+
+// readPerson reads a person the ways a clerk's read is audited besides person and people (node,
+// Person.versions, personProcedures, Procedure.person): each answers this person and nobody else.
+func (s *sim) readPerson(w *worker, p *person) {
+	r := s.call(w, true, s.staff, `query($id: ID!) {
+		node(id: $id) { ... on Person { id versions(first: 5) { edges { node { person { id } } } } } }
+		personProcedures(personId: $id) { id person { id } } }`, map[string]any{"id": p.id})
+	var out struct {
+		Node *struct {
+			ID       string
+			Versions struct {
+				Edges []struct {
+					Node struct{ Person struct{ ID string } }
+				}
+			}
+		}
+		PersonProcedures []struct{ Person struct{ ID string } }
+	}
+	if !s.expect(w, "person.read", nil, p.id, r, "") || !s.decodeOK(w, "person.read", nil, r, &out) {
+		return
+	}
+	ids := []string{}
+	if out.Node != nil {
+		ids = append(ids, out.Node.ID)
+		for _, e := range out.Node.Versions.Edges {
+			ids = append(ids, e.Node.Person.ID)
+		}
+	}
+	for _, pr := range out.PersonProcedures {
+		ids = append(ids, pr.Person.ID)
+	}
+	if out.Node == nil || slices.ContainsFunc(ids, func(id string) bool { return id != p.id }) {
+		s.violate(w.step, "person.read", nil, fmt.Sprintf("person %s read as %v", p.id, ids))
 	}
 }
 

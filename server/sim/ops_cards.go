@@ -75,18 +75,10 @@ func (s *sim) opFreezeRace(w *worker) {
 	amount := 1 + w.rng.Int64N(min(avail, 5000))
 	xferVars := map[string]any{"in": map[string]any{"fromCardNumber": from.number, "toCardNumber": to.number,
 		"amount": dec(amount), "idempotencyKey": s.key(w, "freeze-race")}}
-	urls := s.e.urls()
-	if len(urls) == 0 {
+	xfer, freeze, ok := s.raceFreeze(w, c, from, xferVars)
+	if !ok {
 		return
 	}
-	first := w.rng.IntN(len(urls))
-	var xfer, freeze reply
-	var wg sync.WaitGroup
-	wg.Go(func() { xfer = post(s.ctx, s.hc, urls[first], c.token, qXfer, xferVars) })
-	wg.Go(func() {
-		freeze = post(s.ctx, s.hc, urls[(first+1)%len(urls)], c.token, qFreeze, map[string]any{"id": from.id})
-	})
-	wg.Wait()
 	if !s.expect(w, "freezeRace.freeze", c, "card "+from.id, freeze, "") {
 		// Lost to a fault: freezing is idempotent, so send it again.
 		if !s.setFrozen(w, "freezeCard", c, from, true) {
@@ -124,6 +116,23 @@ func (s *sim) opFreezeRace(w *worker) {
 	if w.rng.IntN(2) == 0 {
 		s.setFrozen(w, "unfreezeCard", c, from, false)
 	}
+}
+
+// raceFreeze sends the transfer of xferVars from card from and the card's freeze at once, to two
+// servers (the same one when only one runs); ok is false when no server runs.
+func (s *sim) raceFreeze(w *worker, c *customer, from *card, xferVars map[string]any) (xfer, freeze reply, ok bool) {
+	urls := s.e.urls()
+	if len(urls) == 0 {
+		return xfer, freeze, false
+	}
+	first := w.rng.IntN(len(urls))
+	var wg sync.WaitGroup
+	wg.Go(func() { xfer = post(s.ctx, s.hc, urls[first], c.token, qXfer, xferVars) })
+	wg.Go(func() {
+		freeze = post(s.ctx, s.hc, urls[(first+1)%len(urls)], c.token, qFreeze, map[string]any{"id": from.id})
+	})
+	wg.Wait()
+	return xfer, freeze, true
 }
 
 // opBillEdit changes an unpaid bill (name, amount, due date) or deletes it; a paid one is
