@@ -310,9 +310,9 @@ func (s *sim) opPeople(w *worker) {
 // readPerson reads a person the ways a clerk's read is audited besides person and people (node,
 // Person.versions, personProcedures, Procedure.person): each answers this person and nobody else.
 func (s *sim) readPerson(w *worker, p *person) {
-	r := s.call(w, true, s.staff, `query($id: ID!) {
+	r := s.call(w, true, s.staff, `query($id: ID!, $ref: String!) {
 		node(id: $id) { ... on Person { id versions(first: 5) { edges { node { person { id } } } } } }
-		personProcedures(personId: $id) { id person { id } } }`, map[string]any{"id": p.id})
+		personProcedures(personId: $ref) { id person { id } } }`, map[string]any{"id": p.id, "ref": p.id})
 	var out struct {
 		Node *struct {
 			ID       string
