@@ -2,7 +2,8 @@
 # DATABASE_URL is set) and `make test` proves everything against a throwaway PostgreSQL.
 GO ?= go
 ADMIN_PASSWORD ?= coffer-admin-password
-GENERATED := ent graph/generated graph/model graph/schema.resolvers.go
+# The resolver files follow the schema files (gqlgen's follow-schema layout): one per domain.
+GENERATED := ent graph/generated graph/model 'graph/*.resolvers.go'
 
 .PHONY: run test test-deps generate check-generated lint bench image-context
 

@@ -144,3 +144,10 @@ func (r *Resolver) fullNode(ctx context.Context, n ent.Noder) (ent.Noder, error)
 	}
 	return nil, errNotFound
 }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

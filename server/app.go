@@ -50,104 +50,193 @@ type app struct {
 	tracing  *tracing // nil when tracing is off
 }
 
-func newApp(ctx context.Context, cfg Config) (*app, error) {
+// newApp wires the server in steps: check the bank's settings, open the store, build the domain
+// services and the resolver, then the GraphQL handler, the ledger's poster and the live fan-out.
+// When a step fails, what the earlier ones started (tracer, store, queue, poster) is released.
+func newApp(ctx context.Context, cfg Config) (_ *app, err error) {
+	currency, limitMinor, err := bankCurrency(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := newTracing(ctx, cfg.Observe)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		db     *store.DB
+		svc    *services
+		poster *ledger.Batcher
+	)
+	defer func() {
+		if err == nil {
+			return
+		}
+		if poster != nil {
+			poster.Close()
+		}
+		if svc != nil {
+			svc.queue.Close()
+		}
+		if db != nil {
+			db.Close()
+		}
+		shutdownTracing(tr)
+	}()
+	dbOpts := dbOptions(cfg.Hardening)
+	dbOpts.OpenSQL = tr.openSQL()
+	if db, err = store.Open(ctx, cfg.DatabaseURL, dbOpts); err != nil {
+		return nil, err
+	}
+	if svc, err = newServices(ctx, cfg, db, currency); err != nil {
+		return nil, err
+	}
+	resolver := newResolver(cfg, db, svc, currency, limitMinor)
+	gql := newGraphQL(cfg, resolver, tr, svc.metrics, db.Client)
+	if cfg.LedgerBatchMax > 0 {
+		if poster, err = svc.ledger.StartBatching(ledger.BatchConfig{Window: cfg.LedgerBatchWindow, Max: cfg.LedgerBatchMax}); err != nil {
+			return nil, err
+		}
+	}
+	a := &app{cfg: cfg, db: db, identity: svc.identity, gql: gql, queue: svc.queue, metrics: svc.metrics,
+		products: resolver.Products, tracing: tr, poster: poster}
+	a.live = startLive(cfg, db, svc.ledger, svc.identity)
+	resolver.Live = a.live.hub
+	svc.metrics.countSubscriptions(a.live.hub.Open)
+	gql.AddTransport(a.websocketTransport())
+	gql.AroundOperations(a.websocketOperations)
+	return a, nil
+}
+
+// bankCurrency checks the settings that the money and card packages judge: the currency, the card
+// prefix and the monthly creation limit, answered in minor units.
+func bankCurrency(cfg Config) (money.Currency, int64, error) {
 	currency := money.Currency{Code: cfg.Currency, Scale: cfg.CurrencyScale}
 	if err := currency.Validate(); err != nil {
-		return nil, fmt.Errorf("BANK_CURRENCY/BANK_CURRENCY_SCALE: %w", err)
+		return currency, 0, fmt.Errorf("BANK_CURRENCY/BANK_CURRENCY_SCALE: %w", err)
 	}
 	if _, err := cardnum.Generate(cfg.CardPrefix, nil); err != nil {
-		return nil, fmt.Errorf("CARD_PREFIX: %w", err)
+		return currency, 0, fmt.Errorf("CARD_PREFIX: %w", err)
 	}
 	limitMinor, err := currency.ParseDecimal(fmt.Sprint(cfg.CreationMonthlyLimit))
 	if err == nil {
 		err = currency.WithinBound(limitMinor)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("CREATION_MONTHLY_LIMIT: %w", err)
+		return currency, 0, fmt.Errorf("CREATION_MONTHLY_LIMIT: %w", err)
 	}
-	tr, err := newTracing(ctx, cfg.Observe)
-	if err != nil {
-		return nil, err
-	}
-	dbOpts := dbOptions(cfg.Hardening)
-	dbOpts.OpenSQL = tr.openSQL()
-	db, err := store.Open(ctx, cfg.DatabaseURL, dbOpts)
-	if err != nil {
-		_ = tr.shutdown(ctx)
-		return nil, err
-	}
-	l := ledger.New(db.Client, db.Dialect, currency)
-	m := newMetrics(db.SQL)
-	l.OnTransaction = m.ledgerCommitted
-	if _, err := l.Issuer(ctx); err != nil {
-		db.Close()
+	return currency, limitMinor, nil
+}
+
+// services are the domain services over one store that the resolver and the app share.
+type services struct {
+	ledger   *ledger.Ledger
+	metrics  *metrics
+	key      lookup.Key
+	budget   *delivery.Budget
+	codes    *codes.Service
+	identity *identity.Service
+	census   *census.Service
+	// queue sends the codes of flows that must answer alike whether or not they sent one.
+	queue *delivery.Queue
+}
+
+// newServices builds the ledger, the look-up key, the message sender and the identity and census
+// services, running their start-up work (issuer account, administrator, back-fills). The queue is
+// started last, once nothing can fail.
+func newServices(ctx context.Context, cfg Config, db *store.DB, currency money.Currency) (*services, error) {
+	svc := &services{ledger: ledger.New(db.Client, db.Dialect, currency), metrics: newMetrics(db.SQL)}
+	svc.ledger.OnTransaction = svc.metrics.ledgerCommitted
+	if _, err := svc.ledger.Issuer(ctx); err != nil {
 		return nil, err
 	}
 	key, stored, err := lookup.Load(ctx, db.Client, cfg.LookupKey)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	if stored && !cfg.Dev {
 		slog.Warn("LOOKUP_KEY is not set: the look-up key is kept in the database, next to what it protects")
 	}
+	svc.key = key
 	sender, err := delivery.New(delivery.Config{
 		SMTPURL: cfg.SMTPURL, SMSWebhookURL: cfg.SMSWebhookURL, OutboxFile: cfg.OutboxFile, From: cfg.SMTPFrom,
 	})
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
 	// Every message, queued or not, leaves through the budgeted sender.
-	budget := delivery.NewBudget(delivery.BudgetConfig{
+	svc.budget = delivery.NewBudget(delivery.BudgetConfig{
 		SMSPerDestinationPerHour: cfg.Budgets.SMSPerDestinationPerHour, SMSGlobalPerHour: cfg.Budgets.SMSGlobalPerHour,
 		EmailPerDestinationPerHour: cfg.Budgets.EmailPerDestinationPerHour, EmailGlobalPerHour: cfg.Budgets.EmailGlobalPerHour,
 	})
-	sender = delivery.WithBudget(sender, budget)
-	codeService := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: cfg.CodeTTL, Now: time.Now, Budget: budget}
-	ids := identity.NewService(db.Client, l, identity.NewHasher(0), codeService, key)
+	sender = delivery.WithBudget(sender, svc.budget)
+	svc.codes = &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: cfg.CodeTTL, Now: time.Now, Budget: svc.budget}
+	if svc.identity, err = newIdentity(ctx, cfg, db, svc); err != nil {
+		return nil, err
+	}
+	if svc.census, err = newCensus(ctx, cfg, db, svc.codes); err != nil {
+		return nil, err
+	}
+	svc.queue = delivery.NewQueue(sender, 1024, 4, 30*time.Second)
+	svc.codes.Queue = svc.queue
+	return svc, nil
+}
+
+// newIdentity builds the identity service with the session and login settings, creates or updates
+// the administrator when ADMIN_PASSWORD is set, and fills the look-alike keys older rows lack.
+func newIdentity(ctx context.Context, cfg Config, db *store.DB, svc *services) (*identity.Service, error) {
+	ids := identity.NewService(db.Client, svc.ledger, identity.NewHasher(0), svc.codes, svc.key)
 	ids.SessionIdle, ids.SessionMaxAge = cfg.SessionIdleTimeout, cfg.SessionMaxAge
 	ids.SQL = db.SQL // authentication runs as a prepared statement
 	ids.MaxFailedLogins, ids.LockoutDuration = cfg.LoginMaxFailures, cfg.LoginLockout
 	ids.RequireTwoFactor = cfg.RequireTwoFactor
 	if cfg.AdminPassword != "" {
 		if err := ids.BootstrapAdmin(ctx, cfg.AdminPassword); err != nil {
-			db.Close()
 			return nil, fmt.Errorf("bootstrap admin: %w", err)
 		}
 	}
 	if err := ids.BackfillLookalikeKeys(ctx); err != nil {
-		db.Close()
 		return nil, err
 	}
+	return ids, nil
+}
+
+// newCensus builds the people register, seeds its scopes and fills the search keys older rows lack.
+func newCensus(ctx context.Context, cfg Config, db *store.DB, codeService *codes.Service) (*census.Service, error) {
 	people := &census.Service{Client: db.Client, Dialect: db.Dialect, Codes: codeService,
 		PhoneStartsPerStaff: ratelimit.New(cfg.Budgets.PhoneStartsPerStaffPerHour, time.Hour)}
 	if err := people.SeedScopes(ctx); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("census scopes: %w", err)
 	}
 	if _, err := people.BackfillSearchKeys(ctx); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("census search keys: %w", err)
 	}
-	queue := delivery.NewQueue(sender, 1024, 4, 30*time.Second)
-	codeService.Queue = queue
+	return people, nil
+}
+
+// newResolver gives the resolvers their services and the limits of the operations they guard.
+func newResolver(cfg Config, db *store.DB, svc *services, currency money.Currency, limitMinor int64) *graph.Resolver {
 	// One budget of failed recipient look-ups per user, whether by address (sendCoins) or by
 	// card number (transferBetweenCards).
 	recipientMisses := ratelimit.New(cfg.Budgets.RecipientMissesPerHour, time.Hour)
-	resolver := &graph.Resolver{
-		Client: db.Client, Currency: currency, Ledger: l, Identity: ids,
-		Coins: &coins.Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: limitMinor, Identity: ids,
+	return &graph.Resolver{
+		Client: db.Client, Currency: currency, Ledger: svc.ledger, Identity: svc.identity,
+		Coins: &coins.Service{Ledger: svc.ledger, SQL: db.SQL, MonthlyLimitMinor: limitMinor, Identity: svc.identity,
 			KeyChallengeTTL: cfg.CodeTTL, FailedLookups: recipientMisses},
-		Products: &products.Service{Ledger: l, Key: key, CardPrefix: cfg.CardPrefix, FailedLookups: recipientMisses},
-		Cashouts: &cashout.Service{Ledger: l, Codes: codeService,
+		Products: &products.Service{Ledger: svc.ledger, Key: svc.key, CardPrefix: cfg.CardPrefix, FailedLookups: recipientMisses},
+		Cashouts: &cashout.Service{Ledger: svc.ledger, Codes: svc.codes,
 			PerUser: ratelimit.New(cfg.Budgets.CashoutsPerUserPerHour, time.Hour)},
-		Census: people,
+		Census: svc.census,
 		Limits: graph.AuthLimits{
 			PerAddress: ratelimit.New(cfg.AuthRateLimit, time.Minute),
 			PerAccount: ratelimit.New(cfg.AccountRateLimit, 15*time.Minute),
 		},
 	}
+}
+
+// newGraphQL is gqlgen's handler over HTTP with coffer's extensions, in order: persisted queries,
+// the limits, tracing, the operations' metrics and log line, the data loaders. The WebSocket
+// transport is added once the app exists.
+func newGraphQL(cfg Config, resolver *graph.Resolver, tr *tracing, m *metrics, client *ent.Client) *handler.Server {
 	gql := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
 	gql.AddTransport(gqltransport.Options{})
 	gql.AddTransport(gqltransport.POST{})
@@ -156,27 +245,13 @@ func newApp(ctx context.Context, cfg Config) (*app, error) {
 	if tr != nil {
 		gql.Use(graphqlTracing{tracer: tr.tracer}) // outermost: the operations' log line is in its span
 	}
-	gql.Use(operations{metrics: m, client: db.Client})
+	gql.Use(operations{metrics: m, client: client})
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(resolver.WithLoaders(ctx))
 	})
 	gql.SetErrorPresenter(graph.ErrorPresenter)
 	gql.SetQueryCache(newQueryCache())
-	var poster *ledger.Batcher
-	if cfg.LedgerBatchMax > 0 {
-		if poster, err = l.StartBatching(ledger.BatchConfig{Window: cfg.LedgerBatchWindow, Max: cfg.LedgerBatchMax}); err != nil {
-			queue.Close()
-			db.Close()
-			return nil, err
-		}
-	}
-	a := &app{cfg: cfg, db: db, identity: ids, gql: gql, queue: queue, metrics: m, products: resolver.Products, tracing: tr, poster: poster}
-	a.live = startLive(cfg, db, l, ids)
-	resolver.Live = a.live.hub
-	m.countSubscriptions(a.live.hub.Open)
-	gql.AddTransport(a.websocketTransport())
-	gql.AroundOperations(a.websocketOperations)
-	return a, nil
+	return gql
 }
 
 // Close posts what the ledger's poster holds, stops the live fan-out, sends what is queued, then closes the database.
@@ -187,9 +262,14 @@ func (a *app) Close() {
 	a.live.stop()
 	a.queue.Close()
 	a.db.Close()
+	shutdownTracing(a.tracing)
+}
+
+// shutdownTracing sends the spans still queued, waiting at most 5 seconds, and stops the tracer.
+func shutdownTracing(tr *tracing) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := a.tracing.shutdown(ctx); err != nil {
+	if err := tr.shutdown(ctx); err != nil {
 		slog.Warn("spans not exported at shutdown", "error", err)
 	}
 }

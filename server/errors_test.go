@@ -1,6 +1,6 @@
 package main
 
-// Every error path API.md names for the operations schema.graphqls implements: the exact
+// Every error path API.md names for the operations the schema (schema.graphqls, graph/*.graphqls) implements: the exact
 // extensions.code, the extensions.fields keys where the contract names them, and that a refused
 // operation changed nothing (balances, statements, pending counts, lists).
 //

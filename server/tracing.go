@@ -38,21 +38,11 @@ const tracerName = "coffer/server"
 // headers, timeout and certificates, and resource attributes (OTEL_SERVICE_NAME,
 // OTEL_RESOURCE_ATTRIBUTES).
 func newTracing(ctx context.Context, o Observability) (*tracing, error) {
-	var spans sdktrace.SpanProcessor
-	switch {
-	case o.spanExporter != nil:
-		// Tests: spans are exported as they end, and read back from memory.
-		spans = sdktrace.NewSimpleSpanProcessor(o.spanExporter)
-	case o.OTLPEndpoint != "":
-		exp, err := otlptracehttp.New(ctx,
-			otlptracehttp.WithEndpointURL(strings.TrimRight(o.OTLPEndpoint, "/")+"/v1/traces"))
-		if err != nil {
-			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: %w", err)
-		}
-		spans = sdktrace.NewBatchSpanProcessor(exp)
-	default:
+	if o.spanExporter == nil && o.OTLPEndpoint == "" {
 		return nil, nil
 	}
+	// The resource first: once the span processor exists (a batch one runs a goroutine), nothing
+	// here may fail.
 	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
 		attribute.String("service.name", "coffer"), attribute.String("service.version", buildVersion())))
 	if err == nil {
@@ -61,6 +51,18 @@ func newTracing(ctx context.Context, o Observability) (*tracing, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tracing resource: %w", err)
+	}
+	var spans sdktrace.SpanProcessor
+	if o.spanExporter != nil {
+		// Tests: spans are exported as they end, and read back from memory.
+		spans = sdktrace.NewSimpleSpanProcessor(o.spanExporter)
+	} else {
+		exp, err := otlptracehttp.New(ctx,
+			otlptracehttp.WithEndpointURL(strings.TrimRight(o.OTLPEndpoint, "/")+"/v1/traces"))
+		if err != nil {
+			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: %w", err)
+		}
+		spans = sdktrace.NewBatchSpanProcessor(exp)
 	}
 	provider := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans), sdktrace.WithResource(res))
 	return &tracing{provider: provider, tracer: provider.Tracer(tracerName)}, nil

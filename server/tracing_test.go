@@ -42,6 +42,20 @@ func trStartTraced(t *testing.T, store string) (*testServer, *httptest.Server, *
 // its span exporter and env added to the settings.
 func trStartApp(t testing.TB, store string, exp sdktrace.SpanExporter, env ...string) (*testServer, *httptest.Server) {
 	t.Helper()
+	cfg := trConfig(t, store, exp, env...)
+	a, err := newApp(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	return &testServer{t: t, URL: srv.URL, Outbox: cfg.OutboxFile, DatabaseURL: cfg.DatabaseURL}, srv
+}
+
+// trConfig is the settings of an app over a fresh database of the given store, with exp (when not
+// nil) as its span exporter and env added.
+func trConfig(t testing.TB, store string, exp sdktrace.SpanExporter, env ...string) Config {
+	t.Helper()
 	vars := map[string]string{"ADMIN_PASSWORD": adminPassword, "DEV": "1", "AUTH_RATE_LIMIT": "0",
 		"AUTH_ACCOUNT_RATE_LIMIT": "0", "OUTBOX_FILE": filepath.Join(t.TempDir(), "outbox.jsonl")}
 	for _, kv := range env {
@@ -60,13 +74,7 @@ func trStartApp(t testing.TB, store string, exp sdktrace.SpanExporter, env ...st
 	if exp != nil {
 		cfg.Observe.spanExporter = exp
 	}
-	a, err := newApp(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); a.Close() })
-	return &testServer{t: t, URL: srv.URL, Outbox: vars["OUTBOX_FILE"], DatabaseURL: vars["DATABASE_URL"]}, srv
+	return cfg
 }
 
 // BenchmarkTracing measures one authenticated query (a session look-up and a user read, SQLite)

@@ -91,7 +91,7 @@ func (s *Service) Create(ctx context.Context, v *identity.Viewer, in Request) (*
 	if err != nil {
 		return nil, err
 	}
-	txn, err := s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	txn, err := s.Ledger.SubmitRun(ctx, v.UserID, in.Key, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		main, err := coins.MainAccount(ctx, tx.Client(), v.CustomerID)
 		if err != nil {
 			return nil, err
@@ -159,16 +159,17 @@ func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, id int, tan s
 	if _, err := s.Codes.VerifySubject(ctx, challenge.PurposeCASHOUT_TAN, subject(co.ID), tan); err != nil {
 		return nil, err
 	}
-	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		if _, err := s.Ledger.Post(ctx, tx, co.TransactionID, transaction.KindCASHOUT); err != nil {
-			return err
+	_, err = s.Ledger.SubmitApply(ctx, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+		posted, err := s.Ledger.Post(ctx, tx, co.TransactionID, transaction.KindCASHOUT)
+		if err != nil {
+			return nil, err
 		}
 		n, err := tx.Cashout.Update().Where(cashout.ID(co.ID), cashout.StatusEQ(cashout.StatusPENDING)).
 			SetStatus(cashout.StatusCONFIRMED).SetConfirmedAt(s.Ledger.Now()).Save(ctx)
 		if err == nil && n == 0 {
 			err = errNotPending
 		}
-		return err
+		return posted, err
 	})
 	if err != nil {
 		return nil, err
@@ -189,16 +190,17 @@ func (s *Service) abort(ctx context.Context, co *ent.Cashout) (*ent.Cashout, err
 	if co.Status != cashout.StatusPENDING {
 		return nil, errNotPending
 	}
-	err := s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		if _, err := s.Ledger.Void(ctx, tx, co.TransactionID, transaction.KindCASHOUT); err != nil {
-			return err
+	_, err := s.Ledger.SubmitApply(ctx, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+		voided, err := s.Ledger.Void(ctx, tx, co.TransactionID, transaction.KindCASHOUT)
+		if err != nil {
+			return nil, err
 		}
 		n, err := tx.Cashout.Update().Where(cashout.ID(co.ID), cashout.StatusEQ(cashout.StatusPENDING)).
 			SetStatus(cashout.StatusABORTED).SetAbortedAt(s.Ledger.Now()).Save(ctx)
 		if err == nil && n == 0 {
 			err = errNotPending
 		}
-		return err
+		return voided, err
 	})
 	if err != nil {
 		return nil, err

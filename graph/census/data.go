@@ -72,10 +72,32 @@ func text(f apperr.Fields, name string, v *string, required bool, maxLen int) {
 
 // normalize checks d, collecting every problem, and returns d with its values normalized (trimmed
 // text, the document number in its stored form). current is the person being changed, nil at
-// registration; there every required field must be present.
+// registration; there every required field must be present. The checks run in a fixed order, and
+// the first problem found for a field is the one reported.
 func (s *Service) normalize(ctx context.Context, c *ent.Client, d Data, current *ent.Person) (Data, error) {
 	reg := current == nil
 	f := apperr.Fields{}
+	d = trimmed(d)
+	checkTexts(f, d, reg)
+	if reg && d.DocumentType == nil {
+		f.Add("documentType", "is required")
+	}
+	if reg && d.Gender == nil {
+		f.Add("gender", "is required")
+	}
+	d.DocumentID = normalizeDocument(f, d, current)
+	s.checkBirth(f, d.BornAt, reg)
+	checkContacts(f, d, reg)
+	checkExternalIDs(f, d.ExternalIDs)
+	if err := checkScopes(ctx, c, f, d, reg); err != nil {
+		return d, err
+	}
+	return d, f.Err()
+}
+
+// trimmed is d with the spaces around its text fields removed (the document number is left to
+// normalizeDocument).
+func trimmed(d Data) Data {
 	trim := func(v *string) *string {
 		if v == nil {
 			return nil
@@ -86,63 +108,78 @@ func (s *Service) normalize(ctx context.Context, c *ent.Client, d Data, current 
 	d.FirstName, d.LastName1, d.LastName2 = trim(d.FirstName), trim(d.LastName1), trim(d.LastName2)
 	d.DocumentScopeCode, d.Address, d.AddressScopeCode = trim(d.DocumentScopeCode), trim(d.Address), trim(d.AddressScopeCode)
 	d.PostalCode, d.Email, d.ScopeCode, d.Phone = trim(d.PostalCode), trim(d.Email), trim(d.ScopeCode), trim(d.Phone)
+	return d
+}
 
+// checkTexts checks the names and the address as free text and, in a data change, that no
+// required field is blanked.
+func checkTexts(f apperr.Fields, d Data, reg bool) {
 	text(f, "firstName", d.FirstName, reg, maxNameLen)
 	text(f, "lastName1", d.LastName1, reg, maxNameLen)
 	text(f, "lastName2", d.LastName2, false, maxNameLen)
 	text(f, "address", d.Address, reg, maxAddressLen)
-	if !reg {
-		// A data change may not blank a required field.
-		for name, v := range map[string]*string{"firstName": d.FirstName, "lastName1": d.LastName1, "address": d.Address,
-			"documentScopeCode": d.DocumentScopeCode, "addressScopeCode": d.AddressScopeCode,
-			"postalCode": d.PostalCode, "scopeCode": d.ScopeCode, "documentId": d.DocumentID} {
-			if v != nil && *v == "" {
-				f.Add(name, "must not be empty")
-			}
+	if reg {
+		return
+	}
+	// A data change may not blank a required field.
+	for name, v := range map[string]*string{"firstName": d.FirstName, "lastName1": d.LastName1, "address": d.Address,
+		"documentScopeCode": d.DocumentScopeCode, "addressScopeCode": d.AddressScopeCode,
+		"postalCode": d.PostalCode, "scopeCode": d.ScopeCode, "documentId": d.DocumentID} {
+		if v != nil && *v == "" {
+			f.Add(name, "must not be empty")
 		}
 	}
-	if reg && d.DocumentType == nil {
-		f.Add("documentType", "is required")
-	}
-	if reg && d.Gender == nil {
-		f.Add("gender", "is required")
-	}
-	if d.DocumentType != nil || d.DocumentID != nil {
-		docType, docID := "", ""
-		if current != nil {
-			docType, docID = string(current.DocumentType), current.DocumentID
-		}
-		if d.DocumentType != nil {
-			docType = string(*d.DocumentType)
-		}
-		if d.DocumentID != nil {
-			docID = *d.DocumentID
-		}
-		switch {
-		case d.DocumentID == nil && reg:
+}
+
+// normalizeDocument checks the document number against its type (the given one, else the
+// current person's) and returns it in its stored form; d.DocumentID unchanged when it is not given
+// or not valid.
+func normalizeDocument(f apperr.Fields, d Data, current *ent.Person) *string {
+	reg := current == nil
+	if d.DocumentType == nil && d.DocumentID == nil {
+		if reg {
 			f.Add("documentId", "is required")
-		default:
-			norm, err := qid.ValidateDocument(docType, docID)
-			if err != nil {
-				f.Add("documentId", err.Error())
-			} else {
-				d.DocumentID = &norm
-			}
 		}
-	} else if reg {
+		return d.DocumentID
+	}
+	if d.DocumentID == nil && reg {
 		f.Add("documentId", "is required")
+		return d.DocumentID
 	}
-	if d.BornAt != nil {
-		b := *d.BornAt
-		switch {
-		case !b.Before(s.now()):
-			f.Add("bornAt", "must be in the past")
-		case b.Year() < minBirthYear:
-			f.Add("bornAt", "must be in "+itoa(minBirthYear)+" or later")
-		}
-	} else if reg {
+	docType, docID := "", ""
+	if current != nil {
+		docType, docID = string(current.DocumentType), current.DocumentID
+	}
+	if d.DocumentType != nil {
+		docType = string(*d.DocumentType)
+	}
+	if d.DocumentID != nil {
+		docID = *d.DocumentID
+	}
+	norm, err := qid.ValidateDocument(docType, docID)
+	if err != nil {
+		f.Add("documentId", err.Error())
+		return d.DocumentID
+	}
+	return &norm
+}
+
+// checkBirth checks that the birth date is in the past and not before minBirthYear.
+func (s *Service) checkBirth(f apperr.Fields, bornAt *time.Time, reg bool) {
+	switch {
+	case bornAt == nil && reg:
 		f.Add("bornAt", "is required")
+	case bornAt == nil:
+	case !bornAt.Before(s.now()):
+		f.Add("bornAt", "must be in the past")
+	case bornAt.Year() < minBirthYear:
+		f.Add("bornAt", "must be in "+itoa(minBirthYear)+" or later")
 	}
+}
+
+// checkContacts checks the postal code, the e-mail address and the phone number; only the postal
+// code is required.
+func checkContacts(f apperr.Fields, d Data, reg bool) {
 	if d.PostalCode != nil && *d.PostalCode != "" && !postalCode.MatchString(*d.PostalCode) {
 		f.Add("postalCode", "must be 3 to 10 letters, digits, spaces or dashes")
 	} else if reg && (d.PostalCode == nil || *d.PostalCode == "") {
@@ -157,9 +194,13 @@ func (s *Service) normalize(ctx context.Context, c *ent.Client, d Data, current 
 	if d.Phone != nil && *d.Phone != "" && !e164.MatchString(*d.Phone) {
 		f.Add("phone", "must be an E.164 number such as +34600111222")
 	}
-	for system, value := range d.ExternalIDs {
+}
+
+// checkExternalIDs checks the number of systems, their names and the ids' form.
+func checkExternalIDs(f apperr.Fields, ids map[string]string) {
+	for system, value := range ids {
 		switch {
-		case len(d.ExternalIDs) > maxExternalIDs:
+		case len(ids) > maxExternalIDs:
 			f.Add("externalIds", "at most "+itoa(maxExternalIDs)+" systems")
 		case !systemName.MatchString(system) || system == qid.SystemCensus || system == qid.SystemDocumentID:
 			f.Add("externalIds", "system \""+clip(system)+"\" must be 1 to 32 lower-case letters, digits, '_' or '-', starting with a letter, and not census or document_id")
@@ -167,7 +208,10 @@ func (s *Service) normalize(ctx context.Context, c *ent.Client, d Data, current 
 			f.Add("externalIds", "the id for "+system+" must be 1 to 64 printable characters without spaces")
 		}
 	}
-	// Scope codes must name existing scopes; checked only when the codes are otherwise fine.
+}
+
+// checkScopes checks that the scope codes name existing scopes; only a failed look-up is returned.
+func checkScopes(ctx context.Context, c *ent.Client, f apperr.Fields, d Data, reg bool) error {
 	for _, sc := range []struct {
 		name string
 		v    *string
@@ -184,13 +228,13 @@ func (s *Service) normalize(ctx context.Context, c *ent.Client, d Data, current 
 		}
 		ok, err := c.Scope.Query().Where(scope.Code(*sc.v)).Exist(ctx)
 		if err != nil {
-			return d, err
+			return err
 		}
 		if !ok {
 			f.Add(sc.name, "no such scope: "+clip(*sc.v))
 		}
 	}
-	return d, f.Err()
+	return nil
 }
 
 // checkUnique reports a CONFLICT when the document or an external id already belongs to another

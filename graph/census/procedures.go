@@ -47,6 +47,45 @@ const censusNumberLock = 0x636f66666572_05 // "coffer", census
 
 // Register creates a PENDING person and its REGISTRATION procedure.
 func (s *Service) Register(ctx context.Context, a Actor, r Registration) (*ent.Person, *ent.Procedure, error) {
+	d, number, info, err := s.checkRegistration(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	type out struct {
+		p  *ent.Person
+		pr *ent.Procedure
+	}
+	res, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (out, error) {
+		if err := checkUnique(ctx, tx.Client(), d, 0); err != nil {
+			return out{}, err
+		}
+		number, err := s.claimCensusNumber(ctx, tx, number)
+		if err != nil {
+			return out{}, err
+		}
+		now := s.now()
+		p, err := createPerson(ctx, tx, d, number, info, now)
+		if err != nil {
+			return out{}, err
+		}
+		pr, err := tx.Procedure.Create().SetType(procedure.TypeREGISTRATION).SetPersonID(p.ID).
+			SetInformation(json.RawMessage(`{"censusNumber":` + strconv.FormatInt(number, 10) + `}`)).
+			SetCreatedAt(now).SetCreatedByID(a.UserID).Save(ctx)
+		if err != nil {
+			return out{}, err
+		}
+		if err := writeVersion(ctx, tx, a, p, now, nil); err != nil {
+			return out{}, err
+		}
+		return out{p, pr}, nil
+	})
+	return res.p, res.pr, err
+}
+
+// checkRegistration checks a registration, collecting every problem: the person's data (and
+// returns it normalized), the census number asked for (0: the next free one) and the additional
+// information.
+func (s *Service) checkRegistration(ctx context.Context, r Registration) (Data, int64, json.RawMessage, error) {
 	d, err := s.normalize(ctx, s.Client, r.Data, nil)
 	f := apperr.Fields{}
 	if ae, ok := err.(*apperr.Error); ok {
@@ -54,7 +93,7 @@ func (s *Service) Register(ctx context.Context, a Actor, r Registration) (*ent.P
 			f.Add(k, v)
 		}
 	} else if err != nil {
-		return nil, nil, err
+		return d, 0, nil, err
 	}
 	var number int64
 	if r.CensusNumber != "" {
@@ -73,74 +112,64 @@ func (s *Service) Register(ctx context.Context, a Actor, r Registration) (*ent.P
 	if ierr != nil {
 		f.Add("additionalInformation", ierr.Error())
 	}
-	if err := f.Err(); err != nil {
-		return nil, nil, err
+	return d, number, info, f.Err()
+}
+
+// claimCensusNumber returns the number to give a new person: the one asked for (CONFLICT when it
+// is taken), or the next free one when number is 0.
+func (s *Service) claimCensusNumber(ctx context.Context, tx *ent.Tx, number int64) (int64, error) {
+	// Both paths take the numbering lock, so a chosen number and the next free one cannot
+	// collide on the unique index (which would blame the wrong client).
+	next, err := s.nextCensusNumber(ctx, tx)
+	if err != nil {
+		return 0, err
 	}
-	type out struct {
-		p  *ent.Person
-		pr *ent.Procedure
+	if number == 0 {
+		return next, nil
 	}
-	res, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (out, error) {
-		c := tx.Client()
-		if err := checkUnique(ctx, c, d, 0); err != nil {
-			return out{}, err
-		}
-		// Both paths take the numbering lock, so a chosen number and the next free one cannot
-		// collide on the unique index (which would blame the wrong client).
-		next, err := s.nextCensusNumber(ctx, tx)
-		if err != nil {
-			return out{}, err
-		}
-		if number == 0 {
-			number = next
-		} else if taken, err := c.Person.Query().Where(person.CensusNumber(number)).Exist(ctx); err != nil {
-			return out{}, err
-		} else if taken {
-			return out{}, apperr.ConflictOn("personId", "census number "+strconv.FormatInt(number, 10)+" is taken")
-		}
-		now := s.now()
-		create := c.Person.Create().SetCensusNumber(number).
-			SetFirstName(*d.FirstName).SetLastName1(*d.LastName1).SetDocumentType(*d.DocumentType).
-			SetDocumentID(*d.DocumentID).SetDocumentScopeCode(*d.DocumentScopeCode).SetBornAt(*d.BornAt).
-			SetGender(*d.Gender).SetAddress(*d.Address).SetAddressScopeCode(*d.AddressScopeCode).
-			SetPostalCode(*d.PostalCode).SetScopeCode(*d.ScopeCode).
-			SetCreatedAt(now).SetUpdatedAt(now)
-		if v := d.LastName2; v != nil && *v != "" {
-			create.SetLastName2(*v)
-		}
-		if v := d.Email; v != nil && *v != "" {
-			create.SetEmail(*v)
-		}
-		if v := d.Phone; v != nil && *v != "" {
-			create.SetPhone(*v)
-		}
-		if d.ExternalIDs != nil {
-			create.SetExternalIds(d.ExternalIDs)
-		}
-		if info != nil {
-			create.SetAdditionalInformation(info)
-		}
-		create.SetSearchKey(SearchKey(&ent.Person{FirstName: *d.FirstName, LastName1: *d.LastName1,
-			LastName2: nonEmpty(d.LastName2), DocumentID: *d.DocumentID, Email: nonEmpty(d.Email), Phone: nonEmpty(d.Phone)}))
-		p, err := create.Save(ctx)
-		if err != nil {
-			return out{}, uniqueAsConflict(err)
-		}
-		if err := setExternalIDs(ctx, tx, p.ID, d.ExternalIDs); err != nil {
-			return out{}, uniqueAsConflict(err)
-		}
-		pr, err := c.Procedure.Create().SetType(procedure.TypeREGISTRATION).SetPersonID(p.ID).
-			SetInformation(json.RawMessage(`{"censusNumber":` + strconv.FormatInt(number, 10) + `}`)).
-			SetCreatedAt(now).SetCreatedByID(a.UserID).Save(ctx)
-		if err != nil {
-			return out{}, err
-		}
-		if err := writeVersion(ctx, tx, a, p, now, nil); err != nil {
-			return out{}, err
-		}
-		return out{p, pr}, nil
-	})
-	return res.p, res.pr, err
+	taken, err := tx.Person.Query().Where(person.CensusNumber(number)).Exist(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if taken {
+		return 0, apperr.ConflictOn("personId", "census number "+strconv.FormatInt(number, 10)+" is taken")
+	}
+	return number, nil
+}
+
+// createPerson saves the checked data d as a PENDING person with its external-id look-up rows.
+func createPerson(ctx context.Context, tx *ent.Tx, d Data, number int64, info json.RawMessage, now time.Time) (*ent.Person, error) {
+	create := tx.Person.Create().SetCensusNumber(number).
+		SetFirstName(*d.FirstName).SetLastName1(*d.LastName1).SetDocumentType(*d.DocumentType).
+		SetDocumentID(*d.DocumentID).SetDocumentScopeCode(*d.DocumentScopeCode).SetBornAt(*d.BornAt).
+		SetGender(*d.Gender).SetAddress(*d.Address).SetAddressScopeCode(*d.AddressScopeCode).
+		SetPostalCode(*d.PostalCode).SetScopeCode(*d.ScopeCode).
+		SetCreatedAt(now).SetUpdatedAt(now)
+	if v := d.LastName2; v != nil && *v != "" {
+		create.SetLastName2(*v)
+	}
+	if v := d.Email; v != nil && *v != "" {
+		create.SetEmail(*v)
+	}
+	if v := d.Phone; v != nil && *v != "" {
+		create.SetPhone(*v)
+	}
+	if d.ExternalIDs != nil {
+		create.SetExternalIds(d.ExternalIDs)
+	}
+	if info != nil {
+		create.SetAdditionalInformation(info)
+	}
+	create.SetSearchKey(SearchKey(&ent.Person{FirstName: *d.FirstName, LastName1: *d.LastName1,
+		LastName2: nonEmpty(d.LastName2), DocumentID: *d.DocumentID, Email: nonEmpty(d.Email), Phone: nonEmpty(d.Phone)}))
+	p, err := create.Save(ctx)
+	if err != nil {
+		return nil, uniqueAsConflict(err)
+	}
+	if err := setExternalIDs(ctx, tx, p.ID, d.ExternalIDs); err != nil {
+		return nil, uniqueAsConflict(err)
+	}
+	return p, nil
 }
 
 // nonEmpty is v, or nil when v is nil or empty.
@@ -327,6 +356,47 @@ func (s *Service) Process(ctx context.Context, a Actor, procedureID int, decisio
 	verification person.Verification,
 ) (*ent.Procedure, error) {
 	comment = strings.TrimSpace(comment)
+	if err := checkDecision(decision, comment, verification); err != nil {
+		return nil, err
+	}
+	var killPhone string
+	pr, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.Procedure, error) {
+		p, pr, err := s.lockPending(ctx, tx, procedureID, verification)
+		if err != nil {
+			return nil, err
+		}
+		now := s.now()
+		state := procedure.StateREJECTED
+		if decision == Accept {
+			state = procedure.StateACCEPTED
+			if err := s.apply(ctx, tx, a, p, pr, now); err != nil {
+				return nil, err
+			}
+		} else if err := s.reject(ctx, tx, a, p, pr, now, verification); err != nil {
+			return nil, err
+		}
+		if pr.Type == procedure.TypePHONE_VERIFICATION {
+			killPhone = subjectOf(p.ID)
+		}
+		if err := markProcessed(ctx, tx, a, pr.ID, state, comment, now); err != nil {
+			return nil, err
+		}
+		return tx.Procedure.Get(ctx, pr.ID)
+	})
+	if err == nil && killPhone != "" && s.Codes != nil {
+		// The rejected verification's code must not work any more.
+		// The procedure is processed either way; a code left alive still needs its pending
+		// procedure, which is gone, so verifyPhone refuses it.
+		if kerr := s.Codes.Kill(context.WithoutCancel(ctx), phonePurpose, killPhone); kerr != nil {
+			slog.ErrorContext(ctx, "census: kill phone code", "err", kerr)
+		}
+	}
+	return pr, err
+}
+
+// checkDecision checks Process's input before anything is read: the decision, the verification a
+// rejection may carry and the comment (trimmed already), collecting every problem.
+func checkDecision(decision Decision, comment string, verification person.Verification) error {
 	f := apperr.Fields{}
 	if decision != Accept && decision != Reject {
 		f.Add("decision", "must be ACCEPT or REJECT")
@@ -343,70 +413,58 @@ func (s *Service) Process(ctx context.Context, a Actor, procedureID int, decisio
 	} else if decision == Reject && comment == "" {
 		f.Add("comment", "say why the procedure is rejected")
 	}
-	if err := f.Err(); err != nil {
-		return nil, err
+	return f.Err()
+}
+
+// lockPending locks the procedure's person and returns them with the procedure read under that
+// lock: NOT_FOUND when there is no such procedure, BAD_USER_INPUT (verification) when a
+// verification is given for another type, PRECONDITION_FAILED when it is no longer pending.
+func (s *Service) lockPending(ctx context.Context, tx *ent.Tx, procedureID int, verification person.Verification,
+) (*ent.Person, *ent.Procedure, error) {
+	pr, err := tx.Procedure.Get(ctx, procedureID)
+	if ent.IsNotFound(err) {
+		return nil, nil, apperr.New(apperr.NotFound, "no such procedure")
 	}
-	var killPhone string
-	pr, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.Procedure, error) {
-		pr, err := tx.Procedure.Get(ctx, procedureID)
-		if ent.IsNotFound(err) {
-			return nil, apperr.New(apperr.NotFound, "no such procedure")
-		}
-		if err != nil {
-			return nil, err
-		}
-		p, err := s.lockPerson(ctx, tx, pr.PersonID)
-		if err != nil {
-			return nil, err
-		}
-		// Re-read under the person's lock: a concurrent processing of the same procedure has
-		// committed by now, and it must not be applied twice.
-		if pr, err = tx.Procedure.Get(ctx, procedureID); err != nil {
-			return nil, err
-		}
-		if verification != "" && pr.Type != procedure.TypeDOCUMENT_VERIFICATION {
-			return nil, apperr.Field("verification", "only a DOCUMENT_VERIFICATION carries a verification")
-		}
-		if pr.State != procedure.StatePENDING {
-			return nil, apperr.New(apperr.PreconditionFailed, "the procedure was already %s", strings.ToLower(string(pr.State)))
-		}
-		now := s.now()
-		state := procedure.StateREJECTED
-		if decision == Accept {
-			state = procedure.StateACCEPTED
-			if err := s.apply(ctx, tx, a, p, pr, now); err != nil {
-				return nil, err
-			}
-		} else if err := s.reject(ctx, tx, a, p, pr, now, verification); err != nil {
-			return nil, err
-		}
-		if pr.Type == procedure.TypePHONE_VERIFICATION {
-			killPhone = subjectOf(p.ID)
-		}
-		// Conditional, as a second line behind the person's lock: a procedure leaves PENDING once.
-		up := tx.Procedure.Update().Where(procedure.ID(pr.ID), procedure.StateEQ(procedure.StatePENDING)).
-			SetState(state).SetProcessedAt(now).SetProcessedByID(a.UserID)
-		if comment != "" {
-			up.SetComment(comment)
-		}
-		n, err := up.Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, apperr.New(apperr.PreconditionFailed, "the procedure was already processed")
-		}
-		return tx.Procedure.Get(ctx, pr.ID)
-	})
-	if err == nil && killPhone != "" && s.Codes != nil {
-		// The rejected verification's code must not work any more.
-		// The procedure is processed either way; a code left alive still needs its pending
-		// procedure, which is gone, so verifyPhone refuses it.
-		if kerr := s.Codes.Kill(context.WithoutCancel(ctx), phonePurpose, killPhone); kerr != nil {
-			slog.ErrorContext(ctx, "census: kill phone code", "err", kerr)
-		}
+	if err != nil {
+		return nil, nil, err
 	}
-	return pr, err
+	p, err := s.lockPerson(ctx, tx, pr.PersonID)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Re-read under the person's lock: a concurrent processing of the same procedure has
+	// committed by now, and it must not be applied twice.
+	if pr, err = tx.Procedure.Get(ctx, procedureID); err != nil {
+		return nil, nil, err
+	}
+	if verification != "" && pr.Type != procedure.TypeDOCUMENT_VERIFICATION {
+		return nil, nil, apperr.Field("verification", "only a DOCUMENT_VERIFICATION carries a verification")
+	}
+	if pr.State != procedure.StatePENDING {
+		return nil, nil, apperr.New(apperr.PreconditionFailed, "the procedure was already %s", strings.ToLower(string(pr.State)))
+	}
+	return p, pr, nil
+}
+
+// markProcessed records the decision on the procedure: its new state, when and by whom, and the
+// comment when there is one.
+func markProcessed(ctx context.Context, tx *ent.Tx, a Actor, procedureID int, state procedure.State, comment string,
+	now time.Time,
+) error {
+	// Conditional, as a second line behind the person's lock: a procedure leaves PENDING once.
+	up := tx.Procedure.Update().Where(procedure.ID(procedureID), procedure.StateEQ(procedure.StatePENDING)).
+		SetState(state).SetProcessedAt(now).SetProcessedByID(a.UserID)
+	if comment != "" {
+		up.SetComment(comment)
+	}
+	n, err := up.Save(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return apperr.New(apperr.PreconditionFailed, "the procedure was already processed")
+	}
+	return nil
 }
 
 // apply makes an accepted procedure's change to the locked person p and writes the version.

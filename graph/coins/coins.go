@@ -26,7 +26,6 @@ import (
 	"coffer/graph/ledger"
 	"coffer/graph/money"
 	"coffer/graph/ratelimit"
-	"coffer/graph/store"
 )
 
 // Service applies the rules.
@@ -116,7 +115,7 @@ func (s *Service) Create(ctx context.Context, admin *identity.Viewer, m Mint) (*
 		toID, err = s.Resolve(ctx, m.Recipient)
 		return err
 	}
-	return s.Ledger.RunAfter(ctx, admin.UserID, m.Key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	return s.Ledger.SubmitRunAfter(ctx, admin.UserID, m.Key, check, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		// The recipient's row lock serializes creations to them, so two concurrent creations
 		// cannot both pass the monthly check.
 		if s.Ledger.Dialect == dialect.Postgres {
@@ -214,7 +213,7 @@ func (s *Service) Send(ctx context.Context, v *identity.Viewer, in Send) (*ent.T
 				AmountMinor: in.AmountMinor, Memo: in.Memo, InitiatorID: v.UserID, Key: in.Key}}, nil
 		})
 	}
-	return s.Ledger.RunAfter(ctx, v.UserID, in.Key, check, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	return s.Ledger.SubmitRunAfter(ctx, v.UserID, in.Key, check, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		fromID, err := viewerAccount(ctx, tx.Client(), v)
 		if err != nil {
 			return nil, err
@@ -236,11 +235,16 @@ func (s *Service) checkFunds(ctx context.Context, v *identity.Viewer, amountMino
 	if err != nil {
 		return err
 	}
-	from, err := s.Ledger.Client.Account.Get(ctx, fromID)
+	// Read with the concurrent sendCoins' senders in one statement (recipient.go).
+	s.recipientOnce.Do(func() { s.recipients = newRecipientStatements(s.Ledger.Dialect, s.SQL) })
+	availableMinor, found, err := s.recipients.available.Load(ctx, int64(fromID))
+	if err == nil && !found {
+		err = fmt.Errorf("account %d not found", fromID)
+	}
 	if err != nil {
 		return fmt.Errorf("coins: read sender's account: %w", err)
 	}
-	if ledger.Available(from) < amountMinor {
+	if availableMinor < amountMinor {
 		return apperr.New(apperr.InsufficientFunds, "insufficient funds")
 	}
 	return nil
@@ -341,12 +345,9 @@ func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, txnID int, si
 			return nil, apperr.Field("signature", "must be the hex Ed25519 signature of the transaction's signingPayload")
 		}
 	}
-	var posted *ent.Transaction
-	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		posted, err = s.Ledger.Post(ctx, tx, txn.ID, SettledByOwner...)
-		return err
+	return s.Ledger.SubmitApply(ctx, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+		return s.Ledger.Post(ctx, tx, txn.ID, SettledByOwner...)
 	})
-	return store.Detach(posted), err
 }
 
 // Cancel voids a pending transaction the viewer sent, releasing the reserved funds.
@@ -358,10 +359,7 @@ func (s *Service) Cancel(ctx context.Context, v *identity.Viewer, txnID int) (*e
 	if err != nil {
 		return nil, err
 	}
-	var voided *ent.Transaction
-	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
-		voided, err = s.Ledger.Void(ctx, tx, txn.ID, SettledByOwner...)
-		return err
+	return s.Ledger.SubmitApply(ctx, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+		return s.Ledger.Void(ctx, tx, txn.ID, SettledByOwner...)
 	})
-	return store.Detach(voided), err
 }

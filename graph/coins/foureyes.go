@@ -9,7 +9,6 @@ import (
 	"coffer/graph/apperr"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
-	"coffer/graph/store"
 )
 
 // CheckSettleCreation is the dual-control rule for a pending creation (API.md §7): any
@@ -46,17 +45,13 @@ func (s *Service) SettleCreation(ctx context.Context, admin *identity.Viewer, tx
 	if err := CheckSettleCreation(txn, admin.UserID, post); err != nil {
 		return nil, err
 	}
-	var settled *ent.Transaction
-	err = s.Ledger.Apply(ctx, func(tx *ledger.Tx) error {
+	return s.Ledger.SubmitApply(ctx, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		// The kind is part of the settlement's condition: only a creation moves here.
 		if post {
-			settled, err = s.Ledger.Post(ctx, tx, txn.ID, transaction.KindCREATION)
-		} else {
-			settled, err = s.Ledger.Void(ctx, tx, txn.ID, transaction.KindCREATION)
+			return s.Ledger.Post(ctx, tx, txn.ID, transaction.KindCREATION)
 		}
-		return err
+		return s.Ledger.Void(ctx, tx, txn.ID, transaction.KindCREATION)
 	})
-	return store.Detach(settled), err
 }
 
 // Signable reports whether viewer v may confirm txn now: a pending transfer sent from v's main

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"coffer/graph/apperr"
+	"coffer/graph/coalesce"
 	"coffer/graph/iban"
 	"coffer/graph/identity"
 	"coffer/graph/store"
@@ -38,12 +39,22 @@ const (
 // tells nothing. Should a customer ever have two main accounts, Resolve takes the lowest id, as
 // authentication does; the statements leave the choice to Go rather than sort, which PostgreSQL
 // would set up on every run.
+//
+// By username, the way sendCoins is benchmarked, the statement takes a set of names ($1: every
+// name a round of concurrent sendCoins resolves, coalesce.In) and returns the name too.
 var recipientSQL = [recipientWays]string{
-	byUsername:  recipientFromUser(`u."username" = $1`),
+	byUsername:  recipientFromUser(`u."username" = $1`), // replaced by usernamesSQL
 	byEmail:     recipientFromUser(`u."email" = $1`),
 	byPublicKey: recipientFromUser(`c."public_key" = $1`),
 	byIBAN: `SELECT 'CUSTOMER', a."id" FROM "accounts" a WHERE a."iban" = $1 AND a."owner_id" IS NOT NULL
 		AND a."kind" = 'MAIN' AND a."closed_at" IS NULL`,
+}
+
+func usernamesSQL(postgres bool) string {
+	return `SELECT u."username", u."role", a."id" FROM "users" u
+		JOIN "customers" c ON c."user_id" = u."id"
+		LEFT JOIN "accounts" a ON a."owner_id" = c."id" AND a."kind" = 'MAIN' AND a."closed_at" IS NULL
+		WHERE ` + coalesce.In(postgres, `u."username"`)
 }
 
 func recipientFromUser(match string) string {
@@ -54,17 +65,83 @@ func recipientFromUser(match string) string {
 }
 
 // recipientStatements are recipientSQL prepared on the pool, once per dialect they run in.
-type recipientStatements [recipientWays]store.Prepared
+type recipientStatements struct {
+	ways      [recipientWays]store.Prepared
+	usernames store.Prepared
+	// byUsername resolves the usernames of concurrent look-ups in one statement per round.
+	byUsername coalesce.Loader[string, recipientRow]
+	// available reads what the senders' accounts can pay (checkFunds), one statement per round.
+	availableSQL store.Prepared
+	available    coalesce.Loader[int64, int64]
+}
 
-func newRecipientStatements(d string) *recipientStatements {
-	var s recipientStatements
+// recipientRow is what a look-up found: the named user's role and their lowest main open
+// account (NULL when none).
+type recipientRow struct {
+	role      string
+	accountID sql.NullInt64
+}
+
+func newRecipientStatements(d string, db *sql.DB) *recipientStatements {
+	s := &recipientStatements{}
 	for way, q := range recipientSQL {
 		if d != dialect.Postgres {
 			q = strings.ReplaceAll(q, "$1", "?") // SQLite numbers nothing: one argument, one "?"
 		}
-		s[way].Text = q
+		s.ways[way].Text = q
 	}
-	return &s
+	postgres := d == dialect.Postgres
+	s.usernames.Text = usernamesSQL(postgres)
+	s.byUsername.Fetch = func(ctx context.Context, names []string) (map[string]recipientRow, error) {
+		return fetchRows(ctx, &s.usernames, db, postgres, names, func(rows *sql.Rows, found map[string]recipientRow) error {
+			var name string
+			var r recipientRow
+			err := rows.Scan(&name, &r.role, &r.accountID)
+			found[name] = found[name].with(r)
+			return err
+		})
+	}
+	s.availableSQL.Text = `SELECT "id", "balance" + "debit_limit" - "reserved" FROM "accounts" WHERE ` + coalesce.In(postgres, `"id"`)
+	s.available.Fetch = func(ctx context.Context, ids []int64) (map[int64]int64, error) {
+		return fetchRows(ctx, &s.availableSQL, db, postgres, ids, func(rows *sql.Rows, found map[int64]int64) error {
+			var id, availableMinor int64
+			err := rows.Scan(&id, &availableMinor)
+			found[id] = availableMinor
+			return err
+		})
+	}
+	return s
+}
+
+// fetchRows runs p for a round's keys (coalesce.In) and scans each row into found.
+func fetchRows[K string | int64, V any](ctx context.Context, p *store.Prepared, db *sql.DB, postgres bool, keys []K,
+	scan func(rows *sql.Rows, found map[K]V) error) (map[K]V, error) {
+	arg, err := coalesce.Keys(postgres, keys)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := p.Query(ctx, db, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	found := map[K]V{}
+	for rows.Next() {
+		if err := scan(rows, found); err != nil {
+			return nil, err
+		}
+	}
+	return found, rows.Close()
+}
+
+// with is r after one more row of the look-up: a customer with two main accounts resolves to
+// the lowest id, as authentication does.
+func (r recipientRow) with(row recipientRow) recipientRow {
+	r.role = row.role
+	if row.accountID.Valid && (!r.accountID.Valid || row.accountID.Int64 < r.accountID.Int64) {
+		r.accountID = row.accountID
+	}
+	return r
 }
 
 // Resolve finds the id of the main account of the customer r names. It reads outside any
@@ -108,31 +185,40 @@ func (s *Service) Resolve(ctx context.Context, r Recipient) (int, error) {
 		}
 		way, name = byIBAN, norm
 	}
-	s.recipientOnce.Do(func() { s.recipients = newRecipientStatements(s.Ledger.Dialect) })
-	rows, err := s.recipients[way].Query(ctx, s.SQL, name)
+	s.recipientOnce.Do(func() { s.recipients = newRecipientStatements(s.Ledger.Dialect, s.SQL) })
+	var found recipientRow
+	var err error
+	if way == byUsername {
+		found, _, err = s.recipients.byUsername.Load(ctx, name.(string))
+	} else {
+		found, err = s.resolveOne(ctx, way, name)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("coins: resolve recipient: %w", err)
 	}
-	defer rows.Close()
-	var role string
-	var accountID sql.NullInt64
-	for rows.Next() {
-		var id sql.NullInt64
-		if err := rows.Scan(&role, &id); err != nil {
-			return 0, fmt.Errorf("coins: resolve recipient: %w", err)
-		}
-		if id.Valid && (!accountID.Valid || id.Int64 < accountID.Int64) {
-			accountID = id
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return 0, fmt.Errorf("coins: resolve recipient: %w", err)
-	}
 	// A customer row of another role (none exists today) is no recipient either.
-	if !accountID.Valid || role != "CUSTOMER" {
+	if !found.accountID.Valid || found.role != "CUSTOMER" {
 		return 0, errRecipientNotFound
 	}
-	return int(accountID.Int64), nil
+	return int(found.accountID.Int64), nil
+}
+
+// resolveOne runs the look-up of one name with way's own statement.
+func (s *Service) resolveOne(ctx context.Context, way int, name any) (recipientRow, error) {
+	rows, err := s.recipients.ways[way].Query(ctx, s.SQL, name)
+	if err != nil {
+		return recipientRow{}, err
+	}
+	defer rows.Close()
+	var found recipientRow
+	for rows.Next() {
+		var r recipientRow
+		if err := rows.Scan(&r.role, &r.accountID); err != nil {
+			return recipientRow{}, err
+		}
+		found = found.with(r)
+	}
+	return found, rows.Close()
 }
 
 var errRecipientNotFound = apperr.New(apperr.NotFound, "recipient not found")

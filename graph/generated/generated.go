@@ -590,10 +590,15 @@ type MutationResolver interface {
 	ChangePassword(ctx context.Context, input model.ChangePasswordInput) (bool, error)
 	CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*ent.Customer, error)
 	DeleteCustomer(ctx context.Context, username string) (bool, error)
+	PublicKeyChallenge(ctx context.Context, publicKey string) (*model.PublicKeyChallenge, error)
+	SetPublicKey(ctx context.Context, publicKey string, challengeID *string, signature *string, currentPassword *string, oldKeySignature *string) (*ent.Customer, error)
+	UpdateCustomer(ctx context.Context, input model.UpdateCustomerInput) (*model.UpdateCustomerPayload, error)
+	ConfirmCustomerUpdate(ctx context.Context, challengeID string, code string) (*ent.Customer, error)
 	CreateCoins(ctx context.Context, input model.CreateCoinsInput) (*ent.Transaction, error)
 	SendCoins(ctx context.Context, input model.SendCoinsInput) (*ent.Transaction, error)
 	ConfirmTransaction(ctx context.Context, id int, signature *string) (*ent.Transaction, error)
 	CancelTransaction(ctx context.Context, id int) (*ent.Transaction, error)
+	SetDebitLimit(ctx context.Context, accountID int, limit string) (*ent.Account, error)
 	CreateCard(ctx context.Context) (*model.CreateCardPayload, error)
 	FundCard(ctx context.Context, input model.CardMoveInput) (*ent.Transaction, error)
 	DefundCard(ctx context.Context, input model.CardMoveInput) (*ent.Transaction, error)
@@ -615,9 +620,6 @@ type MutationResolver interface {
 	CreateCashout(ctx context.Context, input model.CreateCashoutInput) (*ent.Cashout, error)
 	ConfirmCashout(ctx context.Context, id int, tan string) (*ent.Cashout, error)
 	AbortCashout(ctx context.Context, id int) (*ent.Cashout, error)
-	SetDebitLimit(ctx context.Context, accountID int, limit string) (*ent.Account, error)
-	PublicKeyChallenge(ctx context.Context, publicKey string) (*model.PublicKeyChallenge, error)
-	SetPublicKey(ctx context.Context, publicKey string, challengeID *string, signature *string, currentPassword *string, oldKeySignature *string) (*ent.Customer, error)
 	RegisterPerson(ctx context.Context, input model.RegisterPersonInput) (*model.RegisterPersonPayload, error)
 	ChangePersonData(ctx context.Context, personID string, input model.PersonDataInput) (*ent.Procedure, error)
 	CancelPerson(ctx context.Context, personID string, channel string, reason *string) (*ent.Procedure, error)
@@ -629,8 +631,6 @@ type MutationResolver interface {
 	SetAdditionalInformation(ctx context.Context, personID string, key string, jsonValue string) (*ent.Person, error)
 	ProcessProcedure(ctx context.Context, id int, decision model.ProcedureDecision, comment *string, verification *person.Verification) (*ent.Procedure, error)
 	CreateScope(ctx context.Context, input model.CreateScopeInput) (*ent.Scope, error)
-	UpdateCustomer(ctx context.Context, input model.UpdateCustomerInput) (*model.UpdateCustomerPayload, error)
-	ConfirmCustomerUpdate(ctx context.Context, challengeID string, code string) (*ent.Customer, error)
 }
 type PersonResolver interface {
 	QualifiedID(ctx context.Context, obj *ent.Person) (string, error)
@@ -656,19 +656,19 @@ type QueryResolver interface {
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
 	Me(ctx context.Context) (*ent.User, error)
 	Customers(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], search *string) (*ent.CustomerConnection, error)
+	Customer(ctx context.Context, username string) (*ent.Customer, error)
 	Transactions(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.TransactionFilter) (*ent.TransactionConnection, error)
+	Transaction(ctx context.Context, id int) (*ent.Transaction, error)
 	Card(ctx context.Context, last4 string) (*ent.Card, error)
 	Cards(ctx context.Context, includeClosed *bool) ([]*ent.Card, error)
 	SavingsGoals(ctx context.Context) ([]*ent.SavingsGoal, error)
 	Bills(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error)
 	Cashouts(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*ent.CashoutConnection, error)
-	Transaction(ctx context.Context, id int) (*ent.Transaction, error)
 	Person(ctx context.Context, id string, withScope *bool, versionAt *time.Time) (*ent.Person, error)
 	Procedures(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.ProcedureFilter) (*census.ProcedureConnection, error)
 	PersonProcedures(ctx context.Context, personID string) ([]*ent.Procedure, error)
 	People(ctx context.Context, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], filter *model.PersonFilter) (*ent.PersonConnection, error)
 	Scopes(ctx context.Context) ([]*ent.Scope, error)
-	Customer(ctx context.Context, username string) (*ent.Customer, error)
 }
 type SavingsGoalResolver interface {
 	Goal(ctx context.Context, obj *ent.SavingsGoal) (*model.Money, error)
@@ -3161,6 +3161,8 @@ scalar Time
 scalar Date
 "An opaque pagination cursor."
 scalar Cursor
+"Any JSON value (object, array, string, number, boolean or null), written as itself, not as a string."
+scalar JSON
 
 "An object with a global ID."
 interface Node {
@@ -3204,6 +3206,146 @@ enum Role {
   STAFF
   "Bank customers."
   CUSTOMER
+}
+
+"Read operations."
+type Query {
+  "Fetches an object by its global ID."
+  node("The ID." id: ID!): Node
+  "Fetches objects by their global IDs."
+  nodes("The IDs." ids: [ID!]!): [Node]!
+}
+
+"Write operations."
+type Mutation
+
+"""
+Live updates, over WebSocket on ` + "`" + `/query` + "`" + ` (subprotocols ` + "`" + `graphql-transport-ws` + "`" + ` and the legacy
+` + "`" + `graphql-ws` + "`" + `). Authenticate in the ` + "`" + `connection_init` + "`" + ` payload with ` + "`" + `{"authorization": "Bearer
+<token>"}` + "`" + ` or ` + "`" + `{"token": "<token>"}` + "`" + `, or with the session cookie. Logging out closes the socket.
+"""
+type Subscription
+`, BuiltIn: false},
+	{Name: "../identity.graphqls", Input: `# Identity: users, customers, sessions, logins, registrations and one-time codes (graph/identity).
+
+extend type Query {
+  "The logged-in user."
+  me: User
+  "All customers (administrators)."
+  customers(
+    "Return the first n (at most 100)."
+    first: Int
+    "Return customers after this cursor."
+    after: Cursor
+    "Return the last n (at most 100)."
+    last: Int
+    "Return customers before this cursor."
+    before: Cursor
+    "Only customers whose username, name, e-mail, phone or IBAN contains this text, ignoring case."
+    search: String
+  ): CustomerConnection!
+  "A customer by username (administrators); an unknown one is NOT_FOUND."
+  customer("The customer's username." username: String!): Customer
+}
+
+extend type Mutation {
+  "Logs in with a username or e-mail and a password."
+  login("The credentials." input: LoginInput!): LoginPayload!
+  "Starts a registration: checks that the e-mail, phone and social security number are unused and e-mails a code."
+  preRegister("The contact data." input: PreRegisterInput!): OkPayload!
+  "Completes a registration with the e-mailed code and logs in (also sets the session cookie)."
+  register("The new customer." input: RegisterInput!): AuthPayload!
+  """
+  Gives an administrator-created customer who has never logged in online access under a new
+  username and password; sends a code. The answer is the same requestId whether or not the data
+  match and whether or not the username is free: a reserved username is FORBIDDEN, a taken one is
+  told by confirmSelfRegistration.
+  """
+  selfRegister("The request." input: SelfRegisterInput!): SelfRegisterPayload!
+  """
+  Confirms a self-registration with the code it sent. A username taken by, or looking like that
+  of, another user is CONFLICT (field username) and uses the code up: request again with another.
+  """
+  confirmSelfRegistration(
+    "The requestId selfRegister returned."
+    requestId: String!
+    "The code that was sent."
+    authenticationToken: String!
+  ): SelfRegistrationPayload!
+  "The second step of a login: the code sent to the user's second factor."
+  confirmLogin("The challengeId login returned." challengeId: String!, "The code that was sent." code: String!): AuthPayload!
+  """
+  Chooses the viewer's second factor; EMAIL needs an e-mail address, SMS a verified phone number
+  (PRECONDITION_FAILED otherwise). Turning it off (NONE) needs the current password: missing or
+  wrong is BAD_USER_INPUT (currentPassword), and a wrong one counts as a failed login
+  (ACCOUNT_LOCKED once the account is locked).
+  """
+  setTwoFactor(
+    "The method."
+    method: TwoFactorMethod!
+    "The viewer's current password: required for NONE, checked whenever it is given."
+    currentPassword: String
+  ): User!
+  "Texts a code to the viewer's phone to prove they hold it; returns the challengeId for confirmPhone. PRECONDITION_FAILED without a phone or when it is already verified; TOO_MANY_REQUESTS beyond the SMS budget."
+  startPhoneConfirmation: String!
+  "Confirms the viewer's phone with the code startPhoneConfirmation sent: the phone becomes verified. INVALID_CODE for a wrong, expired or used code, or when the phone changed since."
+  confirmPhone("The challengeId startPhoneConfirmation returned." challengeId: String!, "The code that was sent." code: String!): User!
+  "Sends a password-reset token by e-mail when all three match a customer; answers the same either way."
+  requestPasswordReset("What must match." input: RequestPasswordResetInput!): OkPayload!
+  "Sets a new password with a reset token; every session of the user ends."
+  resetPassword("The token that was sent." token: String!, "The new password." newPassword: String!): Boolean!
+  "Creates a STAFF or ADMIN user (administrators)."
+  createUser("The user." input: CreateUserInput!): User!
+  "Locks (LOCKED), unlocks (ACTIVE) or disables (DISABLED) a user; locking and disabling end their sessions (administrators)."
+  setUserStatus("Whose." username: String!, "The new status." status: UserStatus!): User!
+  "Deletes registrations never verified within 24 hours and returns how many (administrators; also runs hourly)."
+  cleanupUnverifiedUsers: Int!
+  "Ends the current session and clears the session cookie."
+  logout: Boolean!
+  "Changes a password; other sessions of that user end."
+  changePassword("The change." input: ChangePasswordInput!): Boolean!
+  """
+  Creates a customer with a main account (administrators). A username reserved for the bank
+  (admin*, bank*, support, security, root, ...) is FORBIDDEN; a username or e-mail address that
+  looks like another user's is CONFLICT naming the field, as a taken one.
+  """
+  createCustomer("The customer." input: CreateCustomerInput!): Customer!
+  "Deletes a customer whose accounts are empty; their history stays (administrators)."
+  deleteCustomer("Whose." username: String!): Boolean!
+  """
+  Starts registering an Ed25519 public key: a single-use challenge, bound to the viewer and to this
+  key, that expires after CODE_TTL. Sign its payload with the key and send both to setPublicKey.
+  Starting another challenge ends the viewer's earlier one.
+  """
+  publicKeyChallenge("The key to register (hex, 32 bytes)." publicKey: String!): PublicKeyChallenge!
+  """
+  Registers the viewer's Ed25519 public key (hex, 32 bytes), with proof of possession: challengeId
+  from publicKeyChallenge and signature, the key's signature of its payload. Replacing a registered
+  key also needs currentPassword or oldKeySignature. Missing or invalid proof is BAD_USER_INPUT
+  naming the field (challengeId, signature, currentPassword or oldKeySignature); a key another
+  customer registered is CONFLICT.
+  """
+  setPublicKey(
+    "The key."
+    publicKey: String!
+    "The challengeId publicKeyChallenge returned for this key (required)."
+    challengeId: String
+    "The hex Ed25519 signature, by publicKey, of the challenge's payload (required)."
+    signature: String
+    "When a key is already registered: the viewer's current password (or give oldKeySignature)."
+    currentPassword: String
+    "When a key is already registered: the hex signature of the challenge's payload by that key."
+    oldKeySignature: String
+  ): Customer!
+  """
+  Changes a customer's contact data and cash-out address. An administrator changes any field of
+  anyone at once (customer set, challengeId null). A customer changes only their own email, phone
+  and cashoutAddress: the change waits for a TAN e-mailed to their current address (customer null,
+  challengeId set) and applies with confirmCustomerUpdate. A taken e-mail or phone is CONFLICT.
+  """
+  updateCustomer("The change." input: UpdateCustomerInput!): UpdateCustomerPayload!
+  "Applies a customer's own pending updateCustomer with the TAN it sent; a wrong, expired or used code, or another user's challenge, is INVALID_CODE."
+  confirmCustomerUpdate("The challengeId updateCustomer returned." challengeId: String!, "The TAN that was e-mailed." code: String!): Customer!
 }
 
 "Whether a user may log in."
@@ -3327,6 +3469,256 @@ type CustomerEdge {
   node: Customer
   "Where this customer stands in the list."
   cursor: Cursor!
+}
+
+"A started session."
+type AuthPayload {
+  "The session token: send it as ` + "`" + `Authorization: Bearer <token>` + "`" + ` (it is also set as the session cookie)."
+  token: String!
+  "The logged-in user."
+  user: User!
+  "When the session ends at the latest."
+  expiresAt: Time!
+}
+
+"How far a login got."
+enum LoginStatus {
+  "Logged in: auth holds the session."
+  AUTHENTICATED
+  "A code was sent: confirm it with confirmLogin(challengeId, code)."
+  SECOND_FACTOR_REQUIRED
+}
+
+"The answer to login."
+type LoginPayload {
+  "How far the login got."
+  status: LoginStatus!
+  "The challenge to confirm, when a second factor is required."
+  challengeId: String
+  "The session, when authenticated."
+  auth: AuthPayload
+}
+
+"Login credentials."
+input LoginInput {
+  "The username or e-mail address."
+  login: String!
+  "The password."
+  password: String!
+}
+
+"A new customer, created by an administrator."
+input CreateCustomerInput {
+  "The login name: 3 to 32 letters, digits, dots, dashes or underscores."
+  username: String!
+  "The password: 8 to 128 characters."
+  password: String!
+  "The e-mail address."
+  email: String
+  "The phone number, E.164."
+  phone: String
+  "The full name."
+  name: String!
+  "Where cash-outs are paid to, a payto URI."
+  cashoutAddress: String
+  "The main account's IBAN; a valid one is generated when absent."
+  iban: String
+}
+
+"How a self-registration's one-time code travels."
+enum AuthenticationMode {
+  "By e-mail."
+  EMAIL
+  "By SMS to the mobile number."
+  MOBILE
+}
+
+"A plain acknowledgement."
+type OkPayload {
+  "Always true: failures are errors."
+  ok: Boolean!
+}
+
+"The answer to selfRegister."
+type SelfRegisterPayload {
+  "Send it back with the code to confirmSelfRegistration."
+  requestId: String!
+}
+
+"What setPublicKey needs signed: proof that the viewer holds the key's private half."
+type PublicKeyChallenge {
+  "Send it back to setPublicKey as challengeId."
+  challengeId: String!
+  "The exact text to sign (its UTF-8 bytes) with the new key, and with the old one when replacing it by signature."
+  payload: String!
+  "After this instant setPublicKey refuses the challenge."
+  expiresAt: Time!
+}
+
+"The answer to confirmSelfRegistration."
+type SelfRegistrationPayload {
+  "Always true: failures are errors."
+  ok: Boolean!
+  "The user, now able to log in with the new username and password."
+  user: User!
+}
+
+"The first step of registering: proves the e-mail address."
+input PreRegisterInput {
+  "The e-mail address the code is sent to."
+  email: String!
+  "The mobile phone number, E.164 (+34600111222)."
+  phoneNumber: String!
+  "The social security number: 4 to 20 letters, digits or dashes."
+  socialSecurity: String!
+}
+
+"The second step of registering: creates the user, the customer and the main account."
+input RegisterInput {
+  "The given name."
+  firstName: String!
+  "The family name."
+  lastName: String!
+  "The e-mail address given to preRegister."
+  email: String!
+  "The phone number given to preRegister."
+  phoneNumber: String!
+  "The date of birth."
+  dateOfBirth: Date!
+  "The social security number given to preRegister."
+  socialSecurity: String!
+  "The street address."
+  address: String!
+  "The city."
+  city: String!
+  "The state or province."
+  state: String!
+  "The postal code."
+  postCode: String!
+  "The password: 8 to 128 characters, not the username or e-mail."
+  password: String!
+  "The code preRegister sent by e-mail."
+  verificationCode: String!
+  "The login name; derived from the e-mail address when absent."
+  username: String
+}
+
+"Online access for a customer an administrator created."
+input SelfRegisterInput {
+  "The number of the customer's main account."
+  accountNumber: String!
+  "Where the one-time code goes: EMAIL or MOBILE."
+  authenticationMode: AuthenticationMode!
+  "The customer's e-mail address (required for EMAIL)."
+  email: String
+  "The given name, stored on confirmation when present."
+  firstName: String
+  "The middle name, stored on confirmation when present."
+  middleName: String
+  "The family name, stored on confirmation when present."
+  lastName: String
+  "The customer's mobile number, E.164 (required for MOBILE)."
+  mobileNumber: String
+  "The new password: 8 to 128 characters, not the username or e-mail."
+  password: String!
+  "The new login name: 3 to 32 letters, digits, dots, dashes or underscores."
+  username: String!
+}
+
+"What a password reset must match."
+input RequestPasswordResetInput {
+  "The user's e-mail address."
+  email: String!
+  "The user's phone number."
+  phoneNumber: String!
+  "The customer's social security number."
+  socialSecurity: String!
+}
+
+"A staff member or administrator."
+input CreateUserInput {
+  "The login name: 3 to 32 letters, digits, dots, dashes or underscores."
+  username: String!
+  "The password: 8 to 128 characters."
+  password: String!
+  "The e-mail address."
+  email: String
+  "The phone number, E.164."
+  phone: String
+  "STAFF or ADMIN (customers are created with createCustomer)."
+  role: Role!
+}
+
+"A password change."
+input ChangePasswordInput {
+  "Whose password: administrators may name anyone; others only themselves (the default)."
+  username: String
+  "The new password."
+  newPassword: String!
+  "The new password again."
+  confirmPassword: String!
+  "The current password, required when changing one's own."
+  currentPassword: String
+}
+
+"A change of a customer's data; absent fields stay as they are."
+input UpdateCustomerInput {
+  "Whose: required for administrators; a customer may leave it out or name themselves (another is FORBIDDEN)."
+  username: String
+  "The full name (administrators only; a customer is FORBIDDEN)."
+  name: String
+  "The e-mail address; it cannot be removed."
+  email: String
+  "The phone number, E.164; an empty string removes it."
+  phone: String
+  "Where cash-outs are paid to, a payto URI; an empty string removes it."
+  cashoutAddress: String
+}
+
+"The answer to updateCustomer."
+type UpdateCustomerPayload {
+  "The customer as changed (an administrator's change); null while a customer's own change waits for its TAN."
+  customer: Customer
+  "The TAN challenge to pass to confirmCustomerUpdate (a customer's own change); null when applied at once."
+  challengeId: String
+}
+`, BuiltIn: false},
+	{Name: "../ledger.graphqls", Input: `# The ledger: accounts, statements, transactions, coins minted and sent (graph/ledger, graph/coins).
+
+extend type Query {
+  "All transactions (administrators)."
+  transactions(
+    "Return the first n (at most 100)."
+    first: Int
+    "Return transactions after this cursor."
+    after: Cursor
+    "Return the last n (at most 100)."
+    last: Int
+    "Return transactions before this cursor."
+    before: Cursor
+    "Restrict the transactions returned."
+    filter: TransactionFilter
+  ): TransactionConnection!
+  "A transaction of the viewer's (or any, for administrators)."
+  transaction("Its ID." id: ID!): Transaction
+}
+
+extend type Mutation {
+  "Mints coins from the issuer to a customer (administrators)."
+  createCoins("The creation." input: CreateCoinsInput!): Transaction!
+  "Sends coins from the viewer's main account."
+  sendCoins("The transfer." input: SendCoinsInput!): Transaction!
+  "Posts a pending transaction the viewer sent."
+  confirmTransaction(
+    "The transaction."
+    id: ID!
+    "The hex Ed25519 signature of its signingPayload, required when the viewer has a public key."
+    signature: String
+  ): Transaction!
+  "Voids a pending transaction the viewer sent, releasing its funds."
+  cancelTransaction("The transaction." id: ID!): Transaction!
+  "Sets how far below zero an account may go (administrators)."
+  setDebitLimit("The account." accountId: ID!, "The limit, 0 or more." limit: Decimal!): Account!
 }
 
 "What an account is for."
@@ -3512,6 +3904,8 @@ type Transaction implements Node {
   entries: [Entry!]!
   "What the sender signs (Ed25519) to confirm it while it is pending."
   signingPayload: String!
+  "Whether the viewer may confirm it now: a pending transfer the viewer sent or, for an administrator, a pending creation another administrator created (four eyes)."
+  signable: Boolean!
 }
 
 "A page of transactions."
@@ -3552,96 +3946,113 @@ input RecipientInput @oneOf {
   iban: String
 }
 
-"A started session."
-type AuthPayload {
-  "The session token: send it as ` + "`" + `Authorization: Bearer <token>` + "`" + ` (it is also set as the session cookie)."
-  token: String!
-  "The logged-in user."
-  user: User!
-  "When the session ends at the latest."
-  expiresAt: Time!
+"Coins minted to a customer."
+input CreateCoinsInput {
+  "Who receives them."
+  recipient: RecipientInput!
+  "How much, positive."
+  amount: Decimal!
+  "The day they are created for: in the current or the two previous months. Absent: now."
+  targetDate: Time
+  "A note for the statement."
+  memo: String
+  "Retrying with the same key and input returns the first result."
+  idempotencyKey: String
+  "Post at once (true, the default), or leave the creation PENDING (it counts against the monthly limit) until another administrator confirms it with confirmTransaction: four eyes."
+  autoSign: Boolean = true
 }
 
-"How far a login got."
-enum LoginStatus {
-  "Logged in: auth holds the session."
-  AUTHENTICATED
-  "A code was sent: confirm it with confirmLogin(challengeId, code)."
-  SECOND_FACTOR_REQUIRED
+"Coins sent to another customer."
+input SendCoinsInput {
+  "Who receives them."
+  recipient: RecipientInput!
+  "How much, positive."
+  amount: Decimal!
+  "A note for both statements."
+  memo: String
+  "Post at once (true, the default), or leave the transfer pending with the funds reserved."
+  autoSign: Boolean = true
+  "Retrying with the same key and input returns the first result."
+  idempotencyKey: String
 }
 
-"The answer to login."
-type LoginPayload {
-  "How far the login got."
-  status: LoginStatus!
-  "The challenge to confirm, when a second factor is required."
-  challengeId: String
-  "The session, when authenticated."
-  auth: AuthPayload
+extend type Customer {
+  "The customer's own transactions, as debtor or creditor, newest first (the customer and administrators). With status PENDING: what waits for a signature."
+  transactions(
+    "Return the first n (at most 100)."
+    first: Int
+    "Return transactions after this cursor."
+    after: Cursor
+    "Return the last n (at most 100)."
+    last: Int
+    "Return transactions before this cursor."
+    before: Cursor
+    "Only transactions in this status."
+    status: TransactionStatus
+  ): TransactionConnection!
+}
+`, BuiltIn: false},
+	{Name: "../products.graphqls", Input: `# A customer's products: cards, savings goals and bills (graph/products).
+
+extend type Query {
+  "One of the viewer's active or frozen cards, by its last four digits."
+  card("The last four digits." last4: String!): Card
+  "The viewer's active and frozen cards, and closed ones too when asked."
+  cards("Also list closed (deleted) cards." includeClosed: Boolean = false): [Card!]!
+  "The viewer's savings goals."
+  savingsGoals: [SavingsGoal!]!
+  "The viewer's bills, by due date."
+  bills(
+    "Return the first n (at most 100)."
+    first: Int
+    "Return bills after this cursor."
+    after: Cursor
+    "Return the last n (at most 100)."
+    last: Int
+    "Return bills before this cursor."
+    before: Cursor
+    "Only paid (true) or unpaid (false) bills."
+    paid: Boolean
+  ): BillConnection!
 }
 
-"Login credentials."
-input LoginInput {
-  "The username or e-mail address."
-  login: String!
-  "The password."
-  password: String!
-}
-
-"A new customer, created by an administrator."
-input CreateCustomerInput {
-  "The login name: 3 to 32 letters, digits, dots, dashes or underscores."
-  username: String!
-  "The password: 8 to 128 characters."
-  password: String!
-  "The e-mail address."
-  email: String
-  "The phone number, E.164."
-  phone: String
-  "The full name."
-  name: String!
-  "Where cash-outs are paid to, a payto URI."
-  cashoutAddress: String
-  "The main account's IBAN; a valid one is generated when absent."
-  iban: String
-}
-
-"How a self-registration's one-time code travels."
-enum AuthenticationMode {
-  "By e-mail."
-  EMAIL
-  "By SMS to the mobile number."
-  MOBILE
-}
-
-"A plain acknowledgement."
-type OkPayload {
-  "Always true: failures are errors."
-  ok: Boolean!
-}
-
-"The answer to selfRegister."
-type SelfRegisterPayload {
-  "Send it back with the code to confirmSelfRegistration."
-  requestId: String!
-}
-
-"What setPublicKey needs signed: proof that the viewer holds the key's private half."
-type PublicKeyChallenge {
-  "Send it back to setPublicKey as challengeId."
-  challengeId: String!
-  "The exact text to sign (its UTF-8 bytes) with the new key, and with the old one when replacing it by signature."
-  payload: String!
-  "After this instant setPublicKey refuses the challenge."
-  expiresAt: Time!
-}
-
-"The answer to confirmSelfRegistration."
-type SelfRegistrationPayload {
-  "Always true: failures are errors."
-  ok: Boolean!
-  "The user, now able to log in with the new username and password."
-  user: User!
+extend type Mutation {
+  "Issues a card to the viewer; the payload shows the full number, once."
+  createCard: CreateCardPayload!
+  "Moves money from the viewer's main account to one of their cards."
+  fundCard("The move." input: CardMoveInput!): Transaction!
+  "Moves money from one of the viewer's cards back to their main account."
+  defundCard("The move." input: CardMoveInput!): Transaction!
+  "Moves money from one of the viewer's cards to any customer's card."
+  transferBetweenCards("The transfer." input: TransferBetweenCardsInput!): Transaction!
+  "Deletes one of the viewer's cards; it must be empty. Its history stays."
+  deleteCard("The card's full number." cardNumber: String!): Boolean!
+  "Freezes one of the viewer's cards: no debit until unfrozen. Freezing a frozen card returns it unchanged; a closed card is PRECONDITION_FAILED."
+  freezeCard("The card." id: ID!): Card!
+  "Unfreezes one of the viewer's cards. Unfreezing an active card returns it unchanged; a closed card is PRECONDITION_FAILED."
+  unfreezeCard("The card." id: ID!): Card!
+  "Creates a savings goal for the viewer."
+  createSavingsGoal("The goal." input: CreateSavingsGoalInput!): SavingsGoal!
+  "Moves money from one of the viewer's cards to one of their savings goals."
+  topUpSavings("The move." input: SavingsMoveInput!): Transaction!
+  "Moves money from one of the viewer's savings goals to one of their cards."
+  withdrawSavings("The move." input: SavingsMoveInput!): Transaction!
+  "Deletes one of the viewer's savings goals; it must be empty."
+  deleteSavingsGoal("The goal." id: ID!): Boolean!
+  "Renames one of the viewer's savings goals or changes its target."
+  updateSavingsGoal("The goal." id: ID!, "The changes." input: UpdateSavingsGoalInput!): SavingsGoal!
+  "Enters a bill for the viewer."
+  createBill("The bill." input: CreateBillInput!): Bill!
+  "Pays one of the viewer's bills with one of their cards; a bill is paid at most once."
+  payBill("The payment." input: PayBillInput!): Bill!
+  "Changes one of the viewer's unpaid bills; a paid bill is PRECONDITION_FAILED."
+  updateBill("The bill." id: ID!, "The changes." input: UpdateBillInput!): Bill!
+  "Deletes one of the viewer's unpaid bills and returns its ID; a paid bill is PRECONDITION_FAILED."
+  deleteBill("The bill." id: ID!): ID!
+  "Has one of the viewer's unpaid bills paid from one of their cards on its due date (UTC), or at the next run when already due."
+  setBillAutopay("The bill." billId: ID!, "The full number of the viewer's card that pays." cardNumber: String!): Bill!
+  "Stops autopay of one of the viewer's unpaid bills."
+  cancelBillAutopay("The bill." billId: ID!): Bill!
 }
 
 "Whether a card can be used."
@@ -3761,62 +4172,6 @@ type BillEdge {
   cursor: Cursor!
 }
 
-"Where a cash-out is."
-enum CashoutStatus {
-  "Reserved, waiting for its TAN."
-  PENDING
-  "Confirmed with its TAN and paid out."
-  CONFIRMED
-  "Aborted; the money was released."
-  ABORTED
-}
-
-"How a TAN travels."
-enum TanChannel {
-  "By e-mail."
-  EMAIL
-  "By SMS."
-  SMS
-}
-
-"Money paid out of the bank to the customer's cashout address, confirmed by a TAN."
-type Cashout implements Node {
-  "The opaque global ID."
-  id: ID!
-  "The amount paid out."
-  amount: Money!
-  "Where the cash-out is."
-  status: CashoutStatus!
-  "How its TAN was sent."
-  channel: TanChannel!
-  "When it was requested."
-  createdAt: Time!
-  "When it was confirmed."
-  confirmedAt: Time
-  "Where the money goes, a payto URI."
-  cashoutAddress: String!
-  "Its ledger transaction: pending until confirmed, voided when aborted."
-  transaction: Transaction!
-}
-
-"A page of cash-outs, newest first."
-type CashoutConnection {
-  "The cash-outs on this page."
-  edges: [CashoutEdge!]!
-  "Where this page is."
-  pageInfo: PageInfo!
-  "How many cash-outs there are in all."
-  totalCount: Int!
-}
-
-"A cash-out in a page."
-type CashoutEdge {
-  "The cash-out."
-  node: Cashout
-  "Its cursor."
-  cursor: Cursor!
-}
-
 "Money moved between the viewer's main account and one of their cards."
 input CardMoveInput {
   "The card."
@@ -3896,198 +4251,10 @@ input PayBillInput {
   "Retrying with the same key and input returns the first result."
   idempotencyKey: String
 }
+`, BuiltIn: false},
+	{Name: "../cashout.graphqls", Input: `# Cash-outs: money paid out of the bank, confirmed by a TAN (graph/cashout).
 
-"A cash-out to the viewer's cashout address."
-input CreateCashoutInput {
-  "How much: a positive Decimal (\"12.34\") or the Taler form \"EUR:12.34\"."
-  amount: Decimal!
-  "How the TAN is sent."
-  channel: TanChannel!
-  "Retrying with the same key and input returns the first result."
-  idempotencyKey: String
-}
-
-"The first step of registering: proves the e-mail address."
-input PreRegisterInput {
-  "The e-mail address the code is sent to."
-  email: String!
-  "The mobile phone number, E.164 (+34600111222)."
-  phoneNumber: String!
-  "The social security number: 4 to 20 letters, digits or dashes."
-  socialSecurity: String!
-}
-
-"The second step of registering: creates the user, the customer and the main account."
-input RegisterInput {
-  "The given name."
-  firstName: String!
-  "The family name."
-  lastName: String!
-  "The e-mail address given to preRegister."
-  email: String!
-  "The phone number given to preRegister."
-  phoneNumber: String!
-  "The date of birth."
-  dateOfBirth: Date!
-  "The social security number given to preRegister."
-  socialSecurity: String!
-  "The street address."
-  address: String!
-  "The city."
-  city: String!
-  "The state or province."
-  state: String!
-  "The postal code."
-  postCode: String!
-  "The password: 8 to 128 characters, not the username or e-mail."
-  password: String!
-  "The code preRegister sent by e-mail."
-  verificationCode: String!
-  "The login name; derived from the e-mail address when absent."
-  username: String
-}
-
-"Online access for a customer an administrator created."
-input SelfRegisterInput {
-  "The number of the customer's main account."
-  accountNumber: String!
-  "Where the one-time code goes: EMAIL or MOBILE."
-  authenticationMode: AuthenticationMode!
-  "The customer's e-mail address (required for EMAIL)."
-  email: String
-  "The given name, stored on confirmation when present."
-  firstName: String
-  "The middle name, stored on confirmation when present."
-  middleName: String
-  "The family name, stored on confirmation when present."
-  lastName: String
-  "The customer's mobile number, E.164 (required for MOBILE)."
-  mobileNumber: String
-  "The new password: 8 to 128 characters, not the username or e-mail."
-  password: String!
-  "The new login name: 3 to 32 letters, digits, dots, dashes or underscores."
-  username: String!
-}
-
-"What a password reset must match."
-input RequestPasswordResetInput {
-  "The user's e-mail address."
-  email: String!
-  "The user's phone number."
-  phoneNumber: String!
-  "The customer's social security number."
-  socialSecurity: String!
-}
-
-"A staff member or administrator."
-input CreateUserInput {
-  "The login name: 3 to 32 letters, digits, dots, dashes or underscores."
-  username: String!
-  "The password: 8 to 128 characters."
-  password: String!
-  "The e-mail address."
-  email: String
-  "The phone number, E.164."
-  phone: String
-  "STAFF or ADMIN (customers are created with createCustomer)."
-  role: Role!
-}
-
-"A password change."
-input ChangePasswordInput {
-  "Whose password: administrators may name anyone; others only themselves (the default)."
-  username: String
-  "The new password."
-  newPassword: String!
-  "The new password again."
-  confirmPassword: String!
-  "The current password, required when changing one's own."
-  currentPassword: String
-}
-
-"Coins minted to a customer."
-input CreateCoinsInput {
-  "Who receives them."
-  recipient: RecipientInput!
-  "How much, positive."
-  amount: Decimal!
-  "The day they are created for: in the current or the two previous months. Absent: now."
-  targetDate: Time
-  "A note for the statement."
-  memo: String
-  "Retrying with the same key and input returns the first result."
-  idempotencyKey: String
-  "Post at once (true, the default), or leave the creation PENDING (it counts against the monthly limit) until another administrator confirms it with confirmTransaction: four eyes."
-  autoSign: Boolean = true
-}
-
-"Coins sent to another customer."
-input SendCoinsInput {
-  "Who receives them."
-  recipient: RecipientInput!
-  "How much, positive."
-  amount: Decimal!
-  "A note for both statements."
-  memo: String
-  "Post at once (true, the default), or leave the transfer pending with the funds reserved."
-  autoSign: Boolean = true
-  "Retrying with the same key and input returns the first result."
-  idempotencyKey: String
-}
-
-"Read operations."
-type Query {
-  "Fetches an object by its global ID."
-  node("The ID." id: ID!): Node
-  "Fetches objects by their global IDs."
-  nodes("The IDs." ids: [ID!]!): [Node]!
-  "The logged-in user."
-  me: User
-  "All customers (administrators)."
-  customers(
-    "Return the first n (at most 100)."
-    first: Int
-    "Return customers after this cursor."
-    after: Cursor
-    "Return the last n (at most 100)."
-    last: Int
-    "Return customers before this cursor."
-    before: Cursor
-    "Only customers whose username, name, e-mail, phone or IBAN contains this text, ignoring case."
-    search: String
-  ): CustomerConnection!
-  "All transactions (administrators)."
-  transactions(
-    "Return the first n (at most 100)."
-    first: Int
-    "Return transactions after this cursor."
-    after: Cursor
-    "Return the last n (at most 100)."
-    last: Int
-    "Return transactions before this cursor."
-    before: Cursor
-    "Restrict the transactions returned."
-    filter: TransactionFilter
-  ): TransactionConnection!
-  "One of the viewer's active or frozen cards, by its last four digits."
-  card("The last four digits." last4: String!): Card
-  "The viewer's active and frozen cards, and closed ones too when asked."
-  cards("Also list closed (deleted) cards." includeClosed: Boolean = false): [Card!]!
-  "The viewer's savings goals."
-  savingsGoals: [SavingsGoal!]!
-  "The viewer's bills, by due date."
-  bills(
-    "Return the first n (at most 100)."
-    first: Int
-    "Return bills after this cursor."
-    after: Cursor
-    "Return the last n (at most 100)."
-    last: Int
-    "Return bills before this cursor."
-    before: Cursor
-    "Only paid (true) or unpaid (false) bills."
-    paid: Boolean
-  ): BillConnection!
+extend type Query {
   "Cash-outs, newest first: the viewer's own, or everyone's for administrators."
   cashouts(
     "Return the first n (at most 100)."
@@ -4099,163 +4266,217 @@ type Query {
     "Return cash-outs before this cursor."
     before: Cursor
   ): CashoutConnection!
-  "A transaction of the viewer's (or any, for administrators)."
-  transaction("Its ID." id: ID!): Transaction
 }
 
-"Write operations."
-type Mutation {
-  "Logs in with a username or e-mail and a password."
-  login("The credentials." input: LoginInput!): LoginPayload!
-  "Starts a registration: checks that the e-mail, phone and social security number are unused and e-mails a code."
-  preRegister("The contact data." input: PreRegisterInput!): OkPayload!
-  "Completes a registration with the e-mailed code and logs in (also sets the session cookie)."
-  register("The new customer." input: RegisterInput!): AuthPayload!
-  """
-  Gives an administrator-created customer who has never logged in online access under a new
-  username and password; sends a code. The answer is the same requestId whether or not the data
-  match and whether or not the username is free: a reserved username is FORBIDDEN, a taken one is
-  told by confirmSelfRegistration.
-  """
-  selfRegister("The request." input: SelfRegisterInput!): SelfRegisterPayload!
-  """
-  Confirms a self-registration with the code it sent. A username taken by, or looking like that
-  of, another user is CONFLICT (field username) and uses the code up: request again with another.
-  """
-  confirmSelfRegistration(
-    "The requestId selfRegister returned."
-    requestId: String!
-    "The code that was sent."
-    authenticationToken: String!
-  ): SelfRegistrationPayload!
-  "The second step of a login: the code sent to the user's second factor."
-  confirmLogin("The challengeId login returned." challengeId: String!, "The code that was sent." code: String!): AuthPayload!
-  """
-  Chooses the viewer's second factor; EMAIL needs an e-mail address, SMS a verified phone number
-  (PRECONDITION_FAILED otherwise). Turning it off (NONE) needs the current password: missing or
-  wrong is BAD_USER_INPUT (currentPassword), and a wrong one counts as a failed login
-  (ACCOUNT_LOCKED once the account is locked).
-  """
-  setTwoFactor(
-    "The method."
-    method: TwoFactorMethod!
-    "The viewer's current password: required for NONE, checked whenever it is given."
-    currentPassword: String
-  ): User!
-  "Texts a code to the viewer's phone to prove they hold it; returns the challengeId for confirmPhone. PRECONDITION_FAILED without a phone or when it is already verified; TOO_MANY_REQUESTS beyond the SMS budget."
-  startPhoneConfirmation: String!
-  "Confirms the viewer's phone with the code startPhoneConfirmation sent: the phone becomes verified. INVALID_CODE for a wrong, expired or used code, or when the phone changed since."
-  confirmPhone("The challengeId startPhoneConfirmation returned." challengeId: String!, "The code that was sent." code: String!): User!
-  "Sends a password-reset token by e-mail when all three match a customer; answers the same either way."
-  requestPasswordReset("What must match." input: RequestPasswordResetInput!): OkPayload!
-  "Sets a new password with a reset token; every session of the user ends."
-  resetPassword("The token that was sent." token: String!, "The new password." newPassword: String!): Boolean!
-  "Creates a STAFF or ADMIN user (administrators)."
-  createUser("The user." input: CreateUserInput!): User!
-  "Locks (LOCKED), unlocks (ACTIVE) or disables (DISABLED) a user; locking and disabling end their sessions (administrators)."
-  setUserStatus("Whose." username: String!, "The new status." status: UserStatus!): User!
-  "Deletes registrations never verified within 24 hours and returns how many (administrators; also runs hourly)."
-  cleanupUnverifiedUsers: Int!
-  "Ends the current session and clears the session cookie."
-  logout: Boolean!
-  "Changes a password; other sessions of that user end."
-  changePassword("The change." input: ChangePasswordInput!): Boolean!
-  """
-  Creates a customer with a main account (administrators). A username reserved for the bank
-  (admin*, bank*, support, security, root, ...) is FORBIDDEN; a username or e-mail address that
-  looks like another user's is CONFLICT naming the field, as a taken one.
-  """
-  createCustomer("The customer." input: CreateCustomerInput!): Customer!
-  "Deletes a customer whose accounts are empty; their history stays (administrators)."
-  deleteCustomer("Whose." username: String!): Boolean!
-  "Mints coins from the issuer to a customer (administrators)."
-  createCoins("The creation." input: CreateCoinsInput!): Transaction!
-  "Sends coins from the viewer's main account."
-  sendCoins("The transfer." input: SendCoinsInput!): Transaction!
-  "Posts a pending transaction the viewer sent."
-  confirmTransaction(
-    "The transaction."
-    id: ID!
-    "The hex Ed25519 signature of its signingPayload, required when the viewer has a public key."
-    signature: String
-  ): Transaction!
-  "Voids a pending transaction the viewer sent, releasing its funds."
-  cancelTransaction("The transaction." id: ID!): Transaction!
-  "Issues a card to the viewer; the payload shows the full number, once."
-  createCard: CreateCardPayload!
-  "Moves money from the viewer's main account to one of their cards."
-  fundCard("The move." input: CardMoveInput!): Transaction!
-  "Moves money from one of the viewer's cards back to their main account."
-  defundCard("The move." input: CardMoveInput!): Transaction!
-  "Moves money from one of the viewer's cards to any customer's card."
-  transferBetweenCards("The transfer." input: TransferBetweenCardsInput!): Transaction!
-  "Deletes one of the viewer's cards; it must be empty. Its history stays."
-  deleteCard("The card's full number." cardNumber: String!): Boolean!
-  "Freezes one of the viewer's cards: no debit until unfrozen. Freezing a frozen card returns it unchanged; a closed card is PRECONDITION_FAILED."
-  freezeCard("The card." id: ID!): Card!
-  "Unfreezes one of the viewer's cards. Unfreezing an active card returns it unchanged; a closed card is PRECONDITION_FAILED."
-  unfreezeCard("The card." id: ID!): Card!
-  "Creates a savings goal for the viewer."
-  createSavingsGoal("The goal." input: CreateSavingsGoalInput!): SavingsGoal!
-  "Moves money from one of the viewer's cards to one of their savings goals."
-  topUpSavings("The move." input: SavingsMoveInput!): Transaction!
-  "Moves money from one of the viewer's savings goals to one of their cards."
-  withdrawSavings("The move." input: SavingsMoveInput!): Transaction!
-  "Deletes one of the viewer's savings goals; it must be empty."
-  deleteSavingsGoal("The goal." id: ID!): Boolean!
-  "Renames one of the viewer's savings goals or changes its target."
-  updateSavingsGoal("The goal." id: ID!, "The changes." input: UpdateSavingsGoalInput!): SavingsGoal!
-  "Enters a bill for the viewer."
-  createBill("The bill." input: CreateBillInput!): Bill!
-  "Pays one of the viewer's bills with one of their cards; a bill is paid at most once."
-  payBill("The payment." input: PayBillInput!): Bill!
-  "Changes one of the viewer's unpaid bills; a paid bill is PRECONDITION_FAILED."
-  updateBill("The bill." id: ID!, "The changes." input: UpdateBillInput!): Bill!
-  "Deletes one of the viewer's unpaid bills and returns its ID; a paid bill is PRECONDITION_FAILED."
-  deleteBill("The bill." id: ID!): ID!
-  "Has one of the viewer's unpaid bills paid from one of their cards on its due date (UTC), or at the next run when already due."
-  setBillAutopay("The bill." billId: ID!, "The full number of the viewer's card that pays." cardNumber: String!): Bill!
-  "Stops autopay of one of the viewer's unpaid bills."
-  cancelBillAutopay("The bill." billId: ID!): Bill!
+extend type Mutation {
   "Reserves an amount for a cash-out to the viewer's cashout address and sends a TAN."
   createCashout("The cash-out." input: CreateCashoutInput!): Cashout!
   "Confirms a pending cash-out with its TAN: the money leaves."
   confirmCashout("The cash-out." id: ID!, "The TAN that was sent." tan: String!): Cashout!
   "Aborts a pending cash-out, releasing the money."
   abortCashout("The cash-out." id: ID!): Cashout!
-  "Sets how far below zero an account may go (administrators)."
-  setDebitLimit("The account." accountId: ID!, "The limit, 0 or more." limit: Decimal!): Account!
-  """
-  Starts registering an Ed25519 public key: a single-use challenge, bound to the viewer and to this
-  key, that expires after CODE_TTL. Sign its payload with the key and send both to setPublicKey.
-  Starting another challenge ends the viewer's earlier one.
-  """
-  publicKeyChallenge("The key to register (hex, 32 bytes)." publicKey: String!): PublicKeyChallenge!
-  """
-  Registers the viewer's Ed25519 public key (hex, 32 bytes), with proof of possession: challengeId
-  from publicKeyChallenge and signature, the key's signature of its payload. Replacing a registered
-  key also needs currentPassword or oldKeySignature. Missing or invalid proof is BAD_USER_INPUT
-  naming the field (challengeId, signature, currentPassword or oldKeySignature); a key another
-  customer registered is CONFLICT.
-  """
-  setPublicKey(
-    "The key."
-    publicKey: String!
-    "The challengeId publicKeyChallenge returned for this key (required)."
-    challengeId: String
-    "The hex Ed25519 signature, by publicKey, of the challenge's payload (required)."
-    signature: String
-    "When a key is already registered: the viewer's current password (or give oldKeySignature)."
-    currentPassword: String
-    "When a key is already registered: the hex signature of the challenge's payload by that key."
-    oldKeySignature: String
-  ): Customer!
 }
 
-# ---- People and procedures (the membership census): STAFF and ADMIN only ----
+"Where a cash-out is."
+enum CashoutStatus {
+  "Reserved, waiting for its TAN."
+  PENDING
+  "Confirmed with its TAN and paid out."
+  CONFIRMED
+  "Aborted; the money was released."
+  ABORTED
+}
 
-"Any JSON value (object, array, string, number, boolean or null), written as itself, not as a string."
-scalar JSON
+"How a TAN travels."
+enum TanChannel {
+  "By e-mail."
+  EMAIL
+  "By SMS."
+  SMS
+}
+
+"Money paid out of the bank to the customer's cashout address, confirmed by a TAN."
+type Cashout implements Node {
+  "The opaque global ID."
+  id: ID!
+  "The amount paid out."
+  amount: Money!
+  "Where the cash-out is."
+  status: CashoutStatus!
+  "How its TAN was sent."
+  channel: TanChannel!
+  "When it was requested."
+  createdAt: Time!
+  "When it was confirmed."
+  confirmedAt: Time
+  "Where the money goes, a payto URI."
+  cashoutAddress: String!
+  "Its ledger transaction: pending until confirmed, voided when aborted."
+  transaction: Transaction!
+}
+
+"A page of cash-outs, newest first."
+type CashoutConnection {
+  "The cash-outs on this page."
+  edges: [CashoutEdge!]!
+  "Where this page is."
+  pageInfo: PageInfo!
+  "How many cash-outs there are in all."
+  totalCount: Int!
+}
+
+"A cash-out in a page."
+type CashoutEdge {
+  "The cash-out."
+  node: Cashout
+  "Its cursor."
+  cursor: Cursor!
+}
+
+"A cash-out to the viewer's cashout address."
+input CreateCashoutInput {
+  "How much: a positive Decimal (\"12.34\") or the Taler form \"EUR:12.34\"."
+  amount: Decimal!
+  "How the TAN is sent."
+  channel: TanChannel!
+  "Retrying with the same key and input returns the first result."
+  idempotencyKey: String
+}
+`, BuiltIn: false},
+	{Name: "../census.graphqls", Input: `# People and procedures, the membership census: STAFF and ADMIN only (graph/census).
+
+extend type Query {
+  """
+  A person by a qualified identifier ("123@census", "<id>@<system>" from externalIds,
+  "12345678Z@document_id") or their global ID (STAFF, ADMIN). A malformed identifier or an unknown
+  system is BAD_USER_INPUT; nobody behind it NOT_FOUND.
+  """
+  person(
+    "A qualified identifier or the person's global ID."
+    id: String!
+    "Resolve the scopes field (null otherwise)."
+    withScope: Boolean = false
+    "Return the person as they were at this instant; NOT_FOUND before they existed. The identifier is resolved on the person as they are now."
+    versionAt: Time
+  ): Person
+  """
+  The clerks' queue: the procedures of all people, pending ones first, within them prioritized ones
+  first, then oldest first (STAFF, ADMIN).
+  """
+  procedures(
+    "Return the first n (at most 100)."
+    first: Int
+    "Return procedures after this cursor."
+    after: Cursor
+    "Return the last n (at most 100)."
+    last: Int
+    "Return procedures before this cursor."
+    before: Cursor
+    "Restrict the procedures returned."
+    filter: ProcedureFilter
+  ): ProcedureConnection!
+  "A person's pending procedures: prioritized document verifications first, then oldest first (STAFF, ADMIN)."
+  personProcedures("A qualified identifier or the person's global ID." personId: String!): [Procedure!]!
+  "The people of the census, by census number (STAFF, ADMIN)."
+  people(
+    "Return the first n (at most 100)."
+    first: Int
+    "Return people after this cursor."
+    after: Cursor
+    "Return the last n (at most 100)."
+    last: Int
+    "Return people before this cursor."
+    before: Cursor
+    "Restrict the people returned."
+    filter: PersonFilter
+  ): PersonConnection!
+  "Every scope, by code (STAFF, ADMIN)."
+  scopes: [Scope!]!
+}
+
+extend type Mutation {
+  "Registers a person, PENDING, with a REGISTRATION procedure to accept (STAFF, ADMIN)."
+  registerPerson("The person." input: RegisterPersonInput!): RegisterPersonPayload!
+  "Requests a change of some of a person's data: a PERSON_DATA_CHANGE procedure (STAFF, ADMIN)."
+  changePersonData(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "The new values."
+    input: PersonDataInput!
+  ): Procedure!
+  "Requests a person's cancellation: a CANCELLATION procedure (STAFF, ADMIN)."
+  cancelPerson(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "How the request arrived, e.g. web, email, phone, in_person (1 to 50 characters)."
+    channel: String!
+    "Why, at most 1000 characters."
+    reason: String
+  ): Procedure!
+  "Requests a new membership level: a MEMBERSHIP_LEVEL_CHANGE procedure (STAFF, ADMIN)."
+  changeMembershipLevel(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "The new level; the person's current one is PRECONDITION_FAILED."
+    level: MembershipLevel!
+  ): Procedure!
+  "Sends identity documents to verify: a DOCUMENT_VERIFICATION procedure (the one requestVerification opened, when it waits for files); the person's verification becomes VERIFICATION_RECEIVED (STAFF, ADMIN)."
+  requestDocumentVerification(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "1 to 5 files, JPEG, PNG or PDF, at most 5 MiB each; nothing is stored unless all are fine."
+    files: [DocumentFileInput!]!
+    "Put it first in personProcedures."
+    prioritized: Boolean = false
+  ): Procedure!
+  """
+  Asks a person for identity documents: opens a pending DOCUMENT_VERIFICATION procedure without
+  files and sets the person's verification to VERIFICATION_REQUESTED (a new version); a person with
+  an e-mail address is told by e-mail. requestDocumentVerification later adds the files to this
+  same procedure (VERIFICATION_RECEIVED); a clerk may also accept or reject it directly. A person
+  already VERIFIED is PRECONDITION_FAILED, one with a pending document verification CONFLICT
+  (STAFF, ADMIN).
+  """
+  requestVerification("A qualified identifier or the person's global ID." personId: String!): Procedure!
+  "Sends a code by SMS to verify a phone number: a PHONE_VERIFICATION procedure, superseding an earlier one (STAFF, ADMIN)."
+  startPhoneVerification(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "The number to verify, E.164; omitted: the person's own phone (none on file is BAD_USER_INPUT)."
+    phone: String
+  ): Procedure!
+  "Checks the SMS code: the number becomes the person's, VERIFIED; another person's verified same number becomes REASSIGNED (STAFF, ADMIN)."
+  verifyPhone(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "The code the person received."
+    receivedCode: String!
+    "The number the code was sent to; omitted: the person's own phone (none on file is BAD_USER_INPUT)."
+    phone: String
+  ): Person!
+  "Sets one key of a person's additional information; a jsonValue of null removes it (STAFF, ADMIN)."
+  setAdditionalInformation(
+    "A qualified identifier or the person's global ID."
+    personId: String!
+    "The key: 1 to 64 letters, digits, '_', '.' or '-'."
+    key: String!
+    "The value as JSON text, e.g. \"\\\"text\\\"\", \"42\" or \"{\\\"a\\\": 1}\"; at most 16 KiB."
+    jsonValue: String!
+  ): Person!
+  "Accepts or rejects a pending procedure; an accepted one is applied to the person at once (a new version). A processed procedure is PRECONDITION_FAILED (STAFF, ADMIN)."
+  processProcedure(
+    "The procedure's ID."
+    id: ID!
+    "ACCEPT or REJECT."
+    decision: ProcedureDecision!
+    "Why; required to reject, at most 1000 characters."
+    comment: String
+    "Only to REJECT a DOCUMENT_VERIFICATION: MISTAKE (the default) or FRAUD, the person's verification afterwards; anything else is BAD_USER_INPUT."
+    verification: Verification
+  ): Procedure!
+  "Adds a scope (ADMIN)."
+  createScope("The scope." input: CreateScopeInput!): Scope!
+}
 
 "The kind of identity document."
 enum DocumentType {
@@ -4681,206 +4902,10 @@ type RegisterPersonPayload {
   "The person's REGISTRATION procedure, to accept with processProcedure."
   procedure: Procedure!
 }
+`, BuiltIn: false},
+	{Name: "../live.graphqls", Input: `# Live updates over WebSocket (graph/live).
 
-extend type Query {
-  """
-  A person by a qualified identifier ("123@census", "<id>@<system>" from externalIds,
-  "12345678Z@document_id") or their global ID (STAFF, ADMIN). A malformed identifier or an unknown
-  system is BAD_USER_INPUT; nobody behind it NOT_FOUND.
-  """
-  person(
-    "A qualified identifier or the person's global ID."
-    id: String!
-    "Resolve the scopes field (null otherwise)."
-    withScope: Boolean = false
-    "Return the person as they were at this instant; NOT_FOUND before they existed. The identifier is resolved on the person as they are now."
-    versionAt: Time
-  ): Person
-  """
-  The clerks' queue: the procedures of all people, pending ones first, within them prioritized ones
-  first, then oldest first (STAFF, ADMIN).
-  """
-  procedures(
-    "Return the first n (at most 100)."
-    first: Int
-    "Return procedures after this cursor."
-    after: Cursor
-    "Return the last n (at most 100)."
-    last: Int
-    "Return procedures before this cursor."
-    before: Cursor
-    "Restrict the procedures returned."
-    filter: ProcedureFilter
-  ): ProcedureConnection!
-  "A person's pending procedures: prioritized document verifications first, then oldest first (STAFF, ADMIN)."
-  personProcedures("A qualified identifier or the person's global ID." personId: String!): [Procedure!]!
-  "The people of the census, by census number (STAFF, ADMIN)."
-  people(
-    "Return the first n (at most 100)."
-    first: Int
-    "Return people after this cursor."
-    after: Cursor
-    "Return the last n (at most 100)."
-    last: Int
-    "Return people before this cursor."
-    before: Cursor
-    "Restrict the people returned."
-    filter: PersonFilter
-  ): PersonConnection!
-  "Every scope, by code (STAFF, ADMIN)."
-  scopes: [Scope!]!
-}
-
-extend type Mutation {
-  "Registers a person, PENDING, with a REGISTRATION procedure to accept (STAFF, ADMIN)."
-  registerPerson("The person." input: RegisterPersonInput!): RegisterPersonPayload!
-  "Requests a change of some of a person's data: a PERSON_DATA_CHANGE procedure (STAFF, ADMIN)."
-  changePersonData(
-    "A qualified identifier or the person's global ID."
-    personId: String!
-    "The new values."
-    input: PersonDataInput!
-  ): Procedure!
-  "Requests a person's cancellation: a CANCELLATION procedure (STAFF, ADMIN)."
-  cancelPerson(
-    "A qualified identifier or the person's global ID."
-    personId: String!
-    "How the request arrived, e.g. web, email, phone, in_person (1 to 50 characters)."
-    channel: String!
-    "Why, at most 1000 characters."
-    reason: String
-  ): Procedure!
-  "Requests a new membership level: a MEMBERSHIP_LEVEL_CHANGE procedure (STAFF, ADMIN)."
-  changeMembershipLevel(
-    "A qualified identifier or the person's global ID."
-    personId: String!
-    "The new level; the person's current one is PRECONDITION_FAILED."
-    level: MembershipLevel!
-  ): Procedure!
-  "Sends identity documents to verify: a DOCUMENT_VERIFICATION procedure (the one requestVerification opened, when it waits for files); the person's verification becomes VERIFICATION_RECEIVED (STAFF, ADMIN)."
-  requestDocumentVerification(
-    "A qualified identifier or the person's global ID."
-    personId: String!
-    "1 to 5 files, JPEG, PNG or PDF, at most 5 MiB each; nothing is stored unless all are fine."
-    files: [DocumentFileInput!]!
-    "Put it first in personProcedures."
-    prioritized: Boolean = false
-  ): Procedure!
-  """
-  Asks a person for identity documents: opens a pending DOCUMENT_VERIFICATION procedure without
-  files and sets the person's verification to VERIFICATION_REQUESTED (a new version); a person with
-  an e-mail address is told by e-mail. requestDocumentVerification later adds the files to this
-  same procedure (VERIFICATION_RECEIVED); a clerk may also accept or reject it directly. A person
-  already VERIFIED is PRECONDITION_FAILED, one with a pending document verification CONFLICT
-  (STAFF, ADMIN).
-  """
-  requestVerification("A qualified identifier or the person's global ID." personId: String!): Procedure!
-  "Sends a code by SMS to verify a phone number: a PHONE_VERIFICATION procedure, superseding an earlier one (STAFF, ADMIN)."
-  startPhoneVerification(
-    "A qualified identifier or the person's global ID."
-    personId: String!
-    "The number to verify, E.164; omitted: the person's own phone (none on file is BAD_USER_INPUT)."
-    phone: String
-  ): Procedure!
-  "Checks the SMS code: the number becomes the person's, VERIFIED; another person's verified same number becomes REASSIGNED (STAFF, ADMIN)."
-  verifyPhone(
-    "A qualified identifier or the person's global ID."
-    personId: String!
-    "The code the person received."
-    receivedCode: String!
-    "The number the code was sent to; omitted: the person's own phone (none on file is BAD_USER_INPUT)."
-    phone: String
-  ): Person!
-  "Sets one key of a person's additional information; a jsonValue of null removes it (STAFF, ADMIN)."
-  setAdditionalInformation(
-    "A qualified identifier or the person's global ID."
-    personId: String!
-    "The key: 1 to 64 letters, digits, '_', '.' or '-'."
-    key: String!
-    "The value as JSON text, e.g. \"\\\"text\\\"\", \"42\" or \"{\\\"a\\\": 1}\"; at most 16 KiB."
-    jsonValue: String!
-  ): Person!
-  "Accepts or rejects a pending procedure; an accepted one is applied to the person at once (a new version). A processed procedure is PRECONDITION_FAILED (STAFF, ADMIN)."
-  processProcedure(
-    "The procedure's ID."
-    id: ID!
-    "ACCEPT or REJECT."
-    decision: ProcedureDecision!
-    "Why; required to reject, at most 1000 characters."
-    comment: String
-    "Only to REJECT a DOCUMENT_VERIFICATION: MISTAKE (the default) or FRAUD, the person's verification afterwards; anything else is BAD_USER_INPUT."
-    verification: Verification
-  ): Procedure!
-  "Adds a scope (ADMIN)."
-  createScope("The scope." input: CreateScopeInput!): Scope!
-}
-
-extend type Customer {
-  "The customer's own transactions, as debtor or creditor, newest first (the customer and administrators). With status PENDING: what waits for a signature."
-  transactions(
-    "Return the first n (at most 100)."
-    first: Int
-    "Return transactions after this cursor."
-    after: Cursor
-    "Return the last n (at most 100)."
-    last: Int
-    "Return transactions before this cursor."
-    before: Cursor
-    "Only transactions in this status."
-    status: TransactionStatus
-  ): TransactionConnection!
-}
-
-extend type Transaction {
-  "Whether the viewer may confirm it now: a pending transfer the viewer sent or, for an administrator, a pending creation another administrator created (four eyes)."
-  signable: Boolean!
-}
-
-extend type Query {
-  "A customer by username (administrators); an unknown one is NOT_FOUND."
-  customer("The customer's username." username: String!): Customer
-}
-
-extend type Mutation {
-  """
-  Changes a customer's contact data and cash-out address. An administrator changes any field of
-  anyone at once (customer set, challengeId null). A customer changes only their own email, phone
-  and cashoutAddress: the change waits for a TAN e-mailed to their current address (customer null,
-  challengeId set) and applies with confirmCustomerUpdate. A taken e-mail or phone is CONFLICT.
-  """
-  updateCustomer("The change." input: UpdateCustomerInput!): UpdateCustomerPayload!
-  "Applies a customer's own pending updateCustomer with the TAN it sent; a wrong, expired or used code, or another user's challenge, is INVALID_CODE."
-  confirmCustomerUpdate("The challengeId updateCustomer returned." challengeId: String!, "The TAN that was e-mailed." code: String!): Customer!
-}
-
-"A change of a customer's data; absent fields stay as they are."
-input UpdateCustomerInput {
-  "Whose: required for administrators; a customer may leave it out or name themselves (another is FORBIDDEN)."
-  username: String
-  "The full name (administrators only; a customer is FORBIDDEN)."
-  name: String
-  "The e-mail address; it cannot be removed."
-  email: String
-  "The phone number, E.164; an empty string removes it."
-  phone: String
-  "Where cash-outs are paid to, a payto URI; an empty string removes it."
-  cashoutAddress: String
-}
-
-"The answer to updateCustomer."
-type UpdateCustomerPayload {
-  "The customer as changed (an administrator's change); null while a customer's own change waits for its TAN."
-  customer: Customer
-  "The TAN challenge to pass to confirmCustomerUpdate (a customer's own change); null when applied at once."
-  challengeId: String
-}
-
-"""
-Live updates, over WebSocket on ` + "`" + `/query` + "`" + ` (subprotocols ` + "`" + `graphql-transport-ws` + "`" + ` and the legacy
-` + "`" + `graphql-ws` + "`" + `). Authenticate in the ` + "`" + `connection_init` + "`" + ` payload with ` + "`" + `{"authorization": "Bearer
-<token>"}` + "`" + ` or ` + "`" + `{"token": "<token>"}` + "`" + `, or with the session cookie. Logging out closes the socket.
-"""
-type Subscription {
+extend type Subscription {
   """
   A change of an account the viewer may see, after it committed: every statement line (a new
   version), and changes of what is available without one (a payment reserved or released, a new
@@ -11506,6 +11531,182 @@ func (ec *executionContext) fieldContext_Mutation_deleteCustomer(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_publicKeyChallenge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publicKeyChallenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublicKeyChallenge(ctx, fc.Args["publicKey"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublicKeyChallenge) graphql.Marshaler {
+			return ec.marshalNPublicKeyChallenge2ᚖcofferᚋgraphᚋmodelᚐPublicKeyChallenge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publicKeyChallenge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublicKeyChallenge(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publicKeyChallenge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setPublicKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setPublicKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetPublicKey(ctx, fc.Args["publicKey"].(string), fc.Args["challengeId"].(*string), fc.Args["signature"].(*string), fc.Args["currentPassword"].(*string), fc.Args["oldKeySignature"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setPublicKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setPublicKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateCustomer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["input"].(model.UpdateCustomerInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateCustomerPayload) graphql.Marshaler {
+			return ec.marshalNUpdateCustomerPayload2ᚖcofferᚋgraphᚋmodelᚐUpdateCustomerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateCustomer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpdateCustomerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateCustomer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmCustomerUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmCustomerUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmCustomerUpdate(ctx, fc.Args["challengeId"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalNCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmCustomerUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmCustomerUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createCoins(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11676,6 +11877,50 @@ func (ec *executionContext) fieldContext_Mutation_cancelTransaction(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_cancelTransaction_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setDebitLimit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setDebitLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetDebitLimit(ctx, fc.Args["accountId"].(int), fc.Args["limit"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Account) graphql.Marshaler {
+			return ec.marshalNAccount2ᚖcofferᚋentᚐAccount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setDebitLimit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setDebitLimit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12594,138 +12839,6 @@ func (ec *executionContext) fieldContext_Mutation_abortCashout(ctx context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_setDebitLimit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_setDebitLimit(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SetDebitLimit(ctx, fc.Args["accountId"].(int), fc.Args["limit"].(string))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Account) graphql.Marshaler {
-			return ec.marshalNAccount2ᚖcofferᚋentᚐAccount(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_setDebitLimit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Account(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_setDebitLimit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_publicKeyChallenge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_publicKeyChallenge(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().PublicKeyChallenge(ctx, fc.Args["publicKey"].(string))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PublicKeyChallenge) graphql.Marshaler {
-			return ec.marshalNPublicKeyChallenge2ᚖcofferᚋgraphᚋmodelᚐPublicKeyChallenge(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_publicKeyChallenge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PublicKeyChallenge(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_publicKeyChallenge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_setPublicKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_setPublicKey(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SetPublicKey(ctx, fc.Args["publicKey"].(string), fc.Args["challengeId"].(*string), fc.Args["signature"].(*string), fc.Args["currentPassword"].(*string), fc.Args["oldKeySignature"].(*string))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
-			return ec.marshalNCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_setPublicKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_setPublicKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Mutation_registerPerson(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13204,94 +13317,6 @@ func (ec *executionContext) fieldContext_Mutation_createScope(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_createScope_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_updateCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_updateCustomer(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["input"].(model.UpdateCustomerInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateCustomerPayload) graphql.Marshaler {
-			return ec.marshalNUpdateCustomerPayload2ᚖcofferᚋgraphᚋmodelᚐUpdateCustomerPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_updateCustomer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UpdateCustomerPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_updateCustomer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_confirmCustomerUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_confirmCustomerUpdate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ConfirmCustomerUpdate(ctx, fc.Args["challengeId"].(string), fc.Args["code"].(string))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
-			return ec.marshalNCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_confirmCustomerUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_confirmCustomerUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15189,6 +15214,50 @@ func (ec *executionContext) fieldContext_Query_customers(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_customer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Customer(ctx, fc.Args["username"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_customer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_customer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_transactions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15227,6 +15296,50 @@ func (ec *executionContext) fieldContext_Query_transactions(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_transactions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_transaction(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_transaction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Transaction(ctx, fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
+			return ec.marshalOTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_transaction(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Transaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_transaction_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15441,50 +15554,6 @@ func (ec *executionContext) fieldContext_Query_cashouts(ctx context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Query_transaction(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_transaction(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Transaction(ctx, fc.Args["id"].(int))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Transaction) graphql.Marshaler {
-			return ec.marshalOTransaction2ᚖcofferᚋentᚐTransaction(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_transaction(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Transaction(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_transaction_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Query_person(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15689,50 +15758,6 @@ func (ec *executionContext) fieldContext_Query_scopes(_ context.Context, field g
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Scope(ctx, field)
 		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_customer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_customer(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Customer(ctx, fc.Args["username"].(string))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Customer) graphql.Marshaler {
-			return ec.marshalOCustomer2ᚖcofferᚋentᚐCustomer(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_customer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Customer(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_customer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
 	}
 	return fc, nil
 }
@@ -22522,6 +22547,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "publicKeyChallenge":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publicKeyChallenge(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setPublicKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setPublicKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateCustomer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateCustomer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmCustomerUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmCustomerUpdate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createCoins":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createCoins(ctx, field)
@@ -22546,6 +22599,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "cancelTransaction":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cancelTransaction(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setDebitLimit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setDebitLimit(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -22697,27 +22757,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "setDebitLimit":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_setDebitLimit(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "publicKeyChallenge":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_publicKeyChallenge(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "setPublicKey":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_setPublicKey(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
 		case "registerPerson":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_registerPerson(ctx, field)
@@ -22791,20 +22830,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "createScope":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createScope(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "updateCustomer":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_updateCustomer(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "confirmCustomerUpdate":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_confirmCustomerUpdate(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -23999,6 +24024,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "customer":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_customer(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "transactions":
 			field := field
 
@@ -24010,6 +24057,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_transactions(ctx, field)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "transaction":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_transaction(ctx, field)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -24131,28 +24200,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
-		case "transaction":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_transaction(ctx, field)
-				if res == graphql.RequiredNull {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "person":
 			field := field
 
@@ -24252,28 +24299,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_scopes(ctx, field)
 				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
-		case "customer":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_customer(ctx, field)
-				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res

@@ -36,8 +36,16 @@ const (
 	batchTimeout = 30 * time.Second
 )
 
-// Posting is a movement posted at once (not pending) that a Poster may batch with others.
-type Posting struct{ Move }
+// Posting is a movement a Poster may batch with others: a plain Move posted at once (checked in
+// Go and written with the batch's set-based statements), or, with Hook, any other movement
+// (hooks.go), whose Move then only names the initiator and the idempotency key.
+type Posting struct {
+	Move
+	Hook Hook
+	// settles marks a hooked posting that creates no transaction (SubmitApply): its answer is
+	// not counted as a new ledger transaction.
+	settles bool
+}
 
 // Result is a posting's answer: the transaction it created, or the one an earlier request
 // under the same idempotency key created.
@@ -84,17 +92,24 @@ func (l *Ledger) SubmitAfter(ctx context.Context, initiatorID int, key *Key,
 }
 
 func checkPosting(l *Ledger, p Posting) error {
-	if p.Pending {
-		return errors.New("ledger: a pending move is not a posting")
-	}
 	if p.Key != nil && p.InitiatorID == 0 {
 		return errors.New("ledger: an idempotency key needs an initiator")
+	}
+	if p.Hook != nil {
+		return nil
+	}
+	if p.Pending {
+		return errors.New("ledger: a pending move is not a plain posting: submit it with a hook")
 	}
 	return l.checkMove(p.Move)
 }
 
-// postAlone posts p in a transaction of its own, as Transfer inside Run.
+// postAlone posts p in a transaction of its own, as Transfer (or its hook) inside Run.
 func (l *Ledger) postAlone(ctx context.Context, p Posting) (Result, error) {
+	if p.Hook != nil {
+		txn, err := l.applyAlone(ctx, p)
+		return Result{Transaction: txn}, err
+	}
 	txn, err := l.Run(ctx, p.InitiatorID, p.Key, func(tx *Tx) (*ent.Transaction, error) {
 		return l.Transfer(ctx, tx, p.Move)
 	})
@@ -253,6 +268,12 @@ func (b *Batcher) apply(batch []*waiting) {
 	if len(live) == 0 {
 		return
 	}
+	if len(live) == 1 && live[0].p.Hook != nil {
+		// Nothing to share a transaction with: no savepoint, the statements of a lone request.
+		r, err := b.l.postAlone(live[0].ctx, live[0].p)
+		live[0].answer <- answer{txn: r.Transaction, err: err}
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	var out batchOutcome
@@ -267,10 +288,15 @@ func (b *Batcher) apply(batch []*waiting) {
 	case err == nil:
 		b.l.notify(out.changed, out.settled)
 		for i, w := range live {
+			if out.alone[i] {
+				r, err := b.l.postAlone(w.ctx, w.p)
+				w.answer <- answer{txn: r.Transaction, err: err}
+				continue
+			}
 			if out.created[i] && b.l.OnTransaction != nil {
 				b.l.OnTransaction(out.answers[i].txn)
 			}
-			w.answer <- out.answers[i]
+			w.answer <- answer{txn: store.Detach(out.answers[i].txn), err: out.answers[i].err}
 		}
 	case statementsDone:
 		for _, w := range live {
@@ -285,10 +311,11 @@ func (b *Batcher) apply(batch []*waiting) {
 }
 
 // batchOutcome is a batch's answers, in the batch's order; created marks the postings that made
-// a transaction (not a repeat of one earlier in the batch, not a failure).
+// a transaction (not a repeat of one earlier in the batch, not a failure); alone marks the hooked
+// postings to run alone after the batch.
 type batchOutcome struct {
 	answers          []answer
-	created          []bool
+	created, alone   []bool
 	changed, settled []int
 }
 
@@ -306,13 +333,24 @@ type batchKey struct {
 	value       string
 }
 
-// postBatch checks and applies each posting in order against the locked accounts, then writes
-// what passed: the transaction rows, the account changes and the entries, one statement each.
+// postBatch posts the plain postings (postPlain), then runs the hooked ones in order, each under
+// a savepoint (runHooks): they see the plain postings' changes, and take their row locks after
+// the plain postings' accounts, which are locked first in id order.
 func (l *Ledger) postBatch(ctx context.Context, tx *ent.Tx, batch []*waiting) (batchOutcome, error) {
-	out := batchOutcome{answers: make([]answer, len(batch)), created: make([]bool, len(batch))}
+	out := batchOutcome{answers: make([]answer, len(batch)), created: make([]bool, len(batch)), alone: make([]bool, len(batch))}
+	if err := l.postPlain(ctx, tx, batch, &out); err != nil {
+		return out, err
+	}
+	return out, l.runHooks(ctx, tx, batch, &out)
+}
+
+// postPlain checks and applies each plain posting in order against the locked accounts, then
+// writes what passed: the transaction rows, the account changes and the entries, one statement
+// each.
+func (l *Ledger) postPlain(ctx context.Context, tx *ent.Tx, batch []*waiting, out *batchOutcome) error {
 	accounts, err := l.lockAccounts(ctx, tx, batch)
 	if err != nil {
-		return out, err
+		return err
 	}
 	// Booked after the row locks are held, so booking times follow version order per account.
 	now := l.Now()
@@ -321,6 +359,9 @@ func (l *Ledger) postBatch(ctx context.Context, tx *ent.Tx, batch []*waiting) (b
 	var posted []int
 	var legs []leg // two per posted posting: debit, credit
 	for i, w := range batch {
+		if w.p.Hook != nil {
+			continue
+		}
 		m := w.p.Move
 		if m.Key != nil {
 			k := batchKey{m.InitiatorID, m.Key.Value}
@@ -345,17 +386,17 @@ func (l *Ledger) postBatch(ctx context.Context, tx *ent.Tx, batch []*waiting) (b
 		legs = append(legs, debit, credit)
 	}
 	if len(posted) == 0 {
-		return out, nil
+		return nil
 	}
 	ids, err := l.insertTransactions(ctx, tx, batch, posted, now)
 	if err != nil {
-		return out, err
+		return err
 	}
 	if err := l.updateAccounts(ctx, tx, accounts); err != nil {
-		return out, err
+		return err
 	}
 	if err := l.insertBatchEntries(ctx, tx, batch, posted, ids, legs, now); err != nil {
-		return out, err
+		return err
 	}
 	for n, i := range posted {
 		out.answers[i].txn = l.boundTransaction(batch[i].p.Move, ids[n], now)
@@ -366,7 +407,7 @@ func (l *Ledger) postBatch(ctx context.Context, tx *ent.Tx, batch []*waiting) (b
 	for i, j := range repeats {
 		out.answers[i] = out.answers[j]
 	}
-	return out, nil
+	return nil
 }
 
 // take checks m against the accounts as the batch left them and applies it there: the debit and
@@ -422,13 +463,18 @@ func (l *Ledger) boundTransaction(m Move, id int, now time.Time) *ent.Transactio
 	return l.Client.Transaction.Bind(txn)
 }
 
-// lockAccounts reads the batch's accounts, locked (FOR UPDATE on PostgreSQL; SQLite's one
+// lockAccounts reads the accounts of the batch's plain postings, locked (FOR UPDATE on PostgreSQL; SQLite's one
 // writer holds its immediate transaction) in id order, so batches and lone postings, which
 // also lock in id order, never wait on each other in a cycle.
 func (l *Ledger) lockAccounts(ctx context.Context, tx *ent.Tx, batch []*waiting) (map[int]*lockedAccount, error) {
 	ids := make([]int, 0, 2*len(batch))
 	for _, w := range batch {
-		ids = append(ids, w.p.DebitID, w.p.CreditID)
+		if w.p.Hook == nil {
+			ids = append(ids, w.p.DebitID, w.p.CreditID)
+		}
+	}
+	if len(ids) == 0 {
+		return map[int]*lockedAccount{}, nil
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)

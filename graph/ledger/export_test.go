@@ -18,3 +18,6 @@ func PostAsOneBatch(l *Ledger, ps []Posting) ([]Result, []error) {
 	}
 	return results, errs
 }
+
+// SettlePosting is the hooked posting SubmitApply submits.
+func SettlePosting(h Hook) Posting { return Posting{Hook: h, settles: true} }

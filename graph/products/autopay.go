@@ -123,7 +123,7 @@ func (s *Service) autopay(ctx context.Context, clearing int, b *ent.Bill) (bool,
 	}
 	v := &identity.Viewer{UserID: owner.UserID, Role: user.RoleCUSTOMER, CustomerID: owner.ID}
 	cardID := *b.AutopayCardID
-	_, err = s.Ledger.Run(ctx, v.UserID, nil, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	_, err = s.Ledger.SubmitRun(ctx, v.UserID, nil, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		// Any status: a closed card is refused by debitCard with its reason.
 		c, err := tx.Card.Query().Where(card.ID(cardID), card.CustomerID(b.CustomerID)).Only(ctx)
 		if ent.IsNotFound(err) {

@@ -66,7 +66,7 @@ func (s *Service) PayBill(ctx context.Context, v *identity.Viewer, in BillPaymen
 	if err != nil {
 		return nil, err
 	}
-	txn, err := s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	txn, err := s.Ledger.SubmitRun(ctx, v.UserID, in.Key, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		b, err := OwnBill(ctx, tx.Client(), v, in.BillID)
 		if err != nil {
 			return nil, err

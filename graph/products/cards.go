@@ -164,7 +164,7 @@ func (s *Service) DefundCard(ctx context.Context, v *identity.Viewer, in CardMov
 }
 
 func (s *Service) cardMove(ctx context.Context, v *identity.Viewer, in CardMove, fund bool) (*ent.Transaction, error) {
-	return s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	return s.Ledger.SubmitRun(ctx, v.UserID, in.Key, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		if in.AmountMinor <= 0 {
 			return nil, apperr.Field("amount", "must be positive")
 		}
@@ -222,7 +222,7 @@ func (s *Service) TransferBetweenCards(ctx context.Context, v *identity.Viewer, 
 		return nil, err
 	}
 	missed := false
-	txn, err := s.Ledger.Run(ctx, v.UserID, key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	txn, err := s.Ledger.SubmitRun(ctx, v.UserID, key, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		missed = false
 		from, err := s.cardByNumber(ctx, tx.Client(), "fromCardNumber", from)
 		if err != nil {

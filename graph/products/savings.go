@@ -88,7 +88,7 @@ func (s *Service) WithdrawSavings(ctx context.Context, v *identity.Viewer, in Sa
 }
 
 func (s *Service) savingsMove(ctx context.Context, v *identity.Viewer, in SavingsMove, kind transaction.Kind) (*ent.Transaction, error) {
-	return s.Ledger.Run(ctx, v.UserID, in.Key, func(tx *ledger.Tx) (*ent.Transaction, error) {
+	return s.Ledger.SubmitRun(ctx, v.UserID, in.Key, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
 		if in.AmountMinor <= 0 {
 			return nil, apperr.Field("amount", "must be positive")
 		}

@@ -1,3 +1,5 @@
+// The subscriptions of graph/live.graphqls: authorized here, served by the live hub.
+
 package graph
 
 import (

@@ -1,13 +1,12 @@
+// Card and savings moves (graph/products.graphqls): client input turned into products requests.
+
 package graph
 
 import (
 	"context"
 	"strconv"
 
-	"entgo.io/contrib/entgql"
-
 	"coffer/ent"
-	"coffer/ent/bill"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/model"
@@ -16,7 +15,9 @@ import (
 
 // cardMove applies fundCard or defundCard.
 func (r *Resolver) cardMove(ctx context.Context, op string, in model.CardMoveInput,
+
 	move func(context.Context, *identity.Viewer, products.CardMove) (*ent.Transaction, error),
+
 ) (*ent.Transaction, error) {
 	v, err := identity.RequireCustomer(ctx)
 	if err != nil {
@@ -35,7 +36,9 @@ func (r *Resolver) cardMove(ctx context.Context, op string, in model.CardMoveInp
 
 // savingsMove applies topUpSavings or withdrawSavings.
 func (r *Resolver) savingsMove(ctx context.Context, op string, in model.SavingsMoveInput,
+
 	move func(context.Context, *identity.Viewer, products.SavingsMove) (*ent.Transaction, error),
+
 ) (*ent.Transaction, error) {
 	v, err := identity.RequireCustomer(ctx)
 	if err != nil {
@@ -52,27 +55,11 @@ func (r *Resolver) savingsMove(ctx context.Context, op string, in model.SavingsM
 	return move(ctx, v, products.SavingsMove{GoalID: in.SavingsGoalID, CardID: in.CardID, AmountMinor: amount, Key: key})
 }
 
-// bills pages a customer's bills by due date (then id), optionally only paid or unpaid ones.
-func (r *Resolver) bills(ctx context.Context, customerID int, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], paid *bool) (*ent.BillConnection, error) {
-	first, last, err := pageArgs(first, last)
-	if err != nil {
-		return nil, err
-	}
-	q := r.Client.Bill.Query().Where(bill.CustomerID(customerID))
-	if paid != nil {
-		if *paid {
-			q.Where(bill.PaidAtNotNil())
-		} else {
-			q.Where(bill.PaidAtIsNil())
-		}
-	}
-	return q.Paginate(ctx, after, first, before, last,
-		ent.WithBillOrder(&ent.BillOrder{Direction: entgql.OrderDirectionAsc, Field: ent.BillOrderFieldDueDate}))
-}
-
 // withCustomerCard applies freezeCard or unfreezeCard to one of the viewer's cards.
 func (r *Resolver) withCustomerCard(ctx context.Context, cardID int,
+
 	apply func(context.Context, *identity.Viewer, int) (*ent.Card, error),
+
 ) (*ent.Card, error) {
 	v, err := identity.RequireCustomer(ctx)
 	if err != nil {

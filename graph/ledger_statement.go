@@ -1,3 +1,5 @@
+// Statement lines' counterparties (graph/ledger.graphqls): loaded once per page.
+
 package graph
 
 import (

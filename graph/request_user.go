@@ -1,3 +1,5 @@
+// The viewer's user as read by authentication, reused by a query's fields.
+
 package graph
 
 import (
