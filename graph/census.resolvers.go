@@ -130,14 +130,7 @@ func (r *personResolver) Versions(ctx context.Context, obj *ent.Person, first *i
 
 // Person is the resolver for the person field.
 func (r *procedureResolver) Person(ctx context.Context, obj *ent.Procedure) (*ent.Person, error) {
-	if p := obj.Edges.Person; p != nil { // loaded with the queue's page
-		return p, nil
-	}
-	p, err := r.Client.Person.Get(ctx, obj.PersonID)
-	if ent.IsNotFound(err) {
-		return nil, errNotFound
-	}
-	return p, err
+	return r.procedurePerson(ctx, obj)
 }
 
 // CreatedBy is the resolver for the createdBy field.
@@ -176,11 +169,7 @@ func (r *queryResolver) Procedures(ctx context.Context, first *int, after *entgq
 
 // PersonProcedures is the resolver for the personProcedures field.
 func (r *queryResolver) PersonProcedures(ctx context.Context, personID string) ([]*ent.Procedure, error) {
-	_, p, err := r.personFor(ctx, personID)
-	if err != nil {
-		return nil, err
-	}
-	return r.Census.Pending(ctx, p)
+	return r.personProcedures(ctx, personID)
 }
 
 // People is the resolver for the people field.

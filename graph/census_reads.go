@@ -6,6 +6,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -15,6 +16,7 @@ import (
 	"coffer/ent/person"
 	"coffer/graph/audit"
 	"coffer/graph/census"
+	"coffer/graph/gid"
 	"coffer/graph/model"
 )
 
@@ -27,9 +29,90 @@ func (r *Resolver) personQuery(ctx context.Context, ref string, versionAt *time.
 	if err != nil {
 		return nil, err
 	}
-	// A clerk's read of personal data is recorded before the data leaves: no record, no data.
-	err = audit.Write(ctx, r.Client.AuditEvent, audit.Event{Action: audit.PersonRead, Target: audit.Target("person", p.ID), TargetName: ref})
+	if err := r.recordRead(ctx, audit.PersonRead, []int{p.ID}, ref); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// recordRead records a clerk's read of the people of personIDs (action: audit.PersonRead and
+// the others of docs/security.md) before the data leaves: no record, no data. name is the
+// identifier asked, when one was.
+func (r *Resolver) recordRead(ctx context.Context, action string, personIDs []int, name string) error {
+	e := audit.Event{Action: action, TargetName: name}
+	if len(personIDs) > 0 {
+		e.Target = audit.Targets("person", personIDs)
+	}
+	return audit.Write(ctx, r.Client.AuditEvent, e)
+}
+
+// node answers node(id); a person it shows is recorded as read (audit.PersonRead, with the global
+// ID asked).
+func (r *Resolver) node(ctx context.Context, id int) (ent.Noder, error) {
+	n, err := r.visibleNode(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.recordNodesRead(ctx, audit.PersonRead, []ent.Noder{n}, gid.Encode(id)); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// nodes answers nodes(ids); the people it shows are recorded as read in one row (audit.PeopleRead).
+func (r *Resolver) nodes(ctx context.Context, ids []int) ([]ent.Noder, error) {
+	nodes, err := r.visibleNodes(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.recordNodesRead(ctx, audit.PeopleRead, nodes, ""); err != nil {
+		return nil, err
+	}
+	return nodes, nil
+}
+
+// personProcedures answers personProcedures: the pending procedures carry the person's proposed
+// data, so the read is recorded (audit.PersonProceduresRead, with the identifier asked).
+func (r *Resolver) personProcedures(ctx context.Context, ref string) ([]*ent.Procedure, error) {
+	_, p, err := r.personFor(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.recordRead(ctx, audit.PersonProceduresRead, []int{p.ID}, ref); err != nil {
+		return nil, err
+	}
+	return r.Census.Pending(ctx, p)
+}
+
+// recordNodesRead records the people among nodes, read through node (one: audit.PersonRead, with
+// the global ID asked) or nodes (audit.PeopleRead); nodes that are no person need no record.
+func (r *Resolver) recordNodesRead(ctx context.Context, action string, nodes []ent.Noder, name string) error {
+	var ids []int
+	for _, n := range nodes {
+		if p, ok := n.(*ent.Person); ok {
+			ids = append(ids, p.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return r.recordRead(ctx, action, ids, name)
+}
+
+// procedurePerson answers Procedure.person. The queue loads its page's people and records them in
+// one row (procedureQueue); a procedure read any other way records its person here.
+func (r *Resolver) procedurePerson(ctx context.Context, pr *ent.Procedure) (*ent.Person, error) {
+	if p := pr.Edges.Person; p != nil {
+		return p, nil
+	}
+	p, err := r.Client.Person.Get(ctx, pr.PersonID)
+	if ent.IsNotFound(err) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.recordRead(ctx, audit.PersonRead, []int{p.ID}, ""); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -71,16 +154,11 @@ func (r *Resolver) people(ctx context.Context, first *int, after *entgql.Cursor[
 	if err != nil {
 		return nil, err
 	}
-	// The page's people are recorded as read before the data leaves: no record, no data.
-	e := audit.Event{Action: audit.PeopleRead}
-	if len(conn.Edges) > 0 {
-		ids := make([]int, len(conn.Edges))
-		for i, edge := range conn.Edges {
-			ids[i] = edge.Node.ID
-		}
-		e.Target = audit.Targets("person", ids)
+	ids := make([]int, len(conn.Edges))
+	for i, edge := range conn.Edges {
+		ids[i] = edge.Node.ID
 	}
-	if err := audit.Write(ctx, r.Client.AuditEvent, e); err != nil {
+	if err := r.recordRead(ctx, audit.PeopleRead, ids, ""); err != nil {
 		return nil, err
 	}
 	return conn, nil
@@ -164,11 +242,26 @@ func (r *Resolver) procedureQueue(ctx context.Context, first *int, after *entgql
 	if filter != nil {
 		f = census.QueueFilter{State: filter.State, Type: filter.Type, Prioritized: filter.Prioritized, ScopeCode: filter.ScopeCode}
 	}
-	return r.Census.Queue(ctx, f, pg, census.QueueLoad{
+	load := census.QueueLoad{
 		Person: selects(ctx, "edges", "node", "person"),
 		Users:  selects(ctx, "edges", "node", "createdBy") || selects(ctx, "edges", "node", "processedBy"),
 		Files:  selects(ctx, "edges", "node", "files"),
-	})
+	}
+	conn, err := r.Census.Queue(ctx, f, pg, load)
+	if err != nil || !load.Person || len(conn.Edges) == 0 {
+		return conn, err
+	}
+	// The page's people, loaded with it, are recorded in one row.
+	ids := make([]int, 0, len(conn.Edges))
+	for _, e := range conn.Edges {
+		if !slices.Contains(ids, e.Node.PersonID) {
+			ids = append(ids, e.Node.PersonID)
+		}
+	}
+	if err := r.recordRead(ctx, audit.PeopleRead, ids, ""); err != nil {
+		return nil, err
+	}
+	return conn, nil
 }
 
 // personVersions answers Person.versions: the person's history, oldest first.
@@ -178,6 +271,10 @@ func (r *Resolver) personVersions(ctx context.Context, p *ent.Person, first *int
 	}
 	pg, err := censusPage(ctx, first, after, last, before)
 	if err != nil {
+		return nil, err
+	}
+	// The person's past data is a read of its own.
+	if err := r.recordRead(ctx, audit.PersonVersionsRead, []int{p.ID}, ""); err != nil {
 		return nil, err
 	}
 	return r.Census.Versions(ctx, p.ID, pg, selects(ctx, "edges", "node", "procedure"))

@@ -14,7 +14,7 @@ import (
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
-	return r.visibleNode(ctx, id)
+	return r.node(ctx, id)
 }
 
 // Nodes is the resolver for the nodes field.
@@ -22,7 +22,7 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	if len(ids) > maxPageSize {
 		return nil, apperr.Field("ids", "at most 100 IDs")
 	}
-	return r.visibleNodes(ctx, ids)
+	return r.nodes(ctx, ids)
 }
 
 // Mutation returns generated.MutationResolver implementation.

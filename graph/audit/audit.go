@@ -41,6 +41,8 @@ const (
 	DebitLimitChanged         = "account.debit_limit_changed"
 	PersonRead                = "person.read"
 	PeopleRead                = "people.read"
+	PersonProceduresRead      = "person.procedures_read"
+	PersonVersionsRead        = "person.versions_read"
 )
 
 // OK is the outcome of an action that succeeded.

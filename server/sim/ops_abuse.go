@@ -21,12 +21,37 @@ func (s *sim) opForeign(w *worker) {
 		return
 	}
 	id := ids[w.rng.IntN(len(ids))]
-	refused := []string{"NOT_FOUND", "BAD_USER_INPUT"}
-	type attempt struct {
-		kind, q string
-		vars    map[string]any
-		allowed []string
+	as := s.foreignAttempts(c, id)
+	a := as[w.rng.IntN(len(as))]
+	r := s.call(w, true, c.token, a.q, a.vars)
+	allowed := a.allowed
+	// node and transaction answer null for what the viewer may not see, or NOT_FOUND.
+	if r.ok() && len(allowed) > 0 && allowed[len(allowed)-1] == "null" {
+		var out map[string]json.RawMessage
+		if r.decode(&out) == nil {
+			for k, v := range out {
+				if string(v) != "null" {
+					s.violate(w.step, a.kind, c, fmt.Sprintf("%s(%s) of another customer answered %s: %s", k, id, v, ownerOf(s, id)))
+				}
+			}
+		}
+		s.expect(w, a.kind, c, id, r, "")
+		return
 	}
+	s.expect(w, a.kind, c, fmt.Sprintf("%s (%s)", id, ownerOf(s, id)), r, allowed...)
+}
+
+// attempt is one request naming a foreign id, with the codes it may answer ("null": a read that
+// answers null).
+type attempt struct {
+	kind, q string
+	vars    map[string]any
+	allowed []string
+}
+
+// foreignAttempts lists the requests of c's that name id, another customer's.
+func (s *sim) foreignAttempts(c *customer, id string) []attempt {
+	refused := []string{"NOT_FOUND", "BAD_USER_INPUT"}
 	s.mu.Lock()
 	var myCard *card
 	myFrozen := false
@@ -64,23 +89,7 @@ func (s *sim) opForeign(w *worker) {
 				map[string]any{"id": id, "n": myCard.number}, mine},
 			attempt{"foreign.topUpSavings", qTop, map[string]any{"in": map[string]any{"savingsGoalId": id, "cardId": myCard.id, "amount": "0.01"}}, mine})
 	}
-	a := as[w.rng.IntN(len(as))]
-	r := s.call(w, true, c.token, a.q, a.vars)
-	allowed := a.allowed
-	// node and transaction answer null for what the viewer may not see, or NOT_FOUND.
-	if r.ok() && len(allowed) > 0 && allowed[len(allowed)-1] == "null" {
-		var out map[string]json.RawMessage
-		if r.decode(&out) == nil {
-			for k, v := range out {
-				if string(v) != "null" {
-					s.violate(w.step, a.kind, c, fmt.Sprintf("%s(%s) of another customer answered %s: %s", k, id, v, ownerOf(s, id)))
-				}
-			}
-		}
-		s.expect(w, a.kind, c, id, r, "")
-		return
-	}
-	s.expect(w, a.kind, c, fmt.Sprintf("%s (%s)", id, ownerOf(s, id)), r, allowed...)
+	return as
 }
 
 // ownerOf names the customer the model says owns id.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -165,23 +166,24 @@ func (s *sim) opDelete(w *worker, which string) {
 // withdrawn to a card, cards defunded, the main balance sent to another customer or, when
 // negative, minted back. It returns false when a step failed.
 func (s *sim) empty(w *worker, kind string, c *customer) bool {
+	return s.releasePending(w, kind, c) && s.emptyProducts(w, kind, c) && s.emptyMain(w, kind, c)
+}
+
+// releasePending cancels c's pending transfers and aborts its cash-outs.
+func (s *sim) releasePending(w *worker, kind string, c *customer) bool {
 	s.mu.Lock()
 	open := c.open("")
 	s.mu.Unlock()
 	for _, p := range open {
-		q, id, want := `mutation($id: ID!) { cancelTransaction(id: $id) { id } }`, p.id, "VOIDED"
-		if p.cashout != "" {
-			q, id, want = `mutation($id: ID!) { abortCashout(id: $id) { id } }`, p.cashout, "ABORTED"
-		}
-		r := s.callSettle(w, c.token, q, map[string]any{"id": id}, s.statusIs(w, c.token, id, want))
-		if !s.expect(w, kind+".release", c, id, r, "") {
+		if !s.release(w, kind+".release", c, p) {
 			return false
 		}
-		s.mu.Lock()
-		p.status = "VOIDED"
-		c.main.reserved -= p.amount
-		s.mu.Unlock()
 	}
+	return true
+}
+
+// emptyProducts withdraws c's goals to a card and defunds its cards to the main account.
+func (s *sim) emptyProducts(w *worker, kind string, c *customer) bool {
 	s.mu.Lock()
 	cards, goals := c.liveCards(), c.liveGoals()
 	s.mu.Unlock()
@@ -192,10 +194,7 @@ func (s *sim) empty(w *worker, kind string, c *customer) bool {
 			if !s.expect(w, kind+".withdraw", c, g.id, r, "") {
 				return false
 			}
-			s.mu.Lock()
-			cards[0].acct.balance += g.acct.balance
-			g.acct.balance = 0
-			s.mu.Unlock()
+			s.move(g.acct, cards[0].acct, g.acct.balance)
 		}
 	}
 	for _, k := range cards {
@@ -205,12 +204,15 @@ func (s *sim) empty(w *worker, kind string, c *customer) bool {
 			if !s.expect(w, kind+".defund", c, k.id, r, "") {
 				return false
 			}
-			s.mu.Lock()
-			c.main.balance += k.acct.balance
-			k.acct.balance = 0
-			s.mu.Unlock()
+			s.move(k.acct, c.main, k.acct.balance)
 		}
 	}
+	return true
+}
+
+// emptyMain brings c's main account to zero: sent to another customer, or minted back when
+// negative.
+func (s *sim) emptyMain(w *worker, kind string, c *customer) bool {
 	s.mu.Lock()
 	bal := c.main.balance
 	s.mu.Unlock()
@@ -227,10 +229,7 @@ func (s *sim) empty(w *worker, kind string, c *customer) bool {
 		if !s.expect(w, kind+".sendAll", c, dec(bal)+" to "+to.username, r, allowed...) {
 			return false
 		}
-		s.mu.Lock()
-		c.main.balance -= bal
-		to.main.balance += bal
-		s.mu.Unlock()
+		s.move(c.main, to.main, bal)
 	case bal < 0:
 		if !s.mint(w, kind+".mint", c, -bal) {
 			return false
@@ -263,7 +262,7 @@ func (s *sim) opDeleteWithPending(w *worker) {
 // PRECONDITION_FAILED), changes their membership, cancels them, and looks up malformed
 // identifiers.
 func (s *sim) opPeople(w *worker) {
-	switch op := w.rng.IntN(5); {
+	switch op := w.rng.IntN(6); {
 	case op == 0 || s.pickPerson(w) == nil:
 		s.registerPerson(w, fmt.Sprintf("Sim%d", w.step), []string{""})
 	case op == 1:
@@ -303,6 +302,43 @@ func (s *sim) opPeople(w *worker) {
 			return
 		}
 		s.expect(w, "person.malformed", nil, "", r, "BAD_USER_INPUT", "NOT_FOUND")
+	case op == 5:
+		s.readPerson(w, s.pickPerson(w))
+	}
+}
+
+// readPerson reads a person the ways a clerk's read is audited besides person and people (node,
+// Person.versions, personProcedures, Procedure.person): each answers this person and nobody else.
+func (s *sim) readPerson(w *worker, p *person) {
+	r := s.call(w, true, s.staff, `query($id: ID!, $ref: String!) {
+		node(id: $id) { ... on Person { id versions(first: 5) { edges { node { person { id } } } } } }
+		personProcedures(personId: $ref) { id person { id } } }`, map[string]any{"id": p.id, "ref": p.id})
+	var out struct {
+		Node *struct {
+			ID       string
+			Versions struct {
+				Edges []struct {
+					Node struct{ Person struct{ ID string } }
+				}
+			}
+		}
+		PersonProcedures []struct{ Person struct{ ID string } }
+	}
+	if !s.expect(w, "person.read", nil, p.id, r, "") || !s.decodeOK(w, "person.read", nil, r, &out) {
+		return
+	}
+	ids := []string{}
+	if out.Node != nil {
+		ids = append(ids, out.Node.ID)
+		for _, e := range out.Node.Versions.Edges {
+			ids = append(ids, e.Node.Person.ID)
+		}
+	}
+	for _, pr := range out.PersonProcedures {
+		ids = append(ids, pr.Person.ID)
+	}
+	if out.Node == nil || slices.ContainsFunc(ids, func(id string) bool { return id != p.id }) {
+		s.violate(w.step, "person.read", nil, fmt.Sprintf("person %s read as %v", p.id, ids))
 	}
 }
 

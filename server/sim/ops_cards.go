@@ -19,17 +19,10 @@ const (
 // opFreeze freezes or unfreezes one of the customer's cards. Both are idempotent (a frozen card
 // frozen again is returned unchanged), so a lost answer is simply sent again.
 func (s *sim) opFreeze(w *worker) {
-	c := s.pickCustomer(w)
-	if c == nil {
+	c, k := s.pickCard(w)
+	if k == nil {
 		return
 	}
-	s.mu.Lock()
-	cards := c.liveCards()
-	s.mu.Unlock()
-	if len(cards) == 0 {
-		return
-	}
-	k := cards[w.rng.IntN(len(cards))]
 	s.setFrozen(w, "freezeCard", c, k, w.rng.IntN(2) == 0)
 }
 
@@ -44,8 +37,7 @@ func (s *sim) setFrozen(w *worker, kind string, c *customer, k *card, freeze boo
 		return false
 	}
 	var out map[string]struct{ ID, Status string }
-	if err := r.decode(&out); err != nil {
-		s.violate(w.step, kind, c, err.Error())
+	if !s.decodeOK(w, kind, c, r, &out) {
 		return false
 	}
 	for _, v := range out {
@@ -81,22 +73,12 @@ func (s *sim) opFreezeRace(w *worker) {
 		return
 	}
 	amount := 1 + w.rng.Int64N(min(avail, 5000))
-	key := s.key(w, "freeze-race")
-	urls := s.e.urls()
-	if len(urls) == 0 {
+	xferVars := map[string]any{"in": map[string]any{"fromCardNumber": from.number, "toCardNumber": to.number,
+		"amount": dec(amount), "idempotencyKey": s.key(w, "freeze-race")}}
+	xfer, freeze, ok := s.raceFreeze(w, c, from, xferVars)
+	if !ok {
 		return
 	}
-	first := w.rng.IntN(len(urls))
-	var xfer, freeze reply
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		xfer = post(s.ctx, s.hc, urls[first], c.token, qXfer, map[string]any{"in": map[string]any{"fromCardNumber": from.number,
-			"toCardNumber": to.number, "amount": dec(amount), "idempotencyKey": key}})
-	})
-	wg.Go(func() {
-		freeze = post(s.ctx, s.hc, urls[(first+1)%len(urls)], c.token, qFreeze, map[string]any{"id": from.id})
-	})
-	wg.Wait()
 	if !s.expect(w, "freezeRace.freeze", c, "card "+from.id, freeze, "") {
 		// Lost to a fault: freezing is idempotent, so send it again.
 		if !s.setFrozen(w, "freezeCard", c, from, true) {
@@ -112,14 +94,10 @@ func (s *sim) opFreezeRace(w *worker) {
 	if retried {
 		// The transfer's answer was lost: its key says what happened (if the card's freeze is
 		// not checked first; a refusal of the retry leaves the model unsure, read back).
-		xfer = s.call(w, true, c.token, qXfer, map[string]any{"in": map[string]any{"fromCardNumber": from.number,
-			"toCardNumber": to.number, "amount": dec(amount), "idempotencyKey": key}})
+		xfer = s.call(w, true, c.token, qXfer, xferVars)
 	}
 	if s.expect(w, "freezeRace.transfer", c, detail, xfer, "", "PRECONDITION_FAILED") {
-		s.mu.Lock()
-		from.acct.balance -= amount
-		to.acct.balance += amount
-		s.mu.Unlock()
+		s.move(from.acct, to.acct, amount)
 	} else if s.lost(c, xfer); retried {
 		s.mu.Lock()
 		c.dirty = true
@@ -138,6 +116,23 @@ func (s *sim) opFreezeRace(w *worker) {
 	if w.rng.IntN(2) == 0 {
 		s.setFrozen(w, "unfreezeCard", c, from, false)
 	}
+}
+
+// raceFreeze sends the transfer of xferVars from card from and the card's freeze at once, to two
+// servers (the same one when only one runs); ok is false when no server runs.
+func (s *sim) raceFreeze(w *worker, c *customer, from *card, xferVars map[string]any) (xfer, freeze reply, ok bool) {
+	urls := s.e.urls()
+	if len(urls) == 0 {
+		return xfer, freeze, false
+	}
+	first := w.rng.IntN(len(urls))
+	var wg sync.WaitGroup
+	wg.Go(func() { xfer = post(s.ctx, s.hc, urls[first], c.token, qXfer, xferVars) })
+	wg.Go(func() {
+		freeze = post(s.ctx, s.hc, urls[(first+1)%len(urls)], c.token, qFreeze, map[string]any{"id": from.id})
+	})
+	wg.Wait()
+	return xfer, freeze, true
 }
 
 // opBillEdit changes an unpaid bill (name, amount, due date) or deletes it; a paid one is
@@ -225,17 +220,10 @@ func (s *sim) opGoalEdit(w *worker) {
 // last word; the model then applies the payment once. The invariant "a bill agrees with its
 // payment" checks the database side.
 func (s *sim) opAutopay(w *worker) {
-	c := s.pickCustomer(w)
-	if c == nil {
+	c, k := s.pickCard(w)
+	if k == nil {
 		return
 	}
-	s.mu.Lock()
-	cards := c.liveCards()
-	s.mu.Unlock()
-	if len(cards) == 0 {
-		return
-	}
-	k := cards[w.rng.IntN(len(cards))]
 	s.mu.Lock()
 	avail := k.acct.available()
 	s.mu.Unlock()
@@ -247,25 +235,23 @@ func (s *sim) opAutopay(w *worker) {
 		// An empty card (most are): fund it first from the main account, when that can.
 		avail = s.fundForAutopay(w, c, k, amount-avail)
 	}
-	due := time.Now().UTC().Format(time.RFC3339)
-	r := s.call(w, false, c.token, `mutation($in: CreateBillInput!) { createBill(input: $in) { id } }`,
-		map[string]any{"in": map[string]any{"name": fmt.Sprintf("autopay %d", w.step), "amount": dec(amount), "dueDate": due}})
-	var out struct{ CreateBill struct{ ID string } }
-	if !s.expect(w, "autopay.createBill", c, dec(amount), r, "") || r.decode(&out) != nil {
-		s.lost(c, r)
+	b := s.createBill(w, "autopay.createBill", c, amount, time.Now().UTC())
+	if b == nil {
 		return
 	}
-	b := &bill{id: out.CreateBill.ID, amount: amount}
-	s.mu.Lock()
-	c.bills = append(c.bills, b)
-	c.hadProducts = true
-	s.mu.Unlock()
-	r = s.call(w, true, c.token, `mutation($id: ID!, $n: String!) { setBillAutopay(billId: $id, cardNumber: $n) { id autopayCard { id } } }`,
+	r := s.call(w, true, c.token, `mutation($id: ID!, $n: String!) { setBillAutopay(billId: $id, cardNumber: $n) { id autopayCard { id } } }`,
 		map[string]any{"id": b.id, "n": k.number})
 	if !s.expect(w, "setBillAutopay", c, fmt.Sprintf("bill %s %s card %s", b.id, dec(amount), k.id), r, "") {
 		s.lost(c, r)
 		return
 	}
+	s.runAutopay(w, c, k, b, avail)
+}
+
+// runAutopay follows bill b, set to autopay from k (avail on it when set), through the job's run,
+// sometimes racing it with the card's freeze, and checks the outcome.
+func (s *sim) runAutopay(w *worker, c *customer, k *card, b *bill, avail int64) {
+	amount := b.amount
 	epoch := s.e.epoch.Load() // a fault may hold up the runs (a killed server held the job)
 	raced := w.rng.IntN(3) == 0
 	if raced {
@@ -278,7 +264,7 @@ func (s *sim) opAutopay(w *worker) {
 			break
 		}
 	}
-	r = s.callSettle(w, c.token, `mutation($id: ID!) { cancelBillAutopay(billId: $id) { id paid autopayCard { id } } }`,
+	r := s.callSettle(w, c.token, `mutation($id: ID!) { cancelBillAutopay(billId: $id) { id paid autopayCard { id } } }`,
 		map[string]any{"id": b.id}, codeIn("PRECONDITION_FAILED"))
 	if !s.expect(w, "cancelBillAutopay", c, "bill "+b.id, r, "", "PRECONDITION_FAILED") && r.code() != "PRECONDITION_FAILED" {
 		s.lost(c, r)
@@ -346,10 +332,7 @@ func (s *sim) fundForAutopay(w *worker, c *customer, k *card, need int64) int64 
 	if need <= mainAvail {
 		r := s.call(w, true, c.token, qFund, map[string]any{"in": map[string]any{"cardId": k.id, "amount": dec(need), "idempotencyKey": s.key(w, "autopay-fund")}})
 		if s.expect(w, "autopay.fundCard", c, fmt.Sprintf("%s card %s", dec(need), k.id), r, "") {
-			s.mu.Lock()
-			c.main.balance -= need
-			k.acct.balance += need
-			s.mu.Unlock()
+			s.move(c.main, k.acct, need)
 		} else {
 			s.lost(c, r)
 		}

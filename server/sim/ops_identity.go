@@ -128,7 +128,7 @@ func (s *sim) procedureState(w *worker, id string) string {
 // readQueue reads the first page of the clerks' queue of pending procedures: each must be
 // PENDING.
 func (s *sim) readQueue(w *worker) {
-	r := s.call(w, true, s.staff, `{ procedures(first: 50, filter: {state: PENDING}) { totalCount edges { node { id state } } } }`, nil)
+	r := s.call(w, true, s.staff, `{ procedures(first: 50, filter: {state: PENDING}) { totalCount edges { node { id state person { id } } } } }`, nil)
 	var out struct {
 		Procedures struct {
 			TotalCount int

@@ -98,8 +98,7 @@ func (s *sim) opSend(w *worker) {
 		return
 	}
 	var out struct{ SendCoins struct{ ID, Status string } }
-	if err := r.decode(&out); err != nil {
-		s.violate(w.step, kind, c, err.Error())
+	if !s.decodeOK(w, kind, c, r, &out) {
 		return
 	}
 	want := "POSTED"
@@ -196,17 +195,10 @@ func (s *sim) opSettle(w *worker) {
 
 // opCardMove funds a card from the main account or defunds it back.
 func (s *sim) opCardMove(w *worker) {
-	c := s.pickCustomer(w)
-	if c == nil {
+	c, k := s.pickCard(w)
+	if k == nil {
 		return
 	}
-	s.mu.Lock()
-	cards := c.liveCards()
-	s.mu.Unlock()
-	if len(cards) == 0 {
-		return
-	}
-	k := cards[w.rng.IntN(len(cards))]
 	fund := w.rng.IntN(2) == 0
 	s.mu.Lock()
 	from, to := c.main, k.acct
@@ -226,10 +218,7 @@ func (s *sim) opCardMove(w *worker) {
 		s.lost(c, r)
 		return
 	}
-	s.mu.Lock()
-	from.balance -= amount
-	to.balance += amount
-	s.mu.Unlock()
+	s.move(from, to, amount)
 }
 
 // opCardTransfer moves money from one of the customer's cards to any card, by full number,
@@ -285,10 +274,7 @@ func (s *sim) opCardTransfer(w *worker) {
 		s.lost(c, r)
 		return
 	}
-	s.mu.Lock()
-	from.acct.balance -= amount
-	to.acct.balance += amount
-	s.mu.Unlock()
+	s.move(from.acct, to.acct, amount)
 }
 
 // opSavingsMove tops a goal up from a card or withdraws from it to a card.
@@ -327,10 +313,7 @@ func (s *sim) opSavingsMove(w *worker) {
 		s.lost(c, r)
 		return
 	}
-	s.mu.Lock()
-	from.balance -= amount
-	to.balance += amount
-	s.mu.Unlock()
+	s.move(from, to, amount)
 }
 
 // opMint: the admin creates coins for one of the worker's customers.

@@ -21,18 +21,13 @@ func (s *sim) opBugDeleteHadCard(w *worker) {
 		return
 	}
 	k := s.createCard(w, "regress.deleteHadCard", c, "")
-	if k == nil {
-		return
-	}
-	r := s.call(w, false, c.token, `mutation($n: String!) { deleteCard(cardNumber: $n) }`, map[string]any{"n": k.number})
-	if !s.expect(w, "regress.deleteHadCard", c, "deleteCard", r, "") {
+	if k == nil || !s.deleteCard(w, "regress.deleteHadCard", c, k, "") {
 		return
 	}
 	s.mu.Lock()
-	k.deleted, k.acct.closed = true, true
 	c.deleting = true
 	s.mu.Unlock()
-	r = s.callSettle(w, s.admin, `mutation($u: String!) { deleteCustomer(username: $u) }`, map[string]any{"u": c.username}, codeIn("NOT_FOUND"))
+	r := s.callSettle(w, s.admin, `mutation($u: String!) { deleteCustomer(username: $u) }`, map[string]any{"u": c.username}, codeIn("NOT_FOUND"))
 	// Another worker may have sent it coins meanwhile: PRECONDITION_FAILED then.
 	ok := s.expect(w, "regress.deleteHadCard", c, "deleteCustomer", r, "", "PRECONDITION_FAILED")
 	s.mu.Lock()
@@ -104,35 +99,25 @@ func (s *sim) opBugParallelCards(w *worker) {
 	urls := s.e.urls()
 	for i := range n {
 		wg.Go(func() {
-			replies[i] = post(s.ctx, s.hc, urls[i%len(urls)], c.token, `mutation { createCard { card { id account { id } } number } }`, nil)
+			replies[i] = post(s.ctx, s.hc, urls[i%len(urls)], c.token, qCreateCard, nil)
 		})
 	}
 	wg.Wait()
-	ok := 0
-	for _, r := range replies {
-		if s.expect(w, "regress.parallelCards", c, "createCard", r, "", "PRECONDITION_FAILED") {
-			ok++
-			var out struct {
-				CreateCard struct {
-					Card struct {
-						ID      string
-						Account struct{ ID string }
-					}
-					Number string
-				}
-			}
-			if r.decode(&out) == nil {
-				s.mu.Lock()
-				c.cards = append(c.cards, &card{id: out.CreateCard.Card.ID, number: out.CreateCard.Number,
-					acct: &account{id: out.CreateCard.Card.Account.ID, kind: "CARD"}})
-				c.hadProducts = true
-				s.mu.Unlock()
-			}
-		}
-	}
-	if ok > products.MaxActiveCards {
+	if ok := s.recordCards(w, "regress.parallelCards", c, replies); ok > products.MaxActiveCards {
 		s.violate(w.step, "regress.parallelCards", c, fmt.Sprintf("%d of %d parallel createCard succeeded, at most %d cards may be active", ok, n, products.MaxActiveCards))
 	}
+}
+
+// recordCards takes the answers of parallel createCards (each may be PRECONDITION_FAILED) into the
+// model, and says how many made a card.
+func (s *sim) recordCards(w *worker, kind string, c *customer, replies []reply) int {
+	ok := 0
+	for _, r := range replies {
+		if s.recordCard(w, kind, c, r, "", "PRECONDITION_FAILED") != nil {
+			ok++
+		}
+	}
+	return ok
 }
 
 // opBugMaxAmount: the largest representable amount, sent to another customer or moved to a card:

@@ -216,21 +216,31 @@ func (s *sim) drain(w *worker) {
 	}
 	s.mu.Unlock()
 	for _, it := range open {
-		c, p := it.c, it.p
-		q, id, want := `mutation($id: ID!) { cancelTransaction(id: $id) { id } }`, p.id, "VOIDED"
-		if p.cashout != "" {
-			q, id, want = `mutation($id: ID!) { abortCashout(id: $id) { id } }`, p.cashout, "ABORTED"
-		}
-		r := s.callSettle(w, c.token, q, map[string]any{"id": id}, s.statusIs(w, c.token, id, want))
-		if s.expect(w, "drain."+want, c, id, r, "") {
-			s.mu.Lock()
-			p.status = want
-			c.main.reserved -= p.amount
-			s.mu.Unlock()
-		}
+		s.release(w, "drain", it.c, it.p)
 	}
-	// The clerk pages through everybody's pending procedures (also ones whose creation a fault
-	// hid from the model).
+	s.drainQueue(w, s.pendingProcedures(w))
+}
+
+// release cancels a pending transfer of c's, or aborts a pending cash-out, and records it.
+func (s *sim) release(w *worker, kind string, c *customer, p *pending) bool {
+	q, id, want := `mutation($id: ID!) { cancelTransaction(id: $id) { id } }`, p.id, "VOIDED"
+	if p.cashout != "" {
+		q, id, want = `mutation($id: ID!) { abortCashout(id: $id) { id } }`, p.cashout, "ABORTED"
+	}
+	r := s.callSettle(w, c.token, q, map[string]any{"id": id}, s.statusIs(w, c.token, id, want))
+	if !s.expect(w, kind+"."+want, c, id, r, "") {
+		return false
+	}
+	s.mu.Lock()
+	p.status = want
+	c.main.reserved -= p.amount
+	s.mu.Unlock()
+	return true
+}
+
+// pendingProcedures: the clerk pages through everybody's pending procedures (also ones whose
+// creation a fault hid from the model), and the drain rejects them.
+func (s *sim) pendingProcedures(w *worker) []string {
 	var procs []string
 	var after any
 	for {
@@ -260,8 +270,13 @@ func (s *sim) drain(w *worker) {
 		}
 		after = out.People.PageInfo.EndCursor
 	}
+	return procs
+}
+
+// drainQueue rejects procs, then what the clerks' queue still lists (every person's pending
+// procedures, cancelled people's too).
+func (s *sim) drainQueue(w *worker, procs []string) {
 	s.rejectAll(w, procs)
-	// Then the clerks' queue, which lists every person's pending procedures (cancelled people too).
 	for range 50 {
 		r := s.call(w, true, s.staff, `{ procedures(first: 100, filter: {state: PENDING}) { edges { node { id } } } }`, nil)
 		var out struct {

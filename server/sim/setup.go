@@ -85,8 +85,7 @@ func (s *sim) createCustomer(w *worker, kind string) *customer {
 			Account struct{ ID string }
 		}
 	}
-	if err := r.decode(&out); err != nil {
-		s.violate(w.step, kind, c, err.Error())
+	if !s.decodeOK(w, kind, c, r, &out) {
 		return nil
 	}
 	c.main = &account{id: out.CreateCustomer.Account.ID, kind: "MAIN"}

@@ -270,6 +270,39 @@ func (s *sim) pickCustomer(w *worker) *customer {
 	return live[w.rng.IntN(len(live))]
 }
 
+// decodeOK decodes a successful answer into out; one that does not decode is a violation.
+func (s *sim) decodeOK(w *worker, kind string, c *customer, r reply, out any) bool {
+	if err := r.decode(out); err != nil {
+		s.violate(w.step, kind, c, err.Error())
+		return false
+	}
+	return true
+}
+
+// pickCard chooses one of the worker's live customers and one of its live cards; the card is nil
+// when there is none.
+func (s *sim) pickCard(w *worker) (*customer, *card) {
+	c := s.pickCustomer(w)
+	if c == nil {
+		return nil, nil
+	}
+	s.mu.Lock()
+	cards := c.liveCards()
+	s.mu.Unlock()
+	if len(cards) == 0 {
+		return c, nil
+	}
+	return c, cards[w.rng.IntN(len(cards))]
+}
+
+// move records amount moved from one account of the model to another.
+func (s *sim) move(from, to *account, amount int64) {
+	s.mu.Lock()
+	from.balance -= amount
+	to.balance += amount
+	s.mu.Unlock()
+}
+
 // pickOther chooses another customer (of any worker) that is not deleted, nil when there is none.
 func (s *sim) pickOther(w *worker, not *customer) *customer {
 	s.mu.Lock()

@@ -127,24 +127,29 @@ func (s *sim) subscribeOnce(sub *subscriber) error {
 		case "next":
 			sub.receive(m.Payload)
 		case "error":
-			// A client that fell behind is ended with TOO_MANY_REQUESTS and resumes; during a
-			// fault (the database down) INTERNAL is expected, and it resumes as well.
-			var errs []gqlError
-			var code string
-			if json.Unmarshal(m.Payload, &errs) == nil && len(errs) > 0 {
-				code = errs[0].Extensions.Code
-			}
-			switch {
-			case code == "TOO_MANY_REQUESTS":
-			case code == "INTERNAL" && s.e.inFault():
-				s.countFaultAnswer()
-			default:
-				sub.problem(fmt.Sprintf("subscription error: %s", m.Payload))
-			}
+			s.subscriptionError(sub, m.Payload)
 			return fmt.Errorf("subscription error")
 		case "complete":
 			return fmt.Errorf("completed")
 		}
+	}
+}
+
+// subscriptionError judges an error that ended a subscription: a client that fell behind is ended
+// with TOO_MANY_REQUESTS and resumes; during a fault (the database down) INTERNAL is expected, and
+// it resumes as well; anything else is a problem.
+func (s *sim) subscriptionError(sub *subscriber, payload json.RawMessage) {
+	var errs []gqlError
+	var code string
+	if json.Unmarshal(payload, &errs) == nil && len(errs) > 0 {
+		code = errs[0].Extensions.Code
+	}
+	switch {
+	case code == "TOO_MANY_REQUESTS":
+	case code == "INTERNAL" && s.e.inFault():
+		s.countFaultAnswer()
+	default:
+		sub.problem(fmt.Sprintf("subscription error: %s", payload))
 	}
 }
 
