@@ -15,7 +15,7 @@ run:
 # a missing PostgreSQL fails them, it never skips them. test-deps installs what is missing first
 # (PostgreSQL's server binaries, Node, Chromium: .ci/test-deps says what it installs).
 test: test-deps lint check-generated
-	$(GO) test -race -count=1 -timeout 12m ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
 	$(MAKE) e2e
 
 test-deps:

@@ -98,9 +98,12 @@ func TestWebSocket_200LoginAndLogoutMessages_noHeaderWritesAfterTheUpgrade(t *te
 // transfers sent over one socket wait on it: with two allowed in flight, the third is refused at
 // once as TOO_MANY_REQUESTS; the two waiting ones end at REQUEST_TIMEOUT (5s), while the lock is
 // still held (the database's own lock and statement timeouts are two minutes), and move nothing.
+// Each transfer posts in a transaction of its own (LEDGER_BATCH_MAX=0): batched, the two could
+// share one transaction, and one lock waiter would not tell that both hold their slot.
 func TestWebSocket_operationsGetTheRequestDeadlineAndAreCapped(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "postgres", "WS_MAX_OPERATIONS_IN_FLIGHT=2", "REQUEST_TIMEOUT=5s", "DB_LOCK_TIMEOUT=120s", "DB_STATEMENT_TIMEOUT=120s")
+	s := startServer(t, "postgres", "WS_MAX_OPERATIONS_IN_FLIGHT=2", "REQUEST_TIMEOUT=5s", "DB_LOCK_TIMEOUT=120s",
+		"DB_STATEMENT_TIMEOUT=120s", "LEDGER_BATCH_MAX=0")
 	p := hdSetUp(t, s)
 	db, err := sql.Open("postgres", s.DatabaseURL)
 	if err != nil {
@@ -141,7 +144,7 @@ func TestWebSocket_operationsGetTheRequestDeadlineAndAreCapped(t *testing.T) {
 // waitForLockWaiters waits until n statements of other sessions wait for a lock.
 func waitForLockWaiters(t *testing.T, db *sql.DB, n int) {
 	t.Helper()
-	for range 300 {
+	for range 1500 { // 30 s: on a loaded machine the server may take long to reach the lock
 		var waiting int
 		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&waiting); err != nil {
 			t.Fatal(err)
