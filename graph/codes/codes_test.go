@@ -223,12 +223,16 @@ func TestToken_peekThenVerify(t *testing.T) {
 		t.Fatalf("peek: %v %v", c, err)
 	}
 	for _, bad := range []string{"", ".", "abc", token + "1", "x" + token} {
-		if _, err := s.VerifyToken(context.Background(), challenge.PurposePASSWORD_RESET, bad); !isInvalid(err) {
+		if _, err := s.CheckToken(context.Background(), challenge.PurposePASSWORD_RESET, bad); !isInvalid(err) {
 			t.Errorf("token %q: %v, want INVALID_CODE", bad, err)
 		}
 	}
-	if _, err := s.VerifyToken(context.Background(), challenge.PurposePASSWORD_RESET, token); err != nil {
-		t.Fatalf("verify: %v", err)
+	c, err = s.CheckToken(context.Background(), challenge.PurposePASSWORD_RESET, token)
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	if err := s.Use(context.Background(), s.Client, c); err != nil {
+		t.Fatalf("use: %v", err)
 	}
 	if _, err := s.PeekToken(context.Background(), challenge.PurposePASSWORD_RESET, token); !isInvalid(err) {
 		t.Fatalf("peek after use: %v, want INVALID_CODE", err)

@@ -141,9 +141,11 @@ func (s *Service) Register(ctx context.Context, in Registration) (*Session, erro
 	if err := s.checkTaken(ctx, rec.uniques, registerFields); err != nil {
 		return nil, err
 	}
-	if _, err := s.Codes.VerifySubject(ctx, challenge.PurposeEMAIL_VERIFICATION, s.registrationSubject(c), strings.TrimSpace(in.Code)); err != nil {
+	code, err := s.Codes.CheckSubject(ctx, challenge.PurposeEMAIL_VERIFICATION, s.registrationSubject(c), strings.TrimSpace(in.Code))
+	if err != nil {
 		return nil, err
 	}
+	rec.code = code
 	cust, err := s.insertCustomer(ctx, rec, registerFields)
 	if err != nil {
 		return nil, err
@@ -309,11 +311,12 @@ func (s *Service) claimableUser(ctx context.Context, number string, mode deliver
 
 // ConfirmSelfRegistration applies a self-registration: the customer's login takes the new
 // username and password, its online access counts as activated, and every earlier session ends.
-// A username taken (or looked like) by another user is CONFLICT {username} here, after the code,
-// and the code is used up: the customer starts again with another username. A customer who
-// logged in since the request gets INVALID_CODE, as for a used code.
+// A username taken (or looked like) by another user is CONFLICT {username} here, after the code:
+// the customer starts again with another username. A customer who logged in since the request
+// gets INVALID_CODE, as for a used code. The code is used up in the transaction of the change, so
+// a refused or failed change leaves it as it was.
 func (s *Service) ConfirmSelfRegistration(ctx context.Context, requestID, code string) (*ent.User, error) {
-	c, err := s.Codes.Verify(ctx, challenge.PurposeSELF_REGISTRATION, requestID, strings.TrimSpace(code))
+	c, err := s.Codes.Check(ctx, challenge.PurposeSELF_REGISTRATION, requestID, strings.TrimSpace(code))
 	if err != nil {
 		return nil, err
 	}
@@ -325,6 +328,9 @@ func (s *Service) ConfirmSelfRegistration(ctx context.Context, requestID, code s
 		return nil, err
 	}
 	u, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.User, error) {
+		if err := s.Codes.Use(ctx, tx.Client(), c); err != nil {
+			return nil, err
+		}
 		n, err := tx.User.Update().Where(user.ID(*c.UserID), user.ActivatedAtIsNil()).
 			SetUsername(username).SetUsernameSkeleton(Skeleton(username)).
 			SetPasswordHash(c.Data["password_hash"]).SetActivatedAt(s.Now()).
