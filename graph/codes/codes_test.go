@@ -19,7 +19,6 @@ import (
 	"coffer/graph/delivery"
 	"coffer/graph/lookup"
 	"coffer/graph/pgtest"
-	"coffer/graph/store"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -41,11 +40,13 @@ func (c *clock) Add(d time.Duration) {
 // file, and a function returning the last code written there.
 func newService(t *testing.T) (*codes.Service, *clock, func() string) {
 	t.Helper()
-	db, err := store.Open(context.Background(), pgtest.NewDatabase(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	return newServiceOn(t, "postgres")
+}
+
+// newServiceOn is newService over a fresh database of the store st (pgtest.Stores).
+func newServiceOn(t *testing.T, st string) (*codes.Service, *clock, func() string) {
+	t.Helper()
+	db := pgtest.OpenStore(t, st)
 	outbox := filepath.Join(t.TempDir(), "outbox.jsonl")
 	sender, err := delivery.New(delivery.Config{OutboxFile: outbox})
 	if err != nil {

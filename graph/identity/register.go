@@ -311,10 +311,10 @@ func (s *Service) claimableUser(ctx context.Context, number string, mode deliver
 
 // ConfirmSelfRegistration applies a self-registration: the customer's login takes the new
 // username and password, its online access counts as activated, and every earlier session ends.
-// A username taken (or looked like) by another user is CONFLICT {username} here, after the code:
-// the customer starts again with another username. A customer who logged in since the request
-// gets INVALID_CODE, as for a used code. The code is used up in the transaction of the change, so
-// a refused or failed change leaves it as it was.
+// A username taken (or looked like) by another user is CONFLICT {username} here, after the code,
+// and the code is used up: the customer starts again with another username. A customer who
+// logged in since the request gets INVALID_CODE, as for a used code. Otherwise the code is used
+// up in the transaction of the change, so that a failed change leaves it usable.
 func (s *Service) ConfirmSelfRegistration(ctx context.Context, requestID, code string) (*ent.User, error) {
 	c, err := s.Codes.Check(ctx, challenge.PurposeSELF_REGISTRATION, requestID, strings.TrimSpace(code))
 	if err != nil {
@@ -324,7 +324,14 @@ func (s *Service) ConfirmSelfRegistration(ctx context.Context, requestID, code s
 		return nil, codes.ErrInvalid
 	}
 	username := c.Data["username"]
-	if err := s.checkUsernameFree(ctx, username, *c.UserID); err != nil {
+	if err := s.checkUsernameFree(ctx, username, *c.UserID); apperr.Is(err, apperr.Conflict) {
+		// The answer to this request, not a failure: the name is in the challenge, so the code
+		// could never do more (a concurrent use that won changes nothing here).
+		if uerr := s.Codes.Use(ctx, s.Client, c); uerr != nil && !errors.Is(uerr, codes.ErrInvalid) {
+			return nil, uerr
+		}
+		return nil, err
+	} else if err != nil {
 		return nil, err
 	}
 	u, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.User, error) {
