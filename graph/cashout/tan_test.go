@@ -40,6 +40,27 @@ func openIn(t *testing.T, st, mode string) *bank {
 	return b
 }
 
+// eachMode runs body on each store, alone and batched, with ann's pending cash-out of 400 (of
+// 1000) and its TAN; h, when set, is an ent hook on the cash-outs, installed first.
+func eachMode(t *testing.T, h ent.Hook, body func(t *testing.T, b *bank, ann *identity.Viewer, co *ent.Cashout, tan string)) {
+	for _, st := range stores {
+		for _, mode := range modes {
+			t.Run(st+"/"+mode, func(t *testing.T) {
+				b := openIn(t, st, mode)
+				if h != nil {
+					b.Ledger.Client.Cashout.Use(h)
+				}
+				ann := b.customer(t, "ann", "payto://iban/DE89370400440532013000", 1_000)
+				co, err := b.Create(context.Background(), ann, cashout.Request{Amount: minorText(400), Channel: entcashout.ChannelEMAIL})
+				if err != nil {
+					t.Fatal(err)
+				}
+				body(t, b, ann, co, b.lastTAN(t))
+			})
+		}
+	}
+}
+
 // tanOf is the cash-out's TAN challenge.
 func (b *bank) tanOf(t *testing.T, co *ent.Cashout) *ent.Challenge {
 	t.Helper()
@@ -69,108 +90,78 @@ func (b *bank) wantPending(t *testing.T, v *identity.Viewer, co *ent.Cashout, tr
 }
 
 func TestConfirm_postingFailsAfterTheTANCheck_TANStaysUsable(t *testing.T) {
-	for _, st := range stores {
-		for _, mode := range modes {
-			t.Run(st+"/"+mode, func(t *testing.T) {
-				b, ctx := openIn(t, st, mode), context.Background()
-				var failing atomic.Bool
-				// A database failure in the posting's transaction, after the TAN was checked and used.
-				b.Ledger.Client.Cashout.Use(func(next ent.Mutator) ent.Mutator {
-					return hook.CashoutFunc(func(ctx context.Context, m *ent.CashoutMutation) (ent.Value, error) {
-						if s, ok := m.Status(); ok && s == entcashout.StatusCONFIRMED && failing.Load() {
-							return nil, errors.New("injected: connection reset by peer")
-						}
-						return next.Mutate(ctx, m)
-					})
-				})
-				ann := b.customer(t, "ann", "payto://iban/DE89370400440532013000", 1_000)
-				co, err := b.Create(ctx, ann, cashout.Request{Amount: minorText(400), Channel: entcashout.ChannelEMAIL})
-				if err != nil {
-					t.Fatal(err)
-				}
-				tan := b.lastTAN(t)
-				failing.Store(true)
-				_, err = b.Confirm(ctx, ann, co.ID, tan)
-				wantCode(t, err, apperr.Internal)
-				b.wantPending(t, ann, co, 1)
-				failing.Store(false)
-				done, err := b.Confirm(ctx, ann, co.ID, tan)
-				if err != nil || done.Status != entcashout.StatusCONFIRMED {
-					t.Fatalf("confirm with the same TAN: %+v, %v", done, err)
-				}
-				if bal, res := b.main(t, ann); bal != 600 || res != 0 {
-					t.Fatalf("after confirm: balance %d reserved %d, want 600 and 0", bal, res)
-				}
-				if c := b.tanOf(t, co); c.UsedAt == nil {
-					t.Fatal("the TAN is not used up by the confirmation")
-				}
-			})
-		}
+	var failing atomic.Bool
+	// A database failure in the posting's transaction, after the TAN was checked and used.
+	failConfirmation := func(next ent.Mutator) ent.Mutator {
+		return hook.CashoutFunc(func(ctx context.Context, m *ent.CashoutMutation) (ent.Value, error) {
+			if s, ok := m.Status(); ok && s == entcashout.StatusCONFIRMED && failing.Load() {
+				return nil, errors.New("injected: connection reset by peer")
+			}
+			return next.Mutate(ctx, m)
+		})
 	}
+	eachMode(t, failConfirmation, func(t *testing.T, b *bank, ann *identity.Viewer, co *ent.Cashout, tan string) {
+		ctx := context.Background()
+		failing.Store(true)
+		_, err := b.Confirm(ctx, ann, co.ID, tan)
+		wantCode(t, err, apperr.Internal)
+		b.wantPending(t, ann, co, 1)
+		failing.Store(false)
+		done, err := b.Confirm(ctx, ann, co.ID, tan)
+		if err != nil || done.Status != entcashout.StatusCONFIRMED {
+			t.Fatalf("confirm with the same TAN: %+v, %v", done, err)
+		}
+		if bal, res := b.main(t, ann); bal != 600 || res != 0 {
+			t.Fatalf("after confirm: balance %d reserved %d, want 600 and 0", bal, res)
+		}
+		if c := b.tanOf(t, co); c.UsedAt == nil {
+			t.Fatal("the TAN is not used up by the confirmation")
+		}
+	})
 }
 
 func TestConfirm_wrongTAN_tryCommittedNothingElseChanges_fifthKillsTheTAN(t *testing.T) {
-	for _, st := range stores {
-		for _, mode := range modes {
-			t.Run(st+"/"+mode, func(t *testing.T) {
-				b, ctx := openIn(t, st, mode), context.Background()
-				ann := b.customer(t, "ann", "payto://iban/DE89370400440532013000", 1_000)
-				co, err := b.Create(ctx, ann, cashout.Request{Amount: minorText(400), Channel: entcashout.ChannelEMAIL})
-				if err != nil {
-					t.Fatal(err)
-				}
-				tan := b.lastTAN(t)
-				for i := 1; i <= codes.MaxAttempts; i++ {
-					_, err = b.Confirm(ctx, ann, co.ID, wrong(tan))
-					wantCode(t, err, apperr.InvalidCode)
-					b.wantPending(t, ann, co, i)
-				}
-				_, err = b.Confirm(ctx, ann, co.ID, tan)
-				wantCode(t, err, apperr.InvalidCode)
-				b.wantPending(t, ann, co, codes.MaxAttempts)
-			})
+	eachMode(t, nil, func(t *testing.T, b *bank, ann *identity.Viewer, co *ent.Cashout, tan string) {
+		ctx := context.Background()
+		for i := 1; i <= codes.MaxAttempts; i++ {
+			_, err := b.Confirm(ctx, ann, co.ID, wrong(tan))
+			wantCode(t, err, apperr.InvalidCode)
+			b.wantPending(t, ann, co, i)
 		}
-	}
+		_, err := b.Confirm(ctx, ann, co.ID, tan)
+		wantCode(t, err, apperr.InvalidCode)
+		b.wantPending(t, ann, co, codes.MaxAttempts)
+	})
 }
 
 func TestConfirm_parallelRightTAN_postsOnce(t *testing.T) {
-	for _, st := range stores {
-		for _, mode := range modes {
-			t.Run(st+"/"+mode, func(t *testing.T) {
-				b, ctx := openIn(t, st, mode), context.Background()
-				ann := b.customer(t, "ann", "payto://iban/DE89370400440532013000", 1_000)
-				co, err := b.Create(ctx, ann, cashout.Request{Amount: minorText(400), Channel: entcashout.ChannelEMAIL})
-				if err != nil {
-					t.Fatal(err)
+	eachMode(t, nil, func(t *testing.T, b *bank, ann *identity.Viewer, co *ent.Cashout, tan string) {
+		ctx := context.Background()
+		const n = 4 // within MaxAttempts: every one passes the check
+		var confirmed atomic.Int32
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := b.Confirm(ctx, ann, co.ID, tan)
+				switch code := apperr.CodeOf(err); {
+				case err == nil:
+					confirmed.Add(1)
+				case code != apperr.InvalidCode && code != apperr.PreconditionFailed:
+					t.Errorf("a parallel confirmation: %v, want INVALID_CODE or PRECONDITION_FAILED", err)
 				}
-				tan := b.lastTAN(t)
-				const n = 4 // within MaxAttempts: every one passes the check
-				var confirmed atomic.Int32
-				var wg sync.WaitGroup
-				for range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						_, err := b.Confirm(ctx, ann, co.ID, tan)
-						switch code := apperr.CodeOf(err); {
-						case err == nil:
-							confirmed.Add(1)
-						case code != apperr.InvalidCode && code != apperr.PreconditionFailed:
-							t.Errorf("a parallel confirmation: %v, want INVALID_CODE or PRECONDITION_FAILED", err)
-						}
-					}()
-				}
-				wg.Wait()
-				if got := confirmed.Load(); got != 1 {
-					t.Fatalf("%d confirmations succeeded, want 1", got)
-				}
-				if bal, res := b.main(t, ann); bal != 600 || res != 0 {
-					t.Fatalf("after the race: balance %d reserved %d, want 600 and 0", bal, res)
-				}
-				if c := b.tanOf(t, co); c.UsedAt == nil {
-					t.Fatal("the TAN is not used up")
-				}
-			})
+			}()
 		}
-	}
+		wg.Wait()
+		if got := confirmed.Load(); got != 1 {
+			t.Fatalf("%d confirmations succeeded, want 1", got)
+		}
+		if bal, res := b.main(t, ann); bal != 600 || res != 0 {
+			t.Fatalf("after the race: balance %d reserved %d, want 600 and 0", bal, res)
+		}
+		if c := b.tanOf(t, co); c.UsedAt == nil {
+			t.Fatal("the TAN is not used up")
+		}
+	})
 }
