@@ -213,7 +213,7 @@ func Own(ctx context.Context, client *ent.Client, v *identity.Viewer, id int) (*
 
 var errNotPending = apperr.New(apperr.PreconditionFailed, "the cash-out is no longer pending")
 
-// Confirm posts a pending cash-out with its TAN.
+// Confirm posts a pending cash-out with its TAN; the TAN is used up in the posting's transaction.
 func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, id int, tan string) (*ent.Cashout, error) {
 	co, err := Own(ctx, s.Ledger.Client, v, id)
 	if err != nil {
@@ -222,10 +222,18 @@ func (s *Service) Confirm(ctx context.Context, v *identity.Viewer, id int, tan s
 	if co.Status != cashout.StatusPENDING {
 		return nil, errNotPending
 	}
-	if _, err := s.Codes.VerifySubject(ctx, challenge.PurposeCASHOUT_TAN, subject(co.ID), tan); err != nil {
+	// The try is counted (and committed) here, outside the posting: a refused posting rolls back
+	// to its savepoint, and a wrong TAN's try must stay counted.
+	c, err := s.Codes.CheckSubject(ctx, challenge.PurposeCASHOUT_TAN, subject(co.ID), tan)
+	if err != nil {
 		return nil, err
 	}
 	_, err = s.Ledger.SubmitApply(ctx, func(ctx context.Context, tx *ledger.Tx) (*ent.Transaction, error) {
+		// The TAN is used up with the posting, so that a failed posting leaves it usable; first,
+		// so that of two confirmations with it the second is INVALID_CODE, as it always was.
+		if err := s.Codes.Use(ctx, tx.Client(), c); err != nil {
+			return nil, err
+		}
 		posted, err := s.Ledger.Post(ctx, tx, co.TransactionID, transaction.KindCASHOUT)
 		if err != nil {
 			return nil, err

@@ -110,10 +110,15 @@ func (s *Service) VerifyPhone(ctx context.Context, a Actor, p *ent.Person, code,
 		// The code went to another number: refused without using a try.
 		return nil, codes.ErrInvalid
 	}
-	if _, err := s.Codes.VerifySubject(ctx, phonePurpose, subjectOf(p.ID), code); err != nil {
+	c, err := s.Codes.CheckSubject(ctx, phonePurpose, subjectOf(p.ID), code)
+	if err != nil {
 		return nil, err
 	}
+	// The code is used up with the change it authorises: a refused or failed change leaves it usable.
 	return store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.Person, error) {
+		if err := s.Codes.Use(ctx, tx.Client(), c); err != nil {
+			return nil, err
+		}
 		locked, err := s.lockPerson(ctx, tx, p.ID)
 		if err != nil {
 			return nil, err

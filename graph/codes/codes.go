@@ -190,17 +190,18 @@ func (s *Service) undelivered(publicID string, err error) error {
 	return fmt.Errorf("codes: deliver the code: %w", err)
 }
 
-// Verify checks code against the live challenge publicID of purpose, and uses it up. The try is
-// counted before the comparison and committed on its own, so that neither concurrent guesses nor
-// a caller's rolled-back transaction can win more than MaxAttempts tries.
-func (s *Service) Verify(ctx context.Context, purpose challenge.Purpose, publicID, code string) (*ent.Challenge, error) {
+// Check checks code against the live challenge publicID of purpose, without using it up: the
+// caller uses it (Use) in the transaction of the change it authorises, so that the code and the
+// change commit together or not at all. The try is counted before the comparison and committed
+// on its own, so that neither concurrent guesses nor a rolled-back change can win more than
+// MaxAttempts tries: a wrong code's try stays counted whatever happens next.
+func (s *Service) Check(ctx context.Context, purpose challenge.Purpose, publicID, code string) (*ent.Challenge, error) {
 	if publicID == "" || len(publicID) > maxInputBytes || len(code) > maxInputBytes {
 		return nil, ErrInvalid
 	}
-	now := s.Now()
 	n, err := s.Client.Challenge.Update().
 		Where(challenge.PublicID(publicID), challenge.PurposeEQ(purpose), challenge.UsedAtIsNil(),
-			challenge.AttemptsLT(MaxAttempts), challenge.ExpiresAtGT(now)).
+			challenge.AttemptsLT(MaxAttempts), challenge.ExpiresAtGT(s.Now())).
 		AddAttempts(1).Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("codes: count try: %w", err)
@@ -215,19 +216,40 @@ func (s *Service) Verify(ctx context.Context, purpose challenge.Purpose, publicI
 	if !lookup.Equal(c.CodeHash, s.hash(publicID, code)) {
 		return nil, ErrInvalid
 	}
-	n, err = s.Client.Challenge.Update().Where(challenge.ID(c.ID), challenge.UsedAtIsNil()).SetUsedAt(now).Save(ctx)
+	return c, nil
+}
+
+// Use uses up the challenge c that Check accepted, through client: the transaction of the change
+// the code authorises (tx.Client()). A challenge used or killed meanwhile (a concurrent try with
+// the right code won, or the flow was aborted) is ErrInvalid, and the change must not happen: on
+// PostgreSQL the UPDATE waits for a concurrent one's transaction and then finds the row used.
+func (s *Service) Use(ctx context.Context, client *ent.Client, c *ent.Challenge) error {
+	n, err := client.Challenge.Update().Where(challenge.ID(c.ID), challenge.UsedAtIsNil()).SetUsedAt(s.Now()).Save(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("codes: use challenge: %w", err)
+		return fmt.Errorf("codes: use challenge: %w", err)
 	}
-	if n == 0 { // a concurrent try with the right code won
-		return nil, ErrInvalid
+	if n == 0 {
+		return ErrInvalid
+	}
+	return nil
+}
+
+// Verify is Check then Use on its own: for a code whose use is the whole change (tests, and
+// flows with nothing else to write).
+func (s *Service) Verify(ctx context.Context, purpose challenge.Purpose, publicID, code string) (*ent.Challenge, error) {
+	c, err := s.Check(ctx, purpose, publicID, code)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Use(ctx, s.Client, c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-// VerifySubject is Verify for flows that name the subject rather than the challenge: the live
+// CheckSubject is Check for flows that name the subject rather than the challenge: the live
 // challenge of purpose and subject is the only one that can match.
-func (s *Service) VerifySubject(ctx context.Context, purpose challenge.Purpose, subject, code string) (*ent.Challenge, error) {
+func (s *Service) CheckSubject(ctx context.Context, purpose challenge.Purpose, subject, code string) (*ent.Challenge, error) {
 	if len(subject) > 300 {
 		return nil, ErrInvalid
 	}
@@ -240,16 +262,16 @@ func (s *Service) VerifySubject(ctx context.Context, purpose challenge.Purpose, 
 	if err != nil {
 		return nil, fmt.Errorf("codes: find challenge: %w", err)
 	}
-	return s.Verify(ctx, purpose, c.PublicID, code)
+	return s.Check(ctx, purpose, c.PublicID, code)
 }
 
-// VerifyToken is Verify for a Token challenge: the token carries its challenge's id.
-func (s *Service) VerifyToken(ctx context.Context, purpose challenge.Purpose, token string) (*ent.Challenge, error) {
+// CheckToken is Check for a Token challenge: the token carries its challenge's id.
+func (s *Service) CheckToken(ctx context.Context, purpose challenge.Purpose, token string) (*ent.Challenge, error) {
 	id, code, ok := splitToken(token)
 	if !ok {
 		return nil, ErrInvalid
 	}
-	return s.Verify(ctx, purpose, id, code)
+	return s.Check(ctx, purpose, id, code)
 }
 
 // PeekToken returns the live challenge a token names without trying its code, so that a flow can

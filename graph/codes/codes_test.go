@@ -19,7 +19,6 @@ import (
 	"coffer/graph/delivery"
 	"coffer/graph/lookup"
 	"coffer/graph/pgtest"
-	"coffer/graph/store"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -41,11 +40,13 @@ func (c *clock) Add(d time.Duration) {
 // file, and a function returning the last code written there.
 func newService(t *testing.T) (*codes.Service, *clock, func() string) {
 	t.Helper()
-	db, err := store.Open(context.Background(), pgtest.NewDatabase(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	return newServiceOn(t, "postgres")
+}
+
+// newServiceOn is newService over a fresh database of the store st (pgtest.Stores).
+func newServiceOn(t *testing.T, st string) (*codes.Service, *clock, func() string) {
+	t.Helper()
+	db := pgtest.OpenStore(t, st)
 	outbox := filepath.Join(t.TempDir(), "outbox.jsonl")
 	sender, err := delivery.New(delivery.Config{OutboxFile: outbox})
 	if err != nil {
@@ -223,12 +224,16 @@ func TestToken_peekThenVerify(t *testing.T) {
 		t.Fatalf("peek: %v %v", c, err)
 	}
 	for _, bad := range []string{"", ".", "abc", token + "1", "x" + token} {
-		if _, err := s.VerifyToken(context.Background(), challenge.PurposePASSWORD_RESET, bad); !isInvalid(err) {
+		if _, err := s.CheckToken(context.Background(), challenge.PurposePASSWORD_RESET, bad); !isInvalid(err) {
 			t.Errorf("token %q: %v, want INVALID_CODE", bad, err)
 		}
 	}
-	if _, err := s.VerifyToken(context.Background(), challenge.PurposePASSWORD_RESET, token); err != nil {
-		t.Fatalf("verify: %v", err)
+	c, err = s.CheckToken(context.Background(), challenge.PurposePASSWORD_RESET, token)
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	if err := s.Use(context.Background(), s.Client, c); err != nil {
+		t.Fatalf("use: %v", err)
 	}
 	if _, err := s.PeekToken(context.Background(), challenge.PurposePASSWORD_RESET, token); !isInvalid(err) {
 		t.Fatalf("peek after use: %v, want INVALID_CODE", err)

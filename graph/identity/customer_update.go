@@ -67,7 +67,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, v *Viewer, in CustomerUpda
 		return nil, err
 	}
 	if v.IsAdmin() {
-		updated, err := s.applyCustomerChange(ctx, c.ID, ch, true)
+		updated, err := s.applyCustomerChange(ctx, c.ID, ch, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -238,10 +238,11 @@ func (s *Service) ConfirmCustomerUpdate(ctx context.Context, v *Viewer, challeng
 			return nil, err
 		}
 	}
-	if _, err := s.Codes.Verify(ctx, challenge.PurposeCUSTOMER_UPDATE, challengeID, code); err != nil {
+	tan, err := s.Codes.Check(ctx, challenge.PurposeCUSTOMER_UPDATE, challengeID, code)
+	if err != nil {
 		return nil, err
 	}
-	return s.applyCustomerChange(ctx, v.CustomerID, ch, false)
+	return s.applyCustomerChange(ctx, v.CustomerID, ch, tan)
 }
 
 // applyCustomerChange writes a validated change of a customer's data in one transaction: the one
@@ -249,9 +250,18 @@ func (s *Service) ConfirmCustomerUpdate(ctx context.Context, v *Viewer, challeng
 // meanwhile is CONFLICT naming the field, and nothing changes. A phone an administrator enters
 // counts as verified (the bank vouches for it); a customer's new phone is unverified until proved
 // (a hook on the client clears the flag on any other phone change).
-func (s *Service) applyCustomerChange(ctx context.Context, customerID int, ch customerChange, byAdmin bool) (*ent.Customer, error) {
+//
+// tan is the customer's TAN (Codes.Check), used up in the change's transaction so that a change
+// that fails leaves it usable; nil for an administrator's change, which needs none.
+func (s *Service) applyCustomerChange(ctx context.Context, customerID int, ch customerChange, tan *ent.Challenge) (*ent.Customer, error) {
+	byAdmin := tan == nil
 	var userID int
 	_, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (struct{}, error) {
+		if tan != nil {
+			if err := s.Codes.Use(ctx, tx.Client(), tan); err != nil {
+				return struct{}{}, err
+			}
+		}
 		c, err := tx.Customer.Query().Where(customer.ID(customerID)).WithUser().Only(ctx)
 		if err != nil {
 			return struct{}{}, err

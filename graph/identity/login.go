@@ -209,7 +209,7 @@ func (s *Service) sendLoginCode(ctx context.Context, u *ent.User) (string, error
 
 // ConfirmLogin completes a login with the code its second step sent.
 func (s *Service) ConfirmLogin(ctx context.Context, challengeID, code string) (*Session, error) {
-	c, err := s.Codes.Verify(ctx, challenge.PurposeLOGIN, challengeID, code)
+	c, err := s.Codes.Check(ctx, challenge.PurposeLOGIN, challengeID, code)
 	if errors.Is(err, codes.ErrInvalid) {
 		return nil, s.secondStepFailed(ctx, challengeID)
 	}
@@ -237,13 +237,21 @@ func (s *Service) ConfirmLogin(ctx context.Context, challengeID, code string) (*
 		refusal = codes.ErrInvalid
 	}
 	if refusal != nil {
+		// The right code for a login refused meanwhile is used up all the same, as it always was.
+		if err := s.Codes.Use(ctx, s.Client, c); err != nil && !errors.Is(err, codes.ErrInvalid) {
+			return nil, err
+		}
 		f := failure{action: audit.LoginFailed, actor: actorOf(u)}
 		if err := s.writeFailure(ctx, s.Client.AuditEvent, u, f, refusal.Code); err != nil {
 			return nil, err
 		}
 		return nil, refusal
 	}
-	return store.InTx(ctx, s.Client, func(tx *ent.Tx) (*Session, error) {
+	// The code is used up with the session it opens: a failed login leaves it usable.
+	sess, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*Session, error) {
+		if err := s.Codes.Use(ctx, tx.Client(), c); err != nil {
+			return nil, err
+		}
 		sess, err := s.newSession(ctx, tx.Client(), u)
 		if err != nil {
 			return nil, err
@@ -252,6 +260,10 @@ func (s *Service) ConfirmLogin(ctx context.Context, challengeID, code string) (*
 			Action: audit.LoginSucceeded, Actor: actorOf(u), Target: audit.Target("user", u.ID), TargetName: u.Username,
 		})
 	})
+	if errors.Is(err, codes.ErrInvalid) { // a concurrent try with the right code won
+		return nil, s.secondStepFailed(ctx, challengeID)
+	}
+	return sess, err
 }
 
 // SetTwoFactor chooses the viewer's second factor; the method needs an address to send to, and

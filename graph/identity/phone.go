@@ -13,6 +13,7 @@ import (
 	"coffer/graph/apperr"
 	"coffer/graph/codes"
 	"coffer/graph/delivery"
+	"coffer/graph/store"
 )
 
 // A user's phone is proved the way a person's is (census), with the same purpose of challenge,
@@ -62,7 +63,7 @@ func (s *Service) StartPhoneConfirmation(ctx context.Context, v *Viewer) (string
 // ConfirmPhone checks the code startPhoneConfirmation sent and marks the viewer's phone verified,
 // if it is still the number the code went to (a phone changed since is not proved by it).
 func (s *Service) ConfirmPhone(ctx context.Context, v *Viewer, challengeID, code string) (*ent.User, error) {
-	c, err := s.Codes.Verify(ctx, phonePurpose, challengeID, strings.TrimSpace(code))
+	c, err := s.Codes.Check(ctx, phonePurpose, challengeID, strings.TrimSpace(code))
 	if err != nil {
 		return nil, err
 	}
@@ -70,14 +71,21 @@ func (s *Service) ConfirmPhone(ctx context.Context, v *Viewer, challengeID, code
 	if c.UserID == nil || *c.UserID != v.UserID || c.Subject != phoneSubject(v.UserID) {
 		return nil, codes.ErrInvalid
 	}
-	n, err := s.Client.User.Update().
-		Where(user.ID(v.UserID), user.Phone(c.Data["phone"])).
-		SetPhoneVerified(true).Save(ctx)
+	// The code is used up with the change: a failed update leaves it usable.
+	_, err = store.InTx(ctx, s.Client, func(tx *ent.Tx) (struct{}, error) {
+		if err := s.Codes.Use(ctx, tx.Client(), c); err != nil {
+			return struct{}{}, err
+		}
+		n, err := tx.User.Update().
+			Where(user.ID(v.UserID), user.Phone(c.Data["phone"])).
+			SetPhoneVerified(true).Save(ctx)
+		if err == nil && n == 0 {
+			err = codes.ErrInvalid
+		}
+		return struct{}{}, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("identity: confirm phone: %w", err)
-	}
-	if n == 0 {
-		return nil, codes.ErrInvalid
 	}
 	return s.Client.User.Get(ctx, v.UserID)
 }

@@ -64,14 +64,19 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	if err := f.Err(); err != nil {
 		return err
 	}
-	if _, err := s.Codes.VerifyToken(ctx, challenge.PurposePASSWORD_RESET, token); err != nil {
+	tok, err := s.Codes.CheckToken(ctx, challenge.PurposePASSWORD_RESET, token)
+	if err != nil {
 		return err
 	}
 	hash, err := s.Hasher.Hash(ctx, newPassword)
 	if err != nil {
 		return err
 	}
+	// The token is used up with the new password: a failed change leaves it usable.
 	_, err = store.InTx(ctx, s.Client, func(tx *ent.Tx) (struct{}, error) {
+		if err := s.Codes.Use(ctx, tx.Client(), tok); err != nil {
+			return struct{}{}, err
+		}
 		if err := tx.User.UpdateOneID(u.ID).SetPasswordHash(hash).SetFailedLogins(0).ClearLockedUntil().Exec(ctx); err != nil {
 			return struct{}{}, err
 		}

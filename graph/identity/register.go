@@ -141,9 +141,11 @@ func (s *Service) Register(ctx context.Context, in Registration) (*Session, erro
 	if err := s.checkTaken(ctx, rec.uniques, registerFields); err != nil {
 		return nil, err
 	}
-	if _, err := s.Codes.VerifySubject(ctx, challenge.PurposeEMAIL_VERIFICATION, s.registrationSubject(c), strings.TrimSpace(in.Code)); err != nil {
+	code, err := s.Codes.CheckSubject(ctx, challenge.PurposeEMAIL_VERIFICATION, s.registrationSubject(c), strings.TrimSpace(in.Code))
+	if err != nil {
 		return nil, err
 	}
+	rec.code = code
 	cust, err := s.insertCustomer(ctx, rec, registerFields)
 	if err != nil {
 		return nil, err
@@ -311,9 +313,10 @@ func (s *Service) claimableUser(ctx context.Context, number string, mode deliver
 // username and password, its online access counts as activated, and every earlier session ends.
 // A username taken (or looked like) by another user is CONFLICT {username} here, after the code,
 // and the code is used up: the customer starts again with another username. A customer who
-// logged in since the request gets INVALID_CODE, as for a used code.
+// logged in since the request gets INVALID_CODE, as for a used code. Otherwise the code is used
+// up in the transaction of the change, so that a failed change leaves it usable.
 func (s *Service) ConfirmSelfRegistration(ctx context.Context, requestID, code string) (*ent.User, error) {
-	c, err := s.Codes.Verify(ctx, challenge.PurposeSELF_REGISTRATION, requestID, strings.TrimSpace(code))
+	c, err := s.Codes.Check(ctx, challenge.PurposeSELF_REGISTRATION, requestID, strings.TrimSpace(code))
 	if err != nil {
 		return nil, err
 	}
@@ -321,10 +324,20 @@ func (s *Service) ConfirmSelfRegistration(ctx context.Context, requestID, code s
 		return nil, codes.ErrInvalid
 	}
 	username := c.Data["username"]
-	if err := s.checkUsernameFree(ctx, username, *c.UserID); err != nil {
+	if err := s.checkUsernameFree(ctx, username, *c.UserID); apperr.Is(err, apperr.Conflict) {
+		// The answer to this request, not a failure: the name is in the challenge, so the code
+		// could never do more (a concurrent use that won changes nothing here).
+		if uerr := s.Codes.Use(ctx, s.Client, c); uerr != nil && !errors.Is(uerr, codes.ErrInvalid) {
+			return nil, uerr
+		}
+		return nil, err
+	} else if err != nil {
 		return nil, err
 	}
 	u, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.User, error) {
+		if err := s.Codes.Use(ctx, tx.Client(), c); err != nil {
+			return nil, err
+		}
 		n, err := tx.User.Update().Where(user.ID(*c.UserID), user.ActivatedAtIsNil()).
 			SetUsername(username).SetUsernameSkeleton(Skeleton(username)).
 			SetPasswordHash(c.Data["password_hash"]).SetActivatedAt(s.Now()).

@@ -170,6 +170,9 @@ type customerRecord struct {
 	// phoneVerified: the bank vouches for a phone an administrator entered; a phone typed into
 	// the public register is the registrant's claim until confirmed (startPhoneConfirmation).
 	phoneVerified bool
+	// code is the registration's e-mail code (Codes.Check), used up in the insert's transaction;
+	// nil for an administrator's createCustomer.
+	code *ent.Challenge
 }
 
 // insertCustomer creates the user, the customer and the main account in one transaction.
@@ -182,6 +185,11 @@ func (s *Service) insertCustomer(ctx context.Context, rec customerRecord, names 
 		return nil, err
 	}
 	c, err := store.InTx(ctx, s.Client, func(tx *ent.Tx) (*ent.Customer, error) {
+		if rec.code != nil {
+			if err := s.Codes.Use(ctx, tx.Client(), rec.code); err != nil {
+				return nil, err
+			}
+		}
 		uc := lookalikeKeys(tx.User.Create(), rec.Username, rec.Email).SetUsername(rec.Username).SetPasswordHash(hash).
 			SetRole(user.RoleCUSTOMER).SetStatus(user.StatusACTIVE).SetCreatedAt(s.Now())
 		if rec.Email != "" {

@@ -238,8 +238,9 @@ func (s *sim) opPersonData(w *worker) {
 			map[string]any{"p": p.id, "c": code, "ph": phone})
 		allowed := []string{""}
 		if crossed || s.e.crossed(epoch) {
-			// As with a cash-out's TAN: a try lost to the fault used the code up in its own
-			// transaction, or the code was a rolled-back first try's (docs/simulator.md).
+			// The code may be a rolled-back first try's, or a first try committed and lost only
+			// its answer (a try that failed no longer spends it: it is used in the change's
+			// transaction).
 			allowed = append(allowed, "INVALID_CODE")
 		}
 		if !s.expect(w, "verifyPhone", nil, p.id, r, allowed...) && r.code() == "INVALID_CODE" {

@@ -346,9 +346,9 @@ func (s *sim) settleCashout(w *worker, c *customer, p *pending) {
 		map[string]any{"id": p.cashout, "t": p.tan}, s.statusIs(w, c.token, p.cashout, "CONFIRMED"))
 	allowed := []string{""}
 	if p.inFault || s.e.crossed(epoch) {
-		// Its TAN may be one a rolled-back first try of createCashout sent; or a confirmation
-		// lost to the fault used the TAN up (the TAN is used in its own transaction, before the
-		// posting's: docs/simulator.md). Either way only abortCashout ends it.
+		// Its TAN may be one a rolled-back first try of createCashout sent; only abortCashout
+		// ends it. (A confirmation lost to the fault no longer spends the TAN: it is used in the
+		// posting's transaction; docs/simulator.md.)
 		allowed = append(allowed, "INVALID_CODE")
 	}
 	if !s.expect(w, "confirmCashout", c, detail, r, allowed...) {
