@@ -9,7 +9,8 @@ import (
 // TestHotPaths_statementCounts_stayPinned pins how many SQL statements the hot requests cost, so
 // that a regression (an extra look-up, a read-back, authentication growing again) fails here
 // rather than only in `make bench`. Authentication is one statement (session, user, customer and
-// main account id joined); a balance read adds the balance; a transfer adds the sender's funds and
+// main account id joined; shared by concurrent requests, graph/coalesce, but a lone request's
+// round is its own, so still one here); a balance read adds the balance; a transfer adds the sender's funds and
 // the recipient (before the transaction), then its batch (docs/ledger.md): BEGIN, both accounts
 // read and locked, the transaction rows, the accounts' update, the entries, COMMIT — the limit's
 // 6 plus 3. A batch of n transfers runs those 6 once.

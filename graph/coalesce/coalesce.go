@@ -9,6 +9,7 @@ package coalesce
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"sync"
 	"time"
@@ -75,6 +76,17 @@ func (l *Loader[K, V]) Load(ctx context.Context, k K) (V, bool, error) {
 	return v, ok, r.err
 }
 
+// Waiting is how many look-ups wait on the next round, the one not started yet (for tests that
+// hold rounds to see them fill).
+func (l *Loader[K, V]) Waiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next == nil {
+		return 0
+	}
+	return l.next.calls
+}
+
 // run fetches r, answers its look-ups, then starts the round that collected meanwhile, if any,
 // on a goroutine of its own (the caller's request is answered and returns).
 func (l *Loader[K, V]) run(r *round[K, V]) {
@@ -112,4 +124,30 @@ func Keys[K string | int | int64](postgres bool, keys []K) (any, error) {
 	}
 	b, err := json.Marshal(keys)
 	return string(b), err
+}
+
+// InBytes is In for keys that are byte strings (a bytea or BLOB column): SQLite's JSON has no
+// bytes, so there they travel hex-encoded and the statement decodes them (unhex, SQLite 3.41).
+// BytesKeys gives the parameter for it.
+func InBytes(postgres bool, column string) string {
+	if postgres {
+		return In(true, column)
+	}
+	return column + " IN (SELECT unhex(value) FROM json_each(?))"
+}
+
+// BytesKeys is InBytes's parameter for keys, each a string holding raw bytes.
+func BytesKeys(postgres bool, keys []string) (any, error) {
+	if postgres {
+		b := make([][]byte, len(keys))
+		for i, k := range keys {
+			b[i] = []byte(k)
+		}
+		return pq.Array(b), nil
+	}
+	h := make([]string, len(keys))
+	for i, k := range keys {
+		h[i] = hex.EncodeToString([]byte(k))
+	}
+	return Keys(false, h)
 }

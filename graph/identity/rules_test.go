@@ -47,6 +47,7 @@ type env struct {
 	*identity.Service
 	clock  *clock
 	outbox string
+	db     *store.DB
 }
 
 func open(t *testing.T, st string) *env {
@@ -75,7 +76,7 @@ func open(t *testing.T, st string) *env {
 	c := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: 10 * time.Minute, Now: clk.Now}
 	s := identity.NewService(db.Client, l, identity.NewHasher(0), c, key)
 	s.Now = clk.Now
-	return &env{Service: s, clock: clk, outbox: outbox}
+	return &env{Service: s, clock: clk, outbox: outbox, db: db}
 }
 
 // customer creates a customer whose password is username + "-password".

@@ -16,6 +16,7 @@ import (
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/audit"
+	"coffer/graph/coalesce"
 	"coffer/graph/codes"
 	"coffer/graph/iban"
 	"coffer/graph/ledger"
@@ -40,10 +41,13 @@ type Service struct {
 	LockoutDuration time.Duration
 	// RequireTwoFactor (REQUIRE_TWO_FACTOR) makes every customer login two-step (twofactor.go).
 	RequireTwoFactor bool
-	// SQL, when set, is the pool under Client: authentication runs as a prepared statement on it.
+	// SQL, when set, is the pool under Client: authentication runs as a prepared statement on it,
+	// shared by concurrent requests (loadAuth).
 	SQL *sql.DB
-	// authStmt is that statement, prepared on first use; authOnce gives it its text.
+	// authStmt is that statement, prepared on first use; auth runs it in rounds; authOnce sets
+	// both up.
 	authStmt store.Prepared
+	auth     coalesce.Loader[string, *authRow]
 	authOnce sync.Once
 	// phantom counts failed logins for names nobody has, so that they lock like real accounts
 	// do and ACCOUNT_LOCKED does not tell who has an account.

@@ -80,8 +80,10 @@ func (s *Service) newSession(ctx context.Context, client *ent.Client, u *ent.Use
 
 // Authenticate resolves a session token to its viewer; nil when the token is unknown, revoked,
 // expired, idle for too long, or its user may no longer log in. It reads the session, its user,
-// the user's customer and the main account id in one statement (authQuery), on every request:
+// the user's customer and the main account id in one statement (authSQL), on every request:
 // nothing is cached across requests, so a logout or a lock takes effect at the next request.
+// Concurrent requests share that statement (loadAuth), each in a round that starts after its
+// request arrived.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Viewer, error) {
 	if token == "" || len(token) > 128 {
 		return nil, nil
