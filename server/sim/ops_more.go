@@ -70,7 +70,8 @@ func (s *sim) opRegister(w *worker) {
 					"dateOfBirth": "1991-02-03", "socialSecurity": ssn, "address": "Calle 1", "city": "Madrid", "state": "MD",
 					"postCode": "28013", "password": name + "-Password1", "verificationCode": code, "username": name}})
 		}
-		// A registration whose answer a fault lost may have used the code: INVALID_CODE then.
+		// A registration whose answer a fault lost may have committed: its retry then finds the
+		// e-mail taken (CONFLICT, checked first) or the code used (INVALID_CODE). Seed 960117.
 		return s.callSettle(w, "", `mutation($in: RegisterInput!) { register(input: $in) { token user { username } } }`,
 			map[string]any{"in": map[string]any{"firstName": "Reg", "lastName": "Istered", "email": email, "phoneNumber": phone,
 				"dateOfBirth": "1991-02-03", "socialSecurity": ssn, "address": "Calle 1", "city": "Madrid", "state": "MD",
@@ -79,7 +80,7 @@ func (s *sim) opRegister(w *worker) {
 	wrong := []byte(code)
 	wrong[0] = '0' + (wrong[0]-'0'+1)%10
 	s.expect(w, "register.wrongCode", nil, email, reg(string(wrong)), "INVALID_CODE")
-	r = reg(code, "INVALID_CODE")
+	r = reg(code, "INVALID_CODE", "CONFLICT")
 	if !s.expect(w, "register", nil, email, r, "") {
 		return
 	}
