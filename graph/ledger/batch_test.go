@@ -169,15 +169,9 @@ func TestBatcher_parallelTransfers_conserveMoneyWithoutVersionGaps(t *testing.T)
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
-			b, err := l.StartBatching(ledger.BatchConfig{Window: time.Millisecond, Max: 16})
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := startBatching(t, l)
 			const accounts, senders, each = 5, 20, 10
-			ids := make([]int, accounts)
-			for i := range ids {
-				ids[i] = openAccount(t, l, fmt.Sprint("acc", i))
-			}
+			ids := openAccounts(t, l, accounts)
 			// Only the first account has money at the start: many postings find none.
 			fund(t, l, ids[0], 50)
 			funded := map[int]int64{ids[0]: 50}
@@ -377,15 +371,11 @@ func TestBatcher_parallelHookedPostings_keepReservedEqualToPending(t *testing.T)
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
-			b, err := l.StartBatching(ledger.BatchConfig{Window: time.Millisecond, Max: 16})
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := startBatching(t, l)
 			const accounts, workers, each = 4, 12, 8
-			ids := make([]int, accounts)
-			for i := range ids {
-				ids[i] = openAccount(t, l, fmt.Sprint("acc", i))
-				fund(t, l, ids[i], 100)
+			ids := openAccounts(t, l, accounts)
+			for _, id := range ids {
+				fund(t, l, id, 100)
 			}
 			ctx := context.Background()
 			var wg sync.WaitGroup
@@ -453,4 +443,24 @@ func hookedPostings(t *testing.T, l *ledger.Ledger, ids []int, w, each int) {
 			t.Errorf("settle: %v", err)
 		}
 	}
+}
+
+// startBatching starts the poster the parallel tests share: a 1 ms window, at most 16 a batch.
+func startBatching(t *testing.T, l *ledger.Ledger) *ledger.Batcher {
+	t.Helper()
+	b, err := l.StartBatching(ledger.BatchConfig{Window: time.Millisecond, Max: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// openAccounts opens n empty accounts named acc0, acc1, ...
+func openAccounts(t *testing.T, l *ledger.Ledger, n int) []int {
+	t.Helper()
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = openAccount(t, l, fmt.Sprint("acc", i))
+	}
+	return ids
 }
