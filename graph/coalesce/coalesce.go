@@ -117,6 +117,17 @@ func In(postgres bool, column string) string {
 	return column + " IN (SELECT value FROM json_each(?))"
 }
 
+// EachKey is a round's statement on PostgreSQL that looks each key up on its own: perKey, a
+// SELECT that names the key as k."key", runs once per key given as one parameter (an array of
+// pgType, Keys or BytesKeys), in a LATERAL subquery that OFFSET 0 keeps from being merged into
+// the outer query. Each key is then an index probe whatever the tables' statistics say, where
+// `= ANY($1)` lets the planner pick a plan for the set: a trigram index that answers equality by
+// rechecking every row sharing a trigram with any key (the recipients by username), or a join
+// that scans a table from its first row (the sessions), both far slower than one probe a key.
+func EachKey(pgType, perKey string) string {
+	return `SELECT x.* FROM unnest($1::` + pgType + `[]) k("key") CROSS JOIN LATERAL (` + perKey + ` OFFSET 0) x`
+}
+
 // Keys is In's parameter for keys (strings or integers).
 func Keys[K string | int | int64](postgres bool, keys []K) (any, error) {
 	if postgres {

@@ -274,6 +274,9 @@ func (s *Service) Send(ctx context.Context, v *identity.Viewer, req Send) (*ent.
 		return ledger.Move{Kind: transaction.KindTRANSFER, DebitID: fromID, CreditID: toID, AmountMinor: in.amountMinor,
 			Memo: in.memo, InitiatorID: v.UserID, Pending: !in.autoSign, Key: in.key}, nil
 	}
+	if in.autoSign && in.recipient.byUsernameOnly() {
+		return s.sendToUsername(ctx, v, in)
+	}
 	if in.autoSign {
 		// Posted at once: the ledger's poster may batch it with other postings (docs/ledger.md).
 		return s.Ledger.SubmitAfter(ctx, v.UserID, in.key, func(ctx context.Context) (ledger.Posting, error) {
@@ -291,6 +294,42 @@ func (s *Service) Send(ctx context.Context, v *identity.Viewer, req Send) (*ent.
 		}
 		return s.Ledger.Transfer(ctx, tx, m)
 	})
+}
+
+// sendToUsername is Send, posted at once, to a recipient named by username: the ledger resolves
+// the name in the posting's own transaction (ledger.Payee), with the names of the other transfers
+// of its batch, and answers in Send's order: funds, the look-up budget, the name, not oneself.
+func (s *Service) sendToUsername(ctx context.Context, v *identity.Viewer, in send) (*ent.Transaction, error) {
+	budget := strconv.Itoa(v.UserID)
+	txn, err := s.Ledger.SubmitAfter(ctx, v.UserID, in.key, func(ctx context.Context) (ledger.Posting, error) {
+		fromID, err := viewerAccount(ctx, s.Ledger.Client, v)
+		if err != nil {
+			return ledger.Posting{}, err
+		}
+		s.recipientOnce.Do(func() { s.recipients = newRecipientStatements(s.Ledger.Dialect, s.SQL) })
+		payee := &ledger.Payee{Book: s.recipients.payees, Name: identity.NormalizeUsername(in.recipient.Username),
+			Missing: errRecipientNotFound,
+			Accept: func(creditID int) error {
+				if creditID == fromID {
+					return apperr.Field("recipient", "you cannot send coins to yourself")
+				}
+				return nil
+			}}
+		if s.FailedLookups != nil {
+			if ok, wait := s.FailedLookups.Peek(budget); !ok {
+				payee.Refused = apperr.TooMany(wait, "too many recipients not found: try again later")
+			}
+		}
+		if payee.Refused == nil && identity.IsInstitutional(in.recipient.Username) {
+			payee.Refused = institutional()
+		}
+		return ledger.Posting{Move: ledger.Move{Kind: transaction.KindTRANSFER, DebitID: fromID, AmountMinor: in.amountMinor,
+			Memo: in.memo, InitiatorID: v.UserID, Key: in.key}, Payee: payee}, nil
+	})
+	if err != nil && IsLookupMiss(err) && s.FailedLookups != nil {
+		s.FailedLookups.Allow(budget)
+	}
+	return txn, err
 }
 
 // checkFunds refuses an amount the viewer's main account cannot pay now. The transfer checks again

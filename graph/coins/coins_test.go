@@ -2,6 +2,7 @@ package coins
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
 	"coffer/graph/pgtest"
+	"coffer/graph/ratelimit"
 	"coffer/graph/store"
 )
 
@@ -167,43 +169,102 @@ func TestSettleCreation_secondAdminPosts_creatorCannot(t *testing.T) {
 	}
 }
 
+// TestSend_everyWayOfNamingTheRecipient_andTheRefusals, with transfers posted alone and through
+// the ledger's poster (which resolves usernames in its batch's transaction).
 func TestSend_everyWayOfNamingTheRecipient_andTheRefusals(t *testing.T) {
 	for _, st := range stores {
-		t.Run(st, func(t *testing.T) {
-			s, ctx := open(t, st), context.Background()
-			admin := newUser(t, s, "root", user.RoleADMIN)
-			ann, ben := newUser(t, s, "ann", user.RoleCUSTOMER), newUser(t, s, "ben", user.RoleCUSTOMER)
-			mintTo(t, s, admin, ann, 1_000)
-			benMain, err := s.Ledger.Client.Account.Get(ctx, ben.MainAccountID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range []Recipient{{Username: "ben"}, {Email: "ben@example.com"}, {IBAN: *benMain.Iban}} {
-				if _, err := s.Send(ctx, ann, Send{Recipient: r, Amount: minorText(100)}); err != nil {
-					t.Fatalf("send to %+v: %v", r, err)
+		for _, batching := range []bool{false, true} {
+			t.Run(fmt.Sprint(st, "/batching=", batching), func(t *testing.T) {
+				s, ctx := open(t, st), context.Background()
+				if batching {
+					startBatching(t, s)
 				}
-			}
-			refusals := []struct {
-				give Send
-				want apperr.Code
-			}{
-				{Send{Recipient: Recipient{Username: "ben"}, Amount: minorText(701)}, apperr.InsufficientFunds},
-				{Send{Recipient: Recipient{Username: "nobody"}, Amount: minorText(701)}, apperr.InsufficientFunds},
-				{Send{Recipient: Recipient{Username: "nobody"}, Amount: minorText(1)}, apperr.NotFound},
-				{Send{Recipient: Recipient{Username: "ann"}, Amount: minorText(1)}, apperr.BadUserInput},
-				{Send{Recipient: Recipient{Username: "ben"}, Amount: minorText(-1)}, apperr.BadUserInput},
-			}
-			for _, tt := range refusals {
-				_, err := s.Send(ctx, ann, tt.give)
-				if got := apperr.CodeOf(err); got != tt.want {
-					t.Errorf("%+v: %v (%s), want %s", tt.give, err, got, tt.want)
+				admin := newUser(t, s, "root", user.RoleADMIN)
+				ann, ben := newUser(t, s, "ann", user.RoleCUSTOMER), newUser(t, s, "ben", user.RoleCUSTOMER)
+				mintTo(t, s, admin, ann, 1_000)
+				benMain, err := s.Ledger.Client.Account.Get(ctx, ben.MainAccountID)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if a, b := balanceOnly(mainBalance(t, s, ann)), balanceOnly(mainBalance(t, s, ben)); a != 700 || b != 300 {
-				t.Fatalf("balances ann %d ben %d, want 700 and 300", a, b)
-			}
-		})
+				for _, r := range []Recipient{{Username: "ben"}, {Username: " BEN "}, {Email: "ben@example.com"}, {IBAN: *benMain.Iban}} {
+					if _, err := s.Send(ctx, ann, Send{Recipient: r, Amount: minorText(75)}); err != nil {
+						t.Fatalf("send to %+v: %v", r, err)
+					}
+				}
+				refusals := []struct {
+					give Send
+					want apperr.Code
+				}{
+					{Send{Recipient: Recipient{Username: "ben"}, Amount: minorText(701)}, apperr.InsufficientFunds},
+					{Send{Recipient: Recipient{Username: "nobody"}, Amount: minorText(701)}, apperr.InsufficientFunds},
+					{Send{Recipient: Recipient{Username: "admin"}, Amount: minorText(701)}, apperr.InsufficientFunds},
+					{Send{Recipient: Recipient{Username: "nobody"}, Amount: minorText(1)}, apperr.NotFound},
+					{Send{Recipient: Recipient{Username: "root"}, Amount: minorText(1)}, apperr.NotFound}, // staff
+					{Send{Recipient: Recipient{Username: "admin"}, Amount: minorText(1)}, apperr.Forbidden},
+					{Send{Recipient: Recipient{Username: "ann"}, Amount: minorText(1)}, apperr.BadUserInput},
+					{Send{Recipient: Recipient{Username: "ben", Email: "ben@example.com"}, Amount: minorText(1)}, apperr.BadUserInput},
+					{Send{Recipient: Recipient{Username: "ben"}, Amount: minorText(-1)}, apperr.BadUserInput},
+				}
+				for _, tt := range refusals {
+					_, err := s.Send(ctx, ann, tt.give)
+					if got := apperr.CodeOf(err); got != tt.want {
+						t.Errorf("%+v: %v (%s), want %s", tt.give, err, got, tt.want)
+					}
+				}
+				if a, b := balanceOnly(mainBalance(t, s, ann)), balanceOnly(mainBalance(t, s, ben)); a != 700 || b != 300 {
+					t.Fatalf("balances ann %d ben %d, want 700 and 300", a, b)
+				}
+			})
+		}
 	}
+}
+
+// TestSend_lookUpBudget_spentByMissesOnly_refusesBeforeTheName: recipients that name nobody
+// spend the sender's budget; once spent, a send is TOO_MANY_REQUESTS whoever it names, unless
+// the sender cannot pay it (INSUFFICIENT_FUNDS first: the answer never depends on the name).
+func TestSend_lookUpBudget_spentByMissesOnly_refusesBeforeTheName(t *testing.T) {
+	for _, st := range stores {
+		for _, batching := range []bool{false, true} {
+			t.Run(fmt.Sprint(st, "/batching=", batching), func(t *testing.T) {
+				s, ctx := open(t, st), context.Background()
+				s.FailedLookups = ratelimit.New(2, time.Hour)
+				if batching {
+					startBatching(t, s)
+				}
+				admin := newUser(t, s, "root", user.RoleADMIN)
+				ann, _ := newUser(t, s, "ann", user.RoleCUSTOMER), newUser(t, s, "ben", user.RoleCUSTOMER)
+				mintTo(t, s, admin, ann, 1_000)
+				steps := []struct {
+					to     string
+					amount int64
+					want   apperr.Code
+				}{
+					{"ben", 1, ""}, {"nobody", 1, apperr.NotFound}, {"ann", 1, apperr.BadUserInput},
+					{"admin", 1, apperr.Forbidden}, // the budget's second miss
+					{"ben", 1, apperr.TooManyRequests}, {"nobody", 1, apperr.TooManyRequests},
+					{"ben", 5_000, apperr.InsufficientFunds},
+				}
+				for i, st := range steps {
+					_, err := s.Send(ctx, ann, Send{Recipient: Recipient{Username: st.to}, Amount: minorText(st.amount)})
+					if st.want == "" && err != nil {
+						t.Errorf("step %d (%s): %v", i, st.to, err)
+					} else if got := apperr.CodeOf(err); st.want != "" && got != st.want {
+						t.Errorf("step %d (%s): %v (%s), want %s", i, st.to, err, got, st.want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// startBatching routes s's postings through the ledger's poster until the test ends.
+func startBatching(t *testing.T, s *Service) {
+	t.Helper()
+	b, err := s.Ledger.StartBatching(ledger.BatchConfig{Window: time.Millisecond, Max: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
 }
 
 func balanceOnly(balanceMinor, _ int64) int64 { return balanceMinor }

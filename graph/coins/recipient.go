@@ -12,6 +12,7 @@ import (
 	"coffer/graph/coalesce"
 	"coffer/graph/iban"
 	"coffer/graph/identity"
+	"coffer/graph/ledger"
 	"coffer/graph/store"
 )
 
@@ -23,6 +24,11 @@ type Recipient struct {
 // fingerprint is the recipient as part of an idempotency fingerprint.
 func (r Recipient) fingerprint() string {
 	return r.Email + "\x00" + r.Username + "\x00" + r.PublicKey + "\x00" + r.IBAN
+}
+
+// byUsernameOnly reports whether r names its customer by username and in no other way.
+func (r Recipient) byUsernameOnly() bool {
+	return r.Username != "" && r.Email == "" && r.PublicKey == "" && r.IBAN == ""
 }
 
 // The ways of naming a recipient, each with its own statement.
@@ -55,11 +61,21 @@ var recipientSQL = [recipientWays]string{
 		AND a."kind" = 'MAIN' AND a."closed_at" IS NULL`,
 }
 
+// usernamesSQL is the by-username statement of a round. On PostgreSQL each name is an index
+// probe (coalesce.EachKey): with `username = ANY($1)` the planner, once the table has statistics,
+// prefers the trigram index of the search (gin_trgm_ops answers equality too), 3 ms for 5 names
+// among 600 users where the unique index takes 0.2 ms (issue 20's profile).
 func usernamesSQL(postgres bool) string {
+	if postgres {
+		return coalesce.EachKey("text", `SELECT k."key", u."role", a."id" FROM "users" u
+			JOIN "customers" c ON c."user_id" = u."id"
+			LEFT JOIN "accounts" a ON a."owner_id" = c."id" AND a."kind" = 'MAIN' AND a."closed_at" IS NULL
+			WHERE u."username" = k."key"`)
+	}
 	return `SELECT u."username", u."role", a."id" FROM "users" u
 		JOIN "customers" c ON c."user_id" = u."id"
 		LEFT JOIN "accounts" a ON a."owner_id" = c."id" AND a."kind" = 'MAIN' AND a."closed_at" IS NULL
-		WHERE ` + coalesce.In(postgres, `u."username"`)
+		WHERE ` + coalesce.In(false, `u."username"`)
 }
 
 func recipientFromUser(match string) string {
@@ -78,6 +94,8 @@ type recipientStatements struct {
 	// available reads what the senders' accounts can pay (checkFunds), one statement per round.
 	availableSQL store.Prepared
 	available    coalesce.Loader[int64, int64]
+	// payees resolves the usernames of a ledger batch's transfers (ledger.Payee).
+	payees usernameBook
 }
 
 // recipientRow is what a look-up found: the named user's role and their lowest main open
@@ -106,6 +124,7 @@ func newRecipientStatements(d string, db *sql.DB) *recipientStatements {
 			return err
 		})
 	}
+	s.payees = usernameBook{sql: s.usernames.Text, postgres: postgres}
 	s.availableSQL.Text = `SELECT "id", "balance" + "debit_limit" - "reserved" FROM "accounts" WHERE ` + coalesce.In(postgres, `"id"`)
 	s.available.Fetch = func(ctx context.Context, ids []int64) (map[int64]int64, error) {
 		return fetchRows(ctx, &s.availableSQL, db, postgres, ids, func(rows *sql.Rows, found map[int64]int64) error {
@@ -116,6 +135,46 @@ func newRecipientStatements(d string, db *sql.DB) *recipientStatements {
 		})
 	}
 	return s
+}
+
+// usernameBook is the ledger.PayeeBook of transfers to a username: the same statement and the
+// same rules as Resolve by username (customers only, their lowest main open account), run in
+// the ledger batch's transaction for the names of all its transfers.
+type usernameBook struct {
+	sql      string
+	postgres bool
+}
+
+func (b usernameBook) Resolve(ctx context.Context, q ledger.Querier, names []string) (map[string]int, error) {
+	arg, err := coalesce.Keys(b.postgres, names)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, b.sql, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	found := map[string]recipientRow{}
+	for rows.Next() {
+		var name string
+		var r recipientRow
+		if err := rows.Scan(&name, &r.role, &r.accountID); err != nil {
+			return nil, err
+		}
+		found[name] = found[name].with(r)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	ids := make(map[string]int, len(found))
+	for name, r := range found {
+		// A customer row of another role (none exists today) is no recipient either.
+		if r.accountID.Valid && r.role == "CUSTOMER" {
+			ids[name] = int(r.accountID.Int64)
+		}
+	}
+	return ids, nil
 }
 
 // fetchRows runs p for a round's keys (coalesce.In) and scans each row into found.

@@ -38,9 +38,9 @@ var authStatement = struct {
 	text map[string]string
 }{text: map[string]string{}}
 
-// authSQL is the statement: the sessions of a set of token hashes (coalesce.InBytes, one
-// parameter: every token a round of concurrent requests authenticates, or the one of a lone
-// request), each joined with its user and (left) with the user's customer, and the customer's
+// authSQL is the statement: the sessions of a set of token hashes (one parameter: every token a
+// round of concurrent requests authenticates, or the one of a lone request; coalesce.EachKey on
+// PostgreSQL, coalesce.InBytes on SQLite), each joined with its user and (left) with the user's customer, and the customer's
 // main account id as a scalar subquery; the token hash last, to tell the rows apart. Every column
 // of the user and the customer is read, through ent's generated column lists, so that the
 // entities it fills are the ones ent's own queries return, whatever fields the schema gains.
@@ -63,7 +63,14 @@ func authSQL(d string) string {
 		`, s."` + session.FieldTokenHash + `"` +
 		` FROM "` + session.Table + `" s JOIN "` + user.Table + `" u ON u."` + user.FieldID + `" = s."` + session.FieldUserID + `"` +
 		` LEFT JOIN "` + customer.Table + `" c ON c."` + customer.FieldUserID + `" = u."` + user.FieldID + `"` +
-		` WHERE ` + coalesce.InBytes(d == dialect.Postgres, `s."`+session.FieldTokenHash+`"`)
+		` WHERE `
+	if d == dialect.Postgres {
+		// One index probe a token (coalesce.EachKey): for the set, the planner would join the
+		// sessions it finds with the users scanned from the first row.
+		q = coalesce.EachKey("bytea", q+`s."`+session.FieldTokenHash+`" = k."key"`)
+	} else {
+		q += coalesce.InBytes(false, `s."`+session.FieldTokenHash+`"`)
+	}
 	authStatement.text[d] = q
 	return q
 }

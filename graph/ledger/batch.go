@@ -41,7 +41,9 @@ const (
 // (hooks.go), whose Move then only names the initiator and the idempotency key.
 type Posting struct {
 	Move
-	Hook Hook
+	// Payee, on a plain posting, names the credited account instead of Move.CreditID (payee.go).
+	Payee *Payee
+	Hook  Hook
 	// settles marks a hooked posting that creates no transaction (SubmitApply): its answer is
 	// not counted as a new ledger transaction.
 	settles bool
@@ -96,6 +98,9 @@ func checkPosting(l *Ledger, p Posting) error {
 		return errors.New("ledger: an idempotency key needs an initiator")
 	}
 	if p.Hook != nil {
+		if p.Payee != nil {
+			return errors.New("ledger: a hooked posting names no payee")
+		}
 		return nil
 	}
 	if p.Pending {
@@ -108,6 +113,10 @@ func checkPosting(l *Ledger, p Posting) error {
 func (l *Ledger) postAlone(ctx context.Context, p Posting) (Result, error) {
 	if p.Hook != nil {
 		txn, err := l.applyAlone(ctx, p)
+		return Result{Transaction: txn}, err
+	}
+	if p.Payee != nil {
+		txn, err := l.postNamedAlone(ctx, p)
 		return Result{Transaction: txn}, err
 	}
 	txn, err := l.Run(ctx, p.InitiatorID, p.Key, func(tx *Tx) (*ent.Transaction, error) {
@@ -348,7 +357,12 @@ func (l *Ledger) postBatch(ctx context.Context, tx *ent.Tx, batch []*waiting) (b
 // writes what passed: the transaction rows, the account changes and the entries, one statement
 // each.
 func (l *Ledger) postPlain(ctx context.Context, tx *ent.Tx, batch []*waiting, out *batchOutcome) error {
-	accounts, err := l.lockAccounts(ctx, tx, batch)
+	// The named credits first: their accounts are locked with the others.
+	credits, err := resolvePayees(ctx, tx, batch)
+	if err != nil {
+		return err
+	}
+	accounts, err := l.lockAccounts(ctx, tx, batch, credits)
 	if err != nil {
 		return err
 	}
@@ -373,6 +387,15 @@ func (l *Ledger) postPlain(ctx context.Context, tx *ent.Tx, batch []*waiting, ou
 				}
 				continue
 			}
+		}
+		if p := w.p.Payee; p != nil {
+			if err := payeeAnswer(p, accounts[m.DebitID], m.AmountMinor, credits[i]); err != nil {
+				out.answers[i].err = err
+				continue
+			}
+			// Kept on the posting for the statements below; resolved again should it run alone.
+			m.CreditID = credits[i]
+			w.p.CreditID = credits[i]
 		}
 		debit, credit, err := take(accounts, m)
 		if err != nil {
@@ -415,14 +438,7 @@ func (l *Ledger) postPlain(ctx context.Context, tx *ent.Tx, batch []*waiting, ou
 // on both sides fails alike. It returns the two legs with the balance and version after them.
 func take(accounts map[int]*lockedAccount, m Move) (leg, leg, error) {
 	debit, credit := accounts[m.DebitID], accounts[m.CreditID]
-	checkDebit := func() error {
-		// As the Debit statement: a closed (or missing) account matches no row either.
-		if debit == nil || !debit.open ||
-			!(debit.allowNegative || debit.balance-debit.reserved+debit.debitLimit >= m.AmountMinor) {
-			return apperr.New(apperr.InsufficientFunds, "insufficient funds")
-		}
-		return nil
-	}
+	checkDebit := func() error { return canDebit(debit, m.AmountMinor) }
 	checkCredit := func() error {
 		if credit == nil || !credit.open {
 			return apperr.New(apperr.PreconditionFailed, "the account is closed")
@@ -466,11 +482,14 @@ func (l *Ledger) boundTransaction(m Move, id int, now time.Time) *ent.Transactio
 // lockAccounts reads the accounts of the batch's plain postings, locked (FOR UPDATE on PostgreSQL; SQLite's one
 // writer holds its immediate transaction) in id order, so batches and lone postings, which
 // also lock in id order, never wait on each other in a cycle.
-func (l *Ledger) lockAccounts(ctx context.Context, tx *ent.Tx, batch []*waiting) (map[int]*lockedAccount, error) {
+func (l *Ledger) lockAccounts(ctx context.Context, tx *ent.Tx, batch []*waiting, credits []int) (map[int]*lockedAccount, error) {
 	ids := make([]int, 0, 2*len(batch))
-	for _, w := range batch {
+	for i, w := range batch {
 		if w.p.Hook == nil {
-			ids = append(ids, w.p.DebitID, w.p.CreditID)
+			ids = append(ids, w.p.DebitID)
+			if credits[i] != 0 {
+				ids = append(ids, credits[i])
+			}
 		}
 	}
 	if len(ids) == 0 {

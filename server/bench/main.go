@@ -50,6 +50,7 @@ func main() {
 	flag.IntVar(&o.subscribers, "subscribers", 2000, "WebSocket subscribers of the subscription case (0 skips it)")
 	flag.IntVar(&o.subClients, "sub-clients", 16, "clients sending coins to the subscribers")
 	flag.IntVar(&o.subTransfers, "sub-transfers", 2, "measured transfers to each subscriber (after one warm-up transfer each)")
+	flag.BoolVar(&o.pgProfile, "pg-profile", false, "print the statements PostgreSQL ran in each run, the costliest first (a diagnostic)")
 	servePlainDSN := flag.String("serve-plain", "", "internal: serve the plain read handler over this database")
 	flag.Parse()
 	if *servePlainDSN != "" {
@@ -74,6 +75,8 @@ type options struct {
 
 	// The subscription case: subscribers, the clients sending to them, transfers per subscriber.
 	subscribers, subClients, subTransfers int
+
+	pgProfile bool
 }
 
 // report is bench.json.
@@ -354,6 +357,10 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 	for _, c := range cases {
 		rep.Runs[c.key] = map[int][]result{}
 	}
+	var prof *pgProfile
+	if o.pgProfile {
+		prof = &pgProfile{db: db, w: log}
+	}
 	// Rounds outermost: a slow minute on the shared machine then touches every case a little
 	// instead of one case a lot.
 	for round := 1; round <= o.rounds; round++ {
@@ -367,6 +374,11 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 					m.serverPID = c.server.PID()
 				}
 				var r result
+				if prof != nil {
+					if err := prof.reset(ctx); err != nil {
+						return err
+					}
+				}
 				if c.sized != nil {
 					workers, per, o2 := c.sized(n)
 					r = run(ctx, workers, o.warmup, o.duration, m, o2)
@@ -375,6 +387,11 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 					r = run(ctx, n, o.warmup, o.duration, m, c.op)
 				}
 				rep.Runs[c.key][n] = append(rep.Runs[c.key][n], r)
+				if prof != nil {
+					if err := prof.print(ctx, fmt.Sprintf("%s at %d clients", c.label, n), r, o.warmup+o.duration); err != nil {
+						return err
+					}
+				}
 				logf("round %d/%d %-22s %2d clients: %7.0f/s p50 %6.2f ms p99 %7.2f ms errors %d",
 					round, o.rounds, c.label, n, r.PerSecond, r.P50Ms, r.P99Ms, r.Errors)
 			}
