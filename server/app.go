@@ -92,7 +92,8 @@ func newApp(ctx context.Context, cfg Config) (_ *app, err error) {
 	resolver := newResolver(cfg, db, svc, currency, limitMinor)
 	gql := newGraphQL(cfg, resolver, tr, svc.metrics, db.Client)
 	if cfg.LedgerBatchMax > 0 {
-		if poster, err = svc.ledger.StartBatching(ledger.BatchConfig{Window: cfg.LedgerBatchWindow, Max: cfg.LedgerBatchMax}); err != nil {
+		if poster, err = svc.ledger.StartBatching(ledger.BatchConfig{Window: cfg.LedgerBatchWindow, Max: cfg.LedgerBatchMax,
+			Observe: svc.metrics.ledgerBatch}); err != nil {
 			return nil, err
 		}
 	}

@@ -35,6 +35,8 @@ type metrics struct {
 	operations *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	ledger     *prometheus.CounterVec
+	// The ledger's poster: postings per batch, and each batch's time.
+	batchSize, batchTime prometheus.Histogram
 }
 
 func newMetrics(db *sql.DB) *metrics {
@@ -53,8 +55,18 @@ func newMetrics(db *sql.DB) *metrics {
 			Name: "coffer_ledger_transactions_total",
 			Help: "Ledger transactions committed, by kind and status at creation (POSTED or PENDING).",
 		}, []string{"kind", "status"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "coffer_ledger_batch_postings",
+			Help:    "Postings per batch of the ledger's poster (LEDGER_BATCH_MAX bounds it).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000},
+		}),
+		batchTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "coffer_ledger_batch_seconds",
+			Help:    "Time of a batch of the ledger's poster, from its start to every posting answered.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
 	}
-	m.reg.MustRegister(m.operations, m.latency, m.ledger,
+	m.reg.MustRegister(m.operations, m.latency, m.ledger, m.batchSize, m.batchTime,
 		collectors.NewDBStatsCollector(db, "coffer"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo())
@@ -118,6 +130,12 @@ func (m *metrics) countSubscriptions(open func() int) {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// ledgerBatch records a batch of the ledger's poster.
+func (m *metrics) ledgerBatch(postings int, took time.Duration) {
+	m.batchSize.Observe(float64(postings))
+	m.batchTime.Observe(took.Seconds())
 }
 
 // ledgerCommitted counts a committed ledger transaction.

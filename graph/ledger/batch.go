@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"coffer/ent"
@@ -131,6 +132,8 @@ func (l *Ledger) postAlone(ctx context.Context, p Posting) (Result, error) {
 type BatchConfig struct {
 	Window time.Duration
 	Max    int
+	// Observe, when set, is told each batch's size and how long its transaction took (metrics).
+	Observe func(postings int, took time.Duration)
 }
 
 // Batcher is the one poster of a server instance. Instances batch on their own: correctness
@@ -138,6 +141,10 @@ type BatchConfig struct {
 type Batcher struct {
 	l   *Ledger
 	cfg BatchConfig
+
+	// wholeFailures counts the batches that failed as a whole before their commit (their postings
+	// then ran alone): a database error, or a bug in the batch's statements.
+	wholeFailures atomic.Int64
 
 	mu     sync.RWMutex // closed and the sends on queue
 	closed bool
@@ -215,7 +222,11 @@ func (b *Batcher) loop() {
 		inFlight.Add(1)
 		go func() {
 			defer inFlight.Done()
+			start := time.Now()
 			b.apply(batch)
+			if b.cfg.Observe != nil {
+				b.cfg.Observe(len(batch), time.Since(start))
+			}
 			<-slots
 		}()
 	}
@@ -312,6 +323,7 @@ func (b *Batcher) apply(batch []*waiting) {
 			w.answer <- answer{err: fmt.Errorf("ledger: batch commit: %w", err)}
 		}
 	default:
+		b.wholeFailures.Add(1)
 		for _, w := range live {
 			r, err := b.l.postAlone(w.ctx, w.p)
 			w.answer <- answer{txn: r.Transaction, err: err}
@@ -411,14 +423,8 @@ func (l *Ledger) postPlain(ctx context.Context, tx *ent.Tx, batch []*waiting, ou
 	if len(posted) == 0 {
 		return nil
 	}
-	ids, err := l.insertTransactions(ctx, tx, batch, posted, now)
+	ids, err := l.writeBatch(ctx, tx, batch, posted, legs, accounts, now)
 	if err != nil {
-		return err
-	}
-	if err := l.updateAccounts(ctx, tx, accounts); err != nil {
-		return err
-	}
-	if err := l.insertBatchEntries(ctx, tx, batch, posted, ids, legs, now); err != nil {
 		return err
 	}
 	for n, i := range posted {
@@ -497,11 +503,11 @@ func (l *Ledger) lockAccounts(ctx context.Context, tx *ent.Tx, batch []*waiting,
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	args := NewBatchRows(l.Dialect, 1)
+	for _, id := range ids {
+		args.Add(id)
 	}
-	rows, err := tx.QueryContext(ctx, LockAccountsSQL(l.Dialect, len(ids)), args...)
+	rows, err := tx.QueryContext(ctx, LockAccountsSQL(l.Dialect, len(ids)), args.Args()...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: lock accounts: %w", err)
 	}

@@ -49,9 +49,12 @@ func TestBatch_insufficientFundsMidBatch_failsThatPostingAlone(t *testing.T) {
 			l := open(t, st)
 			a, b, c, empty := openAccount(t, l, "a"), openAccount(t, l, "b"), openAccount(t, l, "c"), openAccount(t, l, "empty")
 			fund(t, l, a, 100)
-			results, errs := ledger.PostAsOneBatch(l, []ledger.Posting{
+			results, errs, failed := ledger.PostAsOneBatchFailed(l, []ledger.Posting{
 				transfer(a, b, 60), transfer(a, b, 60), transfer(a, c, 30), transfer(empty, b, 10), transfer(c, b, 30),
 			})
+			if failed {
+				t.Fatal("the batch failed as a whole: its statements are wrong")
+			}
 			wantCodes := []apperr.Code{"", apperr.InsufficientFunds, "", apperr.InsufficientFunds, ""}
 			for i, want := range wantCodes {
 				if got := apperr.CodeOf(errs[i]); (want == "" && errs[i] != nil) || (want != "" && got != want) {

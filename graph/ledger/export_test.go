@@ -5,6 +5,13 @@ import "context"
 // PostAsOneBatch applies ps as one batch, as the poster does when they arrive together, and
 // returns each posting's answer.
 func PostAsOneBatch(l *Ledger, ps []Posting) ([]Result, []error) {
+	results, errs, _ := PostAsOneBatchFailed(l, ps)
+	return results, errs
+}
+
+// PostAsOneBatchFailed is PostAsOneBatch, and whether the batch failed as a whole (its
+// postings then ran alone).
+func PostAsOneBatchFailed(l *Ledger, ps []Posting) ([]Result, []error, bool) {
 	b := &Batcher{l: l, cfg: BatchConfig{Max: len(ps)}}
 	batch := make([]*waiting, len(ps))
 	for i, p := range ps {
@@ -16,7 +23,7 @@ func PostAsOneBatch(l *Ledger, ps []Posting) ([]Result, []error) {
 		a := <-w.answer
 		results[i], errs[i] = Result{Transaction: a.txn}, a.err
 	}
-	return results, errs
+	return results, errs, b.wholeFailures.Load() > 0
 }
 
 // SettlePosting is the hooked posting SubmitApply submits.

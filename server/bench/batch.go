@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -22,15 +23,20 @@ const batchWorkers = 2
 // hotAccounts is how many recipients the hot-account cases pay into.
 const hotAccounts = 10
 
-// batchSize is the batch the batched limit runs at n clients: coffer's poster, with n
-// closed-loop clients and two batches in flight, holds at most n/2 waiting postings per batch
-// (and at most LEDGER_BATCH_MAX, 64), so the limit posts batches of that size.
-func batchSize(clients int) int {
+// batchSize is the batch the batched limit runs at n clients: the mean batch coffer's poster ran
+// at n clients in the transfer run just before (observed, rounded), so that the limit runs the
+// same statements at the same batch sizes; without one (the transfer case not selected), n/2,
+// the most the poster can hold per batch with n closed-loop clients and two batches in flight.
+func batchSize(clients int, observed float64) int {
+	if observed > 0 {
+		return min(max(1, int(math.Round(observed))), ledger.DefaultBatchMax)
+	}
 	return min(max(1, (clients+batchWorkers-1)/batchWorkers), ledger.DefaultBatchMax)
 }
 
-// rawBatch is the batched limit: the statements of coffer's batch (ledger.LockAccountsSQL,
-// InsertTransactionsSQL, UpdateAccountsSQL, InsertEntriesSQL: the very texts its poster runs),
+// rawBatch is the batched limit: the statements of coffer's batch on PostgreSQL
+// (ledger.LockAccountsSQL, then ledger.WriteBatchSQL: the very texts its poster runs, with their
+// arguments built as the poster builds them, ledger.BatchRows),
 // one transaction per batch of size transfers, straight through database/sql + lib/pq. Worker
 // w's batch debits size senders of its own and credits random recipients, as size clients of
 // the GraphQL case would.
@@ -54,11 +60,11 @@ func rawBatch(db *sql.DB, p *population, size int) op {
 		defer tx.Rollback()
 		type state struct{ balance, version, delta, increment int64 }
 		accounts := make(map[int]*state, len(ids))
-		args := make([]any, len(ids))
-		for i, id := range ids {
-			args[i] = id
+		lock := ledger.NewBatchRows(dialect.Postgres, 1)
+		for _, id := range ids {
+			lock.Add(id)
 		}
-		rows, err := tx.QueryContext(ctx, ledger.LockAccountsSQL(dialect.Postgres, len(ids)), args...)
+		rows, err := tx.QueryContext(ctx, ledger.LockAccountsSQL(dialect.Postgres, len(ids)), lock.Args()...)
 		if err != nil {
 			return err
 		}
@@ -77,51 +83,39 @@ func rawBatch(db *sql.DB, p *population, size int) op {
 			return err
 		}
 		now := time.Now().UTC()
-		args = args[:0]
+		txns := ledger.NewBatchRows(dialect.Postgres, 12)
 		for _, t := range postings {
-			args = append(args, "TRANSFER", "POSTED", transferAmountMinor, "", t.from, t.to, now, (*time.Time)(nil), &now,
+			txns.Add("TRANSFER", "POSTED", transferAmountMinor, "", t.from, t.to, now, (*time.Time)(nil), &now,
 				t.fromUser, (*string)(nil), []byte(nil))
 		}
-		rows, err = tx.QueryContext(ctx, ledger.InsertTransactionsSQL(dialect.Postgres, size), args...)
-		if err != nil {
-			return err
-		}
-		txnIDs := make([]int, 0, size)
-		for rows.Next() {
-			var id, debit, credit int
-			var amount int64
-			if err := rows.Scan(&id, &debit, &credit, &amount); err != nil {
-				rows.Close()
-				return err
-			}
-			txnIDs = append(txnIDs, id)
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		slices.Sort(txnIDs)
-		entries := make([]any, 0, 18*size)
+		entries := ledger.NewBatchRows(dialect.Postgres, 9)
 		for k, t := range postings {
 			from, to := accounts[t.from], accounts[t.to]
 			from.balance, from.version, from.delta, from.increment = from.balance-transferAmountMinor, from.version+1, from.delta-transferAmountMinor, from.increment+1
 			to.balance, to.version, to.delta, to.increment = to.balance+transferAmountMinor, to.version+1, to.delta+transferAmountMinor, to.increment+1
-			entries = append(entries, t.from, txnIDs[k], t.to, "SEND", -transferAmountMinor, "", from.balance, from.version, now,
-				t.to, txnIDs[k], t.from, "RECEIVE", transferAmountMinor, "", to.balance, to.version, now)
+			// The posting's position: the statement takes the transaction id from it.
+			entries.Add(t.from, k+1, t.to, "SEND", -transferAmountMinor, "", from.balance, from.version, now)
+			entries.Add(t.to, k+1, t.from, "RECEIVE", transferAmountMinor, "", to.balance, to.version, now)
 		}
-		args = args[:0]
+		changes := ledger.NewBatchRows(dialect.Postgres, 3)
 		for _, id := range ids {
 			s := accounts[id]
-			args = append(args, id, s.delta, s.increment)
+			changes.Add(id, s.delta, s.increment)
 		}
-		rows, err = tx.QueryContext(ctx, ledger.UpdateAccountsSQL(dialect.Postgres, len(ids)), args...)
+		args := append(append(txns.Args(), changes.Args()...), entries.Args()...)
+		rows, err = tx.QueryContext(ctx, ledger.WriteBatchSQL(), args...)
 		if err != nil {
 			return err
+		}
+		written := 0
+		for rows.Next() {
+			written++
 		}
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, ledger.InsertEntriesSQL(dialect.Postgres, size), entries...); err != nil {
-			return err
+		if written != size+len(ids) {
+			return fmt.Errorf("batch wrote %d rows, want %d", written, size+len(ids))
 		}
 		return tx.Commit()
 	}

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -21,6 +25,11 @@ type result struct {
 	P99Ms     float64 `json:"p99_ms"`
 	// CPU used during the measured window, in percent of one core (200 = both cores busy).
 	CPU cpuShare `json:"cpu_percent"`
+	// BatchMean is the mean size of the batches coffer's poster ran during the window (coffer's
+	// transfer cases only).
+	BatchMean float64 `json:"batch_mean,omitempty"`
+	// BatchMs is the mean time of those batches, from their start to every posting answered.
+	BatchMs float64 `json:"batch_ms,omitempty"`
 	// FirstError is the first failure's text, for the report when Errors > 0.
 	FirstError string `json:"first_error,omitempty"`
 }
@@ -37,16 +46,62 @@ type meter struct {
 	postgresPID int // the postmaster: its children are the backends
 	serverPID   int // coffer or the plain handler, 0 when the case has no server
 	benchPID    int
+	// metricsURL, for a coffer case, is its server's /metrics: the poster's batches are read there.
+	metricsURL string
 }
 
-type cpuSample struct{ postgres, server, bench int64 }
+type cpuSample struct {
+	postgres, server, bench int64
+	batches                 batchCounts
+}
 
 func (m meter) sample() cpuSample {
 	s := cpuSample{postgres: cpuTicks([]int{m.postgresPID}, true), bench: cpuTicks([]int{m.benchPID}, false)}
 	if m.serverPID != 0 {
 		s.server = cpuTicks([]int{m.serverPID}, false)
 	}
+	if m.metricsURL != "" {
+		s.batches = readBatchCounts(m.metricsURL)
+	}
 	return s
+}
+
+// batchCounts are the poster's histogram totals: postings posted in batches, and batches.
+type batchCounts struct{ postings, batches, seconds float64 }
+
+// readBatchCounts reads coffer_ledger_batch_postings' sum and count (zero when unreadable: the
+// report then shows no batch size).
+func readBatchCounts(url string) batchCounts {
+	resp, err := http.Get(url)
+	if err != nil {
+		return batchCounts{}
+	}
+	defer resp.Body.Close()
+	var c batchCounts
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "coffer_ledger_batch_postings_sum":
+			c.postings, _ = strconv.ParseFloat(value, 64)
+		case "coffer_ledger_batch_postings_count":
+			c.batches, _ = strconv.ParseFloat(value, 64)
+		case "coffer_ledger_batch_seconds_sum":
+			c.seconds, _ = strconv.ParseFloat(value, 64)
+		}
+	}
+	return c
+}
+
+// meanBatch is the mean batch size and time (ms) between two samples (0 when no batch ran).
+func meanBatch(a, b cpuSample) (size, ms float64) {
+	if n := b.batches.batches - a.batches.batches; n > 0 {
+		return (b.batches.postings - a.batches.postings) / n, 1000 * (b.batches.seconds - a.batches.seconds) / n
+	}
+	return 0, 0
 }
 
 func (m meter) share(a, b cpuSample, d time.Duration) cpuShare {
@@ -112,12 +167,15 @@ func run(ctx context.Context, clients int, warmup, d time.Duration, m meter, fn 
 	after := m.sample()
 	wg.Wait()
 	slices.Sort(latencies)
+	batchMean, batchMs := meanBatch(before, after)
 	return result{
 		Ops: len(latencies), Errors: errs, FirstError: firstErr,
 		PerSecond: float64(len(latencies)) / d.Seconds(),
 		P50Ms:     quantileMs(latencies, 0.50),
 		P99Ms:     quantileMs(latencies, 0.99),
 		CPU:       m.share(before, after, d),
+		BatchMean: batchMean,
+		BatchMs:   batchMs,
 	}
 }
 
@@ -150,6 +208,8 @@ func medianResult(rounds []result) result {
 		PerSecond: med(func(r result) float64 { return r.PerSecond }),
 		P50Ms:     med(func(r result) float64 { return r.P50Ms }),
 		P99Ms:     med(func(r result) float64 { return r.P99Ms }),
+		BatchMean: med(func(r result) float64 { return r.BatchMean }),
+		BatchMs:   med(func(r result) float64 { return r.BatchMs }),
 		CPU: cpuShare{
 			Postgres: med(func(r result) float64 { return r.CPU.Postgres }),
 			Server:   med(func(r result) float64 { return r.CPU.Server }),

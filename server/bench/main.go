@@ -311,13 +311,18 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 			return fmt.Errorf("clerk sessions: %w", err)
 		}
 	}
+	// observedBatch is the mean batch size of coffer's poster in the latest transfer run at each
+	// client count: the batched limit posts batches of that size.
+	observedBatch := map[int]float64{}
 	cases := []benchCase{
 		{key: "limit", label: "limit: transfer SQL", op: rawTransfer(db, pop, false)},
 		{key: "limit_notify", label: "limit + NOTIFY", op: rawTransfer(db, pop, true)},
-		{key: "batch_limit", label: "limit: batched SQL", sized: func(n int) (int, int, op) {
-			return batchWorkers, batchSize(n), rawBatch(db, pop, batchSize(n))
-		}},
 		{key: "transfer", label: "coffer sendCoins", server: srv, op: cofferTransfer(cofferWire, pop)},
+		// After the transfer case: it runs the batch size coffer's poster ran just before.
+		{key: "batch_limit", label: "limit: batched SQL", sized: func(n int) (int, int, op) {
+			size := batchSize(n, observedBatch[n])
+			return batchWorkers, size, rawBatch(db, pop, size)
+		}},
 		{key: "transfer_unbatched", label: "sendCoins unbatched", server: unbatched, op: cofferTransfer(unbatchedWire, pop)},
 		{key: "limit_hot", label: "limit: 10 hot accounts", op: rawTransfer(db, hotPopulation(pop), false)},
 		{key: "transfer_hot", label: "sendCoins 10 hot acc.", server: srv, op: cofferTransfer(cofferWire, hotPopulation(pop))},
@@ -372,6 +377,9 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 				m := meter{postgresPID: cluster.PID(), benchPID: os.Getpid()}
 				if c.server != nil {
 					m.serverPID = c.server.PID()
+					if c.server == srv || c.server == unbatched {
+						m.metricsURL = "http://" + c.server.Addr + "/metrics"
+					}
 				}
 				var r result
 				if prof != nil {
@@ -382,18 +390,21 @@ func benchmark(ctx context.Context, o options, stdout, log io.Writer) error {
 				if c.sized != nil {
 					workers, per, o2 := c.sized(n)
 					r = run(ctx, workers, o.warmup, o.duration, m, o2)
-					r.Ops, r.PerSecond = r.Ops*per, r.PerSecond*float64(per)
+					r.Ops, r.PerSecond, r.BatchMean = r.Ops*per, r.PerSecond*float64(per), float64(per)
 				} else {
 					r = run(ctx, n, o.warmup, o.duration, m, c.op)
 				}
 				rep.Runs[c.key][n] = append(rep.Runs[c.key][n], r)
+				if c.key == "transfer" {
+					observedBatch[n] = r.BatchMean
+				}
 				if prof != nil {
 					if err := prof.print(ctx, fmt.Sprintf("%s at %d clients", c.label, n), r, o.warmup+o.duration); err != nil {
 						return err
 					}
 				}
-				logf("round %d/%d %-22s %2d clients: %7.0f/s p50 %6.2f ms p99 %7.2f ms errors %d",
-					round, o.rounds, c.label, n, r.PerSecond, r.P50Ms, r.P99Ms, r.Errors)
+				logf("round %d/%d %-22s %2d clients: %7.0f/s p50 %6.2f ms p99 %7.2f ms errors %d batch %.1f (%.2f ms)",
+					round, o.rounds, c.label, n, r.PerSecond, r.P50Ms, r.P99Ms, r.Errors, r.BatchMean, r.BatchMs)
 			}
 		}
 	}
@@ -587,12 +598,16 @@ func (r *report) print(w io.Writer, cases []benchCase) {
 		r.Machine, r.Rounds, r.DurationS, r.Senders, r.Recipients)
 	fmt.Fprintln(w, "PostgreSQL, the server under test and the load generator share all cores; cpu = % of one core (postgres/server/bench)")
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-22s %7s %9s %8s %8s %6s  %s\n", "case", "clients", "per sec", "p50 ms", "p99 ms", "errors", "cpu pg/srv/bench")
+	fmt.Fprintf(w, "%-22s %7s %9s %8s %8s %6s  %-16s %s\n", "case", "clients", "per sec", "p50 ms", "p99 ms", "errors", "cpu pg/srv/bench", "batch")
 	for _, c := range cases {
 		for _, n := range r.Clients {
 			res := r.Cases[c.key][n]
-			fmt.Fprintf(w, "%-22s %7d %9.0f %8.2f %8.2f %6d  %3.0f/%3.0f/%3.0f\n", c.label, n, res.PerSecond, res.P50Ms, res.P99Ms,
-				res.Errors, res.CPU.Postgres, res.CPU.Server, res.CPU.Bench)
+			batch := ""
+			if res.BatchMean > 0 {
+				batch = fmt.Sprintf("%5.1f", res.BatchMean)
+			}
+			fmt.Fprintf(w, "%-22s %7d %9.0f %8.2f %8.2f %6d  %3.0f/%3.0f/%3.0f      %s\n", c.label, n, res.PerSecond, res.P50Ms, res.P99Ms,
+				res.Errors, res.CPU.Postgres, res.CPU.Server, res.CPU.Bench, batch)
 		}
 	}
 	if sr := r.Subscriptions; sr != nil {

@@ -27,7 +27,7 @@ func (p *pgProfile) reset(ctx context.Context) error {
 func (p *pgProfile) print(ctx context.Context, label string, r result, runTime time.Duration) error {
 	rows, err := p.db.QueryContext(ctx, `SELECT query, calls, total_exec_time, rows FROM pg_stat_statements
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-		AND query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 15`)
+		AND query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 25`)
 	if err != nil {
 		return err
 	}
