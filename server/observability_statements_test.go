@@ -10,10 +10,10 @@ import (
 // that a regression (an extra look-up, a read-back, authentication growing again) fails here
 // rather than only in `make bench`. Authentication is one statement (session, user, customer and
 // main account id joined; shared by concurrent requests, graph/coalesce, but a lone request's
-// round is its own, so still one here); a balance read adds the balance; a transfer adds its
-// batch (docs/ledger.md): BEGIN, the recipient's name resolved, both accounts read and locked,
-// the transaction rows, the accounts' update, the entries, COMMIT — the limit's 6 plus 2. A batch
-// of n transfers runs those 7 once.
+// round is its own, so still one here); a balance read adds the balance; a transfer to a username
+// adds its batch (docs/ledger.md): BEGIN, the names resolved, the accounts read and locked, one
+// statement that writes the transaction rows, the accounts and the entries, COMMIT. A batch of n
+// transfers runs those 5 once.
 func TestHotPaths_statementCounts_stayPinned(t *testing.T) {
 	t.Parallel()
 	s, counter := newCountedServer(t)
@@ -39,7 +39,7 @@ func TestHotPaths_statementCounts_stayPinned(t *testing.T) {
 			if r := s.send(alice, "bob", "0.01", map[string]any{"autoSign": true}); len(r.Errors) > 0 {
 				t.Fatalf("sendCoins: %+v", r.Errors)
 			}
-		}, 8},
+		}, 6},
 	}
 	for _, tt := range tests {
 		got, list := counter.perRequest(n, tt.give)
