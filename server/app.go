@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	gqltransport "github.com/99designs/gqlgen/graphql/handler/transport"
@@ -145,6 +146,9 @@ type services struct {
 // started last, once nothing can fail.
 func newServices(ctx context.Context, cfg Config, db *store.DB, currency money.Currency) (*services, error) {
 	svc := &services{ledger: ledger.New(db.Client, db.Dialect, currency), metrics: newMetrics(db.SQL)}
+	if db.Dialect == dialect.Postgres {
+		svc.ledger.Statements = &store.TxStatements{DB: db.SQL}
+	}
 	svc.ledger.OnTransaction = svc.metrics.ledgerCommitted
 	if _, err := svc.ledger.Issuer(ctx); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -100,7 +101,9 @@ func InsertEntriesSQL(d string, postings int) string {
 // drawn in the rows' order, so numbering the inserted rows by id restores it. It returns a row
 // ('t', id, debit account, credit account, amount) per transaction, in that order, and a row
 // ('a', id, balance, version, 0) per changed account.
-func WriteBatchSQL() string {
+func WriteBatchSQL() string { return writeBatchSQL() }
+
+var writeBatchSQL = sync.OnceValue(func() string {
 	return `WITH "t" AS (` + InsertTransactionsSQL(dialect.Postgres, 0) + `), ` +
 		`"n" AS (SELECT "id", "debit_account_id", "credit_account_id", "amount", row_number() OVER (ORDER BY "id") AS "k" FROM "t"), ` +
 		`"u" AS (UPDATE "accounts" SET "balance" = "balance" + "v"."delta", "version" = "version" + "v"."increment" ` +
@@ -112,7 +115,7 @@ func WriteBatchSQL() string {
 		`AS "x" ("account", "k", "counterparty", "type", "amount", "memo", "after", "version", "booked") JOIN "n" ON "n"."k" = "x"."k") ` +
 		`SELECT 't', "id", "debit_account_id", "credit_account_id", "amount" FROM "n" ` +
 		`UNION ALL SELECT 'a', "id", "balance", "version", 0 FROM "u"`
-}
+})
 
 // writeRows writes rows tuples of width "?" parameters (SQLite), separated by commas; the first
 // castRows rows cast their parameters to bigint.
@@ -270,13 +273,13 @@ func (w *batchWrite) addEntries(d string, legs []leg, now time.Time, entryTxn fu
 
 // writeBatch writes the posted postings and returns their transaction ids in the postings'
 // order: one statement on PostgreSQL (WriteBatchSQL), three on SQLite.
-func (l *Ledger) writeBatch(ctx context.Context, tx *ent.Tx, batch []*waiting, posted []int, legs []leg,
+func (l *Ledger) writeBatch(ctx context.Context, tx *ent.Tx, q Querier, batch []*waiting, posted []int, legs []leg,
 	accounts map[int]*lockedAccount, now time.Time) ([]int, error) {
 	w := l.newBatchWrite(batch, posted, accounts, now)
 	if l.Dialect == dialect.Postgres {
 		w.addEntries(l.Dialect, legs, now, func(n int) int { return n + 1 })
 		args := append(append(w.transactions.Args(), w.changes.Args()...), w.entries.Args()...)
-		rows, err := tx.QueryContext(ctx, WriteBatchSQL(), args...)
+		rows, err := q.QueryContext(ctx, WriteBatchSQL(), args...)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: write batch: %w", err)
 		}

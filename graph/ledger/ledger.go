@@ -56,6 +56,10 @@ type Ledger struct {
 	// OnTransaction, when set, is told of every ledger transaction Run committed (metrics).
 	OnTransaction func(*ent.Transaction)
 
+	// Statements, when set (PostgreSQL), prepares the batch's statements on the pool under the
+	// client, once per connection (store.TxStatements); without it they run unprepared.
+	Statements *store.TxStatements
+
 	// batcher, when started (StartBatching), posts what Submit is given in batches.
 	batcher *Batcher
 

@@ -34,7 +34,11 @@ func open(t *testing.T, st string) *ledger.Ledger {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return ledger.New(db.Client, db.Dialect, eur)
+	l := ledger.New(db.Client, db.Dialect, eur)
+	if st == "postgres" {
+		l.Statements = &store.TxStatements{DB: db.SQL} // as the server runs it
+	}
+	return l
 }
 
 func openAccount(t *testing.T, l *ledger.Ledger, name string) int {

@@ -104,7 +104,7 @@ func open(url string, opts Options) (*DB, error) {
 		sqlDB.SetMaxOpenConns(maxOpen)
 		sqlDB.SetMaxIdleConns(maxOpen)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-		drv := entsql.OpenDB(dialect.Postgres, sqlDB)
+		drv := captureDriver{entsql.OpenDB(dialect.Postgres, sqlDB)}
 		return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sqlDB, Dialect: dialect.Postgres, URL: url}, nil
 	}
 	path := url

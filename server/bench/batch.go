@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"coffer/graph/ledger"
+	"coffer/graph/store"
 )
 
 // batchWorkers is how many batches the batched limit keeps in flight: as many as coffer's
@@ -36,11 +37,14 @@ func batchSize(clients int, observed float64) int {
 
 // rawBatch is the batched limit: the statements of coffer's batch on PostgreSQL
 // (ledger.LockAccountsSQL, then ledger.WriteBatchSQL: the very texts its poster runs, with their
-// arguments built as the poster builds them, ledger.BatchRows),
+// arguments built as the poster builds them, ledger.BatchRows, prepared as it prepares them),
 // one transaction per batch of size transfers, straight through database/sql + lib/pq. Worker
 // w's batch debits size senders of its own and credits random recipients, as size clients of
 // the GraphQL case would.
 func rawBatch(db *sql.DB, p *population, size int) op {
+	// Prepared once per connection inside each transaction, as coffer's ledger runs them
+	// (ledger.Ledger.Statements).
+	stmts := &store.TxStatements{DB: db}
 	return func(ctx context.Context, worker int, rng *rand.Rand) error {
 		type posting struct{ from, to, fromUser int }
 		postings := make([]posting, size)
@@ -64,7 +68,8 @@ func rawBatch(db *sql.DB, p *population, size int) op {
 		for _, id := range ids {
 			lock.Add(id)
 		}
-		rows, err := tx.QueryContext(ctx, ledger.LockAccountsSQL(dialect.Postgres, len(ids)), lock.Args()...)
+		q := stmts.In(tx)
+		rows, err := q.QueryContext(ctx, ledger.LockAccountsSQL(dialect.Postgres, len(ids)), lock.Args()...)
 		if err != nil {
 			return err
 		}
@@ -103,7 +108,7 @@ func rawBatch(db *sql.DB, p *population, size int) op {
 			changes.Add(id, s.delta, s.increment)
 		}
 		args := append(append(txns.Args(), changes.Args()...), entries.Args()...)
-		rows, err = tx.QueryContext(ctx, ledger.WriteBatchSQL(), args...)
+		rows, err = q.QueryContext(ctx, ledger.WriteBatchSQL(), args...)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+)
+
+// Statements inside a transaction, prepared once per pooled connection.
+//
+// Prepared (prepared.go) runs on the pool, never in a transaction. A transaction whose statements
+// have one text and run very often (the ledger's batch) wants them prepared too: PostgreSQL then
+// plans them once per connection, and lib/pq runs each in one round trip instead of two. ent's
+// transaction does not expose the *sql.Tx under it, so the client's driver (captureDriver)
+// hands it to whoever asked for it in the context (WithTxCapture), and TxStatements runs a text
+// through database/sql's Tx.StmtContext, which reuses the statement prepared on the pool once
+// it exists on the transaction's connection.
+
+// TxCapture receives the *sql.Tx of the transactions begun with its context (the last one: InTx
+// begins a new one on each attempt).
+type TxCapture struct {
+	mu sync.Mutex
+	tx *sql.Tx
+}
+
+type captureKey struct{}
+
+// WithTxCapture returns ctx carrying a new capture.
+func WithTxCapture(ctx context.Context) (context.Context, *TxCapture) {
+	c := &TxCapture{}
+	return context.WithValue(ctx, captureKey{}, c), c
+}
+
+// Tx is the captured transaction, nil when none was begun (or the client is not the store's).
+func (c *TxCapture) Tx() *sql.Tx {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tx
+}
+
+// captureDriver is ent's driver, and records each transaction's *sql.Tx in the context's capture.
+type captureDriver struct{ *entsql.Driver }
+
+func (d captureDriver) Tx(ctx context.Context) (dialect.Tx, error) { return d.BeginTx(ctx, nil) }
+
+func (d captureDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
+	tx, err := d.Driver.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := ctx.Value(captureKey{}).(*TxCapture); ok {
+		if t, ok := tx.(*entsql.Tx); ok {
+			if sqlTx, ok := t.Tx.(*sql.Tx); ok {
+				c.mu.Lock()
+				c.tx = sqlTx
+				c.mu.Unlock()
+			}
+		}
+	}
+	return tx, nil
+}
+
+// TxStatements prepares statements on a pool, once per text, for use inside its transactions.
+// Only for texts that do not vary (a handful): each stays prepared on every connection.
+type TxStatements struct {
+	DB *sql.DB
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// In runs statements in tx, each prepared through s.
+func (s *TxStatements) In(tx *sql.Tx) TxQuerier { return TxQuerier{tx: tx, s: s} }
+
+func (s *TxStatements) get(ctx context.Context, text string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if stmt := s.stmts[text]; stmt != nil {
+		return stmt, nil
+	}
+	stmt, err := s.DB.PrepareContext(ctx, text)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[text] = stmt
+	return stmt, nil
+}
+
+// TxQuerier runs prepared statements in one transaction.
+type TxQuerier struct {
+	tx *sql.Tx
+	s  *TxStatements
+}
+
+// QueryContext runs text, prepared, in the transaction.
+func (q TxQuerier) QueryContext(ctx context.Context, text string, args ...any) (*sql.Rows, error) {
+	stmt, err := q.s.get(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	return q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+}
+
+// CapturedTx is the transaction last begun with ctx's capture (WithTxCapture), nil when none.
+func CapturedTx(ctx context.Context) *sql.Tx {
+	if c, ok := ctx.Value(captureKey{}).(*TxCapture); ok {
+		return c.Tx()
+	}
+	return nil
+}
