@@ -95,7 +95,7 @@ type recipientStatements struct {
 	availableSQL store.Prepared
 	available    coalesce.Loader[int64, int64]
 	// payees resolves the usernames of a ledger batch's transfers (ledger.Payee).
-	payees usernameBook
+	payees ledger.PayeeBook
 }
 
 // recipientRow is what a look-up found: the named user's role and their lowest main open
@@ -124,7 +124,7 @@ func newRecipientStatements(d string, db *sql.DB) *recipientStatements {
 			return err
 		})
 	}
-	s.payees = usernameBook{sql: s.usernames.Text, postgres: postgres}
+	s.payees = UsernameBook(d)
 	s.availableSQL.Text = `SELECT "id", "balance" + "debit_limit" - "reserved" FROM "accounts" WHERE ` + coalesce.In(postgres, `"id"`)
 	s.available.Fetch = func(ctx context.Context, ids []int64) (map[int64]int64, error) {
 		return fetchRows(ctx, &s.availableSQL, db, postgres, ids, func(rows *sql.Rows, found map[int64]int64) error {
@@ -135,6 +135,13 @@ func newRecipientStatements(d string, db *sql.DB) *recipientStatements {
 		})
 	}
 	return s
+}
+
+// UsernameBook is the book a batch resolves sendCoins' usernames with, in dialect d (make bench
+// runs it in its batched limit).
+func UsernameBook(d string) ledger.PayeeBook {
+	postgres := d == dialect.Postgres
+	return usernameBook{sql: usernamesSQL(postgres), postgres: postgres}
 }
 
 // usernameBook is the ledger.PayeeBook of transfers to a username: the same statement and the

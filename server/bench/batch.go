@@ -13,6 +13,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"coffer/graph/coins"
 	"coffer/graph/ledger"
 	"coffer/graph/store"
 )
@@ -35,40 +36,59 @@ func batchSize(clients int, observed float64) int {
 	return min(max(1, (clients+batchWorkers-1)/batchWorkers), ledger.DefaultBatchMax)
 }
 
-// rawBatch is the batched limit: the statements of coffer's batch on PostgreSQL
-// (ledger.LockAccountsSQL, then ledger.WriteBatchSQL: the very texts its poster runs, with their
-// arguments built as the poster builds them, ledger.BatchRows, prepared as it prepares them),
-// one transaction per batch of size transfers, straight through database/sql + lib/pq. Worker
-// w's batch debits size senders of its own and credits random recipients, as size clients of
-// the GraphQL case would.
+// rawBatch is the batched limit: the statements of coffer's batch on PostgreSQL (the names of
+// the recipients resolved with coins.UsernameBook, then ledger.LockAccountsSQL and
+// ledger.WriteBatchSQL: the very texts its poster runs, with their arguments built as the poster
+// builds them, ledger.BatchRows, prepared as it prepares them), one transaction per batch of size
+// transfers, straight through database/sql + lib/pq. Worker w's batch debits size senders of its
+// own and credits random recipients named by username, as size clients of the GraphQL case would.
 func rawBatch(db *sql.DB, p *population, size int) op {
 	// Prepared once per connection inside each transaction, as coffer's ledger runs them
 	// (ledger.Ledger.Statements).
 	stmts := &store.TxStatements{DB: db}
+	book := coins.UsernameBook(dialect.Postgres)
 	return func(ctx context.Context, worker int, rng *rand.Rand) error {
-		type posting struct{ from, to, fromUser int }
+		type posting struct {
+			from, to, fromUser int
+			name               string
+		}
 		postings := make([]posting, size)
-		ids := make([]int, 0, 2*size)
+		names := make([]string, 0, size)
 		for k := range postings {
 			from := p.senders[(worker*size+k)%len(p.senders)]
 			to := p.recipients[rng.IntN(len(p.recipients))]
-			postings[k] = posting{from.accountID, to.accountID, from.userID}
-			ids = append(ids, from.accountID, to.accountID)
+			postings[k] = posting{from: from.accountID, fromUser: from.userID, name: to.username}
+			names = append(names, to.username)
 		}
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
+		slices.Sort(names)
+		names = slices.Compact(names)
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback()
+		q := stmts.In(tx)
+		found, err := book.Resolve(ctx, q, names)
+		if err != nil {
+			return err
+		}
+		ids := make([]int, 0, 2*size)
+		for k := range postings {
+			to, ok := found[postings[k].name]
+			if !ok {
+				return fmt.Errorf("recipient %q not found", postings[k].name)
+			}
+			postings[k].to = to
+			ids = append(ids, postings[k].from, to)
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
 		type state struct{ balance, version, delta, increment int64 }
 		accounts := make(map[int]*state, len(ids))
 		lock := ledger.NewBatchRows(dialect.Postgres, 1)
 		for _, id := range ids {
 			lock.Add(id)
 		}
-		q := stmts.In(tx)
 		rows, err := q.QueryContext(ctx, ledger.LockAccountsSQL(dialect.Postgres, len(ids)), lock.Args()...)
 		if err != nil {
 			return err
