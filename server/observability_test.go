@@ -30,6 +30,10 @@ func TestMetrics_operationsLedgerAndPool_exposedForPrometheus(t *testing.T) {
 		`coffer_graphql_operations_total{field="createCoins",outcome="OK",type="mutation"} 1`,
 		`coffer_graphql_operation_seconds_count{field="createCustomer",type="mutation"} 1`,
 		`coffer_ledger_transactions_total{kind="CREATION",status="POSTED"} 1`,
+		// The creation went through the ledger's poster: a batch of one.
+		`coffer_ledger_batch_postings_count 1`,
+		`coffer_ledger_batch_postings_sum 1`,
+		`coffer_ledger_batch_seconds_count 1`,
 		`coffer_subscriptions_open 0`,
 		`go_sql_max_open_connections{db_name="coffer"}`,
 		`go_sql_in_use_connections{db_name="coffer"}`,
