@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"sync"
+	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -66,31 +66,65 @@ func (d captureDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialec
 
 // TxStatements prepares statements on a pool, once per text, for use inside its transactions.
 // Only for texts that do not vary (a handful): each stays prepared on every connection.
+//
+// A statement is prepared on the pool in the background the first time it is asked for, and runs
+// unprepared in its transaction until then: preparing on the pool needs a connection of its own,
+// and a transaction waiting for one while it holds its own could wait on a pool that
+// transactions have filled (with a pool of one, for ever). Once prepared on the pool,
+// database/sql's Tx.StmtContext prepares it on the transaction's own connection the first time
+// it runs there, and reuses it after.
 type TxStatements struct {
 	DB *sql.DB
 
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt
+	mu        sync.Mutex
+	stmts     map[string]*sql.Stmt
+	preparing map[string]bool
 }
+
+// prepareTimeout bounds a background preparation.
+const prepareTimeout = 30 * time.Second
 
 // In runs statements in tx, each prepared through s.
 func (s *TxStatements) In(tx *sql.Tx) TxQuerier { return TxQuerier{tx: tx, s: s} }
 
-func (s *TxStatements) get(ctx context.Context, text string) (*sql.Stmt, error) {
+// get is text's statement, nil while it is not prepared yet (it then starts preparing).
+func (s *TxStatements) get(text string) *sql.Stmt {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if stmt := s.stmts[text]; stmt != nil {
-		return stmt, nil
+		return stmt
 	}
+	if !s.preparing[text] {
+		if s.preparing == nil {
+			s.preparing = map[string]bool{}
+		}
+		s.preparing[text] = true
+		go s.prepare(text)
+	}
+	return nil
+}
+
+func (s *TxStatements) prepare(text string) {
+	ctx, cancel := context.WithTimeout(context.Background(), prepareTimeout)
+	defer cancel()
 	stmt, err := s.DB.PrepareContext(ctx, text)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.preparing, text) // after a failure (the database is down), the next use tries again
 	if err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
+		return
 	}
 	if s.stmts == nil {
 		s.stmts = map[string]*sql.Stmt{}
 	}
 	s.stmts[text] = stmt
-	return stmt, nil
+}
+
+// Prepared reports whether text is prepared on the pool (for tests).
+func (s *TxStatements) Prepared(text string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stmts[text] != nil
 }
 
 // TxQuerier runs prepared statements in one transaction.
@@ -99,13 +133,12 @@ type TxQuerier struct {
 	s  *TxStatements
 }
 
-// QueryContext runs text, prepared, in the transaction.
+// QueryContext runs text in the transaction: prepared once it is, as it is until then.
 func (q TxQuerier) QueryContext(ctx context.Context, text string, args ...any) (*sql.Rows, error) {
-	stmt, err := q.s.get(ctx, text)
-	if err != nil {
-		return nil, err
+	if stmt := q.s.get(text); stmt != nil {
+		return q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
 	}
-	return q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	return q.tx.QueryContext(ctx, text, args...)
 }
 
 // CapturedTx is the transaction last begun with ctx's capture (WithTxCapture), nil when none.
