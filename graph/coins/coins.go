@@ -256,6 +256,9 @@ func (s *Service) Send(ctx context.Context, v *identity.Viewer, req Send) (*ent.
 	if err != nil {
 		return nil, err
 	}
+	if in.autoSign && in.recipient.byUsernameOnly() {
+		return s.sendToUsername(ctx, v, in)
+	}
 	var toID int
 	check := func(ctx context.Context) (err error) {
 		if err := s.checkFunds(ctx, v, in.amountMinor); err != nil {
@@ -273,9 +276,6 @@ func (s *Service) Send(ctx context.Context, v *identity.Viewer, req Send) (*ent.
 		}
 		return ledger.Move{Kind: transaction.KindTRANSFER, DebitID: fromID, CreditID: toID, AmountMinor: in.amountMinor,
 			Memo: in.memo, InitiatorID: v.UserID, Pending: !in.autoSign, Key: in.key}, nil
-	}
-	if in.autoSign && in.recipient.byUsernameOnly() {
-		return s.sendToUsername(ctx, v, in)
 	}
 	if in.autoSign {
 		// Posted at once: the ledger's poster may batch it with other postings (docs/ledger.md).
