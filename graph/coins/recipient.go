@@ -116,13 +116,7 @@ func newRecipientStatements(d string, db *sql.DB) *recipientStatements {
 	postgres := d == dialect.Postgres
 	s.usernames.Text = usernamesSQL(postgres)
 	s.byUsername.Fetch = func(ctx context.Context, names []string) (map[string]recipientRow, error) {
-		return fetchRows(ctx, &s.usernames, db, postgres, names, func(rows *sql.Rows, found map[string]recipientRow) error {
-			var name string
-			var r recipientRow
-			err := rows.Scan(&name, &r.role, &r.accountID)
-			found[name] = found[name].with(r)
-			return err
-		})
+		return fetchRows(ctx, &s.usernames, db, postgres, names, scanUsername)
 	}
 	s.payees = UsernameBook(d)
 	s.availableSQL.Text = `SELECT "id", "balance" + "debit_limit" - "reserved" FROM "accounts" WHERE ` + coalesce.In(postgres, `"id"`)
@@ -164,12 +158,9 @@ func (b usernameBook) Resolve(ctx context.Context, q ledger.Querier, names []str
 	defer rows.Close()
 	found := map[string]recipientRow{}
 	for rows.Next() {
-		var name string
-		var r recipientRow
-		if err := rows.Scan(&name, &r.role, &r.accountID); err != nil {
+		if err := scanUsername(rows, found); err != nil {
 			return nil, err
 		}
-		found[name] = found[name].with(r)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -182,6 +173,15 @@ func (b usernameBook) Resolve(ctx context.Context, q ledger.Querier, names []str
 		}
 	}
 	return ids, nil
+}
+
+// scanUsername reads a row of the by-username statement (usernamesSQL) into found.
+func scanUsername(rows *sql.Rows, found map[string]recipientRow) error {
+	var name string
+	var r recipientRow
+	err := rows.Scan(&name, &r.role, &r.accountID)
+	found[name] = found[name].with(r)
+	return err
 }
 
 // fetchRows runs p for a round's keys (coalesce.In) and scans each row into found.
