@@ -34,11 +34,10 @@ func startLive(cfg Config, db *store.DB, l *ledger.Ledger, ids *identity.Service
 	hub := live.NewHub(db.Client, live.Limits{
 		MaxSubscriptions: cfg.LiveMaxSubscriptions, MaxPerUser: cfg.LiveMaxPerUser,
 	})
-	var pub live.Publisher = hub // SQLite: one process, the in-process broker
+	notifier := &live.Notifier{Client: db.Client, Publisher: hub, Window: notifyWindow} // SQLite: one process, the in-process broker
 	if store.IsPostgres(db.URL) {
-		pub = live.PGPublisher{DB: db.SQL}
+		notifier.Publisher, notifier.SQL = live.PGPublisher{DB: db.SQL}, db.SQL
 	}
-	notifier := &live.Notifier{Client: db.Client, Publisher: pub, Window: notifyWindow}
 	l.OnCommit = notifier.AccountsChanged
 	l.OnTransactionsCommit = notifier.TransactionsChanged
 
@@ -48,7 +47,7 @@ func startLive(cfg Config, db *store.DB, l *ledger.Ledger, ids *identity.Service
 	rt.goRun(func() { hub.Run(ctx) })
 	rt.goRun(func() { notifier.Run(ctx) })
 	rt.goRun(func() { rt.sockets.Run(ctx) })
-	if pub != live.Publisher(hub) {
+	if notifier.SQL != nil {
 		listener := &live.Listener{URL: db.URL, Hub: hub}
 		rt.goRun(func() {
 			if err := listener.Run(ctx); err != nil {

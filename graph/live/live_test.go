@@ -15,6 +15,7 @@ import (
 	"coffer/ent"
 	"coffer/ent/account"
 	"coffer/ent/transaction"
+	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/ledger"
 	"coffer/graph/live"
@@ -44,7 +45,7 @@ func lvStart(t *testing.T, url string, limits live.Limits, pub live.Publisher) *
 		pub = hub
 	}
 	l := ledger.New(db.Client, db.Dialect, money.Currency{Code: "EUR", Scale: 2})
-	n := &live.Notifier{Client: db.Client, Publisher: pub, Window: 2 * time.Millisecond}
+	n := &live.Notifier{Client: db.Client, SQL: db.SQL, Publisher: pub, Window: 2 * time.Millisecond} // as the server wires it on PostgreSQL
 	l.OnCommit, l.OnTransactionsCommit = n.AccountsChanged, n.TransactionsChanged
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -65,6 +66,27 @@ func (e *lvEnv) openAccount(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return acc.ID
+}
+
+// openOwnedAccount opens a main account of a new customer called name: (account, customer).
+func (e *lvEnv) openOwnedAccount(t *testing.T, name string) (int, int) {
+	t.Helper()
+	ctx := context.Background()
+	acc, err := store.InTx(ctx, e.db.Client, func(tx *ent.Tx) (*ent.Account, error) {
+		u, err := tx.User.Create().SetUsername(name).SetPasswordHash("x").SetRole(user.RoleCUSTOMER).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c, err := tx.Customer.Create().SetUserID(u.ID).SetName(name).Save(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return e.ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: name})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acc.ID, *acc.OwnerID
 }
 
 // mint moves amountMinor from the issuer to accountID.
@@ -134,7 +156,8 @@ func next(t *testing.T, events <-chan *live.BalanceEvent) *live.BalanceEvent {
 func TestNotifier_publishesOnlyCommittedChanges_coalesced(t *testing.T) {
 	rec := &recorder{}
 	e := lvStart(t, pgtest.NewDatabase(t), live.Limits{}, rec)
-	a, b := e.openAccount(t), e.openAccount(t)
+	a, owner := e.openOwnedAccount(t, "ana")
+	b := e.openAccount(t)
 	e.mint(t, a, 100)
 	eventually(t, "the mint's batch", func() bool { return len(rec.all()) == 1 })
 	got := rec.all()[0]
@@ -142,8 +165,12 @@ func TestNotifier_publishesOnlyCommittedChanges_coalesced(t *testing.T) {
 		t.Fatalf("batch %+v: want the issuer and the account, and one transaction", got)
 	}
 	for _, c := range got.Accounts {
-		if c.ID == a && c.Version != 1 {
-			t.Fatalf("account %d published at version %d, want 1", a, c.Version)
+		// The owner wakes the subscribers of all its accounts; the bank's issuer has none.
+		if c.ID == a && (c.Version != 1 || c.Owner != owner) {
+			t.Fatalf("account %d published as %+v, want version 1 and owner %d", a, c, owner)
+		}
+		if c.ID != a && c.Owner != 0 {
+			t.Fatalf("the issuer published with owner %d", c.Owner)
 		}
 	}
 	// A move that fails rolls back and publishes nothing.
@@ -298,7 +325,7 @@ func TestListener_otherInstance_andLostNotificationOnlyDelays(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pgDB.Close() })
-	n := &live.Notifier{Client: pgDB.Client, Publisher: live.PGPublisher{DB: pgDB.SQL}, Window: 2 * time.Millisecond}
+	n := &live.Notifier{Client: pgDB.Client, SQL: pgDB.SQL, Publisher: live.PGPublisher{DB: pgDB.SQL}, Window: 2 * time.Millisecond}
 	nctx, ncancel := context.WithCancel(context.Background())
 	ndone := make(chan struct{})
 	go func() { defer close(ndone); n.Run(nctx) }()
