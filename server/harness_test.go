@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"coffer/graph/gid"
+	"coffer/graph/live"
 	"coffer/graph/pgtest"
 
 	"github.com/lib/pq"
@@ -500,7 +501,7 @@ func (c *statementCounter) perRequest(n int, op func()) (float64, string) {
 	rows, err := c.db.Query(`SELECT query, calls FROM pg_stat_statements
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 		AND query NOT LIKE '%pg_stat_statements%'
-		AND NOT (query LIKE ANY ($1)) ORDER BY calls DESC, query`, pq.Array(liveNotifierStatements))
+		AND NOT (query LIKE ANY ($1)) ORDER BY calls DESC, query`, pq.Array(live.StatementPatterns))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -520,14 +521,6 @@ func (c *statementCounter) perRequest(n int, op func()) (float64, string) {
 		c.t.Fatal(err)
 	}
 	return float64(total) / float64(n), list.String()
-}
-
-// liveNotifierStatements are what the live-balance notifier runs after commits, on its own
-// goroutine and coalesced over a few milliseconds (graph/live): a batch's versions and its
-// NOTIFY. They are not part of any request, and their number per request depends on timing.
-var liveNotifierStatements = []string{
-	`SELECT pg_notify%`,
-	`SELECT "accounts"."id", "accounts"."owner_id", "accounts"."version" FROM "accounts" WHERE "accounts"."id" IN %`,
 }
 
 // hdSendForm is hdSend as a form-encoded query.

@@ -178,6 +178,11 @@ func (n *Notifier) changedAccounts(ctx context.Context, ids []int) ([]AccountCha
 var changedAccountsSQL = `SELECT "` + account.FieldID + `", "` + account.FieldOwnerID + `", "` + account.FieldVersion +
 	`" FROM "` + account.Table + `" WHERE "` + account.FieldID + `" = ANY($1::bigint[])`
 
+// StatementPatterns match (SQL LIKE) what the notifier runs on PostgreSQL: the changed accounts'
+// read and the NOTIFY. They belong to no request, and how many there are per request depends on
+// timing, so statement counts per request leave them out.
+var StatementPatterns = []string{`SELECT pg_notify%`, changedAccountsSQL}
+
 func sortedKeys(m map[int]struct{}) []int {
 	ids := make([]int, 0, len(m))
 	for id := range m {

@@ -7,18 +7,14 @@ import (
 	"strings"
 
 	"github.com/lib/pq"
+
+	"coffer/graph/live"
 )
 
 // stmtCalls is one normalised statement and how often it ran per request.
 type stmtCalls struct {
 	Query   string  `json:"query"`
 	PerCall float64 `json:"per_request"`
-}
-
-// liveNotifierStatements match the statements of the live-balance notifier (graph/live).
-var liveNotifierStatements = []string{
-	`SELECT pg_notify%`,
-	`SELECT "accounts"."id", "accounts"."owner_id", "accounts"."version" FROM "accounts" WHERE "accounts"."id" IN %`,
 }
 
 // countStatements counts the SQL statements that op makes the server issue, with
@@ -41,7 +37,7 @@ func countStatements(ctx context.Context, db *sql.DB, n int, op func() error) (f
 	rows, err := db.QueryContext(ctx, `SELECT query, calls FROM pg_stat_statements
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 		AND query NOT LIKE '%pg_stat_statements%'
-		AND NOT (query LIKE ANY ($1)) ORDER BY calls DESC, query`, pq.Array(liveNotifierStatements))
+		AND NOT (query LIKE ANY ($1)) ORDER BY calls DESC, query`, pq.Array(live.StatementPatterns))
 	if err != nil {
 		return 0, nil, fmt.Errorf("read pg_stat_statements: %w", err)
 	}
