@@ -7,15 +7,13 @@ import (
 	"testing"
 
 	"coffer/ent"
-	"coffer/ent/account"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
-	"coffer/graph/money"
 	"coffer/graph/pgtest"
-	"coffer/graph/store"
+	"coffer/graph/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -31,7 +29,7 @@ type party struct {
 func openLedger(t *testing.T, st string) (l *ledger.Ledger, ann, ben party, txn *ent.Transaction) {
 	t.Helper()
 	db := pgtest.OpenStore(t, st)
-	l = ledger.New(db.Client, db.Dialect, money.Currency{Code: "EUR", Scale: 2})
+	l = testkit.Ledger(db)
 	ann, ben = newParty(t, l, "ann"), newParty(t, l, "ben")
 	ctx := context.Background()
 	issuer, err := l.Issuer(ctx)
@@ -52,26 +50,8 @@ func openLedger(t *testing.T, st string) (l *ledger.Ledger, ann, ben party, txn 
 
 func newParty(t *testing.T, l *ledger.Ledger, name string) party {
 	t.Helper()
-	ctx := context.Background()
-	p, err := store.InTx(ctx, l.Client, func(tx *ent.Tx) (party, error) {
-		u, err := tx.User.Create().SetUsername(name).SetPasswordHash("x").SetRole(user.RoleCUSTOMER).Save(ctx)
-		if err != nil {
-			return party{}, err
-		}
-		c, err := tx.Customer.Create().SetUserID(u.ID).SetName(name).Save(ctx)
-		if err != nil {
-			return party{}, err
-		}
-		acc, err := l.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: name})
-		if err != nil {
-			return party{}, err
-		}
-		return party{viewer: &identity.Viewer{UserID: u.ID, Role: user.RoleCUSTOMER, CustomerID: c.ID}, mainID: acc.ID}, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	c := testkit.NewCustomer(t, l, name, testkit.CustomerOptions{})
+	return party{viewer: &identity.Viewer{UserID: c.UserID, Role: user.RoleCUSTOMER, CustomerID: c.CustomerID}, mainID: c.AccountID}
 }
 
 var (

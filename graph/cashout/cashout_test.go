@@ -11,21 +11,20 @@ import (
 	"time"
 
 	"coffer/ent"
-	"coffer/ent/account"
 	entcashout "coffer/ent/cashout"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
-	"coffer/graph/money"
 	"coffer/graph/pgtest"
 	"coffer/graph/store"
+	"coffer/graph/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-var eur = money.Currency{Code: "EUR", Scale: 2}
+var eur = testkit.EUR
 
 func ptr[T any](v T) *T { return &v }
 
@@ -120,37 +119,26 @@ func customerWithCashouts(t *testing.T, l *ledger.Ledger, name string, n int) (*
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []int
-	v, err := store.InTx(ctx, client, func(tx *ent.Tx) (*identity.Viewer, error) {
-		u, err := tx.User.Create().SetUsername(name).SetPasswordHash("x").SetRole(user.RoleCUSTOMER).Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c, err := tx.Customer.Create().SetUserID(u.ID).SetName(name).Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		acc, err := l.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: name})
-		if err != nil {
-			return nil, err
-		}
+	c := testkit.NewCustomer(t, l, name, testkit.CustomerOptions{})
+	ids, err := store.InTx(ctx, client, func(tx *ent.Tx) ([]int, error) {
+		var ids []int
 		for range n {
 			txn, err := tx.Transaction.Create().SetKind(transaction.KindCASHOUT).SetStatus(transaction.StatusPENDING).
-				SetDebitAccountID(acc.ID).SetCreditAccountID(clearing).SetAmount(1).SetCreatedAt(time.Now()).Save(ctx)
+				SetDebitAccountID(c.AccountID).SetCreditAccountID(clearing).SetAmount(1).SetCreatedAt(time.Now()).Save(ctx)
 			if err != nil {
 				return nil, err
 			}
-			co, err := tx.Cashout.Create().SetCustomerID(c.ID).SetAmount(1).SetChannel(entcashout.ChannelEMAIL).
+			co, err := tx.Cashout.Create().SetCustomerID(c.CustomerID).SetAmount(1).SetChannel(entcashout.ChannelEMAIL).
 				SetCashoutAddress("payto://iban/X").SetTransactionID(txn.ID).SetCreatedAt(time.Now()).Save(ctx)
 			if err != nil {
 				return nil, err
 			}
 			ids = append(ids, co.ID)
 		}
-		return &identity.Viewer{UserID: u.ID, Role: user.RoleCUSTOMER, CustomerID: c.ID}, nil
+		return ids, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v, ids
+	return &identity.Viewer{UserID: c.UserID, Role: user.RoleCUSTOMER, CustomerID: c.CustomerID}, ids
 }

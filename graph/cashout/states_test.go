@@ -1,36 +1,27 @@
 package cashout_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"coffer/ent"
-	"coffer/ent/account"
 	entcashout "coffer/ent/cashout"
-	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/cashout"
 	"coffer/graph/codes"
 	"coffer/graph/delivery"
 	"coffer/graph/identity"
-	"coffer/graph/ledger"
 	"coffer/graph/lookup"
 	"coffer/graph/money"
 	"coffer/graph/pgtest"
-	"coffer/graph/store"
+	"coffer/graph/testkit"
 )
 
 // The cash-out rules on both stores, without GraphQL: a cash-out reserves its amount, its TAN
 // (read from the outbox) posts it, aborting releases it, and a wrong TAN or a settled cash-out
 // changes nothing.
-
-var stores = []string{"postgres", "sqlite"}
 
 // bank is a cash-out service over a fresh database and the outbox its TANs go to.
 type bank struct {
@@ -40,15 +31,7 @@ type bank struct {
 
 func open(t *testing.T, st string) *bank {
 	t.Helper()
-	url := filepath.Join(t.TempDir(), "cashout.db")
-	if st == "postgres" {
-		url = pgtest.NewDatabase(t)
-	}
-	db, err := store.Open(context.Background(), url, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := pgtest.OpenStore(t, st)
 	outbox := filepath.Join(t.TempDir(), "outbox.jsonl")
 	sender, err := delivery.New(delivery.Config{OutboxFile: outbox})
 	if err != nil {
@@ -58,7 +41,7 @@ func open(t *testing.T, st string) *bank {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := ledger.New(db.Client, db.Dialect, money.Currency{Code: "EUR", Scale: 2})
+	l := testkit.Ledger(db)
 	c := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: 10 * time.Minute, Now: time.Now}
 	return &bank{Service: &cashout.Service{Ledger: l, Codes: c}, outbox: outbox}
 }
@@ -67,73 +50,23 @@ func open(t *testing.T, st string) *bank {
 // account holding mainMinor.
 func (b *bank) customer(t *testing.T, username, address string, mainMinor int64) *identity.Viewer {
 	t.Helper()
-	ctx := context.Background()
-	v, err := store.InTx(ctx, b.Ledger.Client, func(tx *ent.Tx) (*identity.Viewer, error) {
-		u, err := tx.User.Create().SetUsername(username).SetPasswordHash("x").SetRole(user.RoleCUSTOMER).
-			SetEmail(username + "@example.com").Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c, err := tx.Customer.Create().SetUserID(u.ID).SetName(username).SetCashoutAddress(address).Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		acc, err := b.Ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: username})
-		if err != nil {
-			return nil, err
-		}
-		return &identity.Viewer{UserID: u.ID, Username: username, Role: user.RoleCUSTOMER, CustomerID: c.ID, MainAccountID: acc.ID}, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testkit.NewCustomer(t, b.Ledger, username, testkit.CustomerOptions{Email: username + "@example.com", CashoutAddress: address})
 	if mainMinor > 0 {
-		issuer, err := b.Ledger.Issuer(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = b.Ledger.Run(ctx, 0, nil, func(tx *ledger.Tx) (*ent.Transaction, error) {
-			return b.Ledger.Transfer(ctx, tx, ledger.Move{Kind: transaction.KindCREATION, DebitID: issuer, CreditID: v.MainAccountID, AmountMinor: mainMinor})
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		testkit.Mint(t, b.Ledger, c.AccountID, mainMinor)
 	}
-	return v
+	return &identity.Viewer{UserID: c.UserID, Username: username, Role: user.RoleCUSTOMER, CustomerID: c.CustomerID, MainAccountID: c.AccountID}
 }
 
 // lastTAN is the code of the last message in the outbox.
 func (b *bank) lastTAN(t *testing.T) string {
 	t.Helper()
-	f, err := os.Open(b.outbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var last struct{ Code string }
-	for sc := bufio.NewScanner(f); sc.Scan(); {
-		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return last.Code
+	return testkit.LastCode(t, b.outbox)
 }
 
 // main is v's main balance and reservation.
 func (b *bank) main(t *testing.T, v *identity.Viewer) (balanceMinor, reservedMinor int64) {
 	t.Helper()
-	a, err := b.Ledger.Client.Account.Get(context.Background(), v.MainAccountID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Balance, a.Reserved
-}
-
-func wantCode(t *testing.T, err error, want apperr.Code) {
-	t.Helper()
-	if got := apperr.CodeOf(err); got != want {
-		t.Fatalf("error = %v (%s), want %s", err, got, want)
-	}
+	return testkit.Balance(t, b.Ledger, v.MainAccountID)
 }
 
 func wrong(tan string) string {
@@ -144,7 +77,7 @@ func wrong(tan string) string {
 }
 
 func TestConfirm_rightTANPostsOnce_wrongTANChangesNothing(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			b, ctx := open(t, st), context.Background()
 			ann := b.customer(t, "ann", "payto://iban/DE89370400440532013000", 1_000)
@@ -157,7 +90,7 @@ func TestConfirm_rightTANPostsOnce_wrongTANChangesNothing(t *testing.T) {
 			}
 			tan := b.lastTAN(t)
 			_, err = b.Confirm(ctx, ann, co.ID, wrong(tan))
-			wantCode(t, err, apperr.InvalidCode)
+			testkit.WantCode(t, err, apperr.InvalidCode)
 			if bal, res := b.main(t, ann); bal != 1_000 || res != 400 {
 				t.Fatalf("after a wrong TAN: balance %d reserved %d", bal, res)
 			}
@@ -169,15 +102,15 @@ func TestConfirm_rightTANPostsOnce_wrongTANChangesNothing(t *testing.T) {
 				t.Fatalf("after confirm: balance %d reserved %d, want 600 and 0", bal, res)
 			}
 			_, err = b.Confirm(ctx, ann, co.ID, tan)
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 			_, err = b.Abort(ctx, ann, co.ID)
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 		})
 	}
 }
 
 func TestAbort_releasesTheReservation_andKillsTheTAN(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			b, ctx := open(t, st), context.Background()
 			ann := b.customer(t, "ann", "payto://iban/DE89370400440532013000", 1_000)
@@ -188,13 +121,13 @@ func TestAbort_releasesTheReservation_andKillsTheTAN(t *testing.T) {
 			}
 			tan := b.lastTAN(t)
 			_, err = b.Abort(ctx, ben, co.ID)
-			wantCode(t, err, apperr.NotFound) // another's cash-out is not there for ben
+			testkit.WantCode(t, err, apperr.NotFound) // another's cash-out is not there for ben
 			aborted, err := b.Abort(ctx, ann, co.ID)
 			if err != nil || aborted.Status != entcashout.StatusABORTED {
 				t.Fatalf("abort: %+v, %v", aborted, err)
 			}
 			_, err = b.Confirm(ctx, ann, co.ID, tan)
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 			if bal, res := b.main(t, ann); bal != 1_000 || res != 0 {
 				t.Fatalf("after abort: balance %d reserved %d, want 1000 and 0", bal, res)
 			}
@@ -203,7 +136,7 @@ func TestAbort_releasesTheReservation_andKillsTheTAN(t *testing.T) {
 }
 
 func TestCreate_refusals_reserveNothing(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			b, ctx := open(t, st), context.Background()
 			ann := b.customer(t, "ann", "payto://iban/DE89370400440532013000", 100)

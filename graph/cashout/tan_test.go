@@ -18,6 +18,8 @@ import (
 	"coffer/graph/codes"
 	"coffer/graph/identity"
 	"coffer/graph/ledger"
+	"coffer/graph/pgtest"
+	"coffer/graph/testkit"
 )
 
 // The TAN is used up in the posting's transaction (inside the hooked posting, under its savepoint
@@ -43,7 +45,7 @@ func openIn(t *testing.T, st, mode string) *bank {
 // eachMode runs body on each store, alone and batched, with ann's pending cash-out of 400 (of
 // 1000) and its TAN; h, when set, is an ent hook on the cash-outs, installed first.
 func eachMode(t *testing.T, h ent.Hook, body func(t *testing.T, b *bank, ann *identity.Viewer, co *ent.Cashout, tan string)) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		for _, mode := range modes {
 			t.Run(st+"/"+mode, func(t *testing.T) {
 				b := openIn(t, st, mode)
@@ -104,7 +106,7 @@ func TestConfirm_postingFailsAfterTheTANCheck_TANStaysUsable(t *testing.T) {
 		ctx := context.Background()
 		failing.Store(true)
 		_, err := b.Confirm(ctx, ann, co.ID, tan)
-		wantCode(t, err, apperr.Internal)
+		testkit.WantCode(t, err, apperr.Internal)
 		b.wantPending(t, ann, co, 1)
 		failing.Store(false)
 		done, err := b.Confirm(ctx, ann, co.ID, tan)
@@ -125,11 +127,11 @@ func TestConfirm_wrongTAN_tryCommittedNothingElseChanges_fifthKillsTheTAN(t *tes
 		ctx := context.Background()
 		for i := 1; i <= codes.MaxAttempts; i++ {
 			_, err := b.Confirm(ctx, ann, co.ID, wrong(tan))
-			wantCode(t, err, apperr.InvalidCode)
+			testkit.WantCode(t, err, apperr.InvalidCode)
 			b.wantPending(t, ann, co, i)
 		}
 		_, err := b.Confirm(ctx, ann, co.ID, tan)
-		wantCode(t, err, apperr.InvalidCode)
+		testkit.WantCode(t, err, apperr.InvalidCode)
 		b.wantPending(t, ann, co, codes.MaxAttempts)
 	})
 }

@@ -1,9 +1,7 @@
 package codes_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +17,7 @@ import (
 	"coffer/graph/delivery"
 	"coffer/graph/lookup"
 	"coffer/graph/pgtest"
+	"coffer/graph/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -58,20 +57,7 @@ func newServiceOn(t *testing.T, st string) (*codes.Service, *clock, func() strin
 	}
 	clk := &clock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	s := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: 10 * time.Minute, Now: clk.Now}
-	lastCode := func() string {
-		f, err := os.Open(outbox)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		var last struct{ Code string }
-		for sc := bufio.NewScanner(f); sc.Scan(); {
-			if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return last.Code
-	}
+	lastCode := func() string { return testkit.LastCode(t, outbox) }
 	return s, clk, lastCode
 }
 

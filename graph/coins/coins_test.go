@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"coffer/ent"
-	"coffer/ent/account"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
@@ -15,12 +14,10 @@ import (
 	"coffer/graph/ledger"
 	"coffer/graph/pgtest"
 	"coffer/graph/ratelimit"
-	"coffer/graph/store"
+	"coffer/graph/testkit"
 )
 
 // The minting and sending rules on both stores, without GraphQL.
-
-var stores = []string{"postgres", "sqlite"}
 
 // monthlyLimitMinor is the test service's creation limit per recipient and month.
 const monthlyLimitMinor = 10_000
@@ -29,52 +26,27 @@ const monthlyLimitMinor = 10_000
 func open(t *testing.T, st string) *Service {
 	t.Helper()
 	db := pgtest.OpenStore(t, st)
-	l := ledger.New(db.Client, db.Dialect, eur)
-	return &Service{Ledger: l, SQL: db.SQL, MonthlyLimitMinor: monthlyLimitMinor}
+	return &Service{Ledger: testkit.Ledger(db), SQL: db.SQL, MonthlyLimitMinor: monthlyLimitMinor}
 }
 
 // newUser creates a user of role; a customer also gets a customer row and a main account.
 func newUser(t *testing.T, s *Service, username string, role user.Role) *identity.Viewer {
 	t.Helper()
-	ctx := context.Background()
-	v, err := store.InTx(ctx, s.Ledger.Client, func(tx *ent.Tx) (*identity.Viewer, error) {
-		u, err := tx.User.Create().SetUsername(username).SetPasswordHash("x").SetRole(role).
-			SetEmail(username + "@example.com").Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		v := &identity.Viewer{UserID: u.ID, Username: username, Role: role}
-		if role != user.RoleCUSTOMER {
-			return v, nil
-		}
-		c, err := tx.Customer.Create().SetUserID(u.ID).SetName(username).Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		acc, err := s.Ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: username})
-		v.CustomerID, v.MainAccountID = c.ID, acc.ID
-		return v, err
-	})
+	if role == user.RoleCUSTOMER {
+		c := testkit.NewCustomer(t, s.Ledger, username, testkit.CustomerOptions{Email: username + "@example.com"})
+		return &identity.Viewer{UserID: c.UserID, Username: username, Role: role, CustomerID: c.CustomerID, MainAccountID: c.AccountID}
+	}
+	u, err := s.Ledger.Client.User.Create().SetUsername(username).SetPasswordHash("x").SetRole(role).
+		SetEmail(username + "@example.com").Save(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v
+	return &identity.Viewer{UserID: u.ID, Username: username, Role: role}
 }
 
 func mainBalance(t *testing.T, s *Service, v *identity.Viewer) (balanceMinor, reservedMinor int64) {
 	t.Helper()
-	a, err := s.Ledger.Client.Account.Get(context.Background(), v.MainAccountID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Balance, a.Reserved
-}
-
-func wantCode(t *testing.T, err error, want apperr.Code) {
-	t.Helper()
-	if got := apperr.CodeOf(err); got != want {
-		t.Fatalf("error = %v (%s), want %s", err, got, want)
-	}
+	return testkit.Balance(t, s.Ledger, v.MainAccountID)
 }
 
 func mintTo(t *testing.T, s *Service, admin, to *identity.Viewer, amountMinor int64) *ent.Transaction {
@@ -87,7 +59,7 @@ func mintTo(t *testing.T, s *Service, admin, to *identity.Viewer, amountMinor in
 }
 
 func TestCreate_monthlyLimitPerRecipientAndMonth_pendingCounts(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s, ctx := open(t, st), context.Background()
 			admin := newUser(t, s, "root", user.RoleADMIN)
@@ -98,7 +70,7 @@ func TestCreate_monthlyLimitPerRecipientAndMonth_pendingCounts(t *testing.T) {
 				t.Fatalf("pending creation: %+v, %v", pending, err)
 			}
 			_, err = s.Create(ctx, admin, Mint{Recipient: Recipient{Username: "ann"}, Amount: minorText(1)})
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 			lastMonth := s.Ledger.Now().AddDate(0, -1, 0)
 			if _, err := s.Create(ctx, admin, Mint{Recipient: Recipient{Username: "ann"}, Amount: minorText(1), TargetDate: &lastMonth}); err != nil {
 				t.Fatalf("last month has its own limit: %v", err)
@@ -112,7 +84,7 @@ func TestCreate_monthlyLimitPerRecipientAndMonth_pendingCounts(t *testing.T) {
 }
 
 func TestCreate_refusedInputs_mintNothing(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s, ctx := open(t, st), context.Background()
 			admin := newUser(t, s, "root", user.RoleADMIN)
@@ -144,7 +116,7 @@ func TestCreate_refusedInputs_mintNothing(t *testing.T) {
 }
 
 func TestSettleCreation_secondAdminPosts_creatorCannot(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s, ctx := open(t, st), context.Background()
 			root, other := newUser(t, s, "root", user.RoleADMIN), newUser(t, s, "root2", user.RoleADMIN)
@@ -154,7 +126,7 @@ func TestSettleCreation_secondAdminPosts_creatorCannot(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = s.Confirm(ctx, root, txn.ID, "")
-			wantCode(t, err, apperr.Forbidden)
+			testkit.WantCode(t, err, apperr.Forbidden)
 			if b, _ := mainBalance(t, s, ann); b != 0 {
 				t.Fatalf("balance %d before the second admin", b)
 			}
@@ -172,7 +144,7 @@ func TestSettleCreation_secondAdminPosts_creatorCannot(t *testing.T) {
 // TestSend_everyWayOfNamingTheRecipient_andTheRefusals, with transfers posted alone and through
 // the ledger's poster (which resolves usernames in its batch's transaction).
 func TestSend_everyWayOfNamingTheRecipient_andTheRefusals(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		for _, batching := range []bool{false, true} {
 			t.Run(fmt.Sprint(st, "/batching=", batching), func(t *testing.T) {
 				s, ctx := open(t, st), context.Background()
@@ -223,7 +195,7 @@ func TestSend_everyWayOfNamingTheRecipient_andTheRefusals(t *testing.T) {
 // spend the sender's budget; once spent, a send is TOO_MANY_REQUESTS whoever it names, unless
 // the sender cannot pay it (INSUFFICIENT_FUNDS first: the answer never depends on the name).
 func TestSend_lookUpBudget_spentByMissesOnly_refusesBeforeTheName(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		for _, batching := range []bool{false, true} {
 			t.Run(fmt.Sprint(st, "/batching=", batching), func(t *testing.T) {
 				s, ctx := open(t, st), context.Background()
@@ -270,7 +242,7 @@ func startBatching(t *testing.T, s *Service) {
 func balanceOnly(balanceMinor, _ int64) int64 { return balanceMinor }
 
 func TestSend_pendingReservesUntilConfirmedOrCancelled(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s, ctx := open(t, st), context.Background()
 			admin := newUser(t, s, "root", user.RoleADMIN)
@@ -284,14 +256,14 @@ func TestSend_pendingReservesUntilConfirmedOrCancelled(t *testing.T) {
 				t.Fatalf("after a pending send: balance %d reserved %d", b, r)
 			}
 			_, err = s.Send(ctx, ann, Send{Recipient: Recipient{Username: "ben"}, Amount: minorText(401)})
-			wantCode(t, err, apperr.InsufficientFunds)
+			testkit.WantCode(t, err, apperr.InsufficientFunds)
 			_, err = s.Confirm(ctx, ben, first.ID, "")
-			wantCode(t, err, apperr.NotFound) // the recipient cannot confirm the sender's transfer
+			testkit.WantCode(t, err, apperr.NotFound) // the recipient cannot confirm the sender's transfer
 			if _, err := s.Cancel(ctx, ann, first.ID); err != nil {
 				t.Fatal(err)
 			}
 			_, err = s.Confirm(ctx, ann, first.ID, "")
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 			if b, r := mainBalance(t, s, ann); b != 1_000 || r != 0 {
 				t.Fatalf("after cancel: balance %d reserved %d", b, r)
 			}
@@ -300,7 +272,7 @@ func TestSend_pendingReservesUntilConfirmedOrCancelled(t *testing.T) {
 }
 
 func TestSend_debitLimitAllowsAnOverdraftUpToTheLimitOnly(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s, ctx := open(t, st), context.Background()
 			admin := newUser(t, s, "root", user.RoleADMIN)
@@ -312,7 +284,7 @@ func TestSend_debitLimitAllowsAnOverdraftUpToTheLimitOnly(t *testing.T) {
 			}
 			to := Recipient{Username: "ben"}
 			_, err := s.Send(ctx, ann, Send{Recipient: to, Amount: minorText(351)})
-			wantCode(t, err, apperr.InsufficientFunds)
+			testkit.WantCode(t, err, apperr.InsufficientFunds)
 			if _, err := s.Send(ctx, ann, Send{Recipient: to, Amount: minorText(350)}); err != nil {
 				t.Fatalf("within the debit limit: %v", err)
 			}
@@ -320,7 +292,7 @@ func TestSend_debitLimitAllowsAnOverdraftUpToTheLimitOnly(t *testing.T) {
 				t.Fatalf("balance %d, want -250", b)
 			}
 			_, err = s.Send(ctx, ann, Send{Recipient: to, Amount: minorText(1)})
-			wantCode(t, err, apperr.InsufficientFunds)
+			testkit.WantCode(t, err, apperr.InsufficientFunds)
 		})
 	}
 }

@@ -12,13 +12,13 @@ import (
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/ledger"
-	"coffer/graph/money"
 	"coffer/graph/pgtest"
+	"coffer/graph/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-var eur = money.Currency{Code: "EUR", Scale: 2}
+var eur = testkit.EUR
 
 // openCoins returns a coins service over a fresh database of the given store, its clock fixed.
 func openCoins(t *testing.T, st string, now time.Time) *Service {

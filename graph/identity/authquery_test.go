@@ -9,6 +9,7 @@ import (
 
 	"coffer/ent/user"
 	"coffer/graph/identity"
+	"coffer/graph/pgtest"
 )
 
 // heldRounds holds the first `hold` rounds of e's shared session look-up after their statement
@@ -74,7 +75,7 @@ func username(v *identity.Viewer) string {
 // rounds are in flight share one statement, and each token gets its own session, or none when it
 // is revoked, its user locked, or unknown, whatever the others in the round are.
 func TestAuthenticate_concurrentTokens_shareOneRound_eachGetsItsOwnSession(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			e, ctx := open(t, st), context.Background()
 			tokens := map[string]string{}
@@ -123,7 +124,7 @@ func TestAuthenticate_concurrentTokens_shareOneRound_eachGetsItsOwnSession(t *te
 // read it as valid is still answering is refused to the look-up made after the revocation: that
 // look-up waits for a round of its own.
 func TestAuthenticate_roundInFlight_neverAnswersALaterLookup(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			e, ctx := open(t, st), context.Background()
 			e.customer(t, "ann")

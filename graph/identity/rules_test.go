@@ -1,9 +1,7 @@
 package identity_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"sync"
@@ -24,13 +22,12 @@ import (
 	"coffer/graph/money"
 	"coffer/graph/pgtest"
 	"coffer/graph/store"
+	"coffer/graph/testkit"
 )
 
 // The login, session and customer rules on both stores, without GraphQL.
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-var stores = []string{"postgres", "sqlite"}
 
 // clock is a settable clock shared by the identity, code and ledger services.
 type clock struct {
@@ -52,15 +49,7 @@ type env struct {
 
 func open(t *testing.T, st string) *env {
 	t.Helper()
-	url := filepath.Join(t.TempDir(), "identity.db")
-	if st == "postgres" {
-		url = pgtest.NewDatabase(t)
-	}
-	db, err := store.Open(context.Background(), url, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := pgtest.OpenStore(t, st)
 	outbox := filepath.Join(t.TempDir(), "outbox.jsonl")
 	sender, err := delivery.New(delivery.Config{OutboxFile: outbox})
 	if err != nil {
@@ -71,7 +60,7 @@ func open(t *testing.T, st string) *env {
 		t.Fatal(err)
 	}
 	clk := &clock{now: time.Now().UTC()}
-	l := ledger.New(db.Client, db.Dialect, money.Currency{Code: "EUR", Scale: 2})
+	l := testkit.Ledger(db)
 	l.Now = clk.Now
 	c := &codes.Service{Client: db.Client, Sender: sender, Key: key, TTL: 10 * time.Minute, Now: clk.Now}
 	s := identity.NewService(db.Client, l, identity.NewHasher(0), c, key)
@@ -113,42 +102,24 @@ func (e *env) viewer(t *testing.T, token string) *identity.Viewer {
 // lastCode is the code of the last message in the outbox.
 func (e *env) lastCode(t *testing.T) string {
 	t.Helper()
-	f, err := os.Open(e.outbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var last struct{ Code string }
-	for sc := bufio.NewScanner(f); sc.Scan(); {
-		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return last.Code
-}
-
-func wantCode(t *testing.T, err error, want apperr.Code) {
-	t.Helper()
-	if got := apperr.CodeOf(err); got != want {
-		t.Fatalf("error = %v (%s), want %s", err, got, want)
-	}
+	return testkit.LastCode(t, e.outbox)
 }
 
 func TestLogin_maxWrongPasswords_lockEvenTheRightOne_untilTheLockoutEnds(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			e, ctx := open(t, st), context.Background()
 			e.customer(t, "ann")
 			for i := range e.MaxFailedLogins {
 				_, err := e.Login(ctx, "ann", "wrong-password")
 				if i < e.MaxFailedLogins-1 {
-					wantCode(t, err, apperr.Unauthenticated)
+					testkit.WantCode(t, err, apperr.Unauthenticated)
 				}
 			}
 			_, err := e.Login(ctx, "ann", "ann-password")
-			wantCode(t, err, apperr.AccountLocked)
+			testkit.WantCode(t, err, apperr.AccountLocked)
 			_, err = e.Login(ctx, "nobody", "wrong-password")
-			wantCode(t, err, apperr.Unauthenticated) // an unknown name is refused like a wrong password
+			testkit.WantCode(t, err, apperr.Unauthenticated) // an unknown name is refused like a wrong password
 			e.clock.Add(e.LockoutDuration + time.Second)
 			e.login(t, "ann")
 		})
@@ -156,13 +127,13 @@ func TestLogin_maxWrongPasswords_lockEvenTheRightOne_untilTheLockoutEnds(t *test
 }
 
 func TestLogin_emailSecondFactor_sessionOnlyWithTheCode(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			e, ctx := open(t, st), context.Background()
 			e.customer(t, "ann")
 			_, v := e.login(t, "ann")
 			_, err := e.SetTwoFactor(ctx, v, user.TwoFactorEMAIL, "wrong-password")
-			wantCode(t, err, apperr.BadUserInput) // on currentPassword
+			testkit.WantCode(t, err, apperr.BadUserInput) // on currentPassword
 			if _, err := e.SetTwoFactor(ctx, v, user.TwoFactorEMAIL, "ann-password"); err != nil {
 				t.Fatal(err)
 			}
@@ -176,19 +147,19 @@ func TestLogin_emailSecondFactor_sessionOnlyWithTheCode(t *testing.T) {
 				wrong = "000001"
 			}
 			_, err = e.ConfirmLogin(ctx, res.ChallengeID, wrong)
-			wantCode(t, err, apperr.InvalidCode)
+			testkit.WantCode(t, err, apperr.InvalidCode)
 			sess, err := e.ConfirmLogin(ctx, res.ChallengeID, code)
 			if err != nil || e.viewer(t, sess.Token) == nil {
 				t.Fatalf("second step: %+v, %v", sess, err)
 			}
 			_, err = e.ConfirmLogin(ctx, res.ChallengeID, code)
-			wantCode(t, err, apperr.InvalidCode) // a code works once
+			testkit.WantCode(t, err, apperr.InvalidCode) // a code works once
 		})
 	}
 }
 
 func TestSessions_logoutEndsOne_idleEndsAll_passwordChangeKeepsOnlyTheCurrent(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			e, ctx := open(t, st), context.Background()
 			e.customer(t, "ann")
@@ -216,13 +187,13 @@ func TestSessions_logoutEndsOne_idleEndsAll_passwordChangeKeepsOnlyTheCurrent(t 
 }
 
 func TestDeleteCustomer_pendingCashoutRefused_thenDeletedAndLoginEnds(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			e, ctx := open(t, st), context.Background()
 			e.customer(t, "ann")
 			token, ann := e.login(t, "ann")
-			wantCode(t, e.DeleteCustomer(ctx, "bank"), apperr.Forbidden)
-			wantCode(t, e.DeleteCustomer(ctx, "nobody"), apperr.NotFound)
+			testkit.WantCode(t, e.DeleteCustomer(ctx, "bank"), apperr.Forbidden)
+			testkit.WantCode(t, e.DeleteCustomer(ctx, "nobody"), apperr.NotFound)
 			issuer, err := e.Ledger.Issuer(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -238,7 +209,7 @@ func TestDeleteCustomer_pendingCashoutRefused_thenDeletedAndLoginEnds(t *testing
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantCode(t, e.DeleteCustomer(ctx, "ann"), apperr.PreconditionFailed)
+			testkit.WantCode(t, e.DeleteCustomer(ctx, "ann"), apperr.PreconditionFailed)
 			if e.viewer(t, token) == nil {
 				t.Fatal("a refused deletion ended the login")
 			}
@@ -252,7 +223,7 @@ func TestDeleteCustomer_pendingCashoutRefused_thenDeletedAndLoginEnds(t *testing
 				t.Fatal("a deleted customer's session still authenticates")
 			}
 			_, err = e.Login(ctx, "ann", "ann-password")
-			wantCode(t, err, apperr.Unauthenticated)
+			testkit.WantCode(t, err, apperr.Unauthenticated)
 		})
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/ledger"
+	"coffer/graph/pgtest"
+	"coffer/graph/testkit"
 )
 
 func transfer(from, to int, amountMinor int64) ledger.Posting {
@@ -43,12 +45,12 @@ func checkStatement(t *testing.T, l *ledger.Ledger, accountID int) {
 // checked against the balances as the postings before it left them; the one the money no longer
 // covers fails alone and the others commit.
 func TestBatch_insufficientFundsMidBatch_failsThatPostingAlone(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
 			a, b, c, empty := openAccount(t, l, "a"), openAccount(t, l, "b"), openAccount(t, l, "c"), openAccount(t, l, "empty")
-			fund(t, l, a, 100)
+			testkit.Mint(t, l, a, 100)
 			results, errs, failed := ledger.PostAsOneBatchFailed(l, []ledger.Posting{
 				transfer(a, b, 60), transfer(a, b, 60), transfer(a, c, 30), transfer(empty, b, 10), transfer(c, b, 30),
 			})
@@ -90,13 +92,13 @@ func newInitiator(t *testing.T, l *ledger.Ledger) int {
 // TestBatch_keyReusedInOneBatch: the same key with the same request twice in one batch posts
 // once and answers both with that transaction; with another request it is CONFLICT.
 func TestBatch_keyReusedInOneBatch(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
 			initiator := newInitiator(t, l)
 			a, b := openAccount(t, l, "a"), openAccount(t, l, "b")
-			fund(t, l, a, 100)
+			testkit.Mint(t, l, a, 100)
 			keyed := func(amountMinor int64) ledger.Posting {
 				p := transfer(a, b, amountMinor)
 				value := "k1"
@@ -130,13 +132,13 @@ func TestBatch_keyReusedInOneBatch(t *testing.T) {
 // before the batch makes the batch's INSERT fail as a whole; nothing of it stays, and each
 // posting then runs alone: the repeat gets the stored transaction, the other posts.
 func TestBatch_keyAlreadyStored_batchFallsBackToLonePostings(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
 			initiator := newInitiator(t, l)
 			a, b := openAccount(t, l, "a"), openAccount(t, l, "b")
-			fund(t, l, a, 100)
+			testkit.Mint(t, l, a, 100)
 			value := "k1"
 			key, err := ledger.NewKey(&value, "send", "10")
 			if err != nil {
@@ -168,7 +170,7 @@ func TestBatch_keyAlreadyStored_batchFallsBackToLonePostings(t *testing.T) {
 // the poster, some of them beyond the money there is, leave every account's statement gap-free
 // and the money where the successful answers say it went.
 func TestBatcher_parallelTransfers_conserveMoneyWithoutVersionGaps(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
@@ -176,7 +178,7 @@ func TestBatcher_parallelTransfers_conserveMoneyWithoutVersionGaps(t *testing.T)
 			const accounts, senders, each = 5, 20, 10
 			ids := openAccounts(t, l, accounts)
 			// Only the first account has money at the start: many postings find none.
-			fund(t, l, ids[0], 50)
+			testkit.Mint(t, l, ids[0], 50)
 			funded := map[int]int64{ids[0]: 50}
 			var mu sync.Mutex
 			moved := map[int]int64{}
@@ -237,12 +239,12 @@ func hooked(l *ledger.Ledger, from, to int, amountMinor int64, reserve bool, sid
 // and balance changes to its savepoint; the plain and hooked postings around it commit, and every
 // account's versions stay 1..n.
 func TestBatch_hookRefused_rollsBackItsPostingAlone(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
 			a, b, c := openAccount(t, l, "a"), openAccount(t, l, "b"), openAccount(t, l, "c")
-			fund(t, l, a, 100)
+			testkit.Mint(t, l, a, 100)
 			refuse := func(context.Context, *ledger.Tx) error {
 				return apperr.New(apperr.PreconditionFailed, "the bill is already paid")
 			}
@@ -276,12 +278,12 @@ func TestBatch_hookRefused_rollsBackItsPostingAlone(t *testing.T) {
 // database (not a client's mistake) rolls back its posting's entries to the savepoint, the others
 // commit, and the posting runs again alone after the batch, getting the error it has alone.
 func TestBatch_hookSideWriteFails_rollsBackItsEntriesAndRunsAlone(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
 			a, b := openAccount(t, l, "a"), openAccount(t, l, "b")
-			fund(t, l, a, 100)
+			testkit.Mint(t, l, a, 100)
 			runs := 0
 			broken := func(ctx context.Context, tx *ledger.Tx) error {
 				runs++
@@ -313,12 +315,12 @@ func TestBatch_hookSideWriteFails_rollsBackItsEntriesAndRunsAlone(t *testing.T) 
 // void of pending transactions in one batch leave each account's reserved equal to its pending
 // debits, and the settled transactions posted or voided.
 func TestBatch_reservationsAndSettlements_keepReservedEqualToPending(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
 			a, b := openAccount(t, l, "a"), openAccount(t, l, "b")
-			fund(t, l, a, 100)
+			testkit.Mint(t, l, a, 100)
 			first, err := move(l, ledger.Move{Kind: transaction.KindTRANSFER, DebitID: a, CreditID: b, AmountMinor: 20, Pending: true})
 			if err != nil {
 				t.Fatal(err)
@@ -370,7 +372,7 @@ func TestBatch_reservationsAndSettlements_keepReservedEqualToPending(t *testing.
 // confirmations and voids (hooked postings) and plain transfers through the poster leave every
 // account's reserved equal to its pending debits and its statement without version gaps.
 func TestBatcher_parallelHookedPostings_keepReservedEqualToPending(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
@@ -378,7 +380,7 @@ func TestBatcher_parallelHookedPostings_keepReservedEqualToPending(t *testing.T)
 			const accounts, workers, each = 4, 12, 8
 			ids := openAccounts(t, l, accounts)
 			for _, id := range ids {
-				fund(t, l, id, 100)
+				testkit.Mint(t, l, id, 100)
 			}
 			ctx := context.Background()
 			var wg sync.WaitGroup

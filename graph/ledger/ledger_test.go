@@ -3,7 +3,6 @@ package ledger_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -13,33 +12,18 @@ import (
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/ledger"
-	"coffer/graph/money"
 	"coffer/graph/pgtest"
 	"coffer/graph/store"
+	"coffer/graph/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-var eur = money.Currency{Code: "EUR", Scale: 2}
+var eur = testkit.EUR
 
-// open returns a ledger over a fresh database of the given store.
-func open(t *testing.T, st string) *ledger.Ledger {
-	t.Helper()
-	url := filepath.Join(t.TempDir(), "ledger.db")
-	if st == "postgres" {
-		url = pgtest.NewDatabase(t)
-	}
-	db, err := store.Open(context.Background(), url, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	l := ledger.New(db.Client, db.Dialect, eur)
-	if st == "postgres" {
-		l.Statements = &store.TxStatements{DB: db.SQL} // as the server runs it
-	}
-	return l
-}
+// open returns a ledger over a fresh database of the given store (testkit.OpenLedger: on
+// PostgreSQL with its batch statements prepared, as the server runs it).
+func open(t *testing.T, st string) *ledger.Ledger { return testkit.OpenLedger(t, st) }
 
 func openAccount(t *testing.T, l *ledger.Ledger, name string) int {
 	t.Helper()
@@ -58,17 +42,6 @@ func move(l *ledger.Ledger, m ledger.Move) (*ent.Transaction, error) {
 	})
 }
 
-func fund(t *testing.T, l *ledger.Ledger, accountID int, amountMinor int64) {
-	t.Helper()
-	issuer, err := l.Issuer(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := move(l, ledger.Move{Kind: transaction.KindCREATION, DebitID: issuer, CreditID: accountID, AmountMinor: amountMinor}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func get(t *testing.T, l *ledger.Ledger, id int) *ent.Account {
 	t.Helper()
 	a, err := l.Client.Account.Get(context.Background(), id)
@@ -78,17 +51,15 @@ func get(t *testing.T, l *ledger.Ledger, id int) *ent.Account {
 	return a
 }
 
-var stores = []string{"postgres", "sqlite"}
-
 // TestTransfer_parallelDebits_neverOverdraw: 25 parallel debits of 10 from 100 succeed exactly 10
 // times, the rest are INSUFFICIENT_FUNDS, and versions have no gaps.
 func TestTransfer_parallelDebits_neverOverdraw(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
 			from, to := openAccount(t, l, "from"), openAccount(t, l, "to")
-			fund(t, l, from, 100)
+			testkit.Mint(t, l, from, 100)
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			codes := map[apperr.Code]int{}
@@ -123,13 +94,13 @@ func TestTransfer_parallelDebits_neverOverdraw(t *testing.T) {
 // TestPending_reserveThenPostOrVoid covers the two-phase path: a reservation limits what else can
 // be spent, posting moves the money once, voiding releases it, and a second settlement fails.
 func TestPending_reserveThenPostOrVoid(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			l := open(t, st)
 			from, to := openAccount(t, l, "from"), openAccount(t, l, "to")
-			fund(t, l, from, 100)
+			testkit.Mint(t, l, from, 100)
 			p1, err := move(l, ledger.Move{Kind: transaction.KindTRANSFER, DebitID: from, CreditID: to, AmountMinor: 70, Pending: true})
 			if err != nil {
 				t.Fatal(err)
@@ -177,13 +148,13 @@ func TestPending_reserveThenPostOrVoid(t *testing.T) {
 // TestSettle_otherKind_preconditionFailedChangesNothing: a flow that names the kinds it settles
 // cannot post or void a pending transaction of another kind (a cash-out's, by confirmTransaction).
 func TestSettle_otherKind_preconditionFailedChangesNothing(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			l := open(t, st)
 			from, to := openAccount(t, l, "from"), openAccount(t, l, "to")
-			fund(t, l, from, 100)
+			testkit.Mint(t, l, from, 100)
 			p, err := move(l, ledger.Move{Kind: transaction.KindCASHOUT, DebitID: from, CreditID: to, AmountMinor: 60, Pending: true})
 			if err != nil {
 				t.Fatal(err)
@@ -212,12 +183,12 @@ func TestSettle_otherKind_preconditionFailedChangesNothing(t *testing.T) {
 // TestRun_sameKeyRacing_movesMoneyOnce: ten concurrent requests with one idempotency key move the
 // money once and all get the same transaction; another input under the key is CONFLICT.
 func TestRun_sameKeyRacing_movesMoneyOnce(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			t.Parallel()
 			l := open(t, st)
 			from, to := openAccount(t, l, "from"), openAccount(t, l, "to")
-			fund(t, l, from, 100)
+			testkit.Mint(t, l, from, 100)
 			u, err := l.Client.User.Create().SetUsername("payer").SetPasswordHash("x").SetRole(user.RoleCUSTOMER).Save(context.Background())
 			if err != nil {
 				t.Fatal(err)

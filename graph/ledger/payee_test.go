@@ -13,6 +13,8 @@ import (
 	"coffer/graph/apperr"
 	"coffer/graph/coalesce"
 	"coffer/graph/ledger"
+	"coffer/graph/pgtest"
+	"coffer/graph/testkit"
 )
 
 // holderBook resolves names to the accounts with that holder name, with a real statement on the
@@ -106,13 +108,13 @@ func checkNamedAnswers(t *testing.T, cases []namedCase, results []ledger.Result,
 // them), and answers each posting as a lone transfer would; without the poster each named
 // posting runs in a transaction of its own and gets the same answer.
 func TestNamedPayees_answerInTransferOrder_oneLookUpForABatch(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		for _, batched := range []bool{true, false} {
 			t.Run(fmt.Sprint(st, "/batched=", batched), func(t *testing.T) {
 				t.Parallel()
 				l := open(t, st)
 				a, b, c, empty := openAccount(t, l, "a"), openAccount(t, l, "b"), openAccount(t, l, "c"), openAccount(t, l, "empty")
-				fund(t, l, a, 100)
+				testkit.Mint(t, l, a, 100)
 				book := &holderBook{postgres: l.Dialect == dialect.Postgres}
 				cases := namedCases(a, empty)
 				postings := make([]ledger.Posting, len(cases))

@@ -12,6 +12,7 @@ import (
 	"coffer/ent/transaction"
 	"coffer/graph/apperr"
 	"coffer/graph/ledger"
+	"coffer/graph/testkit"
 )
 
 // TestSetDebitLimit_rawLimit_errorsInTheAPIsOrder: the limit is read as typed; a malformed one is
@@ -72,7 +73,7 @@ func TestFilters_narrowOnlyByWhatIsGiven(t *testing.T) {
 	l := open(t, "sqlite")
 	ctx := context.Background()
 	a, b := openAccount(t, l, "ann"), openAccount(t, l, "ben")
-	fund(t, l, a, 10_00)
+	testkit.Mint(t, l, a, 10_00)
 	if _, err := move(l, ledger.Move{Kind: transaction.KindTRANSFER, DebitID: a, CreditID: b, AmountMinor: 1_00, Pending: true}); err != nil {
 		t.Fatal(err)
 	}

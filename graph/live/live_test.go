@@ -15,13 +15,13 @@ import (
 	"coffer/ent"
 	"coffer/ent/account"
 	"coffer/ent/transaction"
-	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/ledger"
 	"coffer/graph/live"
 	"coffer/graph/money"
 	"coffer/graph/pgtest"
 	"coffer/graph/store"
+	"coffer/graph/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -66,27 +66,6 @@ func (e *lvEnv) openAccount(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return acc.ID
-}
-
-// openOwnedAccount opens a main account of a new customer called name: (account, customer).
-func (e *lvEnv) openOwnedAccount(t *testing.T, name string) (int, int) {
-	t.Helper()
-	ctx := context.Background()
-	acc, err := store.InTx(ctx, e.db.Client, func(tx *ent.Tx) (*ent.Account, error) {
-		u, err := tx.User.Create().SetUsername(name).SetPasswordHash("x").SetRole(user.RoleCUSTOMER).Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c, err := tx.Customer.Create().SetUserID(u.ID).SetName(name).Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return e.ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: name})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return acc.ID, *acc.OwnerID
 }
 
 // mint moves amountMinor from the issuer to accountID.
@@ -156,7 +135,8 @@ func next(t *testing.T, events <-chan *live.BalanceEvent) *live.BalanceEvent {
 func TestNotifier_publishesOnlyCommittedChanges_coalesced(t *testing.T) {
 	rec := &recorder{}
 	e := lvStart(t, pgtest.NewDatabase(t), live.Limits{}, rec)
-	a, owner := e.openOwnedAccount(t, "ana")
+	ana := testkit.NewCustomer(t, e.ledger, "ana", testkit.CustomerOptions{})
+	a, owner := ana.AccountID, ana.CustomerID
 	b := e.openAccount(t)
 	e.mint(t, a, 100)
 	eventually(t, "the mint's batch", func() bool { return len(rec.all()) == 1 })

@@ -2,6 +2,8 @@ package products
 
 import (
 	"coffer/graph/money"
+	"coffer/graph/pgtest"
+	"coffer/graph/testkit"
 	"context"
 	"errors"
 	"testing"
@@ -14,7 +16,7 @@ import (
 // that a refusal moves no money.
 
 func TestCreateCard_atMostTenOpen_aClosedCardFreesItsPlace(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s, ctx := open(t, st), context.Background()
 			ann := newCustomer(t, s, "ann", 0)
@@ -26,7 +28,7 @@ func TestCreateCard_atMostTenOpen_aClosedCardFreesItsPlace(t *testing.T) {
 				}
 			}
 			_, _, err := s.CreateCard(ctx, ann)
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 			if err := s.DeleteCard(ctx, ann, first); err != nil {
 				t.Fatal(err)
 			}
@@ -38,13 +40,13 @@ func TestCreateCard_atMostTenOpen_aClosedCardFreesItsPlace(t *testing.T) {
 }
 
 func TestDeleteCard_holdingMoneyRefused_anothersNotFound_emptyCloses(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s, ctx := open(t, st), context.Background()
 			ann, ben := newCustomer(t, s, "ann", 1000), newCustomer(t, s, "ben", 0)
 			c, number := newCard(t, s, ann, 300)
-			wantCode(t, s.DeleteCard(ctx, ann, number), apperr.PreconditionFailed)
-			wantCode(t, s.DeleteCard(ctx, ben, number), apperr.NotFound)
+			testkit.WantCode(t, s.DeleteCard(ctx, ann, number), apperr.PreconditionFailed)
+			testkit.WantCode(t, s.DeleteCard(ctx, ben, number), apperr.NotFound)
 			if got := balance(t, s, c.AccountID); got != 300 {
 				t.Fatalf("card balance after refusals = %d, want 300", got)
 			}
@@ -54,21 +56,21 @@ func TestDeleteCard_holdingMoneyRefused_anothersNotFound_emptyCloses(t *testing.
 			if err := s.DeleteCard(ctx, ann, number); err != nil {
 				t.Fatal(err)
 			}
-			wantCode(t, s.DeleteCard(ctx, ann, number), apperr.NotFound)
+			testkit.WantCode(t, s.DeleteCard(ctx, ann, number), apperr.NotFound)
 		})
 	}
 }
 
 func TestFundCard_beyondMainBalance_insufficientFundsMovesNothing(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s, ctx := open(t, st), context.Background()
 			ann := newCustomer(t, s, "ann", 500)
 			c, _ := newCard(t, s, ann, 200)
 			_, err := s.FundCard(ctx, ann, CardMove{CardID: c.ID, Amount: minorText(301)})
-			wantCode(t, err, apperr.InsufficientFunds)
+			testkit.WantCode(t, err, apperr.InsufficientFunds)
 			_, err = s.DefundCard(ctx, ann, CardMove{CardID: c.ID, Amount: minorText(201)})
-			wantCode(t, err, apperr.InsufficientFunds)
+			testkit.WantCode(t, err, apperr.InsufficientFunds)
 			if got := balance(t, s, c.AccountID); got != 200 {
 				t.Fatalf("card balance = %d, want 200", got)
 			}
@@ -77,7 +79,7 @@ func TestFundCard_beyondMainBalance_insufficientFundsMovesNothing(t *testing.T) 
 }
 
 func TestSavings_createValidates_withdrawNeverBeyondTheBalance(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s, ctx := open(t, st), context.Background()
 			ann := newCustomer(t, s, "ann", 1000)
@@ -92,8 +94,8 @@ func TestSavings_createValidates_withdrawNeverBeyondTheBalance(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = s.WithdrawSavings(ctx, ann, SavingsMove{GoalID: g.ID, CardID: c.ID, Amount: minorText(151)})
-			wantCode(t, err, apperr.InsufficientFunds)
-			wantCode(t, s.DeleteSavingsGoal(ctx, ann, g.ID), apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.InsufficientFunds)
+			testkit.WantCode(t, s.DeleteSavingsGoal(ctx, ann, g.ID), apperr.PreconditionFailed)
 			if got, card := balance(t, s, g.AccountID), balance(t, s, c.AccountID); got != 150 || card != 250 {
 				t.Fatalf("goal %d, card %d; want 150 and 250", got, card)
 			}
@@ -102,7 +104,7 @@ func TestSavings_createValidates_withdrawNeverBeyondTheBalance(t *testing.T) {
 }
 
 func TestPayBill_paysOnce_unfundedCardRefusedAndTheBillStaysUnpaid(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s, ctx := open(t, st), context.Background()
 			ann := newCustomer(t, s, "ann", 1000)
@@ -112,7 +114,7 @@ func TestPayBill_paysOnce_unfundedCardRefusedAndTheBillStaysUnpaid(t *testing.T)
 				t.Fatal(err)
 			}
 			_, err = s.PayBill(ctx, ann, BillPayment{BillID: b.ID, CardNumber: number})
-			wantCode(t, err, apperr.InsufficientFunds)
+			testkit.WantCode(t, err, apperr.InsufficientFunds)
 			if b, _ = s.client().Bill.Get(ctx, b.ID); b.PaidAt != nil {
 				t.Fatal("a refused payment marked the bill paid")
 			}
@@ -124,7 +126,7 @@ func TestPayBill_paysOnce_unfundedCardRefusedAndTheBillStaysUnpaid(t *testing.T)
 				t.Fatalf("pay: %+v, %v", paid, err)
 			}
 			_, err = s.PayBill(ctx, ann, BillPayment{BillID: b.ID, CardNumber: number})
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 			if got := balance(t, s, c.AccountID); got != 50 {
 				t.Fatalf("card balance = %d, want 300-250 = 50", got)
 			}
@@ -135,7 +137,7 @@ func TestPayBill_paysOnce_unfundedCardRefusedAndTheBillStaysUnpaid(t *testing.T)
 // wantFields fails unless err is BAD_USER_INPUT naming exactly fields.
 func wantFields(t *testing.T, err error, fields ...string) {
 	t.Helper()
-	wantCode(t, err, apperr.BadUserInput)
+	testkit.WantCode(t, err, apperr.BadUserInput)
 	var ae *apperr.Error
 	errors.As(err, &ae)
 	got := ae.Fields

@@ -2,30 +2,26 @@ package products
 
 import (
 	"context"
-	"errors"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"coffer/ent"
-	"coffer/ent/account"
 	"coffer/ent/bill"
 	"coffer/ent/card"
 	"coffer/ent/transaction"
 	"coffer/ent/user"
 	"coffer/graph/apperr"
 	"coffer/graph/identity"
-	"coffer/graph/ledger"
 	"coffer/graph/lookup"
 	"coffer/graph/money"
 	"coffer/graph/pgtest"
 	"coffer/graph/store"
+	"coffer/graph/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-var stores = []string{"postgres", "sqlite"}
 
 // open returns a products service over a fresh database of the given store.
 func open(t *testing.T, st string) *Service {
@@ -42,46 +38,17 @@ func openDB(t *testing.T, st string) (*Service, *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Service{Ledger: ledger.New(db.Client, db.Dialect, money.Currency{Code: "EUR", Scale: 2}), Key: key, CardPrefix: "400000"}, db
+	return &Service{Ledger: testkit.Ledger(db), Key: key, CardPrefix: "400000"}, db
 }
 
 // newCustomer creates a customer with a main account holding mainMinor.
 func newCustomer(t *testing.T, s *Service, username string, mainMinor int64) *identity.Viewer {
 	t.Helper()
-	ctx := context.Background()
-	var mainID int
-	v, err := store.InTx(ctx, s.client(), func(tx *ent.Tx) (*identity.Viewer, error) {
-		u, err := tx.User.Create().SetUsername(username).SetPasswordHash("x").SetRole(user.RoleCUSTOMER).Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c, err := tx.Customer.Create().SetUserID(u.ID).SetName(username).Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		acc, err := s.Ledger.Open(ctx, tx, ledger.NewAccount{Kind: account.KindMAIN, OwnerID: c.ID, HolderName: username})
-		if err != nil {
-			return nil, err
-		}
-		mainID = acc.ID
-		return &identity.Viewer{UserID: u.ID, Role: user.RoleCUSTOMER, CustomerID: c.ID}, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testkit.NewCustomer(t, s.Ledger, username, testkit.CustomerOptions{})
 	if mainMinor > 0 {
-		issuer, err := s.Ledger.Issuer(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = s.Ledger.Run(ctx, 0, nil, func(tx *ledger.Tx) (*ent.Transaction, error) {
-			return s.Ledger.Transfer(ctx, tx, ledger.Move{Kind: transaction.KindCREATION, DebitID: issuer, CreditID: mainID, AmountMinor: mainMinor})
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		testkit.Mint(t, s.Ledger, c.AccountID, mainMinor)
 	}
-	return v
+	return &identity.Viewer{UserID: c.UserID, Role: user.RoleCUSTOMER, CustomerID: c.CustomerID}
 }
 
 // newCard issues a card to v and funds it with fundMinor from the main account.
@@ -101,19 +68,8 @@ func newCard(t *testing.T, s *Service, v *identity.Viewer, fundMinor int64) (*en
 
 func balance(t *testing.T, s *Service, accountID int) int64 {
 	t.Helper()
-	a, err := s.client().Account.Get(context.Background(), accountID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Balance
-}
-
-func wantCode(t *testing.T, err error, want apperr.Code) {
-	t.Helper()
-	var ae *apperr.Error
-	if !errors.As(err, &ae) || ae.Code != want {
-		t.Fatalf("error = %v, want %s", err, want)
-	}
+	b, _ := testkit.Balance(t, s.Ledger, accountID)
+	return b
 }
 
 // newAutopayBill enters a bill of v's due at due, with autopay from the card numbered number.
@@ -130,7 +86,7 @@ func newAutopayBill(t *testing.T, s *Service, v *identity.Viewer, name, amount s
 }
 
 func TestFreezeCard_idempotent_closedPreconditionFailed_anothersNotFound(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s := open(t, st)
 			ctx := context.Background()
@@ -143,9 +99,9 @@ func TestFreezeCard_idempotent_closedPreconditionFailed_anothersNotFound(t *test
 				}
 			}
 			_, err := s.FreezeCard(ctx, ben, c.ID)
-			wantCode(t, err, apperr.NotFound)
+			testkit.WantCode(t, err, apperr.NotFound)
 			_, err = s.UnfreezeCard(ctx, ben, c.ID)
-			wantCode(t, err, apperr.NotFound)
+			testkit.WantCode(t, err, apperr.NotFound)
 			for range 2 {
 				got, err := s.UnfreezeCard(ctx, ann, c.ID)
 				if err != nil || got.Status != card.StatusACTIVE {
@@ -160,9 +116,9 @@ func TestFreezeCard_idempotent_closedPreconditionFailed_anothersNotFound(t *test
 				t.Fatalf("DeleteCard of a frozen card: %v", err)
 			}
 			_, err = s.FreezeCard(ctx, ann, c.ID)
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 			_, err = s.UnfreezeCard(ctx, ann, c.ID)
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 			if got, _ := s.client().Card.Get(ctx, c.ID); got.Status != card.StatusCLOSED {
 				t.Errorf("status after refused calls = %s, want CLOSED", got.Status)
 			}
@@ -171,7 +127,7 @@ func TestFreezeCard_idempotent_closedPreconditionFailed_anothersNotFound(t *test
 }
 
 func TestFrozenCard_everyDebitRefused_defundAndCreditsWork(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s := open(t, st)
 			ctx := context.Background()
@@ -193,11 +149,11 @@ func TestFrozenCard_everyDebitRefused_defundAndCreditsWork(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = s.TransferBetweenCards(ctx, ann, CardTransfer{FromNumber: number, ToNumber: other, Amount: "1"})
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 			_, err = s.PayBill(ctx, ann, BillPayment{BillID: b.ID, CardNumber: number})
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 			_, err = s.TopUpSavings(ctx, ann, SavingsMove{GoalID: g.ID, CardID: c.ID, Amount: "1.00"})
-			wantCode(t, err, apperr.PreconditionFailed)
+			testkit.WantCode(t, err, apperr.PreconditionFailed)
 			if got := balance(t, s, c.AccountID); got != 4000 {
 				t.Fatalf("frozen card's balance after refused debits = %d, want 4000", got)
 			}
@@ -241,11 +197,11 @@ func TestDebitCard_freezeCommittedAfterTheDebitsLookup_refused(t *testing.T) {
 	if _, err := s.FreezeCard(ctx, ann, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, debitCard(ctx, tx, c.ID), apperr.PreconditionFailed)
+	testkit.WantCode(t, debitCard(ctx, tx, c.ID), apperr.PreconditionFailed)
 }
 
 func TestRunAutopay_paysDueBillsOnce_recordsRefusals_retriesNextRun(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s := open(t, st)
 			ctx := context.Background()
@@ -370,10 +326,10 @@ func TestUpdateSavingsGoal_boundsAndOwnership(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := s.UpdateSavingsGoal(ctx, ann, g.ID, tt.give)
-		wantCode(t, err, tt.want)
+		testkit.WantCode(t, err, tt.want)
 	}
 	_, err = s.UpdateSavingsGoal(ctx, ben, g.ID, GoalChange{Name: str("Mine")})
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 	got, err := s.UpdateSavingsGoal(ctx, ann, g.ID, GoalChange{Name: str(" Car "), Goal: str("10000000000000.00")})
 	if err != nil || got.Name != "Car" || got.Goal != money.MaxAmountMinor {
 		t.Fatalf("UpdateSavingsGoal = %+v, %v", got, err)

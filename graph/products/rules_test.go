@@ -16,7 +16,9 @@ import (
 	"coffer/ent/card"
 	"coffer/graph/apperr"
 	"coffer/graph/identity"
+	"coffer/graph/pgtest"
 	"coffer/graph/store"
+	"coffer/graph/testkit"
 )
 
 // wantField fails unless err is BAD_USER_INPUT naming field.
@@ -107,7 +109,7 @@ func moveCases(t *testing.T, s *Service, ann *identity.Viewer) []moveCase {
 // written ("5" and "5.00", a card number with spaces) replays the first result and moves money
 // once; another request is CONFLICT and moves nothing.
 func TestMoves_fingerprint_sameRequestReplays_otherRequestConflicts(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s := open(t, st)
 			for _, tt := range moveCases(t, s, newCustomer(t, s, "ann", 100_00)) {
@@ -254,7 +256,7 @@ func countingClient(db *store.DB) (*ent.Client, *atomic.Int64) {
 // reads its account once, and computing the three fields again reads nothing; a goal loaded
 // without its account costs one read. Remain never goes negative; reached is balance >= goal.
 func TestGoalProgress_oneAccountReadPerGoal(t *testing.T) {
-	for _, st := range stores {
+	for _, st := range pgtest.Stores {
 		t.Run(st, func(t *testing.T) {
 			s, db := openDB(t, st)
 			ctx := context.Background()
@@ -350,12 +352,12 @@ func TestUpdateSavingsGoal_answersWithTheAccount(t *testing.T) {
 		}
 	}
 	_, err = s.UpdateSavingsGoal(ctx, ben, g.ID, GoalChange{})
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 	if err := s.DeleteSavingsGoal(ctx, ann, g.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.UpdateSavingsGoal(ctx, ann, g.ID, GoalChange{})
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 }
 
 // TestBills_allPaidOrUnpaid_byDueDate: a customer's bills, all or only the paid or unpaid ones,
