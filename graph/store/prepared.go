@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
+
+	"github.com/lib/pq"
 )
 
 // Prepared is a statement that requests run so often that it is worth preparing: database/sql
@@ -24,13 +28,40 @@ type Prepared struct {
 }
 
 // Query runs the statement on db, preparing it on first use; a failed preparation (the database
-// is down) is tried again by the next call.
+// is down) is tried again by the next call. A statement whose result changed type since it was
+// prepared (PlanChanged: a migration of a rolling deploy altered a column it returns) is prepared
+// anew and run again, once: it is a read on the pool, not part of any transaction.
 func (p *Prepared) Query(ctx context.Context, db *sql.DB, args ...any) (*sql.Rows, error) {
-	stmt, err := p.get(ctx, db)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		stmt, err := p.get(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := stmt.QueryContext(ctx, args...)
+		if attempt == 0 && PlanChanged(err) {
+			p.forget(stmt)
+			continue
+		}
+		return rows, err
 	}
-	return stmt.QueryContext(ctx, args...)
+}
+
+// forget drops stmt, so that the next use prepares the text again.
+func (p *Prepared) forget(stmt *sql.Stmt) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stmt == stmt {
+		p.stmt = nil
+		stmt.Close()
+	}
+}
+
+// PlanChanged reports PostgreSQL's refusal to run a prepared statement whose result columns
+// changed type since it was prepared ("cached plan must not change result type"): the statement
+// has to be prepared again, and until it is, every run of it fails.
+func PlanChanged(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "0A000" && strings.Contains(pqErr.Message, "cached plan must not change result type")
 }
 
 func (p *Prepared) get(ctx context.Context, db *sql.DB) (*sql.Stmt, error) {

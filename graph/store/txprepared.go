@@ -133,12 +133,28 @@ type TxQuerier struct {
 	s  *TxStatements
 }
 
-// QueryContext runs text in the transaction: prepared once it is, as it is until then.
+// QueryContext runs text in the transaction: prepared once it is, as it is until then. A
+// statement whose result changed type since it was prepared (PlanChanged) fails the transaction,
+// which cannot run it again; it is forgotten, so the next transaction prepares it anew.
 func (q TxQuerier) QueryContext(ctx context.Context, text string, args ...any) (*sql.Rows, error) {
 	if stmt := q.s.get(text); stmt != nil {
-		return q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+		rows, err := q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+		if PlanChanged(err) {
+			q.s.forget(text, stmt)
+		}
+		return rows, err
 	}
 	return q.tx.QueryContext(ctx, text, args...)
+}
+
+// forget drops text's statement stmt, so that its next use prepares it again.
+func (s *TxStatements) forget(text string, stmt *sql.Stmt) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stmts[text] == stmt {
+		delete(s.stmts, text)
+		stmt.Close()
+	}
 }
 
 // CapturedTx is the transaction last begun with ctx's capture (WithTxCapture), nil when none.

@@ -85,3 +85,71 @@ func TestTxStatements_runInsideTheCapturedTransaction_preparedOncePerConnection(
 		t.Fatal(err)
 	}
 }
+
+// TestPrepared_resultTypeChangedByAMigration_preparedAgain: a migration that changes the type of
+// a column a prepared statement returns (a rolling deploy: the old instances keep running) makes
+// PostgreSQL refuse the statement as prepared. On the pool (Prepared) it is prepared again and
+// the call answers; inside a transaction (TxStatements) that transaction fails, and the next one
+// runs the statement prepared anew.
+func TestPrepared_resultTypeChangedByAMigration_preparedAgain(t *testing.T) {
+	db := ssOpen(t, pgtest.NewDatabase(t), store.Options{MaxOpenConns: 1}) // one connection: the one the statements are prepared on
+	ctx := context.Background()
+	read := func(rows *sql.Rows, err error) (int64, error) {
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		var sum int64
+		for rows.Next() {
+			var n int64
+			if err := rows.Scan(&n); err != nil {
+				return 0, err
+			}
+			sum += n
+		}
+		return sum, rows.Err()
+	}
+	const text = `SELECT n FROM ss_counters WHERE id = ANY($1::int[])`
+	pool := &store.Prepared{Text: text}
+	inTx := &store.TxStatements{DB: db.SQL}
+	runInTx := func() (int64, error) {
+		tx, err := db.SQL.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		return read(inTx.In(tx).QueryContext(ctx, text, "{1,2}"))
+	}
+	if _, err := read(pool.Query(ctx, db.SQL, "{1,2}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runInTx(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !inTx.Prepared(text); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("never prepared")
+		}
+	}
+	if _, err := runInTx(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL.ExecContext(ctx, `ALTER TABLE ss_counters ALTER COLUMN n TYPE bigint; UPDATE ss_counters SET n = 5`); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := read(pool.Query(ctx, db.SQL, "{1,2}")); err != nil || got != 10 {
+		t.Fatalf("on the pool after the migration: %d, %v; want 10", got, err)
+	}
+	if _, err := runInTx(); !store.PlanChanged(err) {
+		t.Fatalf("in a transaction after the migration: %v, want the plan-changed refusal", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got, err := runInTx()
+		if err == nil && got == 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the statement was not prepared again: %d, %v", got, err)
+		}
+	}
+}
