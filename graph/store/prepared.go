@@ -32,18 +32,32 @@ type Prepared struct {
 // prepared (PlanChanged: a migration of a rolling deploy altered a column it returns) is prepared
 // anew and run again, once: it is a read on the pool, not part of any transaction.
 func (p *Prepared) Query(ctx context.Context, db *sql.DB, args ...any) (*sql.Rows, error) {
-	for attempt := 0; ; attempt++ {
-		stmt, err := p.get(ctx, db)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := stmt.QueryContext(ctx, args...)
-		if attempt == 0 && PlanChanged(err) {
-			p.forget(stmt)
-			continue
-		}
+	stmt, err := p.get(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return p.queryWith(ctx, db, stmt, args)
+}
+
+// queryWith runs stmt, the statement Query got. When it fails because its plan changed, or
+// because a concurrent call replaced it (and closed it) meanwhile, it runs the current one.
+func (p *Prepared) queryWith(ctx context.Context, db *sql.DB, stmt *sql.Stmt, args []any) (*sql.Rows, error) {
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err == nil || !PlanChanged(err) && !p.replaced(stmt) {
 		return rows, err
 	}
+	p.forget(stmt)
+	if stmt, err = p.get(ctx, db); err != nil {
+		return nil, err
+	}
+	return stmt.QueryContext(ctx, args...)
+}
+
+// replaced reports whether stmt is no longer the statement's current preparation.
+func (p *Prepared) replaced(stmt *sql.Stmt) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stmt != stmt
 }
 
 // forget drops stmt, so that the next use prepares the text again.

@@ -153,3 +153,25 @@ func TestPrepared_resultTypeChangedByAMigration_preparedAgain(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepared_statementReplacedByAConcurrentCall_runsTheCurrentOne: a call that took the
+// statement just before another call forgot (and closed) it runs the current preparation instead
+// of failing with "statement is closed".
+func TestPrepared_statementReplacedByAConcurrentCall_runsTheCurrentOne(t *testing.T) {
+	db := ssOpen(t, pgtest.NewDatabase(t), store.Options{})
+	p := &store.Prepared{Text: `SELECT 41 + $1::int`}
+	rows, err := p.TakeAndForget(context.Background(), db.SQL, 1)
+	if err != nil {
+		t.Fatalf("the call with the closed statement: %v", err)
+	}
+	defer rows.Close()
+	var got int
+	for rows.Next() {
+		if err := rows.Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got != 42 {
+		t.Fatalf("got %d, want 42", got)
+	}
+}
