@@ -20,6 +20,8 @@ import (
 	"coffer/graph/money"
 	"coffer/graph/pgtest"
 	"coffer/graph/store"
+
+	"entgo.io/ent/dialect"
 )
 
 // EUR is the currency of the tests' ledgers.
@@ -29,7 +31,7 @@ var EUR = money.Currency{Code: "EUR", Scale: 2}
 // server runs them.
 func Ledger(db *store.DB) *ledger.Ledger {
 	l := ledger.New(db.Client, db.Dialect, EUR)
-	if db.Dialect == "postgres" {
+	if db.Dialect == dialect.Postgres {
 		l.Statements = &store.TxStatements{DB: db.SQL}
 	}
 	return l
